@@ -1,0 +1,79 @@
+/**
+ * Builds the project's clients (Temporal, Kafka, Cassandra, DynamoDB) from configuration.
+ *
+ * Process entry points (workers/, pipeline CLIs, the local stack) call these; library code
+ * receives ready clients and never reads configuration itself.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { Connection } from '@temporalio/client';
+import cassandra from 'cassandra-driver';
+import { Kafka, logLevel as kafkaLogLevel, type KafkaConfig } from 'kafkajs';
+import { formatHostPort, isLoopbackHost, type SwitchyardConfig } from './config.js';
+
+/** Options shared by the client factories. */
+export interface ClientOptions {
+  /** How long a connection attempt may take, in ms. */
+  connectTimeoutMs?: number;
+}
+
+/** A kafkajs instance for the configured brokers (kafkajs' own logging is kept to errors). */
+export function createKafka(cfg: SwitchyardConfig, opts: ClientOptions & { clientId?: string } = {}): Kafka {
+  const config: KafkaConfig = {
+    clientId: opts.clientId ?? cfg.kafka.clientId,
+    brokers: cfg.kafka.brokers.map(formatHostPort),
+    ssl: cfg.kafka.ssl,
+    connectionTimeout: opts.connectTimeoutMs ?? 3000,
+    logLevel: kafkaLogLevel.ERROR,
+  };
+  if (cfg.kafka.sasl) {
+    const { mechanism, username, password } = cfg.kafka.sasl;
+    config.sasl = { mechanism, username, password } as KafkaConfig['sasl'];
+  }
+  return new Kafka(config);
+}
+
+/** A cassandra-driver client for the configured contact points (not yet connected). */
+export function createCassandraClient(
+  cfg: SwitchyardConfig,
+  opts: ClientOptions & { keyspace?: string } = {},
+): cassandra.Client {
+  const port = cfg.cassandra.contactPoints[0]?.port ?? 9042;
+  const options: cassandra.DseClientOptions = {
+    contactPoints: cfg.cassandra.contactPoints.map((c) => c.host),
+    protocolOptions: { port },
+    localDataCenter: cfg.cassandra.localDataCenter,
+    socketOptions: { connectTimeout: opts.connectTimeoutMs ?? 5000 },
+  };
+  if (opts.keyspace) options.keyspace = opts.keyspace;
+  if (cfg.cassandra.username && cfg.cassandra.password) {
+    options.authProvider = new cassandra.auth.PlainTextAuthProvider(cfg.cassandra.username, cfg.cassandra.password);
+  }
+  return new cassandra.Client(options);
+}
+
+/** A DynamoDB client for the configured endpoint; local endpoints get placeholder credentials. */
+export function createDynamoClient(cfg: SwitchyardConfig, opts: ClientOptions = {}): DynamoDBClient {
+  const endpoint = cfg.dynamodb.endpoint;
+  const local = endpoint !== undefined && isLoopbackHost(endpoint.hostname);
+  const hasEnvCredentials = process.env.AWS_ACCESS_KEY_ID !== undefined;
+  // The pinned SDK supports Node 20 (README prerequisites); its notice about future releases is noise here.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  return new DynamoDBClient({
+    region: cfg.dynamodb.region,
+    ...(endpoint ? { endpoint: endpoint.toString() } : {}),
+    // A local DynamoDB-compatible server accepts any credentials; AWS uses the default chain.
+    ...(local && !hasEnvCredentials ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+    requestHandler: { connectionTimeout: opts.connectTimeoutMs ?? 3000, requestTimeout: 10_000 },
+    maxAttempts: 3,
+  });
+}
+
+/** Connects to Temporal (plain on loopback, TLS and API key for Temporal Cloud). */
+export async function connectTemporal(cfg: SwitchyardConfig, opts: ClientOptions = {}): Promise<Connection> {
+  return Connection.connect({
+    address: formatHostPort(cfg.temporal.address),
+    tls: cfg.temporal.tls ? {} : false,
+    ...(cfg.temporal.apiKey ? { apiKey: cfg.temporal.apiKey } : {}),
+    connectTimeout: opts.connectTimeoutMs ?? 5000,
+  });
+}

@@ -1,0 +1,159 @@
+/**
+ * `npm test`: the one test command of the repository.
+ *
+ * Phases, in order: static (tsc + eslint), unit, workflows, integration (brings the local stack
+ * up itself when it is not running), disruptive (integration tests that stop and start real
+ * services, run alone and last), e2e. `npm test -- unit integration` runs only those phases;
+ * `npm test -- path/to/file.test.ts` runs only those files (starting the stack if needed).
+ * Ends with one line "tests: N passed, N failed".
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { REPO_ROOT } from '../config/config.js';
+
+interface Phase {
+  name: string;
+  /** Folder under test/ and the file suffix that belongs to the phase. */
+  dir: string;
+  match: (file: string) => boolean;
+  needsStack: boolean;
+  concurrency: number;
+  timeoutMs: number;
+}
+
+const isDisruptive = (f: string): boolean => f.endsWith('.disruptive.test.ts');
+
+const PHASES: Phase[] = [
+  { name: 'unit', dir: 'test/unit', match: (f) => f.endsWith('.test.ts'), needsStack: false, concurrency: 2, timeoutMs: 120_000 },
+  { name: 'workflows', dir: 'test/workflows', match: (f) => f.endsWith('.test.ts'), needsStack: false, concurrency: 1, timeoutMs: 600_000 },
+  {
+    name: 'integration',
+    dir: 'test/integration',
+    match: (f) => f.endsWith('.test.ts') && !isDisruptive(f),
+    needsStack: true,
+    concurrency: 1,
+    timeoutMs: 900_000,
+  },
+  { name: 'disruptive', dir: 'test/integration', match: isDisruptive, needsStack: true, concurrency: 1, timeoutMs: 900_000 },
+  { name: 'e2e', dir: 'test/e2e', match: (f) => f.endsWith('.test.ts'), needsStack: true, concurrency: 1, timeoutMs: 1_800_000 },
+];
+
+function listFiles(dir: string): string[] {
+  const abs = path.join(REPO_ROOT, dir);
+  if (!fs.existsSync(abs)) return [];
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const entry of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = path.join(d, entry.name);
+      if (entry.isDirectory()) walk(p);
+      else out.push(path.relative(REPO_ROOT, p));
+    }
+  };
+  walk(abs);
+  return out;
+}
+
+function runCommand(command: string, args: string[], env: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd: REPO_ROOT, stdio: 'inherit', env: { ...process.env, ...env } });
+    child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
+}
+
+const resultsDir = path.join(REPO_ROOT, 'test-results');
+let passed = 0;
+let failed = 0;
+
+function countTap(file: string): void {
+  const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  const pass = /^# pass (\d+)$/m.exec(text);
+  const fail = /^# fail (\d+)$/m.exec(text);
+  const cancelled = /^# cancelled (\d+)$/m.exec(text);
+  passed += pass ? Number(pass[1]) : 0;
+  failed += (fail ? Number(fail[1]) : 0) + (cancelled ? Number(cancelled[1]) : 0);
+}
+
+async function runNodeTests(name: string, files: string[], concurrency: number, timeoutMs: number): Promise<number> {
+  console.log(`\n=== ${name}: ${files.length} file(s) ===`);
+  const tap = path.join(resultsDir, `${name}.tap`);
+  const code = await runCommand(process.execPath, [
+    '--import',
+    'tsx',
+    '--test',
+    `--test-concurrency=${concurrency}`,
+    `--test-timeout=${timeoutMs}`,
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    '--test-reporter=tap',
+    `--test-reporter-destination=${tap}`,
+    ...files,
+  ]);
+  countTap(tap);
+  return code;
+}
+
+async function ensureStack(): Promise<boolean> {
+  console.log('\n=== local stack: up (provisions on first use) ===');
+  return (await runCommand(process.execPath, ['--import', 'tsx', 'infra/stack/cli.ts', 'up'])) === 0;
+}
+
+async function main(): Promise<number> {
+  fs.mkdirSync(resultsDir, { recursive: true });
+  const args = process.argv.slice(2);
+  const explicitFiles = args.filter((a) => a.endsWith('.ts'));
+  const phaseNames = args.filter((a) => !a.endsWith('.ts'));
+  const unknown = phaseNames.filter((p) => p !== 'static' && !PHASES.some((ph) => ph.name === p));
+  if (unknown.length > 0) {
+    console.error(`unknown phase(s) ${unknown.join(', ')}; phases: static, ${PHASES.map((p) => p.name).join(', ')}`);
+    return 2;
+  }
+  const started = Date.now();
+  let exit = 0;
+
+  if (explicitFiles.length > 0) {
+    const needsStack = explicitFiles.some((f) => !f.startsWith('test/unit') && !f.startsWith('test/workflows'));
+    if (needsStack && !(await ensureStack())) return 1;
+    exit = await runNodeTests('selected', explicitFiles, 1, 1_800_000);
+  } else {
+    const want = (n: string): boolean => phaseNames.length === 0 || phaseNames.includes(n);
+    if (want('static')) {
+      console.log('\n=== static: tsc --noEmit, eslint ===');
+      const tsc = await runCommand(process.execPath, [path.join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', '.']);
+      const lint = await runCommand(process.execPath, [path.join(REPO_ROOT, 'node_modules/eslint/bin/eslint.js'), '.', '--max-warnings=0']);
+      if (tsc !== 0 || lint !== 0) {
+        console.error(`static checks failed (tsc exit ${tsc}, eslint exit ${lint})`);
+        failed += 1;
+        exit = 1;
+      } else passed += 1;
+    }
+    let stackUp = false;
+    for (const phase of PHASES) {
+      if (!want(phase.name)) continue;
+      const files = listFiles(phase.dir).filter(phase.match);
+      if (files.length === 0) continue;
+      if (phase.needsStack && !stackUp) {
+        if (!(await ensureStack())) {
+          console.error('the local stack did not come up: skipping phases that need it');
+          failed += 1;
+          exit = 1;
+          break;
+        }
+        stackUp = true;
+      }
+      const code = await runNodeTests(phase.name, files, phase.concurrency, phase.timeoutMs);
+      if (code !== 0) exit = 1;
+    }
+  }
+  console.log(`\n(test run took ${((Date.now() - started) / 1000).toFixed(0)} s; TAP output in test-results/)`);
+  console.log(`tests: ${passed} passed, ${failed} failed`);
+  return exit !== 0 || failed > 0 ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
