@@ -17,13 +17,16 @@ export interface ClientOptions {
 }
 
 /** A kafkajs instance for the configured brokers (kafkajs' own logging is kept to errors). */
-export function createKafka(cfg: SwitchyardConfig, opts: ClientOptions & { clientId?: string } = {}): Kafka {
+export function createKafka(cfg: SwitchyardConfig, opts: ClientOptions & { clientId?: string; quiet?: boolean } = {}): Kafka {
+  // The producers pick partitions with the default (murmur2) partitioner on purpose; no need to warn.
+  process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
   const config: KafkaConfig = {
     clientId: opts.clientId ?? cfg.kafka.clientId,
     brokers: cfg.kafka.brokers.map(formatHostPort),
     ssl: cfg.kafka.ssl,
     connectionTimeout: opts.connectTimeoutMs ?? 3000,
-    logLevel: kafkaLogLevel.ERROR,
+    // kafkajs logs every failed connection attempt at ERROR; probes that expect failures stay quiet.
+    logLevel: opts.quiet ? kafkaLogLevel.NOTHING : kafkaLogLevel.ERROR,
   };
   if (cfg.kafka.sasl) {
     const { mechanism, username, password } = cfg.kafka.sasl;

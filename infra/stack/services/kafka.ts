@@ -65,7 +65,7 @@ export const kafkaService: StackService = {
     };
   },
   async probe(cfg) {
-    const admin = createKafka(cfg, { clientId: 'switchyard-stack', connectTimeoutMs: 2000 }).admin({ retry: { retries: 0 } });
+    const admin = createKafka(cfg, { clientId: 'switchyard-stack', connectTimeoutMs: 2000, quiet: true }).admin({ retry: { retries: 0 } });
     try {
       await admin.connect();
       const cluster = await admin.describeCluster();
