@@ -1,0 +1,82 @@
+/**
+ * Command-line parsing shared by the pipeline's process entry points (node:util parseArgs plus
+ * duration and number checks that fail with a message naming the flag).
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+/** Thrown for a bad command line; the entry point prints it with the usage and exits 2. */
+export class UsageError extends Error {
+  readonly retriable = false;
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parses "500ms", "10s", "5m", "2h", "7d" (or a plain number of ms) into milliseconds. */
+export function parseDuration(flag: string, raw: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(raw.trim());
+  if (!m) throw new UsageError(`--${flag}: '${raw}' is not a duration (like 500ms, 10s, 5m, 2h, 7d)`);
+  return Math.round(Number(m[1]) * UNITS[m[2] ?? 'ms']!);
+}
+
+/** Parses a whole number within [min, max]. */
+export function parseWhole(flag: string, raw: string, min: number, max: number): number {
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || n < min || n > max) throw new UsageError(`--${flag}: '${raw}' must be a whole number from ${min} to ${max}`);
+  return n;
+}
+
+/** Parses a fraction within [0, 1]. */
+export function parseFraction(flag: string, raw: string): number {
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new UsageError(`--${flag}: '${raw}' must be a number from 0 to 1`);
+  return n;
+}
+
+/** Parses an environment name that must be one of the configured environments. */
+export function parseEnv(raw: string | undefined, environments: string[]): string {
+  if (!raw) throw new UsageError(`--env is required (one of ${environments.join(', ')})`);
+  if (!environments.includes(raw)) throw new UsageError(`--env: '${raw}' is not a configured environment (${environments.join(', ')}; see SWITCHYARD_ENVS)`);
+  return raw;
+}
+
+/** parseArgs that turns its errors into UsageError. */
+export function parseCommandLine<T extends ParseArgsConfig['options']>(argv: string[], options: T): ReturnType<typeof parseArgs<{ options: T; args: string[]; allowPositionals: false; strict: true }>>['values'] {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: false, strict: true }).values as never;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+/** Runs a CLI main: prints usage errors (exit 2), other errors (exit 1), and handles SIGINT/SIGTERM via stop. */
+export function runMain(usage: string, main: (argv: string[]) => Promise<{ stop?: () => Promise<void> } | void>): void {
+  main(process.argv.slice(2)).then(
+    (handle) => {
+      if (!handle || !handle.stop) return;
+      const stop = handle.stop;
+      let stopping = false;
+      const onSignal = (sig: string): void => {
+        if (stopping) return;
+        stopping = true;
+        console.error(`received ${sig}, stopping`);
+        stop().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            console.error(err);
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGINT', () => onSignal('SIGINT'));
+      process.on('SIGTERM', () => onSignal('SIGTERM'));
+    },
+    (err: unknown) => {
+      if (err instanceof UsageError || (err instanceof Error && err.name === 'ConfigError')) {
+        console.error(`${err.message}\n\n${usage}`);
+        process.exit(2);
+      }
+      console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,45 @@
+/**
+ * The time-series store interface: one implementation per backend (Cassandra, DynamoDB, and an
+ * in-memory one for unit tests), picked by createMetricStore.
+ */
+import type { MetricPoint } from '../model/metric-point.js';
+
+/** Which backend a store is. */
+export type StoreKind = 'cassandra' | 'dynamodb' | 'memory';
+
+/** A query for one series over a range of minutes. */
+export interface SeriesQuery {
+  app: string;
+  metric: string;
+  /** First minute, inclusive (epoch ms, multiple of 60 000). */
+  fromMinute: number;
+  /** Last minute, inclusive (epoch ms, multiple of 60 000). */
+  toMinute: number;
+}
+
+/** Outcome of writing a batch: points stored, and points the store rejected (with why). */
+export interface WriteResult {
+  written: number;
+  /** Points already past their retention when written: not stored, on purpose. */
+  expired: number;
+  /** Points the store refused for a reason retrying cannot fix; they go to a dead-letter topic. */
+  rejected: { point: MetricPoint; reason: string }[];
+}
+
+/** A store of metric points with a retention TTL. */
+export interface MetricStore {
+  readonly kind: StoreKind;
+  /** The environment whose data this store holds. */
+  readonly env: string;
+  /** Creates the keyspace/table if missing (idempotent); returns warnings (e.g. TTL unsupported). */
+  ensureSchema(): Promise<string[]>;
+  /**
+   * Upserts points keyed by (app, metric, minute), each expiring at minute + retention.
+   * Transient failures are retried with backoff inside; what still fails throws (retriable).
+   */
+  writePoints(points: MetricPoint[]): Promise<WriteResult>;
+  /** Reads one series, ascending by minute, never returning an expired point. */
+  readSeries(query: SeriesQuery): Promise<MetricPoint[]>;
+  /** Releases connections. */
+  close(): Promise<void>;
+}
