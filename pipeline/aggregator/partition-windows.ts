@@ -137,11 +137,15 @@ export class PartitionWindows {
   }
 
   /**
-   * Advances the watermark to at least `time` without new events (an idle partition, on
-   * processing time) and returns the windows that closed.
+   * Advances the watermark of an idle partition on processing time and returns the windows that
+   * closed. The watermark moves to `time` (the wall clock minus the lateness) but never past the
+   * end of the minute of the largest event time seen: far enough to close every open window,
+   * and no further, so data that resumes later in event time (a replay, a backfill) is not late.
    */
   advanceIdle(time: number): MetricPoint[] {
-    if (this.watermarkFloor === null || time > this.watermarkFloor) this.watermarkFloor = time;
+    const cap = this.maxEventTime === null ? time : minuteOf(this.maxEventTime) + MINUTE_MS;
+    const target = Math.min(time, cap);
+    if (this.watermarkFloor === null || target > this.watermarkFloor) this.watermarkFloor = target;
     return this.closeReady();
   }
 

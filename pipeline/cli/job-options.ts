@@ -9,6 +9,7 @@ import type { Logger } from '../observability/logger.js';
 import { startMetricsServer } from '../observability/metrics-server.js';
 import type { PipelineMetrics } from '../observability/pipeline-metrics.js';
 import { ensureTopics } from '../topics.js';
+import { ensureControlTopics } from '../control/control-topics.js';
 import { parseDuration, parseEnv, parseWhole, UsageError } from './args.js';
 
 /** Usage lines of the common flags. */
@@ -61,10 +62,14 @@ export async function serveJob(o: {
   metrics: PipelineMetrics;
   logger: Logger;
   job: RunnableJob;
+  /** Runs after the topics exist and before the job starts (e.g. reading the control state). */
+  beforeStart?: () => Promise<void>;
 }): Promise<{ stop(): Promise<void> }> {
   const admin = o.kafka.admin();
   await admin.connect();
   await ensureTopics(admin, o.common.env, o.common.partitions);
+  await ensureControlTopics(admin);
+  await o.beforeStart?.();
   await o.job.start();
   const stopLag = watchLag(admin, o.groupId, o.topic, o.metrics);
   const server = await startMetricsServer(o.metrics.registry, o.common.metricsPort, () => o.job.health());

@@ -6,6 +6,8 @@ import { loadConfig } from '../../config/config.js';
 import { createLogger } from '../observability/logger.js';
 import { createPipelineMetrics } from '../observability/pipeline-metrics.js';
 import { createMetricStore } from '../stores/create-metric-store.js';
+import { createControlStateClient } from '../control/control-state-client.js';
+import { initialControlState } from '../control/control-state.js';
 import { envTopics, writerGroup } from '../topics.js';
 import { createWriter } from '../writer/writer.js';
 import { parseCommandLine, parseDuration, runMain, UsageError } from './args.js';
@@ -15,7 +17,9 @@ const USAGE = `usage: npm run writer -- --env <env> --sink <cassandra|dynamodb> 
   --env <name>            environment (one of SWITCHYARD_ENVS)
   --sink <store>          cassandra (the old store) or dynamodb (the new store)
   --retention <duration>  how long points are kept (TTL from the point's minute; default 7d)
-  --disabled              consume and commit without writing (the new store before dual write)
+  --mode <follow|on|off>  follow the environment's control state (default: old-store writer on
+                          oldWriter, new-store writer on newWriter, fault switch included), or
+                          always write (on) / consume and commit without writing (off)
 ${COMMON_JOB_USAGE}`;
 
 runMain(USAGE, async (argv) => {
@@ -23,7 +27,7 @@ runMain(USAGE, async (argv) => {
     ...COMMON_JOB_OPTIONS,
     sink: { type: 'string' },
     retention: { type: 'string', default: '7d' },
-    disabled: { type: 'boolean', default: false },
+    mode: { type: 'string', default: 'follow' },
   });
   const cfg = loadConfig();
   const common = parseCommonJobArgs(args, cfg);
@@ -38,7 +42,31 @@ runMain(USAGE, async (argv) => {
       ? createMetricStore('cassandra', { env, retentionMs, logger, cassandraClient: createCassandraClient(cfg) })
       : createMetricStore('dynamodb', { env, retentionMs, logger, dynamoClient: createDynamoClient(cfg) });
   const metrics = createPipelineMetrics(`writer-${sink}`);
-  const enabled = !args.disabled;
-  const job = createWriter({ kafka, env, store, logger, metrics, enabled: () => enabled, sessionTimeoutMs: common.sessionTimeoutMs });
-  return serveJob({ kafka, common, label: `${sink} writer`, groupId: writerGroup(env, sink), topic: envTopics(env).metrics, metrics, logger, job });
+  const mode = args.mode;
+  if (mode !== 'follow' && mode !== 'on' && mode !== 'off') throw new UsageError(`--mode: '${String(mode)}' must be follow, on or off`);
+  const control = createControlStateClient({ kafka, env, role: `writer-${sink}`, initial: initialControlState(env, retentionMs), logger });
+  const enabled = (): boolean => (mode === 'follow' ? (sink === 'cassandra' ? control.current().oldWriter : control.current().newWriter) : mode === 'on');
+  const corruptionRate = (): number => (sink === 'dynamodb' && mode === 'follow' ? control.current().faults.newWriterCorruptionRate : 0);
+  const job = createWriter({ kafka, env, store, logger, metrics, enabled, corruptionRate, sessionTimeoutMs: common.sessionTimeoutMs });
+  const served = await serveJob({
+    kafka,
+    common,
+    label: `${sink} writer`,
+    groupId: writerGroup(env, sink),
+    topic: envTopics(env).metrics,
+    metrics,
+    logger,
+    job,
+    // Know the current control state before the first write, so a restart never writes (or skips) against it.
+    beforeStart: async () => {
+      await control.start();
+      logger.info({ env, sink, action: 'control-state', mode, version: control.appliedVersion(), writing: enabled() }, `writer applies control state version ${control.appliedVersion()}`);
+    },
+  });
+  return {
+    async stop() {
+      await served.stop();
+      await control.stop();
+    },
+  };
 });

@@ -13,6 +13,7 @@ import type { Logger } from '../observability/logger.js';
 import type { PipelineMetrics } from '../observability/pipeline-metrics.js';
 import type { MetricStore, WriteResult } from '../stores/metric-store.js';
 import { envTopics, writerGroup } from '../topics.js';
+import { injectFaults } from './fault-injector.js';
 
 /** Options of a writer job. */
 export interface WriterOptions {
@@ -26,6 +27,11 @@ export interface WriterOptions {
    * committing without writing (the new store's writer before dual-write starts).
    */
   enabled?: () => boolean;
+  /**
+   * Share of points to corrupt before writing (the fault switch, see fault-injector.ts); 0 = off.
+   * Only ever set for the new store's writer, from the control state.
+   */
+  corruptionRate?: () => number;
   /** Consumer group id (default switchyard.<env>.writer.<sink>). */
   groupId?: string;
   /** Group session timeout: how long a dead instance keeps its partitions (default 30 s). */
@@ -106,7 +112,14 @@ export function createWriter(opts: WriterOptions): Writer {
     const on = enabled();
     m.sinkEnabled.set({ env, sink }, on ? 1 : 0);
     if (on && latest.size > 0) {
-      const rejected = await writeWithRetry([...latest.values()], payload);
+      let points = [...latest.values()];
+      const rate = opts.corruptionRate?.() ?? 0;
+      if (rate > 0) {
+        const injected = injectFaults(points, rate);
+        points = injected.points;
+        log.warn({ action: 'faults-injected', rate, ...injected.faults }, 'fault switch is on: corrupting points on purpose');
+      }
+      const rejected = await writeWithRetry(points, payload);
       if (rejected === undefined) return; // stopping or rebalancing: leave the batch uncommitted
       for (const { point, reason } of rejected) {
         m.deadLettered.inc({ env, kind: 'rejected-point' });

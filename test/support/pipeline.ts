@@ -247,7 +247,11 @@ export interface LaunchedPipeline {
 }
 
 /** Creates the environment's topics, starts aggregators and writers, and waits until all run. */
-export async function launchPipeline(cfg: SwitchyardConfig, env: string, opts: { aggregators?: number; writersPerSink?: number } = {}): Promise<LaunchedPipeline> {
+export async function launchPipeline(
+  cfg: SwitchyardConfig,
+  env: string,
+  opts: { aggregators?: number; writersPerSink?: number; writerMode?: 'on' | 'follow' } = {},
+): Promise<LaunchedPipeline> {
   const admin = createKafka(cfg, { clientId: 'test-launch' }).admin();
   await admin.connect();
   const { ensureTopics } = await import('../../pipeline/topics.js');
@@ -257,11 +261,23 @@ export async function launchPipeline(cfg: SwitchyardConfig, env: string, opts: {
   const nAgg = opts.aggregators ?? 1;
   const nW = opts.writersPerSink ?? 1;
   const aggregators = Array.from({ length: nAgg }, (_, i) => aggregatorProcess(`${env}-aggregator${suffix(i, nAgg)}`, env).start());
+  const mode = ['--mode', opts.writerMode ?? 'on'];
   const writers = {
-    cassandra: Array.from({ length: nW }, (_, i) => writerProcess(`${env}-writer-cassandra${suffix(i, nW)}`, env, 'cassandra').start()),
-    dynamodb: Array.from({ length: nW }, (_, i) => writerProcess(`${env}-writer-dynamodb${suffix(i, nW)}`, env, 'dynamodb').start()),
+    cassandra: Array.from({ length: nW }, (_, i) => writerProcess(`${env}-writer-cassandra${suffix(i, nW)}`, env, 'cassandra', mode).start()),
+    dynamodb: Array.from({ length: nW }, (_, i) => writerProcess(`${env}-writer-dynamodb${suffix(i, nW)}`, env, 'dynamodb', mode).start()),
   };
   const all = [...aggregators, ...writers.cassandra, ...writers.dynamodb];
   await Promise.all(all.map((p) => p.waitForLog(/running/)));
   return { aggregators, writers, all };
+}
+
+/** A query service process for env (any free port; read the port with queryPort()). */
+export function queryProcess(name: string, env: string, extra: string[] = []): PipelineProcess {
+  return new PipelineProcess(name, 'pipeline/cli/query-service.ts', ['--port', '0', '--envs', env, '--flush-interval', '500ms', ...extra], { SWITCHYARD_ENVS: env });
+}
+
+/** The port a started query service listens on (after it logged it). */
+export async function queryPort(p: PipelineProcess): Promise<number> {
+  await p.waitForLog(/query service on http:\/\/127\.0\.0\.1:\d+/);
+  return Number(/query service on http:\/\/127\.0\.0\.1:(\d+)/.exec(p.log())![1]);
 }

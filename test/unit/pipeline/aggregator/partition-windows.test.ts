@@ -92,6 +92,18 @@ describe('partition windows', () => {
     }
   });
 
+  it('closes an idle partition only up to the end of its latest minute, so later data is not late', () => {
+    const w = new PartitionWindows({ allowedLatenessMs: 5000 });
+    run(w, [[o(1000, 1)], [o(30_000, 2)]]);
+    // Events are from long ago: the wall clock is an hour later.
+    const closed = w.advanceIdle(T0 + 3_600_000);
+    assert.equal(closed.length, 1);
+    assert.equal(w.watermark, T0 + 60_000);
+    const next = w.addMessage(2n, [o(65_000, 3)]);
+    assert.deepEqual(next.late, [], 'data resuming in the next minute is on time');
+    assert.equal(w.addMessage(3n, [o(59_000, 4)]).late.length, 1, 'data for the closed minute is late');
+  });
+
   it('ignores unreadable checkpoint metadata', () => {
     assert.equal(parseCheckpoint('not json'), undefined);
     assert.equal(parseCheckpoint(JSON.stringify({ v: 2, e: '5' })), undefined);

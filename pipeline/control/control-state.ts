@@ -1,0 +1,87 @@
+/**
+ * The control state: one versioned record per environment that tells every data-plane instance
+ * what to do (which stores to write, how much to shadow-read, how much to serve from the new
+ * store). Published by the control plane to the compacted topic `switchyard.control` (key = env);
+ * the data plane applies the newest version it has seen and keeps going with it when the control
+ * plane is down.
+ */
+import { z } from 'zod';
+
+/** The compacted topic holding the latest control state of every environment (key = env). */
+export const CONTROL_TOPIC = 'switchyard.control';
+
+/** The topic where data-plane instances announce themselves and the version they apply. */
+export const HEARTBEAT_TOPIC = 'switchyard.heartbeats';
+
+/** How an environment's data plane is configured. */
+export const controlStateSchema = z.object({
+  /** Environment name. */
+  env: z.string().regex(/^[a-z][a-z0-9-]{0,30}$/),
+  /** Monotonically increasing per environment; instances apply only newer versions. */
+  version: z.number().int().nonnegative(),
+  /** The old store's (Cassandra) writer writes. */
+  oldWriter: z.boolean(),
+  /** The new store's (DynamoDB) writer writes (dual write once oldWriter is also on). */
+  newWriter: z.boolean(),
+  /** Percent of queries shadow-read from the new store and compared (science mode), 0..100. */
+  sciencePercent: z.number().min(0).max(100),
+  /** Percent of queries served from the new store (cutover), 0..100. */
+  cutoverPercent: z.number().min(0).max(100),
+  /** Coverage horizon H: first minute (epoch ms) from which the new store holds complete data; null before dual write. */
+  coverageHorizon: z.number().int().nullable(),
+  /** Whether the old store still exists (after decommission it does not: no comparisons, no fallback). */
+  oldStoreAvailable: z.boolean(),
+  /** Retention of stored points, ms. */
+  retentionMs: z.number().int().positive(),
+  /** Comparison tolerance for value drift: |a-b| <= absolute + relative * max(|a|,|b|). */
+  tolerance: z.object({ relative: z.number().min(0), absolute: z.number().min(0) }),
+  /** Fault injection for demos and tests: share of points the new-store writer corrupts (0 = off). */
+  faults: z.object({ newWriterCorruptionRate: z.number().min(0).max(1) }),
+  /** When, by whom and why this version was published. */
+  updatedAt: z.string(),
+  updatedBy: z.string(),
+  reason: z.string(),
+});
+
+/** One environment's control state. */
+export type ControlState = z.infer<typeof controlStateSchema>;
+
+/** The state an environment starts in before any control plane has spoken: old store only. */
+export function initialControlState(env: string, retentionMs: number): ControlState {
+  return {
+    env,
+    version: 0,
+    oldWriter: true,
+    newWriter: false,
+    sciencePercent: 0,
+    cutoverPercent: 0,
+    coverageHorizon: null,
+    oldStoreAvailable: true,
+    retentionMs,
+    tolerance: { relative: 1e-9, absolute: 0 },
+    faults: { newWriterCorruptionRate: 0 },
+    updatedAt: new Date(0).toISOString(),
+    updatedBy: 'default',
+    reason: 'no control state published yet',
+  };
+}
+
+/** What an instance announces on the heartbeat topic. */
+export const heartbeatSchema = z.object({
+  /** Unique per process (host/pid/random). */
+  instanceId: z.string().min(1),
+  /** What the instance is: writer-cassandra, writer-dynamodb, query, aggregator. */
+  role: z.string().min(1),
+  env: z.string(),
+  /** Version of the env's control state the instance applies now. */
+  appliedVersion: z.number().int().nonnegative(),
+  /** When the heartbeat was sent (epoch ms). */
+  at: z.number().int(),
+  /** Interval until the next heartbeat (ms): an instance silent for 3 intervals is not live. */
+  intervalMs: z.number().int().positive(),
+  /** False in the last heartbeat of an instance shutting down cleanly. */
+  alive: z.boolean(),
+});
+
+/** One heartbeat. */
+export type Heartbeat = z.infer<typeof heartbeatSchema>;

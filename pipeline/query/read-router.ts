@@ -1,0 +1,139 @@
+/**
+ * Decides, per query, which store serves it and which store is read in the shadow, following the
+ * environment's control state:
+ *  - science: the old store serves; for sciencePercent of queries the new store is read
+ *    concurrently as the candidate and the results are compared (minutes >= the horizon only);
+ *  - cutover: for cutoverPercent of queries the new store serves, unless the query reaches before
+ *    the coverage horizon (the old store serves those); served new results are still compared
+ *    against the old store while it exists, and a failing new-store read falls back to the old
+ *    store so the client never sees it;
+ *  - after decommission (old store gone): the new store serves everything.
+ * The served read returns as soon as it is done; the candidate never delays or fails it.
+ */
+import type { ControlState } from '../control/control-state.js';
+import type { MetricPoint } from '../model/metric-point.js';
+import type { Logger } from '../observability/logger.js';
+import { clipToHorizon, compareSeries } from '../science/compare.js';
+import type { ScienceSink } from '../science/science-recorder.js';
+import type { MetricStore, SeriesQuery } from '../stores/metric-store.js';
+import type { CandidateOutcome, CandidateRunner } from './candidate-runner.js';
+
+/** The two stores of an environment. */
+export interface EnvStores {
+  old: MetricStore;
+  new: MetricStore;
+}
+
+/** Options of the router. */
+export interface ReadRouterOptions {
+  stores: (env: string) => EnvStores;
+  control: (env: string) => ControlState;
+  recorder: ScienceSink;
+  candidates: CandidateRunner;
+  logger?: Logger;
+  /** Uniform [0, 1) (tests pass a fixed one). */
+  random?: () => number;
+  now?: () => number;
+}
+
+/** What a routed read returns. */
+export interface RoutedRead {
+  points: MetricPoint[];
+  servedBy: 'old' | 'new';
+  /** True when a candidate read was started for comparison. */
+  compared: boolean;
+}
+
+/** Routes reads between the old and the new store and runs the comparisons. */
+export class ReadRouter {
+  private readonly random: () => number;
+  private readonly now: () => number;
+  /** Comparisons still running (tests and shutdown wait for them). */
+  private readonly pending = new Set<Promise<void>>();
+
+  constructor(private readonly o: ReadRouterOptions) {
+    this.random = o.random ?? Math.random;
+    this.now = o.now ?? Date.now;
+  }
+
+  /** Resolves when every comparison started so far has been recorded. */
+  async settled(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+  }
+
+  /** Serves one query. Throws only when the serving store fails (and no fallback exists). */
+  async read(env: string, q: SeriesQuery): Promise<RoutedRead> {
+    const state = this.o.control(env);
+    const stores = this.o.stores(env);
+    const rec = this.o.recorder;
+    const horizon = state.coverageHorizon;
+
+    if (!state.oldStoreAvailable) {
+      return { points: await this.serve(env, 'new', stores.new, q), servedBy: 'new', compared: false };
+    }
+
+    const toNew = state.cutoverPercent > 0 && horizon !== null && q.fromMinute >= horizon && this.random() * 100 < state.cutoverPercent;
+    if (toNew) {
+      // Start the old-store read for comparison at the same time, off the critical path.
+      const shadow = this.o.candidates.tryRun(() => stores.old.readSeries(q));
+      if (!shadow) rec.recordSkipped(env);
+      const t0 = performance.now();
+      let served: MetricPoint[];
+      try {
+        served = await stores.new.readSeries(q);
+      } catch (err) {
+        rec.recordNewStoreError(env);
+        this.o.logger?.warn({ env, app: q.app, metric: q.metric, action: 'new-store-read-failed', err: (err as Error).message }, 'new store failed a served read; answering from the old store');
+        return { points: await this.serve(env, 'old', stores.old, q), servedBy: 'old', compared: false };
+      }
+      rec.recordServed(env, 'new', performance.now() - t0);
+      if (shadow) this.track(shadow, (outcome) => this.compare(env, q, state, 'old', outcome, served));
+      return { points: served, servedBy: 'new', compared: shadow !== undefined };
+    }
+
+    const clipped = clipToHorizon(q.fromMinute, q.toMinute, horizon);
+    const sample = clipped !== undefined && state.sciencePercent > 0 && this.random() * 100 < state.sciencePercent;
+    let candidate: Promise<CandidateOutcome<MetricPoint[]>> | undefined;
+    if (sample) {
+      candidate = this.o.candidates.tryRun(() => stores.new.readSeries({ ...q, fromMinute: clipped.from, toMinute: clipped.to }));
+      if (!candidate) rec.recordSkipped(env);
+    }
+    const served = await this.serve(env, 'old', stores.old, q);
+    if (candidate) this.track(candidate, (outcome) => this.compare(env, q, state, 'new', outcome, served));
+    return { points: served, servedBy: 'old', compared: candidate !== undefined };
+  }
+
+  private async serve(env: string, which: 'old' | 'new', store: MetricStore, q: SeriesQuery): Promise<MetricPoint[]> {
+    const t0 = performance.now();
+    try {
+      const points = await store.readSeries(q);
+      this.o.recorder.recordServed(env, which, performance.now() - t0);
+      return points;
+    } catch (err) {
+      this.o.recorder.recordServed(env, which, performance.now() - t0, true);
+      throw err;
+    }
+  }
+
+  private track(outcome: Promise<CandidateOutcome<MetricPoint[]>>, then: (o: CandidateOutcome<MetricPoint[]>) => void): void {
+    const p = outcome.then(then).catch((err: unknown) => {
+      this.o.logger?.error({ action: 'compare-failed', err: (err as Error).message }, 'comparison failed');
+    });
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+  }
+
+  /** Records a candidate's outcome and, when it returned, the comparison against the served result. */
+  private compare(env: string, q: SeriesQuery, state: ControlState, candidateStore: 'old' | 'new', outcome: CandidateOutcome<MetricPoint[]>, served: MetricPoint[]): void {
+    const rec = this.o.recorder;
+    if (outcome.kind === 'timeout') return rec.recordCandidateFailure(env, 'timeout');
+    if (outcome.kind === 'error') {
+      this.o.logger?.debug({ env, action: 'candidate-failed', store: candidateStore, err: outcome.error.message }, 'candidate read failed');
+      return rec.recordCandidateFailure(env, 'error');
+    }
+    rec.recordShadowLatency(env, candidateStore, outcome.ms);
+    const [oldPoints, newPoints] = candidateStore === 'new' ? [served, outcome.value] : [outcome.value, served];
+    const c = compareSeries(oldPoints, newPoints, { horizon: state.coverageHorizon, now: this.now(), retentionMs: state.retentionMs, tolerance: state.tolerance });
+    rec.recordComparison(env, { app: q.app, metric: q.metric, from: q.fromMinute, to: q.toMinute }, c);
+  }
+}

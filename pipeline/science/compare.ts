@@ -1,0 +1,93 @@
+/**
+ * Compares what the two stores return for one query, minute by minute, the way science mode and
+ * cutover need it: only minutes at or after the coverage horizon count (before it the new store
+ * is incomplete by design), and each difference is classified.
+ */
+import { MINUTE_MS, POINT_STATS, type MetricPoint, type PointStat } from '../model/metric-point.js';
+
+/** Kinds of difference between the old (control) and the new (candidate) store. */
+export const MISMATCH_KINDS = ['missing', 'extra', 'value_drift', 'expired_returned'] as const;
+
+/** One kind of difference. */
+export type MismatchKind = (typeof MISMATCH_KINDS)[number];
+
+/** One differing minute. */
+export interface Mismatch {
+  kind: MismatchKind;
+  minute: number;
+  /** What the old store returned for the minute (absent for 'extra'). */
+  old?: MetricPoint;
+  /** What the new store returned for the minute (absent for 'missing'). */
+  new?: MetricPoint;
+  /** For value drift: the statistics that differ beyond tolerance. */
+  fields?: PointStat[];
+}
+
+/** Options of a comparison. */
+export interface CompareOptions {
+  /** Coverage horizon (epoch ms) or null when the new store has no complete data yet. */
+  horizon: number | null;
+  /** Now, epoch ms (for the expiry check). */
+  now: number;
+  retentionMs: number;
+  /** |a-b| <= absolute + relative * max(|a|, |b|) counts as equal. */
+  tolerance: { relative: number; absolute: number };
+}
+
+/** Result of comparing one query's two results. */
+export interface Comparison {
+  /** Minutes compared (at or after the horizon, present in either store). */
+  compared: number;
+  /** Minutes that agree. */
+  matched: number;
+  mismatches: Mismatch[];
+}
+
+/** True when two numbers agree within the tolerance. */
+export function withinTolerance(a: number, b: number, t: CompareOptions['tolerance']): boolean {
+  if (a === b) return true;
+  return Math.abs(a - b) <= t.absolute + t.relative * Math.max(Math.abs(a), Math.abs(b));
+}
+
+/** Compares old-store and new-store results of the same series query. */
+export function compareSeries(oldPoints: readonly MetricPoint[], newPoints: readonly MetricPoint[], o: CompareOptions): Comparison {
+  if (o.horizon === null) return { compared: 0, matched: 0, mismatches: [] };
+  const horizon = o.horizon;
+  const byMinuteOld = new Map(oldPoints.filter((p) => p.minute >= horizon).map((p) => [p.minute, p]));
+  const byMinuteNew = new Map(newPoints.filter((p) => p.minute >= horizon).map((p) => [p.minute, p]));
+  const minutes = [...new Set([...byMinuteOld.keys(), ...byMinuteNew.keys()])].sort((a, b) => a - b);
+  const mismatches: Mismatch[] = [];
+  let matched = 0;
+  for (const minute of minutes) {
+    const a = byMinuteOld.get(minute);
+    const b = byMinuteNew.get(minute);
+    if (b && b.minute + o.retentionMs <= o.now) {
+      // The new store served a point past its retention: DynamoDB deletes late, reads must filter.
+      mismatches.push({ kind: 'expired_returned', minute, ...(a ? { old: a } : {}), new: b });
+      continue;
+    }
+    if (a && !b) mismatches.push({ kind: 'missing', minute, old: a });
+    else if (!a && b) mismatches.push({ kind: 'extra', minute, new: b });
+    else if (a && b) {
+      const fields = POINT_STATS.filter((f) => !withinTolerance(a[f], b[f], o.tolerance));
+      if (fields.length > 0) mismatches.push({ kind: 'value_drift', minute, old: a, new: b, fields });
+      else matched++;
+    }
+  }
+  return { compared: minutes.length, matched, mismatches };
+}
+
+/** The minutes of [from, to] that lie before the horizon (served from the old store during cutover). */
+export function reachesBeforeHorizon(fromMinute: number, horizon: number | null): boolean {
+  return horizon === null || fromMinute < horizon;
+}
+
+/** The minute range [from, to] clipped to minutes at or after the horizon, or undefined when empty. */
+export function clipToHorizon(fromMinute: number, toMinute: number, horizon: number | null): { from: number; to: number } | undefined {
+  if (horizon === null) return undefined;
+  const from = Math.max(fromMinute, horizon);
+  return from <= toMinute ? { from, to: toMinute } : undefined;
+}
+
+/** Milliseconds in a minute (re-exported for callers building ranges). */
+export { MINUTE_MS };

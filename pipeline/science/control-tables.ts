@@ -1,0 +1,99 @@
+/**
+ * The control tables in DynamoDB that science mode writes and the control plane and console read:
+ * science stats (per env and minute) and mismatch samples (a bounded number per env and minute).
+ */
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  ResourceNotFoundException,
+  waitUntilTableExists,
+  type CreateTableCommandInput,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+
+/** Science stats: key (env, minute). */
+export const SCIENCE_STATS_TABLE = 'switchyard-science-stats';
+/** Mismatch samples: key (envMinute = "<env>#<minute>", sampleId). */
+export const MISMATCH_SAMPLES_TABLE = 'switchyard-mismatch-samples';
+
+/** Latency histogram bucket upper bounds, ms (the last bucket is everything above). */
+export const LATENCY_BUCKETS_MS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000] as const;
+
+/** Counter attributes of a science-stats row. */
+export const STATS_COUNTERS = [
+  'queries',
+  'servedOld',
+  'servedNew',
+  'servedErrors',
+  'comparisons',
+  'matches',
+  'mismatches',
+  'mmMissing',
+  'mmExtra',
+  'mmValueDrift',
+  'mmExpiredReturned',
+  'candidateErrors',
+  'candidateTimeouts',
+  'candidateSkipped',
+  'newStoreErrors',
+] as const;
+
+/** One counter's name. */
+export type StatsCounter = (typeof STATS_COUNTERS)[number];
+
+/** Attribute name of a latency bucket of a store ('old' or 'new'). */
+export function latencyAttribute(store: 'old' | 'new', bucket: number): string {
+  return `lat_${store}_${String(bucket).padStart(2, '0')}`;
+}
+
+/** Index of the histogram bucket a latency falls in. */
+export function latencyBucket(ms: number): number {
+  const i = LATENCY_BUCKETS_MS.findIndex((b) => ms <= b);
+  return i === -1 ? LATENCY_BUCKETS_MS.length : i;
+}
+
+const TABLES: CreateTableCommandInput[] = [
+  {
+    TableName: SCIENCE_STATS_TABLE,
+    AttributeDefinitions: [
+      { AttributeName: 'env', AttributeType: 'S' },
+      { AttributeName: 'minute', AttributeType: 'N' },
+    ],
+    KeySchema: [
+      { AttributeName: 'env', KeyType: 'HASH' },
+      { AttributeName: 'minute', KeyType: 'RANGE' },
+    ],
+    BillingMode: 'PAY_PER_REQUEST',
+  },
+  {
+    TableName: MISMATCH_SAMPLES_TABLE,
+    AttributeDefinitions: [
+      { AttributeName: 'envMinute', AttributeType: 'S' },
+      { AttributeName: 'sampleId', AttributeType: 'S' },
+    ],
+    KeySchema: [
+      { AttributeName: 'envMinute', KeyType: 'HASH' },
+      { AttributeName: 'sampleId', KeyType: 'RANGE' },
+    ],
+    BillingMode: 'PAY_PER_REQUEST',
+  },
+];
+
+/** Creates the science control tables if missing (idempotent). */
+export async function ensureScienceTables(client: DynamoDBClient): Promise<void> {
+  for (const t of TABLES) {
+    try {
+      await client.send(new DescribeTableCommand({ TableName: t.TableName }));
+      continue;
+    } catch (err) {
+      if (!(err instanceof ResourceNotFoundException)) throw err;
+    }
+    try {
+      await client.send(new CreateTableCommand(t));
+    } catch (err) {
+      // Another instance created it first: fine.
+      if ((err as Error).name !== 'ResourceInUseException') throw err;
+    }
+    await waitUntilTableExists({ client, maxWaitTime: 60 }, { TableName: t.TableName });
+  }
+}

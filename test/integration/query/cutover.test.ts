@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import type { Producer } from 'kafkajs';
+import { createDynamoClient, createKafka } from '../../../config/clients.js';
+import { initialControlState, type ControlState } from '../../../pipeline/control/control-state.js';
+import { publishAndAwait } from '../../../pipeline/control/control-state-publisher.js';
+import { MINUTE_MS, type MetricPoint } from '../../../pipeline/model/metric-point.js';
+import { readScienceSummary } from '../../../pipeline/science/science-stats-reader.js';
+import { createMetricStore } from '../../../pipeline/stores/create-metric-store.js';
+import { dynamoTableFor, seriesKey } from '../../../pipeline/stores/dynamodb-store.js';
+import { testConfig } from '../../support/stack.js';
+import { dropEnv, openStores, queryPort, queryProcess, testEnv, type PipelineProcess } from '../../support/pipeline.js';
+
+// Cutover routing on the real stores: queries within coverage are served by the new store,
+// queries reaching before the horizon by the old one (and compare without false mismatches),
+// and items past retention that DynamoDB still holds are never served or counted as matches.
+const cfg = testConfig();
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('cutover routing', () => {
+  const env = testEnv('cut');
+  const kafka = createKafka(cfg, { clientId: 'test-cutover' });
+  const dynamo = createDynamoClient(cfg);
+  const now = Math.floor(Date.now() / MINUTE_MS) * MINUTE_MS;
+  const ago = (m: number): number => now - m * MINUTE_MS;
+  let producer: Producer;
+  let q: PipelineProcess;
+  let port: number;
+  let state: ControlState;
+  const point = (app: string, minute: number): MetricPoint => {
+    const v = (minute / MINUTE_MS) % 97;
+    return { app, metric: 'router.service_ms', minute, count: 10, min: 1, max: v + 50, sum: v * 10 + 0.1, median: v + 0.5, p95: v + 40, p99: v + 49 };
+  };
+  const range = (from: number, to: number): number[] => Array.from({ length: from - to + 1 }, (_, i) => ago(from - i));
+  const publish = async (patch: Partial<ControlState>): Promise<void> => {
+    state = { ...state, ...patch, version: state.version + 1, updatedAt: new Date().toISOString(), updatedBy: 'test', reason: 'test' };
+    await publishAndAwait({ kafka, producer }, state, { timeoutMs: 20_000 });
+  };
+  const get = async (app: string, from: number, to: number) => {
+    const res = await fetch(`http://127.0.0.1:${port}/v1/envs/${env}/apps/${app}/metrics/router.service_ms?from=${from}&to=${to}`);
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { points: { time: number; p99: number }[] };
+    return { servedBy: res.headers.get('x-switchyard-served-by'), minutes: body.points.map((p) => p.time), points: body.points };
+  };
+
+  before(async () => {
+    producer = kafka.producer();
+    await producer.connect();
+    // Points as the writers would have stored them (7-day retention), written directly.
+    const stores = openStores(cfg, env);
+    await stores.cassandra.ensureSchema();
+    await stores.dynamodb.ensureSchema();
+    await stores.cassandra.writePoints(range(40, 5).map((m) => point('cut-app', m)));
+    await stores.dynamodb.writePoints(range(20, 5).map((m) => point('cut-app', m))); // dual write began 20 minutes ago
+    await stores.cassandra.writePoints(range(80, 5).map((m) => point('exp-app', m)));
+    await stores.close();
+    // exp-app in DynamoDB with a one-hour retention, written two hours ago: its older items'
+    // expiresAt has passed, but dynalite (like DynamoDB, for a while) still holds them.
+    const writtenEarlier = createMetricStore('dynamodb', { env, retentionMs: 3_600_000, now: () => now - 120 * MINUTE_MS, dynamoClient: createDynamoClient(cfg) });
+    const w = await writtenEarlier.writePoints(range(80, 5).map((m) => point('exp-app', m)));
+    assert.equal(w.written, 76);
+    await writtenEarlier.close();
+    // The query service keeps one hour: minutes older than that are expired.
+    q = queryProcess(`${env}-query`, env, ['--retention', '60m']).start();
+    port = await queryPort(q);
+    state = { ...initialControlState(env, 3_600_000), newWriter: true };
+  });
+  after(async () => {
+    await producer.disconnect();
+    await q.stop('SIGKILL');
+    dynamo.destroy();
+    await dropEnv(cfg, env);
+  });
+
+  it('serves queries within coverage from the new store, and queries reaching before the horizon from the old store', async () => {
+    await publish({ sciencePercent: 100, cutoverPercent: 100, coverageHorizon: ago(20) });
+    const started = Date.now();
+    const inside = await get('cut-app', ago(15), now);
+    assert.equal(inside.servedBy, 'new');
+    assert.deepEqual(inside.minutes, range(15, 5));
+    const reaching = await get('cut-app', ago(40), now);
+    assert.equal(reaching.servedBy, 'old');
+    assert.deepEqual(reaching.minutes, range(40, 5), 'complete history, although the new store starts at the horizon');
+    await sleep(1500);
+    const s = await readScienceSummary(dynamo, env, Date.now() - started + 2 * MINUTE_MS);
+    assert.equal(s.counters.servedNew, 1);
+    assert.equal(s.counters.servedOld, 1);
+    assert.equal(s.counters.comparisons, 2, 'the served new result is compared with the old store, and the old one with the new');
+    assert.equal(s.counters.mismatches, 0, 'no false mismatch for the minutes before the horizon');
+  });
+
+  it('never serves, or counts as a match, an item past retention that DynamoDB still holds', async () => {
+    await publish({ coverageHorizon: ago(120) });
+    const started = Date.now();
+    const before = await readScienceSummary(dynamo, env, 10 * MINUTE_MS);
+    const r = await get('exp-app', ago(100), now);
+    assert.equal(r.servedBy, 'new');
+    assert.deepEqual(r.minutes, range(59, 5), 'minutes older than the hour of retention are not served');
+    // dynalite never deletes expired items (nor does DynamoDB, for a while): the item is still there.
+    const raw = await dynamo.send(new GetItemCommand({ TableName: dynamoTableFor(env), Key: { series: { S: seriesKey('exp-app', 'router.service_ms') }, minute: { N: String(ago(70)) } } }));
+    assert.ok(raw.Item, 'the expired item is still stored');
+    await sleep(1500);
+    const s = await readScienceSummary(dynamo, env, 10 * MINUTE_MS);
+    assert.ok(Date.now() - started < 5 * MINUTE_MS);
+    assert.equal(s.counters.comparisons - before.counters.comparisons, 1);
+    assert.equal(s.counters.matches - before.counters.matches, 1, 'the unexpired minutes match; the expired ones are in neither result');
+    assert.equal(s.counters.mismatches - before.counters.mismatches, 0);
+  });
+});

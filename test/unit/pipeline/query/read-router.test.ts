@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { initialControlState, type ControlState } from '../../../../pipeline/control/control-state.js';
+import type { MetricPoint } from '../../../../pipeline/model/metric-point.js';
+import { CandidateRunner } from '../../../../pipeline/query/candidate-runner.js';
+import { ReadRouter } from '../../../../pipeline/query/read-router.js';
+import type { Comparison } from '../../../../pipeline/science/compare.js';
+import type { ScienceSink } from '../../../../pipeline/science/science-recorder.js';
+import { MemoryMetricStore } from '../../../../pipeline/stores/memory-store.js';
+import type { MetricStore } from '../../../../pipeline/stores/metric-store.js';
+
+const M = 60_000;
+const T = Date.parse('2026-11-26T10:00:00Z');
+const NOW = T + 30 * M;
+const pt = (i: number, over: Partial<MetricPoint> = {}): MetricPoint => ({ app: 'a', metric: 'router.service_ms', minute: T + i * M, count: 3, min: 1, max: 3, sum: 6, median: 2, p95: 3, p99: 3, ...over });
+
+/** A science sink that just counts. */
+function fakeSink() {
+  const events: string[] = [];
+  const comparisons: Comparison[] = [];
+  const sink: ScienceSink = {
+    recordServed: (_e, store, _ms, failed) => void events.push(`served:${store}${failed ? ':failed' : ''}`),
+    recordShadowLatency: (_e, store) => void events.push(`shadow:${store}`),
+    recordCandidateFailure: (_e, kind) => void events.push(`candidate:${kind}`),
+    recordNewStoreError: () => void events.push('new-store-error'),
+    recordSkipped: () => void events.push('skipped'),
+    recordComparison: (_e, _q, c) => void comparisons.push(c),
+  };
+  return { sink, events, comparisons };
+}
+
+async function setup(state: Partial<ControlState>, newOverride?: Partial<MetricStore>) {
+  const opts = { env: 'test', retentionMs: 86_400_000, now: () => NOW };
+  const oldStore = new MemoryMetricStore(opts);
+  const newStore = new MemoryMetricStore(opts);
+  const all = Array.from({ length: 20 }, (_, i) => pt(i));
+  await oldStore.writePoints(all);
+  await newStore.writePoints(all.filter((p) => p.minute >= T + 5 * M)); // dual write began at minute 5
+  const f = fakeSink();
+  const control: ControlState = { ...initialControlState('test', 86_400_000), coverageHorizon: T + 5 * M, ...state };
+  const newS: MetricStore = newOverride ? Object.assign(Object.create(newStore) as MetricStore, newOverride) : newStore;
+  const router = new ReadRouter({ stores: () => ({ old: oldStore, new: newS }), control: () => control, recorder: f.sink, candidates: new CandidateRunner(8, 100), random: () => 0.5, now: () => NOW });
+  return { router, oldStore, newStore, ...f };
+}
+
+const q = (from: number, to: number) => ({ app: 'a', metric: 'router.service_ms', fromMinute: T + from * M, toMinute: T + to * M });
+
+describe('read router', () => {
+  it('serves from the old store and compares a shadow read of the new one in science mode', async () => {
+    const s = await setup({ sciencePercent: 100 });
+    const r = await s.router.read('test', q(0, 19));
+    assert.equal(r.servedBy, 'old');
+    assert.equal(r.points.length, 20, 'the served result is the old store, complete');
+    await s.router.settled();
+    assert.equal(s.comparisons.length, 1);
+    assert.deepEqual({ compared: s.comparisons[0]!.compared, mismatches: s.comparisons[0]!.mismatches.length }, { compared: 15, mismatches: 0 }, 'minutes before the horizon are not compared');
+  });
+
+  it('does not shadow-read when the sample misses or there is no horizon', async () => {
+    const s = await setup({ sciencePercent: 40 }); // random() = 0.5 -> 50 >= 40: not sampled
+    await s.router.read('test', q(0, 19));
+    const none = await setup({ sciencePercent: 100, coverageHorizon: null });
+    await none.router.read('test', q(0, 19));
+    await s.router.settled();
+    assert.equal(s.comparisons.length + none.comparisons.length, 0);
+  });
+
+  it('in cutover serves the new store for queries within coverage, and the old store for queries reaching before it', async () => {
+    const s = await setup({ sciencePercent: 100, cutoverPercent: 100 });
+    const inside = await s.router.read('test', q(6, 10));
+    assert.equal(inside.servedBy, 'new');
+    const before = await s.router.read('test', q(2, 10));
+    assert.equal(before.servedBy, 'old');
+    assert.equal(before.points.length, 9, 'complete history from the old store');
+    await s.router.settled();
+    assert.ok(s.comparisons.every((c) => c.mismatches.length === 0));
+    assert.equal(s.comparisons.length, 2, 'served new results are compared against the old store too');
+  });
+
+  it('falls back to the old store when the new store fails a served read', async () => {
+    const s = await setup({ cutoverPercent: 100 }, { readSeries: () => Promise.reject(new Error('dynamodb down')) });
+    const r = await s.router.read('test', q(6, 10));
+    assert.equal(r.servedBy, 'old');
+    assert.equal(r.points.length, 5);
+    assert.ok(s.events.includes('new-store-error'));
+  });
+
+  it('records a failing or slow candidate without failing or delaying the served query', async () => {
+    const failing = await setup({ sciencePercent: 100 }, { readSeries: () => Promise.reject(new Error('dynamodb down')) });
+    assert.equal((await failing.router.read('test', q(0, 19))).points.length, 20);
+    const slow = await setup({ sciencePercent: 100 }, { readSeries: () => new Promise<MetricPoint[]>((r) => setTimeout(() => r([]), 1000)) });
+    const t0 = performance.now();
+    await slow.router.read('test', q(0, 19));
+    assert.ok(performance.now() - t0 < 100, 'the served read did not wait for the candidate');
+    await failing.router.settled();
+    await slow.router.settled();
+    assert.ok(failing.events.includes('candidate:error'));
+    assert.ok(slow.events.includes('candidate:timeout'));
+  });
+
+  it('serves only the new store once the old one is decommissioned', async () => {
+    const s = await setup({ oldStoreAvailable: false, cutoverPercent: 100 });
+    const r = await s.router.read('test', q(0, 19));
+    assert.equal(r.servedBy, 'new');
+    assert.equal(r.points.length, 15);
+  });
+
+  it('catches a corrupted new store', async () => {
+    const s = await setup({ sciencePercent: 100 });
+    await s.newStore.writePoints([pt(7, { p99: 3.5 })]);
+    await s.router.read('test', q(0, 19));
+    await s.router.settled();
+    assert.deepEqual(s.comparisons[0]!.mismatches.map((m) => [m.kind, m.fields]), [['value_drift', ['p99']]]);
+  });
+});

@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { MetricPoint } from '../../../../pipeline/model/metric-point.js';
+import { clipToHorizon, compareSeries } from '../../../../pipeline/science/compare.js';
+
+const M = 60_000;
+const T = Date.parse('2026-11-26T10:00:00Z');
+const pt = (i: number, over: Partial<MetricPoint> = {}): MetricPoint => ({ app: 'a', metric: 'router.service_ms', minute: T + i * M, count: 10, min: 1, max: 9, sum: 50, median: 5, p95: 8, p99: 9, ...over });
+const opts = { horizon: T + 2 * M, now: T + 10 * M, retentionMs: 86_400_000, tolerance: { relative: 1e-9, absolute: 0 } };
+
+describe('compareSeries', () => {
+  it('finds no mismatch when the stores agree', () => {
+    const pts = [0, 1, 2, 3, 4].map((i) => pt(i));
+    const c = compareSeries(pts, pts, opts);
+    assert.deepEqual({ compared: c.compared, matched: c.matched, mismatches: c.mismatches.length }, { compared: 3, matched: 3, mismatches: 0 });
+  });
+
+  it('ignores minutes before the coverage horizon, where the new store is incomplete by design', () => {
+    const c = compareSeries([0, 1, 2, 3].map((i) => pt(i)), [2, 3].map((i) => pt(i)), opts);
+    assert.equal(c.mismatches.length, 0);
+    assert.equal(c.compared, 2);
+    assert.equal(compareSeries([pt(3)], [], { ...opts, horizon: null }).compared, 0, 'no horizon yet: nothing is compared');
+  });
+
+  it('classifies missing, extra, value drift and expired-returned', () => {
+    const oldPts = [pt(2), pt(3), pt(4)];
+    const newPts = [pt(2, { p99: 9.000001 }), pt(4), pt(5)];
+    const c = compareSeries(oldPts, newPts, opts);
+    assert.deepEqual(
+      c.mismatches.map((m) => [m.kind, (m.minute - T) / M, m.fields ?? []]),
+      [
+        ['value_drift', 2, ['p99']],
+        ['missing', 3, []],
+        ['extra', 5, []],
+      ],
+    );
+    const expired = compareSeries([pt(3)], [pt(3)], { ...opts, now: T + 3 * M + opts.retentionMs });
+    assert.equal(expired.mismatches[0]?.kind, 'expired_returned');
+  });
+
+  it('accepts differences within the tolerance', () => {
+    const c = compareSeries([pt(3, { sum: 0.30000000000000004 })], [pt(3, { sum: 0.3 })], opts);
+    assert.equal(c.matched, 1);
+    const strict = compareSeries([pt(3, { sum: 0.30000000000000004 })], [pt(3, { sum: 0.3 })], { ...opts, tolerance: { relative: 0, absolute: 0 } });
+    assert.equal(strict.mismatches[0]?.kind, 'value_drift');
+  });
+
+  it('clips a range to the horizon', () => {
+    assert.deepEqual(clipToHorizon(T, T + 5 * M, T + 2 * M), { from: T + 2 * M, to: T + 5 * M });
+    assert.equal(clipToHorizon(T, T + M, T + 2 * M), undefined);
+    assert.equal(clipToHorizon(T, T + M, null), undefined);
+  });
+});
