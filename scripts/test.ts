@@ -26,7 +26,8 @@ const isDisruptive = (f: string): boolean => f.endsWith('.disruptive.test.ts');
 
 const PHASES: Phase[] = [
   { name: 'unit', dir: 'test/unit', match: (f) => f.endsWith('.test.ts'), needsStack: false, concurrency: 2, timeoutMs: 120_000 },
-  { name: 'workflows', dir: 'test/workflows', match: (f) => f.endsWith('.test.ts'), needsStack: false, concurrency: 1, timeoutMs: 600_000 },
+  // Workflow tests need the time-skipping test server, which the stack provisions (pip package).
+  { name: 'workflows', dir: 'test/workflows', match: (f) => f.endsWith('.test.ts'), needsStack: true, concurrency: 1, timeoutMs: 600_000 },
   {
     name: 'integration',
     dir: 'test/integration',
@@ -112,7 +113,7 @@ async function main(): Promise<number> {
   let exit = 0;
 
   if (explicitFiles.length > 0) {
-    const needsStack = explicitFiles.some((f) => !f.startsWith('test/unit') && !f.startsWith('test/workflows'));
+    const needsStack = explicitFiles.some((f) => !f.startsWith('test/unit'));
     if (needsStack && !(await ensureStack())) return 1;
     exit = await runNodeTests('selected', explicitFiles, 1, 1_800_000);
   } else {

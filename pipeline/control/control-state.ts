@@ -41,6 +41,8 @@ export const controlStateSchema = z.object({
   updatedAt: z.string(),
   updatedBy: z.string(),
   reason: z.string(),
+  /** The control-plane transition that published this version (workflow id + audit seq): lets a retried publish see it already happened. Absent on hand-published states. */
+  transitionId: z.string().optional(),
 });
 
 /** One environment's control state. */

