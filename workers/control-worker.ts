@@ -1,0 +1,57 @@
+/**
+ * `npm run worker`: the control plane's Temporal worker. The one place that builds clients from
+ * configuration and hands them to the activities; the workflows run in Temporal's sandbox.
+ */
+import { createRequire } from 'node:module';
+import { Client } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from '../activities/migration-activities.js';
+import { connectTemporal, createCassandraClient, createDynamoClient, createKafka } from '../config/clients.js';
+import { formatHostPort, loadConfig } from '../config/config.js';
+import { runMain } from '../pipeline/cli/args.js';
+import { createLogger } from '../pipeline/observability/logger.js';
+
+const require = createRequire(import.meta.url);
+const USAGE = 'usage: npm run worker   (configuration from environment variables; see README)';
+
+runMain(USAGE, async () => {
+  const cfg = loadConfig();
+  const logger = createLogger('control-worker', cfg.logLevel);
+  const kafka = createKafka(cfg, { clientId: 'switchyard-control-worker' });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const dynamo = createDynamoClient(cfg);
+  const cassandra = createCassandraClient(cfg);
+  await cassandra.connect();
+  const clientConnection = await connectTemporal(cfg);
+  const temporal = new Client({ connection: clientConnection, namespace: cfg.temporal.namespace });
+  const connection = await NativeConnection.connect({
+    address: formatHostPort(cfg.temporal.address),
+    tls: cfg.temporal.tls ? {} : undefined,
+    ...(cfg.temporal.apiKey ? { apiKey: cfg.temporal.apiKey } : {}),
+  });
+  const worker = await Worker.create({
+    connection,
+    namespace: cfg.temporal.namespace,
+    taskQueue: cfg.temporal.taskQueue,
+    workflowsPath: require.resolve('../workflows/index.ts'),
+    activities: createActivities({ kafka, producer, dynamo, cassandra, temporal, logger }),
+  });
+  logger.info({ action: 'worker-start', taskQueue: cfg.temporal.taskQueue, namespace: cfg.temporal.namespace }, `control worker polling ${cfg.temporal.taskQueue}`);
+  const running = worker.run();
+  running.catch((err: unknown) => {
+    logger.error({ action: 'worker-failed', err: (err as Error).message }, 'worker stopped with an error');
+    process.exit(1);
+  });
+  return {
+    async stop() {
+      worker.shutdown();
+      await running.catch(() => undefined);
+      await connection.close();
+      await clientConnection.close();
+      await producer.disconnect();
+      await cassandra.shutdown();
+      dynamo.destroy();
+    },
+  };
+});

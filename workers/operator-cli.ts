@@ -1,0 +1,167 @@
+/**
+ * `npm run ops -- <command>`: the operator CLI. It uses the same Temporal Updates as the console,
+ * so every action is validated by the workflow, carries the operator's identity and reason, and
+ * lands in the audit log.
+ */
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { connectTemporal, createKafka } from '../config/clients.js';
+import { loadConfig } from '../config/config.js';
+import { policyFor } from '../config/migration-policy.js';
+import { parseCommandLine, runMain, UsageError } from '../pipeline/cli/args.js';
+import { initialControlState } from '../pipeline/control/control-state.js';
+import { publishControlState, readLatestControlState } from '../pipeline/control/control-state-publisher.js';
+import { MIGRATION_WORKFLOW_TYPE, migrationWorkflowId, STAGES, type MigrationState, type UpdateResult } from '../workflows/migration-types.js';
+
+const USAGE = `usage: npm run ops -- <command> [options]
+
+commands:
+  status [env]                          stage, ramp, horizon, gates and timers of every environment
+  start <env>                           start the migration workflow and enter dual write
+  advance <env> --from <stage>          leave <stage> for the next one (gates must pass)
+  rollback <env>                        ramp back to 0 (science, cutover) or back a stage
+  pause <env> | resume <env>            stop / restart automatic ramping
+  ramp <env> <percent>                  set the science or cutover ramp
+  approve <env>                         approve decommissioning the old store
+  fault <env> <rate>                    demo: make the new-store writer corrupt this share of points (0 = off)
+
+options:
+  --reason <text>     why (recorded in the audit log; required for rollback and overrides)
+  --as <identity>     operator identity (default $SWITCHYARD_OPERATOR or the OS user)
+  --override-promotion-order   advance even though the previous environment has not got there
+  --demo              start with demo-scale policy (minutes instead of days)
+  --request-id <id>   idempotency key (default: a new one; repeat it to retry safely)`;
+
+runMain(USAGE, async (argv) => {
+  const [command, ...rest] = argv;
+  if (!command) throw new UsageError('no command given');
+  const positional = rest.filter((a, i) => !a.startsWith('--') && !(rest[i - 1]?.startsWith('--') && !['--override-promotion-order', '--demo'].includes(rest[i - 1]!)));
+  const flags = parseCommandLine(
+    rest.filter((a) => !positional.includes(a)),
+    {
+      reason: { type: 'string', default: '' },
+      as: { type: 'string', default: process.env.SWITCHYARD_OPERATOR ?? os.userInfo().username },
+      from: { type: 'string' },
+      'override-promotion-order': { type: 'boolean', default: false },
+      demo: { type: 'boolean', default: false },
+      'request-id': { type: 'string' },
+    },
+  );
+  const cfg = loadConfig();
+  const env = positional[0];
+  const needEnv = (): string => {
+    if (!env) throw new UsageError(`${command}: name the environment (${cfg.environments.join(', ')})`);
+    if (!cfg.environments.includes(env)) throw new UsageError(`unknown environment '${env}' (${cfg.environments.join(', ')})`);
+    return env;
+  };
+  const actor = { identity: flags.as!, reason: flags.reason!, requestId: flags['request-id'] ?? randomUUID() };
+
+  if (command === 'fault') {
+    const e = needEnv();
+    const rate = Number(positional[1]);
+    if (!Number.isFinite(rate) || rate < 0 || rate > 1) throw new UsageError(`fault: rate '${positional[1]}' must be a number from 0 to 1`);
+    const kafka = createKafka(cfg);
+    const latest = (await readLatestControlState(kafka, e, 10_000)) ?? initialControlState(e, 7 * 86_400_000);
+    const producer = kafka.producer();
+    await producer.connect();
+    const next = { ...latest, version: latest.version + 1, faults: { newWriterCorruptionRate: rate }, updatedAt: new Date().toISOString(), updatedBy: actor.identity, reason: `fault switch: ${flags.reason || (rate > 0 ? 'demo' : 'off')}` };
+    await publishControlState(producer, next);
+    await producer.disconnect();
+    console.log(`${e}: fault switch set to ${rate} (control state v${next.version})`);
+    return;
+  }
+
+  const connection = await connectTemporal(cfg);
+  const client = new Client({ connection, namespace: cfg.temporal.namespace });
+  try {
+    if (command === 'status') {
+      for (const e of env ? [needEnv()] : cfg.environments) {
+        try {
+          const s = await client.workflow.getHandle(migrationWorkflowId(e)).query<MigrationState>('stateQuery');
+          console.log(formatState(s));
+        } catch (err) {
+          if (err instanceof WorkflowNotFoundError) console.log(`${e}: not started (npm run ops -- start ${e})`);
+          else console.log(`${e}: unavailable (${(err as Error).message})`);
+        }
+      }
+      return;
+    }
+    const e = needEnv();
+    const handle = client.workflow.getHandle(migrationWorkflowId(e));
+    if (command === 'start') {
+      try {
+        await client.workflow.start(MIGRATION_WORKFLOW_TYPE, {
+          workflowId: migrationWorkflowId(e),
+          taskQueue: cfg.temporal.taskQueue,
+          args: [{ env: e, policy: policyFor(e, cfg.environments, flags.demo ? 'demo' : 'production') }],
+        });
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      }
+    }
+    const update = (name: string, arg: unknown): Promise<UpdateResult> => handle.executeUpdate<UpdateResult, [unknown]>(name, { args: [arg], updateId: actor.requestId });
+    let result: UpdateResult;
+    switch (command) {
+      case 'start':
+        result = await update('startUpdate', actor);
+        break;
+      case 'advance': {
+        const from = flags.from;
+        if (!from || !(STAGES as readonly string[]).includes(from)) throw new UsageError(`advance: --from <stage> is required (${STAGES.join(', ')})`);
+        result = await update('advanceUpdate', { ...actor, from, overridePromotionOrder: flags['override-promotion-order'] });
+        break;
+      }
+      case 'rollback':
+        if (!actor.reason) throw new UsageError('rollback: --reason is required');
+        result = await update('rollbackUpdate', actor);
+        break;
+      case 'pause':
+        result = await update('pauseUpdate', actor);
+        break;
+      case 'resume':
+        result = await update('resumeUpdate', actor);
+        break;
+      case 'ramp': {
+        const percent = Number(positional[1]);
+        if (!Number.isFinite(percent)) throw new UsageError(`ramp: percent '${positional[1]}' is not a number`);
+        result = await update('setRampUpdate', { ...actor, percent });
+        break;
+      }
+      case 'approve':
+        result = await update('approveDecommissionUpdate', actor);
+        break;
+      default:
+        throw new UsageError(`unknown command '${command}'`);
+    }
+    console.log(`${e}: ${result.message} (stage ${result.stage}, ramp ${result.ramp}%, control state v${result.controlVersion})`);
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) {
+      console.error(`rejected: ${err.cause?.message ?? err.message}`);
+      process.exitCode = 1;
+      return;
+    }
+    if (err instanceof WorkflowNotFoundError) {
+      console.error(`${env}: no migration running (npm run ops -- start ${env})`);
+      process.exitCode = 1;
+      return;
+    }
+    throw err;
+  } finally {
+    await connection.close();
+  }
+});
+
+/** One environment's state as a few readable lines. */
+function formatState(s: MigrationState): string {
+  const t = (ms: number | null): string => (ms === null ? '-' : new Date(ms).toISOString());
+  const lines = [
+    `${s.env}: ${s.stage}${s.ramp ? ` ${s.ramp}%` : ''}${s.paused ? ' (paused)' : ''}${s.pendingApproval ? ' (awaiting decommission approval)' : ''}`,
+    `  coverage horizon ${t(s.coverageHorizon)}; control state v${s.controlVersion}; TTL gate ${t(s.ttlGateAt)}`,
+  ];
+  if (s.rolledBack) lines.push(`  ROLLED BACK automatically at ${t(s.rolledBack.at)}: ${s.rolledBack.reason}`);
+  for (const g of s.gates) lines.push(`  gate ${g.passed ? 'ok ' : 'NOT'} ${g.name}: ${g.detail}`);
+  const last = s.evaluations[s.evaluations.length - 1];
+  if (last) lines.push(`  last evaluation ${t(last.at)}: ${last.comparisons} comparisons, mismatch rate ${(last.mismatchRate * 100).toFixed(3)}%, ${last.verdict}`);
+  return lines.join('\n');
+}

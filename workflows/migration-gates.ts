@@ -1,0 +1,303 @@
+/**
+ * The gates of the migration and the evaluation behind automatic ramping and rollback: pure
+ * functions of the workflow state, the policy, the time and the figures activities read. Each
+ * verdict carries the numbers it used, so a rejected advance tells the operator exactly what is
+ * missing, and the audit log records the evidence.
+ *
+ * A gate has local conditions (bake times, ramp at 100%, the TTL timer) that the update
+ * validator checks without any I/O, and observed conditions (writer health, science figures,
+ * old-store age) that need an activity, checked in the update handler.
+ */
+import type { ScienceFigures, WriterHealth } from '../activities/activity-types.js';
+import { STAGES } from './migration-types.js';
+import type { Evaluation, GateStatus, MigrationPolicy, MigrationState, Stage } from './migration-types.js';
+
+/** One minute in ms (metric points are per minute). */
+export const MINUTE_MS = 60_000;
+
+/** Evaluations kept in the state (newest last). */
+export const MAX_EVALUATIONS = 20;
+
+/** Coverage horizon for a new writer acknowledged at `acknowledgedAt`: the first full minute after it. */
+export function coverageHorizonAfter(acknowledgedAt: number): number {
+  return Math.floor(acknowledgedAt / MINUTE_MS) * MINUTE_MS + MINUTE_MS;
+}
+
+/** Position of a stage in the migration (not_started = -1). */
+export function stageIndex(stage: Stage | 'not_started'): number {
+  return stage === 'not_started' ? -1 : STAGES.indexOf(stage);
+}
+
+/** The stage after `stage`, or null after complete. */
+export function nextStage(stage: Stage): Stage | null {
+  return STAGES[STAGES.indexOf(stage) + 1] ?? null;
+}
+
+/** The first ramp step above `ramp`, or null at the top. */
+export function nextRampStep(steps: readonly number[], ramp: number): number | null {
+  return steps.find((s) => s > ramp) ?? null;
+}
+
+/** Ramp steps of a ramped stage. */
+export function rampSteps(stage: 'science' | 'cutover', policy: MigrationPolicy): number[] {
+  return stage === 'science' ? policy.scienceSteps : policy.cutoverSteps;
+}
+
+/** Whether the stage has a ramp (science percent or cutover percent). */
+export function isRamped(stage: Stage): stage is 'science' | 'cutover' {
+  return stage === 'science' || stage === 'cutover';
+}
+
+/** Science window a science/cutover gate reads: at least the bake time, at least the evaluation window. */
+export function gateWindowMs(stage: 'science' | 'cutover', policy: MigrationPolicy): number {
+  return Math.max(stage === 'science' ? policy.bakeMs.science : policy.bakeMs.cutover, policy.evaluationWindowMs);
+}
+
+/** Parts of the TTL gate time: old data aged out, and the rollback window after cutover reached 100%. */
+export function ttlGateParts(state: Pick<MigrationState, 'coverageHorizon' | 'fullRampSince'>, policy: MigrationPolicy): { agedOutAt: number | null; rollbackWindowEndsAt: number | null } {
+  return {
+    agedOutAt: state.coverageHorizon === null ? null : state.coverageHorizon + policy.retentionMs + policy.ttlGraceMs,
+    rollbackWindowEndsAt: state.fullRampSince === null ? null : state.fullRampSince + policy.rollbackWindowMs,
+  };
+}
+
+/** When the TTL gate's timer fires: max(H + retention + grace, cutover at 100% + rollback window). */
+export function ttlGateAt(state: Pick<MigrationState, 'coverageHorizon' | 'fullRampSince'>, policy: MigrationPolicy): number | null {
+  const { agedOutAt, rollbackWindowEndsAt } = ttlGateParts(state, policy);
+  if (agedOutAt === null || rollbackWindowEndsAt === null) return null;
+  return Math.max(agedOutAt, rollbackWindowEndsAt);
+}
+
+/** Human-readable duration: 250ms, 45s, 10m, 2h 5m, 7d 3h. */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms)) return String(ms);
+  const sign = ms < 0 ? '-' : '';
+  let rest = Math.abs(Math.round(ms));
+  if (rest < 1000) return `${sign}${rest}ms`;
+  const units: [string, number][] = [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ];
+  const parts: string[] = [];
+  for (const [unit, size] of units) {
+    const n = Math.floor(rest / size);
+    if (n > 0) parts.push(`${n}${unit}`);
+    rest -= n * size;
+    if (parts.length === 2) break;
+  }
+  return sign + parts.join(' ');
+}
+
+/** A rate in [0, 1] as a percentage with enough digits for thresholds like 0.1%. */
+export function formatRate(rate: number): string {
+  return `${(rate * 100).toFixed(3).replace(/\.?0+$/, '')}%`;
+}
+
+/** An epoch-ms time as ISO-8601 (UTC). */
+export function formatTime(ms: number | null): string {
+  return ms === null ? 'unknown' : new Date(ms).toISOString();
+}
+
+/** What an exit gate observes through an activity. */
+export type GateObservation =
+  | { kind: 'writers'; health: WriterHealth }
+  | { kind: 'science'; figures: ScienceFigures }
+  | { kind: 'old_store'; agedOut: boolean; oldestMinute: number | null };
+
+/** The observation each exit gate needs. */
+export function observationKind(stage: Stage): GateObservation['kind'] | null {
+  switch (stage) {
+    case 'dual_write':
+      return 'writers';
+    case 'science':
+    case 'cutover':
+      return 'science';
+    case 'ttl_wait':
+      return 'old_store';
+    default:
+      return null;
+  }
+}
+
+interface Check {
+  ok: boolean;
+  text: string;
+}
+
+/** What a gate is evaluated against. */
+export interface GateContext {
+  state: MigrationState;
+  policy: MigrationPolicy;
+  now: number;
+}
+
+type Evidence = GateStatus['evidence'];
+
+function gateName(stage: Stage): string {
+  return `${stage}->${nextStage(stage) ?? 'none'}`;
+}
+
+function localChecks(ctx: GateContext): { checks: Check[]; evidence: Evidence } {
+  const { state, policy, now } = ctx;
+  switch (state.stage) {
+    case 'dual_write': {
+      const baked = now - state.stageEnteredAt;
+      return {
+        checks: [
+          { ok: state.coverageHorizon !== null, text: `coverage horizon ${state.coverageHorizon === null ? 'not recorded' : formatTime(state.coverageHorizon)}` },
+          { ok: baked >= policy.bakeMs.dualWrite, text: `dual write for ${formatDuration(baked)} of ${formatDuration(policy.bakeMs.dualWrite)} bake time` },
+        ],
+        evidence: { coverageHorizon: state.coverageHorizon, dualWriteSince: state.stageEnteredAt, bakedMs: baked, bakeMs: policy.bakeMs.dualWrite },
+      };
+    }
+    case 'science':
+    case 'cutover': {
+      const bake = state.stage === 'science' ? policy.bakeMs.science : policy.bakeMs.cutover;
+      const atFull = state.fullRampSince === null ? null : now - state.fullRampSince;
+      const checks: Check[] = [];
+      if (state.rolledBack) checks.push({ ok: false, text: `automatic rollback in effect since ${formatTime(state.rolledBack.at)} (${state.rolledBack.reason}); resume first` });
+      checks.push({ ok: state.ramp === 100, text: `${state.stage} at ${state.ramp}% (must be 100%)` });
+      checks.push({
+        ok: atFull !== null && atFull >= bake,
+        text: atFull === null ? `not yet at 100% (bake time ${formatDuration(bake)})` : `at 100% for ${formatDuration(atFull)} of ${formatDuration(bake)} bake time`,
+      });
+      return { checks, evidence: { ramp: state.ramp, fullRampSince: state.fullRampSince, atFullMs: atFull, bakeMs: bake, rolledBack: state.rolledBack !== null } };
+    }
+    case 'ttl_wait': {
+      const { agedOutAt, rollbackWindowEndsAt } = ttlGateParts(state, policy);
+      return {
+        checks: [
+          {
+            ok: agedOutAt !== null && now >= agedOutAt,
+            text: `old data ages out at ${formatTime(agedOutAt)} (H ${formatTime(state.coverageHorizon)} + retention ${formatDuration(policy.retentionMs)} + grace ${formatDuration(policy.ttlGraceMs)})${agedOutAt !== null && now < agedOutAt ? `, ${formatDuration(agedOutAt - now)} from now` : ''}`,
+          },
+          {
+            ok: rollbackWindowEndsAt !== null && now >= rollbackWindowEndsAt,
+            text: `rollback window ends at ${formatTime(rollbackWindowEndsAt)}${rollbackWindowEndsAt !== null && now < rollbackWindowEndsAt ? `, ${formatDuration(rollbackWindowEndsAt - now)} from now` : ''}`,
+          },
+        ],
+        evidence: { coverageHorizon: state.coverageHorizon, agedOutAt, rollbackWindowEndsAt, ttlGateAt: ttlGateAt(state, policy), now },
+      };
+    }
+    default:
+      return { checks: [{ ok: false, text: `no gate leads out of ${state.stage}` }], evidence: {} };
+  }
+}
+
+function observedChecks(ctx: GateContext, observation: GateObservation): { checks: Check[]; evidence: Evidence } {
+  const { state, policy } = ctx;
+  switch (observation.kind) {
+    case 'writers': {
+      const h = observation.health;
+      return {
+        checks: [
+          { ok: h.cassandraWriters >= 1, text: `${h.cassandraWriters} live Cassandra writer(s) (need at least 1)` },
+          { ok: h.dynamodbWriters >= 1, text: `${h.dynamodbWriters} live DynamoDB writer(s) (need at least 1)` },
+          { ok: h.dynamodbLag <= policy.maxWriterLag, text: `DynamoDB writer lag ${h.dynamodbLag} (max ${policy.maxWriterLag})` },
+          { ok: h.parityGap <= policy.maxWriterLag, text: `write parity gap ${h.parityGap} (max ${policy.maxWriterLag})` },
+        ],
+        evidence: { ...h, maxWriterLag: policy.maxWriterLag },
+      };
+    }
+    case 'science': {
+      const f = observation.figures;
+      const checks: Check[] = [
+        { ok: f.comparisons >= policy.minComparisons, text: `${f.comparisons} comparisons over ${formatDuration(f.windowMs)} (need at least ${policy.minComparisons})` },
+        { ok: f.mismatchRate <= policy.maxMismatchRate, text: `mismatch rate ${formatRate(f.mismatchRate)} (max ${formatRate(policy.maxMismatchRate)})` },
+      ];
+      const evidence: Evidence = {
+        windowMs: f.windowMs,
+        comparisons: f.comparisons,
+        minComparisons: policy.minComparisons,
+        mismatches: f.mismatches,
+        mismatchRate: f.mismatchRate,
+        maxMismatchRate: policy.maxMismatchRate,
+      };
+      if (state.stage === 'cutover') {
+        checks.push({ ok: f.newStoreErrorRate <= policy.maxNewStoreErrorRate, text: `new-store error rate ${formatRate(f.newStoreErrorRate)} (max ${formatRate(policy.maxNewStoreErrorRate)})` });
+        evidence.newStoreErrorRate = f.newStoreErrorRate;
+        evidence.maxNewStoreErrorRate = policy.maxNewStoreErrorRate;
+      }
+      return { checks, evidence };
+    }
+    case 'old_store':
+      return {
+        checks: [
+          {
+            ok: observation.agedOut,
+            text: observation.agedOut
+              ? `old store holds nothing older than H ${formatTime(state.coverageHorizon)}`
+              : `old store still holds data from ${formatTime(observation.oldestMinute)}, older than H ${formatTime(state.coverageHorizon)}`,
+          },
+        ],
+        evidence: { agedOut: observation.agedOut, oldestMinute: observation.oldestMinute },
+      };
+  }
+}
+
+function verdict(name: string, checks: Check[], evidence: Evidence, complete: boolean): GateStatus {
+  const failing = checks.filter((c) => !c.ok);
+  if (failing.length > 0) return { name, passed: false, detail: `not met: ${failing.map((c) => c.text).join('; ')}`, evidence };
+  if (!complete) return { name, passed: false, detail: `not checked yet: ${checks.map((c) => c.text).join('; ')}; figures not read`, evidence };
+  return { name, passed: true, detail: `met: ${checks.map((c) => c.text).join('; ')}`, evidence };
+}
+
+/**
+ * The exit gate of the current stage. Without an observation only the local conditions are
+ * judged (a gate that needs figures then never passes).
+ */
+export function exitGate(ctx: GateContext, observation: GateObservation | null): GateStatus {
+  const name = gateName(ctx.state.stage);
+  const local = localChecks(ctx);
+  const needs = observationKind(ctx.state.stage);
+  if (observation === null || observation.kind !== needs) return verdict(name, local.checks, local.evidence, needs === null);
+  const observed = observedChecks(ctx, observation);
+  return verdict(name, [...local.checks, ...observed.checks], { ...local.evidence, ...observed.evidence }, true);
+}
+
+/** The failing local conditions of the current stage's exit gate (empty when only figures remain to be checked). */
+export function localGateFailures(ctx: GateContext): string[] {
+  return localChecks(ctx)
+    .checks.filter((c) => !c.ok)
+    .map((c) => c.text);
+}
+
+/** Judges science figures for automatic rollback: enough samples, and rates against the rollback thresholds. */
+export function evaluate(stage: 'science' | 'cutover', ramp: number, figures: ScienceFigures, policy: MigrationPolicy, now: number): Evaluation {
+  let result: Evaluation['verdict'] = 'healthy';
+  if (figures.comparisons < policy.minSamplesForRollback) result = 'insufficient_samples';
+  else if (figures.mismatchRate > policy.rollbackMismatchRate || (stage === 'cutover' && figures.newStoreErrorRate > policy.rollbackErrorRate)) result = 'rollback';
+  return {
+    at: now,
+    stage,
+    ramp,
+    comparisons: figures.comparisons,
+    mismatches: figures.mismatches,
+    mismatchRate: figures.mismatchRate,
+    newStoreErrorRate: figures.newStoreErrorRate,
+    verdict: result,
+  };
+}
+
+/** Why an evaluation calls for a rollback, with its figures. */
+export function rollbackReason(e: Evaluation, policy: MigrationPolicy): string {
+  const reasons: string[] = [];
+  if (e.mismatchRate > policy.rollbackMismatchRate) reasons.push(`mismatch rate ${formatRate(e.mismatchRate)} > rollback threshold ${formatRate(policy.rollbackMismatchRate)}`);
+  if (e.stage === 'cutover' && e.newStoreErrorRate > policy.rollbackErrorRate) {
+    reasons.push(`new-store error rate ${formatRate(e.newStoreErrorRate)} > rollback threshold ${formatRate(policy.rollbackErrorRate)}`);
+  }
+  return `${reasons.join(' and ')} over ${e.comparisons} comparisons in the last ${formatDuration(policy.evaluationWindowMs)} at ${e.stage} ${e.ramp}%`;
+}
+
+/**
+ * Whether an evaluation allows the next automatic ramp step: enough samples and rates within
+ * the gate thresholds (not merely below the rollback thresholds: a step that the gate would
+ * reject later is not worth taking).
+ */
+export function allowsRampUp(e: Evaluation, policy: MigrationPolicy): boolean {
+  if (e.verdict !== 'healthy') return false;
+  if (e.mismatchRate > policy.maxMismatchRate) return false;
+  return e.stage !== 'cutover' || e.newStoreErrorRate <= policy.maxNewStoreErrorRate;
+}
