@@ -82,4 +82,6 @@ export interface MigrationActivities {
   decommissionOldStore(input: { env: string; keepTables: boolean }): Promise<{ dropped: boolean }>;
   /** The stage of another environment's migration ('not_started' when it has none). */
   environmentStage(input: { env: string }): Promise<{ stage: Stage | 'not_started' }>;
+  /** The highest audit seq of the env (0 when it has none), so a fresh run numbers after it. */
+  lastAuditSeq(input: { env: string }): Promise<{ seq: number }>;
 }

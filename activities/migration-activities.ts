@@ -24,7 +24,7 @@ import { envTopics, writerGroup } from '../pipeline/topics.js';
 import { migrationWorkflowId, type AuditEntry, type MigrationState, type Stage } from '../workflows/migration-types.js';
 import type { MigrationActivities, PublishControlInput, PublishControlResult, ScienceFigures, WriterHealth } from './activity-types.js';
 import { FailureType, invalidInput, toActivityFailure } from './activity-failures.js';
-import { appendAuditEntry, ensureAuditTable } from './audit-log.js';
+import { appendAuditEntry, ensureAuditTable, readAudit } from './audit-log.js';
 import { alreadyPublished, baseControlState, nextControlState } from './control-transition.js';
 import { STAGE_SEARCH_ATTRIBUTE, STATE_QUERY_NAME, stageFromSearchAttributes, stageFromState, stageOfClosedExecution } from './environment-stage.js';
 import { committedByPartition, summarizeWriterOffsets, type PartitionEnds } from './writer-offsets.js';
@@ -349,6 +349,22 @@ export function createActivities(deps: ActivityDeps) {
         if (attribute !== undefined) return { stage: attribute };
         // Retryable: a worker may be back, or the workflow may have recorded its stage, next time.
         throw new Error(`env ${env}: migration workflow ${migrationWorkflowId(env)} is running but reports no stage (no worker answered the state query, no ${STAGE_SEARCH_ATTRIBUTE} search attribute)`);
+      });
+    },
+
+    /**
+     * The highest audit seq of the env, 0 when it has none (a missing table reads as an empty
+     * log). A fresh run of the env's workflow (e.g. one started again after a termination)
+     * numbers its entries and transition ids after it instead of from 1.
+     */
+    async lastAuditSeq(input: { env: string }): Promise<{ seq: number }> {
+      const env = checkEnv(input.env);
+      const log = logFor(env, 'last-audit-seq');
+      return run(log, async () => {
+        const [newest] = await readAudit(dynamo, { env, newestFirst: true, limit: 1 });
+        const seq = newest?.seq ?? 0;
+        log.info({ seq }, 'last audit seq');
+        return { seq };
       });
     },
   } satisfies MigrationActivities;

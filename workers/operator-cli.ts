@@ -27,7 +27,7 @@ commands:
   fault <env> <rate>                    demo: make the new-store writer corrupt this share of points (0 = off)
 
 options:
-  --reason <text>     why (recorded in the audit log; required for rollback and overrides)
+  --reason <text>     why (recorded in the audit log; required for every action)
   --as <identity>     operator identity (default $SWITCHYARD_OPERATOR or the OS user)
   --override-promotion-order   advance even though the previous environment has not got there
   --demo              start with demo-scale policy (minutes instead of days)
@@ -56,6 +56,8 @@ runMain(USAGE, async (argv) => {
     return env;
   };
   const actor = { identity: flags.as!, reason: flags.reason!, requestId: flags['request-id'] ?? randomUUID() };
+  // Every action lands in the audit log with its reason, so the workflow refuses actions without one.
+  if (command !== 'status' && actor.reason.trim() === '') throw new UsageError(`${command}: --reason "<why>" is required (it is recorded in the audit log)`);
 
   if (command === 'fault') {
     const e = needEnv();
@@ -113,7 +115,6 @@ runMain(USAGE, async (argv) => {
         break;
       }
       case 'rollback':
-        if (!actor.reason) throw new UsageError('rollback: --reason is required');
         result = await update('rollbackUpdate', actor);
         break;
       case 'pause':

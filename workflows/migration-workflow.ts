@@ -205,6 +205,7 @@ function migrationActivities(policy: MigrationPolicy): MigrationActivities {
     checkWriters: reading.checkWriters,
     verifyOldStoreAgedOut: reading.verifyOldStoreAgedOut,
     environmentStage: reading.environmentStage,
+    lastAuditSeq: recording.lastAuditSeq,
     appendAudit: recording.appendAudit,
     decommissionOldStore: decommissioning.decommissionOldStore,
   };
@@ -247,6 +248,8 @@ class MigrationRun {
   /** Timer ticks of this run (continue-as-new after policy.continueAsNewAfter). */
   private ticks = 0;
   private lastTickAt: number;
+  /** A fresh start (nothing carried): audit numbering must continue after the env's existing log. */
+  private readonly fresh: boolean;
 
   constructor(input: MigrationInput) {
     this.env = input.env;
@@ -254,6 +257,7 @@ class MigrationRun {
     this.workflowId = workflowInfo().workflowId;
     this.acts = migrationActivities(input.policy);
     this.state = initialState(input.env, input.carried, Date.now());
+    this.fresh = input.carried === undefined;
     this.lastTickAt = Date.now();
   }
 
@@ -272,6 +276,17 @@ class MigrationRun {
   /** The flow: timers, evaluations, decommission, continue-as-new. */
   async run(): Promise<MigrationStateView> {
     this.syncSearchAttributes();
+    if (this.fresh) {
+      // A workflow started again under the same id (e.g. after a termination) must not reuse the
+      // audit seqs (and transition ids) of earlier runs. Taken under the lock, first in line, so
+      // no operator request can number an entry before the seq is known. Continue-as-new carries
+      // auditSeq in the state, so only a fresh start asks.
+      await this.lock.run(async () => {
+        const { seq } = await this.acts.lastAuditSeq({ env: this.env });
+        this.state.auditSeq = seq;
+        if (seq > 0) log.info('numbering audit entries after the existing log', { env: this.env, workflowId: this.workflowId, lastAuditSeq: seq });
+      });
+    }
     for (;;) {
       if (this.state.stage === 'complete') break;
       if (this.ticks >= this.policy.continueAsNewAfter || workflowInfo().continueAsNewSuggested) {

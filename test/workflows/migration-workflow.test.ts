@@ -468,6 +468,7 @@ describe('migration workflow', () => {
         t.world.audits.map((_, i) => i + 1),
       );
       assert.ok(new Set(t.world.audits.map((a) => a.runId)).size >= 2, 'audit entries come from more than one run');
+      assert.equal(t.world.lastSeqReads, 1, 'only the fresh start reads the last audit seq; continue-as-new carries it');
 
       // A request repeated after continue-as-new still takes effect once.
       const audits = t.world.audits.length;
@@ -478,6 +479,20 @@ describe('migration workflow', () => {
       assert.equal(repeat.stage, 'science');
       assert.equal(t.world.audits.length, audits);
       assert.equal(advanced?.action, 'advance');
+    });
+  });
+
+  it('numbers a fresh run after the audit log of earlier runs under the same workflow id', TIMEOUT, async () => {
+    const t = newTest();
+    t.world.lastSeq = 41;
+    const policy = testPolicy(t.env);
+    await t.run(async () => {
+      await t.start(policy);
+      await t.update(startUpdate, actor('alice', 'started again after a termination'));
+      assert.equal(t.world.lastSeqReads, 1);
+      assert.equal(t.world.audits[0]?.seq, 42);
+      assert.equal(t.world.publications[0]?.transitionId, `${t.workflowId}:42`);
+      assert.equal(t.world.audits.find((a) => a.seq === 42)?.controlVersion, t.world.publications[0]?.version);
     });
   });
 

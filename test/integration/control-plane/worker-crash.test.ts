@@ -8,7 +8,7 @@ import { demoPolicy } from '../../../config/migration-policy.js';
 import { createControlStateClient, type ControlStateClient } from '../../../pipeline/control/control-state-client.js';
 import { CONTROL_TOPIC, initialControlState } from '../../../pipeline/control/control-state.js';
 import { MIGRATION_WORKFLOW_TYPE, migrationWorkflowId, type MigrationState, type UpdateResult } from '../../../workflows/migration-types.js';
-import { testConfig } from '../../support/stack.js';
+import { runCommand, testConfig } from '../../support/stack.js';
 import { dropEnv, PipelineProcess, testEnv } from '../../support/pipeline.js';
 
 // Killing the worker in the middle of a transition (after the control state is published, while
@@ -115,5 +115,19 @@ describe('control plane: a worker killed mid-transition', () => {
     assert.equal(audit.filter((e) => e.action === 'start').length, 1, `one audit entry for the start: ${JSON.stringify(audit.map((e) => e.action))}`);
     assert.equal(new Set(audit.map((e) => e.seq)).size, audit.length);
     assert.ok(instances.every((i) => i.appliedVersion() >= 1), 'every instance applied the state');
+  });
+
+  it('the operator CLI shows the state and prints rejections clearly', async () => {
+    const env2 = { SWITCHYARD_ENVS: env, TEMPORAL_TASK_QUEUE: taskQueue };
+    const status = await runCommand(process.execPath, ['--import', 'tsx', 'workers/operator-cli.ts', 'status', env], { env: env2 });
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, new RegExp(`${env}: dual_write`));
+    assert.match(status.stdout, /coverage horizon \d{4}-/);
+    const stale = await runCommand(process.execPath, ['--import', 'tsx', 'workers/operator-cli.ts', 'advance', env, '--from', 'science', '--reason', 'stale page'], { env: env2 });
+    assert.equal(stale.code, 1);
+    assert.match(stale.stderr, /rejected: .*dual_write/);
+    const noReason = await runCommand(process.execPath, ['--import', 'tsx', 'workers/operator-cli.ts', 'ramp', env, '50'], { env: env2 });
+    assert.equal(noReason.code, 2);
+    assert.match(noReason.stderr, /--reason "<why>" is required/);
   });
 });

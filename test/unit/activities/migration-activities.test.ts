@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ResourceNotFoundException, type QueryCommand } from '@aws-sdk/client-dynamodb';
 import { ApplicationFailure } from '@temporalio/activity';
+import { auditItem } from '../../../activities/audit-log.js';
 import { FailureType } from '../../../activities/activity-failures.js';
 import { createActivities, P99_OVER_LARGEST_BUCKET_MS, toScienceFigures, type ActivityDeps } from '../../../activities/migration-activities.js';
 import { summarizeScience } from '../../../pipeline/science/science-stats-reader.js';
@@ -43,6 +45,28 @@ describe('migration activities (no services)', () => {
     await assert.rejects(a.verifyOldStoreAgedOut({ env: 'test', horizon: Number.NaN }), invalid);
     await assert.rejects(a.checkWriters({ env: '' }), invalid);
     await assert.rejects(a.environmentStage({ env: 'UPPER' }), invalid);
+    await assert.rejects(a.lastAuditSeq({ env: 'Bad!' }), invalid);
     assert.deepEqual(await a.decommissionOldStore({ env: 'test', keepTables: true }), { dropped: false }, 'keeping the tables needs no service');
+  });
+
+  it('lastAuditSeq reads the newest audit entry of the env: its seq, 0 when none or no table', async () => {
+    const entry = { env: 'test', seq: 41, at: 1_700_000_000_000, actor: 'alice', action: 'advance', from: 'science', to: 'cutover', reason: 'r', evidence: {}, workflowId: 'w', runId: 'r1', controlVersion: 7 };
+    const queries: QueryCommand['input'][] = [];
+    const withAnswer = (answer: () => Promise<unknown>): ReturnType<typeof createActivities> =>
+      createActivities({
+        dynamo: { send: async (cmd: QueryCommand) => (queries.push(cmd.input), answer()) },
+        logger: undefined,
+      } as unknown as ActivityDeps);
+    assert.deepEqual(await withAnswer(async () => ({ Items: [auditItem(entry)] })).lastAuditSeq({ env: 'test' }), { seq: 41 });
+    assert.equal(queries[0]?.ScanIndexForward, false, 'newest first');
+    assert.deepEqual(queries[0]?.ExpressionAttributeValues?.[':env'], { S: 'test' });
+    assert.deepEqual(await withAnswer(async () => ({ Items: [] })).lastAuditSeq({ env: 'test' }), { seq: 0 });
+    const missing = new ResourceNotFoundException({ message: 'no table', $metadata: {} });
+    assert.deepEqual(
+      await withAnswer(async () => {
+        throw missing;
+      }).lastAuditSeq({ env: 'test' }),
+      { seq: 0 },
+    );
   });
 });

@@ -96,6 +96,9 @@ export class FakeWorld {
   oldStore: { agedOut: boolean; oldestMinute: number | null } = { agedOut: true, oldestMinute: null };
   oldStoreChecks: number[] = [];
   envStages: Record<string, Stage | 'not_started'> = {};
+  /** What lastAuditSeq answers (the highest seq already in the audit log of the env). */
+  lastSeq = 0;
+  lastSeqReads = 0;
   decommissions: { keepTables: boolean }[] = [];
   /** Returns a message to make a publication fail (non-retryable), or undefined. */
   failPublish: (input: PublishControlInput) => string | undefined = () => undefined;
@@ -136,6 +139,10 @@ export class FakeWorld {
         return { dropped: !keepTables };
       },
       environmentStage: async ({ env }) => ({ stage: this.envStages[env] ?? 'not_started' }),
+      lastAuditSeq: async () => {
+        this.lastSeqReads++;
+        return { seq: this.lastSeq };
+      },
     };
   }
 
