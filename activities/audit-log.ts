@@ -12,18 +12,16 @@
  */
 import {
   ConditionalCheckFailedException,
-  CreateTableCommand,
-  DescribeTableCommand,
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
   ResourceNotFoundException,
   ScanCommand,
-  waitUntilTableExists,
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import type { AuditEntry } from '../workflows/migration-types.js';
+import { ensureDynamoTable } from '../pipeline/stores/ensure-dynamo-table.js';
 
 /** The audit table: key (env S, seq N). */
 export const AUDIT_TABLE = 'switchyard-audit';
@@ -58,32 +56,18 @@ export class InvalidAuditEntryError extends Error {
 
 /** Creates the audit table if it is missing (idempotent; safe when several callers race). */
 export async function ensureAuditTable(dynamo: DynamoDBClient): Promise<void> {
-  try {
-    await dynamo.send(new DescribeTableCommand({ TableName: AUDIT_TABLE }));
-    return;
-  } catch (err) {
-    if (!(err instanceof ResourceNotFoundException)) throw err;
-  }
-  try {
-    await dynamo.send(
-      new CreateTableCommand({
-        TableName: AUDIT_TABLE,
-        AttributeDefinitions: [
-          { AttributeName: 'env', AttributeType: 'S' },
-          { AttributeName: 'seq', AttributeType: 'N' },
-        ],
-        KeySchema: [
-          { AttributeName: 'env', KeyType: 'HASH' },
-          { AttributeName: 'seq', KeyType: 'RANGE' },
-        ],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
-  } catch (err) {
-    // Another caller created it first: fine.
-    if ((err as Error).name !== 'ResourceInUseException') throw err;
-  }
-  await waitUntilTableExists({ client: dynamo, maxWaitTime: 60 }, { TableName: AUDIT_TABLE });
+  await ensureDynamoTable(dynamo, {
+    TableName: AUDIT_TABLE,
+    AttributeDefinitions: [
+      { AttributeName: 'env', AttributeType: 'S' },
+      { AttributeName: 'seq', AttributeType: 'N' },
+    ],
+    KeySchema: [
+      { AttributeName: 'env', KeyType: 'HASH' },
+      { AttributeName: 'seq', KeyType: 'RANGE' },
+    ],
+    BillingMode: 'PAY_PER_REQUEST',
+  });
 }
 
 /** What appendAuditEntry did. */

@@ -65,7 +65,6 @@ async function benchEndToEnd(count: number): Promise<{ producedPerSec: number; a
   await ensureTopics(admin, env, 6);
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
-  const t0 = Date.now();
   const sent = await sendObservations(producer, generateWorkload({ seed: 2, apps: 500, metrics: DEFAULT_METRICS, count, startTime: now - 30 * 60_000, spanMs: 20 * 60_000 }), {
     topic: envTopics(env).observations,
     ratePerSec: 0,
@@ -91,7 +90,6 @@ async function benchEndToEnd(count: number): Promise<{ producedPerSec: number; a
   await producer.disconnect();
   await admin.deleteTopics({ topics: Object.values(envTopics(env)) }).catch(() => undefined);
   await admin.disconnect();
-  void t0;
   return { producedPerSec, aggregatedPerSec };
 }
 

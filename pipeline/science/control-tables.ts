@@ -2,14 +2,8 @@
  * The control tables in DynamoDB that science mode writes and the control plane and console read:
  * science stats (per env and minute) and mismatch samples (a bounded number per env and minute).
  */
-import {
-  CreateTableCommand,
-  DescribeTableCommand,
-  ResourceNotFoundException,
-  waitUntilTableExists,
-  type CreateTableCommandInput,
-  type DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
+import type { CreateTableCommandInput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ensureDynamoTable } from '../stores/ensure-dynamo-table.js';
 
 /** Science stats: key (env, minute). */
 export const SCIENCE_STATS_TABLE = 'switchyard-science-stats';
@@ -81,19 +75,5 @@ const TABLES: CreateTableCommandInput[] = [
 
 /** Creates the science control tables if missing (idempotent). */
 export async function ensureScienceTables(client: DynamoDBClient): Promise<void> {
-  for (const t of TABLES) {
-    try {
-      await client.send(new DescribeTableCommand({ TableName: t.TableName }));
-      continue;
-    } catch (err) {
-      if (!(err instanceof ResourceNotFoundException)) throw err;
-    }
-    try {
-      await client.send(new CreateTableCommand(t));
-    } catch (err) {
-      // Another instance created it first: fine.
-      if ((err as Error).name !== 'ResourceInUseException') throw err;
-    }
-    await waitUntilTableExists({ client, maxWaitTime: 60 }, { TableName: t.TableName });
-  }
+  for (const t of TABLES) await ensureDynamoTable(client, t);
 }

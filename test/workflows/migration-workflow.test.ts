@@ -66,13 +66,13 @@ describe('migration workflow', () => {
       assert.equal(s.coverageHorizon, H);
       assert.deepEqual(await t.searchAttributes(), { SwitchyardEnv: t.env, SwitchyardStage: 'dual_write', SwitchyardRampPercent: 0 });
 
-      await t.skip(policy.bakeMs.dualWrite + MINUTE);
+      await t.advanceTime(policy.bakeMs.dualWrite + MINUTE);
       assert.equal((await t.update(advanceUpdate, advance('alice', 'dual_write'))).stage, 'science');
       assert.equal(t.world.writerChecks >= 1, true);
       assert.deepEqual(t.world.patches().at(-1), { sciencePercent: 1 });
 
       await t.update(setRampUpdate, ramp('alice', 100));
-      await t.skip(policy.bakeMs.science + MINUTE);
+      await t.advanceTime(policy.bakeMs.science + MINUTE);
       const cutover = await t.update(advanceUpdate, advance('alice', 'science'));
       assert.deepEqual([cutover.stage, cutover.ramp], ['cutover', 10]);
       assert.deepEqual(t.world.patches().at(-1), { sciencePercent: 100, cutoverPercent: 10 });
@@ -81,7 +81,7 @@ describe('migration workflow', () => {
 
       await t.update(setRampUpdate, ramp('alice', 100));
       const cutoverFull = (await t.state()).fullRampSince ?? 0;
-      await t.skip(policy.bakeMs.cutover + MINUTE);
+      await t.advanceTime(policy.bakeMs.cutover + MINUTE);
       assert.equal((await t.update(advanceUpdate, advance('alice', 'cutover'))).stage, 'ttl_wait');
       assert.deepEqual(t.world.patches().at(-1), { cutoverPercent: 100 });
       s = await t.state();
@@ -90,7 +90,7 @@ describe('migration workflow', () => {
       assert.equal(s.fullRampSince, cutoverFull);
 
       // The TTL timer fires at ttlGateAt; then the old store is verified and the gate opens.
-      await t.skip(ttlGateAt - (await testEnv.currentTimeMs()) + MINUTE);
+      await t.advanceTime(ttlGateAt - (await testEnv.currentTimeMs()) + MINUTE);
       s = await t.waitFor((st) => st.gates[0]?.passed === true, 'the TTL gate to pass');
       assert.deepEqual(t.world.oldStoreChecks, [H]);
       const requested = await t.update(advanceUpdate, advance('alice', 'ttl_wait'));
@@ -198,7 +198,7 @@ describe('migration workflow', () => {
       await assertRejected(t.update(advanceUpdate, advance('alice', 'dual_write')), /cannot leave dual_write: gate dual_write->science not met: dual write for \d+ms of 10m bake time/);
 
       // Past the bake time, the writers' figures decide, and the rejection carries them.
-      await t.skip(policy.bakeMs.dualWrite + MINUTE);
+      await t.advanceTime(policy.bakeMs.dualWrite + MINUTE);
       t.world.writers = healthyWriters({ dynamodbWriters: 0, dynamodbLag: 5000 });
       const before = await t.state();
       await assertRejected(
@@ -220,7 +220,7 @@ describe('migration workflow', () => {
       await t.update(setRampUpdate, ramp('alice', 100));
       await assertRejected(t.update(advanceUpdate, advance('alice', 'science')), /at 100% for \d+ms of 30m bake time/);
 
-      await t.skip(policy.bakeMs.science + MINUTE);
+      await t.advanceTime(policy.bakeMs.science + MINUTE);
       t.world.science = healthyScience({ comparisons: 10, mismatches: 0, mismatchRate: 0.002 });
       const audits = t.world.audits.length;
       await assertRejected(
@@ -246,7 +246,7 @@ describe('migration workflow', () => {
       assert.equal(t.world.publications.length, 2);
       assert.equal(t.world.audits.length, 2);
 
-      await t.skip(policy.bakeMs.dualWrite + MINUTE);
+      await t.advanceTime(policy.bakeMs.dualWrite + MINUTE);
       // Two operators (or two tabs) advance at once with different request ids: both pass the
       // validator, the transitions are serialized, and the second finds the stage already left.
       const both = await Promise.allSettled([t.update(advanceUpdate, advance('alice', 'dual_write')), t.update(advanceUpdate, advance('bob', 'dual_write'))]);
@@ -301,7 +301,7 @@ describe('migration workflow', () => {
       });
 
       t.world.envStages.pred = 'dual_write';
-      await t.skip(policy.bakeMs.dualWrite + MINUTE);
+      await t.advanceTime(policy.bakeMs.dualWrite + MINUTE);
       await assertRejected(t.update(advanceUpdate, advance('alice', 'dual_write')), /may not enter science before pred has \(pred is in dual_write\)/);
       t.world.envStages.pred = 'cutover';
       await t.update(advanceUpdate, advance('alice', 'dual_write'));
@@ -319,12 +319,12 @@ describe('migration workflow', () => {
 
       // Too few samples: recorded, never acted on.
       t.world.science = healthyScience({ comparisons: 50, mismatches: 25, mismatchRate: 0.5 });
-      await t.skip(policy.evaluationIntervalMs);
+      await t.advanceTime(policy.evaluationIntervalMs);
       let s = await t.waitFor((st) => st.evaluations.at(-1)?.verdict === 'insufficient_samples', 'an evaluation with too few samples');
       assert.equal(s.ramp, 25);
 
       t.world.science = healthyScience({ comparisons: 2000, mismatches: 100, mismatchRate: 0.05 });
-      await t.skip(policy.evaluationIntervalMs);
+      await t.advanceTime(policy.evaluationIntervalMs);
       s = await t.waitFor((st) => st.rolledBack !== null, 'the automatic rollback');
       assert.deepEqual([s.stage, s.ramp, s.paused], ['science', 0, true]);
       assert.match(s.rolledBack?.reason ?? '', /mismatch rate 5% > rollback threshold 1% over 2000 comparisons in the last 10m at science 25%/);
@@ -343,7 +343,7 @@ describe('migration workflow', () => {
       // Waits for an operator: no further automatic action, and ramping up needs a resume first.
       const published = t.world.publications.length;
       const reads = t.world.scienceReads.length;
-      await t.skip(3 * policy.evaluationIntervalMs);
+      await t.advanceTime(3 * policy.evaluationIntervalMs);
       await t.waitUntil(() => t.world.scienceReads.length >= reads + 3, 'three more evaluations');
       assert.equal(t.world.publications.length, published);
       await assertRejected(t.update(setRampUpdate, ramp('alice', 5)), /an automatic rollback is in effect \(mismatch rate 5%.*\): resume first/);
@@ -367,7 +367,7 @@ describe('migration workflow', () => {
       await driveTo(t, policy, 'cutover');
       await t.update(setRampUpdate, ramp('alice', 50));
       t.world.science = healthyScience({ comparisons: 3000, newStoreErrorRate: 0.2 });
-      await t.skip(policy.evaluationIntervalMs);
+      await t.advanceTime(policy.evaluationIntervalMs);
       const s = await t.waitFor((st) => st.rolledBack !== null, 'the automatic rollback');
       assert.deepEqual([s.stage, s.ramp, s.paused], ['cutover', 0, true]);
       assert.match(s.rolledBack?.reason ?? '', /new-store error rate 20% > rollback threshold 1%/);
@@ -393,18 +393,18 @@ describe('migration workflow', () => {
       assert.equal((await t.state()).ramp, 1);
 
       t.world.science = healthyScience({ comparisons: 10 });
-      await t.skip(policy.autoRampIntervalMs + policy.evaluationIntervalMs);
+      await t.advanceTime(policy.autoRampIntervalMs + policy.evaluationIntervalMs);
       await t.waitFor((st) => st.evaluations.length >= 2, 'two evaluations');
       assert.equal((await t.state()).ramp, 1);
 
       t.world.science = healthyScience();
-      await t.skip(policy.evaluationIntervalMs);
+      await t.advanceTime(policy.evaluationIntervalMs);
       await t.waitFor((st) => st.ramp === 5, 'the ramp to reach 5%');
 
       await t.update(pauseUpdate, actor('carol', 'holiday freeze'));
       await assertRejected(t.update(pauseUpdate, actor('carol')), /already paused/);
       const reads = t.world.scienceReads.length;
-      await t.skip(2 * policy.autoRampIntervalMs);
+      await t.advanceTime(2 * policy.autoRampIntervalMs);
       await t.waitUntil(() => t.world.scienceReads.length >= reads + 4, 'evaluations while paused');
       const paused = await t.state();
       assert.equal(paused.ramp, 5);
@@ -416,7 +416,7 @@ describe('migration workflow', () => {
       assert.equal(resumed.ramp, 5);
       assert.equal(t.world.publications.length, published);
       for (const step of [25, 50, 100]) {
-        await t.skip(policy.autoRampIntervalMs);
+        await t.advanceTime(policy.autoRampIntervalMs);
         await t.waitFor((st) => st.ramp === step, `the ramp to reach ${step}%`);
       }
       const automatic = t.world.audits.filter((a) => a.action === 'auto_ramp');
@@ -438,7 +438,7 @@ describe('migration workflow', () => {
         ['carol:pause', 'carol:resume'],
       );
       // At 100% the science gate is reported with its figures once the bake time has passed.
-      await t.skip(policy.bakeMs.science);
+      await t.advanceTime(policy.bakeMs.science);
       const s = await t.waitFor((st) => st.gates[0]?.passed === true, 'the science gate to pass');
       assert.equal(s.gates[0]?.name, 'science->cutover');
       assert.equal(s.gates[0]?.evidence.comparisons, healthyScience().comparisons);
@@ -455,7 +455,7 @@ describe('migration workflow', () => {
       const advanced = t.world.audits.at(-1);
       const before = await t.state();
 
-      for (let i = 0; i < 8; i++) await t.skip(policy.evaluationIntervalMs);
+      for (let i = 0; i < 8; i++) await t.advanceTime(policy.evaluationIntervalMs);
       const s = await t.waitFor((st) => st.ramp >= 25 && st.evaluations.length >= 8, 'ramping across runs');
       const description = await t.handle().describe();
       assert.notEqual(description.runId, firstRunId);
@@ -509,16 +509,16 @@ describe('migration workflow', () => {
       await assertRejected(t.update(advanceUpdate, advance('alice', 'ttl_wait')), /gate ttl_wait->decommission not met: old data ages out at \d{4}-\d\d-\d\dT.*from now/);
 
       t.world.oldStore = { agedOut: false, oldestMinute: H - DAY };
-      await t.skip(3 * DAY);
+      await t.advanceTime(3 * DAY);
       assert.deepEqual(t.world.oldStoreChecks, [], 'nothing is checked before the timer fires');
-      await t.skip((s.ttlGateAt ?? 0) - (await testEnv.currentTimeMs()) + MINUTE);
+      await t.advanceTime((s.ttlGateAt ?? 0) - (await testEnv.currentTimeMs()) + MINUTE);
       s = await t.waitFor((st) => st.gates[0]?.evidence.agedOut === false, 'the first old-store check');
       assert.match(s.gates[0]?.detail ?? '', /old store still holds data from .* older than H/);
       assert.deepEqual(t.world.oldStoreChecks, [H]);
       await assertRejected(t.update(advanceUpdate, advance('alice', 'ttl_wait')), /old store still holds data from/);
 
       t.world.oldStore = { agedOut: true, oldestMinute: H };
-      await t.skip(policy.evaluationIntervalMs);
+      await t.advanceTime(policy.evaluationIntervalMs);
       await t.waitFor((st) => st.gates[0]?.passed === true, 'the TTL gate to pass');
       await assertRejected(t.update(rollbackUpdate, actor('alice')), /the rollback window closed at/);
 
@@ -573,7 +573,7 @@ describe('migration workflow', () => {
     await t.run(async () => {
       await t.start(policy);
       await t.update(startUpdate, actor('alice'));
-      await t.skip(policy.bakeMs.dualWrite + MINUTE);
+      await t.advanceTime(policy.bakeMs.dualWrite + MINUTE);
       const before = await t.state();
       t.world.failPublish = (input) => (input.patch.sciencePercent === 1 ? 'instance query-b (query-service) still applies version 2' : undefined);
       await assertRejected(

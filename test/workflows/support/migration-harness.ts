@@ -244,8 +244,8 @@ export class MigrationTest {
     }
   }
 
-  /** Skips server time by ms (the workflow then works through what fell due, in real time). */
-  async skip(ms: number): Promise<void> {
+  /** Advances server time by ms (the workflow then works through what fell due, in real time). */
+  async advanceTime(ms: number): Promise<void> {
     await this.testEnv.sleep(ms);
   }
 
@@ -290,14 +290,14 @@ export async function driveTo(t: MigrationTest, policy: MigrationPolicy, stage: 
   const target = order.indexOf(stage);
   await t.update(startUpdate, actor('alice', 'begin the migration'));
   if (target < 1) return;
-  await t.skip(policy.bakeMs.dualWrite + MINUTE);
+  await t.advanceTime(policy.bakeMs.dualWrite + MINUTE);
   await t.update(advanceUpdate, { ...actor('alice', 'writers healthy'), from: 'dual_write' });
   if (target < 2) return;
   await t.update(setRampUpdate, { ...actor('alice', 'full science'), percent: 100 });
-  await t.skip(policy.bakeMs.science + MINUTE);
+  await t.advanceTime(policy.bakeMs.science + MINUTE);
   await t.update(advanceUpdate, { ...actor('alice', 'science clean'), from: 'science' });
   if (target < 3) return;
   await t.update(setRampUpdate, { ...actor('alice', 'full cutover'), percent: 100 });
-  await t.skip(policy.bakeMs.cutover + MINUTE);
+  await t.advanceTime(policy.bakeMs.cutover + MINUTE);
   await t.update(advanceUpdate, { ...actor('alice', 'cutover clean'), from: 'cutover' });
 }
