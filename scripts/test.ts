@@ -66,8 +66,35 @@ const resultsDir = path.join(REPO_ROOT, 'test-results');
 let passed = 0;
 let failed = 0;
 
-function countTap(file: string): void {
+/** Each failing test's name and the first lines of its error, for the digest at the end of the run. */
+const failures: string[] = [];
+
+/**
+ * Collects the "not ok" entries of a TAP file with the start of their YAML diagnostics, so the
+ * last screen of a CI log says what failed and why (the spec output above can be very long).
+ */
+function collectFailures(phase: string, text: string): void {
+  const lines = text.split('\n');
+  lines.forEach((line, i) => {
+    const m = /^(\s*)not ok \d+ - (.*)$/.exec(line);
+    if (!m) return;
+    // A suite fails when one of its tests does; list the tests, not their suites.
+    const isSuite = lines.slice(Math.max(0, i - 3), i).some((l) => /^\s*1\.\.\d+$/.test(l));
+    if (isSuite) return;
+    const detail: string[] = [];
+    for (let j = i + 1; j < lines.length && detail.length < 12; j++) {
+      const l = lines[j] ?? '';
+      if (/^\s*\.\.\.$/.test(l)) break;
+      if (/^\s*(---|duration_ms|type:|location:)/.test(l)) continue;
+      detail.push(l.trim());
+    }
+    failures.push(`[${phase}] ${m[2] ?? ''}\n    ${detail.join('\n    ')}`);
+  });
+}
+
+function countTap(phase: string, file: string): void {
   const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  collectFailures(phase, text);
   const pass = /^# pass (\d+)$/m.exec(text);
   const fail = /^# fail (\d+)$/m.exec(text);
   const cancelled = /^# cancelled (\d+)$/m.exec(text);
@@ -90,7 +117,7 @@ async function runNodeTests(name: string, files: string[], concurrency: number, 
     `--test-reporter-destination=${tap}`,
     ...files,
   ]);
-  countTap(tap);
+  countTap(name, tap);
   return code;
 }
 
@@ -147,6 +174,7 @@ async function main(): Promise<number> {
     }
   }
   console.log(`\n(test run took ${((Date.now() - started) / 1000).toFixed(0)} s; TAP output in test-results/)`);
+  if (failures.length > 0) console.log(`\nfailures:\n${failures.join('\n')}`);
   console.log(`tests: ${passed} passed, ${failed} failed`);
   return exit !== 0 || failed > 0 ? 1 : 0;
 }

@@ -273,20 +273,30 @@ class MigrationRun {
     this.operatorUpdate(approveDecommissionUpdate, 'approve_decommission', (a) => this.checkApprove(a), (a) => this.approveDecommission(a));
   }
 
+  /** Set by reserveAuditNumbering: resolves once auditSeq continues the env's existing log. */
+  private numbering: Promise<void> = Promise.resolve();
+
+  /**
+   * A workflow started again under the same id (e.g. after a termination) must not reuse the
+   * audit seqs (and transition ids) of earlier runs, so a fresh start reads the env's last seq
+   * first. Called before the handlers are registered: an update that arrived with the start is
+   * dispatched as soon as its handler is set, and must find the lock already taken by this read
+   * (else it would number its entries from 0, reusing seqs and transition ids). Continue-as-new
+   * carries auditSeq in the state, so only a fresh start asks.
+   */
+  reserveAuditNumbering(): void {
+    if (!this.fresh) return;
+    this.numbering = this.lock.run(async () => {
+      const { seq } = await this.acts.lastAuditSeq({ env: this.env });
+      this.state.auditSeq = seq;
+      if (seq > 0) log.info('numbering audit entries after the existing log', { env: this.env, workflowId: this.workflowId, lastAuditSeq: seq });
+    });
+  }
+
   /** The flow: timers, evaluations, decommission, continue-as-new. */
   async run(): Promise<MigrationStateView> {
     this.syncSearchAttributes();
-    if (this.fresh) {
-      // A workflow started again under the same id (e.g. after a termination) must not reuse the
-      // audit seqs (and transition ids) of earlier runs. Taken under the lock, first in line, so
-      // no operator request can number an entry before the seq is known. Continue-as-new carries
-      // auditSeq in the state, so only a fresh start asks.
-      await this.lock.run(async () => {
-        const { seq } = await this.acts.lastAuditSeq({ env: this.env });
-        this.state.auditSeq = seq;
-        if (seq > 0) log.info('numbering audit entries after the existing log', { env: this.env, workflowId: this.workflowId, lastAuditSeq: seq });
-      });
-    }
+    await this.numbering;
     for (;;) {
       if (this.state.stage === 'complete') break;
       if (this.ticks >= this.policy.continueAsNewAfter || workflowInfo().continueAsNewSuggested) {
@@ -945,6 +955,7 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
     throw ApplicationFailure.create({ message: `invalid migration input: ${problems.join('; ')}`, type: MigrationFailureType.invalidInput, nonRetryable: true });
   }
   const run = new MigrationRun(input);
+  run.reserveAuditNumbering();
   run.registerHandlers();
   return await run.run();
 }

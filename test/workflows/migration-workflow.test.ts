@@ -496,6 +496,27 @@ describe('migration workflow', () => {
     });
   });
 
+  it('numbers a start request that arrives with the workflow start after the existing log too', TIMEOUT, async () => {
+    const t = newTest();
+    t.world.lastSeq = 7;
+    const policy = testPolicy(t.env);
+    // No worker yet: the start request is queued with the workflow start, so both reach the
+    // workflow in its first task (what a busy worker sees), and the handler runs as soon as it is set.
+    await t.start(policy);
+    const started = t.update(startUpdate, actor('alice', 'start at once'));
+    await new Promise((r) => setTimeout(r, 500));
+    await t.run(async () => {
+      assert.equal((await started).stage, 'dual_write');
+      assert.equal(t.world.lastSeqReads, 1);
+      // The start and its coverage-horizon publication, numbered after the existing log.
+      assert.deepEqual(
+        t.world.audits.map((a) => a.seq),
+        [8, 9],
+      );
+      assert.equal(t.world.publications[0]?.transitionId, `${t.workflowId}:8`);
+    });
+  });
+
   it('waits on a durable timer in ttl_wait, then verifies the old store before the gate opens', TIMEOUT, async () => {
     const t = newTest();
     const policy = testPolicy(t.env, { keepOldTables: true, rollbackWindowMs: 2 * DAY });
