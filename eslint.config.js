@@ -3,6 +3,8 @@
 //  - the workflow sandbox rule for workflows/: Temporal replays workflow code, so it must be
 //    deterministic: no Node built-ins, no clients, no I/O, nothing from activities/ or pipeline/.
 import { builtinModules } from 'node:module';
+import nextPlugin from '@next/eslint-plugin-next';
+import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
 
 const nodeBuiltins = [...new Set(builtinModules.flatMap((m) => [m, `node:${m}`]))];
@@ -43,6 +45,18 @@ export default tseslint.config(
       ],
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // The console: Next.js' own rules (core web vitals) and the rules of hooks. Type information
+    // for web/ comes from web/tsconfig.json (the nearest tsconfig of each file).
+    files: ['web/**/*.ts', 'web/**/*.tsx'],
+    plugins: { '@next/next': nextPlugin, 'react-hooks': reactHooks },
+    settings: { next: { rootDir: 'web/' } },
+    rules: {
+      ...nextPlugin.configs.recommended.rules,
+      ...nextPlugin.configs['core-web-vitals'].rules,
+      ...reactHooks.configs.recommended.rules,
     },
   },
   {

@@ -56,7 +56,8 @@ export async function readScienceStats(client: DynamoDBClient, env: string, from
   return rows;
 }
 
-function p99(hist: number[]): number | null {
+/** p99 of a latency histogram: the upper bound of its bucket (Infinity for the open-ended last one), null when empty. */
+export function p99(hist: number[]): number | null {
   const total = hist.reduce((a, b) => a + b, 0);
   if (total === 0) return null;
   const target = Math.ceil(total * 0.99);

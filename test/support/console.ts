@@ -1,0 +1,123 @@
+/**
+ * The console (web/) in tests: build it when its output is older than its sources, start
+ * `next start` on a free port with a users file and a session secret, and sign in.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { REPO_ROOT } from '../../config/config.js';
+import { hashPassword } from '../../scripts/start/console-users.js';
+
+const NEXT_BIN = path.join(REPO_ROOT, 'node_modules', 'next', 'dist', 'bin', 'next');
+const WEB = path.join(REPO_ROOT, 'web');
+const LOG_DIR = path.join(REPO_ROOT, 'test-results', 'logs');
+/** What the console's server code is built from: web/ and the shared modules it imports. */
+const SOURCES = ['web', 'config', 'pipeline', 'activities', 'workflows', 'scripts/start/console-users.ts', 'package-lock.json'];
+
+function newestMtime(p: string): number {
+  const st = fs.statSync(p);
+  if (!st.isDirectory()) return st.mtimeMs;
+  let newest = 0;
+  for (const e of fs.readdirSync(p, { withFileTypes: true })) {
+    if (e.name === '.next' || e.name === 'node_modules') continue;
+    newest = Math.max(newest, newestMtime(path.join(p, e.name)));
+  }
+  return newest;
+}
+
+/** Runs `next build` when there is no build or a source is newer than it (CI's static phase has just built it). */
+export async function ensureConsoleBuilt(): Promise<void> {
+  const buildId = path.join(WEB, '.next', 'BUILD_ID');
+  const builtAt = fs.existsSync(buildId) ? fs.statSync(buildId).mtimeMs : 0;
+  const newest = Math.max(...SOURCES.map((s) => newestMtime(path.join(REPO_ROOT, s))));
+  if (builtAt > newest) return;
+  const code = await new Promise<number>((resolve) => {
+    const child = spawn(process.execPath, [NEXT_BIN, 'build', 'web', '--webpack'], { cwd: REPO_ROOT, stdio: 'inherit', env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' } });
+    child.on('close', (c) => resolve(c ?? 1));
+  });
+  if (code !== 0) throw new Error(`next build web failed with exit code ${code}`);
+}
+
+/** A free TCP port on loopback. */
+export async function freePort(): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** A user of a test's users file, with the plain password. */
+export interface TestUser {
+  username: string;
+  role: 'viewer' | 'operator' | 'approver';
+  password: string;
+}
+
+/** Writes a users file with random passwords for the given users; returns its path and the users. */
+export function writeUsersFile(dir: string, users: Omit<TestUser, 'password'>[]): { file: string; users: Record<string, TestUser> } {
+  fs.mkdirSync(dir, { recursive: true });
+  const withPasswords = users.map((u) => ({ ...u, password: randomBytes(12).toString('base64url') }));
+  const file = path.join(dir, 'users.json');
+  fs.writeFileSync(file, JSON.stringify({ users: withPasswords.map((u) => ({ username: u.username, role: u.role, passwordHash: hashPassword(u.password) })) }, null, 2), { mode: 0o600 });
+  return { file, users: Object.fromEntries(withPasswords.map((u) => [u.username, u])) };
+}
+
+/** A running `next start` of the console. */
+export class ConsoleProcess {
+  child: ChildProcess | undefined;
+  readonly logFile: string;
+  constructor(
+    readonly name: string,
+    readonly port: number,
+    private readonly env: Record<string, string>,
+  ) {
+    fs.mkdirSync(LOG_DIR, { recursive: true });
+    this.logFile = path.join(LOG_DIR, `${name}.log`);
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts the console and waits until the sign-in page answers. */
+  async start(timeoutMs = 60_000): Promise<this> {
+    const fd = fs.openSync(this.logFile, 'a');
+    this.child = spawn(process.execPath, [NEXT_BIN, 'start', 'web', '--port', String(this.port), '--hostname', '127.0.0.1'], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', LOG_LEVEL: 'warn', ...this.env },
+      stdio: ['ignore', fd, fd],
+    });
+    fs.closeSync(fd);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (this.child.exitCode !== null) throw new Error(`${this.name} exited with ${this.child.exitCode}:\n${this.log().slice(-3000)}`);
+      const ok = await fetch(`${this.url}/login`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
+      if (ok) return this;
+      if (Date.now() > deadline) throw new Error(`${this.name} did not answer on ${this.url}/login within ${timeoutMs} ms:\n${this.log().slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  log(): string {
+    return fs.existsSync(this.logFile) ? fs.readFileSync(this.logFile, 'utf8') : '';
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,36 @@
+import { stringify } from 'csv-stringify/sync';
+import { NextResponse, type NextRequest } from 'next/server';
+import { parseAuditFilters, toAuditQuery } from '../../../../lib/audit-filters';
+import { loadAudit } from '../../../../lib/data';
+import { AccessDeniedError, requireRole } from '../../../../lib/session';
+
+export const dynamic = 'force-dynamic';
+
+/** GET /api/audit/export?format=csv|json&env=&actor=&action=&since=&until=&limit= */
+export async function GET(request: NextRequest): Promise<NextResponse> {
+  try {
+    await requireRole('viewer');
+  } catch (err) {
+    if (err instanceof AccessDeniedError) return NextResponse.json({ error: err.message }, { status: err.status });
+    throw err;
+  }
+  const params = Object.fromEntries(request.nextUrl.searchParams.entries());
+  const format = params.format ?? 'json';
+  delete params.format;
+  if (format !== 'csv' && format !== 'json') return NextResponse.json({ error: `format must be csv or json, not '${format}'` }, { status: 400 });
+  const { filters, problems } = parseAuditFilters({ limit: '5000', ...params });
+  if (problems.length) return NextResponse.json({ error: 'bad filter', problems }, { status: 400 });
+  const { entries, outages } = await loadAudit(toAuditQuery(filters));
+  if (outages.length) return NextResponse.json({ error: outages.map((o) => `${o.service} is unreachable: ${o.message}`).join('; ') }, { status: 503 });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  if (format === 'json') {
+    return new NextResponse(JSON.stringify(entries, null, 2), {
+      headers: { 'content-type': 'application/json', 'content-disposition': `attachment; filename="switchyard-audit-${stamp}.json"` },
+    });
+  }
+  const csv = stringify(
+    entries.map((e) => ({ ...e, at: new Date(e.at).toISOString(), evidence: JSON.stringify(e.evidence) })),
+    { header: true, columns: ['at', 'env', 'seq', 'actor', 'action', 'from', 'to', 'reason', 'evidence', 'controlVersion', 'workflowId', 'runId'] },
+  );
+  return new NextResponse(csv, { headers: { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="switchyard-audit-${stamp}.csv"` } });
+}

@@ -1,0 +1,43 @@
+import type { Metadata } from 'next';
+import Link from 'next/link';
+import { AutoRefresh } from '../components/auto-refresh';
+import { logoutAction } from '../lib/actions';
+import { currentUser } from '../lib/session';
+import './globals.css';
+
+export const metadata: Metadata = { title: 'Switchyard console', description: 'Cassandra → DynamoDB migrations, stage by stage' };
+
+export default async function RootLayout({ children }: { children: React.ReactNode }) {
+  const user = await currentUser().catch(() => null);
+  return (
+    <html lang="en">
+      <body>
+        <header className="top">
+          <Link className="brand" href="/">
+            Switchyard
+          </Link>
+          {user ? (
+            <nav style={{ display: 'flex', gap: '1rem' }}>
+              <Link href="/">Overview</Link>
+              <Link href="/audit">Audit</Link>
+              <Link href="/pipeline">Pipeline</Link>
+              <Link href="/metrics">Metrics tab</Link>
+            </nav>
+          ) : null}
+          {user ? (
+            <div className="who">
+              <AutoRefresh />
+              <span data-testid="whoami">
+                {user.username} <span className="pill">{user.role}</span>
+              </span>
+              <form action={logoutAction}>
+                <button type="submit">Sign out</button>
+              </form>
+            </div>
+          ) : null}
+        </header>
+        <main>{children}</main>
+      </body>
+    </html>
+  );
+}

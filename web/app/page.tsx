@@ -1,0 +1,78 @@
+import Link from 'next/link';
+import { OutageBanner } from '../components/outage-banner';
+import { StageStepper } from '../components/stage-stepper';
+import { num, pct, relative, time } from '../components/format';
+import { loadOverview, type EnvOverview } from '../lib/data';
+import { requirePageUser } from '../lib/session';
+
+export const dynamic = 'force-dynamic';
+
+function Health({ e }: { e: EnvOverview }) {
+  if (e.instances.length === 0) return <span className="pill bad">no live instances</span>;
+  const behind = e.instances.filter((i) => !i.current);
+  const roles = [...new Set(e.instances.map((i) => i.role))].sort();
+  return (
+    <span>
+      <span className={`pill ${behind.length ? 'warn' : 'ok'}`}>
+        {e.instances.length} live{behind.length ? `, ${behind.length} behind` : ''}
+      </span>{' '}
+      <span className="muted">{roles.join(', ')}</span>
+    </span>
+  );
+}
+
+function EnvCard({ e }: { e: EnvOverview }) {
+  const s = e.migration.kind === 'running' ? e.migration.state : null;
+  const c = e.last5m?.counters;
+  return (
+    <section className="card" data-testid={`env-${e.env}`}>
+      <h2>
+        <Link href={`/envs/${e.env}`}>{e.env}</Link>{' '}
+        <span className="muted" data-testid={`stage-${e.env}`}>
+          {s ? s.stage : e.migration.kind === 'none' ? 'no migration' : e.migration.kind === 'closed' ? `ended (${e.migration.status.toLowerCase()})` : 'unknown'}
+        </span>
+        {s?.paused ? <span className="pill warn"> paused</span> : null}
+        {s?.rolledBack ? <span className="pill bad"> rolled back</span> : null}
+      </h2>
+      <StageStepper stage={s?.stage ?? null} ramp={s?.ramp} />
+      <dl className="facts">
+        <dt>ramp</dt>
+        <dd>{s && (s.stage === 'science' || s.stage === 'cutover') ? `${s.ramp}%` : '–'}</dd>
+        <dt>mismatch rate</dt>
+        <dd>
+          {pct(e.last5m?.mismatchRate)} last 5 min ({num(e.last5m?.counters.comparisons)} comparisons) · {pct(e.lastHour?.mismatchRate)} last hour
+        </dd>
+        <dt>reads served (5 min)</dt>
+        <dd data-testid={`served-${e.env}`}>
+          old store {num(c?.servedOld)} · new store {num(c?.servedNew)}
+        </dd>
+        <dt>coverage horizon</dt>
+        <dd>{s?.coverageHorizon ? `${time(s.coverageHorizon)} (the new store has every minute from here)` : '–'}</dd>
+        <dt>TTL gate</dt>
+        <dd>{s?.ttlGateAt ? `${relative(s.ttlGateAt)} (${time(s.ttlGateAt)})` : '–'}</dd>
+        <dt>instances</dt>
+        <dd>
+          <Health e={e} />
+        </dd>
+        <dt>next step</dt>
+        <dd data-testid={`next-${e.env}`}>{e.nextStep}</dd>
+      </dl>
+    </section>
+  );
+}
+
+export default async function OverviewPage() {
+  await requirePageUser();
+  const { envs, outages } = await loadOverview();
+  return (
+    <>
+      <h1>Environments</h1>
+      <OutageBanner outages={outages} />
+      <div className="grid">
+        {envs.map((e) => (
+          <EnvCard key={e.env} e={e} />
+        ))}
+      </div>
+    </>
+  );
+}

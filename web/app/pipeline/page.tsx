@@ -1,0 +1,87 @@
+import { num, relative } from '../../components/format';
+import { OutageBanner } from '../../components/outage-banner';
+import { loadPipeline } from '../../lib/data';
+import { requirePageUser } from '../../lib/session';
+
+export const dynamic = 'force-dynamic';
+
+export default async function PipelinePage() {
+  await requirePageUser();
+  const { envs, outages } = await loadPipeline();
+  return (
+    <>
+      <h1>Pipeline</h1>
+      <OutageBanner outages={outages} />
+      {envs.map(({ env, figures: f, instances, control }) => (
+        <section className="card" key={env} data-testid={`pipeline-${env}`}>
+          <h2>{env}</h2>
+          <dl className="facts">
+            <dt>throughput</dt>
+            <dd>
+              {f?.throughput.observationBatchesPerSec === null || f === null ? '–' : f.throughput.observationBatchesPerSec.toFixed(1)} observation batches/s into{' '}
+              <code>{env}.observations</code> · {f?.throughput.metricPointsPerSec == null ? '–' : f.throughput.metricPointsPerSec.toFixed(1)} metric points/s into{' '}
+              <code>{env}.metrics</code>
+            </dd>
+            <dt>dead letters</dt>
+            <dd data-testid={`dlq-${env}`}>
+              {num(f?.dlq.observations)} in <code>{env}.observations.dlq</code> · {num(f?.dlq.metrics)} in <code>{env}.metrics.dlq</code>
+            </dd>
+            <dt>control state</dt>
+            <dd>{control ? `v${control.version} (${control.reason})` : 'none published yet'}</dd>
+          </dl>
+          <table>
+            <thead>
+              <tr>
+                <th>job</th>
+                <th>consumer group</th>
+                <th>topic</th>
+                <th>lag (records)</th>
+              </tr>
+            </thead>
+            <tbody>
+              {(f?.lags ?? []).map((l) => (
+                <tr key={l.group} data-testid={`lag-${l.group}`}>
+                  <td>{l.job}</td>
+                  <td>
+                    <code>{l.group}</code>
+                  </td>
+                  <td>{l.topic}</td>
+                  <td>{l.lag === null ? '–' : num(l.lag)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <h3>Instances (from heartbeats)</h3>
+          {instances.length === 0 ? (
+            <p className="muted">No live writer or query-service instance.</p>
+          ) : (
+            <table data-testid={`instances-${env}`}>
+              <thead>
+                <tr>
+                  <th>instance</th>
+                  <th>role</th>
+                  <th>applies control state</th>
+                  <th>last heartbeat</th>
+                </tr>
+              </thead>
+              <tbody>
+                {instances.map((i) => (
+                  <tr key={i.instanceId}>
+                    <td>
+                      <code>{i.instanceId}</code>
+                    </td>
+                    <td>{i.role}</td>
+                    <td>
+                      v{i.appliedVersion} {i.current ? <span className="pill ok">current</span> : <span className="pill warn">behind</span>}
+                    </td>
+                    <td>{relative(i.at)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </section>
+      ))}
+    </>
+  );
+}

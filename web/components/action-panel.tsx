@@ -1,0 +1,163 @@
+'use client';
+
+import { useActionState, useRef } from 'react';
+import type { MigrationStateView } from '../../workflows/migration-messages';
+import { IDLE, type ActionState } from '../lib/action-state';
+import type { Role } from '../lib/roles';
+import { ActionResult, RequestForm } from './request-form';
+
+type Action = (prev: ActionState, form: FormData) => Promise<ActionState>;
+
+/** 32 hex characters; crypto.getRandomValues works on plain-HTTP origins too (randomUUID does not). */
+function freshRequestId(): string {
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+const NEXT: Record<string, string> = {
+  planned: 'dual_write',
+  dual_write: 'science',
+  science: 'cutover',
+  cutover: 'ttl_wait',
+  ttl_wait: 'decommission',
+  decommission: 'complete',
+};
+
+function GateEvidence({ state }: { state: MigrationStateView }) {
+  if (state.gates.length === 0) return <p className="muted">The workflow has not evaluated this stage&apos;s gate yet: it checks it when you confirm.</p>;
+  return (
+    <table className="evidence" data-testid="gate-evidence">
+      <thead>
+        <tr>
+          <th>gate</th>
+          <th>met</th>
+          <th>detail</th>
+          <th>evidence</th>
+        </tr>
+      </thead>
+      <tbody>
+        {state.gates.map((g) => (
+          <tr key={g.name}>
+            <td>{g.name}</td>
+            <td>{g.passed ? 'yes' : 'no'}</td>
+            <td>{g.detail}</td>
+            <td>
+              <code>{JSON.stringify(g.evidence)}</code>
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** The actions an operator can take on one environment; nothing is shown to a viewer. */
+export function ActionPanel({
+  env,
+  state,
+  exists,
+  role,
+  username,
+  migrationAction,
+}: {
+  env: string;
+  state: MigrationStateView | null;
+  exists: boolean;
+  role: Role;
+  username: string;
+  migrationAction: Action;
+}) {
+  // One action state for the whole panel: the answer stays on screen when the request changes
+  // the stage and with it the forms shown.
+  const [answer, dispatch, pending] = useActionState(migrationAction, IDLE);
+  // One request id per request until the workflow answers: a double submit takes effect once.
+  const request = useRef<{ answerAt: number; kind: string; id: string } | null>(null);
+  const submit = (data: FormData): void => {
+    const kind = String(data.get('kind'));
+    if (request.current?.answerAt !== answer.at || request.current.kind !== kind) request.current = { answerAt: answer.at, kind, id: freshRequestId() };
+    data.set('requestId', request.current.id);
+    dispatch(data);
+  };
+  const result = <ActionResult state={answer} testId="action-result" />;
+  if (role === 'viewer') return <p className="muted" data-testid="viewer-note">You are signed in as a viewer: actions need the operator role.</p>;
+  const f = { submit, pending, env };
+  if (!exists || state === null) {
+    return (
+      <section className="actions" aria-label="actions">
+        <RequestForm {...f} kind="create" label="Create migration" needsReason={false} />
+        {result}
+      </section>
+    );
+  }
+  const s = state;
+  const next = NEXT[s.stage];
+  const canRamp = s.stage === 'science' || s.stage === 'cutover';
+  return (
+    <section className="actions" aria-label="actions">
+      {s.stage === 'planned' ? (
+        <RequestForm {...f} kind="start" label="Start dual write">
+          <label className="inline">
+            <input type="checkbox" name="overridePromotionOrder" /> override promotion order
+          </label>
+        </RequestForm>
+      ) : null}
+      {next && s.stage !== 'planned' && s.stage !== 'decommission' ? (
+        <RequestForm
+          {...f}
+          kind="advance"
+          label={`Advance to ${next.replace('_', ' ')}`}
+          confirm={
+            <>
+              <p>
+                Leave <strong>{s.stage}</strong> for <strong>{next}</strong>. The workflow checks the gate again and refuses if it is not met.
+              </p>
+              <GateEvidence state={s} />
+            </>
+          }
+        >
+          <input type="hidden" name="from" value={s.stage} />
+          <label className="inline">
+            <input type="checkbox" name="overridePromotionOrder" /> override promotion order
+          </label>
+        </RequestForm>
+      ) : null}
+      {canRamp ? (
+        <RequestForm {...f} kind="set_ramp" label="Set ramp">
+          <input name="percent" type="number" min={0} max={100} step={1} required defaultValue={s.ramp} aria-label="ramp percent" />
+        </RequestForm>
+      ) : null}
+      {canRamp && !s.paused ? <RequestForm {...f} kind="pause" label="Pause" /> : null}
+      {s.paused || s.rolledBack ? <RequestForm {...f} kind="resume" label="Resume" /> : null}
+      {s.stage !== 'planned' && s.stage !== 'complete' && s.stage !== 'decommission' ? (
+        <RequestForm
+          {...f}
+          kind="rollback"
+          label="Roll back"
+          danger
+          reasonPlaceholder="why roll back (required; goes into the audit log)"
+          confirm={<p>Roll back {env}: science and cutover go to 0% and pause; dual write goes back to planned; TTL wait goes back to cutover at 0%.</p>}
+        />
+      ) : null}
+      {s.stage === 'decommission' && s.pendingApproval ? (
+        role === 'approver' ? (
+          s.approvalRequestedBy === username ? (
+            <p className="muted">You asked for this decommission: another approver must approve it.</p>
+          ) : (
+            <RequestForm
+              {...f}
+              kind="approve_decommission"
+              label="Approve decommission"
+              danger
+              confirm={<p>Drop the old store&apos;s data for {env}. Requested by {s.approvalRequestedBy ?? 'unknown'}.</p>}
+            />
+          )
+        ) : (
+          <p className="muted">Decommission waits for an approver (someone other than {s.approvalRequestedBy ?? 'the requester'}).</p>
+        )
+      ) : null}
+      {s.stage === 'complete' ? <p className="muted">The migration is complete: nothing left to do.</p> : null}
+      {result}
+    </section>
+  );
+}

@@ -1,0 +1,235 @@
+import 'server-only';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { readAudit, type AuditQuery } from '../../activities/audit-log';
+import { createDynamoClient } from '../../config/clients';
+import { MINUTE_MS } from '../../pipeline/model/metric-point';
+import { LATENCY_BUCKETS_MS } from '../../pipeline/science/control-tables';
+import { p99, readMismatchSamples, readScienceStats, summarizeScience, type ScienceStatsRow, type ScienceSummary } from '../../pipeline/science/science-stats-reader';
+import type { MismatchSample } from '../../pipeline/science/science-recorder';
+import type { ControlState, Heartbeat } from '../../pipeline/control/control-state';
+import { STAGES, type AuditEntry, type Stage } from '../../workflows/migration-types';
+import { consoleSettings } from './console-settings';
+import { fleet, type PipelineFigures } from './fleet';
+import { lookupMigration, temporalUiLink, type MigrationLookup } from './temporal';
+
+// Reads for the pages (writes are server actions in actions.ts). Every read degrades to a value
+// that says what is unreachable instead of throwing, so a dead dependency shows as a banner.
+
+const g = globalThis as unknown as { switchyardDynamo?: DynamoDBClient };
+function dynamo(): DynamoDBClient {
+  g.switchyardDynamo ??= createDynamoClient(consoleSettings().cfg);
+  return g.switchyardDynamo;
+}
+
+/** A dependency the console could not reach, for the banner. */
+export interface Outage {
+  service: 'Temporal' | 'Kafka' | 'DynamoDB' | 'query service';
+  message: string;
+}
+
+async function attempt<T>(service: Outage['service'], outages: Outage[], fn: () => Promise<T>): Promise<T | null> {
+  try {
+    return await Promise.race([fn(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer within 5 s')), 5000))]);
+  } catch (err) {
+    if (!outages.some((o) => o.service === service)) outages.push({ service, message: (err as Error).message });
+    return null;
+  }
+}
+
+/** The environments the console manages, in promotion order. */
+export function environments(): string[] {
+  return consoleSettings().cfg.environments;
+}
+
+/** Per-minute figures for the charts. */
+export interface MinutePoint {
+  minute: number;
+  comparisons: number;
+  mismatchRate: number | null;
+  servedOld: number;
+  servedNew: number;
+  p99OldMs: number | null;
+  p99NewMs: number | null;
+}
+
+function p99FromHistogram(hist: number[]): number | null {
+  const v = p99(hist);
+  // The last bucket is open-ended: chart it at twice the largest bound.
+  return v === Infinity ? 2 * LATENCY_BUCKETS_MS[LATENCY_BUCKETS_MS.length - 1]! : v;
+}
+
+function toMinutePoints(rows: ScienceStatsRow[], from: number, to: number): MinutePoint[] {
+  const byMinute = new Map(rows.map((r) => [r.minute, r]));
+  const out: MinutePoint[] = [];
+  for (let m = from; m <= to; m += MINUTE_MS) {
+    const r = byMinute.get(m);
+    const c = r?.counters;
+    out.push({
+      minute: m,
+      comparisons: c?.comparisons ?? 0,
+      mismatchRate: c && c.comparisons > 0 ? c.mismatches / c.comparisons : null,
+      servedOld: c?.servedOld ?? 0,
+      servedNew: c?.servedNew ?? 0,
+      p99OldMs: r ? p99FromHistogram(r.latency.old) : null,
+      p99NewMs: r ? p99FromHistogram(r.latency.new) : null,
+    });
+  }
+  return out;
+}
+
+/** Instances of an env grouped for display, with whether each applies the latest control state. */
+export interface InstanceView extends Heartbeat {
+  current: boolean;
+}
+
+/** Everything the overview shows for one environment. */
+export interface EnvOverview {
+  env: string;
+  migration: MigrationLookup;
+  last5m: ScienceSummary | null;
+  lastHour: ScienceSummary | null;
+  instances: InstanceView[];
+  control: ControlState | undefined;
+  nextStep: string;
+}
+
+function nextStepText(m: MigrationLookup): string {
+  if (m.kind === 'none') return 'no migration workflow: an operator creates one on the environment page';
+  if (m.kind === 'closed') return `the workflow ended (${m.status.toLowerCase()}): create a new one to migrate again`;
+  if (m.kind === 'unreachable') return 'unknown: Temporal is unreachable';
+  const s = m.state;
+  if (s.stage === 'complete') return 'nothing: the migration is complete';
+  if (s.rolledBack) return `rolled back automatically (${s.rolledBack.reason}): fix the cause, then resume`;
+  if (s.stage === 'planned') return 'an operator starts dual write';
+  if (s.stage === 'decommission' && s.pendingApproval) return `an approver other than ${s.approvalRequestedBy ?? 'the requester'} approves the decommission`;
+  const blocking = s.gates.find((gate) => !gate.passed);
+  if (blocking) return `gate ${blocking.name}: ${blocking.detail}`;
+  if (s.gates.length > 0) return `gate ${s.gates[0]!.name} is met: an operator may advance`;
+  return 'an operator advances when the gate is met';
+}
+
+function instanceViews(env: string): InstanceView[] {
+  const f = fleet();
+  const latest = f.controlState(env)?.version;
+  return f.instances(env).map((hb) => ({ ...hb, current: latest === undefined || hb.appliedVersion >= latest }));
+}
+
+/** The overview of every environment. */
+export async function loadOverview(): Promise<{ envs: EnvOverview[]; outages: Outage[] }> {
+  const outages: Outage[] = [];
+  const now = Date.now();
+  const kafkaProblem = fleet().problem();
+  if (kafkaProblem) outages.push({ service: 'Kafka', message: kafkaProblem });
+  const envs = await Promise.all(
+    environments().map(async (env): Promise<EnvOverview> => {
+      const to = Math.floor(now / MINUTE_MS) * MINUTE_MS;
+      const [migration, rows] = await Promise.all([lookupMigration(env), attempt('DynamoDB', outages, () => readScienceStats(dynamo(), env, to - 59 * MINUTE_MS, to))]);
+      if (migration.kind === 'unreachable' && !outages.some((o) => o.service === 'Temporal')) outages.push({ service: 'Temporal', message: migration.message });
+      return {
+        env,
+        migration,
+        last5m: rows ? summarizeScience(rows.filter((r) => r.minute >= to - 4 * MINUTE_MS), to - 4 * MINUTE_MS, to) : null,
+        lastHour: rows ? summarizeScience(rows, to - 59 * MINUTE_MS, to) : null,
+        instances: instanceViews(env),
+        control: fleet().controlState(env),
+        nextStep: nextStepText(migration),
+      };
+    }),
+  );
+  return { envs, outages };
+}
+
+/** Everything the environment page shows. */
+export interface EnvDetail extends EnvOverview {
+  series: MinutePoint[];
+  samples: MismatchSample[];
+  audit: AuditEntry[];
+  temporalLink: string;
+}
+
+/** The environment page's data; null when env is not one the console manages. */
+export async function loadEnvDetail(env: string, windowMinutes = 60): Promise<{ detail: EnvDetail; outages: Outage[] } | null> {
+  if (!environments().includes(env)) return null;
+  const outages: Outage[] = [];
+  const kafkaProblem = fleet().problem();
+  if (kafkaProblem) outages.push({ service: 'Kafka', message: kafkaProblem });
+  const now = Date.now();
+  const to = Math.floor(now / MINUTE_MS) * MINUTE_MS;
+  const from = to - (windowMinutes - 1) * MINUTE_MS;
+  const [migration, rows, samples, audit] = await Promise.all([
+    lookupMigration(env),
+    attempt('DynamoDB', outages, () => readScienceStats(dynamo(), env, from, to)),
+    attempt('DynamoDB', outages, () => readMismatchSamples(dynamo(), env, from, to, 20)),
+    attempt('DynamoDB', outages, () => readAudit(dynamo(), { env, limit: 100, newestFirst: true })),
+  ]);
+  if (migration.kind === 'unreachable') outages.push({ service: 'Temporal', message: migration.message });
+  const recent = rows ?? [];
+  return {
+    detail: {
+      env,
+      migration,
+      last5m: rows ? summarizeScience(recent.filter((r) => r.minute >= to - 4 * MINUTE_MS), to - 4 * MINUTE_MS, to) : null,
+      lastHour: rows ? summarizeScience(recent, from, to) : null,
+      instances: instanceViews(env),
+      control: fleet().controlState(env),
+      nextStep: nextStepText(migration),
+      series: toMinutePoints(recent, from, to),
+      samples: samples ?? [],
+      audit: audit ?? [],
+      temporalLink: temporalUiLink(env),
+    },
+    outages,
+  };
+}
+
+/** Audit entries across environments, filtered (newest first). */
+export async function loadAudit(q: AuditQuery): Promise<{ entries: AuditEntry[]; outages: Outage[] }> {
+  const outages: Outage[] = [];
+  const entries = await attempt('DynamoDB', outages, () => readAudit(dynamo(), { ...q, newestFirst: true }));
+  return { entries: entries ?? [], outages };
+}
+
+/** Pipeline figures per env and the instances. */
+export async function loadPipeline(): Promise<{ envs: { env: string; figures: PipelineFigures | null; instances: InstanceView[]; control: ControlState | undefined }[]; outages: Outage[] }> {
+  const outages: Outage[] = [];
+  const kafkaProblem = fleet().problem();
+  if (kafkaProblem) outages.push({ service: 'Kafka', message: kafkaProblem });
+  const envs = await Promise.all(
+    environments().map(async (env) => ({
+      env,
+      figures: await attempt('Kafka', outages, () => fleet().pipelineFigures(env)),
+      instances: instanceViews(env),
+      control: fleet().controlState(env),
+    })),
+  );
+  return { envs, outages };
+}
+
+/** One point of the Metrics tab preview, as the query service serves it. */
+export interface PreviewPoint {
+  time: number;
+  median: number;
+  p99: number;
+  count: number;
+}
+
+/** An app's median and p99 over the last `minutes`, through the query service (what users see). */
+export async function loadMetricsPreview(
+  env: string,
+  app: string,
+  metric: string,
+  minutes: number,
+): Promise<{ points: PreviewPoint[]; servedBy: string | null; outages: Outage[]; error: string | null }> {
+  const outages: Outage[] = [];
+  const to = Date.now();
+  const from = to - minutes * MINUTE_MS;
+  const url = `${consoleSettings().queryUrl}/v1/envs/${encodeURIComponent(env)}/apps/${encodeURIComponent(app)}/metrics/${encodeURIComponent(metric)}?from=${from}&to=${to}&stats=median,p99,count`;
+  const res = await attempt('query service', outages, () => fetch(url, { cache: 'no-store' }));
+  if (!res) return { points: [], servedBy: null, outages, error: null };
+  const body = (await res.json().catch(() => ({}))) as { points?: PreviewPoint[]; error?: string; problems?: string[] };
+  if (!res.ok) return { points: [], servedBy: null, outages, error: `${res.status}: ${body.error ?? ''} ${(body.problems ?? []).join('; ')}`.trim() };
+  return { points: body.points ?? [], servedBy: res.headers.get('x-switchyard-served-by'), outages, error: null };
+}
+
+export { STAGES };
+export type { Stage };
