@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -131,6 +132,15 @@ describe('console: sign-in, roles and actions in a real browser', () => {
     await dropEnv(cfg, env);
   });
 
+  it('refuses to start without a session secret or with a bad users file, naming the problem', async () => {
+    const noSecret = new ConsoleProcess(`${env}-console-nosecret`, await freePort(), { SWITCHYARD_SESSION_SECRET: '', SWITCHYARD_USERS_FILE: usersFile });
+    await assert.rejects(noSecret.start(30_000), /exited with 1:[\s\S]*SWITCHYARD_SESSION_SECRET/);
+    const badUsers = path.join(path.dirname(usersFile), 'bad-users.json');
+    fs.writeFileSync(badUsers, JSON.stringify({ users: [{ username: 'eve', role: 'root', passwordHash: 'plain' }] }));
+    const bad = new ConsoleProcess(`${env}-console-badusers`, await freePort(), { SWITCHYARD_SESSION_SECRET: secret, SWITCHYARD_USERS_FILE: badUsers });
+    await assert.rejects(bad.start(30_000), /exited with 1:[\s\S]*users file .*bad-users\.json[\s\S]*role[\s\S]*passwordHash/);
+  });
+
   it('refuses a wrong password and signs nobody in', async () => {
     const page = await browser.newPage({ baseURL: consoleApp.url });
     await page.goto('/login');
@@ -236,6 +246,26 @@ describe('console: sign-in, roles and actions in a real browser', () => {
     await context.close();
   });
 
+  it('shows a change made elsewhere within seconds, without a reload', async () => {
+    const { context, page } = await signIn('victor');
+    await page.goto(`/envs/${env}`);
+    const ramp = (await state()).ramp;
+    const target = ramp === 5 ? 25 : 5;
+    // A marker in the page's JavaScript state survives a refresh of the data, not a reload.
+    await page.evaluate('window.__notReloaded = true');
+    // Another operator ramps from the command line (straight to the workflow, not through this page).
+    const requestId = `cli-${Date.now()}`;
+    await client.workflow
+      .getHandle(migrationWorkflowId(env))
+      .executeUpdate('setRampUpdate', { args: [{ identity: 'bob-cli', reason: 'e2e: ramp from the CLI', requestId, percent: target }], updateId: requestId });
+    const t0 = Date.now();
+    await page.getByTestId('env-ramp').getByText(`${target}%`).waitFor({ timeout: 10_000 });
+    await page.locator('[data-testid=audit-table] tr[data-action=set_ramp][data-actor=bob-cli]').waitFor({ timeout: 10_000 });
+    assert.equal(await page.evaluate('window.__notReloaded === true'), true, 'the page was not reloaded');
+    console.log(`live update shown ${Date.now() - t0} ms after the change`);
+    await context.close();
+  });
+
   it('refuses unauthenticated requests to every page and API route', async () => {
     for (const p of ['/', `/envs/${env}`, '/audit', '/pipeline', '/metrics', '/envs/nope']) {
       const res = await fetch(`${consoleApp.url}${p}`, { redirect: 'manual' });
@@ -260,9 +290,18 @@ describe('console: sign-in, roles and actions in a real browser', () => {
     }
     await screenshot(page, 'env-charts');
     await page.goto(`/metrics?env=${env}&app=app-0001&metric=router.service_ms&minutes=15`);
-    await page.locator('[data-testid=chart-preview][data-has-data=yes] svg .recharts-line-curve').first().waitFor({ timeout: 60_000 });
+    await page
+      // Each line is drawn (as dots while it has at most three minutes).
+      .locator('[data-testid=chart-preview][data-has-data=yes] svg .recharts-line')
+      .nth(1)
+      .waitFor({ timeout: 60_000 })
+      .catch(async (err: unknown) => {
+        await screenshot(page, 'failed-metrics-tab-preview');
+        throw err;
+      });
     assert.match((await page.getByTestId('served-by').textContent()) ?? '', /served by the (old|new) store/);
-    assert.equal(await page.locator('[data-testid=chart-preview] .recharts-line-curve').count(), 2, 'median and p99 lines');
+    assert.equal(await page.locator('[data-testid=chart-preview] .recharts-line').count(), 2, 'median and p99 lines');
+    assert.ok(Number(await page.getByTestId('chart-preview').getAttribute('data-points')) >= 1);
     await screenshot(page, 'metrics-tab-preview');
     await page.goto('/');
     await page.getByTestId(`served-${env}`).getByText(/old store [1-9]/).waitFor({ timeout: 30_000 });
