@@ -4,6 +4,7 @@
  */
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+import type { PointStat } from '../model/metric-point.js';
 import { appId } from './workload.js';
 
 /** Options of a read-traffic run. */
@@ -24,9 +25,41 @@ export interface ReadTrafficOptions {
   ranges?: [number, number][];
   /** Query end time (default: now at each query). */
   now?: () => number;
+  /** Statistics to ask for (default median and p99, what dashboards chart). */
+  stats?: readonly PointStat[];
   /** Called about once a second. */
   onProgress?: (s: ReadTrafficSummary) => void;
+  /**
+   * Called with every HTTP response (not for network failures), so a caller can check what was
+   * served, not only that it was served. When absent, bodies are read but not parsed.
+   */
+  onResponse?: (r: ReadResponse) => void;
   shouldStop?: () => boolean;
+}
+
+/** One query as it was sent. */
+export interface ReadRequest {
+  url: string;
+  app: string;
+  metric: string;
+  /** The range asked for, epoch ms (the service serves the minutes from floor(from) to floor(to)). */
+  from: number;
+  to: number;
+  stats: readonly PointStat[];
+  /** Wall clock when the request was sent, epoch ms. */
+  sentAt: number;
+}
+
+/** One HTTP response to a query. */
+export interface ReadResponse {
+  request: ReadRequest;
+  status: number;
+  /** The parsed JSON body (the raw text when it is not JSON). */
+  body: unknown;
+  /** The x-switchyard-served-by header (old or new), null when absent. */
+  servedBy: string | null;
+  /** Wall clock when the whole body had arrived, epoch ms. */
+  receivedAt: number;
 }
 
 /** Results of a run. */
@@ -67,6 +100,7 @@ export async function runReadTraffic(o: ReadTrafficOptions): Promise<ReadTraffic
     return ranges[ranges.length - 1]![0];
   };
   const concurrency = o.concurrency ?? 16;
+  const stats = o.stats ?? (['median', 'p99'] as const);
   const latencies: number[] = [];
   const s: ReadTrafficSummary = { queries: 0, errors: 0, errorsByStatus: {}, servedBy: {}, p50Ms: 0, p95Ms: 0, p99Ms: 0, maxMs: 0, seconds: 0 };
   const started = Date.now();
@@ -82,25 +116,39 @@ export async function runReadTraffic(o: ReadTrafficOptions): Promise<ReadTraffic
     const metric = o.metrics[Math.floor(u() * o.metrics.length)]!;
     const to = (o.now ?? Date.now)();
     const from = to - pickRange();
-    const url = `${o.baseUrl}/v1/envs/${encodeURIComponent(o.env)}/apps/${app}/metrics/${metric}?from=${from}&to=${to}&stats=median,p99`;
+    const url = `${o.baseUrl}/v1/envs/${encodeURIComponent(o.env)}/apps/${app}/metrics/${metric}?from=${from}&to=${to}&stats=${stats.join(',')}`;
+    const sentAt = Date.now();
     const t0 = performance.now();
+    let response: ReadResponse | undefined;
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-      await res.arrayBuffer();
+      let body: unknown;
+      if (o.onResponse) {
+        const text = await res.text();
+        try {
+          body = JSON.parse(text) as unknown;
+        } catch {
+          body = text;
+        }
+      } else await res.arrayBuffer();
       latencies.push(performance.now() - t0);
       s.queries++;
+      const servedBy = res.headers.get('x-switchyard-served-by');
       if (res.status !== 200) {
         s.errors++;
         s.errorsByStatus[String(res.status)] = (s.errorsByStatus[String(res.status)] ?? 0) + 1;
       } else {
-        const by = res.headers.get('x-switchyard-served-by') ?? 'unknown';
+        const by = servedBy ?? 'unknown';
         s.servedBy[by] = (s.servedBy[by] ?? 0) + 1;
       }
+      response = { request: { url, app, metric, from, to, stats, sentAt }, status: res.status, body, servedBy, receivedAt: Date.now() };
     } catch {
       s.queries++;
       s.errors++;
       s.errorsByStatus.network = (s.errorsByStatus.network ?? 0) + 1;
     }
+    // Outside the try: a throwing callback is the caller's bug, not a failed query.
+    if (response) o.onResponse?.(response);
   };
   const pending = new Set<Promise<void>>();
   while (Date.now() - started < o.durationMs && !o.shouldStop?.()) {

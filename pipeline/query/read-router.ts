@@ -34,7 +34,18 @@ export interface ReadRouterOptions {
   /** Uniform [0, 1) (tests pass a fixed one). */
   random?: () => number;
   now?: () => number;
+  /**
+   * How long after a minute ends a minute only one store has counts as a difference (see
+   * CompareOptions.settleMs); default DEFAULT_SETTLE_MS.
+   */
+  settleMs?: number;
 }
+
+/**
+ * Default settle time: the aggregator closes a minute its allowed lateness (10 s by default) after
+ * the minute ends, and both writers have written it a few seconds later, well within 30 s.
+ */
+export const DEFAULT_SETTLE_MS = 30_000;
 
 /** What a routed read returns. */
 export interface RoutedRead {
@@ -63,6 +74,9 @@ export class ReadRouter {
 
   /** Serves one query. Throws only when the serving store fails (and no fallback exists). */
   async read(env: string, q: SeriesQuery): Promise<RoutedRead> {
+    // The comparison judges what the stores held when they were read, so it uses this time, not the
+    // time the candidate finished (a minute expiring in between is no "expired_returned").
+    const readAt = this.now();
     const state = this.o.control(env);
     const stores = this.o.stores(env);
     const rec = this.o.recorder;
@@ -87,7 +101,7 @@ export class ReadRouter {
         return { points: await this.serve(env, 'old', stores.old, q), servedBy: 'old', compared: false };
       }
       rec.recordServed(env, 'new', performance.now() - t0);
-      if (shadow) this.track(shadow, (outcome) => this.compare(env, q, state, 'old', outcome, served));
+      if (shadow) this.track(shadow, (outcome) => this.compare(env, q, state, readAt, 'old', outcome, served));
       return { points: served, servedBy: 'new', compared: shadow !== undefined };
     }
 
@@ -99,7 +113,7 @@ export class ReadRouter {
       if (!candidate) rec.recordSkipped(env);
     }
     const served = await this.serve(env, 'old', stores.old, q);
-    if (candidate) this.track(candidate, (outcome) => this.compare(env, q, state, 'new', outcome, served));
+    if (candidate) this.track(candidate, (outcome) => this.compare(env, q, state, readAt, 'new', outcome, served));
     return { points: served, servedBy: 'old', compared: candidate !== undefined };
   }
 
@@ -124,7 +138,7 @@ export class ReadRouter {
   }
 
   /** Records a candidate's outcome and, when it returned, the comparison against the served result. */
-  private compare(env: string, q: SeriesQuery, state: ControlState, candidateStore: 'old' | 'new', outcome: CandidateOutcome<MetricPoint[]>, served: MetricPoint[]): void {
+  private compare(env: string, q: SeriesQuery, state: ControlState, readAt: number, candidateStore: 'old' | 'new', outcome: CandidateOutcome<MetricPoint[]>, served: MetricPoint[]): void {
     const rec = this.o.recorder;
     if (outcome.kind === 'timeout') return rec.recordCandidateFailure(env, 'timeout');
     if (outcome.kind === 'error') {
@@ -133,7 +147,7 @@ export class ReadRouter {
     }
     rec.recordShadowLatency(env, candidateStore, outcome.ms);
     const [oldPoints, newPoints] = candidateStore === 'new' ? [served, outcome.value] : [outcome.value, served];
-    const c = compareSeries(oldPoints, newPoints, { horizon: state.coverageHorizon, now: this.now(), retentionMs: state.retentionMs, tolerance: state.tolerance });
+    const c = compareSeries(oldPoints, newPoints, { horizon: state.coverageHorizon, now: readAt, retentionMs: state.retentionMs, tolerance: state.tolerance, settleMs: this.o.settleMs ?? DEFAULT_SETTLE_MS });
     rec.recordComparison(env, { app: q.app, metric: q.metric, from: q.fromMinute, to: q.toMinute }, c);
   }
 }

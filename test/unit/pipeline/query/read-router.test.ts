@@ -105,6 +105,25 @@ describe('read router', () => {
     assert.equal(r.points.length, 15);
   });
 
+  it('does not count a minute the new store has not written yet, moments after it closed, as missing', async () => {
+    const s = await setup({ sciencePercent: 100 });
+    // Minute 29 ended 0 s ago (now is minute 30): the old store's writer was a moment faster.
+    await s.oldStore.writePoints([pt(29)]);
+    await s.router.read('test', q(20, 29));
+    await s.router.settled();
+    assert.deepEqual(s.comparisons[0]!.mismatches, []);
+  });
+
+  it('judges expiry as of the read, not as of the end of a slow candidate', async () => {
+    const s = await setup({ sciencePercent: 100, retentionMs: 25 * M + 500 });
+    // Minute 5 expires 500 ms after the read; the candidate's result is compared 1 s later.
+    let clock = NOW;
+    const router = new ReadRouter({ stores: () => ({ old: s.oldStore, new: s.newStore }), control: () => ({ ...initialControlState('test', 25 * M + 500), coverageHorizon: T + 5 * M, sciencePercent: 100 }), recorder: s.sink, candidates: new CandidateRunner(8, 100), random: () => 0.5, now: () => (clock += 1000) - 1000 });
+    await router.read('test', q(5, 19));
+    await router.settled();
+    assert.equal(s.comparisons[0]!.mismatches.length, 0, JSON.stringify(s.comparisons[0]!.mismatches.map((m) => m.kind)));
+  });
+
   it('catches a corrupted new store', async () => {
     const s = await setup({ sciencePercent: 100 });
     await s.newStore.writePoints([pt(7, { p99: 3.5 })]);

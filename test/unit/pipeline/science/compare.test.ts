@@ -38,6 +38,22 @@ describe('compareSeries', () => {
     assert.equal(expired.mismatches[0]?.kind, 'expired_returned');
   });
 
+  it('does not judge a just-closed minute that only one store has yet, but judges it once settled and always judges values', () => {
+    // Minute 9 ended at T + 10 min = now: one writer has written it, the other not yet.
+    const justClosed = compareSeries([pt(8), pt(9)], [pt(8)], { ...opts, settleMs: 30_000 });
+    assert.deepEqual({ compared: justClosed.compared, matched: justClosed.matched, mismatches: justClosed.mismatches.length }, { compared: 1, matched: 1, mismatches: 0 });
+    assert.equal(compareSeries([pt(8)], [pt(8), pt(9)], { ...opts, settleMs: 30_000 }).mismatches.length, 0, 'nor an extra one');
+    const settled = compareSeries([pt(8), pt(9)], [pt(8)], { ...opts, settleMs: 30_000, now: opts.now + 30_000 });
+    assert.deepEqual(
+      settled.mismatches.map((m) => [m.kind, (m.minute - T) / M]),
+      [['missing', 9]],
+      'still missing 30 s after the minute ended: a real difference',
+    );
+    const drift = compareSeries([pt(9)], [pt(9, { p99: 10 })], { ...opts, settleMs: 30_000 });
+    assert.equal(drift.mismatches[0]?.kind, 'value_drift', 'a minute both stores have is judged at once');
+    assert.equal(compareSeries([pt(8), pt(9)], [pt(8)], opts).mismatches[0]?.kind, 'missing', 'no settle time by default');
+  });
+
   it('accepts differences within the tolerance', () => {
     const c = compareSeries([pt(3, { sum: 0.30000000000000004 })], [pt(3, { sum: 0.3 })], opts);
     assert.equal(c.matched, 1);
