@@ -16,9 +16,9 @@ import { generateWorkload } from '../../pipeline/generator/workload.js';
 import { envTopics } from '../../pipeline/topics.js';
 import { MIGRATION_WORKFLOW_TYPE, migrationWorkflowId, type MigrationPolicy, type MigrationState } from '../../workflows/migration-types.js';
 import { launchBrowser, screenshot } from '../support/browser.js';
-import { ConsoleProcess, ensureConsoleBuilt, freePort, writeUsersFile, type TestUser } from '../support/console.js';
+import { ConsoleProcess, ensureConsoleBuilt, writeUsersFile, type TestUser } from '../support/console.js';
 import { dropEnv, launchPipeline, PipelineProcess, queryPort, queryProcess, testEnv } from '../support/pipeline.js';
-import { testConfig } from '../support/stack.js';
+import { freePort, testConfig } from '../support/stack.js';
 
 // The operator console in a real browser (Debian's headless Chromium through playwright-core) on
 // the real stack: pipeline, query service, Temporal worker and the migration workflow of a fresh

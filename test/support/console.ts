@@ -5,34 +5,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { REPO_ROOT } from '../../config/config.js';
+import { consoleBuildReason } from '../../scripts/start/console-build.js';
 import { hashPassword } from '../../scripts/start/console-users.js';
 
 const NEXT_BIN = path.join(REPO_ROOT, 'node_modules', 'next', 'dist', 'bin', 'next');
-const WEB = path.join(REPO_ROOT, 'web');
 const LOG_DIR = path.join(REPO_ROOT, 'test-results', 'logs');
-/** What the console's server code is built from: web/ and the shared modules it imports. */
-const SOURCES = ['web', 'config', 'pipeline', 'activities', 'workflows', 'scripts/start/console-users.ts', 'package-lock.json'];
 
-function newestMtime(p: string): number {
-  const st = fs.statSync(p);
-  if (!st.isDirectory()) return st.mtimeMs;
-  let newest = 0;
-  for (const e of fs.readdirSync(p, { withFileTypes: true })) {
-    if (e.name === '.next' || e.name === 'node_modules') continue;
-    newest = Math.max(newest, newestMtime(path.join(p, e.name)));
-  }
-  return newest;
-}
-
-/** Runs `next build` when there is no build or a source is newer than it (CI's static phase has just built it). */
+/** Runs `next build` when there is no build or a source is newer than it (the same rule as npm start; CI's static phase has just built it). */
 export async function ensureConsoleBuilt(): Promise<void> {
-  const buildId = path.join(WEB, '.next', 'BUILD_ID');
-  const builtAt = fs.existsSync(buildId) ? fs.statSync(buildId).mtimeMs : 0;
-  const newest = Math.max(...SOURCES.map((s) => newestMtime(path.join(REPO_ROOT, s))));
-  if (builtAt > newest) return;
+  if (consoleBuildReason(REPO_ROOT) === undefined) return;
   const code = await new Promise<number>((resolve) => {
     const child = spawn(process.execPath, [NEXT_BIN, 'build', 'web', '--webpack'], { cwd: REPO_ROOT, stdio: 'inherit', env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' } });
     child.on('close', (c) => resolve(c ?? 1));
@@ -40,17 +23,6 @@ export async function ensureConsoleBuilt(): Promise<void> {
   if (code !== 0) throw new Error(`next build web failed with exit code ${code}`);
 }
 
-/** A free TCP port on loopback. */
-export async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** A user of a test's users file, with the plain password. */
 export interface TestUser {

@@ -2,6 +2,7 @@
  * Shared helpers for integration tests on the real local stack.
  */
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import { loadConfig, REPO_ROOT, type SwitchyardConfig } from '../../config/config.js';
 
 /** The configuration the tests' stack runs with (environment variables apply). */
@@ -49,4 +50,16 @@ export function runCommand(
 /** Runs the stack CLI (`npm run stack -- ...`) in a child process. */
 export function runStackCli(args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 600_000): Promise<CommandResult> {
   return runCommand(process.execPath, ['--import', 'tsx', 'infra/stack/cli.ts', ...args], { env, timeoutMs });
+}
+
+/** A TCP port nothing listens on right now (bind port 0 on loopback, read it, close). */
+export async function freePort(): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
 }

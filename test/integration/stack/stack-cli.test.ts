@@ -4,21 +4,10 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { runStackCli, testConfig } from '../../support/stack.js';
+import { freePort, runStackCli, testConfig } from '../../support/stack.js';
 
 const cfg = testConfig();
 
-/** Finds a free loopback port by binding port 0. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** An isolated stack folder that reuses the already provisioned tools (no second download). */
 function scratchStackEnv(): Record<string, string> {

@@ -1,0 +1,140 @@
+/**
+ * The processes of the demo: what `npm start` runs, with which flags, how each one's readiness is
+ * checked and in which tier it stops. Every process is `node --import tsx <entry point>` (or the
+ * Next.js binary) run directly, not through npm, so the signals `npm start` sends reach it.
+ */
+import type { Client } from '@temporalio/client';
+import type { SwitchyardConfig } from '../../config/config.js';
+import { NEXT_BIN } from './console-build.js';
+import { formatDuration } from './durations.js';
+import { httpOkReady, jobHealthReady, outputReady, queryServiceReady, temporalWorkerReady } from './readiness.js';
+import type { OneOffSpec, ProcessSpec } from './supervisor.js';
+
+/** Stop tiers: traffic (and the console) stop first, so nothing queries a service that is going away. */
+const TRAFFIC_TIER = 0;
+const SERVICE_TIER = 1;
+
+/**
+ * Length of one round of a traffic generator. The generators keep per-run statistics in memory
+ * (the read generator every latency, for its percentiles), so they run in bounded rounds, each
+ * started again at once; the same seed keeps each app's latency profile across rounds.
+ */
+const TRAFFIC_ROUND = '1h';
+
+/** A TypeScript entry point of this repository, run by node with tsx. */
+function tsEntry(script: string, args: string[]): { command: string; args: string[] } {
+  return { command: process.execPath, args: ['--import', 'tsx', script, ...args] };
+}
+
+/** Topics of every environment and both stores' schemas (idempotent). */
+export function setupStep(retentionMs: number): OneOffSpec {
+  return { name: 'setup', ...tsEntry('pipeline/cli/setup.ts', ['--retention', formatDuration(retentionMs)]) };
+}
+
+/**
+ * An environment's stream jobs: the aggregator and both writers. The writers follow the control
+ * state (`--mode follow`): the Cassandra writer writes while oldWriter is on, the DynamoDB writer
+ * while newWriter is on, as the migration workflow publishes. Metrics ports are picked by the OS
+ * (0) and read back from the job's log, so nothing clashes with other processes on the machine.
+ */
+export function streamJobs(env: string, retentionMs: number): ProcessSpec[] {
+  const common = { probe: jobHealthReady(), lifecycle: 'service', stopTier: SERVICE_TIER } as const;
+  return [
+    { name: `aggregator-${env}`, ...tsEntry('pipeline/cli/aggregator.ts', ['--env', env, '--metrics-port', '0']), ...common },
+    ...(['cassandra', 'dynamodb'] as const).map((sink) => ({
+      name: `writer-${sink}-${env}`,
+      ...tsEntry('pipeline/cli/writer.ts', ['--env', env, '--sink', sink, '--mode', 'follow', '--retention', formatDuration(retentionMs), '--metrics-port', '0']),
+      ...common,
+    })),
+  ];
+}
+
+/** One query service for every environment in SWITCHYARD_ENVS. */
+export function queryService(port: number, retentionMs: number, environments: string[]): ProcessSpec {
+  return {
+    name: 'query',
+    ...tsEntry('pipeline/cli/query-service.ts', ['--port', String(port), '--retention', formatDuration(retentionMs)]),
+    probe: queryServiceReady(`http://127.0.0.1:${port}`, environments),
+    lifecycle: 'service',
+    stopTier: SERVICE_TIER,
+  };
+}
+
+/** The control plane's Temporal worker (workflows and activities of every environment). */
+export function controlWorker(client: Client, cfg: SwitchyardConfig): ProcessSpec {
+  return {
+    name: 'worker',
+    ...tsEntry('workers/control-worker.ts', []),
+    probe: temporalWorkerReady(client, cfg.temporal.namespace, cfg.temporal.taskQueue),
+    lifecycle: 'service',
+    stopTier: SERVICE_TIER,
+  };
+}
+
+/** An environment's load generator: real-time event times at a modest steady rate. */
+export function loadGenerator(env: string, seed: number, apps: number, ratePerSec: number): ProcessSpec {
+  return {
+    name: `loadgen-${env}`,
+    ...tsEntry('pipeline/cli/loadgen.ts', ['--env', env, '--apps', String(apps), '--rate', String(ratePerSec), '--duration', TRAFFIC_ROUND, '--seed', String(seed)]),
+    probe: outputReady(/loadgen: (\d+)\/\d+ observations/, (m) => `${m[1]} observations sent`),
+    lifecycle: 'rounds',
+    stopTier: TRAFFIC_TIER,
+  };
+}
+
+/** An environment's read traffic against the query service, like dashboards'. */
+export function readGenerator(env: string, seed: number, apps: number, ratePerSec: number, queryUrl: string): ProcessSpec {
+  return {
+    name: `readgen-${env}`,
+    ...tsEntry('pipeline/cli/readgen.ts', ['--env', env, '--url', queryUrl, '--apps', String(apps), '--rate', String(ratePerSec), '--duration', TRAFFIC_ROUND, '--concurrency', '4', '--seed', String(seed)]),
+    probe: outputReady(/readgen: (\d+) queries/, (m) => `${m[1]} queries sent`),
+    lifecycle: 'rounds',
+    stopTier: TRAFFIC_TIER,
+  };
+}
+
+/**
+ * `next build web --webpack`, run before the console starts when the build is missing or stale
+ * (webpack because the console imports the project's NodeNext modules; see web/next.config.ts).
+ */
+export function consoleBuildStep(): OneOffSpec {
+  return { name: 'console-build', command: process.execPath, args: [NEXT_BIN, 'build', 'web', '--webpack'], env: { NEXT_TELEMETRY_DISABLED: '1' } };
+}
+
+/** What the console process is given. */
+export interface ConsoleSettings {
+  port: number;
+  /** Base URL of the query service, e.g. http://127.0.0.1:8080. */
+  queryUrl: string;
+  sessionSecret: string;
+  usersFile: string;
+}
+
+/**
+ * ─── THE CONSOLE ───────────────────────────────────────────────────────────────────────────────
+ * The one entry for the Next.js console (web/), started last. It runs
+ *   node node_modules/next/dist/bin/next start web --port <SWITCHYARD_CONSOLE_PORT> --hostname 127.0.0.1
+ * with SWITCHYARD_QUERY_URL, SWITCHYARD_SESSION_SECRET, SWITCHYARD_USERS_FILE and
+ * SWITCHYARD_POLICY_SCALE=demo (so a migration created from the console is demo-scale too) set,
+ * besides every configuration variable npm start itself has (TEMPORAL_*, SWITCHYARD_ENVS, ...).
+ * It listens on loopback only: the demo's passwords are printed on the terminal. It is ready when
+ * GET /login answers 200: the console checks its settings and users file as it starts and exits
+ * if they are wrong, and /api/health answers only signed-in users.
+ */
+export function consoleProcess(s: ConsoleSettings): ProcessSpec {
+  return {
+    name: 'console',
+    command: process.execPath,
+    args: [NEXT_BIN, 'start', 'web', '--port', String(s.port), '--hostname', '127.0.0.1'],
+    env: {
+      SWITCHYARD_QUERY_URL: s.queryUrl,
+      SWITCHYARD_SESSION_SECRET: s.sessionSecret,
+      SWITCHYARD_USERS_FILE: s.usersFile,
+      SWITCHYARD_POLICY_SCALE: 'demo',
+      NEXT_TELEMETRY_DISABLED: '1',
+    },
+    probe: httpOkReady(`http://127.0.0.1:${s.port}/login`),
+    lifecycle: 'service',
+    stopTier: TRAFFIC_TIER,
+  };
+}
