@@ -8,6 +8,7 @@ import { requirePageUser } from '../lib/session';
 export const dynamic = 'force-dynamic';
 
 function Health({ e }: { e: EnvOverview }) {
+  if (e.instances.length === 0 && !e.instancesKnown) return <span className="muted">reading heartbeats…</span>;
   if (e.instances.length === 0) return <span className="pill bad">no live instances</span>;
   const behind = e.instances.filter((i) => !i.current);
   const roles = [...new Set(e.instances.map((i) => i.role))].sort();

@@ -89,6 +89,8 @@ export interface EnvOverview {
   last5m: ScienceSummary | null;
   lastHour: ScienceSummary | null;
   instances: InstanceView[];
+  /** False until the heartbeat topic has been read to its end once (the instance list is partial until then). */
+  instancesKnown: boolean;
   control: ControlState | undefined;
   nextStep: string;
 }
@@ -131,6 +133,7 @@ export async function loadOverview(): Promise<{ envs: EnvOverview[]; outages: Ou
         last5m: rows ? summarizeScience(rows.filter((r) => r.minute >= to - 4 * MINUTE_MS), to - 4 * MINUTE_MS, to) : null,
         lastHour: rows ? summarizeScience(rows, to - 59 * MINUTE_MS, to) : null,
         instances: instanceViews(env),
+        instancesKnown: fleet().caughtUp(),
         control: fleet().controlState(env),
         nextStep: nextStepText(migration),
       };
@@ -171,6 +174,7 @@ export async function loadEnvDetail(env: string, windowMinutes = 60): Promise<{ 
       last5m: rows ? summarizeScience(recent.filter((r) => r.minute >= to - 4 * MINUTE_MS), to - 4 * MINUTE_MS, to) : null,
       lastHour: rows ? summarizeScience(recent, from, to) : null,
       instances: instanceViews(env),
+      instancesKnown: fleet().caughtUp(),
       control: fleet().controlState(env),
       nextStep: nextStepText(migration),
       series: toMinutePoints(recent, from, to),
@@ -190,7 +194,10 @@ export async function loadAudit(q: AuditQuery): Promise<{ entries: AuditEntry[];
 }
 
 /** Pipeline figures per env and the instances. */
-export async function loadPipeline(): Promise<{ envs: { env: string; figures: PipelineFigures | null; instances: InstanceView[]; control: ControlState | undefined }[]; outages: Outage[] }> {
+export async function loadPipeline(): Promise<{
+  envs: { env: string; figures: PipelineFigures | null; instances: InstanceView[]; instancesKnown: boolean; control: ControlState | undefined }[];
+  outages: Outage[];
+}> {
   const outages: Outage[] = [];
   const kafkaProblem = fleet().problem();
   if (kafkaProblem) outages.push({ service: 'Kafka', message: kafkaProblem });
@@ -199,6 +206,7 @@ export async function loadPipeline(): Promise<{ envs: { env: string; figures: Pi
       env,
       figures: await attempt('Kafka', outages, () => fleet().pipelineFigures(env)),
       instances: instanceViews(env),
+      instancesKnown: fleet().caughtUp(),
       control: fleet().controlState(env),
     })),
   );

@@ -12,7 +12,7 @@ export default async function PipelinePage() {
     <>
       <h1>Pipeline</h1>
       <OutageBanner outages={outages} />
-      {envs.map(({ env, figures: f, instances, control }) => (
+      {envs.map(({ env, figures: f, instances, instancesKnown, control }) => (
         <section className="card" key={env} data-testid={`pipeline-${env}`}>
           <h2>{env}</h2>
           <dl className="facts">
@@ -53,7 +53,7 @@ export default async function PipelinePage() {
           </table>
           <h3>Instances (from heartbeats)</h3>
           {instances.length === 0 ? (
-            <p className="muted">No live writer or query-service instance.</p>
+            <p className="muted">{instancesKnown ? 'No live writer or query-service instance.' : 'Reading heartbeats…'}</p>
           ) : (
             <table data-testid={`instances-${env}`}>
               <thead>
