@@ -12,6 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { sleep } from '../../infra/stack/processes.js';
 
 /** Variable every child of a start carries, naming the start's pid. */
 export const SUPERVISOR_MARKER_VAR = 'SWITCHYARD_START_SUPERVISOR';
@@ -60,8 +61,6 @@ function isStartProcess(pid: number): boolean {
 export function isChildOf(pid: number, supervisorPid: number): boolean {
   return procText(pid, 'environ')?.includes(`${SUPERVISOR_MARKER_VAR}=${supervisorPid}`) ?? false;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Signals a leftover, checking first that it still is one (its pid may have been reused since). */
 function signalLeftover(pid: number, supervisorPid: number, signal: NodeJS.Signals): void {

@@ -8,16 +8,14 @@ import { Client } from '@temporalio/client';
 import type { Producer } from 'kafkajs';
 import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
 import { readAudit } from '../../activities/audit-log.js';
-import { connectTemporal, createDynamoClient, createKafka } from '../../config/clients.js';
+import { createDynamoClient, createKafka } from '../../config/clients.js';
 import { demoPolicy } from '../../config/migration-policy.js';
-import { sendObservations } from '../../pipeline/generator/observation-sender.js';
 import { runReadTraffic, type ReadTrafficSummary } from '../../pipeline/generator/read-traffic.js';
-import { generateWorkload } from '../../pipeline/generator/workload.js';
-import { envTopics } from '../../pipeline/topics.js';
 import { MIGRATION_WORKFLOW_TYPE, migrationWorkflowId, type MigrationPolicy, type MigrationState } from '../../workflows/migration-types.js';
 import { launchBrowser, screenshot } from '../support/browser.js';
 import { ConsoleProcess, ensureConsoleBuilt, writeUsersFile, type TestUser } from '../support/console.js';
-import { dropEnv, launchPipeline, PipelineProcess, queryPort, queryProcess, testEnv } from '../support/pipeline.js';
+import { launchMigrationRig, runLiveLoad } from '../support/migration-rig.js';
+import { dropEnv, PipelineProcess, testEnv } from '../support/pipeline.js';
 import { freePort, testConfig } from '../support/stack.js';
 
 // The operator console in a real browser (Debian's headless Chromium through playwright-core) on
@@ -29,7 +27,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 describe('console: sign-in, roles and actions in a real browser', () => {
   const env = testEnv('con');
-  const taskQueue = `switchyard-test-${env}`;
+  let taskQueue: string;
   const procs: PipelineProcess[] = [];
   const kafka = createKafka(cfg, { clientId: 'test-console' });
   const dynamo = createDynamoClient(cfg);
@@ -75,26 +73,13 @@ describe('console: sign-in, roles and actions in a real browser', () => {
     const building = ensureConsoleBuilt();
     producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
-    const launched = await launchPipeline(cfg, env, { writerMode: 'follow', writerRetention: '10m', aggregatorLateness: '5s' });
-    procs.push(...launched.all);
-    const q = queryProcess(`${env}-query`, env, ['--retention', '10m']).start();
-    procs.push(q);
-    queryUrl = `http://127.0.0.1:${await queryPort(q)}`;
-    const worker = new PipelineProcess(`${env}-worker`, 'workers/control-worker.ts', [], { SWITCHYARD_ENVS: env, TEMPORAL_TASK_QUEUE: taskQueue }).start();
-    procs.push(worker);
-    await worker.waitForLog(/control worker polling/);
-    const connection = await connectTemporal(cfg);
-    client = new Client({ connection, namespace: cfg.temporal.namespace });
-    closeTemporal = () => connection.close();
-    load = (async () => {
-      let seed = 11;
-      while (!stopLoad) {
-        await sendObservations(producer, generateWorkload({ seed: seed++, apps: 3, metrics: ['router.service_ms'], count: 300, startTime: Date.now(), spanMs: 2000 }), {
-          topic: envTopics(env).observations,
-          ratePerSec: 150,
-        });
-      }
-    })();
+    const rig = await launchMigrationRig(cfg, env, { retention: '10m', aggregatorLateness: '5s' });
+    procs.push(...rig.procs);
+    queryUrl = rig.queryUrl;
+    taskQueue = rig.taskQueue;
+    client = rig.client;
+    closeTemporal = rig.closeTemporal;
+    load = runLiveLoad(producer, env, { apps: 3, count: 300, ratePerSec: 150, seed: 11, shouldStop: () => stopLoad });
     reads = runReadTraffic({ baseUrl: queryUrl, env, apps: 3, metrics: ['router.service_ms'], ratePerSec: 5, durationMs: 20 * 60_000, seed: 5, shouldStop: () => stopLoad, ranges: [[10 * 60_000, 1]] });
     await client.workflow.start(MIGRATION_WORKFLOW_TYPE, { workflowId: migrationWorkflowId(env), taskQueue, args: [{ env, policy }] });
 
@@ -112,7 +97,7 @@ describe('console: sign-in, roles and actions in a real browser', () => {
       SWITCHYARD_SESSION_SECRET: secret,
       SWITCHYARD_USERS_FILE: usersFile,
       SWITCHYARD_QUERY_URL: queryUrl,
-    }).start();
+    }).startAndWait();
     browser = await launchBrowser();
   });
 
@@ -134,11 +119,11 @@ describe('console: sign-in, roles and actions in a real browser', () => {
 
   it('refuses to start without a session secret or with a bad users file, naming the problem', async () => {
     const noSecret = new ConsoleProcess(`${env}-console-nosecret`, await freePort(), { SWITCHYARD_SESSION_SECRET: '', SWITCHYARD_USERS_FILE: usersFile });
-    await assert.rejects(noSecret.start(30_000), /exited with 1:[\s\S]*SWITCHYARD_SESSION_SECRET/);
+    await assert.rejects(noSecret.startAndWait(30_000), /exited with 1:[\s\S]*SWITCHYARD_SESSION_SECRET/);
     const badUsers = path.join(path.dirname(usersFile), 'bad-users.json');
     fs.writeFileSync(badUsers, JSON.stringify({ users: [{ username: 'eve', role: 'root', passwordHash: 'plain' }] }));
     const bad = new ConsoleProcess(`${env}-console-badusers`, await freePort(), { SWITCHYARD_SESSION_SECRET: secret, SWITCHYARD_USERS_FILE: badUsers });
-    await assert.rejects(bad.start(30_000), /exited with 1:[\s\S]*users file .*bad-users\.json[\s\S]*role[\s\S]*passwordHash/);
+    await assert.rejects(bad.startAndWait(30_000), /exited with 1:[\s\S]*users file .*bad-users\.json[\s\S]*role[\s\S]*passwordHash/);
   });
 
   it('refuses a wrong password and signs nobody in', async () => {
@@ -353,7 +338,7 @@ describe('console: sign-in, roles and actions in a real browser', () => {
       TEMPORAL_ADDRESS: `127.0.0.1:${dead}`,
       KAFKA_BROKERS: `127.0.0.1:${dead}`,
       DYNAMODB_ENDPOINT: `http://127.0.0.1:${dead}`,
-    }).start();
+    }).startAndWait();
     try {
       const context = await browser.newContext({ baseURL: broken.url });
       const page = await context.newPage();

@@ -4,19 +4,18 @@ import { after, before, describe, it } from 'node:test';
 import { Client } from '@temporalio/client';
 import type { Producer } from 'kafkajs';
 import { readAudit } from '../../activities/audit-log.js';
-import { connectTemporal, createDynamoClient, createKafka } from '../../config/clients.js';
+import { createDynamoClient, createKafka } from '../../config/clients.js';
 import { demoPolicy } from '../../config/migration-policy.js';
 import { initialControlState } from '../../pipeline/control/control-state.js';
 import { publishControlState, readLatestControlState } from '../../pipeline/control/control-state-publisher.js';
-import { sendObservations } from '../../pipeline/generator/observation-sender.js';
 import { runReadTraffic, type ReadResponse, type ReadTrafficSummary } from '../../pipeline/generator/read-traffic.js';
-import { generateWorkload } from '../../pipeline/generator/workload.js';
 import { MINUTE_MS, POINT_STATS, type MetricPoint } from '../../pipeline/model/metric-point.js';
 import type { Observation } from '../../pipeline/model/observation.js';
 import { envTopics, writerGroup } from '../../pipeline/topics.js';
 import { MIGRATION_WORKFLOW_TYPE, migrationWorkflowId, type MigrationPolicy, type MigrationState, type UpdateResult } from '../../workflows/migration-types.js';
 import { testConfig } from '../support/stack.js';
-import { batchCompute, dropEnv, keyOf, launchPipeline, PipelineProcess, queryPort, queryProcess, testEnv } from '../support/pipeline.js';
+import { launchMigrationRig, runLiveLoad } from '../support/migration-rig.js';
+import { batchCompute, dropEnv, keyOf, PipelineProcess, testEnv } from '../support/pipeline.js';
 
 // A whole migration of one environment on the real stack with short durations: dual write,
 // science with an injected fault that triggers the automatic rollback, the fault cleared and the
@@ -122,14 +121,14 @@ function checkServedMinutes(responses: readonly ReadResponse[], expected: Map<st
 
 describe('e2e: one environment migrated through every stage on the real stack', () => {
   const env = testEnv('mig');
-  const taskQueue = `switchyard-test-${env}`;
+  let taskQueue: string;
   const procs: PipelineProcess[] = [];
   const kafka = createKafka(cfg, { clientId: 'test-migration' });
   const dynamo = createDynamoClient(cfg);
   let producer: Producer;
   let client: Client;
   let closeTemporal: () => Promise<void>;
-  let port: number;
+  let queryUrl: string;
   let stopLoad = false;
   let load: Promise<unknown>;
   let reads: Promise<ReadTrafficSummary>;
@@ -192,33 +191,21 @@ describe('e2e: one environment migrated through every stage on the real stack', 
   before(async () => {
     producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
-    const launched = await launchPipeline(cfg, env, { writerMode: 'follow', writerRetention: `${RETENTION_MS}ms`, aggregatorLateness: `${AGGREGATOR_LATENESS_MS}ms` });
-    procs.push(...launched.all);
-    dynamoWriter = launched.writers.dynamodb[0]!;
-    const q = queryProcess(`${env}-query`, env, ['--retention', `${RETENTION_MS}ms`]).start();
-    procs.push(q);
-    port = await queryPort(q);
-    const worker = new PipelineProcess(`${env}-worker`, 'workers/control-worker.ts', [], { SWITCHYARD_ENVS: env, TEMPORAL_TASK_QUEUE: taskQueue }).start();
-    procs.push(worker);
-    await worker.waitForLog(/control worker polling/);
-    const connection = await connectTemporal(cfg);
-    client = new Client({ connection, namespace: cfg.temporal.namespace });
-    closeTemporal = () => connection.close();
+    const rig = await launchMigrationRig(cfg, env, { retention: `${RETENTION_MS}ms`, aggregatorLateness: `${AGGREGATOR_LATENESS_MS}ms` });
+    procs.push(...rig.procs);
+    dynamoWriter = rig.pipeline.writers.dynamodb[0]!;
+    queryUrl = rig.queryUrl;
+    taskQueue = rig.taskQueue;
+    client = rig.client;
+    closeTemporal = rig.closeTemporal;
     // Real-time observations for the whole run, and dashboard-like reads against the query service.
-    load = (async () => {
-      let seed = 1;
-      while (!stopLoad) {
-        const batch = [...generateWorkload({ seed: seed++, apps: APPS, metrics: ['router.service_ms'], count: 400, startTime: Date.now(), spanMs: 2000 })];
-        // Recorded before sending: a send that fails throws, ends the loop and fails the run.
-        sent.push(...batch);
-        await sendObservations(producer, batch, { topic: envTopics(env).observations, ratePerSec: 200 });
-      }
-    })();
+    // Each batch is recorded before it is sent: a send that fails throws, ends the loop and fails the run.
+    load = runLiveLoad(producer, env, { apps: APPS, count: 400, ratePerSec: 200, seed: 1, shouldStop: () => stopLoad, onBatch: (batch) => sent.push(...batch) });
     // Every statistic, so each served value is checked. Five-minute ranges reach before the coverage
     // horizon for most of the run (the old store keeps serving those); 90-second ones are served by
     // the new store once cutover starts.
     reads = runReadTraffic({
-      baseUrl: `http://127.0.0.1:${port}`,
+      baseUrl: queryUrl,
       env,
       apps: APPS,
       metrics: ['router.service_ms'],

@@ -2,16 +2,16 @@
  * The console (web/) in tests: build it when its output is older than its sources, start
  * `next start` on a free port with a users file and a session secret, and sign in.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '../../config/config.js';
 import { consoleBuildReason } from '../../scripts/start/console-build.js';
 import { hashPassword } from '../../scripts/start/console-users.js';
+import { PipelineProcess } from './pipeline.js';
 
 const NEXT_BIN = path.join(REPO_ROOT, 'node_modules', 'next', 'dist', 'bin', 'next');
-const LOG_DIR = path.join(REPO_ROOT, 'test-results', 'logs');
 
 /** Runs `next build` when there is no build or a source is newer than it (the same rule as npm start; CI's static phase has just built it). */
 export async function ensureConsoleBuilt(): Promise<void> {
@@ -40,17 +40,18 @@ export function writeUsersFile(dir: string, users: Omit<TestUser, 'password'>[])
   return { file, users: Object.fromEntries(withPasswords.map((u) => [u.username, u])) };
 }
 
-/** A running `next start` of the console. */
-export class ConsoleProcess {
-  child: ChildProcess | undefined;
-  readonly logFile: string;
+/** A running `next start` of the console (a test process like the pipeline's, run by node without tsx). */
+export class ConsoleProcess extends PipelineProcess {
   constructor(
-    readonly name: string,
+    name: string,
     readonly port: number,
-    private readonly env: Record<string, string>,
+    env: Record<string, string>,
   ) {
-    fs.mkdirSync(LOG_DIR, { recursive: true });
-    this.logFile = path.join(LOG_DIR, `${name}.log`);
+    super(name, NEXT_BIN, ['start', 'web', '--port', String(port), '--hostname', '127.0.0.1'], { NEXT_TELEMETRY_DISABLED: '1', LOG_LEVEL: 'warn', ...env });
+  }
+
+  protected override nodeArgs(): string[] {
+    return [this.script, ...this.args];
   }
 
   get url(): string {
@@ -58,17 +59,11 @@ export class ConsoleProcess {
   }
 
   /** Starts the console and waits until the sign-in page answers. */
-  async start(timeoutMs = 60_000): Promise<this> {
-    const fd = fs.openSync(this.logFile, 'a');
-    this.child = spawn(process.execPath, [NEXT_BIN, 'start', 'web', '--port', String(this.port), '--hostname', '127.0.0.1'], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', LOG_LEVEL: 'warn', ...this.env },
-      stdio: ['ignore', fd, fd],
-    });
-    fs.closeSync(fd);
+  async startAndWait(timeoutMs = 60_000): Promise<this> {
+    const child = this.start().child!;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      if (this.child.exitCode !== null) throw new Error(`${this.name} exited with ${this.child.exitCode}:\n${this.log().slice(-3000)}`);
+      if (child.exitCode !== null) throw new Error(`${this.name} exited with ${child.exitCode}:\n${this.log().slice(-3000)}`);
       const ok = await fetch(`${this.url}/login`).then(
         (r) => r.status === 200,
         () => false,
@@ -77,19 +72,5 @@ export class ConsoleProcess {
       if (Date.now() > deadline) throw new Error(`${this.name} did not answer on ${this.url}/login within ${timeoutMs} ms:\n${this.log().slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 250));
     }
-  }
-
-  log(): string {
-    return fs.existsSync(this.logFile) ? fs.readFileSync(this.logFile, 'utf8') : '';
-  }
-
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
   }
 }

@@ -20,18 +20,23 @@ export class PipelineProcess {
   readonly logFile: string;
   constructor(
     readonly name: string,
-    private readonly script: string,
-    private readonly args: string[],
-    private readonly env: Record<string, string>,
+    protected readonly script: string,
+    protected readonly args: string[],
+    protected readonly env: Record<string, string>,
   ) {
     fs.mkdirSync(LOG_DIR, { recursive: true });
     this.logFile = path.join(LOG_DIR, `${name}.log`);
   }
 
+  /** What node runs: the TypeScript entry point through tsx. */
+  protected nodeArgs(): string[] {
+    return ['--import', 'tsx', this.script, ...this.args];
+  }
+
   /** Starts (or restarts) the process, appending its output to its log file. */
   start(): this {
     const fd = fs.openSync(this.logFile, 'a');
-    this.child = spawn(process.execPath, ['--import', 'tsx', this.script, ...this.args], {
+    this.child = spawn(process.execPath, this.nodeArgs(), {
       cwd: REPO_ROOT,
       env: { ...process.env, LOG_LEVEL: 'info', ...this.env },
       stdio: ['ignore', fd, fd],

@@ -19,14 +19,17 @@ const envSchema = z.string().refine((e) => consoleSettings().cfg.environments.in
 const reasonSchema = z.string().trim().min(3, 'a reason of at least 3 characters is required').max(500, 'the reason is longer than 500 characters');
 const requestIdSchema = z.string().regex(/^[A-Za-z0-9-]{8,64}$/, 'malformed request id');
 
+/** Every request names its env, says why, and carries its request id. */
+const request = { env: envSchema, reason: reasonSchema, requestId: requestIdSchema };
+
 const requestSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('start'), env: envSchema, reason: reasonSchema, requestId: requestIdSchema, overridePromotionOrder: z.boolean() }),
-  z.object({ kind: z.literal('advance'), env: envSchema, reason: reasonSchema, requestId: requestIdSchema, from: z.enum(STAGES), overridePromotionOrder: z.boolean() }),
-  z.object({ kind: z.literal('rollback'), env: envSchema, reason: reasonSchema, requestId: requestIdSchema }),
-  z.object({ kind: z.literal('pause'), env: envSchema, reason: reasonSchema, requestId: requestIdSchema }),
-  z.object({ kind: z.literal('resume'), env: envSchema, reason: reasonSchema, requestId: requestIdSchema }),
-  z.object({ kind: z.literal('set_ramp'), env: envSchema, reason: reasonSchema, requestId: requestIdSchema, percent: z.coerce.number().int('the percent is a whole number').min(0).max(100) }),
-  z.object({ kind: z.literal('approve_decommission'), env: envSchema, reason: reasonSchema, requestId: requestIdSchema }),
+  z.object({ kind: z.literal('start'), ...request, overridePromotionOrder: z.boolean() }),
+  z.object({ kind: z.literal('advance'), ...request, from: z.enum(STAGES), overridePromotionOrder: z.boolean() }),
+  z.object({ kind: z.literal('rollback'), ...request }),
+  z.object({ kind: z.literal('pause'), ...request }),
+  z.object({ kind: z.literal('resume'), ...request }),
+  z.object({ kind: z.literal('set_ramp'), ...request, percent: z.coerce.number().int('the percent is a whole number').min(0).max(100) }),
+  z.object({ kind: z.literal('approve_decommission'), ...request }),
 ]);
 
 const UPDATE_NAMES = {

@@ -11,6 +11,7 @@ import { STAGES, type AuditEntry, type Stage } from '../../workflows/migration-t
 import { consoleSettings } from './console-settings';
 import { fleet, type PipelineFigures } from './fleet';
 import { lookupMigration, temporalUiLink, type MigrationLookup } from './temporal';
+import { withTimeout } from './with-timeout';
 
 // Reads for the pages (writes are server actions in actions.ts). Every read degrades to a value
 // that says what is unreachable instead of throwing, so a dead dependency shows as a banner.
@@ -29,7 +30,7 @@ export interface Outage {
 
 async function attempt<T>(service: Outage['service'], outages: Outage[], fn: () => Promise<T>): Promise<T | null> {
   try {
-    return await Promise.race([fn(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer within 5 s')), 5000))]);
+    return await withTimeout(fn(), 5000, service);
   } catch (err) {
     if (!outages.some((o) => o.service === service)) outages.push({ service, message: (err as Error).message });
     return null;
@@ -116,27 +117,49 @@ function instanceViews(env: string): InstanceView[] {
   return f.instances(env).map((hb) => ({ ...hb, current: latest === undefined || hb.appliedVersion >= latest }));
 }
 
+/** The outages known before any read: Kafka, when the fleet watcher cannot read it. */
+function initialOutages(): Outage[] {
+  const kafkaProblem = fleet().problem();
+  return kafkaProblem ? [{ service: 'Kafka', message: kafkaProblem }] : [];
+}
+
+function noteTemporal(outages: Outage[], migration: MigrationLookup): void {
+  if (migration.kind === 'unreachable' && !outages.some((o) => o.service === 'Temporal')) outages.push({ service: 'Temporal', message: migration.message });
+}
+
+/** What the heartbeat and control topics say about an env. */
+function fleetView(env: string): Pick<EnvOverview, 'instances' | 'instancesKnown' | 'control'> {
+  return { instances: instanceViews(env), instancesKnown: fleet().caughtUp(), control: fleet().controlState(env) };
+}
+
+/** An env's overview from its migration and its science-stats rows of the hour up to minute `to` (null: unreadable). */
+function envOverview(env: string, migration: MigrationLookup, rows: ScienceStatsRow[] | null, to: number): EnvOverview {
+  const fiveMinutesFrom = to - 4 * MINUTE_MS;
+  return {
+    env,
+    migration,
+    last5m: rows ? summarizeScience(rows.filter((r) => r.minute >= fiveMinutesFrom), fiveMinutesFrom, to) : null,
+    lastHour: rows ? summarizeScience(rows, to - 59 * MINUTE_MS, to) : null,
+    ...fleetView(env),
+    nextStep: nextStepText(migration),
+  };
+}
+
+/** The current minute and the first minute of the hour the pages show. */
+function hourWindow(): { from: number; to: number } {
+  const to = Math.floor(Date.now() / MINUTE_MS) * MINUTE_MS;
+  return { from: to - 59 * MINUTE_MS, to };
+}
+
 /** The overview of every environment. */
 export async function loadOverview(): Promise<{ envs: EnvOverview[]; outages: Outage[] }> {
-  const outages: Outage[] = [];
-  const now = Date.now();
-  const kafkaProblem = fleet().problem();
-  if (kafkaProblem) outages.push({ service: 'Kafka', message: kafkaProblem });
+  const outages = initialOutages();
+  const { from, to } = hourWindow();
   const envs = await Promise.all(
     environments().map(async (env): Promise<EnvOverview> => {
-      const to = Math.floor(now / MINUTE_MS) * MINUTE_MS;
-      const [migration, rows] = await Promise.all([lookupMigration(env), attempt('DynamoDB', outages, () => readScienceStats(dynamo(), env, to - 59 * MINUTE_MS, to))]);
-      if (migration.kind === 'unreachable' && !outages.some((o) => o.service === 'Temporal')) outages.push({ service: 'Temporal', message: migration.message });
-      return {
-        env,
-        migration,
-        last5m: rows ? summarizeScience(rows.filter((r) => r.minute >= to - 4 * MINUTE_MS), to - 4 * MINUTE_MS, to) : null,
-        lastHour: rows ? summarizeScience(rows, to - 59 * MINUTE_MS, to) : null,
-        instances: instanceViews(env),
-        instancesKnown: fleet().caughtUp(),
-        control: fleet().controlState(env),
-        nextStep: nextStepText(migration),
-      };
+      const [migration, rows] = await Promise.all([lookupMigration(env), attempt('DynamoDB', outages, () => readScienceStats(dynamo(), env, from, to))]);
+      noteTemporal(outages, migration);
+      return envOverview(env, migration, rows, to);
     }),
   );
   return { envs, outages };
@@ -150,34 +173,22 @@ export interface EnvDetail extends EnvOverview {
   temporalLink: string;
 }
 
-/** The environment page's data; null when env is not one the console manages. */
-export async function loadEnvDetail(env: string, windowMinutes = 60): Promise<{ detail: EnvDetail; outages: Outage[] } | null> {
+/** The environment page's data (the last hour); null when env is not one the console manages. */
+export async function loadEnvDetail(env: string): Promise<{ detail: EnvDetail; outages: Outage[] } | null> {
   if (!environments().includes(env)) return null;
-  const outages: Outage[] = [];
-  const kafkaProblem = fleet().problem();
-  if (kafkaProblem) outages.push({ service: 'Kafka', message: kafkaProblem });
-  const now = Date.now();
-  const to = Math.floor(now / MINUTE_MS) * MINUTE_MS;
-  const from = to - (windowMinutes - 1) * MINUTE_MS;
+  const outages = initialOutages();
+  const { from, to } = hourWindow();
   const [migration, rows, samples, audit] = await Promise.all([
     lookupMigration(env),
     attempt('DynamoDB', outages, () => readScienceStats(dynamo(), env, from, to)),
     attempt('DynamoDB', outages, () => readMismatchSamples(dynamo(), env, from, to, 20)),
     attempt('DynamoDB', outages, () => readAudit(dynamo(), { env, limit: 100, newestFirst: true })),
   ]);
-  if (migration.kind === 'unreachable') outages.push({ service: 'Temporal', message: migration.message });
-  const recent = rows ?? [];
+  noteTemporal(outages, migration);
   return {
     detail: {
-      env,
-      migration,
-      last5m: rows ? summarizeScience(recent.filter((r) => r.minute >= to - 4 * MINUTE_MS), to - 4 * MINUTE_MS, to) : null,
-      lastHour: rows ? summarizeScience(recent, from, to) : null,
-      instances: instanceViews(env),
-      instancesKnown: fleet().caughtUp(),
-      control: fleet().controlState(env),
-      nextStep: nextStepText(migration),
-      series: toMinutePoints(recent, from, to),
+      ...envOverview(env, migration, rows, to),
+      series: toMinutePoints(rows ?? [], from, to),
       samples: samples ?? [],
       audit: audit ?? [],
       temporalLink: temporalUiLink(env),
@@ -195,19 +206,15 @@ export async function loadAudit(q: AuditQuery): Promise<{ entries: AuditEntry[];
 
 /** Pipeline figures per env and the instances. */
 export async function loadPipeline(): Promise<{
-  envs: { env: string; figures: PipelineFigures | null; instances: InstanceView[]; instancesKnown: boolean; control: ControlState | undefined }[];
+  envs: ({ env: string; figures: PipelineFigures | null } & Pick<EnvOverview, 'instances' | 'instancesKnown' | 'control'>)[];
   outages: Outage[];
 }> {
-  const outages: Outage[] = [];
-  const kafkaProblem = fleet().problem();
-  if (kafkaProblem) outages.push({ service: 'Kafka', message: kafkaProblem });
+  const outages = initialOutages();
   const envs = await Promise.all(
     environments().map(async (env) => ({
       env,
       figures: await attempt('Kafka', outages, () => fleet().pipelineFigures(env)),
-      instances: instanceViews(env),
-      instancesKnown: fleet().caughtUp(),
-      control: fleet().controlState(env),
+      ...fleetView(env),
     })),
   );
   return { envs, outages };

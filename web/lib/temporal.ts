@@ -5,6 +5,7 @@ import { policyFor } from '../../config/migration-policy';
 import type { MigrationStateView } from '../../workflows/migration-messages';
 import { MIGRATION_WORKFLOW_TYPE, migrationWorkflowId, type UpdateResult } from '../../workflows/migration-types';
 import { consoleSettings } from './console-settings';
+import { withTimeout } from './with-timeout';
 
 // Workflows are addressed by their registered string names (MIGRATION_WORKFLOW_TYPE, 'stateQuery',
 // 'advanceUpdate', ...), never by importing workflow functions: Next.js minifies server code, and
@@ -30,9 +31,6 @@ async function temporalClient(): Promise<Client> {
   }
   return await g.switchyardTemporal;
 }
-
-const withTimeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
-  Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms))]);
 
 /** The migration workflow of `env` and its state (never throws: an unreachable Temporal is a value). */
 export async function lookupMigration(env: string): Promise<MigrationLookup> {

@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { readAudit } from '../../../activities/audit-log.js';
-import { connectTemporal, createDynamoClient, createKafka } from '../../../config/clients.js';
+import { createDynamoClient, createKafka } from '../../../config/clients.js';
 import { demoPolicy } from '../../../config/migration-policy.js';
 import { createControlStateClient, type ControlStateClient } from '../../../pipeline/control/control-state-client.js';
 import { CONTROL_TOPIC, initialControlState } from '../../../pipeline/control/control-state.js';
 import { MIGRATION_WORKFLOW_TYPE, migrationWorkflowId, type MigrationState, type UpdateResult } from '../../../workflows/migration-types.js';
 import { runCommand, testConfig } from '../../support/stack.js';
+import { startControlWorker, temporalClient } from '../../support/migration-rig.js';
 import { dropEnv, PipelineProcess, testEnv } from '../../support/pipeline.js';
 
 // Killing the worker in the middle of a transition (after the control state is published, while
@@ -77,11 +78,8 @@ describe('control plane: a worker killed mid-transition', () => {
       }),
     );
     await Promise.all(instances.map((i) => i.start()));
-    worker = new PipelineProcess(`${env}-worker`, 'workers/control-worker.ts', [], { SWITCHYARD_ENVS: env, TEMPORAL_TASK_QUEUE: taskQueue }).start();
-    await worker.waitForLog(/control worker polling/);
-    const connection = await connectTemporal(cfg);
-    client = new Client({ connection, namespace: cfg.temporal.namespace });
-    closeTemporal = () => connection.close();
+    worker = await startControlWorker(env, taskQueue);
+    ({ client, close: closeTemporal } = await temporalClient(cfg));
   });
   after(async () => {
     await client.workflow.getHandle(migrationWorkflowId(env)).terminate('test over').catch(() => undefined);
