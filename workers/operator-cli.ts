@@ -11,7 +11,8 @@ import { loadConfig } from '../config/config.js';
 import { policyFor } from '../config/migration-policy.js';
 import { parseCommandLine, runMain, UsageError } from '../pipeline/cli/args.js';
 import { initialControlState } from '../pipeline/control/control-state.js';
-import { publishControlState, readLatestControlState } from '../pipeline/control/control-state-publisher.js';
+import { listLiveInstances, publishControlState, readLatestControlState } from '../pipeline/control/control-state-publisher.js';
+import type { Heartbeat } from '../pipeline/control/control-state.js';
 import { MIGRATION_WORKFLOW_TYPE, migrationWorkflowId, STAGES, type MigrationState, type UpdateResult } from '../workflows/migration-types.js';
 
 const USAGE = `usage: npm run ops -- <command> [options]
@@ -78,7 +79,14 @@ runMain(USAGE, async (argv) => {
   const client = new Client({ connection, namespace: cfg.temporal.namespace });
   try {
     if (command === 'status') {
-      for (const e of env ? [needEnv()] : cfg.environments) {
+      const envs = env ? [needEnv()] : cfg.environments;
+      // The workflow's controlVersion is what it last published; the data plane may apply a newer
+      // one (a fault-switch change) or still an older one, so status shows both.
+      const kafka = createKafka(cfg);
+      const instances = await listLiveInstances(kafka, { timeoutMs: 10_000 }).catch((err: Error) => err);
+      const latest = new Map<string, number | Error>();
+      for (const e of envs) latest.set(e, await readLatestControlState(kafka, e, 10_000).then((c) => c?.version ?? 0, (err: Error) => err));
+      for (const e of envs) {
         try {
           const s = await client.workflow.getHandle(migrationWorkflowId(e)).query<MigrationState>('stateQuery');
           console.log(formatState(s));
@@ -86,6 +94,7 @@ runMain(USAGE, async (argv) => {
           if (err instanceof WorkflowNotFoundError) console.log(`${e}: not started (npm run ops -- start ${e})`);
           else console.log(`${e}: unavailable (${(err as Error).message})`);
         }
+        console.log(formatApplied(e, latest.get(e)!, instances));
       }
       return;
     }
@@ -152,6 +161,18 @@ runMain(USAGE, async (argv) => {
     await connection.close();
   }
 });
+
+/** Which control-state version the env's topic holds and which versions its live instances apply. */
+function formatApplied(env: string, latest: number | Error, instances: Heartbeat[] | Error): string {
+  const topic = latest instanceof Error ? `newest on the control topic unknown (${latest.message})` : `newest on the control topic v${latest}`;
+  if (instances instanceof Error) return `  ${topic}; instances unknown (${instances.message})`;
+  const mine = instances.filter((h) => h.env === env);
+  if (mine.length === 0) return `  ${topic}; no live data-plane instance`;
+  const byVersion = new Map<number, string[]>();
+  for (const h of mine) byVersion.set(h.appliedVersion, [...(byVersion.get(h.appliedVersion) ?? []), h.instanceId]);
+  const parts = [...byVersion.entries()].sort((a, b) => b[0] - a[0]).map(([v, ids]) => `v${v} on ${ids.length} (${ids.join(', ')})`);
+  return `  ${topic}; live instances apply ${parts.join('; ')}`;
+}
 
 /** One environment's state as a few readable lines. */
 function formatState(s: MigrationState): string {

@@ -25,7 +25,7 @@ options:
   --no-console            start everything but the console (web/ is not needed)
   --apps <n>              apps per environment in the generated load (default 20)
   --rate <n>              observations per second per environment (default 200)
-  --read-rate <n>         read-API queries per second per environment (default 2)
+  --read-rate <n>         read-API queries per second per environment (default 10)
   --log-dir <dir>         where each process's output goes (default .stack/logs/demo)
   --ready-timeout <d>     how long each process may take to become ready (default 3m)
   --stop-grace <d>        how long each process may take to stop before SIGKILL (default 15s)
@@ -66,7 +66,7 @@ export function parseStartOptions(argv: string[], env: Record<string, string | u
     'no-console': { type: 'boolean', default: false },
     apps: { type: 'string', default: '20' },
     rate: { type: 'string', default: '200' },
-    'read-rate': { type: 'string', default: '2' },
+    'read-rate': { type: 'string', default: '10' },
     'log-dir': { type: 'string' },
     'ready-timeout': { type: 'string', default: '3m' },
     'stop-grace': { type: 'string', default: '15s' },
@@ -94,7 +94,7 @@ export function parseStartOptions(argv: string[], env: Record<string, string | u
     console: !a['no-console'],
     apps: check(20, () => parseWhole('apps', a.apps!, 1, 10_000)),
     ratePerEnv: check(200, () => parseWhole('rate', a.rate!, 1, 100_000)),
-    readRatePerEnv: check(2, () => parseWhole('read-rate', a['read-rate']!, 1, 1_000)),
+    readRatePerEnv: check(10, () => parseWhole('read-rate', a['read-rate']!, 1, 1_000)),
     logDir: a['log-dir'] === undefined ? undefined : path.resolve(REPO_ROOT, a['log-dir']),
     readyTimeoutMs: check(180_000, () => parseDuration('ready-timeout', a['ready-timeout']!)),
     stopGraceMs: check(15_000, () => parseDuration('stop-grace', a['stop-grace']!)),

@@ -11,7 +11,7 @@ describe('npm start options', () => {
     assert.equal(o.console, true);
     assert.equal(o.apps, 20);
     assert.equal(o.ratePerEnv, 200);
-    assert.equal(o.readRatePerEnv, 2);
+    assert.equal(o.readRatePerEnv, 10);
     assert.equal(o.queryPort, 8080);
     assert.equal(o.consolePort, 3000);
     assert.equal(o.logDir, undefined);
