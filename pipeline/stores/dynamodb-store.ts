@@ -1,8 +1,17 @@
 /**
  * The DynamoDB MetricStore (the store being migrated to). One table per environment, partition
- * key `series` = "app#metric" and sort key `minute`, so a series range read is one Query. Numbers
- * are written as String(x) because that is the shortest decimal that parses back to the same
- * double, so values round-trip exactly. DynamoDB's TTL deletes expired items late (up to days),
+ * key `series` = "app#metric" and sort key `minute`, so a series range read is one Query.
+ *
+ * Numeric domain: a statistic is any finite float64 (what Cassandra's `double` holds). DynamoDB's
+ * Number holds only 0 and magnitudes 1e-130 ..< 1e126 (38 significant digits), with no -0. A
+ * statistic inside that domain is written as a Number, String(x) (the shortest decimal that parses
+ * back to the same double, so it round-trips exactly); one outside it (-0, subnormals such as
+ * 5e-324, |x| < 1e-130, |x| >= 1e126 such as Number.MAX_VALUE) is written under the same attribute
+ * name as a String of the float64's exact IEEE-754 bits, 16 lowercase hex digits big-endian
+ * (encodeStat/decodeStat). Items written before this hold only Numbers and read as before.
+ * NaN and ±Infinity are refused by point-rules before any store sees them.
+ *
+ * DynamoDB's TTL deletes expired items late (up to days),
  * so every read drops items whose expiresAt has passed: results must match Cassandra's.
  */
 import {
@@ -347,7 +356,7 @@ export class DynamoMetricStore implements MetricStore {
       metric: { S: p.metric },
       [DYNAMO_TTL_ATTRIBUTE]: { N: String(this.expiresAtSeconds(p.minute)) },
     };
-    for (const stat of POINT_STATS) item[stat] = { N: String(p[stat]) };
+    for (const stat of POINT_STATS) item[stat] = encodeStat(p[stat]);
     return item;
   }
 
@@ -358,9 +367,10 @@ export class DynamoMetricStore implements MetricStore {
       return v;
     };
     const n = (name: string): number => {
-      const v = item[name]?.N;
-      if (v === undefined) throw new StoreError(`item in ${this.table} lacks number attribute ${name}`, { retriable: false });
-      return Number(v);
+      const v = item[name];
+      const decoded = v === undefined ? undefined : decodeStat(v);
+      if (decoded === undefined) throw new StoreError(`item in ${this.table} lacks number attribute ${name}`, { retriable: false });
+      return decoded;
     };
     return {
       app: s('app'),
@@ -401,6 +411,46 @@ export class DynamoMetricStore implements MetricStore {
         this.logger?.warn({ env: this.env, store: this.kind, action, attempt, delayMs, err: errorMessage(error) }, 'transient failure, retrying'),
     });
   }
+}
+
+/** Smallest magnitude DynamoDB's Number holds besides 0. */
+const DYNAMO_NUMBER_MIN_MAGNITUDE = 1e-130;
+/** Magnitudes from here up exceed DynamoDB's Number (its largest is 9.99…e125, 38 nines). */
+const DYNAMO_NUMBER_MAX_EXCLUSIVE = 1e126;
+
+/** True when DynamoDB's Number can hold x and String(x) reads back to exactly x (so -0 is false). */
+export function fitsDynamoNumber(x: number): boolean {
+  if (!Number.isFinite(x)) return false;
+  if (x === 0) return !Object.is(x, -0);
+  const m = Math.abs(x);
+  return m >= DYNAMO_NUMBER_MIN_MAGNITUDE && m < DYNAMO_NUMBER_MAX_EXCLUSIVE && Object.is(Number(String(x)), x);
+}
+
+/** The float64's IEEE-754 bits, big-endian, as 16 lowercase hex digits. */
+export function float64ToHex(x: number): string {
+  const buf = Buffer.alloc(8);
+  buf.writeDoubleBE(x);
+  return buf.toString('hex');
+}
+
+const HEX_BITS = /^[0-9a-f]{16}$/;
+
+/** The float64 of 16 hex digits written by float64ToHex, or undefined when the text is not that. */
+export function hexToFloat64(hex: string): number | undefined {
+  if (!HEX_BITS.test(hex)) return undefined;
+  return Buffer.from(hex, 'hex').readDoubleBE();
+}
+
+/** A statistic as an attribute: a Number inside DynamoDB's domain, else a String of its exact bits. */
+export function encodeStat(x: number): AttributeValue {
+  return fitsDynamoNumber(x) ? { N: String(x) } : { S: float64ToHex(x) };
+}
+
+/** The float64 an attribute written by encodeStat (or by earlier versions, N only) holds; undefined if neither. */
+export function decodeStat(v: AttributeValue): number | undefined {
+  if (v.N !== undefined) return Number(v.N);
+  if (v.S !== undefined) return hexToFloat64(v.S);
+  return undefined;
 }
 
 /** Key of an item within one call: series and minute. */

@@ -23,7 +23,8 @@ export function pointProblem(p: MetricPoint): string | undefined {
   if (!Number.isSafeInteger(p.count) || p.count < 0) return `count ${String(p.count)} must be a non-negative whole number`;
   for (const stat of POINT_STATS) {
     const v: unknown = p[stat];
-    // NaN and Infinity have no DynamoDB number form and no JSON form: refuse them in every store alike.
+    // NaN and Infinity have no JSON form and the codec refuses them: refuse them in every store alike.
+    // Every finite float64 is accepted; the DynamoDB store encodes those its Number cannot hold.
     if (typeof v !== 'number' || !Number.isFinite(v)) return `${stat} ${String(v)} must be a finite number`;
   }
   return undefined;
@@ -49,24 +50,19 @@ export function isExpired(minute: number, retentionMs: number, nowMs: number): b
   return expiresAtMs(minute, retentionMs) <= nowMs;
 }
 
-/** -0 as 0: DynamoDB numbers have no negative zero, so every store stores 0 to keep answers equal. */
-function unsignedZero(x: number): number {
-  return x === 0 ? 0 : x;
-}
-
-/** A copy of a point holding only the MetricPoint fields (callers' extra fields are not stored), -0 as 0. */
+/** A copy of a point holding only the MetricPoint fields (callers' extra fields are not stored); -0 stays -0. */
 export function copyPoint(p: MetricPoint): MetricPoint {
   return {
     app: p.app,
     metric: p.metric,
     minute: p.minute,
     count: p.count,
-    min: unsignedZero(p.min),
-    max: unsignedZero(p.max),
-    sum: unsignedZero(p.sum),
-    median: unsignedZero(p.median),
-    p95: unsignedZero(p.p95),
-    p99: unsignedZero(p.p99),
+    min: p.min,
+    max: p.max,
+    sum: p.sum,
+    median: p.median,
+    p95: p.p95,
+    p99: p.p99,
   };
 }
 

@@ -1,0 +1,102 @@
+/**
+ * Edge float64 statistics through both real stores of the local stack: every finite value
+ * Cassandra's double holds must also be held, exactly, by the DynamoDB store (nothing rejected,
+ * so nothing would be dead-lettered), and both must read back the same float64 (Object.is).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { DeleteTableCommand, GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type cassandra from 'cassandra-driver';
+import { createCassandraClient, createDynamoClient } from '../../../../config/clients.js';
+import { loadConfig } from '../../../../config/config.js';
+import { MINUTE_MS, minuteOf, POINT_STATS, type MetricPoint } from '../../../../pipeline/model/metric-point.js';
+import { cassandraKeyspaceFor } from '../../../../pipeline/stores/cassandra-store.js';
+import { createMetricStore } from '../../../../pipeline/stores/create-metric-store.js';
+import { dynamoTableFor } from '../../../../pipeline/stores/dynamodb-store.js';
+import type { MetricStore, StoreKind } from '../../../../pipeline/stores/metric-store.js';
+
+const cfg = loadConfig();
+const ENV = `edge-${Date.now().toString(36)}${Math.floor(Math.random() * 36 ** 3).toString(36)}`;
+const RETENTION_MS = 24 * 60 * MINUTE_MS;
+const BASE = minuteOf(Date.now()) - 30 * MINUTE_MS;
+
+const EDGES = [5e-324, 2.2250738585072014e-308, Number.MAX_VALUE, -Number.MAX_VALUE, 0.30000000000000004, 1.2345678901234567e-200, 1e126, 1e-131, 0, -0];
+
+/** One point per edge value, every statistic but count set to it; plus one point mixing them. */
+function edgePoints(): MetricPoint[] {
+  const points = EDGES.map((v, i) => ({ app: 'edge', metric: 'router.service_ms', minute: BASE + i * MINUTE_MS, count: i + 1, min: v, max: v, sum: v, median: v, p95: v, p99: v }));
+  points.push({
+    app: 'edge',
+    metric: 'router.service_ms',
+    minute: BASE + EDGES.length * MINUTE_MS,
+    count: Number.MAX_SAFE_INTEGER,
+    min: -Number.MAX_VALUE,
+    median: -0,
+    p95: 5e-324,
+    p99: 1.2345678901234567e-200,
+    max: Number.MAX_VALUE,
+    sum: 0.30000000000000004,
+  });
+  return points;
+}
+
+for (const kind of ['cassandra', 'dynamodb'] as const satisfies readonly StoreKind[]) {
+  describe(`${kind} store keeps edge float64 statistics exactly`, () => {
+    let store: MetricStore;
+    let adminCassandra: cassandra.Client | undefined;
+    let adminDynamo: DynamoDBClient | undefined;
+
+    before(async () => {
+      if (kind === 'cassandra') adminCassandra = createCassandraClient(cfg);
+      else adminDynamo = createDynamoClient(cfg);
+      store = createMetricStore(kind, {
+        env: ENV,
+        retentionMs: RETENTION_MS,
+        ...(kind === 'cassandra' ? { cassandraClient: createCassandraClient(cfg) } : { dynamoClient: createDynamoClient(cfg) }),
+      });
+      await store.ensureSchema();
+    });
+
+    after(async () => {
+      await store.close();
+      if (adminCassandra) {
+        await adminCassandra.execute(`DROP KEYSPACE IF EXISTS ${cassandraKeyspaceFor(ENV)}`);
+        await adminCassandra.shutdown();
+      }
+      if (adminDynamo) {
+        await adminDynamo.send(new DeleteTableCommand({ TableName: dynamoTableFor(ENV) }));
+        adminDynamo.destroy();
+      }
+    });
+
+    it('writes every edge point, rejecting none, and reads each statistic back Object.is-equal', async () => {
+      const written = edgePoints();
+      assert.deepEqual(await store.writePoints(written), { written: written.length, expired: 0, rejected: [] });
+      const read = await store.readSeries({ app: 'edge', metric: 'router.service_ms', fromMinute: BASE, toMinute: BASE + 60 * MINUTE_MS });
+      assert.equal(read.length, written.length);
+      read.forEach((r, i) => {
+        assert.equal(r.minute, written[i]!.minute);
+        for (const stat of POINT_STATS) assert.ok(Object.is(r[stat], written[i]![stat]), `${kind} minute #${i} ${stat}: wrote ${written[i]![stat]}, read ${r[stat]}`);
+      });
+    });
+
+    if (kind === 'dynamodb') {
+      it('holds out-of-domain values as exact bits and ordinary values as Numbers', async () => {
+        const item = async (i: number) =>
+          (
+            await adminDynamo!.send(
+              new GetItemCommand({
+                TableName: dynamoTableFor(ENV),
+                Key: { series: { S: 'edge#router.service_ms' }, minute: { N: String(BASE + i * MINUTE_MS) } },
+                ConsistentRead: true,
+              }),
+            )
+          ).Item!;
+        assert.deepEqual((await item(EDGES.indexOf(Number.MAX_VALUE))).max, { S: '7fefffffffffffff' });
+        assert.deepEqual((await item(EDGES.length - 2)).min, { N: '0' });
+        assert.deepEqual((await item(EDGES.length - 1)).min, { S: '8000000000000000' });
+        assert.deepEqual((await item(EDGES.indexOf(0.30000000000000004))).p99, { N: '0.30000000000000004' });
+      });
+    }
+  });
+}
