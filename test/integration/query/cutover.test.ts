@@ -83,8 +83,13 @@ describe('cutover routing', () => {
     const reaching = await get('cut-app', ago(40), now);
     assert.equal(reaching.servedBy, 'old');
     assert.deepEqual(reaching.minutes, range(40, 5), 'complete history, although the new store starts at the horizon');
-    await sleep(1500);
-    const s = await readScienceSummary(dynamo, env, Date.now() - started + 2 * MINUTE_MS);
+    // The service flushes science stats in batches (every 2 s) and the second read's comparison
+    // may finish after a flush: wait for both comparisons (or 15 s) instead of a fixed sleep.
+    let s = await readScienceSummary(dynamo, env, Date.now() - started + 2 * MINUTE_MS);
+    for (const deadline = Date.now() + 15_000; s.counters.comparisons < 2 && Date.now() < deadline; ) {
+      await sleep(500);
+      s = await readScienceSummary(dynamo, env, Date.now() - started + 2 * MINUTE_MS);
+    }
     assert.equal(s.counters.servedNew, 1);
     assert.equal(s.counters.servedOld, 1);
     assert.equal(s.counters.comparisons, 2, 'the served new result is compared with the old store, and the old one with the new');
