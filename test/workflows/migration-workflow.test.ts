@@ -416,8 +416,10 @@ describe('migration workflow', () => {
       assert.equal(resumed.ramp, 5);
       assert.equal(t.world.publications.length, published);
       for (const step of [25, 50, 100]) {
-        await t.advanceTime(policy.autoRampIntervalMs);
-        await t.waitFor((st) => st.ramp === step, `the ramp to reach ${step}%`);
+        // One evaluation interval at a time: a step is stamped a moment after its tick, so the
+        // tick autoRampIntervalMs later can fall just short of it, and the first step after the
+        // pause is due at once. Stepping by ticks never skips past a ramp step.
+        await t.tickUntil(policy.evaluationIntervalMs, (st) => st.ramp === step, `the ramp to reach ${step}%`);
       }
       const automatic = t.world.audits.filter((a) => a.action === 'auto_ramp');
       assert.deepEqual(

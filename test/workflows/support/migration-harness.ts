@@ -235,6 +235,21 @@ export class MigrationTest {
     }
   }
 
+  /**
+   * Skips time one evaluation interval at a time until `predicate` holds: for automatic steps,
+   * which happen on a tick and so may need one tick more or less than a round figure.
+   */
+  async tickUntil(intervalMs: number, predicate: (s: MigrationStateView) => boolean, what: string, maxTicks = 6): Promise<MigrationStateView> {
+    for (let tick = 1; ; tick++) {
+      await this.advanceTime(intervalMs);
+      try {
+        return await this.waitFor(predicate, what, 2_000);
+      } catch (err) {
+        if (tick >= maxTicks) throw err;
+      }
+    }
+  }
+
   /** Polls an in-process condition (e.g. on the fake world) until it holds. */
   async waitUntil(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
