@@ -56,7 +56,12 @@ export function parseSeriesRequest(
   const from = fromRaw === null ? toMs - limits.defaultRangeMs : parseTime('from', fromRaw);
   if (typeof from === 'string') problems.push(from);
   if (typeof from === 'number' && typeof to === 'number') {
-    if (from > to) problems.push(`from (${new Date(from).toISOString()}) is after to (${new Date(to).toISOString()})`);
+    // Real dates only: 2000-01-01 .. now + 1 day (larger epoch values give "Invalid Date" downstream).
+    const lo = Date.parse('2000-01-01T00:00:00Z');
+    const hi = now + 86_400_000;
+    if (from < lo || from > hi) problems.push(`from (${from}) is outside 2000-01-01 .. now + 1 day`);
+    else if (to < lo || to > hi) problems.push(`to (${to}) is outside 2000-01-01 .. now + 1 day`);
+    else if (from > to) problems.push(`from (${new Date(from).toISOString()}) is after to (${new Date(to).toISOString()})`);
     else if (to - from > limits.maxRangeMs) problems.push(`range of ${((to - from) / 3_600_000).toFixed(1)} h is longer than the limit of ${limits.maxRangeMs / 3_600_000} h`);
   }
   const statsRaw = query.get('stats');

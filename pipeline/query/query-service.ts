@@ -44,6 +44,12 @@ export async function startQueryService(o: QueryServiceOptions, port: number, ho
   const now = o.now ?? Date.now;
   const limits = o.limits ?? DEFAULT_QUERY_LIMITS;
   const requests = new Counter({ name: 'switchyard_query_requests_total', help: 'Read API requests', labelNames: ['env', 'status', 'served_by'], registers: [o.registry] });
+  const served = new Counter({
+    name: 'switchyard_query_served_total',
+    help: 'Served reads per store; part is whole (one store served the query) or split (a cutover query reaching before the coverage horizon: the old store served the part before it, the new store the rest)',
+    labelNames: ['env', 'store', 'part'],
+    registers: [o.registry],
+  });
   const latency = new Histogram({
     name: 'switchyard_query_seconds',
     help: 'Read API latency',
@@ -91,6 +97,7 @@ export async function startQueryService(o: QueryServiceOptions, port: number, ho
       const routed = await o.router.read(env, { app: r.app, metric: r.metric, fromMinute: r.fromMinute, toMinute: r.toMinute });
       latency.observe({ env, served_by: routed.servedBy }, (performance.now() - t0) / 1000);
       requests.inc({ env, status: '200', served_by: routed.servedBy });
+      for (const p of routed.parts) served.inc({ env, store: p.store, part: routed.parts.length > 1 ? 'split' : 'whole' });
       const points = routed.points.map((p) => {
         const out: Record<string, number | string> = { minute: new Date(p.minute).toISOString(), time: p.minute };
         for (const s of r.stats) out[s] = p[s];

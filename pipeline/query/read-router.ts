@@ -3,15 +3,18 @@
  * environment's control state:
  *  - science: the old store serves; for sciencePercent of queries the new store is read
  *    concurrently as the candidate and the results are compared (minutes >= the horizon only);
- *  - cutover: for cutoverPercent of queries the new store serves, unless the query reaches before
- *    the coverage horizon (the old store serves those); served new results are still compared
- *    against the old store while it exists, and a failing new-store read falls back to the old
- *    store so the client never sees it;
+ *  - every query is first clipped to the retention window (a minute older than now - retention is
+ *    served by neither store);
+ *  - cutover: for cutoverPercent of queries the part at or after the coverage horizon H is served
+ *    by the new store and the part before H (if any) by the old store, stitched in minute order;
+ *    served new results are still compared against the old store's same range while it exists,
+ *    and a failing new-store read falls back to the old store for that part so the client never
+ *    sees it;
  *  - after decommission (old store gone): the new store serves everything.
  * The served read returns as soon as it is done; the candidate never delays or fails it.
  */
 import type { ControlState } from '../control/control-state.js';
-import type { MetricPoint } from '../model/metric-point.js';
+import { MINUTE_MS, type MetricPoint } from '../model/metric-point.js';
 import type { Logger } from '../observability/logger.js';
 import { clipToHorizon, compareSeries } from '../science/compare.js';
 import type { ScienceSink } from '../science/science-recorder.js';
@@ -47,12 +50,40 @@ export interface ReadRouterOptions {
  */
 export const DEFAULT_SETTLE_MS = 30_000;
 
+/** One part of a served read: which store served which minutes. */
+export interface ServedPart {
+  store: 'old' | 'new';
+  fromMinute: number;
+  toMinute: number;
+}
+
 /** What a routed read returns. */
 export interface RoutedRead {
   points: MetricPoint[];
-  servedBy: 'old' | 'new';
+  /**
+   * Who served it: one store for the whole (clipped) range, 'split' when the part at or after the
+   * horizon came from the new store and the part before it from the old store, 'none' when the
+   * range lies entirely outside retention (nothing read).
+   */
+  servedBy: 'old' | 'new' | 'split' | 'none';
+  /** The parts, in minute order (empty for 'none'). */
+  parts: ServedPart[];
   /** True when a candidate read was started for comparison. */
   compared: boolean;
+}
+
+/**
+ * The first minute still within retention at `now`: a minute m is kept while m + retention > now
+ * (the same rule as the comparison's expiry check).
+ */
+export function firstRetainedMinute(now: number, retentionMs: number): number {
+  return Math.floor((now - retentionMs) / MINUTE_MS) * MINUTE_MS + MINUTE_MS;
+}
+
+/** The query clipped to the retention window, or undefined when nothing of it is retained. */
+export function clipToRetention(q: SeriesQuery, now: number, retentionMs: number): SeriesQuery | undefined {
+  const from = Math.max(q.fromMinute, firstRetainedMinute(now, retentionMs));
+  return from <= q.toMinute ? { ...q, fromMinute: from } : undefined;
 }
 
 /** Routes reads between the old and the new store and runs the comparisons. */
@@ -73,7 +104,7 @@ export class ReadRouter {
   }
 
   /** Serves one query. Throws only when the serving store fails (and no fallback exists). */
-  async read(env: string, q: SeriesQuery): Promise<RoutedRead> {
+  async read(env: string, query: SeriesQuery): Promise<RoutedRead> {
     // The comparison judges what the stores held when they were read, so it uses this time, not the
     // time the candidate finished (a minute expiring in between is no "expired_returned").
     const readAt = this.now();
@@ -82,49 +113,78 @@ export class ReadRouter {
     const rec = this.o.recorder;
     const horizon = state.coverageHorizon;
 
+    // Neither store serves a minute past retention: clip first, route the clipped range.
+    const q = clipToRetention(query, readAt, state.retentionMs);
+    if (!q) return { points: [], servedBy: 'none', parts: [], compared: false };
+
     if (!state.oldStoreAvailable) {
-      return { points: await this.serve(env, 'new', stores.new, q), servedBy: 'new', compared: false };
+      const points = await this.serve(env, 'new', stores.new, q);
+      return { points, servedBy: 'new', parts: [{ store: 'new', fromMinute: q.fromMinute, toMinute: q.toMinute }], compared: false };
     }
 
-    const toNew = state.cutoverPercent > 0 && horizon !== null && q.fromMinute >= horizon && this.random() * 100 < state.cutoverPercent;
+    const covered = clipToHorizon(q.fromMinute, q.toMinute, horizon);
+    const toNew = state.cutoverPercent > 0 && covered !== undefined && this.random() * 100 < state.cutoverPercent;
     if (toNew) {
-      // Start the old-store read for comparison at the same time, off the critical path.
-      const shadow = this.o.candidates.tryRun(() => stores.old.readSeries(q));
-      if (!shadow) rec.recordSkipped(env);
-      const t0 = performance.now();
-      let served: MetricPoint[];
-      try {
-        served = await stores.new.readSeries(q);
-      } catch (err) {
-        rec.recordNewStoreError(env);
-        this.o.logger?.warn({ env, app: q.app, metric: q.metric, action: 'new-store-read-failed', err: (err as Error).message }, 'new store failed a served read; answering from the old store');
-        return { points: await this.serve(env, 'old', stores.old, q), servedBy: 'old', compared: false };
-      }
-      rec.recordServed(env, 'new', performance.now() - t0);
-      if (shadow) this.track(shadow, (outcome) => this.compare(env, q, state, readAt, 'old', outcome, served));
-      return { points: served, servedBy: 'new', compared: shadow !== undefined };
+      const newQ: SeriesQuery = { ...q, fromMinute: covered.from, toMinute: covered.to };
+      const oldQ: SeriesQuery | undefined = covered.from > q.fromMinute ? { ...q, toMinute: covered.from - MINUTE_MS } : undefined;
+      // The part before the horizon is read from the old store concurrently (one query, two parts:
+      // the part is not counted as a query of its own).
+      const oldPart = oldQ ? this.serve(env, 'old', stores.old, oldQ, false) : Promise.resolve<MetricPoint[]>([]);
+      oldPart.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
+      const covers = await this.readNewPart(env, newQ, state, readAt);
+      const before = await oldPart;
+      const parts: ServedPart[] = [
+        ...(oldQ ? [{ store: 'old' as const, fromMinute: oldQ.fromMinute, toMinute: oldQ.toMinute }] : []),
+        { store: covers.servedBy, fromMinute: newQ.fromMinute, toMinute: newQ.toMinute },
+      ];
+      const servedBy = oldQ ? (covers.servedBy === 'new' ? 'split' : 'old') : covers.servedBy;
+      return { points: stitch(before, covers.points), servedBy, parts, compared: covers.compared };
     }
 
-    const clipped = clipToHorizon(q.fromMinute, q.toMinute, horizon);
-    const sample = clipped !== undefined && state.sciencePercent > 0 && this.random() * 100 < state.sciencePercent;
+    const sample = covered !== undefined && state.sciencePercent > 0 && this.random() * 100 < state.sciencePercent;
     let candidate: Promise<CandidateOutcome<MetricPoint[]>> | undefined;
     if (sample) {
-      candidate = this.o.candidates.tryRun(() => stores.new.readSeries({ ...q, fromMinute: clipped.from, toMinute: clipped.to }));
+      candidate = this.o.candidates.tryRun(() => stores.new.readSeries({ ...q, fromMinute: covered.from, toMinute: covered.to }));
       if (!candidate) rec.recordSkipped(env);
     }
     const served = await this.serve(env, 'old', stores.old, q);
     if (candidate) this.track(candidate, (outcome) => this.compare(env, q, state, readAt, 'new', outcome, served));
-    return { points: served, servedBy: 'old', compared: candidate !== undefined };
+    return { points: served, servedBy: 'old', parts: [{ store: 'old', fromMinute: q.fromMinute, toMinute: q.toMinute }], compared: candidate !== undefined };
   }
 
-  private async serve(env: string, which: 'old' | 'new', store: MetricStore, q: SeriesQuery): Promise<MetricPoint[]> {
+  /**
+   * Serves the covered part from the new store, comparing it against the old store's same range;
+   * falls back to the old store when the new one fails.
+   */
+  private async readNewPart(env: string, q: SeriesQuery, state: ControlState, readAt: number): Promise<{ points: MetricPoint[]; servedBy: 'old' | 'new'; compared: boolean }> {
+    const stores = this.o.stores(env);
+    const rec = this.o.recorder;
+    // Start the old-store read for comparison at the same time, off the critical path.
+    const shadow = this.o.candidates.tryRun(() => stores.old.readSeries(q));
+    if (!shadow) rec.recordSkipped(env);
+    const t0 = performance.now();
+    let served: MetricPoint[];
+    try {
+      served = await stores.new.readSeries(q);
+    } catch (err) {
+      rec.recordNewStoreError(env);
+      this.o.logger?.warn({ env, app: q.app, metric: q.metric, action: 'new-store-read-failed', err: (err as Error).message }, 'new store failed a served read; answering from the old store');
+      if (shadow) this.track(shadow, () => undefined);
+      return { points: await this.serve(env, 'old', stores.old, q), servedBy: 'old', compared: false };
+    }
+    rec.recordServed(env, 'new', performance.now() - t0);
+    if (shadow) this.track(shadow, (outcome) => this.compare(env, q, state, readAt, 'old', outcome, served));
+    return { points: served, servedBy: 'new', compared: shadow !== undefined };
+  }
+
+  private async serve(env: string, which: 'old' | 'new', store: MetricStore, q: SeriesQuery, countQuery = true): Promise<MetricPoint[]> {
     const t0 = performance.now();
     try {
       const points = await store.readSeries(q);
-      this.o.recorder.recordServed(env, which, performance.now() - t0);
+      this.o.recorder.recordServed(env, which, performance.now() - t0, false, countQuery);
       return points;
     } catch (err) {
-      this.o.recorder.recordServed(env, which, performance.now() - t0, true);
+      this.o.recorder.recordServed(env, which, performance.now() - t0, true, countQuery);
       throw err;
     }
   }
@@ -150,4 +210,11 @@ export class ReadRouter {
     const c = compareSeries(oldPoints, newPoints, { horizon: state.coverageHorizon, now: readAt, retentionMs: state.retentionMs, tolerance: state.tolerance, settleMs: this.o.settleMs ?? DEFAULT_SETTLE_MS });
     rec.recordComparison(env, { app: q.app, metric: q.metric, from: q.fromMinute, to: q.toMinute }, c);
   }
+}
+
+/** Concatenates parts in minute order, one point per minute (the later part wins a duplicate). */
+export function stitch(...parts: MetricPoint[][]): MetricPoint[] {
+  const byMinute = new Map<number, MetricPoint>();
+  for (const part of parts) for (const p of part) byMinute.set(p.minute, p);
+  return [...byMinute.values()].sort((a, b) => a.minute - b.minute);
 }

@@ -96,9 +96,12 @@ export class ScienceRecorder {
     b.counters.set(counter, (b.counters.get(counter) ?? 0) + n);
   }
 
-  /** A query was served by a store, in latencyMs (failed: the client got an error). */
-  recordServed(env: string, store: 'old' | 'new', latencyMs: number, failed = false): void {
-    this.add(env, 'queries');
+  /**
+   * A query (or, with countQuery false, the part of a split query before the coverage horizon)
+   * was served by a store, in latencyMs (failed: the client got an error).
+   */
+  recordServed(env: string, store: 'old' | 'new', latencyMs: number, failed = false, countQuery = true): void {
+    if (countQuery) this.add(env, 'queries');
     this.add(env, store === 'old' ? 'servedOld' : 'servedNew');
     if (failed) this.add(env, 'servedErrors');
     this.add(env, latencyAttribute(store, latencyBucket(latencyMs)));

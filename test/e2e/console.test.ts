@@ -291,7 +291,7 @@ describe('console: sign-in, roles and actions in a real browser', () => {
       }
       await page.waitForTimeout(500);
     }
-    assert.match((await page.getByTestId('served-by').textContent()) ?? '', /served by the (old|new) store/);
+    assert.match((await page.getByTestId('served-by').textContent()) ?? '', /served by (the old store|the new store|both stores)/);
     assert.equal(await page.locator('[data-testid=chart-preview] .recharts-line').count(), 2, 'median and p99 lines');
     assert.ok(Number(await page.getByTestId('chart-preview').getAttribute('data-points')) >= 1);
     await screenshot(page, 'metrics-tab-preview');

@@ -14,7 +14,8 @@ import { testConfig } from '../../support/stack.js';
 import { dropEnv, openStores, queryPort, queryProcess, testEnv, type PipelineProcess } from '../../support/pipeline.js';
 
 // Cutover routing on the real stores: queries within coverage are served by the new store,
-// queries reaching before the horizon by the old one (and compare without false mismatches),
+// queries reaching before the horizon are split (the old store serves the minutes before it, the
+// new store the rest) and compare without false mismatches, every query is clipped to retention,
 // and items past retention that DynamoDB still holds are never served or counted as matches.
 const cfg = testConfig();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -74,26 +75,34 @@ describe('cutover routing', () => {
     await dropEnv(cfg, env);
   });
 
-  it('serves queries within coverage from the new store, and queries reaching before the horizon from the old store', async () => {
+  it('serves queries within coverage from the new store, and splits queries reaching before the horizon', async () => {
     await publish({ sciencePercent: 100, cutoverPercent: 100, coverageHorizon: ago(20) });
     const started = Date.now();
     const inside = await get('cut-app', ago(15), now);
     assert.equal(inside.servedBy, 'new');
     assert.deepEqual(inside.minutes, range(15, 5));
     const reaching = await get('cut-app', ago(40), now);
-    assert.equal(reaching.servedBy, 'old');
+    assert.equal(reaching.servedBy, 'split');
     assert.deepEqual(reaching.minutes, range(40, 5), 'complete history, although the new store starts at the horizon');
+    // A dashboard's 6-hour range is clipped to the hour of retention first, then split the same way.
+    const sixHours = await get('cut-app', ago(360), now);
+    assert.equal(sixHours.servedBy, 'split');
+    assert.deepEqual(sixHours.minutes, range(40, 5));
     // The service flushes science stats in batches (every 2 s) and the second read's comparison
     // may finish after a flush: wait for both comparisons (or 15 s) instead of a fixed sleep.
     let s = await readScienceSummary(dynamo, env, Date.now() - started + 2 * MINUTE_MS);
-    for (const deadline = Date.now() + 15_000; s.counters.comparisons < 2 && Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 15_000; s.counters.comparisons < 3 && Date.now() < deadline; ) {
       await sleep(500);
       s = await readScienceSummary(dynamo, env, Date.now() - started + 2 * MINUTE_MS);
     }
-    assert.equal(s.counters.servedNew, 1);
-    assert.equal(s.counters.servedOld, 1);
-    assert.equal(s.counters.comparisons, 2, 'the served new result is compared with the old store, and the old one with the new');
+    assert.equal(s.counters.servedNew, 3, 'the new store served every query from the horizon on');
+    assert.equal(s.counters.servedOld, 2, 'the old store served only the two parts before the horizon');
+    assert.equal(s.counters.queries, 3, 'a split query is one query');
+    assert.equal(s.counters.comparisons, 3, 'each served new part is compared with the old store');
     assert.equal(s.counters.mismatches, 0, 'no false mismatch for the minutes before the horizon');
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const served = (store: string, part: string): number => Number(new RegExp(`switchyard_query_served_total\\{env="${env}",store="${store}",part="${part}"[^}]*\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
+    assert.deepEqual([served('new', 'whole'), served('new', 'split'), served('old', 'split'), served('old', 'whole')], [1, 2, 2, 0], metrics);
   });
 
   it('never serves, or counts as a match, an item past retention that DynamoDB still holds', async () => {
@@ -127,6 +136,7 @@ describe('cutover routing', () => {
     assert.ok(summary.queries >= 60, `${summary.queries} queries in 2 s at 40/s`);
     assert.equal(summary.errors, 0, JSON.stringify(summary.errorsByStatus));
     assert.ok(summary.p99Ms > 0 && summary.p99Ms >= summary.p50Ms);
-    assert.equal((summary.servedBy.old ?? 0) + (summary.servedBy.new ?? 0), summary.queries);
+    assert.equal(Object.values(summary.servedBy).reduce((a, b) => a + b, 0), summary.queries);
+    assert.deepEqual(Object.keys(summary.servedBy), ['new'], `at cutover 100% with coverage past retention the new store serves every range: ${JSON.stringify(summary.servedBy)}`);
   });
 });

@@ -52,7 +52,7 @@ export default async function MetricsPreviewPage({ searchParams }: { searchParam
         </p>
       ) : null}
       <p data-testid="served-by">
-        {preview.points.length} minutes, served by the <strong>{preview.servedBy ?? '–'}</strong> store.
+        {preview.points.length} minutes, served by <strong>{servedByText(preview.servedBy)}</strong>.
       </p>
       <TimeSeriesChart
         testId="chart-preview"
@@ -66,4 +66,20 @@ export default async function MetricsPreviewPage({ searchParams }: { searchParam
       />
     </>
   );
+}
+
+/** The query service's x-switchyard-served-by in words. */
+function servedByText(servedBy: string | null): string {
+  switch (servedBy) {
+    case 'old':
+      return 'the old store';
+    case 'new':
+      return 'the new store';
+    case 'split':
+      return 'both stores (the old store before the coverage horizon, the new store from it)';
+    case 'none':
+      return 'no store (the whole range is past retention)';
+    default:
+      return 'an unknown store';
+  }
 }

@@ -29,6 +29,11 @@ describe('read API parameters', () => {
       ['stats=', /stats is empty/],
       ['from=yesterday', /from: 'yesterday' is not an ISO-8601 time/],
       ['limit=5', /unknown parameter 'limit'/],
+      // Epoch values no date can hold, and a range running backwards from one, are the caller's error.
+      ['from=8999999999999999&to=9000000000000000', /from \(8999999999999999\) is outside 2000-01-01 \.\. now \+ 1 day/],
+      ['from=9000000000000000&to=1', /from \(9000000000000000\) is outside/],
+      ['from=1&to=2', /from \(1\) is outside/],
+      [`from=2026-11-26T10:00:00Z&to=${NOW + 2 * 86_400_000}`, /to \(\d+\) is outside/],
     ];
     for (const [qs, re] of cases) {
       const r = p(qs);

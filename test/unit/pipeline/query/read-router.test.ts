@@ -65,16 +65,44 @@ describe('read router', () => {
     assert.equal(s.comparisons.length + none.comparisons.length, 0);
   });
 
-  it('in cutover serves the new store for queries within coverage, and the old store for queries reaching before it', async () => {
+  it('in cutover serves the new store within coverage, and splits a query reaching before the horizon', async () => {
     const s = await setup({ sciencePercent: 100, cutoverPercent: 100 });
     const inside = await s.router.read('test', q(6, 10));
     assert.equal(inside.servedBy, 'new');
+    assert.deepEqual(inside.parts, [{ store: 'new', fromMinute: T + 6 * M, toMinute: T + 10 * M }]);
     const before = await s.router.read('test', q(2, 10));
-    assert.equal(before.servedBy, 'old');
-    assert.equal(before.points.length, 9, 'complete history from the old store');
+    assert.equal(before.servedBy, 'split');
+    assert.deepEqual(before.parts, [
+      { store: 'old', fromMinute: T + 2 * M, toMinute: T + 4 * M },
+      { store: 'new', fromMinute: T + 5 * M, toMinute: T + 10 * M },
+    ]);
+    assert.deepEqual(
+      before.points.map((p) => (p.minute - T) / M),
+      [2, 3, 4, 5, 6, 7, 8, 9, 10],
+      'complete history, in minute order, one point per minute',
+    );
     await s.router.settled();
     assert.ok(s.comparisons.every((c) => c.mismatches.length === 0));
-    assert.equal(s.comparisons.length, 2, 'served new results are compared against the old store too');
+    assert.deepEqual(s.comparisons.map((c) => c.compared), [5, 6], 'served new parts are compared against the old store too');
+  });
+
+  it('at cutover 100% serves a real 6-hour dashboard range from the new store once retention is within coverage', async () => {
+    // Retention 10 minutes (the demo's): a 6 h range is clipped to the last 10 minutes, all after the horizon.
+    const s = await setup({ sciencePercent: 100, cutoverPercent: 100, retentionMs: 10 * M });
+    const r = await s.router.read('test', q(-330, 29));
+    assert.equal(r.servedBy, 'new');
+    assert.deepEqual(r.parts, [{ store: 'new', fromMinute: T + 21 * M, toMinute: T + 29 * M }]);
+    assert.deepEqual(s.events.filter((e) => e.startsWith('served:')), ['served:new'], 'the old store served nothing');
+  });
+
+  it('serves nothing, from no store, for a range entirely past retention', async () => {
+    const s = await setup({ sciencePercent: 100, retentionMs: 10 * M });
+    const r = await s.router.read('test', q(0, 19));
+    assert.deepEqual([r.servedBy, r.points, r.parts, r.compared], ['none', [], [], false]);
+    assert.deepEqual(s.events, []);
+    // Science mode clips too: the old store serves only what retention still holds.
+    const partly = await s.router.read('test', q(0, 25));
+    assert.deepEqual(partly.parts, [{ store: 'old', fromMinute: T + 21 * M, toMinute: T + 25 * M }]);
   });
 
   it('falls back to the old store when the new store fails a served read', async () => {
@@ -83,6 +111,10 @@ describe('read router', () => {
     assert.equal(r.servedBy, 'old');
     assert.equal(r.points.length, 5);
     assert.ok(s.events.includes('new-store-error'));
+    const split = await s.router.read('test', q(2, 10));
+    assert.equal(split.servedBy, 'old');
+    assert.deepEqual(split.parts.map((p) => p.store), ['old', 'old']);
+    assert.equal(split.points.length, 9);
   });
 
   it('records a failing or slow candidate without failing or delaying the served query', async () => {
