@@ -48,6 +48,8 @@ export interface ScienceFigures {
   newStoreErrorRate: number;
   servedOld: number;
   servedNew: number;
+  /** Queries served (a split query is one query; absent in figures recorded before it was read). */
+  queries?: number;
   candidateErrors: number;
   candidateTimeouts: number;
   p99OldMs: number | null;

@@ -68,6 +68,7 @@ export function toScienceFigures(summary: ScienceSummary, windowMs: number): Sci
     newStoreErrorRate: summary.newStoreErrorRate,
     servedOld: c.servedOld,
     servedNew: c.servedNew,
+    queries: c.queries,
     candidateErrors: c.candidateErrors,
     candidateTimeouts: c.candidateTimeouts,
     p99OldMs: p99(summary.p99Ms.old),

@@ -10,7 +10,7 @@
  */
 import type { ScienceFigures, WriterHealth } from '../activities/activity-types.js';
 import { STAGES } from './migration-types.js';
-import type { Evaluation, GateStatus, MigrationPolicy, MigrationState, Stage } from './migration-types.js';
+import type { Evaluation, GateStatus, MigrationPolicy, MigrationState, Stage, WindowFigures } from './migration-types.js';
 
 /** One minute in ms (metric points are per minute). */
 export const MINUTE_MS = 60_000;
@@ -219,6 +219,18 @@ function observedChecks(ctx: GateContext, observation: GateObservation): { check
         checks.push({ ok: f.newStoreErrorRate <= policy.maxNewStoreErrorRate, text: `new-store error rate ${formatRate(f.newStoreErrorRate)} (max ${formatRate(policy.maxNewStoreErrorRate)})` });
         evidence.newStoreErrorRate = f.newStoreErrorRate;
         evidence.maxNewStoreErrorRate = policy.maxNewStoreErrorRate;
+        if (policy.minNewStoreReads !== undefined) {
+          // The cutover is only proven by reads the new store actually served.
+          const queries = f.queries ?? f.servedOld + f.servedNew;
+          const share = queries === 0 ? 0 : f.servedNew / queries;
+          const needShare = newStoreShareNeeded(state.ramp, policy);
+          checks.push({ ok: f.servedNew >= policy.minNewStoreReads, text: `${f.servedNew} reads served by the new store over ${formatDuration(f.windowMs)} (need at least ${policy.minNewStoreReads})` });
+          checks.push({
+            ok: queries > 0 && share >= needShare,
+            text: `new store served ${formatShare(share)} of ${queries} queries (need at least ${formatShare(needShare)} at cutover ${state.ramp}%)`,
+          });
+          Object.assign(evidence, { servedNew: f.servedNew, servedOld: f.servedOld, queries, newStoreShare: share, minNewStoreReads: policy.minNewStoreReads, minNewStoreShare: needShare });
+        }
       }
       return { checks, evidence };
     }
@@ -300,4 +312,127 @@ export function allowsRampUp(e: Evaluation, policy: MigrationPolicy): boolean {
   if (e.verdict !== 'healthy') return false;
   if (e.mismatchRate > policy.maxMismatchRate) return false;
   return e.stage !== 'cutover' || e.newStoreErrorRate <= policy.maxNewStoreErrorRate;
+}
+
+// ---- two-window evaluation (gates-v2) -------------------------------------------------------
+
+/** The short (burst) window of a policy. */
+export function shortWindowMs(policy: MigrationPolicy): number {
+  return policy.shortWindowMs ?? Math.min(policy.evaluationWindowMs, MINUTE_MS);
+}
+
+/** The share of queries the new store must serve at a cutover ramp (fraction of the ramp). */
+export function newStoreShareNeeded(ramp: number, policy: MigrationPolicy): number {
+  return ((policy.minNewStoreShare ?? 0.8) * ramp) / 100;
+}
+
+function formatShare(share: number): string {
+  return `${(share * 100).toFixed(1).replace(/\.0$/, '')}%`;
+}
+
+function windowFigures(f: ScienceFigures): WindowFigures {
+  return { windowMs: f.windowMs, comparisons: f.comparisons, mismatches: f.mismatches, mismatchRate: f.mismatchRate, newStoreErrorRate: f.newStoreErrorRate };
+}
+
+function breaches(stage: 'science' | 'cutover', w: WindowFigures, policy: MigrationPolicy): boolean {
+  if (w.comparisons < policy.minSamplesForRollback) return false;
+  return w.mismatchRate > policy.rollbackMismatchRate || (stage === 'cutover' && w.newStoreErrorRate > policy.rollbackErrorRate);
+}
+
+/** The figures an evaluation reads: the long window, the short (burst) window, and since the ramp step began. */
+export interface EvaluationWindows {
+  long: ScienceFigures;
+  short: ScienceFigures;
+  step: ScienceFigures;
+}
+
+/**
+ * Two-window evaluation, as multi-window burn-rate alerting does: either window with enough
+ * samples above a rollback threshold rolls back (the short one catches a burst the long one
+ * dilutes, the long one a trickle the short one has too few samples for). The verdict is
+ * healthy when the current step has gathered enough comparisons since it began.
+ */
+export function evaluateWindows(stage: 'science' | 'cutover', ramp: number, w: EvaluationWindows, policy: MigrationPolicy, now: number): Evaluation {
+  const long = windowFigures(w.long);
+  const short = windowFigures(w.short);
+  const step = windowFigures(w.step);
+  let verdict: Evaluation['verdict'] = 'healthy';
+  let rollbackWindow: Evaluation['rollbackWindow'];
+  if (breaches(stage, short, policy)) [verdict, rollbackWindow] = ['rollback', 'short'];
+  else if (breaches(stage, long, policy)) [verdict, rollbackWindow] = ['rollback', 'long'];
+  else if (step.comparisons < policy.minSamplesForRollback) verdict = 'insufficient_samples';
+  return {
+    at: now,
+    stage,
+    ramp,
+    comparisons: long.comparisons,
+    mismatches: long.mismatches,
+    mismatchRate: long.mismatchRate,
+    newStoreErrorRate: long.newStoreErrorRate,
+    verdict,
+    short,
+    step,
+    ...(rollbackWindow ? { rollbackWindow } : {}),
+  };
+}
+
+/** Why a two-window evaluation calls for a rollback, with the figures of the window that did. */
+export function windowRollbackReason(e: Evaluation, policy: MigrationPolicy): string {
+  const w: WindowFigures = e.rollbackWindow === 'short' && e.short ? e.short : { windowMs: policy.evaluationWindowMs, comparisons: e.comparisons, mismatches: e.mismatches, mismatchRate: e.mismatchRate, newStoreErrorRate: e.newStoreErrorRate };
+  const reasons: string[] = [];
+  if (w.mismatchRate > policy.rollbackMismatchRate) reasons.push(`mismatch rate ${formatRate(w.mismatchRate)} > rollback threshold ${formatRate(policy.rollbackMismatchRate)}`);
+  if (e.stage === 'cutover' && w.newStoreErrorRate > policy.rollbackErrorRate) {
+    reasons.push(`new-store error rate ${formatRate(w.newStoreErrorRate)} > rollback threshold ${formatRate(policy.rollbackErrorRate)}`);
+  }
+  return `${reasons.join(' and ')} over ${w.comparisons} comparisons in the last ${formatDuration(w.windowMs)} (${e.rollbackWindow ?? 'long'} window) at ${e.stage} ${e.ramp}%`;
+}
+
+/** The window that keeps a ramp step from being taken, if any (rates above the gate's thresholds). */
+function blockingWindow(e: Evaluation, policy: MigrationPolicy): string | null {
+  const windows: [string, WindowFigures | undefined][] = [
+    ['short window', e.short],
+    ['long window', { windowMs: policy.evaluationWindowMs, comparisons: e.comparisons, mismatches: e.mismatches, mismatchRate: e.mismatchRate, newStoreErrorRate: e.newStoreErrorRate }],
+    ['this step', e.step],
+  ];
+  for (const [name, w] of windows) {
+    if (!w) continue;
+    if (w.mismatchRate > policy.maxMismatchRate) return `mismatch rate ${formatRate(w.mismatchRate)} in the ${name} (${formatDuration(w.windowMs)}) is above the gate's ${formatRate(policy.maxMismatchRate)}`;
+    if (e.stage === 'cutover' && w.newStoreErrorRate > policy.maxNewStoreErrorRate) {
+      return `new-store error rate ${formatRate(w.newStoreErrorRate)} in the ${name} (${formatDuration(w.windowMs)}) is above the gate's ${formatRate(policy.maxNewStoreErrorRate)}`;
+    }
+  }
+  return null;
+}
+
+/**
+ * Whether a two-window evaluation allows the next automatic ramp step: enough comparisons since
+ * the step began, and every window (short, long, this step) within the gate's thresholds.
+ */
+export function allowsRampUpWindows(e: Evaluation, policy: MigrationPolicy): boolean {
+  return e.verdict === 'healthy' && blockingWindow(e, policy) === null;
+}
+
+/**
+ * What the next automatic ramp step waits for, in words and numbers, e.g. "12 of 20 comparisons
+ * since 5% began, at about 1.2 a minute: about 7m"; null when nothing is waited for.
+ */
+export function rampWaitText(e: Evaluation, ctx: { policy: MigrationPolicy; paused: boolean; rolledBack: boolean; rampSince: number; next: number | null }): string | null {
+  const { policy } = ctx;
+  if (ctx.next === null) return null;
+  if (ctx.rolledBack) return `rolled back automatically: ramping resumes after an operator resumes`;
+  if (ctx.paused) return `paused: no automatic step to ${ctx.next}% until resumed`;
+  if (!policy.autoRamp) return `automatic ramping is off: set the ramp to ${ctx.next}% by hand`;
+  const parts: string[] = [];
+  const elapsed = Math.max(0, e.at - ctx.rampSince);
+  const need = policy.minSamplesForRollback;
+  const have = e.step?.comparisons ?? e.comparisons;
+  if (have < need) {
+    const perMinute = elapsed > 0 ? (have * MINUTE_MS) / elapsed : 0;
+    const eta = perMinute > 0 ? `: about ${formatDuration(((need - have) / perMinute) * MINUTE_MS)}` : ': none yet, so no estimate';
+    parts.push(`${have} of ${need} comparisons since ${e.ramp}% began, at about ${perMinute.toFixed(1)} a minute${eta}`);
+  }
+  if (elapsed < policy.autoRampIntervalMs) parts.push(`${formatDuration(elapsed)} of ${formatDuration(policy.autoRampIntervalMs)} at ${e.ramp}%`);
+  const blocked = blockingWindow(e, policy);
+  if (blocked) parts.push(blocked);
+  return parts.length === 0 ? `ready: the next evaluation steps to ${ctx.next}%` : `to step to ${ctx.next}%: ${parts.join('; ')}`;
 }

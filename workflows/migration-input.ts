@@ -89,6 +89,14 @@ export function policyProblems(env: string, policy: MigrationPolicy | undefined)
   if (isRate(policy.rollbackErrorRate) && isRate(policy.maxNewStoreErrorRate) && policy.rollbackErrorRate < policy.maxNewStoreErrorRate) {
     problems.push(`rollbackErrorRate (${policy.rollbackErrorRate}) must not be below maxNewStoreErrorRate (${policy.maxNewStoreErrorRate})`);
   }
+  if (policy.shortWindowMs !== undefined) {
+    positive('shortWindowMs', policy.shortWindowMs);
+    if (typeof policy.evaluationWindowMs === 'number' && policy.shortWindowMs > policy.evaluationWindowMs) {
+      problems.push(`shortWindowMs (${policy.shortWindowMs}) must not be longer than evaluationWindowMs (${policy.evaluationWindowMs})`);
+    }
+  }
+  if (policy.minNewStoreReads !== undefined) count('minNewStoreReads', policy.minNewStoreReads);
+  if (policy.minNewStoreShare !== undefined) rate('minNewStoreShare', policy.minNewStoreShare);
   positive('ackTimeoutMs', policy.ackTimeoutMs);
   if (typeof policy.keepOldTables !== 'boolean') problems.push('keepOldTables must be a boolean');
   const tolerance: unknown = policy.tolerance;

@@ -49,6 +49,20 @@ export interface MigrationPolicy {
   minSamplesForRollback: number;
   rollbackMismatchRate: number;
   rollbackErrorRate: number;
+  /**
+   * The short (burst) window, evaluated on every tick next to evaluationWindowMs: a burst of
+   * mismatches rolls back within one short window, and no ramp step is taken while it holds a
+   * mismatch rate above maxMismatchRate. Absent: min(evaluationWindowMs, 1 minute).
+   */
+  shortWindowMs?: number;
+  /**
+   * The cutover exit gate needs at least this many reads served by the new store over its window,
+   * and a new-store share of queries of at least minNewStoreShare x the ramp. Absent: not checked
+   * (policies written before the rule).
+   */
+  minNewStoreReads?: number;
+  /** See minNewStoreReads; absent: 0.8. */
+  minNewStoreShare?: number;
   /** How long to wait for every data-plane instance to acknowledge a control state. */
   ackTimeoutMs: number;
   /** Keep the old tables at decommission (true) or drop them (false). */
@@ -95,6 +109,23 @@ export interface Evaluation {
   mismatchRate: number;
   newStoreErrorRate: number;
   verdict: 'healthy' | 'insufficient_samples' | 'rollback';
+  /** The short (burst) window's figures (evaluations since two-window evaluation). */
+  short?: WindowFigures;
+  /** The figures since the current ramp step began: what an automatic ramp step is judged on. */
+  step?: WindowFigures;
+  /** Which window called for the rollback ('short' or 'long'). */
+  rollbackWindow?: 'short' | 'long';
+  /** For the console: what the next automatic ramp step waits for, in words and numbers. */
+  waitingFor?: string;
+}
+
+/** The figures of one evaluation window. */
+export interface WindowFigures {
+  windowMs: number;
+  comparisons: number;
+  mismatches: number;
+  mismatchRate: number;
+  newStoreErrorRate: number;
 }
 
 /** What the state query returns. */

@@ -27,6 +27,7 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   proxyActivities,
   rootCause,
   setHandler,
@@ -40,8 +41,10 @@ import { controlFields, revertPatch, type ControlFields } from './control-fields
 import {
   MAX_EVALUATIONS,
   allowsRampUp,
+  allowsRampUpWindows,
   coverageHorizonAfter,
   evaluate,
+  evaluateWindows,
   exitGate,
   formatDuration,
   formatRate,
@@ -52,9 +55,12 @@ import {
   nextRampStep,
   nextStage,
   rampSteps,
+  rampWaitText,
   rollbackReason,
+  shortWindowMs,
   stageIndex,
   ttlGateAt,
+  windowRollbackReason,
   type GateContext,
   type GateObservation,
 } from './migration-gates.js';
@@ -74,6 +80,12 @@ import {
 import { STAGES } from './migration-types.js';
 import type { Actor, AdvanceInput, AuditEntry, Evaluation, GateStatus, MigrationInput, MigrationPolicy, MigrationState, SetRampInput, Stage, UpdateResult } from './migration-types.js';
 import { SWITCHYARD_ENV, SWITCHYARD_RAMP_PERCENT, SWITCHYARD_STAGE } from './search-attribute-keys.js';
+
+/**
+ * The patch of two-window evaluation: histories recorded before it evaluate one window per tick
+ * (and replay that way); runs from it on read the long, short and step windows.
+ */
+export const GATES_V2_PATCH = 'gates-v2';
 
 /** Request ids (with their results) remembered for de-duplication, across continue-as-new. */
 export const MAX_RECENT_REQUESTS = 50;
@@ -759,8 +771,13 @@ class MigrationRun {
     return exitGate(this.gateContext(), observation);
   }
 
-  /** Automatic rollback and ramping: one evaluation of the last evaluationWindowMs. */
+  /**
+   * Automatic rollback and ramping. Since gates-v2: three windows per tick (the long one, the
+   * short burst window, and since the ramp step began); before it, one evaluation of the last
+   * evaluationWindowMs (kept for the histories recorded before).
+   */
   private async evaluateScience(stage: Ramped): Promise<void> {
+    if (patched(GATES_V2_PATCH)) return await this.evaluateWindows(stage);
     const s = this.state;
     const figures = await this.acts.readScience({ env: this.env, windowMs: this.policy.evaluationWindowMs });
     const now = Date.now();
@@ -789,8 +806,47 @@ class MigrationRun {
     else s.gates = [await this.evaluateExitGate()];
   }
 
+  /** One two-window evaluation: roll back on a burst or a trickle, ramp on the step's own comparisons. */
+  private async evaluateWindows(stage: Ramped): Promise<void> {
+    const s = this.state;
+    const started = Date.now();
+    // The step's window reaches back to when the step began (minute-grained, like the stats).
+    const stepMs = Math.max(1, started - s.rampSince);
+    const [long, short, step] = await Promise.all([
+      this.acts.readScience({ env: this.env, windowMs: this.policy.evaluationWindowMs }),
+      this.acts.readScience({ env: this.env, windowMs: shortWindowMs(this.policy) }),
+      this.acts.readScience({ env: this.env, windowMs: stepMs }),
+    ]);
+    const now = Date.now();
+    const e = evaluateWindows(stage, s.ramp, { long, short, step }, this.policy, now);
+    const next = nextRampStep(rampSteps(stage, this.policy), s.ramp);
+    if (e.verdict === 'rollback' && s.ramp > 0 && s.rolledBack === null) {
+      s.evaluations = [...s.evaluations, e].slice(-MAX_EVALUATIONS);
+      await this.automaticRollback(stage, e, e.rollbackWindow === 'short' ? short : long);
+    } else if (this.policy.autoRamp && !s.paused && s.rolledBack === null && next !== null && now - s.rampSince >= this.policy.autoRampIntervalMs && allowsRampUpWindows(e, this.policy)) {
+      s.evaluations = [...s.evaluations, e].slice(-MAX_EVALUATIONS);
+      const from = s.ramp;
+      await this.transition({
+        actor: AUTOMATIC_ACTOR,
+        action: 'auto_ramp',
+        reason: `${stage} healthy at ${from}% for ${formatDuration(now - s.rampSince)}: ${step.comparisons} comparisons since the step began, mismatch rate ${formatRate(step.mismatchRate)}; last ${formatDuration(short.windowMs)}: ${short.comparisons} comparisons, ${formatRate(short.mismatchRate)}`,
+        evidence: { from, to: next, ...long, stepComparisons: step.comparisons, stepMismatches: step.mismatches, stepWindowMs: step.windowMs, shortComparisons: short.comparisons, shortMismatches: short.mismatches, shortWindowMs: short.windowMs },
+        patch: rampPatch(stage, next),
+        revertOnFailure: true,
+        apply: (st, at) => applyRamp(st, next, at),
+      });
+    } else {
+      const waitingFor = rampWaitText(e, { policy: this.policy, paused: s.paused, rolledBack: s.rolledBack !== null, rampSince: s.rampSince, next });
+      s.evaluations = [...s.evaluations, waitingFor === null ? e : { ...e, waitingFor }].slice(-MAX_EVALUATIONS);
+    }
+    // Keep the exit gate's verdict current for the console.
+    if (localGateFailures(this.gateContext()).length > 0) s.gates = [exitGate(this.gateContext(), null)];
+    else if (gateWindowMs(stage, this.policy) === this.policy.evaluationWindowMs) s.gates = [exitGate(this.gateContext(), { kind: 'science', figures: long })];
+    else s.gates = [await this.evaluateExitGate()];
+  }
+
   private async automaticRollback(stage: Ramped, e: Evaluation, figures: ScienceFigures): Promise<void> {
-    const reason = rollbackReason(e, this.policy);
+    const reason = e.rollbackWindow ? windowRollbackReason(e, this.policy) : rollbackReason(e, this.policy);
     const evidence = {
       windowMs: figures.windowMs,
       comparisons: figures.comparisons,
@@ -803,6 +859,7 @@ class MigrationRun {
       rollbackErrorRate: this.policy.rollbackErrorRate,
       minSamplesForRollback: this.policy.minSamplesForRollback,
       ramp: e.ramp,
+      ...(e.rollbackWindow ? { window: e.rollbackWindow } : {}),
     };
     await this.transition({
       actor: AUTOMATIC_ACTOR,

@@ -153,7 +153,10 @@ describe('e2e: one environment migrated through every stage on the real stack', 
     maxWriterLag: 10_000,
     evaluationIntervalMs: 2_000,
     evaluationWindowMs: 30_000,
+    // Science stats are per minute: both windows read the current minute here.
+    shortWindowMs: 30_000,
     minSamplesForRollback: 5,
+    minNewStoreReads: 20,
     rollbackMismatchRate: 0.05,
     ackTimeoutMs: 20_000,
     keepOldTables: false,
@@ -270,7 +273,13 @@ describe('e2e: one environment migrated through every stage on the real stack', 
 
     await advanceWhenReady('science', 120_000);
     await waitFor('cutover at 100%', (s) => s.stage === 'cutover' && s.ramp === 100, 120_000);
+    const fullCutoverAt = Date.now() + 2_000; // once every instance applies it
     await advanceWhenReady('cutover', 120_000);
+    // At cutover 100 %, before the TTL wait: most reads took their covered part from the new store
+    // (whole, or split at the horizon), with the read generator's real ranges.
+    const atFull = responses.filter((r) => r.status === 200 && r.request.sentAt >= fullCutoverAt);
+    const fromNew = atFull.filter((r) => r.servedBy === 'new' || r.servedBy === 'split').length;
+    assert.ok(atFull.length >= 10 && fromNew / atFull.length >= 0.8, `${fromNew} of ${atFull.length} reads at cutover 100% served (wholly or in part) by the new store`);
     const ttl = await state();
     assert.equal(ttl.stage, 'ttl_wait');
     assert.ok(ttl.ttlGateAt !== null && ttl.ttlGateAt >= h + policy.retentionMs + policy.ttlGraceMs);
@@ -322,6 +331,12 @@ describe('e2e: one environment migrated through every stage on the real stack', 
       [...audit.map((e) => e.seq)].sort((a, b) => a - b),
     );
     assert.equal(new Set(audit.map((e) => e.seq)).size, audit.length, 'no duplicate audit entries');
+    // The ramps advanced by themselves at this traffic, attributed to the workflow.
+    assert.ok(audit.filter((e) => e.action === 'auto_ramp' && e.actor === 'automatic').length >= 2, `automatic ramp steps:\n${actions.join('\n')}`);
+    // The cutover gate passed on reads the new store really served.
+    const leftCutover = audit.find((e) => e.action === 'advance' && e.from === 'cutover')!;
+    const gateEvidence = (leftCutover.evidence.gate as { evidence?: Record<string, unknown> } | undefined)?.evidence ?? {};
+    assert.ok(Number(gateEvidence.servedNew) >= policy.minNewStoreReads!, `cutover gate evidence: ${JSON.stringify(leftCutover.evidence)}`);
     const rollback = audit.find((e) => e.action === 'automatic_rollback')!;
     assert.ok(Number(rollback.evidence.mismatchRate) > policy.rollbackMismatchRate, `evidence: ${JSON.stringify(rollback.evidence)}`);
   });

@@ -3,8 +3,10 @@ import { describe, it } from 'node:test';
 import type { ScienceFigures } from '../../activities/activity-types.js';
 import {
   allowsRampUp,
+  allowsRampUpWindows,
   coverageHorizonAfter,
   evaluate,
+  evaluateWindows,
   exitGate,
   formatDuration,
   formatRate,
@@ -12,9 +14,11 @@ import {
   localGateFailures,
   nextRampStep,
   nextStage,
+  rampWaitText,
   rollbackReason,
   stageIndex,
   ttlGateAt,
+  windowRollbackReason,
 } from '../../workflows/migration-gates.js';
 import type { MigrationState } from '../../workflows/migration-types.js';
 import { DAY, HOUR, MINUTE, healthyScience, healthyWriters, testPolicy } from './support/test-policy.js';
@@ -108,6 +112,25 @@ describe('exit gates', () => {
     assert.equal(gate.evidence.newStoreErrorRate, 0.002);
   });
 
+  it('cutover: enough reads really served by the new store, at a share consistent with the ramp', () => {
+    const p = { ...policy, minNewStoreReads: 1000 };
+    const s = state({ stage: 'cutover', ramp: 100, fullRampSince: T0 });
+    const gate = (f: Partial<ScienceFigures>) => exitGate({ state: s, policy: p, now: T0 + HOUR }, { kind: 'science', figures: figures(f) });
+    // Every read went to the old store (the horizon was never reached): the gate says so in numbers.
+    const none = gate({ servedOld: 5000, servedNew: 0, queries: 5000 });
+    assert.equal(none.passed, false);
+    assert.equal(none.detail, 'not met: 0 reads served by the new store over 30m (need at least 1000); new store served 0% of 5000 queries (need at least 80% at cutover 100%)');
+    assert.deepEqual([none.evidence.servedNew, none.evidence.queries, none.evidence.minNewStoreReads, none.evidence.minNewStoreShare], [0, 5000, 1000, 0.8]);
+    // Too few reads, although all of them new.
+    assert.match(gate({ servedOld: 0, servedNew: 999, queries: 999 }).detail, /^not met: 999 reads served by the new store over 30m \(need at least 1000\)$/);
+    // Split queries: the old store serves the minutes before H as well; the share counts queries.
+    const split = gate({ servedOld: 4000, servedNew: 4900, queries: 5000 });
+    assert.equal(split.passed, true, split.detail);
+    assert.match(split.detail, /4900 reads served by the new store over 30m \(need at least 1000\); new store served 98% of 5000 queries/);
+    // A policy written before the rule does not check it.
+    assert.equal(exitGate({ state: s, policy, now: T0 + HOUR }, { kind: 'science', figures: figures({ servedNew: 0 }) }).passed, true);
+  });
+
   it('ttl_wait: H + retention + grace, the rollback window, and an aged-out old store', () => {
     const cutoverFull = T0 + 2 * HOUR;
     const s = state({ stage: 'ttl_wait', fullRampSince: cutoverFull });
@@ -143,6 +166,45 @@ describe('evaluations', () => {
     assert.equal(allowsRampUp(evaluate('science', 5, figures({ mismatchRate: 0.005 }), policy, T0), policy), false);
     assert.equal(allowsRampUp(evaluate('cutover', 10, figures({ newStoreErrorRate: 0.005 }), policy, T0), policy), false);
     assert.equal(allowsRampUp(evaluate('science', 5, figures({ comparisons: 10 }), policy, T0), policy), false);
+  });
+
+  it('two windows: a burst rolls back on the short window, a trickle on the long one, neither on too few samples', () => {
+    const w = (long: Partial<ScienceFigures>, short: Partial<ScienceFigures>, step: Partial<ScienceFigures> = {}) =>
+      evaluateWindows('cutover', 25, { long: figures({ windowMs: 10 * MINUTE, ...long }), short: figures({ windowMs: MINUTE, ...short }), step: figures({ windowMs: 20 * MINUTE, ...step }) }, policy, T0);
+    // A fresh burst: 40 bad of 200 in the last minute, diluted to 0.8% over 10 minutes.
+    const burst = w({ comparisons: 5000, mismatches: 40, mismatchRate: 0.008 }, { comparisons: 200, mismatches: 40, mismatchRate: 0.2 });
+    assert.deepEqual([burst.verdict, burst.rollbackWindow], ['rollback', 'short']);
+    assert.equal(windowRollbackReason(burst, policy), 'mismatch rate 20% > rollback threshold 1% over 200 comparisons in the last 1m (short window) at cutover 25%');
+    const trickle = w({ comparisons: 5000, mismatches: 60, mismatchRate: 0.012 }, { comparisons: 300, mismatches: 0, mismatchRate: 0 });
+    assert.deepEqual([trickle.verdict, trickle.rollbackWindow], ['rollback', 'long']);
+    assert.match(windowRollbackReason(trickle, policy), /over 5000 comparisons in the last 10m \(long window\)/);
+    assert.equal(w({}, { comparisons: 99, mismatchRate: 1, mismatches: 99 }).verdict, 'healthy', 'a short window with too few samples does not roll back');
+    assert.equal(w({}, { newStoreErrorRate: 0.5 }).verdict, 'rollback', 'in cutover errors count too');
+  });
+
+  it('ramps on the comparisons since the step began, never while any window is above the gate threshold', () => {
+    const w = (long: Partial<ScienceFigures>, short: Partial<ScienceFigures>, step: Partial<ScienceFigures>) =>
+      evaluateWindows('science', 5, { long: figures({ windowMs: 10 * MINUTE, ...long }), short: figures({ windowMs: MINUTE, ...short }), step: figures({ windowMs: 20 * MINUTE, ...step }) }, policy, T0 + 20 * MINUTE);
+    // A quiet environment: the long window has too few samples, the step has gathered enough.
+    const quiet = w({ comparisons: 40 }, { comparisons: 4 }, { comparisons: 100 });
+    assert.equal(quiet.verdict, 'healthy');
+    assert.equal(allowsRampUpWindows(quiet, policy), true);
+    // Not enough since the step began: wait, and say for what.
+    const early = w({ comparisons: 40 }, { comparisons: 4 }, { comparisons: 12 });
+    assert.equal(early.verdict, 'insufficient_samples');
+    assert.equal(allowsRampUpWindows(early, policy), false);
+    const ctx = { policy: { ...policy, autoRamp: true }, paused: false, rolledBack: false, rampSince: T0, next: 25 };
+    assert.equal(rampWaitText(early, ctx), 'to step to 25%: 12 of 100 comparisons since 5% began, at about 0.6 a minute: about 2h 26m');
+    assert.equal(rampWaitText(early, { ...ctx, rampSince: T0 + 19 * MINUTE }), 'to step to 25%: 12 of 100 comparisons since 5% began, at about 12.0 a minute: about 7m 20s; 1m of 10m at 5%');
+    assert.equal(rampWaitText({ ...early, step: { ...early.step!, comparisons: 0 } }, ctx), 'to step to 25%: 0 of 100 comparisons since 5% began, at about 0.0 a minute: none yet, so no estimate');
+    assert.equal(rampWaitText(quiet, ctx), 'ready: the next evaluation steps to 25%');
+    assert.equal(rampWaitText(quiet, { ...ctx, paused: true }), 'paused: no automatic step to 25% until resumed');
+    assert.equal(rampWaitText(quiet, { ...ctx, next: null }), null);
+    // A mismatch in the short window above the gate's threshold (below the rollback one) holds the ramp.
+    const blip = w({}, { comparisons: 200, mismatches: 1, mismatchRate: 0.005 }, { comparisons: 5000 });
+    assert.equal(blip.verdict, 'healthy');
+    assert.equal(allowsRampUpWindows(blip, policy), false);
+    assert.match(rampWaitText(blip, ctx) ?? '', /mismatch rate 0\.5% in the short window \(1m\) is above the gate's 0\.1%/);
   });
 
   it('formats durations and rates for operators', () => {

@@ -31,6 +31,13 @@ describe('migration input validation', () => {
     assert.deepEqual(inputProblems(input({ promotionOrder: ['test', 'test'] })), ['promotionOrder has duplicates: ["test","test"]', 'promotionOrder ["test","test"] does not include the environment "staging"']);
     assert.deepEqual(inputProblems(input({ maxMismatchRate: 0.05, rollbackMismatchRate: 0.01 })), ['rollbackMismatchRate (0.01) must not be below maxMismatchRate (0.05)']);
     assert.deepEqual(inputProblems(input({ continueAsNewAfter: 0, ackTimeoutMs: Number.NaN })), ['ackTimeoutMs must be a positive number of ms (got NaN)', 'continueAsNewAfter must be a positive integer (got 0)']);
+    // The two-window and new-store-read fields are optional, checked when present.
+    assert.deepEqual(inputProblems(input({ shortWindowMs: 60_000, minNewStoreReads: 100, minNewStoreShare: 0.8 })), []);
+    const bad = inputProblems(input({ evaluationWindowMs: 60_000, shortWindowMs: 120_000, minNewStoreReads: 1.5, minNewStoreShare: 2 }));
+    assert.equal(bad.length, 3, bad.join('\n'));
+    assert.match(bad.join('\n'), /shortWindowMs \(120000\) must not be longer than evaluationWindowMs \(60000\)/);
+    assert.match(bad.join('\n'), /minNewStoreReads/);
+    assert.match(bad.join('\n'), /minNewStoreShare must be a rate in \[0, 1\] \(got 2\)/);
   });
 
   it('rejects a carried state of another environment', () => {

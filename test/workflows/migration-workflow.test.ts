@@ -327,7 +327,7 @@ describe('migration workflow', () => {
       await t.advanceTime(policy.evaluationIntervalMs);
       s = await t.waitFor((st) => st.rolledBack !== null, 'the automatic rollback');
       assert.deepEqual([s.stage, s.ramp, s.paused], ['science', 0, true]);
-      assert.match(s.rolledBack?.reason ?? '', /mismatch rate 5% > rollback threshold 1% over 2000 comparisons in the last 10m at science 25%/);
+      assert.match(s.rolledBack?.reason ?? '', /mismatch rate 5% > rollback threshold 1% over 2000 comparisons in the last 1m \(short window\) at science 25%/);
       assert.equal(s.rolledBack?.evidence.mismatchRate, 0.05);
       assert.equal(s.rolledBack?.evidence.comparisons, 2000);
       assert.equal(s.evaluations.at(-1)?.verdict, 'rollback');
@@ -444,6 +444,55 @@ describe('migration workflow', () => {
       const s = await t.waitFor((st) => st.gates[0]?.passed === true, 'the science gate to pass');
       assert.equal(s.gates[0]?.name, 'science->cutover');
       assert.equal(s.gates[0]?.evidence.comparisons, healthyScience().comparisons);
+    });
+  });
+
+  it('rolls a burst back on the short window at the next tick, with no ramp step in between', TIMEOUT, async () => {
+    const t = newTest();
+    const policy = testPolicy(t.env, { autoRamp: true, shortWindowMs: MINUTE });
+    await t.run(async () => {
+      await t.start(policy);
+      await driveTo(t, policy, 'cutover');
+      await t.update(setRampUpdate, ramp('alice', 25));
+      // A fresh burst of mismatches: the last minute is bad, the 10-minute window is diluted
+      // below the rollback threshold (and below the gate's, so the old rule would ramp on).
+      const published = t.world.publications.length;
+      t.world.scienceFor = (windowMs) =>
+        windowMs <= MINUTE ? healthyScience({ comparisons: 300, mismatches: 60, mismatchRate: 0.2 }) : healthyScience({ comparisons: 100_000, mismatches: 60, mismatchRate: 0.0006 });
+      await t.advanceTime(policy.evaluationIntervalMs);
+      const s = await t.waitFor((st) => st.rolledBack !== null, 'the automatic rollback');
+      assert.deepEqual([s.stage, s.ramp], ['cutover', 0]);
+      assert.match(s.rolledBack?.reason ?? '', /mismatch rate 20% > rollback threshold 1% over 300 comparisons in the last 1m \(short window\) at cutover 25%/);
+      assert.equal(s.rolledBack?.evidence.window, 'short');
+      assert.deepEqual(
+        t.world.publications.slice(published).map((p) => p.patch),
+        [{ cutoverPercent: 0 }],
+        'the only publication after the burst is the rollback',
+      );
+      assert.ok(t.world.scienceReads.includes(MINUTE), 'the short window was read');
+    });
+  });
+
+  it('ramps a quiet environment on the comparisons since the step began, and says what it waits for', TIMEOUT, async () => {
+    const t = newTest();
+    const policy = testPolicy(t.env, { autoRamp: true });
+    await t.run(async () => {
+      await t.start(policy);
+      await driveTo(t, policy, 'science');
+      // Few comparisons in any window; since the step began they add up.
+      let stepComparisons = 30;
+      t.world.scienceFor = (windowMs) =>
+        windowMs === policy.evaluationWindowMs || windowMs === MINUTE ? healthyScience({ comparisons: 3 }) : healthyScience({ comparisons: stepComparisons });
+      await t.advanceTime(policy.autoRampIntervalMs);
+      const waiting = await t.waitFor((st) => /of 100 comparisons since 1% began/.test(st.evaluations.at(-1)?.waitingFor ?? ''), 'the wait text');
+      assert.equal(waiting.ramp, 1);
+      assert.match(waiting.evaluations.at(-1)?.waitingFor ?? '', /^to step to 5%: 30 of 100 comparisons since 1% began, at about [\d.]+ a minute: about /);
+      stepComparisons = 120;
+      const ramped = await t.tickUntil(policy.evaluationIntervalMs, (st) => st.ramp === 5, 'the ramp to reach 5%');
+      assert.equal(ramped.stage, 'science');
+      const entry = t.world.audits.filter((a) => a.action === 'auto_ramp').at(-1);
+      assert.equal(entry?.evidence.stepComparisons, 120);
+      assert.match(entry?.reason ?? '', /120 comparisons since the step began/);
     });
   });
 

@@ -11,7 +11,7 @@ import { LATENCY_BUCKETS_MS, STATS_COUNTERS } from '../../../pipeline/science/co
 describe('migration activities (no services)', () => {
   it('maps a science summary to the figures the gates use; a p99 over the largest bucket stays a number', () => {
     const counters = Object.fromEntries(STATS_COUNTERS.map((c) => [c, 0])) as Record<(typeof STATS_COUNTERS)[number], number>;
-    Object.assign(counters, { comparisons: 200, mismatches: 3, servedOld: 150, servedNew: 50, candidateErrors: 2, candidateTimeouts: 1, newStoreErrors: 1 });
+    Object.assign(counters, { comparisons: 200, mismatches: 3, servedOld: 150, servedNew: 50, queries: 190, candidateErrors: 2, candidateTimeouts: 1, newStoreErrors: 1 });
     const hist = (bucket: number): number[] => Array.from({ length: LATENCY_BUCKETS_MS.length + 1 }, (_, i) => (i === bucket ? 10 : 0));
     const summary = summarizeScience([{ minute: 0, counters, latency: { old: hist(2), new: hist(LATENCY_BUCKETS_MS.length) } }], 0, 0);
     const figures = toScienceFigures(summary, 600_000);
@@ -23,6 +23,7 @@ describe('migration activities (no services)', () => {
       newStoreErrorRate: (2 + 1 + 1) / (200 + 2 + 1 + 50),
       servedOld: 150,
       servedNew: 50,
+      queries: 190,
       candidateErrors: 2,
       candidateTimeouts: 1,
       p99OldMs: 5,

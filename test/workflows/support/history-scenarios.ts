@@ -1,7 +1,7 @@
 /**
  * Representative runs of the migration workflow whose histories are kept in
  * test/fixtures/histories/ for replay tests. `RECORD_HISTORIES=1 node --import tsx --test
- * test/workflows/replay.test.ts` runs them against the time-skipping server and rewrites the
+ * test/workflows/replay.test.ts` (or RECORD_HISTORIES=<name>,... for some) runs them against the time-skipping server and rewrites the
  * files; do that after a deliberate, compatible change (a patch() or a new workflow type for an
  * incompatible one), never to make a failing replay pass.
  */
@@ -120,13 +120,39 @@ const SCENARIOS: Scenario[] = [
       return [handle.firstExecutionRunId, last];
     },
   },
+  {
+    // Two-window evaluation (gates-v2): a quiet step ramped on its own comparisons, then a burst
+    // in cutover rolled back on the short window.
+    name: 'gates-v2-windows',
+    run: async (t) => {
+      const policy = testPolicy(t.env, { autoRamp: true, shortWindowMs: MINUTE, minNewStoreReads: 100 });
+      await t.start(policy);
+      await driveTo(t, policy, 'science');
+      t.world.scienceFor = (windowMs) => healthyScience({ comparisons: windowMs === policy.evaluationWindowMs || windowMs === MINUTE ? 3 : 150 });
+      await t.tickUntil(policy.evaluationIntervalMs, (s) => s.ramp === 5, 'a quiet step ramped on its own comparisons');
+      t.world.scienceFor = null;
+      await t.update(setRampUpdate, { ...actor('alice', 'full'), percent: 100 });
+      await t.advanceTime(policy.bakeMs.science + MINUTE);
+      await t.update(advanceUpdate, { ...actor('alice', 'clean'), from: 'science' });
+      t.world.scienceFor = (windowMs) =>
+        windowMs <= MINUTE ? healthyScience({ comparisons: 300, mismatches: 60, mismatchRate: 0.2 }) : healthyScience({ comparisons: 100_000, mismatches: 60, mismatchRate: 0.0006 });
+      await t.advanceTime(policy.evaluationIntervalMs);
+      await t.waitFor((s) => s.rolledBack !== null, 'the burst rolled back on the short window');
+    },
+  },
 ];
 
-/** Runs every scenario and writes its histories as <scenario>[-<n>].json. */
+/**
+ * Runs the scenarios and writes their histories as <scenario>[-<n>].json: all of them with
+ * RECORD_HISTORIES=1, or only those named (RECORD_HISTORIES=gates-v2-windows,...), so a new
+ * scenario can be recorded without rewriting the histories of the code before a patch.
+ */
 export async function recordHistories(testEnv: TestWorkflowEnvironment, bundle: WorkflowBundleWithSourceMap): Promise<string[]> {
   fs.mkdirSync(HISTORY_DIR, { recursive: true });
   const written: string[] = [];
+  const only = process.env.RECORD_HISTORIES && process.env.RECORD_HISTORIES !== '1' ? process.env.RECORD_HISTORIES.split(',') : null;
   for (const [i, scenario] of SCENARIOS.entries()) {
+    if (only && !only.includes(scenario.name)) continue;
     const t = new MigrationTest(testEnv, bundle, `replay-${i + 1}`);
     let runIds: string[] | void = undefined;
     await t.run(async () => {

@@ -90,6 +90,8 @@ export class FakeWorld {
   publications: Publication[] = [];
   audits: AuditEntry[] = [];
   science: ScienceFigures = healthyScience();
+  /** When set, answers readScience per window (ms) instead of `science`. */
+  scienceFor: ((windowMs: number) => ScienceFigures) | null = null;
   scienceReads: number[] = [];
   writers: WriterHealth = healthyWriters();
   writerChecks = 0;
@@ -120,7 +122,7 @@ export class FakeWorld {
       },
       readScience: async ({ windowMs }) => {
         this.scienceReads.push(windowMs);
-        return { ...this.science, windowMs };
+        return { ...(this.scienceFor ? this.scienceFor(windowMs) : this.science), windowMs };
       },
       checkWriters: async () => {
         this.writerChecks++;

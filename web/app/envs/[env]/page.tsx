@@ -35,6 +35,12 @@ export default async function EnvPage({ params }: { params: Promise<{ env: strin
         <dl className="facts">
           <dt>ramp</dt>
           <dd data-testid="env-ramp">{s ? `${s.ramp}%` : '–'}</dd>
+          {s && (s.stage === 'science' || s.stage === 'cutover') ? (
+            <>
+              <dt>next ramp step</dt>
+              <dd data-testid="env-ramp-wait">{s.ramp === 100 ? 'at 100%: the exit gate below decides' : (s.evaluations.at(-1)?.waitingFor ?? 'waiting for the next evaluation')}</dd>
+            </>
+          ) : null}
           <dt>mismatch rate</dt>
           <dd>
             {pct(d.last5m?.mismatchRate)} last 5 min · {pct(d.lastHour?.mismatchRate)} last hour
