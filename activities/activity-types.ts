@@ -15,6 +15,8 @@ export interface ControlPatch {
   oldStoreAvailable?: boolean;
   retentionMs?: number;
   tolerance?: { relative: number; absolute: number };
+  /** The demo fault switch (set by the setFault update, so it is audited like every change). */
+  faults?: { newWriterCorruptionRate: number };
 }
 
 /** Input of publishControl. */

@@ -10,8 +10,7 @@ import { connectTemporal, createKafka } from '../config/clients.js';
 import { loadConfig } from '../config/config.js';
 import { policyFor } from '../config/migration-policy.js';
 import { parseCommandLine, runMain, UsageError } from '../pipeline/cli/args.js';
-import { initialControlState } from '../pipeline/control/control-state.js';
-import { listLiveInstances, publishControlState, readLatestControlState } from '../pipeline/control/control-state-publisher.js';
+import { listLiveInstances, readLatestControlState } from '../pipeline/control/control-state-publisher.js';
 import type { Heartbeat } from '../pipeline/control/control-state.js';
 import { MIGRATION_WORKFLOW_TYPE, migrationWorkflowId, STAGES, type MigrationState, type UpdateResult } from '../workflows/migration-types.js';
 
@@ -60,19 +59,12 @@ runMain(USAGE, async (argv) => {
   // Every action lands in the audit log with its reason, so the workflow refuses actions without one.
   if (command !== 'status' && actor.reason.trim() === '') throw new UsageError(`${command}: --reason "<why>" is required (it is recorded in the audit log)`);
 
+  let faultRate: number | undefined;
   if (command === 'fault') {
-    const e = needEnv();
-    const rate = Number(positional[1]);
-    if (!Number.isFinite(rate) || rate < 0 || rate > 1) throw new UsageError(`fault: rate '${positional[1]}' must be a number from 0 to 1`);
-    const kafka = createKafka(cfg);
-    const latest = (await readLatestControlState(kafka, e, 10_000)) ?? initialControlState(e, 7 * 86_400_000);
-    const producer = kafka.producer();
-    await producer.connect();
-    const next = { ...latest, version: latest.version + 1, faults: { newWriterCorruptionRate: rate }, updatedAt: new Date().toISOString(), updatedBy: actor.identity, reason: `fault switch: ${flags.reason || (rate > 0 ? 'demo' : 'off')}` };
-    await publishControlState(producer, next);
-    await producer.disconnect();
-    console.log(`${e}: fault switch set to ${rate} (control state v${next.version})`);
-    return;
+    faultRate = Number(positional[1]);
+    if (positional[1] === undefined || positional[1].trim() === '' || !Number.isFinite(faultRate) || faultRate < 0 || faultRate > 1) {
+      throw new UsageError(`fault: rate '${positional[1] ?? ''}' must be a number from 0 to 1`);
+    }
   }
 
   const connection = await connectTemporal(cfg);
@@ -140,6 +132,10 @@ runMain(USAGE, async (argv) => {
       }
       case 'approve':
         result = await update('approveDecommissionUpdate', actor);
+        break;
+      case 'fault':
+        // Through the workflow, so the change is published, acknowledged and audited like any other.
+        result = await update('setFaultUpdate', { ...actor, newWriterCorruptionRate: faultRate });
         break;
       default:
         throw new UsageError(`unknown command '${command}'`);

@@ -9,7 +9,7 @@
  * workflow de-duplicates on requestId itself as well, across continue-as-new.
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { Actor, AdvanceInput, MigrationState, SetRampInput, UpdateResult } from './migration-types.js';
+import type { Actor, AdvanceInput, MigrationState, SetFaultInput, SetRampInput, UpdateResult } from './migration-types.js';
 
 /** Input of start: an actor, optionally overriding the promotion order (with the actor's reason). */
 export interface StartInput extends Actor {
@@ -25,7 +25,7 @@ export interface MigrationStateView extends MigrationState {
 }
 
 /** Kinds of operator request, as recorded with a request id for de-duplication. */
-export type RequestKind = 'start' | 'advance' | 'rollback' | 'pause' | 'resume' | 'set_ramp' | 'approve_decommission';
+export type RequestKind = 'start' | 'advance' | 'rollback' | 'pause' | 'resume' | 'set_ramp' | 'approve_decommission' | 'set_fault';
 
 /** planned → dual_write; the same as advance with from = 'planned'. */
 export const startUpdate = defineUpdate<UpdateResult, [StartInput]>('startUpdate');
@@ -39,6 +39,11 @@ export const pauseUpdate = defineUpdate<UpdateResult, [Actor]>('pauseUpdate');
 export const resumeUpdate = defineUpdate<UpdateResult, [Actor]>('resumeUpdate');
 /** Set the science (in science) or cutover (in cutover) percent, an integer 0..100. */
 export const setRampUpdate = defineUpdate<UpdateResult, [SetRampInput]>('setRampUpdate');
+/**
+ * Set the demo fault switch (the new-store writer corrupts this share of points): published,
+ * acknowledged and audited like every other control-state change.
+ */
+export const setFaultUpdate = defineUpdate<UpdateResult, [SetFaultInput]>('setFaultUpdate');
 /** Approve the pending decommission (by someone other than who requested it). */
 export const approveDecommissionUpdate = defineUpdate<UpdateResult, [Actor]>('approveDecommissionUpdate');
 /** The workflow's state, gates with their figures, TTL timer and recent evaluations. */

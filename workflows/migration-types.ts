@@ -146,6 +146,8 @@ export interface MigrationState {
   gates: GateStatus[];
   evaluations: Evaluation[];
   pendingApproval: boolean;
+  /** The fault switch as last set through the workflow (absent: never set). */
+  faultRate?: number;
   /** Version of the last control state this workflow published. */
   controlVersion: number;
   /** Sequence number of the last audit entry. */
@@ -165,6 +167,11 @@ export interface AdvanceInput extends Actor {
 /** Input of set-ramp. */
 export interface SetRampInput extends Actor {
   percent: number;
+}
+
+/** Input of setFault: the share of points the new-store writer corrupts (0 = off; demo fault injection). */
+export interface SetFaultInput extends Actor {
+  newWriterCorruptionRate: number;
 }
 
 /** Result of every update: what the workflow did. */

@@ -71,6 +71,7 @@ import {
   pauseUpdate,
   resumeUpdate,
   rollbackUpdate,
+  setFaultUpdate,
   setRampUpdate,
   startUpdate,
   stateQuery,
@@ -78,7 +79,7 @@ import {
   type RequestKind,
 } from './migration-messages.js';
 import { STAGES } from './migration-types.js';
-import type { Actor, AdvanceInput, AuditEntry, Evaluation, GateStatus, MigrationInput, MigrationPolicy, MigrationState, SetRampInput, Stage, UpdateResult } from './migration-types.js';
+import type { Actor, AdvanceInput, AuditEntry, Evaluation, GateStatus, MigrationInput, MigrationPolicy, MigrationState, SetFaultInput, SetRampInput, Stage, UpdateResult } from './migration-types.js';
 import { SWITCHYARD_ENV, SWITCHYARD_RAMP_PERCENT, SWITCHYARD_STAGE } from './search-attribute-keys.js';
 
 /**
@@ -283,6 +284,7 @@ class MigrationRun {
     this.operatorUpdate(resumeUpdate, 'resume', () => this.checkResume(), (a) => this.resume(a));
     this.operatorUpdate(setRampUpdate, 'set_ramp', (a) => this.checkSetRamp(a), (a) => this.setRamp(a));
     this.operatorUpdate(approveDecommissionUpdate, 'approve_decommission', (a) => this.checkApprove(a), (a) => this.approveDecommission(a));
+    this.operatorUpdate(setFaultUpdate, 'set_fault', (a) => this.checkSetFault(a), (a) => this.setFault(a));
   }
 
   /** Set by reserveAuditNumbering: resolves once auditSeq continues the env's existing log. */
@@ -459,6 +461,13 @@ class MigrationRun {
     return null;
   }
 
+  private checkSetFault(a: SetFaultInput): string | null {
+    const rate: unknown = a.newWriterCorruptionRate;
+    if (typeof rate !== 'number' || !Number.isFinite(rate) || rate < 0 || rate > 1) return `newWriterCorruptionRate must be a number from 0 to 1, got ${JSON.stringify(rate)}`;
+    if (this.state.stage === 'complete') return `the ${this.env} migration is complete`;
+    return null;
+  }
+
   private checkApprove(a: Actor): string | null {
     const s = this.state;
     if (s.stage !== 'decommission' || !s.pendingApproval) return `nothing to approve: no decommission is pending (the migration is in ${s.stage})`;
@@ -566,11 +575,12 @@ class MigrationRun {
     const acknowledgedAt = ack?.acknowledgedAt ?? Date.now();
     const horizon = coverageHorizonAfter(acknowledgedAt);
     try {
+      // The workflow's own step (it follows from the acknowledgement), not the operator's.
       await this.transition({
-        actor: a.identity,
+        actor: AUTOMATIC_ACTOR,
         action: 'record_coverage_horizon',
         reason: `first full minute after the new writer was acknowledged at ${formatTime(acknowledgedAt)}`,
-        evidence: { coverageHorizon: horizon, acknowledgedAt },
+        evidence: { coverageHorizon: horizon, acknowledgedAt, startedBy: a.identity },
         patch: { coverageHorizon: horizon },
         revertOnFailure: false,
         apply: (s) => {
@@ -708,6 +718,23 @@ class MigrationRun {
       apply: (st, now) => applyRamp(st, a.percent, now),
     });
     return this.result(`${stage} ${from}% -> ${a.percent}%`);
+  }
+
+  private async setFault(a: SetFaultInput): Promise<UpdateResult> {
+    const rate = a.newWriterCorruptionRate;
+    const from = this.state.faultRate ?? null;
+    await this.transition({
+      actor: a.identity,
+      action: 'set_fault',
+      reason: a.reason,
+      evidence: { from, to: rate },
+      patch: { faults: { newWriterCorruptionRate: rate } },
+      revertOnFailure: false,
+      apply: (st) => {
+        st.faultRate = rate;
+      },
+    });
+    return this.result(`fault switch ${rate > 0 ? `on: the new-store writer corrupts ${rate * 100}% of points` : 'off'} (control state v${this.state.controlVersion})`);
   }
 
   private async approveDecommission(a: Actor): Promise<UpdateResult> {

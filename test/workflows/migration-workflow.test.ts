@@ -9,6 +9,7 @@ import {
   pauseUpdate,
   resumeUpdate,
   rollbackUpdate,
+  setFaultUpdate,
   setRampUpdate,
   startUpdate,
   type MigrationStateView,
@@ -113,7 +114,7 @@ describe('migration workflow', () => {
 
       assert.deepEqual(t.world.auditTrail(), [
         'alice:start',
-        'alice:record_coverage_horizon',
+        'automatic:record_coverage_horizon',
         'alice:advance',
         'alice:set_ramp',
         'alice:advance',
@@ -496,6 +497,28 @@ describe('migration workflow', () => {
     });
   });
 
+  it('sets the fault switch through the workflow: published, acknowledged and audited like every change', TIMEOUT, async () => {
+    const t = newTest();
+    const policy = testPolicy(t.env);
+    await t.run(async () => {
+      await t.start(policy);
+      await driveTo(t, policy, 'science');
+      const on = await t.update(setFaultUpdate, { ...actor('alice', 'demo fault'), newWriterCorruptionRate: 0.5 });
+      assert.match(on.message, /fault switch on: the new-store writer corrupts 50% of points/);
+      const published = t.world.publications.at(-1);
+      assert.deepEqual([published?.patch, published?.actor, published?.reason], [{ faults: { newWriterCorruptionRate: 0.5 } }, 'alice', 'demo fault']);
+      const entry = t.world.audits.at(-1);
+      assert.deepEqual([entry?.actor, entry?.action, entry?.evidence.from, entry?.evidence.to, entry?.controlVersion], ['alice', 'set_fault', null, 0.5, published?.version]);
+      await t.update(setFaultUpdate, { ...actor('alice', 'fixed'), newWriterCorruptionRate: 0 });
+      assert.deepEqual([t.world.audits.at(-1)?.evidence.from, t.world.audits.at(-1)?.evidence.to], [0.5, 0]);
+      await assertRejected(t.update(setFaultUpdate, { ...actor('alice', 'typo'), newWriterCorruptionRate: 2 }), /newWriterCorruptionRate must be a number from 0 to 1, got 2/);
+      // Every control-state version the workflow published has its audit entry.
+      const audited = new Set(t.world.audits.map((x) => x.controlVersion).filter((v) => v !== null));
+      assert.deepEqual(t.world.publications.map((x) => x.version).filter((v) => !audited.has(v)), []);
+      assert.deepEqual([(await t.state()).stage, (await t.state()).ramp], ['science', 1], 'the stage and ramp are untouched');
+    });
+  });
+
   it('continues as new after continueAsNewAfter ticks, carrying its state', TIMEOUT, async () => {
     const t = newTest();
     const policy = testPolicy(t.env, { autoRamp: true, continueAsNewAfter: 3 });
@@ -677,7 +700,7 @@ describe('migration workflow', () => {
       await assertRejected(t.update(startUpdate, actor('alice')), /record_coverage_horizon did not happen/);
       const s = await t.state();
       assert.deepEqual([s.stage, s.coverageHorizon], ['planned', null]);
-      assert.deepEqual(t.world.auditTrail(), ['alice:start', 'alice:record_coverage_horizon_failed', 'automatic:start_reverted']);
+      assert.deepEqual(t.world.auditTrail(), ['alice:start', 'automatic:record_coverage_horizon_failed', 'automatic:start_reverted']);
       assert.deepEqual(t.world.patches().at(-1), { newWriter: false, coverageHorizon: null });
     });
   });
