@@ -88,6 +88,9 @@ import { SWITCHYARD_ENV, SWITCHYARD_RAMP_PERCENT, SWITCHYARD_STAGE } from './sea
  */
 export const GATES_V2_PATCH = 'gates-v2';
 
+/** The patch from which refused requests are judged in the handler and audited. */
+export const AUDIT_REJECTIONS_PATCH = 'audit-rejections';
+
 /** Request ids (with their results) remembered for de-duplication, across continue-as-new. */
 export const MAX_RECENT_REQUESTS = 50;
 
@@ -357,10 +360,18 @@ class MigrationRun {
         const running = this.inFlight.get(a.requestId);
         if (running) return await running.result;
         const result = this.lock.run(async () => {
-          // The state may have moved while this request waited for the lock: judge it again.
+          // Judged here, under the lock (the state may have moved while the request waited), so
+          // a refusal is audited like everything else.
           const problem = check(a);
-          if (problem !== null) throw rejection(problem);
-          const r = await act(a);
+          if (problem !== null) throw await this.refuse(kind, a, problem);
+          let r: UpdateResult;
+          try {
+            r = await act(a);
+          } catch (err) {
+            // A refusal found by the handler's own reads (a gate's figures, the promotion order).
+            if (err instanceof ApplicationFailure && err.type === MigrationFailureType.rejected) throw await this.refuse(kind, a, err.message);
+            throw err;
+          }
           this.remember(a.requestId, kind, r);
           return r;
         });
@@ -381,11 +392,30 @@ class MigrationRun {
             if (earlier.kind !== kind) throw rejection(`request id ${a.requestId} was already used for a ${earlier.kind} request`);
             return;
           }
-          const problem = check(a);
-          if (problem !== null) throw rejection(problem);
+          // Anything else the request may be refused for (stale page, gates, self-approval, ...)
+          // is judged by the handler, which records the refusal in the audit history.
         },
       },
     );
+  }
+
+  /**
+   * Records a refused request in the audit history (action `<kind>_rejected`, with the reason
+   * and the request) and returns the failure to throw. Histories from before the patch did not.
+   */
+  private async refuse(kind: RequestKind, a: Actor, problem: string): Promise<ApplicationFailure> {
+    if (patched(AUDIT_REJECTIONS_PATCH)) {
+      const s = this.state;
+      const { identity, reason, requestId, ...input } = a as Actor & Record<string, unknown>;
+      const seq = ++s.auditSeq;
+      try {
+        await this.audit(seq, { actor: identity, action: `${kind}_rejected`, from: s.stage, to: s.stage, reason: problem, evidence: { request: kind, requestId, requestReason: reason, input }, controlVersion: null });
+      } catch (err) {
+        if (!(err instanceof TemporalFailure)) throw err;
+        log.error('audit entry of a refused request refused', { env: this.env, workflowId: this.workflowId, kind, seq, error: errorMessage(err) });
+      }
+    }
+    return rejection(problem);
   }
 
   private remember(requestId: string, kind: RequestKind, result: UpdateResult): void {

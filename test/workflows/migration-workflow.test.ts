@@ -191,7 +191,16 @@ describe('migration workflow', () => {
       await assertRejected(t.update(startUpdate, { ...actor('alice'), requestId: '' }), /requestId is required/);
       await assertRejected(t.update(startUpdate, actor('automatic')), /identity "automatic" is reserved/);
       assert.equal(t.world.publications.length, 0);
-      assert.equal(t.world.audits.length, 0);
+      // Nothing changed, and every refusal of a well-formed request is in the audit history with
+      // its reason (a request without an identity, reason or request id is refused before that).
+      assert.deepEqual(
+        t.world.audits.map((a) => [a.actor, a.action, a.from, a.to]),
+        ['rollback', 'pause', 'resume', 'set_ramp', 'approve_decommission', 'advance', 'advance'].map((k) => [k === 'approve_decommission' ? 'bob' : 'alice', `${k}_rejected`, 'planned', 'planned']),
+      );
+      assert.equal(t.world.audits[5]?.reason, `stale page or double click: the ${t.env} migration is in planned, not science; nothing was changed`);
+      assert.deepEqual([t.world.audits[5]?.evidence.request, t.world.audits[5]?.evidence.input, t.world.audits[5]?.controlVersion], ['advance', { from: 'science' }, null]);
+      const changes = () => t.world.audits.filter((a) => !a.action.endsWith('_rejected'));
+      assert.equal(changes().length, 0);
 
       // A double click: the second start names a stage the migration has left.
       await t.update(startUpdate, actor('alice'));
@@ -207,10 +216,11 @@ describe('migration workflow', () => {
         /gate dual_write->science not met: 0 live DynamoDB writer\(s\) \(need at least 1\); DynamoDB writer lag 5000 \(max 1000\)/,
       );
       const after = await t.state();
-      assert.deepEqual([after.stage, after.controlVersion, after.auditSeq], [before.stage, before.controlVersion, before.auditSeq]);
+      assert.deepEqual([after.stage, after.controlVersion, after.auditSeq], [before.stage, before.controlVersion, before.auditSeq + 1]);
       assert.equal(after.gates[0]?.passed, false);
       assert.equal(after.gates[0]?.evidence.dynamodbLag, 5000);
-      assert.equal(t.world.audits.length, 2);
+      assert.equal(changes().length, 2);
+      assert.match(t.world.audits.at(-1)?.reason ?? '', /^cannot leave dual_write: gate dual_write->science not met: 0 live DynamoDB writer/);
 
       t.world.writers = healthyWriters();
       await t.update(advanceUpdate, advance('alice', 'dual_write'));
@@ -223,12 +233,13 @@ describe('migration workflow', () => {
 
       await t.advanceTime(policy.bakeMs.science + MINUTE);
       t.world.science = healthyScience({ comparisons: 10, mismatches: 0, mismatchRate: 0.002 });
-      const audits = t.world.audits.length;
+      const audits = changes().length;
       await assertRejected(
         t.update(advanceUpdate, advance('alice', 'science')),
         /cannot leave science: gate science->cutover not met: 10 comparisons over 30m \(need at least 1000\); mismatch rate 0.2% \(max 0.1%\)/,
       );
-      assert.equal(t.world.audits.length, audits);
+      assert.equal(changes().length, audits);
+      assert.deepEqual([t.world.audits.at(-1)?.action, t.world.audits.at(-1)?.actor], ['advance_rejected', 'alice']);
       assert.equal((await t.state()).stage, 'science');
       await assertRejected(t.update(approveDecommissionUpdate, actor('bob')), /nothing to approve: no decommission is pending \(the migration is in science\)/);
     });
@@ -292,8 +303,11 @@ describe('migration workflow', () => {
       assert.equal((await t.state()).stage, 'planned');
       assert.equal(t.world.publications.length, 0);
 
+      // The refusal is recorded, with the reason the operator was given.
+      assert.deepEqual([t.world.audits[0]?.actor, t.world.audits[0]?.action], ['alice', 'start_rejected']);
+      assert.match(t.world.audits[0]?.reason ?? '', /promotion order: .* may not enter dual_write before pred has/);
       await t.update(startUpdate, { ...actor('alice', 'pred is blocked on a frozen cluster; CAB-42'), overridePromotionOrder: true });
-      assert.deepEqual(t.world.audits[0]?.evidence.promotionOrder, {
+      assert.deepEqual(t.world.audits[1]?.evidence.promotionOrder, {
         predecessor: 'pred',
         predecessorStage: 'planned',
         entering: 'dual_write',
@@ -356,7 +370,7 @@ describe('migration workflow', () => {
       s = await t.state();
       assert.deepEqual([s.paused, s.rolledBack], [false, null]);
       assert.deepEqual(t.world.patches().at(-1), { sciencePercent: 1 });
-      assert.deepEqual(t.world.auditTrail().slice(-2), ['automatic:automatic_rollback', 'bob:resume']);
+      assert.deepEqual(t.world.auditTrail().slice(-4), ['automatic:automatic_rollback', 'alice:set_ramp_rejected', 'alice:advance_rejected', 'bob:resume']);
     });
   });
 
@@ -438,7 +452,7 @@ describe('migration workflow', () => {
       );
       assert.deepEqual(
         t.world.auditTrail().filter((x) => x.startsWith('carol')),
-        ['carol:pause', 'carol:resume'],
+        ['carol:pause', 'carol:pause_rejected', 'carol:resume'],
       );
       // At 100% the science gate is reported with its figures once the bake time has passed.
       await t.advanceTime(policy.bakeMs.science);

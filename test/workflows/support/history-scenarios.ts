@@ -16,6 +16,7 @@ import {
   pauseUpdate,
   resumeUpdate,
   rollbackUpdate,
+  setFaultUpdate,
   setRampUpdate,
   startUpdate,
 } from '../../../workflows/migration-messages.js';
@@ -118,6 +119,26 @@ const SCENARIOS: Scenario[] = [
       const last = (await t.handle().describe()).runId;
       if (last === handle.firstExecutionRunId) throw new Error('the continue-as-new scenario did not continue as new');
       return [handle.firstExecutionRunId, last];
+    },
+  },
+  {
+    // Refusals judged by the handler and audited (audit-rejections): stale page, promotion order,
+    // a gate not met, self-approval.
+    name: 'audited-rejections',
+    run: async (t) => {
+      const policy = testPolicy(t.env, { promotionOrder: ['pred', t.env] });
+      t.world.envStages.pred = 'planned';
+      await t.start(policy);
+      await t.update(advanceUpdate, { ...actor('alice'), from: 'science' }).catch(() => undefined);
+      await t.update(startUpdate, actor('alice')).catch(() => undefined);
+      t.world.envStages.pred = 'complete';
+      await t.update(startUpdate, actor('alice'));
+      await t.update(startUpdate, actor('alice')).catch(() => undefined);
+      await t.advanceTime(policy.bakeMs.dualWrite + MINUTE);
+      t.world.writers = healthyWriters({ dynamodbLag: 50_000 });
+      await t.update(advanceUpdate, { ...actor('alice'), from: 'dual_write' }).catch(() => undefined);
+      await t.update(setFaultUpdate, { ...actor('alice', 'demo'), newWriterCorruptionRate: 0.2 });
+      await t.update(setFaultUpdate, { ...actor('alice', 'typo'), newWriterCorruptionRate: 7 }).catch(() => undefined);
     },
   },
   {
