@@ -167,6 +167,8 @@ describe('console: sign-in, roles and actions in a real browser', () => {
     const rejected = page.locator('[data-testid=action-result][data-kind=advance][data-status=rejected]');
     await rejected.waitFor({ timeout: 60_000 });
     assert.match((await rejected.textContent()) ?? '', /rejected: .*gate dual_write->science not met: .*bake/);
+    // The refusal is in the audit history too, with the operator as actor.
+    await page.locator('[data-testid=audit-table] tr[data-action=advance_rejected][data-actor=olivia]').first().waitFor({ timeout: 30_000 });
     await screenshot(page, 'operator-advance-rejected');
     assert.equal((await state()).stage, 'dual_write');
 

@@ -6,8 +6,7 @@ import type { Producer } from 'kafkajs';
 import { readAudit } from '../../activities/audit-log.js';
 import { createDynamoClient, createKafka } from '../../config/clients.js';
 import { demoPolicy } from '../../config/migration-policy.js';
-import { initialControlState } from '../../pipeline/control/control-state.js';
-import { publishControlState, readLatestControlState } from '../../pipeline/control/control-state-publisher.js';
+import { readLatestControlState } from '../../pipeline/control/control-state-publisher.js';
 import { runReadTraffic, type ReadResponse, type ReadTrafficSummary } from '../../pipeline/generator/read-traffic.js';
 import { MINUTE_MS, POINT_STATS, type MetricPoint } from '../../pipeline/model/metric-point.js';
 import type { Observation } from '../../pipeline/model/observation.js';
@@ -49,6 +48,8 @@ interface ServedDifference {
   servedBy: string;
   key: string;
   what: string;
+  /** When the response arrived (epoch ms). */
+  at: number;
 }
 
 /** What checkServedMinutes found. */
@@ -82,8 +83,8 @@ interface ServedCheck {
 function checkServedMinutes(responses: readonly ReadResponse[], expected: Map<string, MetricPoint>): ServedCheck {
   const out: ServedCheck = { compared: {}, distinct: {}, open: 0, differences: [] };
   const distinct = new Map<string, Set<string>>();
-  const differ = (servedBy: string, key: string, what: string): void => void out.differences.push({ servedBy, key, what });
   for (const r of responses) {
+    const differ = (servedBy: string, key: string, what: string): void => void out.differences.push({ servedBy, key, what, at: r.receivedAt });
     if (r.status !== 200) continue; // failed queries are asserted on separately (there must be none)
     const servedBy = r.servedBy ?? 'unknown';
     const { app, metric, from, to, stats, sentAt } = r.request;
@@ -245,19 +246,24 @@ describe('e2e: one environment migrated through every stage on the real stack', 
     assert.ok(h !== null && h % 60_000 === 0, 'the coverage horizon is a minute');
 
     await advanceWhenReady('dual_write', 90_000);
-    // Comparisons start once the first minute at or after the horizon is closed in both stores (about 1-2 min).
+    // Comparisons start once the first minute at or after the horizon is closed in both stores
+    // (about 1-2 min); the ramps move by themselves at this traffic.
     await waitFor('science at 100%', (s) => s.stage === 'science' && s.ramp === 100, 240_000);
+    await advanceWhenReady('science', 120_000);
 
-    // Inject a fault: the new store's writer corrupts half the points; science mode must catch it.
-    const latest = (await readLatestControlState(kafka, env, 10_000)) ?? initialControlState(env, policy.retentionMs);
-    await publishControlState(producer, { ...latest, version: latest.version + 1, faults: { newWriterCorruptionRate: 0.5 }, updatedAt: new Date().toISOString(), updatedBy: 'test', reason: 'fault injected' });
+    // Inject a fault during cutover: the new store's writer corrupts half the points it writes
+    // from now on (through the workflow, so it is audited). Wrong values reach clients from the
+    // first corrupted minute the new store serves until the rollback puts reads back on the old
+    // store; that must take at most 15 s, with no ramp step in between.
+    await waitFor('cutover at 50%', (s) => s.stage === 'cutover' && s.ramp === 50, 60_000);
+    await update('setFaultUpdate', { newWriterCorruptionRate: 0.5 });
     const rolled = await waitFor('the automatic rollback', (s) => s.rolledBack !== null, 180_000);
-    assert.equal(rolled.ramp, 0, 'science ramped back to 0');
+    assert.equal(rolled.ramp, 0, 'cutover ramped back to 0: every read on the old store');
     assert.ok(rolled.paused);
+    const rolledBackAt = rolled.rolledBack!.at;
 
     // Fix: fault off, and repair the new store by replaying the metrics topic into it.
-    const now = (await readLatestControlState(kafka, env, 10_000))!;
-    await publishControlState(producer, { ...now, version: now.version + 1, faults: { newWriterCorruptionRate: 0 }, updatedAt: new Date().toISOString(), updatedBy: 'test', reason: 'fault fixed' });
+    await update('setFaultUpdate', { newWriterCorruptionRate: 0 });
     await dynamoWriter.stop('SIGTERM');
     const admin = kafka.admin();
     await admin.connect();
@@ -268,11 +274,8 @@ describe('e2e: one environment migrated through every stage on the real stack', 
     // Let the mismatches of the faulty minutes leave the evaluation window.
     await sleep(policy.evaluationWindowMs + 35_000);
     const resumed = await update('resumeUpdate', {});
-    assert.equal(resumed.stage, 'science');
-    await waitFor('science back at 100%', (s) => s.ramp === 100 && s.rolledBack === null, 120_000);
-
-    await advanceWhenReady('science', 120_000);
-    await waitFor('cutover at 100%', (s) => s.stage === 'cutover' && s.ramp === 100, 120_000);
+    assert.equal(resumed.stage, 'cutover');
+    await waitFor('cutover at 100%', (s) => s.stage === 'cutover' && s.ramp === 100 && s.rolledBack === null, 120_000);
     const fullCutoverAt = Date.now() + 2_000; // once every instance applies it
     await advanceWhenReady('cutover', 120_000);
     // At cutover 100 %, before the TTL wait: most reads took their covered part from the new store
@@ -304,9 +307,22 @@ describe('e2e: one environment migrated through every stage on the real stack', 
     const report = `${total} served minutes compared with the batch computation over ${sent.length} observations (per store ${JSON.stringify(check.compared)}, distinct ${JSON.stringify(check.distinct)}); ${check.open} still open when served, not judged`;
     t.diagnostic(report);
     console.log(report);
+    // Wrong values served while the fault was on: only by the new store, only until the rollback,
+    // for at most 15 s from the first one.
+    const faulty = check.differences.filter((d) => d.at <= rolledBackAt);
+    const firstWrongAt = Math.min(...faulty.map((d) => d.at));
+    if (faulty.length > 0) {
+      const exposure = rolledBackAt - firstWrongAt;
+      const note = `fault in cutover: ${faulty.length} wrong values served by ${[...new Set(faulty.map((d) => d.servedBy))].join('/')} over ${exposure} ms before the automatic rollback`;
+      t.diagnostic(note);
+      console.log(note);
+      assert.ok(faulty.every((d) => d.servedBy === 'new' || d.servedBy === 'split'), `wrong values only from the new store: ${JSON.stringify(faulty.slice(0, 5))}`);
+      assert.ok(exposure <= 15_000, note);
+    }
+    const remaining = check.differences.filter((d) => d.at > rolledBackAt);
     // The same stale or wrong minute is usually served many times: list each difference once.
     const times = new Map<string, number>();
-    for (const d of check.differences) {
+    for (const d of remaining) {
       const what = `${d.servedBy} ${d.key}: ${d.what}`;
       times.set(what, (times.get(what) ?? 0) + 1);
     }
@@ -314,14 +330,14 @@ describe('e2e: one environment migrated through every stage on the real stack', 
       .slice(0, 20)
       .map(([what, n]) => `${what} (served ${n}x)`)
       .join('\n');
-    assert.equal(check.differences.length, 0, `${check.differences.length} served values differ from the batch computation (${times.size} distinct):\n${shown}`);
+    assert.equal(remaining.length, 0, `${remaining.length} served values differ from the batch computation after the rollback (${times.size} distinct):\n${shown}`);
     assert.ok(total > 100, `enough served minutes compared: ${report}`);
     assert.ok((check.compared.old ?? 0) > 0, `some compared minutes were served by the old store: ${report}`);
     assert.ok((check.compared.new ?? 0) > 0, `some compared minutes were served by the new store: ${report}`);
 
     const audit = await readAudit(dynamo, { env, limit: 500 });
     const actions = audit.map((e) => `${e.actor}:${e.action}`);
-    const order = ['alice:start', 'alice:advance', 'automatic:automatic_rollback', 'alice:resume', 'alice:advance', 'alice:advance', 'alice:advance', 'bob:approve_decommission'];
+    const order = ['alice:start', 'alice:advance', 'alice:advance', 'alice:set_fault', 'automatic:automatic_rollback', 'alice:set_fault', 'alice:resume', 'alice:advance', 'alice:advance', 'bob:approve_decommission'];
     // The story, in order (other entries, e.g. automatic ramp steps, may come in between).
     let i = 0;
     for (const a of actions) if (i < order.length && a === order[i]) i++;
@@ -331,6 +347,19 @@ describe('e2e: one environment migrated through every stage on the real stack', 
       [...audit.map((e) => e.seq)].sort((a, b) => a - b),
     );
     assert.equal(new Set(audit.map((e) => e.seq)).size, audit.length, 'no duplicate audit entries');
+    // No ramp step between the first wrong value served and the rollback.
+    if (Number.isFinite(firstWrongAt)) {
+      const between = audit.filter((e) => e.action === 'auto_ramp' && e.at >= firstWrongAt && e.at <= rolledBackAt);
+      assert.deepEqual(between, [], 'no ramp-up while wrong values were being served');
+    }
+    // Every control-state version is in the audit history, once (fault-switch changes included).
+    const versions = audit.map((e) => e.controlVersion).filter((v): v is number => v !== null);
+    const newest = (await readLatestControlState(kafka, env, 10_000))!.version;
+    assert.deepEqual(
+      [...versions].sort((a, b) => a - b),
+      Array.from({ length: newest }, (_, i) => i + 1),
+      `one audit entry per control-state version 1..${newest}:\n${audit.map((e) => `v${e.controlVersion} ${e.actor}:${e.action}`).join('\n')}`,
+    );
     // The ramps advanced by themselves at this traffic, attributed to the workflow.
     assert.ok(audit.filter((e) => e.action === 'auto_ramp' && e.actor === 'automatic').length >= 2, `automatic ramp steps:\n${actions.join('\n')}`);
     // The cutover gate passed on reads the new store really served.
