@@ -25,11 +25,19 @@ export const metricPointSchema = z
   })
   .refine((p) => p.min <= p.median && p.median <= p.p95 && p.p95 <= p.p99 && p.p99 <= p.max, 'statistics out of order (need min <= median <= p95 <= p99 <= max)');
 
-/** Encodes a metric point as a message value. */
+/**
+ * A number as JSON text that parses back to the same float64: JSON.stringify writes -0 as "0",
+ * while "-0" is valid JSON that JSON.parse reads as -0. Every other finite double already
+ * round-trips (shortest representation).
+ */
+function exactNumber(x: number): string {
+  return Object.is(x, -0) ? '-0' : JSON.stringify(x);
+}
+
+/** Encodes a metric point as a message value (every statistic read back Object.is-equal, -0 included). */
 export function encodeMetricPoint(p: MetricPoint): Buffer {
-  return Buffer.from(
-    JSON.stringify({ v: 1, app: p.app, metric: p.metric, minute: p.minute, count: p.count, min: p.min, max: p.max, sum: p.sum, median: p.median, p95: p.p95, p99: p.p99 }),
-  );
+  const stats = (['min', 'max', 'sum', 'median', 'p95', 'p99'] as const).map((k) => `,"${k}":${exactNumber(p[k])}`).join('');
+  return Buffer.from(`{"v":1,"app":${JSON.stringify(p.app)},"metric":${JSON.stringify(p.metric)},"minute":${JSON.stringify(p.minute)},"count":${JSON.stringify(p.count)}${stats}}`);
 }
 
 /** Decodes and validates a metric point message; returns the reason when it is not one. */

@@ -1,16 +1,20 @@
 /**
  * Edge float64 statistics through both real stores of the local stack: every finite value
  * Cassandra's double holds must also be held, exactly, by the DynamoDB store (nothing rejected,
- * so nothing would be dead-lettered), and both must read back the same float64 (Object.is).
+ * so nothing would be dead-lettered), and both must read back the same float64 (Object.is) —
+ * written through each store directly, and end to end through the metrics topic and both writer
+ * processes.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { DeleteTableCommand, GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type cassandra from 'cassandra-driver';
-import { createCassandraClient, createDynamoClient } from '../../../../config/clients.js';
+import { createCassandraClient, createDynamoClient, createKafka } from '../../../../config/clients.js';
 import { loadConfig } from '../../../../config/config.js';
+import { encodeMetricPoint } from '../../../../pipeline/codec/metric-point-codec.js';
+import { envTopics, ensureTopics } from '../../../../pipeline/topics.js';
+import { dropEnv, openStores, readTopic, testEnv, writerProcess, type PipelineProcess } from '../../../support/pipeline.js';
 import { MINUTE_MS, minuteOf, POINT_STATS, type MetricPoint } from '../../../../pipeline/model/metric-point.js';
-import { cassandraKeyspaceFor } from '../../../../pipeline/stores/cassandra-store.js';
 import { createMetricStore } from '../../../../pipeline/stores/create-metric-store.js';
 import { dynamoTableFor } from '../../../../pipeline/stores/dynamodb-store.js';
 import type { MetricStore, StoreKind } from '../../../../pipeline/stores/metric-store.js';
@@ -59,14 +63,9 @@ for (const kind of ['cassandra', 'dynamodb'] as const satisfies readonly StoreKi
 
     after(async () => {
       await store.close();
-      if (adminCassandra) {
-        await adminCassandra.execute(`DROP KEYSPACE IF EXISTS ${cassandraKeyspaceFor(ENV)}`);
-        await adminCassandra.shutdown();
-      }
-      if (adminDynamo) {
-        await adminDynamo.send(new DeleteTableCommand({ TableName: dynamoTableFor(ENV) }));
-        adminDynamo.destroy();
-      }
+      await adminCassandra?.shutdown();
+      adminDynamo?.destroy();
+      await dropEnv(cfg, ENV);
     });
 
     it('writes every edge point, rejecting none, and reads each statistic back Object.is-equal', async () => {
@@ -100,3 +99,52 @@ for (const kind of ['cassandra', 'dynamodb'] as const satisfies readonly StoreKi
     }
   });
 }
+
+describe('edge float64 statistics through the metrics topic and both writer processes', () => {
+  const env = testEnv('edgew');
+  const procs: PipelineProcess[] = [];
+  after(async () => {
+    await Promise.all(procs.map((p) => p.stop('SIGKILL')));
+    await dropEnv(cfg, env);
+  });
+
+  it('both writers store every edge point, none dead-lettered, each statistic read back Object.is-equal from both stores', async () => {
+    const kafka = createKafka(cfg, { clientId: 'test-edge-writers' });
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, env, 4);
+    await admin.disconnect();
+    procs.push(writerProcess(`${env}-writer-cassandra`, env, 'cassandra', ['--mode', 'on']).start(), writerProcess(`${env}-writer-dynamodb`, env, 'dynamodb', ['--mode', 'on']).start());
+    await Promise.all(procs.map((p) => p.waitForLog(/running/)));
+    // The points as the aggregator publishes them (the same codec), plus one bad message so the
+    // dead-letter topic is known to be read: it must be all that is there.
+    const written = edgePoints();
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    await producer.send({ topic: envTopics(env).metrics, messages: [...written.map((p) => ({ key: p.app, value: encodeMetricPoint(p) })), { key: 'edge', value: Buffer.from('{"v":1,') }] });
+    await producer.disconnect();
+
+    const stores = openStores(cfg, env);
+    try {
+      const q = { app: 'edge', metric: 'router.service_ms', fromMinute: BASE, toMinute: BASE + 60 * MINUTE_MS };
+      for (const kind of ['cassandra', 'dynamodb'] as const) {
+        let read: MetricPoint[] = [];
+        for (const deadline = Date.now() + 60_000; read.length < written.length && Date.now() < deadline; ) {
+          read = await stores[kind].readSeries(q);
+          if (read.length < written.length) await new Promise((r) => setTimeout(r, 500));
+        }
+        assert.equal(read.length, written.length, `${kind}: ${read.length} of ${written.length} edge points stored`);
+        read.forEach((r, i) => {
+          for (const stat of POINT_STATS) assert.ok(Object.is(r[stat], written[i]![stat]), `${kind} via its writer, minute #${i} ${stat}: published ${written[i]![stat]}, read ${r[stat]}`);
+        });
+      }
+    } finally {
+      await stores.close();
+    }
+    // Each writer dead-letters the malformed message (after the edge points in the same
+    // partition), and nothing else: no edge point was rejected by either store.
+    const dlq = await readTopic(cfg, envTopics(env).metricsDlq, 2, 30_000);
+    const entries = dlq.map((d) => `${d.headers['switchyard-sink']}:${d.headers['switchyard-kind']}`).sort();
+    assert.deepEqual(entries, ['cassandra:malformed-point', 'dynamodb:malformed-point'], dlq.map((d) => JSON.stringify(d.headers)).join('\n'));
+  });
+});
