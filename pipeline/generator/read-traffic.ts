@@ -35,6 +35,8 @@ export interface ReadTrafficOptions {
    */
   onResponse?: (r: ReadResponse) => void;
   shouldStop?: () => boolean;
+  /** While it returns true no query is sent (and the rate resumes afterwards without a burst). */
+  shouldPause?: () => boolean;
 }
 
 /** One query as it was sent. */
@@ -151,8 +153,15 @@ export async function runReadTraffic(o: ReadTrafficOptions): Promise<ReadTraffic
     if (response) o.onResponse?.(response);
   };
   const pending = new Set<Promise<void>>();
+  let pausedMs = 0;
   while (Date.now() - started < o.durationMs && !o.shouldStop?.()) {
-    const due = started + (issued / o.ratePerSec) * 1000;
+    if (o.shouldPause?.()) {
+      const p0 = Date.now();
+      await new Promise((r) => setTimeout(r, 100));
+      pausedMs += Date.now() - p0;
+      continue;
+    }
+    const due = started + pausedMs + (issued / o.ratePerSec) * 1000;
     const wait = due - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, Math.min(wait, 50)));
     if (Date.now() < due) continue;

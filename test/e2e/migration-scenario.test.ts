@@ -131,6 +131,7 @@ describe('e2e: one environment migrated through every stage on the real stack', 
   let closeTemporal: () => Promise<void>;
   let queryUrl: string;
   let stopLoad = false;
+  let pauseReads = false;
   let load: Promise<unknown>;
   let reads: Promise<ReadTrafficSummary>;
   let dynamoWriter: PipelineProcess;
@@ -217,6 +218,7 @@ describe('e2e: one environment migrated through every stage on the real stack', 
       durationMs: 30 * 60_000,
       seed: 3,
       shouldStop: () => stopLoad,
+      shouldPause: () => pauseReads,
       ranges: [
         [5 * 60_000, 1],
         [90_000, 1],
@@ -277,6 +279,16 @@ describe('e2e: one environment migrated through every stage on the real stack', 
     assert.equal(resumed.stage, 'cutover');
     await waitFor('cutover at 100%', (s) => s.stage === 'cutover' && s.ramp === 100 && s.rolledBack === null, 120_000);
     const fullCutoverAt = Date.now() + 2_000; // once every instance applies it
+    // The cutover gate counts reads the new store really served: with no reads in its window
+    // (science stats are per minute: the gate reads the current one) it refuses, naming the count.
+    pauseReads = true;
+    await sleep(MINUTE_MS - (Date.now() % MINUTE_MS) + 3_000);
+    await assert.rejects(update('advanceUpdate', { from: 'cutover' }), (err: Error) => {
+      const message = String(err.cause instanceof Error ? err.cause.message : err.message);
+      assert.match(message, /gate cutover->ttl_wait not met: .*0 reads served by the new store over 30s \(need at least 20\)/);
+      return true;
+    });
+    pauseReads = false;
     await advanceWhenReady('cutover', 120_000);
     // At cutover 100 %, before the TTL wait: most reads took their covered part from the new store
     // (whole, or split at the horizon), with the read generator's real ranges.
