@@ -33,10 +33,11 @@ export interface CompareOptions {
   /** |a-b| <= absolute + relative * max(|a|, |b|) counts as equal. */
   tolerance: { relative: number; absolute: number };
   /**
-   * A minute that only one store has and that ended less than this long before `now` is not
-   * judged yet (default 0). The two writers are independent consumer groups: a minute the
-   * aggregator has just closed lands in one store moments before the other, and a read in
-   * between is a race, not a missing or extra minute. Minutes both stores have are always judged.
+   * A minute that only one store has and that ended less than this long before `now`, or that
+   * expires less than this long after it, is not judged (default 0). The two writers are
+   * independent consumer groups: a minute the aggregator has just closed lands in one store
+   * moments before the other, and a read in between is a race, not a missing or extra minute;
+   * likewise a minute expiring between the two reads. Minutes both stores have are always judged.
    */
   settleMs?: number;
 }
@@ -61,7 +62,10 @@ export function compareSeries(oldPoints: readonly MetricPoint[], newPoints: read
   if (o.horizon === null) return { compared: 0, matched: 0, mismatches: [] };
   const horizon = o.horizon;
   const settleMs = o.settleMs ?? 0;
-  const settling = (minute: number): boolean => minute + MINUTE_MS + settleMs > o.now;
+  // Within settleMs of either end of its life a minute may be in one store's result and not yet
+  // (just closed) or no longer (just expired: the two reads run at slightly different times, and
+  // Cassandra's TTL counts in whole seconds) in the other's: a race, not a difference.
+  const settling = (minute: number): boolean => minute + MINUTE_MS + settleMs > o.now || minute + o.retentionMs - settleMs <= o.now;
   const byMinuteOld = new Map(oldPoints.filter((p) => p.minute >= horizon).map((p) => [p.minute, p]));
   const byMinuteNew = new Map(newPoints.filter((p) => p.minute >= horizon).map((p) => [p.minute, p]));
   const minutes = [...new Set([...byMinuteOld.keys(), ...byMinuteNew.keys()])].sort((a, b) => a - b);

@@ -176,8 +176,11 @@ export class CassandraMetricStore implements MetricStore {
   }
 
   /**
-   * Upserts points with TTL = seconds left until minute + retention (rounded up, so never 0, which
-   * Cassandra would read as "no TTL"). Points Cassandra refuses are returned in `rejected`.
+   * Upserts points with TTL = seconds left until minute + retention, rounded up, plus one second
+   * (never 0, which Cassandra would read as "no TTL"): Cassandra counts a TTL from the write's
+   * whole second, so without the extra second a row could vanish up to a second before
+   * minute + retention, while reads (and the comparison) keep a minute until then; the read filter
+   * drops it at minute + retention exactly. Points Cassandra refuses are returned in `rejected`.
    */
   async writePoints(points: MetricPoint[]): Promise<WriteResult> {
     const now = this.now();
@@ -185,7 +188,7 @@ export class CassandraMetricStore implements MetricStore {
     const rejected = [...plan.rejected];
     let written = plan.superseded;
     await forEachConcurrent(plan.toWrite, this.concurrency, async (p) => {
-      const ttlSeconds = Math.ceil((p.minute + this.retentionMs - now) / 1000);
+      const ttlSeconds = Math.ceil((p.minute + this.retentionMs - now) / 1000) + 1;
       const params = [p.app, p.metric, new Date(p.minute), cassandra.types.Long.fromNumber(p.count), p.min, p.max, p.sum, p.median, p.p95, p.p99, ttlSeconds];
       try {
         await this.attempt('write point', () =>

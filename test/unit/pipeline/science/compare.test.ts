@@ -54,6 +54,19 @@ describe('compareSeries', () => {
     assert.equal(compareSeries([pt(8), pt(9)], [pt(8)], opts).mismatches[0]?.kind, 'missing', 'no settle time by default');
   });
 
+  it('does not judge a minute about to expire that only one store still returned (the reads ran moments apart)', () => {
+    // Retention 5 minutes at now = T + 10 min: minute 5 expires now + 0, minute 6 a minute later.
+    const edge = { ...opts, retentionMs: 5 * M + 10_000, settleMs: 30_000 };
+    // Minute 5 expires in 10 s: the old store's read already missed it, the new store's did not.
+    const expiring = compareSeries([pt(6), pt(7)], [pt(5), pt(6), pt(7)], edge);
+    assert.deepEqual({ compared: expiring.compared, mismatches: expiring.mismatches.length }, { compared: 2, mismatches: 0 });
+    // A minute with well over settleMs to live that only one store has is a real difference.
+    const real = compareSeries([pt(6), pt(7)], [pt(5), pt(6), pt(7)], { ...edge, retentionMs: 5 * M + 60_000 });
+    assert.deepEqual(real.mismatches.map((m) => [m.kind, (m.minute - T) / M]), [['extra', 5]]);
+    // And a minute both have is judged up to its expiry.
+    assert.equal(compareSeries([pt(5, { p99: 7 })], [pt(5)], edge).mismatches[0]?.kind, 'value_drift');
+  });
+
   it('accepts differences within the tolerance', () => {
     const c = compareSeries([pt(3, { sum: 0.30000000000000004 })], [pt(3, { sum: 0.3 })], opts);
     assert.equal(c.matched, 1);
