@@ -240,6 +240,7 @@ describe('migration activities on the real stack', () => {
         newStoreErrorRate: 2 / 12,
         servedOld: 10,
         servedNew: 0,
+        queries: 10,
         candidateErrors: 1,
         candidateTimeouts: 1,
         p99OldMs: 5,
