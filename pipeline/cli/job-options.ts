@@ -70,10 +70,16 @@ export async function serveJob(o: {
   await ensureTopics(admin, o.common.env, o.common.partitions);
   await ensureControlTopics(admin);
   await o.beforeStart?.();
-  await o.job.start();
-  const stopLag = watchLag(admin, o.groupId, o.topic, o.metrics);
+  // /metrics is up before the job consumes anything, so its counters can be followed from the first record.
   const server = await startMetricsServer(o.metrics.registry, o.common.metricsPort, () => o.job.health());
   o.logger.info({ env: o.common.env, action: 'listening', metricsPort: server.port }, `${o.label} for ${o.common.env}: metrics on http://127.0.0.1:${server.port}/metrics`);
+  try {
+    await o.job.start();
+  } catch (err) {
+    await server.close();
+    throw err;
+  }
+  const stopLag = watchLag(admin, o.groupId, o.topic, o.metrics);
   return {
     async stop() {
       stopLag();

@@ -12,7 +12,7 @@ import { ensureControlTopics } from '../control/control-topics.js';
 import { createLogger } from '../observability/logger.js';
 import { CandidateRunner } from '../query/candidate-runner.js';
 import { startQueryService } from '../query/query-service.js';
-import { ReadRouter, type EnvStores } from '../query/read-router.js';
+import { DEFAULT_SETTLE_MS, ReadRouter, type EnvStores } from '../query/read-router.js';
 import { ensureScienceTables } from '../science/control-tables.js';
 import { ScienceRecorder } from '../science/science-recorder.js';
 import { createMetricStore } from '../stores/create-metric-store.js';
@@ -24,7 +24,10 @@ const USAGE = `usage: npm run query -- [options]
   --candidate-timeout <d>  how long a shadow read may take before it counts as a timeout (default 250ms)
   --max-candidates <n>     most shadow reads in flight; over it samples are skipped (default 64)
   --retention <duration>   retention until the control state says otherwise (default 7d)
-  --flush-interval <d>     how often science stats are written (default 2s)`;
+  --flush-interval <d>     how often science stats are written (default 2s)
+  --settle <duration>      how long after a minute ends a minute only one store has is not judged
+                           (default ${DEFAULT_SETTLE_MS / 1000}s): above the aggregator's lateness plus the time
+                           both writers take to write a closed minute`;
 
 runMain(USAGE, async (argv) => {
   const a = parseCommandLine(argv, {
@@ -34,6 +37,7 @@ runMain(USAGE, async (argv) => {
     'max-candidates': { type: 'string', default: '64' },
     retention: { type: 'string', default: '7d' },
     'flush-interval': { type: 'string', default: '2s' },
+    settle: { type: 'string', default: `${DEFAULT_SETTLE_MS}ms` },
   });
   const cfg = loadConfig();
   const envs = a.envs ? a.envs.split(',').map((e) => parseEnv(e.trim(), cfg.environments)) : cfg.environments;
@@ -65,6 +69,7 @@ runMain(USAGE, async (argv) => {
     control: (env) => controls.get(env)!.current(),
     recorder,
     candidates: new CandidateRunner(parseWhole('max-candidates', a['max-candidates']!, 1, 100_000), candidateTimeoutMs),
+    settleMs: parseDuration('settle', a.settle!),
     logger,
   });
   const registry = new Registry();
