@@ -3,7 +3,7 @@
  * for every environment (or those named with --envs). Several instances may run at once.
  */
 import os from 'node:os';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { createCassandraClient, createDynamoClient, createKafka } from '../../config/clients.js';
 import { loadConfig } from '../../config/config.js';
 import { createControlStateClient, type ControlStateClient } from '../control/control-state-client.js';
@@ -13,9 +13,11 @@ import { createLogger } from '../observability/logger.js';
 import { CandidateRunner } from '../query/candidate-runner.js';
 import { startQueryService } from '../query/query-service.js';
 import { DEFAULT_SETTLE_MS, ReadRouter, type EnvStores } from '../query/read-router.js';
+import { KafkaWriterProgress } from '../query/writer-progress.js';
 import { ensureScienceTables } from '../science/control-tables.js';
 import { ScienceRecorder } from '../science/science-recorder.js';
 import { createMetricStore } from '../stores/create-metric-store.js';
+import { envTopics, writerGroup } from '../topics.js';
 import { parseCommandLine, parseDuration, parseEnv, parseWhole, runMain } from './args.js';
 
 const USAGE = `usage: npm run query -- [options]
@@ -25,9 +27,9 @@ const USAGE = `usage: npm run query -- [options]
   --max-candidates <n>     most shadow reads in flight; over it samples are skipped (default 64)
   --retention <duration>   retention until the control state says otherwise (default 7d)
   --flush-interval <d>     how often science stats are written (default 2s)
-  --settle <duration>      how long after a minute ends a minute only one store has is not judged
-                           (default ${DEFAULT_SETTLE_MS / 1000}s): above the aggregator's lateness plus the time
-                           both writers take to write a closed minute`;
+  --settle <duration>      how long after a minute ends a minute only one store has is judged at the
+                           latest (default ${DEFAULT_SETTLE_MS / 1000}s); sooner once the other store's writer is
+                           proven, by its committed offsets, to have written past the read`;
 
 runMain(USAGE, async (argv) => {
   const a = parseCommandLine(argv, {
@@ -50,7 +52,8 @@ runMain(USAGE, async (argv) => {
   const admin = kafka.admin();
   await admin.connect();
   await ensureControlTopics(admin);
-  await admin.disconnect();
+  // Kept connected: the writers' committed offsets prove when a one-sided minute can be judged.
+  const progress = new KafkaWriterProgress({ admin, topic: (env) => envTopics(env).metrics, groups: (env) => ({ old: writerGroup(env, 'cassandra'), new: writerGroup(env, 'dynamodb') }), logger });
   const cassandraClient = createCassandraClient(cfg);
   const dynamo = createDynamoClient(cfg);
   await ensureScienceTables(dynamo);
@@ -70,11 +73,27 @@ runMain(USAGE, async (argv) => {
     recorder,
     candidates: new CandidateRunner(parseWhole('max-candidates', a['max-candidates']!, 1, 100_000), candidateTimeoutMs),
     settleMs: parseDuration('settle', a.settle!),
+    progress,
     logger,
   });
   const registry = new Registry();
   registry.setDefaultLabels({ component: 'query' });
   collectDefaultMetrics({ register: registry });
+  new Gauge({
+    name: 'switchyard_query_one_sided_rechecks',
+    help: 'Minutes only one store had when read: waiting, judged once the other writer was proven past the read, judged after the settle time, not judged',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      const st = router.recheckStats;
+      this.set({ state: 'waiting' }, router.rechecksWaiting);
+      if (!st) return;
+      this.set({ state: 'judged_on_proof' }, st.judgedOnProof);
+      this.set({ state: 'judged_on_settle' }, st.judgedOnSettle);
+      this.set({ state: 'dropped' }, st.dropped);
+      this.set({ state: 'over_cap' }, st.overCap);
+    },
+  });
   const server = await startQueryService(
     {
       router,
@@ -90,9 +109,11 @@ runMain(USAGE, async (argv) => {
   return {
     async stop() {
       await server.close();
-      await router.settled();
+      await router.close();
+      await progress.close();
       await recorder.stop();
       await Promise.all([...controls.values()].map((c) => c.stop()));
+      await admin.disconnect();
       await cassandraClient.shutdown();
       dynamo.destroy();
     },

@@ -20,6 +20,8 @@ import { clipToHorizon, compareSeries } from '../science/compare.js';
 import type { ScienceSink } from '../science/science-recorder.js';
 import type { MetricStore, SeriesQuery } from '../stores/metric-store.js';
 import type { CandidateOutcome, CandidateRunner } from './candidate-runner.js';
+import { OneSidedRechecks, type RecheckStats } from './one-sided-rechecks.js';
+import type { WriterProgress } from './writer-progress.js';
 
 /** The two stores of an environment. */
 export interface EnvStores {
@@ -42,6 +44,12 @@ export interface ReadRouterOptions {
    * CompareOptions.settleMs); default DEFAULT_SETTLE_MS.
    */
   settleMs?: number;
+  /**
+   * Proof of the writers' progress: with it, a minute only one store had is judged as soon as the
+   * other store's writer has provably written past the read (see OneSidedRechecks), not only
+   * after settleMs. Without it such a minute is left out of its comparison.
+   */
+  progress?: WriterProgress;
 }
 
 /**
@@ -92,15 +100,39 @@ export class ReadRouter {
   private readonly now: () => number;
   /** Comparisons still running (tests and shutdown wait for them). */
   private readonly pending = new Set<Promise<void>>();
+  private readonly rechecks: OneSidedRechecks | undefined;
 
   constructor(private readonly o: ReadRouterOptions) {
     this.random = o.random ?? Math.random;
     this.now = o.now ?? Date.now;
+    if (o.progress) {
+      this.rechecks = new OneSidedRechecks({ stores: o.stores, recorder: o.recorder, candidates: o.candidates, progress: o.progress, settleMs: o.settleMs ?? DEFAULT_SETTLE_MS, now: this.now, ...(o.logger ? { logger: o.logger } : {}) });
+    }
   }
 
-  /** Resolves when every comparison started so far has been recorded. */
+  /**
+   * Resolves when every comparison started so far has been run; one waiting for a fresh
+   * one-sided minute is recorded later (see rechecksWaiting).
+   */
   async settled(): Promise<void> {
     while (this.pending.size > 0) await Promise.all([...this.pending]);
+    await this.rechecks?.settled();
+  }
+
+  /** One-sided minutes waiting for proof or their settle time (0 without WriterProgress). */
+  get rechecksWaiting(): number {
+    return this.rechecks?.size ?? 0;
+  }
+
+  /** Counters of the one-sided rechecks (undefined without WriterProgress). */
+  get recheckStats(): Readonly<RecheckStats> | undefined {
+    return this.rechecks?.stats;
+  }
+
+  /** Stops: comparisons still waiting are recorded with what was judged. */
+  async close(): Promise<void> {
+    await this.settled();
+    await this.rechecks?.close();
   }
 
   /** Serves one query. Throws only when the serving store fails (and no fallback exists). */
@@ -208,7 +240,10 @@ export class ReadRouter {
     rec.recordShadowLatency(env, candidateStore, outcome.ms);
     const [oldPoints, newPoints] = candidateStore === 'new' ? [served, outcome.value] : [outcome.value, served];
     const c = compareSeries(oldPoints, newPoints, { horizon: state.coverageHorizon, now: readAt, retentionMs: state.retentionMs, tolerance: state.tolerance, settleMs: this.o.settleMs ?? DEFAULT_SETTLE_MS });
-    rec.recordComparison(env, { app: q.app, metric: q.metric, from: q.fromMinute, to: q.toMinute }, c);
+    const query = { app: q.app, metric: q.metric, from: q.fromMinute, to: q.toMinute };
+    // Both reads have returned: a point either returned was appended to the metrics topic before now.
+    if (this.rechecks) this.rechecks.hold(env, query, state, c, this.now());
+    else rec.recordComparison(env, query, c);
   }
 }
 

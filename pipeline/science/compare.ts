@@ -40,6 +40,24 @@ export interface CompareOptions {
    * likewise a minute expiring between the two reads. Minutes both stores have are always judged.
    */
   settleMs?: number;
+  /**
+   * The writer of the store that lacks a one-sided minute is proven to have written everything
+   * published before the reads (see WriterProgress): the minute is judged whatever its age.
+   */
+  writersProven?: boolean;
+}
+
+/**
+ * A minute only one store had that ended less than settleMs ago: not judged by this comparison,
+ * because the other store's writer may not have written it yet. The read router judges it again
+ * once that writer has provably written past it (see OneSidedRechecks).
+ */
+export interface UnsettledMinute {
+  minute: number;
+  /** The store that had the minute. */
+  presentIn: 'old' | 'new';
+  /** What that store returned for it. */
+  point: MetricPoint;
 }
 
 /** Result of comparing one query's two results. */
@@ -49,6 +67,8 @@ export interface Comparison {
   /** Minutes that agree. */
   matched: number;
   mismatches: Mismatch[];
+  /** One-sided minutes too fresh to judge (empty unless settleMs > 0). */
+  unsettled: UnsettledMinute[];
 }
 
 /** True when two numbers agree within the tolerance. */
@@ -59,17 +79,19 @@ export function withinTolerance(a: number, b: number, t: CompareOptions['toleran
 
 /** Compares old-store and new-store results of the same series query. */
 export function compareSeries(oldPoints: readonly MetricPoint[], newPoints: readonly MetricPoint[], o: CompareOptions): Comparison {
-  if (o.horizon === null) return { compared: 0, matched: 0, mismatches: [] };
+  if (o.horizon === null) return { compared: 0, matched: 0, mismatches: [], unsettled: [] };
   const horizon = o.horizon;
   const settleMs = o.settleMs ?? 0;
   // Within settleMs of either end of its life a minute may be in one store's result and not yet
   // (just closed) or no longer (just expired: the two reads run at slightly different times, and
   // Cassandra's TTL counts in whole seconds) in the other's: a race, not a difference.
-  const settling = (minute: number): boolean => minute + MINUTE_MS + settleMs > o.now || minute + o.retentionMs - settleMs <= o.now;
+  const closing = (minute: number): boolean => !o.writersProven && minute + MINUTE_MS + settleMs > o.now;
+  const expiring = (minute: number): boolean => minute + o.retentionMs - settleMs <= o.now;
   const byMinuteOld = new Map(oldPoints.filter((p) => p.minute >= horizon).map((p) => [p.minute, p]));
   const byMinuteNew = new Map(newPoints.filter((p) => p.minute >= horizon).map((p) => [p.minute, p]));
   const minutes = [...new Set([...byMinuteOld.keys(), ...byMinuteNew.keys()])].sort((a, b) => a - b);
   const mismatches: Mismatch[] = [];
+  const unsettled: UnsettledMinute[] = [];
   let matched = 0;
   for (const minute of minutes) {
     const a = byMinuteOld.get(minute);
@@ -79,7 +101,14 @@ export function compareSeries(oldPoints: readonly MetricPoint[], newPoints: read
       mismatches.push({ kind: 'expired_returned', minute, ...(a ? { old: a } : {}), new: b });
       continue;
     }
-    if ((!a || !b) && settling(minute)) continue; // not compared: the other writer may not have written it yet
+    if (!a || !b) {
+      if (expiring(minute)) continue; // not compared: one read may have run just after it expired
+      if (closing(minute)) {
+        // Not compared yet: the other writer may not have written it.
+        unsettled.push(a ? { minute, presentIn: 'old', point: a } : { minute, presentIn: 'new', point: b! });
+        continue;
+      }
+    }
     if (a && !b) mismatches.push({ kind: 'missing', minute, old: a });
     else if (!a && b) mismatches.push({ kind: 'extra', minute, new: b });
     else if (a && b) {
@@ -88,7 +117,7 @@ export function compareSeries(oldPoints: readonly MetricPoint[], newPoints: read
       else matched++;
     }
   }
-  return { compared: matched + mismatches.length, matched, mismatches };
+  return { compared: matched + mismatches.length, matched, mismatches, unsettled };
 }
 
 /** The minutes of [from, to] that lie before the horizon (served from the old store during cutover). */

@@ -6,7 +6,8 @@ import { initialControlState, type ControlState } from '../../../pipeline/contro
 import { publishAndAwait } from '../../../pipeline/control/control-state-publisher.js';
 import { sendObservations } from '../../../pipeline/generator/observation-sender.js';
 import { generateWorkload, type WorkloadOptions } from '../../../pipeline/generator/workload.js';
-import { MINUTE_MS } from '../../../pipeline/model/metric-point.js';
+import { MINUTE_MS, minuteOf } from '../../../pipeline/model/metric-point.js';
+import { faultFor } from '../../../pipeline/writer/fault-injector.js';
 import { readMismatchSamples, readScienceSummary } from '../../../pipeline/science/science-stats-reader.js';
 import { envTopics } from '../../../pipeline/topics.js';
 import { testConfig } from '../../support/stack.js';
@@ -111,6 +112,47 @@ describe('science mode', () => {
     assert.ok(detail.mismatches.length >= 1);
     assert.ok(detail.mismatches.some((m) => m.old !== undefined || m.new !== undefined), 'a sample shows the results side by side');
     assert.ok(samples[0]!.kinds.every((k) => ['missing', 'extra', 'value_drift', 'expired_returned'].includes(k)));
+    await publish({ faults: { newWriterCorruptionRate: 0 } });
+  });
+
+  it('judges a just-closed minute the new store lacks as missing once its writer is proven past it, not after the settle time', async () => {
+    // Every point the new writer writes is corrupted; the app is chosen so that its point of
+    // this minute is the kind that is never written there (a swallowed write error).
+    await publish({ faults: { newWriterCorruptionRate: 1 } });
+    if (Date.now() % MINUTE_MS > 35_000) await sleep(MINUTE_MS - (Date.now() % MINUTE_MS) + 500);
+    const m = minuteOf(Date.now());
+    const metric = 'router.service_ms';
+    const app = Array.from({ length: 500 }, (_, i) => `fresh-${i}`).find((a) => faultFor({ app: a, metric, minute: m, count: 1, min: 0, max: 0, sum: 0, median: 0, p95: 0, p99: 0 }, 1) === 'dropped')!;
+    // Observations of this minute, then one 130 s later on the same partition (the pipeline's
+    // allowed lateness is 60 s): the watermark passes the minute's end at once, so it is published
+    // now, long before its settle time is over.
+    await sendObservations(producer, [...Array.from({ length: 20 }, (_, i) => ({ app, metric, value: 10 + i, time: m + 1000 + i })), { app, metric, value: 5, time: m + 130_000 }], { topic: envTopics(env).observations, ratePerSec: 2000 });
+    const judgedOnProof = async (): Promise<number> => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return Number(/switchyard_query_one_sided_rechecks\{[^}]*state="judged_on_proof"[^}]*\} (\d+)/.exec(text)?.[1] ?? 0);
+    };
+    const missingSoFar = async (): Promise<number> => (await readScienceSummary(dynamo, env, 3 * MINUTE_MS)).counters.mmMissing;
+    const [judgedBefore, missingBefore] = [await judgedOnProof(), await missingSoFar()];
+    let served = false;
+    for (let i = 0; i < 40 && !served; i++) {
+      const r = await query(app, metric, m - 5 * MINUTE_MS, m + MINUTE_MS - 1);
+      served = r.points.some((p) => p.time === m);
+      if (!served) await sleep(500);
+    }
+    assert.ok(served, 'the old store serves the closed minute');
+    const seenAt = Date.now();
+    let judged = 0;
+    let missing = 0;
+    while (Date.now() < m + MINUTE_MS + 25_000) {
+      judged = (await judgedOnProof()) - judgedBefore;
+      missing = (await missingSoFar()) - missingBefore;
+      if (judged >= 1 && missing >= 1) break;
+      await sleep(500);
+    }
+    const note = `minute ${new Date(m).toISOString()} first served ${seenAt - m} ms after it began; judged missing on proof ${Date.now() - seenAt} ms later (settle time would end ${m + MINUTE_MS + 30_000 - seenAt} ms later); ${judged} judged on proof, ${missing} missing`;
+    console.log(note);
+    assert.ok(judged >= 1, `judged on proof of the writer's progress: ${note}`);
+    assert.ok(missing >= 1, `a missing minute recorded while the settle time still ran: ${note}`);
     await publish({ faults: { newWriterCorruptionRate: 0 } });
   });
 

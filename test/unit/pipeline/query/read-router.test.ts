@@ -17,7 +17,7 @@ const pt = (i: number, over: Partial<MetricPoint> = {}): MetricPoint => ({ app: 
 /** A science sink that just counts. */
 function fakeSink() {
   const events: string[] = [];
-  const comparisons: Comparison[] = [];
+  const comparisons: Pick<Comparison, 'compared' | 'matched' | 'mismatches'>[] = [];
   const sink: ScienceSink = {
     recordServed: (_e, store, _ms, failed) => void events.push(`served:${store}${failed ? ':failed' : ''}`),
     recordShadowLatency: (_e, store) => void events.push(`shadow:${store}`),

@@ -52,6 +52,21 @@ describe('compareSeries', () => {
     const drift = compareSeries([pt(9)], [pt(9, { p99: 10 })], { ...opts, settleMs: 30_000 });
     assert.equal(drift.mismatches[0]?.kind, 'value_drift', 'a minute both stores have is judged at once');
     assert.equal(compareSeries([pt(8), pt(9)], [pt(8)], opts).mismatches[0]?.kind, 'missing', 'no settle time by default');
+    assert.deepEqual(
+      justClosed.unsettled.map((u) => [u.presentIn, (u.minute - T) / M]),
+      [['old', 9]],
+      'the minute left out is reported, with the store that had it',
+    );
+  });
+
+  it('judges a one-sided minute at any age once the writers are proven past the reads', () => {
+    // Minute 10 has not even ended (a minute closes early when later event times push the watermark).
+    const c = compareSeries([pt(10)], [], { ...opts, settleMs: 30_000, writersProven: true });
+    assert.deepEqual(
+      c.mismatches.map((m) => [m.kind, (m.minute - T) / M]),
+      [['missing', 10]],
+    );
+    assert.equal(c.unsettled.length, 0);
   });
 
   it('does not judge a minute about to expire that only one store still returned (the reads ran moments apart)', () => {
