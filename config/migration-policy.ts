@@ -26,8 +26,11 @@ export function productionPolicy(promotionOrder: string[]): MigrationPolicy {
     maxNewStoreErrorRate: 0.001,
     maxWriterLag: 10_000,
     // Two windows, as multi-window burn-rate alerting: the last minute catches a burst within
-    // one evaluation or two, the last 10 minutes a trickle. Each tick is three small queries.
-    evaluationIntervalMs: 15_000,
+    // one evaluation or two, the last 10 minutes a trickle. Each tick is three small queries;
+    // every 5 s keeps a rollback within 15 s of the first wrong point (docs/benchmarks-and-sizing.md).
+    evaluationIntervalMs: 5_000,
+    // The aged-out check scans the old table: every 5 minutes is plenty for a wait of days.
+    ttlCheckIntervalMs: 5 * MINUTE,
     evaluationWindowMs: 10 * MINUTE,
     shortWindowMs: MINUTE,
     minSamplesForRollback: 200,
@@ -57,8 +60,8 @@ export function demoPolicy(promotionOrder: string[]): MigrationPolicy {
     maxMismatchRate: 0.001,
     maxNewStoreErrorRate: 0.01,
     maxWriterLag: 5_000,
-    evaluationIntervalMs: 5_000,
     evaluationWindowMs: 2 * MINUTE,
+    ttlCheckIntervalMs: 5_000,
     shortWindowMs: MINUTE,
     minSamplesForRollback: 20,
     minNewStoreReads: 100,

@@ -78,6 +78,7 @@ export function policyProblems(env: string, policy: MigrationPolicy | undefined)
   rate('maxNewStoreErrorRate', policy.maxNewStoreErrorRate);
   nonNegative('maxWriterLag', policy.maxWriterLag);
   positive('evaluationIntervalMs', policy.evaluationIntervalMs);
+  if (policy.ttlCheckIntervalMs !== undefined) positive('ttlCheckIntervalMs', policy.ttlCheckIntervalMs);
   positive('evaluationWindowMs', policy.evaluationWindowMs);
   count('minSamplesForRollback', policy.minSamplesForRollback);
   rate('rollbackMismatchRate', policy.rollbackMismatchRate);

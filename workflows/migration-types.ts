@@ -45,6 +45,11 @@ export interface MigrationPolicy {
   maxWriterLag: number;
   /** Automatic rollback: evaluated every evaluationIntervalMs over the last evaluationWindowMs. */
   evaluationIntervalMs: number;
+  /**
+   * In ttl_wait, once the gate time has passed, how often the old store is checked for data older
+   * than the horizon (a scan of the old table). Absent: every evaluationIntervalMs.
+   */
+  ttlCheckIntervalMs?: number;
   evaluationWindowMs: number;
   minSamplesForRollback: number;
   rollbackMismatchRate: number;

@@ -796,8 +796,9 @@ class MigrationRun {
         return interval;
       case 'ttl_wait':
         // The durable TTL timer: sleep until the gate time, then check the old store until it has aged out.
+        // Histories started before ttlCheckIntervalMs existed have none: the same timers as before.
         if (s.ttlGateAt === null || s.gates.some((g) => g.passed)) return null;
-        return Math.max(s.ttlGateAt, interval);
+        return Math.max(s.ttlGateAt, this.lastTickAt + (this.policy.ttlCheckIntervalMs ?? this.policy.evaluationIntervalMs));
       default:
         return null;
     }

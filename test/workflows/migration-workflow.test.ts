@@ -607,7 +607,7 @@ describe('migration workflow', () => {
 
   it('waits on a durable timer in ttl_wait, then verifies the old store before the gate opens', TIMEOUT, async () => {
     const t = newTest();
-    const policy = testPolicy(t.env, { keepOldTables: true, rollbackWindowMs: 2 * DAY });
+    const policy = testPolicy(t.env, { keepOldTables: true, rollbackWindowMs: 2 * DAY, ttlCheckIntervalMs: 10 * MINUTE });
     t.world.oldStore = { agedOut: false, oldestMinute: null };
     await t.run(async () => {
       const handle = await t.start(policy);
@@ -625,9 +625,15 @@ describe('migration workflow', () => {
       assert.match(s.gates[0]?.detail ?? '', /old store still holds data from .* older than H/);
       assert.deepEqual(t.world.oldStoreChecks, [H]);
       await assertRejected(t.update(advanceUpdate, advance('alice', 'ttl_wait')), /old store still holds data from/);
+      // The scan runs every ttlCheckIntervalMs (10 min here), not every evaluation (5 s).
+      const [checks, since] = [t.world.oldStoreChecks.length, await testEnv.currentTimeMs()]; // the refused advance checked too
+      await t.advanceTime(25 * MINUTE);
+      const scans = t.world.oldStoreChecks.length - checks;
+      const elapsed = (await testEnv.currentTimeMs()) - since;
+      assert.ok(scans >= 1 && scans <= Math.ceil(elapsed / (10 * MINUTE)) + 1, `${scans} old-store scans in ${elapsed / 1000} s`);
 
       t.world.oldStore = { agedOut: true, oldestMinute: H };
-      await t.advanceTime(policy.evaluationIntervalMs);
+      await t.advanceTime(10 * MINUTE);
       await t.waitFor((st) => st.gates[0]?.passed === true, 'the TTL gate to pass');
       await assertRejected(t.update(rollbackUpdate, actor('alice')), /the rollback window closed at/);
 
