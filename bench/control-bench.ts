@@ -42,7 +42,8 @@ const USAGE = `usage: npm run bench:control -- [options]
   --read-rate <n>                  reads per second per query service (default 10)
   --apps <n>                       apps reporting (default 8)
   --settle <duration>              the query services' --settle: when a minute only one store has
-                                   is judged (default 30s, the service's default; 12s gave a false rollback here)
+                                   is judged at the latest without proof of the other writer's
+                                   progress (default 30s, the service's default)
 Needs the local stack (npm run stack -- up). Last line: one JSON object of the figures.`;
 
 const RETENTION = '10m';
