@@ -21,6 +21,8 @@
  *
  * Each part creates its own environment and deletes it afterwards. Last line: one JSON object.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { createCassandraClient, createDynamoClient, createKafka } from '../config/clients.js';
 import { loadConfig, type SwitchyardConfig } from '../config/config.js';
 import { PartitionWindows } from '../pipeline/aggregator/partition-windows.js';
@@ -43,6 +45,8 @@ const USAGE = `usage: npm run bench:pipeline -- [options]
   --minutes <n>        closed minutes the delay is measured over (default 2)
   --apps <n>           apps reporting (default 500)
   --only <parts>       comma-separated subset of: inprocess,aggregator,writers,delay (default all)
+  --cpu-prof <dir>     write a CPU profile of the aggregator and of each writer to <dir> (node's
+                       --cpu-prof; read one with npm run bench:profile -- <file>)
 Needs the local stack (npm run stack -- up). Last line: one JSON object of the figures.`;
 
 const METRICS = ['router.service_ms', 'router.connect_ms', 'router.queue_ms', 'dyno.load_ms'];
@@ -50,6 +54,15 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const t0 = Date.now();
 const progress = (msg: string): void => console.error(`[bench:pipeline ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${msg}`);
 const newEnv = (prefix: string): string => `${prefix}${Date.now().toString(36)}`;
+
+/** Where the measured processes write CPU profiles (--cpu-prof), if asked. */
+let cpuProfileDir: string | undefined;
+
+/** The process, with node's CPU profiler on when --cpu-prof was given (written when it exits). */
+function profiled(p: PipelineProcess): PipelineProcess {
+  if (cpuProfileDir) p.nodeFlags = ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`, `--cpu-prof-name=${p.name}.cpuprofile`];
+  return p;
+}
 
 function percentile(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
@@ -171,7 +184,7 @@ async function benchAggregator(cfg: SwitchyardConfig, env: string, count: number
   const producedPerSec = Math.round(sent.observations / (sent.elapsedMs / 1000));
   progress(`produced ${sent.observations} observations in ${sent.messages} messages at ${producedPerSec}/s; ${windows.size} windows expected`);
 
-  const agg = aggregatorProcess(`${env}-aggregator`, env, ['--lateness', '60s', '--idle', '2s', '--partitions', '6']);
+  const agg = profiled(aggregatorProcess(`${env}-aggregator`, env, ['--lateness', '60s', '--idle', '2s', '--partitions', '6']));
   agg.start();
   try {
     const url = await metricsUrl(agg);
@@ -264,7 +277,7 @@ async function benchWriters(cfg: SwitchyardConfig, env: string, count: number, a
   await producer.disconnect();
   const out: Record<string, number> = {};
   for (const sink of ['cassandra', 'dynamodb'] as const) {
-    const w = writerProcess(`${env}-writer-${sink}`, env, sink, ['--mode', 'on', '--partitions', '6']);
+    const w = profiled(writerProcess(`${env}-writer-${sink}`, env, sink, ['--mode', 'on', '--partitions', '6']));
     w.start();
     try {
       const url = await metricsUrl(w);
@@ -371,7 +384,12 @@ runMain(USAGE, async (argv) => {
     minutes: { type: 'string', default: '2' },
     apps: { type: 'string', default: '500' },
     only: { type: 'string', default: 'inprocess,aggregator,writers,delay' },
+    'cpu-prof': { type: 'string' },
   });
+  if (a['cpu-prof']) {
+    cpuProfileDir = path.resolve(a['cpu-prof']);
+    fs.mkdirSync(cpuProfileDir, { recursive: true });
+  }
   const observations = parseWhole('observations', a.observations!, 1000, 1_000_000_000);
   const points = parseWhole('points', a.points!, 1000, 100_000_000);
   const rate = parseWhole('rate', a.rate!, 10, 10_000_000);

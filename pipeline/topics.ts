@@ -1,7 +1,7 @@
 /**
  * Kafka topic names and creation for each environment.
  */
-import type { Admin, ITopicConfig } from 'kafkajs';
+import type { Admin, ITopicConfig, Message, TopicMessages } from 'kafkajs';
 
 /** Every topic an environment uses. */
 export interface EnvTopics {
@@ -45,4 +45,47 @@ export async function ensureTopics(admin: Admin, env: string, partitions: number
   const missing = wanted.filter((w) => !existing.has(w.topic));
   if (missing.length > 0) await admin.createTopics({ topics: missing, waitForLeaders: true });
   return missing.map((m) => m.topic);
+}
+
+/**
+ * Most bytes one produce request carries. The broker's message.max.bytes (1 MiB by default) limits
+ * a partition's whole record batch, and the client does not split one send: a minute's close on a
+ * busy partition (thousands of series) would be refused as a whole, so sends are split well below
+ * the limit.
+ */
+export const MAX_SEND_BYTES = 512 * 1024;
+
+function messageBytes(m: Message): number {
+  const len = (v: Buffer | string | null | undefined): number => (v == null ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length);
+  let n = 64 + len(m.key) + len(m.value);
+  for (const [k, v] of Object.entries(m.headers ?? {})) n += Buffer.byteLength(k) + (Array.isArray(v) ? v.reduce((x: number, y) => x + len(y), 0) : len(v as Buffer | string | undefined));
+  return n;
+}
+
+/**
+ * Splits topic messages into consecutive sends of at most maxBytes each (estimated; a single
+ * larger message goes alone), keeping every message's order within its topic.
+ */
+export function chunkTopicMessages(topicMessages: readonly TopicMessages[], maxBytes = MAX_SEND_BYTES): TopicMessages[][] {
+  const sends: TopicMessages[][] = [];
+  let current: TopicMessages[] = [];
+  let bytes = 0;
+  for (const tm of topicMessages) {
+    let part: Message[] = [];
+    for (const m of tm.messages) {
+      const b = messageBytes(m);
+      if (bytes + b > maxBytes && bytes > 0) {
+        if (part.length > 0) current.push({ topic: tm.topic, messages: part });
+        sends.push(current);
+        current = [];
+        part = [];
+        bytes = 0;
+      }
+      part.push(m);
+      bytes += b;
+    }
+    if (part.length > 0) current.push({ topic: tm.topic, messages: part });
+  }
+  if (current.length > 0) sends.push(current);
+  return sends;
 }

@@ -14,7 +14,7 @@ import type { MetricPoint } from '../model/metric-point.js';
 import { DEFAULT_VALIDATION_POLICY, type Observation, type ValidationPolicy } from '../model/observation.js';
 import type { Logger } from '../observability/logger.js';
 import type { PipelineMetrics } from '../observability/pipeline-metrics.js';
-import { aggregatorGroup, envTopics } from '../topics.js';
+import { aggregatorGroup, chunkTopicMessages, envTopics } from '../topics.js';
 import { parseCheckpoint, PartitionWindows } from './partition-windows.js';
 
 /** Options of the aggregator job. */
@@ -117,7 +117,8 @@ export function createAggregator(opts: AggregatorOptions): Aggregator {
         topicMessages.push({ topic: topics.metrics, messages: st.pendingPoints.map((p) => ({ key: p.app, value: encodeMetricPoint(p) })) });
       }
       if (st.pendingDeadLetters.length > 0) topicMessages.push({ topic: topics.observationsDlq, messages: st.pendingDeadLetters });
-      await producer.sendBatch({ topicMessages, acks: -1 });
+      // In sends below the broker's size limit; a failure leaves the commit point where it was.
+      for (const chunk of chunkTopicMessages(topicMessages)) await producer.sendBatch({ topicMessages: chunk, acks: -1 });
       m.pointsPublished.inc({ env }, st.pendingPoints.length);
       st.pendingPoints = [];
       st.pendingDeadLetters = [];

@@ -12,7 +12,7 @@ import { pointKey, type MetricPoint } from '../model/metric-point.js';
 import type { Logger } from '../observability/logger.js';
 import type { PipelineMetrics } from '../observability/pipeline-metrics.js';
 import type { MetricStore, WriteResult } from '../stores/metric-store.js';
-import { envTopics, writerGroup } from '../topics.js';
+import { chunkTopicMessages, envTopics, writerGroup } from '../topics.js';
 import { injectFaults } from './fault-injector.js';
 
 /** Options of a writer job. */
@@ -130,7 +130,7 @@ export function createWriter(opts: WriterOptions): Writer {
         });
       }
     }
-    if (deadLetters.length > 0) await producer.send({ topic: topics.metricsDlq, messages: deadLetters, acks: -1 });
+    for (const chunk of chunkTopicMessages([{ topic: topics.metricsDlq, messages: deadLetters }])) await producer.sendBatch({ topicMessages: chunk, acks: -1 });
     const last = batch.messages[batch.messages.length - 1]!.offset;
     payload.resolveOffset(last);
     await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);

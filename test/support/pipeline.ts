@@ -18,6 +18,8 @@ const LOG_DIR = path.join(REPO_ROOT, 'test-results', 'logs');
 export class PipelineProcess {
   child: ChildProcess | undefined;
   readonly logFile: string;
+  /** Flags for node itself, before the script (e.g. --cpu-prof for a benchmark). */
+  nodeFlags: string[] = [];
   constructor(
     readonly name: string,
     protected readonly script: string,
@@ -30,7 +32,7 @@ export class PipelineProcess {
 
   /** What node runs: the TypeScript entry point through tsx. */
   protected nodeArgs(): string[] {
-    return ['--import', 'tsx', this.script, ...this.args];
+    return [...this.nodeFlags, '--import', 'tsx', this.script, ...this.args];
   }
 
   /** Starts (or restarts) the process, appending its output to its log file. */

@@ -78,4 +78,28 @@ describe('pipeline: bad input', () => {
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);
     assert.equal(health.status, 200);
   });
+
+  it('publishes a minute whose points exceed the broker\u2019s message size limit in one partition', async () => {
+    // One app (one partition) with 8 000 series closing at once: about 1.5 MB of points, more than
+    // Kafka's default 1 MiB limit on a partition's record batch, which a single send would break.
+    const kafka = createKafka(cfg, { clientId: 'test-wide' });
+    // The previous minute: ahead of the watermark the first test left (its data is 5-10 min old).
+    const t1 = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
+    const wide: Observation[] = Array.from({ length: 8000 }, (_, i) => ({ app: 'wide-app', metric: `wide.m${String(i).padStart(4, '0')}`, value: 1 + (i % 97), time: t1 + 1000 + (i % 50_000) }));
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    for (let i = 0; i < wide.length; i += 1000) await producer.send({ topic: envTopics(env).observations, messages: [{ key: 'wide-app', value: encodeObservationBatch(wide.slice(i, i + 1000)) }] });
+    // A later observation of the same app moves the watermark past the minute (lateness 60 s).
+    await producer.send({ topic: envTopics(env).observations, messages: [{ key: 'wide-app', value: encodeObservationBatch([{ app: 'wide-app', metric: 'wide.m0000', value: 1, time: t1 + 3 * 60_000 }]) }] });
+    await producer.disconnect();
+    const stores = openStores(cfg, env);
+    try {
+      await waitForStores(stores, batchCompute(wide), 120_000);
+    } finally {
+      await stores.close();
+    }
+    const agg = procs[0]!;
+    assert.ok(agg.running, 'the aggregator is still up');
+    assert.doesNotMatch(agg.log(), /larger than the max message size/);
+  });
 });
