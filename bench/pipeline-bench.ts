@@ -45,8 +45,9 @@ const USAGE = `usage: npm run bench:pipeline -- [options]
   --minutes <n>        closed minutes the delay is measured over (default 2)
   --apps <n>           apps reporting (default 500)
   --only <parts>       comma-separated subset of: inprocess,aggregator,writers,delay (default all)
-  --cpu-prof <dir>     write a CPU profile of the aggregator and of each writer to <dir> (node's
-                       --cpu-prof; read one with npm run bench:profile -- <file>)
+  --cpu-prof <dir>     write CPU profiles of the aggregator and of each writer to <dir>/<process>/
+                       (node's --cpu-prof, one file per thread: the main thread's is the largest;
+                       read one with npm run bench:profile -- <file>)
 Needs the local stack (npm run stack -- up). Last line: one JSON object of the figures.`;
 
 const METRICS = ['router.service_ms', 'router.connect_ms', 'router.queue_ms', 'dyno.load_ms'];
@@ -60,7 +61,8 @@ let cpuProfileDir: string | undefined;
 
 /** The process, with node's CPU profiler on when --cpu-prof was given (written when it exits). */
 function profiled(p: PipelineProcess): PipelineProcess {
-  if (cpuProfileDir) p.nodeFlags = ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`, `--cpu-prof-name=${p.name}.cpuprofile`];
+  // One folder per process: node writes one profile per thread (tsx's loader runs in its own), named by pid and thread.
+  if (cpuProfileDir) p.nodeFlags = ['--cpu-prof', `--cpu-prof-dir=${path.join(cpuProfileDir, p.name)}`];
   return p;
 }
 
@@ -285,7 +287,8 @@ async function benchWriters(cfg: SwitchyardConfig, env: string, count: number, a
       out[`${sink}_points_per_s`] = Math.round(r.perSec);
       progress(`${sink} writer: ${Math.round(r.perSec)} points/s`);
     } finally {
-      await w.stop('SIGKILL');
+      // A profile is written when the process exits normally.
+      await w.stop(cpuProfileDir ? 'SIGTERM' : 'SIGKILL');
     }
   }
   return out;

@@ -45,8 +45,23 @@ interface PartitionState {
   pendingPoints: MetricPoint[];
   pendingDeadLetters: Message[];
   lastMessageAt: number;
+  /**
+   * The last batch reached the partition's end as the broker reported it (its high watermark): a
+   * partition with a backlog is slow, not idle, and its windows must not close on the clock.
+   */
+  caughtUp: boolean;
   /** Serialises batch processing and idle ticks on this partition. */
   lock: Promise<void>;
+}
+
+/**
+ * Whether a partition's windows may close on the clock: no message for idleMs, and its last batch
+ * had reached the partition's end. Without the second rule a partition that merely waited for
+ * its turn while a backlog drains (its last batch ended before the end of the log) would close its
+ * windows early, and its next observations would be late.
+ */
+export function idleClosable(st: Pick<PartitionState, 'lastMessageAt' | 'caughtUp'>, now: number, idleMs: number): boolean {
+  return st.caughtUp && now - st.lastMessageAt >= idleMs;
 }
 
 /** A running aggregator. */
@@ -141,6 +156,7 @@ export function createAggregator(opts: AggregatorOptions): Aggregator {
       pendingPoints: [],
       pendingDeadLetters: [],
       lastMessageAt: now(),
+      caughtUp: false,
       lock: Promise.resolve(),
     };
     states.set(partition, st);
@@ -200,6 +216,7 @@ export function createAggregator(opts: AggregatorOptions): Aggregator {
       }
       m.messagesIn.inc({ topic: topics.observations }, processed);
       if (processed > 0) st.lastMessageAt = now();
+      st.caughtUp = st.windows.nextOffset !== undefined && BigInt(batch.highWatermark) <= st.windows.nextOffset;
       await flush(partition, st);
       await heartbeat();
     });
@@ -209,7 +226,7 @@ export function createAggregator(opts: AggregatorOptions): Aggregator {
   const idleTick = async (): Promise<void> => {
     if (!running || rebalancing) return;
     for (const [partition, st] of states) {
-      if (now() - st.lastMessageAt < idleMs) continue;
+      if (!idleClosable(st, now(), idleMs)) continue;
       const next = st.windows.nextOffset;
       if (next === undefined || st.windows.isReplay(next)) continue;
       try {

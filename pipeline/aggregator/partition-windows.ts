@@ -74,8 +74,14 @@ export interface PartitionWindowsOptions {
 
 /** The open windows and watermark of one partition. */
 export class PartitionWindows {
-  private readonly windows = new Map<string, OpenWindow>();
-  private readonly byMinute = new Map<number, Set<string>>();
+  /**
+   * Open windows by minute, app and metric. Nested maps, not one map keyed by a joined string: the
+   * decoder shares one app and one metric string per message, whose hashes V8 keeps, so an
+   * observation costs three lookups and no new string (the joined key was the aggregator's
+   * largest self time in a CPU profile).
+   */
+  private readonly byMinute = new Map<number, Map<string, Map<string, OpenWindow>>>();
+  private open = 0;
   private readonly latenessMs: number;
   private maxEventTime: number | null;
   private watermarkFloor: number | null;
@@ -104,7 +110,7 @@ export class PartitionWindows {
 
   /** Number of open windows. */
   get openWindows(): number {
-    return this.windows.size;
+    return this.open;
   }
 
   /** True when a message at this offset was already processed by a previous owner. */
@@ -153,20 +159,21 @@ export class PartitionWindows {
   commitPoint(): { offset: bigint; checkpoint: WindowCheckpoint } | undefined {
     if (this.nextOffset === undefined) return undefined;
     let offset = this.nextOffset;
-    for (const w of this.windows.values()) if (w.firstOffset < offset) offset = w.firstOffset;
+    for (const apps of this.byMinute.values()) for (const metrics of apps.values()) for (const w of metrics.values()) if (w.firstOffset < offset) offset = w.firstOffset;
     // Never commit behind the replay range's start: that part is still needed by open windows.
     return { offset, checkpoint: { v: 1, e: (this.nextOffset > this.replayUntil ? this.nextOffset : this.replayUntil).toString(), m: this.maxEventTime, w: this.watermark } };
   }
 
   private addTo(o: Observation, minute: number, offset: bigint): void {
-    const key = `${o.app}\u0000${o.metric}\u0000${minute}`;
-    let w = this.windows.get(key);
+    let apps = this.byMinute.get(minute);
+    if (!apps) this.byMinute.set(minute, (apps = new Map()));
+    let metrics = apps.get(o.app);
+    if (!metrics) apps.set(o.app, (metrics = new Map()));
+    let w = metrics.get(o.metric);
     if (!w) {
       w = { app: o.app, metric: o.metric, minute, values: [], firstOffset: offset };
-      this.windows.set(key, w);
-      let set = this.byMinute.get(minute);
-      if (!set) this.byMinute.set(minute, (set = new Set()));
-      set.add(key);
+      metrics.set(o.metric, w);
+      this.open++;
     }
     w.values.push(o.value);
   }
@@ -176,11 +183,17 @@ export class PartitionWindows {
     if (wm === null) return [];
     const closed: MetricPoint[] = [];
     const minutes = [...this.byMinute.keys()].filter((m) => m + MINUTE_MS <= wm).sort((a, b) => a - b);
+    // In (minute, app, metric) order, so a replay publishes the same sequence.
+    const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
     for (const minute of minutes) {
-      for (const key of [...this.byMinute.get(minute)!].sort()) {
-        const w = this.windows.get(key)!;
-        closed.push(computePoint(w.app, w.metric, w.minute, w.values));
-        this.windows.delete(key);
+      const apps = this.byMinute.get(minute)!;
+      for (const app of [...apps.keys()].sort(byName)) {
+        const metrics = apps.get(app)!;
+        for (const metric of [...metrics.keys()].sort(byName)) {
+          const w = metrics.get(metric)!;
+          closed.push(computePoint(w.app, w.metric, w.minute, w.values));
+          this.open--;
+        }
       }
       this.byMinute.delete(minute);
     }

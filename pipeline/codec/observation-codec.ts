@@ -14,8 +14,10 @@
  */
 import {
   checkApp,
-  checkObservation,
+  checkMetric,
+  checkValueAndTime,
   DEFAULT_VALIDATION_POLICY,
+  isNonNegativeMetric,
   type Observation,
   type ValidationPolicy,
 } from '../model/observation.js';
@@ -92,8 +94,22 @@ export function decodeObservations(bytes: Buffer | null, opts: DecodeOptions = {
   }
   const observations: Observation[] = [];
   const invalid: InvalidObservation[] = [];
+  // A message names few apps and metrics (a binary batch: one app and a dictionary), so their
+  // checks are made once per name, not once per observation; the outcome is the same.
+  const names = new Map<unknown, Map<unknown, { problem: string | undefined; nonNegative: boolean }>>();
+  const namesOf = (app: unknown, metric: unknown): { problem: string | undefined; nonNegative: boolean } => {
+    let byMetric = names.get(app);
+    if (!byMetric) names.set(app, (byMetric = new Map()));
+    let c = byMetric.get(metric);
+    if (!c) {
+      const problem = checkApp(app, policy) ?? checkMetric(metric, policy);
+      byMetric.set(metric, (c = { problem, nonNegative: problem === undefined && isNonNegativeMetric(metric as string) }));
+    }
+    return c;
+  };
   raw.forEach((o, index) => {
-    let reason = checkObservation(o, policy, now);
+    const n = namesOf(o.app, o.metric);
+    let reason = n.problem ?? checkValueAndTime(o, n.nonNegative, policy, now);
     if (!reason && opts.key != null && o.app !== opts.key) reason = `app '${String(o.app)}' does not match the message key '${opts.key}'`;
     if (reason) invalid.push({ index, reason });
     else observations.push({ app: o.app as string, metric: o.metric as string, value: o.value as number, time: o.time as number });

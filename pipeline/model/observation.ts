@@ -56,18 +56,32 @@ export function checkApp(app: unknown, policy: ValidationPolicy): string | undef
   return undefined;
 }
 
+/** Checks a metric name; returns why it is invalid, or undefined. */
+export function checkMetric(metric: unknown, policy: ValidationPolicy): string | undefined {
+  if (typeof metric !== 'string') return `metric must be a string, got ${typeOf(metric)}`;
+  if (metric.length === 0) return 'metric is empty';
+  if (metric.length > policy.maxMetricLength) return `metric is ${metric.length} characters, more than ${policy.maxMetricLength}`;
+  if (!METRIC_PATTERN.test(metric)) return `metric '${printable(metric)}' is not dotted lower-case words like router.service_ms`;
+  return undefined;
+}
+
 /** Validates one observation's fields against the policy at `now`; returns the reason or undefined. */
 export function checkObservation(o: { app: unknown; metric: unknown; value: unknown; time: unknown }, policy: ValidationPolicy, now: number): string | undefined {
-  const appProblem = checkApp(o.app, policy);
-  if (appProblem) return appProblem;
-  if (typeof o.metric !== 'string') return `metric must be a string, got ${typeOf(o.metric)}`;
-  if (o.metric.length === 0) return 'metric is empty';
-  if (o.metric.length > policy.maxMetricLength) return `metric is ${o.metric.length} characters, more than ${policy.maxMetricLength}`;
-  if (!METRIC_PATTERN.test(o.metric)) return `metric '${printable(o.metric)}' is not dotted lower-case words like router.service_ms`;
+  const nameProblem = checkApp(o.app, policy) ?? checkMetric(o.metric, policy);
+  if (nameProblem) return nameProblem;
+  return checkValueAndTime(o, isNonNegativeMetric(o.metric as string), policy, now);
+}
+
+/**
+ * The value and time checks of checkObservation, for an observation whose app and metric are
+ * valid; nonNegative = isNonNegativeMetric(metric) (callers checking many observations of the same
+ * metric compute it once).
+ */
+export function checkValueAndTime(o: { metric: unknown; value: unknown; time: unknown }, nonNegative: boolean, policy: ValidationPolicy, now: number): string | undefined {
   if (typeof o.value !== 'number') return `value must be a number, got ${typeOf(o.value)}`;
   if (Number.isNaN(o.value)) return 'value is NaN';
   if (!Number.isFinite(o.value)) return 'value is infinite';
-  if (o.value < 0 && isNonNegativeMetric(o.metric)) return `value ${o.value} is negative, but ${o.metric} is a duration or size`;
+  if (o.value < 0 && nonNegative) return `value ${o.value} is negative, but ${String(o.metric)} is a duration or size`;
   if (typeof o.time !== 'number' || !Number.isFinite(o.time)) return `time must be epoch milliseconds, got ${typeOf(o.time)}`;
   if (!Number.isInteger(o.time)) return `time ${o.time} is not a whole number of milliseconds`;
   if (o.time > now + policy.maxFutureMs) return `time ${new Date(o.time).toISOString()} is more than ${policy.maxFutureMs / 1000} s in the future`;
