@@ -36,6 +36,7 @@ import type { Observation } from '../pipeline/model/observation.js';
 import { createMetricStore } from '../pipeline/stores/create-metric-store.js';
 import { ensureTopics, envTopics } from '../pipeline/topics.js';
 import { runLiveLoad } from '../test/support/migration-rig.js';
+import { coresUsed, describeCores, findPids, snapshot, STACK_PROCESSES, type CpuSnapshot } from './cpu-usage.js';
 import { aggregatorProcess, dropEnv, PipelineProcess, writerProcess } from '../test/support/pipeline.js';
 
 const USAGE = `usage: npm run bench:pipeline -- [options]
@@ -93,8 +94,20 @@ async function metricsUrl(p: PipelineProcess): Promise<string> {
  * Samples a job's counters every 100 ms until `done(text)`; returns the steady-state rate of
  * their sum: from the first sample where it moved to the first where it reached `total`.
  */
-async function drainRate(url: string, counters: string[], labels: string[], total: number, done: (text: string) => boolean, timeoutMs: number, what: string): Promise<{ perSec: number; lastAt: number; doneAt: number; text: string }> {
+async function drainRate(
+  url: string,
+  counters: string[],
+  labels: string[],
+  total: number,
+  done: (text: string) => boolean,
+  timeoutMs: number,
+  what: string,
+  cpu?: ReadonlyMap<string, number[]>,
+): Promise<{ perSec: number; lastAt: number; doneAt: number; text: string; cores: Record<string, number> }> {
   const deadline = Date.now() + timeoutMs;
+  // CPU of the watched processes over the same steady state as the rate (first to last record).
+  let cpuFirst: CpuSnapshot | undefined;
+  let cpuLast: CpuSnapshot | undefined;
   let first: { at: number; n: number } | undefined;
   let lastAt: number | undefined;
   let lastReport = Date.now();
@@ -102,11 +115,18 @@ async function drainRate(url: string, counters: string[], labels: string[], tota
     const text = await (await fetch(url)).text();
     const at = performance.now();
     const n = counters.reduce((sum, c) => sum + metricValue(text, c, labels), 0);
-    if (first === undefined && n > 0) first = { at, n };
-    if (lastAt === undefined && n >= total) lastAt = at;
+    if (first === undefined && n > 0) {
+      first = { at, n };
+      if (cpu) cpuFirst = snapshot(cpu);
+    }
+    if (lastAt === undefined && n >= total) {
+      lastAt = at;
+      if (cpu) cpuLast = snapshot(cpu);
+    }
     if (lastAt !== undefined && done(text)) {
       if (!first || lastAt === first.at) throw new Error(`${what}: drained between two samples; use a larger backlog`);
-      return { perSec: (total - first.n) / ((lastAt - first.at) / 1000), lastAt, doneAt: at, text };
+      const cores = cpuFirst && cpuLast ? coresUsed(cpuFirst, cpuLast) : {};
+      return { perSec: (total - first.n) / ((lastAt - first.at) / 1000), lastAt, doneAt: at, text, cores };
     }
     if (Date.now() > deadline) throw new Error(`${what}: ${n} of ${total} after ${timeoutMs / 1000} s`);
     if (Date.now() - lastReport > 5000) {
@@ -190,10 +210,11 @@ async function benchAggregator(cfg: SwitchyardConfig, env: string, count: number
   agg.start();
   try {
     const url = await metricsUrl(agg);
-    const r = await drainRate(url, ['switchyard_observations_total', 'switchyard_late_observations_total'], [`env="${env}"`], count, (text) => metricValue(text, 'switchyard_points_published_total') >= windows.size, 600_000, 'aggregator');
+    const pids = findPids(STACK_PROCESSES, { aggregator: agg.child?.pid, bench: process.pid });
+    const r = await drainRate(url, ['switchyard_observations_total', 'switchyard_late_observations_total'], [`env="${env}"`], count, (text) => metricValue(text, 'switchyard_points_published_total') >= windows.size, 600_000, 'aggregator', pids);
     const rss = metricValue(r.text, 'process_resident_memory_bytes') / 2 ** 20;
     const late = metricValue(r.text, 'switchyard_late_observations_total');
-    progress(`aggregator: ${Math.round(r.perSec)} observations/s; every window published ${Math.round(r.doneAt - r.lastAt)} ms after the last observation; RSS ${rss.toFixed(0)} MB`);
+    progress(`aggregator: ${Math.round(r.perSec)} observations/s; every window published ${Math.round(r.doneAt - r.lastAt)} ms after the last observation; RSS ${rss.toFixed(0)} MB; cores: ${describeCores(r.cores)}`);
     await agg.stop();
 
     // The client's ceiling: same topic, same consumer settings, fetch + decode only.
@@ -208,6 +229,7 @@ async function benchAggregator(cfg: SwitchyardConfig, env: string, count: number
       aggregator_vs_ceiling: Number((r.perSec / ceiling).toFixed(3)),
       windows_published: windows.size,
       late_observations: late,
+      ...Object.fromEntries(Object.entries(r.cores).map(([name, c]) => [`aggregator_drain_cpu_cores_${name}`, c])),
     };
   } finally {
     await agg.stop('SIGKILL');
@@ -283,9 +305,11 @@ async function benchWriters(cfg: SwitchyardConfig, env: string, count: number, a
     w.start();
     try {
       const url = await metricsUrl(w);
-      const r = await drainRate(url, ['switchyard_points_written_total', 'switchyard_points_expired_on_arrival_total'], [`sink="${sink}"`], count, () => true, 900_000, `${sink} writer`);
+      const pids = findPids(STACK_PROCESSES, { writer: w.child?.pid, bench: process.pid });
+      const r = await drainRate(url, ['switchyard_points_written_total', 'switchyard_points_expired_on_arrival_total'], [`sink="${sink}"`], count, () => true, 900_000, `${sink} writer`, pids);
       out[`${sink}_points_per_s`] = Math.round(r.perSec);
-      progress(`${sink} writer: ${Math.round(r.perSec)} points/s`);
+      for (const [name, c] of Object.entries(r.cores)) out[`${sink}_writer_cpu_cores_${name}`] = c;
+      progress(`${sink} writer: ${Math.round(r.perSec)} points/s; cores: ${describeCores(r.cores)}`);
     } finally {
       // A profile is written when the process exits normally.
       await w.stop(cpuProfileDir ? 'SIGTERM' : 'SIGKILL');

@@ -17,6 +17,7 @@
 import autocannon from 'autocannon';
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+import path from 'node:path';
 import { createCassandraClient, createDynamoClient, createKafka } from '../config/clients.js';
 import { loadConfig } from '../config/config.js';
 import { parseCommandLine, parseDuration, parseWhole, runMain } from '../pipeline/cli/args.js';
@@ -27,6 +28,7 @@ import { MINUTE_MS, type MetricPoint } from '../pipeline/model/metric-point.js';
 import { createMetricStore } from '../pipeline/stores/create-metric-store.js';
 import type { MetricStore } from '../pipeline/stores/metric-store.js';
 import { dropEnv, launchPipeline, queryPort, queryProcess, type PipelineProcess } from '../test/support/pipeline.js';
+import { coresUsed, describeCores, findPids, snapshot, STACK_PROCESSES } from './cpu-usage.js';
 
 const USAGE = `usage: npm run bench:query -- [options]
   --apps <n>           apps preloaded (default 200)
@@ -35,6 +37,8 @@ const USAGE = `usage: npm run bench:query -- [options]
   --round <duration>   length of each measured round (default 10s)
   --rounds <n>         pairs of rounds, science off then on (default 3)
   --acks <n>           control-state changes timed under load (default 30)
+  --cpu-prof <dir>     write CPU profiles of the loaded query service to <dir> (node's --cpu-prof;
+                       read the largest with npm run bench:profile -- <file>)
 Needs the local stack (npm run stack -- up). Last line: one JSON object of the figures.`;
 
 const METRICS = ['router.service_ms', 'router.connect_ms'];
@@ -46,7 +50,7 @@ function percentile(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
   return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
 }
-const mean = (xs: number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
+const mean = (xs: readonly number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
 
 /** Minute points like the aggregator's: each from 5-60 log-normal latencies around the series' own median. */
 function* seriesPoints(apps: number, fromMinute: number, minutes: number): Generator<MetricPoint> {
@@ -97,11 +101,19 @@ async function preload(stores: MetricStore[], points: Iterable<MetricPoint>, tot
 
 interface Round {
   science: boolean;
+  /** Cores each process used during the round. */
+  cores: Record<string, number>;
   rps: number;
   p50: number;
   p99: number;
   requests: number;
   errors: number;
+}
+
+/** Mean cores per process over rounds, as flat fields: <prefix>_<process>. */
+function meanCores(prefix: string, rounds: readonly Round[]): Record<string, number> {
+  const names = [...new Set(rounds.flatMap((r) => Object.keys(r.cores)))];
+  return Object.fromEntries(names.map((n) => [`${prefix}_${n}`, Number(mean(rounds.map((r) => r.cores[n] ?? 0)).toFixed(2))]));
 }
 
 runMain(USAGE, async (argv) => {
@@ -116,7 +128,9 @@ runMain(USAGE, async (argv) => {
     round: { type: 'string', default: '10s' },
     rounds: { type: 'string', default: '3' },
     acks: { type: 'string', default: '30' },
+    'cpu-prof': { type: 'string' },
   });
+  const cpuProfileDir = a['cpu-prof'] ? path.resolve(a['cpu-prof']) : undefined;
   const apps = parseWhole('apps', a.apps!, 1, 100_000);
   const hours = parseWhole('hours', a.hours!, 1, 168);
   const connections = parseWhole('connections', a.connections!, 1, 10_000);
@@ -146,7 +160,11 @@ runMain(USAGE, async (argv) => {
     // The instances that listen to the control state: the loaded service and five more.
     const pipeline = await launchPipeline(cfg, env, { aggregators: 1, writersPerSink: 1, writerMode: 'follow' });
     procs.push(...pipeline.all);
-    const queries = Array.from({ length: 3 }, (_, i) => queryProcess(`${env}-query-${i}`, env, ['--retention', '7d']).start());
+    const queries = Array.from({ length: 3 }, (_, i) => {
+      const q = queryProcess(`${env}-query-${i}`, env, ['--retention', '7d']);
+      if (i === 0 && cpuProfileDir) q.nodeFlags = ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`];
+      return q.start();
+    });
     procs.push(...queries);
     const [url] = await Promise.all(queries.map(async (q) => `http://127.0.0.1:${await queryPort(q)}`));
 
@@ -174,7 +192,9 @@ runMain(USAGE, async (argv) => {
       });
       return { stop: () => inst?.stop(), done };
     };
-    const toRound = (science: boolean, r: autocannon.Result): Round => ({ science, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, requests: r.requests.total, errors: r.errors + r.non2xx });
+    const toRound = (science: boolean, r: autocannon.Result, cores: Record<string, number>): Round => ({ science, cores, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, requests: r.requests.total, errors: r.errors + r.non2xx });
+    // Who used the two cores: the loaded service, the load generator (this process), the stores.
+    const pids = findPids(STACK_PROCESSES, { query: queries[0]!.child?.pid, load: process.pid });
 
     progress(`warming up ${url} for 5 s`);
     await load(5000).done;
@@ -182,9 +202,11 @@ runMain(USAGE, async (argv) => {
     for (let i = 0; i < rounds; i++) {
       for (const science of [false, true]) {
         await publish({ sciencePercent: science ? 100 : 0 }, `bench: science ${science ? 'on' : 'off'}`);
-        const r = toRound(science, await load(roundMs).done);
+        const before = snapshot(pids);
+        const res = await load(roundMs).done;
+        const r = toRound(science, res, coresUsed(before, snapshot(pids)));
         measured.push(r);
-        progress(`round ${measured.length}/${2 * rounds}: science ${science ? 'on ' : 'off'} ${r.rps.toFixed(0)} queries/s, p50 ${r.p50} ms, p99 ${r.p99} ms${r.errors ? `, ${r.errors} errors` : ''}`);
+        progress(`round ${measured.length}/${2 * rounds}: science ${science ? 'on ' : 'off'} ${r.rps.toFixed(0)} queries/s, p50 ${r.p50} ms, p99 ${r.p99} ms${r.errors ? `, ${r.errors} errors` : ''}; cores: ${describeCores(r.cores)}`);
       }
     }
     const failed = measured.reduce((n, r) => n + r.errors, 0);
@@ -218,11 +240,14 @@ runMain(USAGE, async (argv) => {
         data_plane_instances: procs.length,
         connections,
         preloaded_points: total,
+        ...meanCores('cpu_cores_science_off', off),
+        ...meanCores('cpu_cores_science_on', on),
       }),
     );
   } finally {
     progress(`cleaning up ${env}`);
-    await Promise.all(procs.map((p) => p.stop('SIGKILL')));
+    // SIGTERM when profiling: node writes the profile as it exits.
+    await Promise.all(procs.map((p) => p.stop(cpuProfileDir ? 'SIGTERM' : 'SIGKILL')));
     await producer.disconnect().catch(() => undefined);
     for (const s of stores) await s.close().catch(() => undefined);
     await cassandraClient.shutdown().catch(() => undefined);
