@@ -197,7 +197,10 @@ async function benchAggregator(cfg: SwitchyardConfig, env: string, count: number
   const sent = await sendObservations(producer, workload(), {
     topic: envTopics(env).observations,
     ratePerSec: 0,
-    flushEvery: 50_000,
+    // Each flush sends one message per app spanning that slice of event time; a slice longer than
+    // the lateness (60 s) would make the next app's older observations late. A hundred slices of
+    // a 20-minute backlog are 12 s each.
+    flushEvery: Math.max(1000, Math.min(50_000, Math.floor(count / 100))),
     onProgress: (p) => {
       if (p.observations % 1_000_000 < 50_000) progress(`produced ${p.observations}`);
     },

@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { REPO_ROOT } from '../../../config/config.js';
+
+// Tiny runs of the benchmarks, so they keep working: each must finish on the real stack, clean up
+// and print, as its last line, one JSON object with the figures it promises. No figure is judged
+// here (benchmarks are not timed assertions); only that each is a measured, positive number.
+
+/** Runs `npm run <script> -- <args>`; resolves with its exit code, stdout and stderr. */
+function run(script: string, args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('npm', ['run', '-s', script, '--', ...args], { cwd: REPO_ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${script} did not finish within ${timeoutMs / 1000} s:\n${stderr.slice(-3000)}`));
+    }, timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** The last line of stdout as a JSON object of figures. */
+function figures(stdout: string, stderr: string): Record<string, number> {
+  const last = stdout.trim().split('\n').at(-1) ?? '';
+  try {
+    return JSON.parse(last) as Record<string, number>;
+  } catch {
+    throw new Error(`the last line is not JSON: ${JSON.stringify(last)}\n${stderr.slice(-3000)}`);
+  }
+}
+
+function assertPositive(f: Record<string, number>, names: string[]): void {
+  for (const n of names) assert.ok(typeof f[n] === 'number' && f[n] > 0, `${n} is a positive number: ${JSON.stringify(f)}`);
+}
+
+describe('benchmarks (smoke runs)', () => {
+  it('bench:pipeline prints the aggregator, ceiling and writer figures', async () => {
+    const r = await run('bench:pipeline', ['--only', 'inprocess,aggregator,writers', '--observations', '60000', '--points', '6000', '--apps', '20'], 300_000);
+    assert.equal(r.code, 0, r.stderr.slice(-3000));
+    const f = figures(r.stdout, r.stderr);
+    assertPositive(f, ['inprocess_ceiling_observations_per_s', 'aggregator_observations_per_s', 'client_ceiling_observations_per_s', 'aggregator_vs_ceiling', 'aggregator_rss_mb', 'cassandra_points_per_s', 'dynamodb_points_per_s', 'aggregator_drain_cpu_cores_aggregator']);
+    assert.equal(f.late_observations, 0, 'a backlog drains with no observation late');
+    assert.match(r.stderr, /\[bench:pipeline +\d+ s\]/, 'progress lines while it runs');
+  });
+
+  it('bench:query prints the served and control acknowledgement figures', async () => {
+    const r = await run('bench:query', ['--apps', '5', '--hours', '1', '--round', '2s', '--rounds', '1', '--acks', '3', '--connections', '4'], 300_000);
+    assert.equal(r.code, 0, r.stderr.slice(-3000));
+    const f = figures(r.stdout, r.stderr);
+    assertPositive(f, ['qps', 'served_p50_ms_science_off', 'served_p99_ms_science_off', 'served_p50_ms_science_on', 'served_p99_ms_science_on', 'science_p99_overhead_ratio', 'control_ack_p50_ms', 'control_ack_p99_ms', 'cpu_cores_science_off_query']);
+    assert.equal(f.control_changes, 3);
+    assert.ok((f.data_plane_instances ?? 0) >= 6, `${f.data_plane_instances} instances listening`);
+  });
+
+  it('a benchmark refuses a bad option with a clear error', async () => {
+    const r = await run('bench:pipeline', ['--only', 'everything'], 60_000);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /--only: unknown part 'everything'/);
+  });
+});
