@@ -253,6 +253,15 @@ describe('console: sign-in, roles and actions in a real browser', () => {
     await context.close();
   });
 
+  it('sends security headers: no framing, no sniffing, no referrer', async () => {
+    const res = await fetch(`${consoleApp.url}/login`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
+    assert.equal(res.headers.get('x-frame-options'), 'DENY');
+    assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+    assert.equal(res.headers.get('referrer-policy'), 'no-referrer');
+  });
+
   it('refuses unauthenticated requests to every page and API route', async () => {
     for (const p of ['/', `/envs/${env}`, '/audit', '/pipeline', '/metrics', '/envs/nope']) {
       const res = await fetch(`${consoleApp.url}${p}`, { redirect: 'manual' });

@@ -1,5 +1,5 @@
-import { stringify } from 'csv-stringify/sync';
 import { NextResponse, type NextRequest } from 'next/server';
+import { auditCsv } from '../../../../lib/audit-csv';
 import { parseAuditFilters, toAuditQuery } from '../../../../lib/audit-filters';
 import { loadAudit } from '../../../../lib/data';
 import { AccessDeniedError, requireRole } from '../../../../lib/session';
@@ -28,9 +28,6 @@ export async function GET(request: NextRequest): Promise<NextResponse> {
       headers: { 'content-type': 'application/json', 'content-disposition': `attachment; filename="switchyard-audit-${stamp}.json"` },
     });
   }
-  const csv = stringify(
-    entries.map((e) => ({ ...e, at: new Date(e.at).toISOString(), evidence: JSON.stringify(e.evidence) })),
-    { header: true, columns: ['at', 'env', 'seq', 'actor', 'action', 'from', 'to', 'reason', 'evidence', 'controlVersion', 'workflowId', 'runId'] },
-  );
+  const csv = auditCsv(entries);
   return new NextResponse(csv, { headers: { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="switchyard-audit-${stamp}.csv"` } });
 }
