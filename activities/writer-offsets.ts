@@ -2,6 +2,7 @@
  * Lag and write parity of an environment's two writer groups, from one snapshot of the metrics
  * topic's offsets and both groups' committed offsets.
  */
+import { groupPosition as positionOf } from '../pipeline/observability/consumer-lag.js';
 
 /** End offsets of one partition of the metrics topic (kafkajs fetchTopicOffsets, strings as kafkajs gives them). */
 export interface PartitionEnds {
@@ -26,8 +27,7 @@ export interface WriterOffsetSummary {
  * has none (a new group starts there) — the same rule as measureLag (pipeline/observability).
  */
 export function groupPosition(ends: PartitionEnds, committed: CommittedOffsets): number {
-  const c = Number(committed.get(ends.partition) ?? '-1');
-  return c >= 0 ? c : Number(ends.low);
+  return positionOf(Number(committed.get(ends.partition) ?? '-1'), Number(ends.low));
 }
 
 /**

@@ -65,17 +65,10 @@ export function checkMetric(metric: unknown, policy: ValidationPolicy): string |
   return undefined;
 }
 
-/** Validates one observation's fields against the policy at `now`; returns the reason or undefined. */
-export function checkObservation(o: { app: unknown; metric: unknown; value: unknown; time: unknown }, policy: ValidationPolicy, now: number): string | undefined {
-  const nameProblem = checkApp(o.app, policy) ?? checkMetric(o.metric, policy);
-  if (nameProblem) return nameProblem;
-  return checkValueAndTime(o, isNonNegativeMetric(o.metric as string), policy, now);
-}
-
 /**
- * The value and time checks of checkObservation, for an observation whose app and metric are
- * valid; nonNegative = isNonNegativeMetric(metric) (callers checking many observations of the same
- * metric compute it once).
+ * The value and time checks of an observation whose app and metric passed checkApp and
+ * checkMetric; nonNegative = isNonNegativeMetric(metric) (callers checking many observations of
+ * the same metric compute it once).
  */
 export function checkValueAndTime(o: { metric: unknown; value: unknown; time: unknown }, nonNegative: boolean, policy: ValidationPolicy, now: number): string | undefined {
   if (typeof o.value !== 'number') return `value must be a number, got ${typeOf(o.value)}`;

@@ -10,14 +10,21 @@ export interface PartitionLag {
   lag: number;
 }
 
+/**
+ * A consumer group's position on a partition: its committed offset, or the partition's low offset
+ * when it has committed nothing (-1: a new group starts there).
+ */
+export function groupPosition(committed: number, low: number): number {
+  return committed >= 0 ? committed : low;
+}
+
 /** Measures a group's lag on a topic (a partition with no commit counts from the earliest offset). */
 export async function measureLag(admin: Admin, groupId: string, topic: string): Promise<PartitionLag[]> {
   const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
   const committedBy = new Map<number, string>();
   for (const t of committed) for (const p of t.partitions) committedBy.set(p.partition, p.offset);
   return ends.map((e) => {
-    const c = Number(committedBy.get(e.partition) ?? '-1');
-    const start = c >= 0 ? c : Number(e.low);
+    const start = groupPosition(Number(committedBy.get(e.partition) ?? '-1'), Number(e.low));
     return { partition: e.partition, lag: Math.max(0, Number(e.high) - start) };
   });
 }

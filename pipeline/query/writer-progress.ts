@@ -14,6 +14,7 @@
  * Polls only while someone is waiting for proof (watch), a few admin requests per interval.
  */
 import type { Admin } from 'kafkajs';
+import { groupPosition } from '../observability/consumer-lag.js';
 import type { Logger } from '../observability/logger.js';
 
 /** Which writer: the old store's or the new store's. */
@@ -62,11 +63,6 @@ interface EnvProgress {
 /** At most this many samples are kept per env (the oldest go first). */
 const MAX_SAMPLES = 240;
 
-/** A group's position on a partition: its committed offset, or the low offset when it has none. */
-function position(committed: ReadonlyMap<number, number>, partition: number, low: number): number {
-  const c = committed.get(partition) ?? -1;
-  return c >= 0 ? c : low;
-}
 
 /** WriterProgress from the metrics topic's end offsets and the writer groups' committed offsets. */
 export class KafkaWriterProgress implements WriterProgress {
@@ -140,14 +136,16 @@ export class KafkaWriterProgress implements WriterProgress {
       const ends = await this.o.admin.fetchTopicOffsets(topic);
       e.samples.push({ at, high: new Map(ends.map((p) => [p.partition, Number(p.high)])), low: new Map(ends.map((p) => [p.partition, Number(p.low)])) });
       if (e.samples.length > MAX_SAMPLES) e.samples.shift();
-      for (const side of ['old', 'new'] as const) {
-        const fetched = await this.o.admin.fetchOffsets({ groupId: groups[side], topics: [topic] });
+      const sides = ['old', 'new'] as const;
+      const fetchedBoth = await Promise.all(sides.map((side) => this.o.admin.fetchOffsets({ groupId: groups[side], topics: [topic] })));
+      for (const [i, side] of sides.entries()) {
+        const fetched = fetchedBoth[i]!;
         const committed = new Map<number, number>();
         for (const t of fetched) if (t.topic === topic) for (const p of t.partitions) committed.set(p.partition, Number(p.offset));
         for (let i = e.samples.length - 1; i >= 0; i--) {
           const s = e.samples[i]!;
           if (s.at <= e.passedAt[side]) break;
-          if ([...s.high].every(([partition, high]) => position(committed, partition, s.low.get(partition) ?? 0) >= high)) {
+          if ([...s.high].every(([partition, high]) => groupPosition(committed.get(partition) ?? -1, s.low.get(partition) ?? 0) >= high)) {
             e.passedAt[side] = s.at;
             break;
           }
