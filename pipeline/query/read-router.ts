@@ -232,10 +232,10 @@ export class ReadRouter {
   /** Records a candidate's outcome and, when it returned, the comparison against the served result. */
   private compare(env: string, q: SeriesQuery, state: ControlState, readAt: number, candidateStore: 'old' | 'new', outcome: CandidateOutcome<MetricPoint[]>, served: MetricPoint[]): void {
     const rec = this.o.recorder;
-    if (outcome.kind === 'timeout') return rec.recordCandidateFailure(env, 'timeout');
+    if (outcome.kind === 'timeout') return rec.recordCandidateFailure(env, 'timeout', candidateStore);
     if (outcome.kind === 'error') {
       this.o.logger?.debug({ env, action: 'candidate-failed', store: candidateStore, err: outcome.error.message }, 'candidate read failed');
-      return rec.recordCandidateFailure(env, 'error');
+      return rec.recordCandidateFailure(env, 'error', candidateStore);
     }
     rec.recordShadowLatency(env, candidateStore, outcome.ms);
     const [oldPoints, newPoints] = candidateStore === 'new' ? [served, outcome.value] : [outcome.value, served];

@@ -30,6 +30,9 @@ export const STATS_COUNTERS = [
   'candidateTimeouts',
   'candidateSkipped',
   'newStoreErrors',
+  // Cutover's shadow reads of the old store that failed or timed out: not the new store's failures.
+  'oldShadowErrors',
+  'oldShadowTimeouts',
 ] as const;
 
 /** One counter's name. */

@@ -112,9 +112,14 @@ export class ScienceRecorder {
     this.add(env, latencyAttribute(store, latencyBucket(latencyMs)));
   }
 
-  /** The candidate read failed or timed out; the served result was not affected. */
-  recordCandidateFailure(env: string, kind: 'error' | 'timeout'): void {
-    this.add(env, kind === 'error' ? 'candidateErrors' : 'candidateTimeouts');
+  /**
+   * The candidate read failed or timed out; the served result was not affected. The candidate is
+   * the new store in science and the old store in cutover (its shadow read): only the new store's
+   * failures count in the new-store error rate.
+   */
+  recordCandidateFailure(env: string, kind: 'error' | 'timeout', store: 'old' | 'new' = 'new'): void {
+    if (store === 'old') this.add(env, kind === 'error' ? 'oldShadowErrors' : 'oldShadowTimeouts');
+    else this.add(env, kind === 'error' ? 'candidateErrors' : 'candidateTimeouts');
   }
 
   /** A served new-store read failed (cutover) and was answered from the old store instead. */

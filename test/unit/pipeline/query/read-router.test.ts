@@ -21,7 +21,7 @@ function fakeSink() {
   const sink: ScienceSink = {
     recordServed: (_e, store, _ms, failed) => void events.push(`served:${store}${failed ? ':failed' : ''}`),
     recordShadowLatency: (_e, store) => void events.push(`shadow:${store}`),
-    recordCandidateFailure: (_e, kind) => void events.push(`candidate:${kind}`),
+    recordCandidateFailure: (_e, kind, store) => void events.push(`candidate:${kind}${store === 'old' ? ':old' : ''}`),
     recordNewStoreError: () => void events.push('new-store-error'),
     recordSkipped: () => void events.push('skipped'),
     recordComparison: (_e, _q, c) => void comparisons.push(c),
@@ -29,7 +29,7 @@ function fakeSink() {
   return { sink, events, comparisons };
 }
 
-async function setup(state: Partial<ControlState>, newOverride?: Partial<MetricStore>) {
+async function setup(state: Partial<ControlState>, newOverride?: Partial<MetricStore>, oldOverride?: Partial<MetricStore>) {
   const opts = { env: 'test', retentionMs: 86_400_000, now: () => NOW };
   const oldStore = new MemoryMetricStore(opts);
   const newStore = new MemoryMetricStore(opts);
@@ -39,7 +39,8 @@ async function setup(state: Partial<ControlState>, newOverride?: Partial<MetricS
   const f = fakeSink();
   const control: ControlState = { ...initialControlState('test', 86_400_000), coverageHorizon: T + 5 * M, ...state };
   const newS: MetricStore = newOverride ? Object.assign(Object.create(newStore) as MetricStore, newOverride) : newStore;
-  const router = new ReadRouter({ stores: () => ({ old: oldStore, new: newS }), control: () => control, recorder: f.sink, candidates: new CandidateRunner(8, 100), random: () => 0.5, now: () => NOW });
+  const oldS: MetricStore = oldOverride ? Object.assign(Object.create(oldStore) as MetricStore, oldOverride) : oldStore;
+  const router = new ReadRouter({ stores: () => ({ old: oldS, new: newS }), control: () => control, recorder: f.sink, candidates: new CandidateRunner(8, 100), random: () => 0.5, now: () => NOW });
   return { router, oldStore, newStore, ...f };
 }
 
@@ -128,6 +129,19 @@ describe('read router', () => {
     await slow.router.settled();
     assert.ok(failing.events.includes('candidate:error'));
     assert.ok(slow.events.includes('candidate:timeout'));
+  });
+
+  it('records a failing or slow shadow read of the old store in cutover as the old store\u2019s, not the new store\u2019s', async () => {
+    const failing = await setup({ cutoverPercent: 100 }, undefined, { readSeries: () => Promise.reject(new Error('cassandra down')) });
+    const served = await failing.router.read('test', q(6, 10));
+    assert.equal(served.servedBy, 'new');
+    const slow = await setup({ cutoverPercent: 100 }, undefined, { readSeries: () => new Promise<MetricPoint[]>((r) => setTimeout(() => r([]), 1000)) });
+    await slow.router.read('test', q(6, 10));
+    await failing.router.settled();
+    await slow.router.settled();
+    assert.ok(failing.events.includes('candidate:error:old'), failing.events.join(' '));
+    assert.ok(slow.events.includes('candidate:timeout:old'), slow.events.join(' '));
+    assert.ok(!failing.events.includes('candidate:error') && !slow.events.includes('candidate:timeout'));
   });
 
   it('serves only the new store once the old one is decommissioned', async () => {
