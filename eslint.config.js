@@ -1,13 +1,43 @@
-// ESLint for the whole repository. Two rules matter most:
+// ESLint for the whole repository. Three rules matter most:
 //  - no-floating-promises everywhere: an un-awaited promise hides failures;
 //  - the workflow sandbox rule for workflows/: Temporal replays workflow code, so it must be
-//    deterministic: no Node built-ins, no clients, no I/O, nothing from activities/ or pipeline/.
+//    deterministic: no Node built-ins, no clients, no I/O, nothing from activities/ or pipeline/;
+//  - the layer boundaries (LAYER_RULES): each top-level folder imports only the folders below it,
+//    so a wrong-way import fails lint (docs/architecture.md, "Where the code lives").
 import { builtinModules } from 'node:module';
 import nextPlugin from '@next/eslint-plugin-next';
 import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
 
 const nodeBuiltins = [...new Set(builtinModules.flatMap((m) => [m, `node:${m}`]))];
+
+/** Every top-level folder of source code. */
+const FOLDERS = ['activities', 'audit', 'bench', 'config', 'contract', 'infra', 'kit', 'pipeline', 'scripts', 'test', 'web', 'workers', 'workflows'];
+
+/** A ban on importing the given top-level folders, with the layer rule in the message. */
+function folderBans(folders, why) {
+  return folders.map((f) => ({ group: [`**/${f}`, `**/${f}/**`], message: `${why} (layer boundaries: docs/architecture.md).` }));
+}
+
+/**
+ * What each folder may not import, bottom to top: contract and kit import nothing of the project;
+ * pipeline only those two (its command lines also config); audit the pipeline's table helper;
+ * activities, web and workers sit above; scripts, bench and tests may use everything.
+ */
+export const LAYER_RULES = {
+  contract: folderBans(FOLDERS.filter((f) => f !== 'contract'), 'contract/ is the bottom layer: plain names and types, it imports nothing of the project'),
+  kit: folderBans(FOLDERS.filter((f) => f !== 'kit'), 'kit/ is shared by every entry point and imports nothing of the project'),
+  pipeline: folderBans(['activities', 'audit', 'bench', 'config', 'infra', 'scripts', 'test', 'web', 'workers', 'workflows'], 'the data plane runs on its own: pipeline/ imports only contract/ and kit/'),
+  'pipeline/cli': folderBans(['activities', 'audit', 'bench', 'infra', 'scripts', 'test', 'web', 'workers', 'workflows'], 'the data plane runs on its own: its command lines import only contract/, kit/ and config/'),
+  audit: folderBans(['activities', 'bench', 'config', 'infra', 'scripts', 'test', 'web', 'workers', 'workflows'], 'audit/ is a repository used by activities and the console: it imports only contract/, kit/ and pipeline/'),
+  config: folderBans(['activities', 'audit', 'bench', 'infra', 'pipeline', 'scripts', 'test', 'web', 'workers', 'workflows'], 'config/ reads settings: it imports only contract/ and kit/'),
+  infra: folderBans(['activities', 'audit', 'bench', 'pipeline', 'scripts', 'test', 'web', 'workers', 'workflows'], 'infra/ starts services: it imports only contract/, kit/ and config/'),
+  activities: folderBans(['bench', 'infra', 'scripts', 'test', 'web', 'workers', 'workflows'], 'activities/ implement the contract: they import contract/, kit/, config/, audit/ and pipeline/, never the workflow, the console or the launchers'),
+  web: folderBans(['activities', 'bench', 'infra', 'scripts', 'test', 'workers', 'workflows'], 'the console reads through contract/, audit/, config/ and pipeline/ and writes only through workflow updates'),
+  workers: folderBans(['bench', 'scripts', 'test', 'web'], 'workers/ host the control plane: no console, launcher, benchmark or test code'),
+  scripts: folderBans(['bench', 'test'], 'the launchers do not depend on benchmarks or tests'),
+  bench: folderBans(['scripts', 'web'], 'benchmarks drive the system from outside: no launcher or console code'),
+};
 
 /** Import bans inside workflows/ (exported for the test that proves the rule fires). */
 export const workflowSandboxImports = {
@@ -21,6 +51,7 @@ export const workflowSandboxImports = {
   patterns: [
     { group: ['**/activities', '**/activities/**'], message: 'Workflows import activities only as types, through proxyActivities (use `import type`).', allowTypeImports: true },
     { group: ['**/pipeline', '**/pipeline/**', '**/workers/**', '**/config/**', '**/infra/**'], message: 'Workflows may not import data-plane, worker, config or infra code.' },
+    ...folderBans(['audit', 'bench', 'kit', 'scripts', 'test', 'web'], 'workflows/ import only contract/ and the workflow API'),
     { group: ['@aws-sdk/*', 'next', 'next/*', 'react'], message: 'Workflows must not hold clients or do I/O: call an activity instead.' },
   ],
 };
@@ -59,6 +90,11 @@ export default tseslint.config(
       ...reactHooks.configs.recommended.rules,
     },
   },
+  // Layer boundaries, one block per folder (pipeline/cli after pipeline: the later block wins).
+  ...Object.entries(LAYER_RULES).map(([folder, patterns]) => ({
+    files: [`${folder}/**/*.ts`, `${folder}/**/*.tsx`],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns }] },
+  })),
   {
     files: ['workflows/**/*.ts'],
     rules: {

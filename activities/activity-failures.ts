@@ -5,23 +5,8 @@
  * retriable one through unchanged, so the activity's retry policy handles it.
  */
 import { ApplicationFailure } from '@temporalio/activity';
+import { ActivityFailureType } from '../contract/index.js';
 import { AcknowledgementTimeoutError } from '../pipeline/control/control-errors.js';
-
-/** Failure type names the workflow can match on (ApplicationFailure.type). */
-export const FailureType = {
-  /** Not every live instance acknowledged a control-state version in time (retryable). */
-  acknowledgementTimeout: 'AcknowledgementTimeout',
-  /** The activity's input is invalid (non-retryable). */
-  invalidInput: 'InvalidActivityInput',
-  /** A control state failed validation (non-retryable). */
-  invalidControlState: 'InvalidControlStateError',
-  /** The audit seq is taken by a different entry (non-retryable). */
-  auditSeqConflict: 'AuditSeqConflictError',
-  /** An audit entry cannot be stored as given (non-retryable). */
-  invalidAuditEntry: 'InvalidAuditEntryError',
-  /** Decommission asked to drop the old store while the control state still uses it (non-retryable). */
-  oldStoreInUse: 'OldStoreInUse',
-} as const;
 
 /**
  * The error to throw from an activity for `err`:
@@ -37,7 +22,7 @@ export function toActivityFailure(err: unknown): unknown {
   if (err instanceof AcknowledgementTimeoutError) {
     return ApplicationFailure.create({
       message: err.message,
-      type: FailureType.acknowledgementTimeout,
+      type: ActivityFailureType.acknowledgementTimeout,
       nonRetryable: false,
       details: [{ env: err.env, version: err.version, laggards: err.laggards, timeoutMs: err.timeoutMs, readFailure: err.readFailure ?? null }],
       cause: err,
@@ -51,5 +36,5 @@ export function toActivityFailure(err: unknown): unknown {
 
 /** A non-retryable failure for activity input the workflow should never have sent. */
 export function invalidInput(message: string): ApplicationFailure {
-  return ApplicationFailure.create({ message, type: FailureType.invalidInput, nonRetryable: true });
+  return ApplicationFailure.create({ message, type: ActivityFailureType.invalidInput, nonRetryable: true });
 }

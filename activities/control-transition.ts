@@ -4,7 +4,7 @@
  * tell that its transition is already on the topic.
  */
 import { initialControlState, type ControlState } from '../pipeline/control/control-state.js';
-import type { ControlPatch, PublishControlInput } from './activity-types.js';
+import type { ControlPatch, PublishControlInput } from '../contract/index.js';
 
 /** Retention assumed for an environment that has never had a control state and whose patch names none. */
 export const DEFAULT_RETENTION_MS = 7 * 86_400_000;

@@ -2,11 +2,7 @@
  * The stage of an environment's migration as another environment's workflow sees it (for the
  * promotion-order rule), from a description of its workflow execution.
  */
-import { STAGES, type MigrationState, type Stage } from '../workflows/migration-types.js';
-import type { SearchAttributeName } from '../workflows/search-attributes.js';
-
-/** Name of the migration workflow's state query. */
-export const STATE_QUERY_NAME = 'stateQuery';
+import { Stage, STAGES, type MigrationState, type SearchAttributeName } from '../contract/index.js';
 
 /** The search attribute the migration workflow keeps its stage in. */
 export const STAGE_SEARCH_ATTRIBUTE: SearchAttributeName = 'SwitchyardStage';
@@ -32,7 +28,7 @@ export function stageFromSearchAttributes(pairs: readonly { key: { name: string 
  */
 export function stageOfClosedExecution(status: string, attribute: Stage | undefined): Stage {
   if (attribute !== undefined) return attribute;
-  return status === 'COMPLETED' ? 'complete' : 'planned';
+  return status === 'COMPLETED' ? Stage.complete : Stage.planned;
 }
 
 /** The stage a state-query answer reports, when it is a valid one. */

@@ -16,17 +16,17 @@ import cassandra from 'cassandra-driver';
 import type { Kafka, Producer } from 'kafkajs';
 import { listLiveInstances, publishAndAwait, readLatestControlState, waitForAcknowledgement } from '../pipeline/control/control-state-publisher.js';
 import type { ControlState, Heartbeat } from '../pipeline/control/control-state.js';
-import { createLogger, type Logger } from '../pipeline/observability/logger.js';
+import { createLogger, type Logger } from '../kit/logger.js';
 import { MINUTE_MS } from '../pipeline/model/metric-point.js';
 import { readScienceSummary, summarizeScience, type ScienceSummary } from '../pipeline/science/science-stats-reader.js';
-import { CASSANDRA_TABLE, cassandraKeyspaceFor } from '../pipeline/stores/cassandra-store.js';
+import { cassandraKeyspaceFor, dropCassandraStore, findPointsBefore } from '../pipeline/stores/cassandra-store.js';
 import { envTopics, writerGroup } from '../pipeline/topics.js';
-import { migrationWorkflowId, type AuditEntry, type MigrationState, type Stage } from '../workflows/migration-types.js';
-import type { MigrationActivities, PublishControlInput, PublishControlResult, ScienceFigures, WriterHealth } from './activity-types.js';
-import { FailureType, invalidInput, toActivityFailure } from './activity-failures.js';
-import { appendAuditEntry, ensureAuditTable, readAudit } from './audit-log.js';
+import { ActivityFailureType, ENV_NAME_PATTERN, migrationWorkflowId, ROLES, STATE_QUERY_NAME } from '../contract/index.js';
+import type { AuditEntry, MigrationActivities, MigrationState, PublishControlInput, PublishControlResult, ScienceFigures, Stage, WriterHealth } from '../contract/index.js';
+import { invalidInput, toActivityFailure } from './activity-failures.js';
+import { appendAuditEntry, ensureAuditTable, readAudit } from '../audit/audit-log.js';
 import { alreadyPublished, baseControlState, nextControlState } from './control-transition.js';
-import { STAGE_SEARCH_ATTRIBUTE, STATE_QUERY_NAME, stageFromSearchAttributes, stageFromState, stageOfClosedExecution } from './environment-stage.js';
+import { STAGE_SEARCH_ATTRIBUTE, stageFromSearchAttributes, stageFromState, stageOfClosedExecution } from './environment-stage.js';
 import { committedByPartition, summarizeWriterOffsets, type PartitionEnds } from './writer-offsets.js';
 
 /** The clients the activities use (ready-built; the activities never read configuration). */
@@ -48,13 +48,9 @@ export interface ActivityDeps {
   now?: () => number;
 }
 
-/** Heartbeat roles of the two writers (pipeline/cli/writer.ts: `writer-<sink>`). */
-export const WRITER_ROLES = { cassandra: 'writer-cassandra', dynamodb: 'writer-dynamodb' } as const;
-
 /** Reported for a p99 above the largest latency bucket (JSON has no Infinity: Temporal would turn it into null, i.e. "no data"). */
 export const P99_OVER_LARGEST_BUCKET_MS = Number.MAX_SAFE_INTEGER;
 
-const ENV_PATTERN = /^[a-z][a-z0-9-]{0,30}$/;
 
 /** Science figures for gates and automatic rollback, from a summary of the stats tables. */
 export function toScienceFigures(summary: ScienceSummary, windowMs: number): ScienceFigures {
@@ -119,7 +115,7 @@ export function createActivities(deps: ActivityDeps) {
   };
 
   const checkEnv = (env: unknown): string => {
-    if (typeof env !== 'string' || !ENV_PATTERN.test(env)) throw invalidInput(`env ${JSON.stringify(env)} must match ${ENV_PATTERN}`);
+    if (typeof env !== 'string' || !ENV_NAME_PATTERN.test(env)) throw invalidInput(`env ${JSON.stringify(env)} must match ${ENV_NAME_PATTERN}`);
     return env;
   };
 
@@ -205,8 +201,8 @@ export function createActivities(deps: ActivityDeps) {
           ]);
           if (!offsets) log.warn({ topic }, 'metrics topic does not exist; reporting no lag');
           const health: WriterHealth = {
-            cassandraWriters: live.filter((h) => h.role === WRITER_ROLES.cassandra).length,
-            dynamodbWriters: live.filter((h) => h.role === WRITER_ROLES.dynamodb).length,
+            cassandraWriters: live.filter((h) => h.role === ROLES.writerCassandra).length,
+            dynamodbWriters: live.filter((h) => h.role === ROLES.writerDynamodb).length,
             cassandraLag: offsets?.cassandraLag ?? 0,
             dynamodbLag: offsets?.dynamodbLag ?? 0,
             parityGap: offsets?.parityGap ?? 0,
@@ -234,38 +230,19 @@ export function createActivities(deps: ActivityDeps) {
       const env = checkEnv(input.env);
       if (!Number.isSafeInteger(input.horizon)) throw invalidInput(`horizon must be an epoch-ms integer, got ${input.horizon}`);
       const log = logFor(env, 'verify-old-store-aged-out');
-      const keyspace = cassandraKeyspaceFor(env);
-      const table = `${keyspace}.${CASSANDRA_TABLE}`;
       return run(log, async () => {
-        if (!(await cassandraTableExists(db, keyspace))) {
-          log.info({ keyspace }, 'old store table does not exist: aged out');
+        const held = await findPointsBefore(db, env, input.horizon);
+        if (!held.tableExists) {
+          log.info({ keyspace: cassandraKeyspaceFor(env) }, 'old store table does not exist: aged out');
           return { agedOut: true, oldestMinute: null };
         }
-        const options = { prepare: true, consistency: cassandra.types.consistencies.localQuorum };
-        let found: number | undefined;
-        try {
-          const rs = await db.execute(`SELECT minute FROM ${table} WHERE minute < ? LIMIT 1 ALLOW FILTERING`, [new Date(input.horizon)], options);
-          const row = rs.first() as cassandra.types.Row | null;
-          found = row ? (row.get('minute') as Date).getTime() : undefined;
-        } catch (err) {
-          // Dropped between the schema check and the scan: holds nothing.
-          if (isMissingSchema(err)) return { agedOut: true, oldestMinute: null };
-          throw err;
-        }
-        if (found === undefined) {
+        if (held.oldestMinute === null) {
           log.info({ horizon: input.horizon }, 'old store holds nothing older than the horizon');
           return { agedOut: true, oldestMinute: null };
         }
-        let oldest = found;
-        try {
-          const rs = await db.execute(`SELECT min(minute) AS oldest FROM ${table} WHERE minute < ? ALLOW FILTERING`, [new Date(input.horizon)], { ...options, readTimeout: 10_000 });
-          const v = (rs.first() as cassandra.types.Row | null)?.get('oldest') as Date | null | undefined;
-          if (v) oldest = Math.min(oldest, v.getTime());
-        } catch (err) {
-          log.debug({ err: (err as Error).message }, 'min(minute) did not answer; reporting the first old minute found');
-        }
-        log.info({ horizon: input.horizon, oldestMinute: oldest }, 'old store still holds points older than the horizon');
-        return { agedOut: false, oldestMinute: oldest };
+        if (!held.exact) log.debug({ horizon: input.horizon }, 'min(minute) did not answer; reporting the first old minute found');
+        log.info({ horizon: input.horizon, oldestMinute: held.oldestMinute }, 'old store still holds points older than the horizon');
+        return { agedOut: false, oldestMinute: held.oldestMinute };
       });
     },
 
@@ -303,7 +280,7 @@ export function createActivities(deps: ActivityDeps) {
         const latest = await readLatestControlState(kafka, env, readTimeoutMs, { logger: log });
         if (!latest || latest.oldWriter || latest.oldStoreAvailable) {
           throw ApplicationFailure.create({
-            type: FailureType.oldStoreInUse,
+            type: ActivityFailureType.oldStoreInUse,
             nonRetryable: true,
             message:
               `env ${env}: refusing to drop ${keyspace}: ` +
@@ -313,8 +290,7 @@ export function createActivities(deps: ActivityDeps) {
               '; publish oldWriter=false and oldStoreAvailable=false first',
           });
         }
-        await db.execute(`DROP TABLE IF EXISTS ${keyspace}.${CASSANDRA_TABLE}`);
-        await db.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
+        await dropCassandraStore(db, env);
         log.info({ keyspace, controlVersion: latest.version }, 'dropped the old store');
         return { dropped: true };
       });
@@ -376,17 +352,3 @@ export function createActivities(deps: ActivityDeps) {
 /** The activities object createActivities returns. */
 export type Activities = ReturnType<typeof createActivities>;
 
-/** Whether the env's points table exists (system_schema, so a missing keyspace is no error). */
-async function cassandraTableExists(db: cassandra.Client, keyspace: string): Promise<boolean> {
-  const rs = await db.execute('SELECT table_name FROM system_schema.tables WHERE keyspace_name = ? AND table_name = ?', [keyspace, CASSANDRA_TABLE], { prepare: true });
-  return rs.rowLength > 0;
-}
-
-/** An "invalid request" that says the keyspace or table does not exist. */
-function isMissingSchema(err: unknown): boolean {
-  return (
-    err instanceof cassandra.errors.ResponseError &&
-    err.code === cassandra.types.responseErrorCodes.invalid &&
-    /unconfigured table|keyspace .* does not exist|table .* does not exist/i.test(err.message)
-  );
-}

@@ -20,15 +20,16 @@
  * minimum samples and the rollback threshold); bakes and gate sample counts are cut to bench scale
  * so an environment reaches science and cutover in a couple of minutes.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import { Client } from '@temporalio/client';
 import { createKafka } from '../config/clients.js';
 import { loadConfig, type SwitchyardConfig } from '../config/config.js';
 import { demoPolicy, productionPolicy } from '../config/migration-policy.js';
-import { parseCommandLine, parseDuration, parseWhole, runMain } from '../pipeline/cli/args.js';
+import { parseCommandLine, parseDuration, parseWhole, runMain } from '../kit/cli.js';
 import { DEFAULT_RANGES, runReadTraffic } from '../pipeline/generator/read-traffic.js';
 import { aggregatorGroup, writerGroup } from '../pipeline/topics.js';
-import { MIGRATION_WORKFLOW_TYPE, migrationWorkflowId, type MigrationPolicy, type MigrationState, type UpdateResult } from '../workflows/migration-types.js';
+import { MIGRATION_WORKFLOW_TYPE, migrationWorkflowId, Stage, STATE_QUERY_NAME, UPDATE_NAMES, type MigrationPolicy, type MigrationState, type UpdateResult } from '../contract/index.js';
 import { runLiveLoad, startControlWorker, temporalClient } from '../test/support/migration-rig.js';
 import { dropEnv, launchPipeline, queryPort, queryProcess, type PipelineProcess } from '../test/support/pipeline.js';
 
@@ -48,7 +49,6 @@ Needs the local stack (npm run stack -- up). Last line: one JSON object of the f
 
 const RETENTION = '10m';
 const LATENESS = '5s';
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const t0 = Date.now();
 const progress = (msg: string): void => console.error(`[bench:control ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${msg}`);
 
@@ -135,7 +135,7 @@ class Scenario {
   }
 
   state(): Promise<MigrationState> {
-    return this.handle().query<MigrationState>('stateQuery');
+    return this.handle().query<MigrationState>(STATE_QUERY_NAME);
   }
 
   update(name: string, arg: Record<string, unknown>): Promise<UpdateResult> {
@@ -158,7 +158,7 @@ class Scenario {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       try {
-        await this.update('advanceUpdate', { from });
+        await this.update(UPDATE_NAMES.advance, { from });
         return;
       } catch (err) {
         if (Date.now() > deadline) throw err;
@@ -211,8 +211,8 @@ class Scenario {
 
   /** Starts the migration and goes to science. */
   async toScience(): Promise<void> {
-    await this.update('startUpdate', {});
-    await this.advanceWhenReady('dual_write', 180_000);
+    await this.update(UPDATE_NAMES.start, {});
+    await this.advanceWhenReady(Stage.dualWrite, 180_000);
   }
 
   /** Waits until the short window holds enough comparisons for a rollback to be judged. */
@@ -224,7 +224,7 @@ class Scenario {
   /** Turns the fault on and waits for the automatic rollback; returns when the fault reached the new store. */
   async injectFault(): Promise<{ switchAt: number; corruptedAt: number; rolledBackAt: number }> {
     const switchAt = Date.now();
-    await this.update('setFaultUpdate', { newWriterCorruptionRate: 0.5 });
+    await this.update(UPDATE_NAMES.set_fault, { newWriterCorruptionRate: 0.5 });
     const rolled = await this.waitFor('the automatic rollback', (s) => s.rolledBack !== null, 240_000);
     const corruptedAt = this.firstCorruptedWriteAt(switchAt);
     if (corruptedAt === null) throw new Error(`${this.env}: rolled back, but no writer logged a corrupted write`);
@@ -253,7 +253,7 @@ async function timeTransitions(s: Scenario, n: number): Promise<number[]> {
   for (let i = 0; i < n; i++) {
     const percent = ((i % 10) + 1) * 10;
     const started = performance.now();
-    const r = await s.update('setRampUpdate', { percent });
+    const r = await s.update(UPDATE_NAMES.set_ramp, { percent });
     out.push(performance.now() - started);
     // The update answers once every live instance acknowledged; check the query services agree.
     const applied = await s.appliedControl();
@@ -269,7 +269,7 @@ async function scienceRollback(s: Scenario, transitions: number): Promise<{ reac
   await s.toScience();
   progress(`${s.env}: in science; timing ${transitions} ramp steps`);
   const transitionsMs = await timeTransitions(s, transitions);
-  await s.update('setRampUpdate', { percent: 100 }).catch(() => undefined);
+  await s.update(UPDATE_NAMES.set_ramp, { percent: 100 }).catch(() => undefined);
   progress(`${s.env}: science at 100 %; waiting for ${s.policy.minSamplesForRollback} comparisons in the short window`);
   await s.waitForComparisons(300_000);
   progress(`${s.env}: fault switch on`);
@@ -291,10 +291,10 @@ async function scienceRollback(s: Scenario, transitions: number): Promise<{ reac
 /** Cutover at 100 %, fault: until the query services stop serving reads from the new store. */
 async function cutoverRollback(s: Scenario): Promise<{ reactionS: number; fromSwitchS: number }> {
   await s.toScience();
-  await s.update('setRampUpdate', { percent: 100 });
+  await s.update(UPDATE_NAMES.set_ramp, { percent: 100 });
   progress(`${s.env}: science at 100 %; advancing to cutover once its gate passes`);
-  await s.advanceWhenReady('science', 300_000);
-  await s.update('setRampUpdate', { percent: 100 });
+  await s.advanceWhenReady(Stage.science, 300_000);
+  await s.update(UPDATE_NAMES.set_ramp, { percent: 100 });
   const before = await s.servedCounts();
   await s.waitForComparisons(300_000);
   const after = await s.servedCounts();

@@ -21,12 +21,14 @@
  *
  * Each part creates its own environment and deletes it afterwards. Last line: one JSON object.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Producer } from 'kafkajs';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createCassandraClient, createDynamoClient, createKafka } from '../config/clients.js';
 import { loadConfig, type SwitchyardConfig } from '../config/config.js';
 import { PartitionWindows } from '../pipeline/aggregator/partition-windows.js';
-import { parseCommandLine, parseWhole, runMain } from '../pipeline/cli/args.js';
+import { parseCommandLine, parseWhole, runMain } from '../kit/cli.js';
 import { decodeObservations, encodeObservationBatch } from '../pipeline/codec/observation-codec.js';
 import { decodeMetricPoint, encodeMetricPoint } from '../pipeline/codec/metric-point-codec.js';
 import { sendObservations } from '../pipeline/generator/observation-sender.js';
@@ -52,7 +54,6 @@ const USAGE = `usage: npm run bench:pipeline -- [options]
 Needs the local stack (npm run stack -- up). Last line: one JSON object of the figures.`;
 
 const METRICS = ['router.service_ms', 'router.connect_ms', 'router.queue_ms', 'dyno.load_ms'];
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const t0 = Date.now();
 const progress = (msg: string): void => console.error(`[bench:pipeline ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${msg}`);
 const newEnv = (prefix: string): string => `${prefix}${Date.now().toString(36)}`;
@@ -177,7 +178,8 @@ function benchInProcess(apps: number): number {
   return Math.round(best);
 }
 
-async function benchAggregator(cfg: SwitchyardConfig, env: string, count: number, apps: number): Promise<Record<string, number>> {
+/** Creates the env's topics (6 partitions); returns a connected idempotent producer. */
+async function benchTopics(cfg: SwitchyardConfig, env: string): Promise<Producer> {
   const kafka = createKafka(cfg, { clientId: 'bench-pipeline' });
   const admin = kafka.admin();
   await admin.connect();
@@ -185,6 +187,11 @@ async function benchAggregator(cfg: SwitchyardConfig, env: string, count: number
   await admin.disconnect();
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
+  return producer;
+}
+
+async function benchAggregator(cfg: SwitchyardConfig, env: string, count: number, apps: number): Promise<Record<string, number>> {
+  const producer = await benchTopics(cfg, env);
   const now = Date.now();
   const windows = new Set<string>();
   const workload = function* (): Generator<Observation> {
@@ -284,13 +291,7 @@ function* backlogPoints(count: number, apps: number): Generator<MetricPoint> {
 }
 
 async function benchWriters(cfg: SwitchyardConfig, env: string, count: number, apps: number): Promise<Record<string, number>> {
-  const kafka = createKafka(cfg, { clientId: 'bench-pipeline' });
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, env, 6);
-  await admin.disconnect();
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
+  const producer = await benchTopics(cfg, env);
   progress(`${env}: pre-filling the metrics topic with ${count} points`);
   let batch: { key: string; value: Buffer }[] = [];
   for (const p of backlogPoints(count, apps)) {

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseCommandLine, parseWhole, runMain } from '../pipeline/cli/args.js';
+import { parseCommandLine, parseWhole, runMain } from '../kit/cli.js';
 
 const USAGE = `usage: npm run bench:profile -- <file.cpuprofile> [--top <n>]
   --top <n>   functions listed (default 25)`;

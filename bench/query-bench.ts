@@ -20,7 +20,7 @@ import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import path from 'node:path';
 import { createCassandraClient, createDynamoClient, createKafka } from '../config/clients.js';
 import { loadConfig } from '../config/config.js';
-import { parseCommandLine, parseDuration, parseWhole, runMain } from '../pipeline/cli/args.js';
+import { parseCommandLine, parseDuration, parseWhole, runMain } from '../kit/cli.js';
 import { initialControlState, type ControlState } from '../pipeline/control/control-state.js';
 import { publishAndAwait } from '../pipeline/control/control-state-publisher.js';
 import { appId } from '../pipeline/generator/workload.js';

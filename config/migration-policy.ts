@@ -3,7 +3,7 @@
  * SWITCHYARD_POLICY_FILE may override any field, per environment: { "<env>": { ...fields } }.
  */
 import fs from 'node:fs';
-import type { MigrationPolicy } from '../workflows/migration-types.js';
+import type { MigrationPolicy } from '../contract/index.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;

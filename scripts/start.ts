@@ -16,14 +16,14 @@ import { Client, type Connection } from '@temporalio/client';
 import { connectTemporal } from '../config/clients.js';
 import { ConfigError, formatHostPort, loadConfig, REPO_ROOT, type SwitchyardConfig } from '../config/config.js';
 import { policyFor } from '../config/migration-policy.js';
-import { UsageError } from '../pipeline/cli/args.js';
+import { UsageError } from '../kit/cli.js';
 import { portIsFree, whoListens } from '../infra/stack/processes.js';
 import { StackError, up } from '../infra/stack/stack.js';
-import type { MigrationPolicy } from '../workflows/migration-types.js';
+import type { MigrationPolicy } from '../contract/index.js';
 import { assertConsoleStartable, consoleBuildReason } from './start/console-build.js';
 import { ensureDemoCredentials, type DemoCredentials } from './start/demo-credentials.js';
 import { consoleBuildStep, consoleProcess, controlWorker, loadGenerator, queryService, readGenerator, setupStep, streamJobs } from './start/demo-processes.js';
-import { formatDuration } from './start/durations.js';
+import { durationArg } from '../kit/cli.js';
 import { stopLeftovers } from './start/leftovers.js';
 import { ensureMigration, type MigrationStatus } from './start/migrations.js';
 import { parseStartOptions, START_USAGE, type StartOptions } from './start/start-options.js';
@@ -128,7 +128,7 @@ async function startEverything(
           queryTimeoutMs: options.readyTimeoutMs,
         });
         const what = status.action === 'created' ? `created in stage ${status.stage}` : status.action === 'running' ? `already running, stage ${status.stage}${status.ramp ? ` ${status.ramp}%` : ''}` : 'completed earlier';
-        progress(`migration ${status.workflowId}: ${what}${status.action === 'created' ? ` (demo policy, retention ${formatDuration(retention(env))})` : ''}`);
+        progress(`migration ${status.workflowId}: ${what}${status.action === 'created' ? ` (demo policy, retention ${durationArg(retention(env))})` : ''}`);
         return status;
       }),
     ),

@@ -8,8 +8,8 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/migration-activities.js';
 import { connectTemporal, createCassandraClient, createDynamoClient, createKafka } from '../config/clients.js';
 import { formatHostPort, loadConfig } from '../config/config.js';
-import { runMain } from '../pipeline/cli/args.js';
-import { createLogger } from '../pipeline/observability/logger.js';
+import { runMain } from '../kit/cli.js';
+import { createLogger } from '../kit/logger.js';
 
 const require = createRequire(import.meta.url);
 const USAGE = 'usage: npm run worker   (configuration from environment variables; see README)';

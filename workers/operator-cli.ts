@@ -9,10 +9,10 @@ import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, Wo
 import { connectTemporal, createKafka } from '../config/clients.js';
 import { loadConfig } from '../config/config.js';
 import { policyFor } from '../config/migration-policy.js';
-import { parseCommandLine, runMain, UsageError } from '../pipeline/cli/args.js';
+import { parseCommandLine, runMain, UsageError } from '../kit/cli.js';
 import { listLiveInstances, readLatestControlState } from '../pipeline/control/control-state-publisher.js';
 import type { Heartbeat } from '../pipeline/control/control-state.js';
-import { MIGRATION_WORKFLOW_TYPE, migrationWorkflowId, STAGES, type MigrationState, type UpdateResult } from '../workflows/migration-types.js';
+import { MIGRATION_WORKFLOW_TYPE, migrationWorkflowId, STAGES, STATE_QUERY_NAME, UPDATE_NAMES, type MigrationState, type UpdateResult } from '../contract/index.js';
 
 const USAGE = `usage: npm run ops -- <command> [options]
 
@@ -80,7 +80,7 @@ runMain(USAGE, async (argv) => {
       for (const e of envs) latest.set(e, await readLatestControlState(kafka, e, 10_000).then((c) => c?.version ?? 0, (err: Error) => err));
       for (const e of envs) {
         try {
-          const s = await client.workflow.getHandle(migrationWorkflowId(e)).query<MigrationState>('stateQuery');
+          const s = await client.workflow.getHandle(migrationWorkflowId(e)).query<MigrationState>(STATE_QUERY_NAME);
           console.log(formatState(s));
         } catch (err) {
           if (err instanceof WorkflowNotFoundError) console.log(`${e}: not started (npm run ops -- start ${e})`);
@@ -107,35 +107,35 @@ runMain(USAGE, async (argv) => {
     let result: UpdateResult;
     switch (command) {
       case 'start':
-        result = await update('startUpdate', actor);
+        result = await update(UPDATE_NAMES.start, actor);
         break;
       case 'advance': {
         const from = flags.from;
         if (!from || !(STAGES as readonly string[]).includes(from)) throw new UsageError(`advance: --from <stage> is required (${STAGES.join(', ')})`);
-        result = await update('advanceUpdate', { ...actor, from, overridePromotionOrder: flags['override-promotion-order'] });
+        result = await update(UPDATE_NAMES.advance, { ...actor, from, overridePromotionOrder: flags['override-promotion-order'] });
         break;
       }
       case 'rollback':
-        result = await update('rollbackUpdate', actor);
+        result = await update(UPDATE_NAMES.rollback, actor);
         break;
       case 'pause':
-        result = await update('pauseUpdate', actor);
+        result = await update(UPDATE_NAMES.pause, actor);
         break;
       case 'resume':
-        result = await update('resumeUpdate', actor);
+        result = await update(UPDATE_NAMES.resume, actor);
         break;
       case 'ramp': {
         const percent = Number(positional[1]);
         if (!Number.isFinite(percent)) throw new UsageError(`ramp: percent '${positional[1]}' is not a number`);
-        result = await update('setRampUpdate', { ...actor, percent });
+        result = await update(UPDATE_NAMES.set_ramp, { ...actor, percent });
         break;
       }
       case 'approve':
-        result = await update('approveDecommissionUpdate', actor);
+        result = await update(UPDATE_NAMES.approve_decommission, actor);
         break;
       case 'fault':
         // Through the workflow, so the change is published, acknowledged and audited like any other.
-        result = await update('setFaultUpdate', { ...actor, newWriterCorruptionRate: faultRate });
+        result = await update(UPDATE_NAMES.set_fault, { ...actor, newWriterCorruptionRate: faultRate });
         break;
       default:
         throw new UsageError(`unknown command '${command}'`);

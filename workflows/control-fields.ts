@@ -3,8 +3,7 @@
  * patches; this mapping says what the data plane should be applying in any workflow state, so a
  * transition whose publication was not acknowledged can be reverted to exactly what was there.
  */
-import type { ControlPatch } from '../activities/activity-types.js';
-import type { MigrationState } from './migration-types.js';
+import { Stage, type ControlPatch, type MigrationState } from '../contract/index.js';
 
 /** The control fields the workflow owns (retention and tolerance are policy, published at dual-write start). */
 export type ControlFields = Required<Pick<ControlPatch, 'oldWriter' | 'newWriter' | 'sciencePercent' | 'cutoverPercent' | 'coverageHorizon' | 'oldStoreAvailable'>>;
@@ -13,21 +12,21 @@ export type ControlFields = Required<Pick<ControlPatch, 'oldWriter' | 'newWriter
 export function controlFields(state: Pick<MigrationState, 'stage' | 'ramp' | 'coverageHorizon' | 'pendingApproval'>): ControlFields {
   const H = state.coverageHorizon;
   switch (state.stage) {
-    case 'planned':
+    case Stage.planned:
       return { oldWriter: true, newWriter: false, sciencePercent: 0, cutoverPercent: 0, coverageHorizon: null, oldStoreAvailable: true };
-    case 'dual_write':
+    case Stage.dualWrite:
       return { oldWriter: true, newWriter: true, sciencePercent: 0, cutoverPercent: 0, coverageHorizon: H, oldStoreAvailable: true };
-    case 'science':
+    case Stage.science:
       return { oldWriter: true, newWriter: true, sciencePercent: state.ramp, cutoverPercent: 0, coverageHorizon: H, oldStoreAvailable: true };
-    case 'cutover':
+    case Stage.cutover:
       return { oldWriter: true, newWriter: true, sciencePercent: 100, cutoverPercent: state.ramp, coverageHorizon: H, oldStoreAvailable: true };
-    case 'ttl_wait':
+    case Stage.ttlWait:
       return { oldWriter: true, newWriter: true, sciencePercent: 100, cutoverPercent: 100, coverageHorizon: H, oldStoreAvailable: true };
-    case 'decommission':
+    case Stage.decommission:
       return state.pendingApproval
         ? { oldWriter: true, newWriter: true, sciencePercent: 100, cutoverPercent: 100, coverageHorizon: H, oldStoreAvailable: true }
         : { oldWriter: false, newWriter: true, sciencePercent: 0, cutoverPercent: 100, coverageHorizon: H, oldStoreAvailable: false };
-    case 'complete':
+    case Stage.complete:
       return { oldWriter: false, newWriter: true, sciencePercent: 0, cutoverPercent: 100, coverageHorizon: H, oldStoreAvailable: false };
   }
 }

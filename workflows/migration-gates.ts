@@ -8,9 +8,9 @@
  * validator checks without any I/O, and observed conditions (writer health, science figures,
  * old-store age) that need an activity, checked in the update handler.
  */
-import type { ScienceFigures, WriterHealth } from '../activities/activity-types.js';
-import { STAGES } from './migration-types.js';
-import type { Evaluation, GateStatus, MigrationPolicy, MigrationState, Stage, WindowFigures } from './migration-types.js';
+import type { ScienceFigures, WriterHealth } from '../contract/index.js';
+import { Stage, STAGES } from '../contract/index.js';
+import type { Evaluation, GateStatus, MigrationPolicy, MigrationState, WindowFigures } from '../contract/index.js';
 
 /** One minute in ms (metric points are per minute). */
 export const MINUTE_MS = 60_000;
@@ -39,18 +39,18 @@ export function nextRampStep(steps: readonly number[], ramp: number): number | n
 }
 
 /** Ramp steps of a ramped stage. */
-export function rampSteps(stage: 'science' | 'cutover', policy: MigrationPolicy): number[] {
-  return stage === 'science' ? policy.scienceSteps : policy.cutoverSteps;
+export function rampSteps(stage: typeof Stage.science | typeof Stage.cutover, policy: MigrationPolicy): number[] {
+  return stage === Stage.science ? policy.scienceSteps : policy.cutoverSteps;
 }
 
 /** Whether the stage has a ramp (science percent or cutover percent). */
-export function isRamped(stage: Stage): stage is 'science' | 'cutover' {
-  return stage === 'science' || stage === 'cutover';
+export function isRamped(stage: Stage): stage is typeof Stage.science | typeof Stage.cutover {
+  return stage === Stage.science || stage === Stage.cutover;
 }
 
 /** Science window a science/cutover gate reads: at least the bake time, at least the evaluation window. */
-export function gateWindowMs(stage: 'science' | 'cutover', policy: MigrationPolicy): number {
-  return Math.max(stage === 'science' ? policy.bakeMs.science : policy.bakeMs.cutover, policy.evaluationWindowMs);
+export function gateWindowMs(stage: typeof Stage.science | typeof Stage.cutover, policy: MigrationPolicy): number {
+  return Math.max(stage === Stage.science ? policy.bakeMs.science : policy.bakeMs.cutover, policy.evaluationWindowMs);
 }
 
 /** Parts of the TTL gate time: old data aged out, and the rollback window after cutover reached 100%. */
@@ -109,12 +109,12 @@ export type GateObservation =
 /** The observation each exit gate needs. */
 export function observationKind(stage: Stage): GateObservation['kind'] | null {
   switch (stage) {
-    case 'dual_write':
+    case Stage.dualWrite:
       return 'writers';
-    case 'science':
-    case 'cutover':
-      return 'science';
-    case 'ttl_wait':
+    case Stage.science:
+    case Stage.cutover:
+      return Stage.science;
+    case Stage.ttlWait:
       return 'old_store';
     default:
       return null;
@@ -142,7 +142,7 @@ function gateName(stage: Stage): string {
 function localChecks(ctx: GateContext): { checks: Check[]; evidence: Evidence } {
   const { state, policy, now } = ctx;
   switch (state.stage) {
-    case 'dual_write': {
+    case Stage.dualWrite: {
       const baked = now - state.stageEnteredAt;
       return {
         checks: [
@@ -152,9 +152,9 @@ function localChecks(ctx: GateContext): { checks: Check[]; evidence: Evidence } 
         evidence: { coverageHorizon: state.coverageHorizon, dualWriteSince: state.stageEnteredAt, bakedMs: baked, bakeMs: policy.bakeMs.dualWrite },
       };
     }
-    case 'science':
-    case 'cutover': {
-      const bake = state.stage === 'science' ? policy.bakeMs.science : policy.bakeMs.cutover;
+    case Stage.science:
+    case Stage.cutover: {
+      const bake = state.stage === Stage.science ? policy.bakeMs.science : policy.bakeMs.cutover;
       const atFull = state.fullRampSince === null ? null : now - state.fullRampSince;
       const checks: Check[] = [];
       if (state.rolledBack) checks.push({ ok: false, text: `automatic rollback in effect since ${formatTime(state.rolledBack.at)} (${state.rolledBack.reason}); resume first` });
@@ -165,7 +165,7 @@ function localChecks(ctx: GateContext): { checks: Check[]; evidence: Evidence } 
       });
       return { checks, evidence: { ramp: state.ramp, fullRampSince: state.fullRampSince, atFullMs: atFull, bakeMs: bake, rolledBack: state.rolledBack !== null } };
     }
-    case 'ttl_wait': {
+    case Stage.ttlWait: {
       const { agedOutAt, rollbackWindowEndsAt } = ttlGateParts(state, policy);
       return {
         checks: [
@@ -215,7 +215,7 @@ function observedChecks(ctx: GateContext, observation: GateObservation): { check
         mismatchRate: f.mismatchRate,
         maxMismatchRate: policy.maxMismatchRate,
       };
-      if (state.stage === 'cutover') {
+      if (state.stage === Stage.cutover) {
         checks.push({ ok: f.newStoreErrorRate <= policy.maxNewStoreErrorRate, text: `new-store error rate ${formatRate(f.newStoreErrorRate)} (max ${formatRate(policy.maxNewStoreErrorRate)})` });
         evidence.newStoreErrorRate = f.newStoreErrorRate;
         evidence.maxNewStoreErrorRate = policy.maxNewStoreErrorRate;
@@ -277,10 +277,10 @@ export function localGateFailures(ctx: GateContext): string[] {
 }
 
 /** Judges science figures for automatic rollback: enough samples, and rates against the rollback thresholds. */
-export function evaluate(stage: 'science' | 'cutover', ramp: number, figures: ScienceFigures, policy: MigrationPolicy, now: number): Evaluation {
+export function evaluate(stage: typeof Stage.science | typeof Stage.cutover, ramp: number, figures: ScienceFigures, policy: MigrationPolicy, now: number): Evaluation {
   let result: Evaluation['verdict'] = 'healthy';
   if (figures.comparisons < policy.minSamplesForRollback) result = 'insufficient_samples';
-  else if (figures.mismatchRate > policy.rollbackMismatchRate || (stage === 'cutover' && figures.newStoreErrorRate > policy.rollbackErrorRate)) result = 'rollback';
+  else if (figures.mismatchRate > policy.rollbackMismatchRate || (stage === Stage.cutover && figures.newStoreErrorRate > policy.rollbackErrorRate)) result = 'rollback';
   return {
     at: now,
     stage,
@@ -297,7 +297,7 @@ export function evaluate(stage: 'science' | 'cutover', ramp: number, figures: Sc
 export function rollbackReason(e: Evaluation, policy: MigrationPolicy): string {
   const reasons: string[] = [];
   if (e.mismatchRate > policy.rollbackMismatchRate) reasons.push(`mismatch rate ${formatRate(e.mismatchRate)} > rollback threshold ${formatRate(policy.rollbackMismatchRate)}`);
-  if (e.stage === 'cutover' && e.newStoreErrorRate > policy.rollbackErrorRate) {
+  if (e.stage === Stage.cutover && e.newStoreErrorRate > policy.rollbackErrorRate) {
     reasons.push(`new-store error rate ${formatRate(e.newStoreErrorRate)} > rollback threshold ${formatRate(policy.rollbackErrorRate)}`);
   }
   return `${reasons.join(' and ')} over ${e.comparisons} comparisons in the last ${formatDuration(policy.evaluationWindowMs)} at ${e.stage} ${e.ramp}%`;
@@ -311,7 +311,7 @@ export function rollbackReason(e: Evaluation, policy: MigrationPolicy): string {
 export function allowsRampUp(e: Evaluation, policy: MigrationPolicy): boolean {
   if (e.verdict !== 'healthy') return false;
   if (e.mismatchRate > policy.maxMismatchRate) return false;
-  return e.stage !== 'cutover' || e.newStoreErrorRate <= policy.maxNewStoreErrorRate;
+  return e.stage !== Stage.cutover || e.newStoreErrorRate <= policy.maxNewStoreErrorRate;
 }
 
 // ---- two-window evaluation (gates-v2) -------------------------------------------------------
@@ -334,9 +334,9 @@ function windowFigures(f: ScienceFigures): WindowFigures {
   return { windowMs: f.windowMs, comparisons: f.comparisons, mismatches: f.mismatches, mismatchRate: f.mismatchRate, newStoreErrorRate: f.newStoreErrorRate };
 }
 
-function breaches(stage: 'science' | 'cutover', w: WindowFigures, policy: MigrationPolicy): boolean {
+function breaches(stage: typeof Stage.science | typeof Stage.cutover, w: WindowFigures, policy: MigrationPolicy): boolean {
   if (w.comparisons < policy.minSamplesForRollback) return false;
-  return w.mismatchRate > policy.rollbackMismatchRate || (stage === 'cutover' && w.newStoreErrorRate > policy.rollbackErrorRate);
+  return w.mismatchRate > policy.rollbackMismatchRate || (stage === Stage.cutover && w.newStoreErrorRate > policy.rollbackErrorRate);
 }
 
 /** The figures an evaluation reads: the long window, the short (burst) window, and since the ramp step began. */
@@ -352,7 +352,7 @@ export interface EvaluationWindows {
  * dilutes, the long one a trickle the short one has too few samples for). The verdict is
  * healthy when the current step has gathered enough comparisons since it began.
  */
-export function evaluateWindows(stage: 'science' | 'cutover', ramp: number, w: EvaluationWindows, policy: MigrationPolicy, now: number): Evaluation {
+export function evaluateWindows(stage: typeof Stage.science | typeof Stage.cutover, ramp: number, w: EvaluationWindows, policy: MigrationPolicy, now: number): Evaluation {
   const long = windowFigures(w.long);
   const short = windowFigures(w.short);
   const step = windowFigures(w.step);
@@ -381,7 +381,7 @@ export function windowRollbackReason(e: Evaluation, policy: MigrationPolicy): st
   const w: WindowFigures = e.rollbackWindow === 'short' && e.short ? e.short : { windowMs: policy.evaluationWindowMs, comparisons: e.comparisons, mismatches: e.mismatches, mismatchRate: e.mismatchRate, newStoreErrorRate: e.newStoreErrorRate };
   const reasons: string[] = [];
   if (w.mismatchRate > policy.rollbackMismatchRate) reasons.push(`mismatch rate ${formatRate(w.mismatchRate)} > rollback threshold ${formatRate(policy.rollbackMismatchRate)}`);
-  if (e.stage === 'cutover' && w.newStoreErrorRate > policy.rollbackErrorRate) {
+  if (e.stage === Stage.cutover && w.newStoreErrorRate > policy.rollbackErrorRate) {
     reasons.push(`new-store error rate ${formatRate(w.newStoreErrorRate)} > rollback threshold ${formatRate(policy.rollbackErrorRate)}`);
   }
   return `${reasons.join(' and ')} over ${w.comparisons} comparisons in the last ${formatDuration(w.windowMs)} (${e.rollbackWindow ?? 'long'} window) at ${e.stage} ${e.ramp}%`;
@@ -397,7 +397,7 @@ function blockingWindow(e: Evaluation, policy: MigrationPolicy): string | null {
   for (const [name, w] of windows) {
     if (!w) continue;
     if (w.mismatchRate > policy.maxMismatchRate) return `mismatch rate ${formatRate(w.mismatchRate)} in the ${name} (${formatDuration(w.windowMs)}) is above the gate's ${formatRate(policy.maxMismatchRate)}`;
-    if (e.stage === 'cutover' && w.newStoreErrorRate > policy.maxNewStoreErrorRate) {
+    if (e.stage === Stage.cutover && w.newStoreErrorRate > policy.maxNewStoreErrorRate) {
       return `new-store error rate ${formatRate(w.newStoreErrorRate)} in the ${name} (${formatDuration(w.windowMs)}) is above the gate's ${formatRate(policy.maxNewStoreErrorRate)}`;
     }
   }

@@ -3,14 +3,9 @@
  * the actor of every operator request. Pure functions returning every problem at once, so the
  * workflow can fail with one message that says everything that is wrong.
  */
-import { STAGES } from './migration-types.js';
-import type { Actor, MigrationInput, MigrationPolicy } from './migration-types.js';
+import { AUTOMATIC_ACTOR, ENV_NAME_PATTERN, STAGES } from '../contract/index.js';
+import type { Actor, MigrationInput, MigrationPolicy } from '../contract/index.js';
 
-/** Environment names, as everywhere else in Switchyard (topics, keyspaces, tables). */
-export const ENV_NAME_PATTERN = /^[a-z][a-z0-9-]{0,30}$/;
-
-/** Identity the workflow uses for its own actions; operators may not use it. */
-export const AUTOMATIC_ACTOR = 'automatic';
 
 /** Longest identity / request id and reason accepted in a request. */
 const MAX_ID_LENGTH = 200;

@@ -36,7 +36,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair, UpdateDefinition } from '@temporalio/common';
-import type { ControlPatch, MigrationActivities, PublishControlResult, ScienceFigures } from '../activities/activity-types.js';
+import type { ControlPatch, MigrationActivities, PublishControlResult, ScienceFigures } from '../contract/index.js';
 import { controlFields, revertPatch, type ControlFields } from './control-fields.js';
 import {
   MAX_EVALUATIONS,
@@ -64,7 +64,7 @@ import {
   type GateContext,
   type GateObservation,
 } from './migration-gates.js';
-import { AUTOMATIC_ACTOR, actorProblem, inputProblems } from './migration-input.js';
+import { actorProblem, inputProblems } from './migration-input.js';
 import {
   advanceUpdate,
   approveDecommissionUpdate,
@@ -75,11 +75,9 @@ import {
   setRampUpdate,
   startUpdate,
   stateQuery,
-  type MigrationStateView,
-  type RequestKind,
 } from './migration-messages.js';
-import { STAGES } from './migration-types.js';
-import type { Actor, AdvanceInput, AuditEntry, Evaluation, GateStatus, MigrationInput, MigrationPolicy, MigrationState, SetFaultInput, SetRampInput, Stage, UpdateResult } from './migration-types.js';
+import { ActivityFailureType, AUTOMATIC_ACTOR, MigrationFailureType, Stage, STAGES } from '../contract/index.js';
+import type { Actor, AdvanceInput, AuditEntry, Evaluation, GateStatus, MigrationInput, MigrationPolicy, MigrationState, MigrationStateView, RequestKind, SetFaultInput, SetRampInput, UpdateResult } from '../contract/index.js';
 import { SWITCHYARD_ENV, SWITCHYARD_RAMP_PERCENT, SWITCHYARD_STAGE } from './search-attribute-keys.js';
 
 /**
@@ -93,18 +91,6 @@ export const AUDIT_REJECTIONS_PATCH = 'audit-rejections';
 
 /** Request ids (with their results) remembered for de-duplication, across continue-as-new. */
 export const MAX_RECENT_REQUESTS = 50;
-
-/** ApplicationFailure types the workflow fails updates (or itself) with. */
-export const MigrationFailureType = {
-  /** The workflow input is invalid (the workflow fails). */
-  invalidInput: 'InvalidMigrationInput',
-  /** An operator request was rejected: nothing changed. */
-  rejected: 'MigrationRequestRejected',
-  /** A control state was not acknowledged by every live instance: the transition did not happen. */
-  notAcknowledged: 'ControlStateNotAcknowledged',
-  /** The transition happened but the audit log refused its entry. */
-  auditRefused: 'AuditEntryRefused',
-} as const;
 
 /** The workflow's state: the query's view plus what continue-as-new must carry. */
 interface WorkflowState extends MigrationStateView {
@@ -126,7 +112,7 @@ interface TransitionSpec {
   apply: (s: WorkflowState, now: number) => void;
 }
 
-type Ramped = 'science' | 'cutover';
+type Ramped = typeof Stage.science | typeof Stage.cutover;
 
 function rejection(message: string): ApplicationFailure {
   return ApplicationFailure.create({ message, type: MigrationFailureType.rejected, nonRetryable: true });
@@ -137,7 +123,7 @@ function errorMessage(err: unknown): string {
 }
 
 function rampPatch(stage: Ramped, percent: number): ControlPatch {
-  return stage === 'science' ? { sciencePercent: percent } : { cutoverPercent: percent };
+  return stage === Stage.science ? { sciencePercent: percent } : { cutoverPercent: percent };
 }
 
 /** Sets the ramp, keeping the time it reached 100% while it stays there. */
@@ -158,7 +144,7 @@ function enterStage(s: WorkflowState, stage: Stage, now: number): void {
 function initialState(env: string, carried: MigrationState | undefined, now: number): WorkflowState {
   const fresh: WorkflowState = {
     env,
-    stage: 'planned',
+    stage: Stage.planned,
     ramp: 0,
     paused: false,
     rolledBack: null,
@@ -198,7 +184,7 @@ function migrationActivities(policy: MigrationPolicy): MigrationActivities {
   // because an operator is waiting for the answer.
   const publishing = proxyActivities<MigrationActivities>({
     startToCloseTimeout: policy.ackTimeoutMs + 30_000,
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: ['InvalidControlStateError', 'InvalidActivityInput'] },
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: [ActivityFailureType.invalidControlState, ActivityFailureType.invalidInput] },
   });
   // Reads for gates and evaluations: short; a gate that cannot be read is simply not met.
   const reading = proxyActivities<MigrationActivities>({
@@ -280,7 +266,7 @@ class MigrationRun {
   /** Registers the query and the operator updates. */
   registerHandlers(): void {
     setHandler(stateQuery, () => view(this.state));
-    this.operatorUpdate(startUpdate, 'start', (a) => this.checkAdvance({ ...a, from: 'planned' }), (a) => this.advance({ ...a, from: 'planned' }));
+    this.operatorUpdate(startUpdate, 'start', (a) => this.checkAdvance({ ...a, from: Stage.planned }), (a) => this.advance({ ...a, from: Stage.planned }));
     this.operatorUpdate(advanceUpdate, 'advance', (a) => this.checkAdvance(a), (a) => this.advance(a));
     this.operatorUpdate(rollbackUpdate, 'rollback', (a) => this.checkRollback(a), (a) => this.rollback(a));
     this.operatorUpdate(pauseUpdate, 'pause', () => this.checkPause(), (a) => this.pause(a));
@@ -315,14 +301,14 @@ class MigrationRun {
     this.syncSearchAttributes();
     await this.numbering;
     for (;;) {
-      if (this.state.stage === 'complete') break;
+      if (this.state.stage === Stage.complete) break;
       if (this.ticks >= this.policy.continueAsNewAfter || workflowInfo().continueAsNewSuggested) {
         // Let running updates finish (their results go to the operators) and nothing hold the lock.
         await condition(() => allHandlersFinished() && this.lock.idle);
         log.info('continuing as new', { env: this.env, workflowId: this.workflowId, ticks: this.ticks, auditSeq: this.state.auditSeq });
         return await continueAsNew<typeof migrationWorkflow>({ env: this.env, policy: this.policy, carried: this.state });
       }
-      if (this.state.stage === 'decommission' && !this.state.pendingApproval) {
+      if (this.state.stage === Stage.decommission && !this.state.pendingApproval) {
         await this.lock.run(() => this.finishDecommission());
         continue;
       }
@@ -441,9 +427,9 @@ class MigrationRun {
     if (!(STAGES as readonly string[]).includes(a.from)) return `from must name a stage (${STAGES.join(', ')}), got ${JSON.stringify(a.from)}`;
     if (a.overridePromotionOrder !== undefined && typeof a.overridePromotionOrder !== 'boolean') return 'overridePromotionOrder must be a boolean';
     if (a.from !== s.stage) return `stale page or double click: the ${this.env} migration is in ${s.stage}, not ${a.from}; nothing was changed`;
-    if (s.stage === 'decommission') return s.pendingApproval ? 'decommission is waiting for approval: approve it instead of advancing' : 'the old store is being decommissioned';
-    if (s.stage === 'complete') return `the ${this.env} migration is complete`;
-    if (s.stage === 'planned') return null;
+    if (s.stage === Stage.decommission) return s.pendingApproval ? 'decommission is waiting for approval: approve it instead of advancing' : 'the old store is being decommissioned';
+    if (s.stage === Stage.complete) return `the ${this.env} migration is complete`;
+    if (s.stage === Stage.planned) return null;
     const failing = localGateFailures(this.gateContext());
     return failing.length === 0 ? null : `cannot leave ${s.stage}: gate ${s.stage}->${nextStage(s.stage) ?? ''} not met: ${failing.join('; ')}`;
   }
@@ -451,21 +437,21 @@ class MigrationRun {
   private checkRollback(_a: Actor): string | null {
     const s = this.state;
     switch (s.stage) {
-      case 'planned':
+      case Stage.planned:
         return 'nothing to roll back: the migration has not started';
-      case 'dual_write':
+      case Stage.dualWrite:
         return null;
-      case 'science':
-      case 'cutover':
+      case Stage.science:
+      case Stage.cutover:
         return s.ramp === 0 && s.paused ? `${s.stage} is already at 0% and paused` : null;
-      case 'ttl_wait': {
+      case Stage.ttlWait: {
         const end = s.fullRampSince === null ? null : s.fullRampSince + this.policy.rollbackWindowMs;
         if (end !== null && Date.now() >= end) return `the rollback window closed at ${formatTime(end)} (${formatDuration(this.policy.rollbackWindowMs)} after cutover reached 100%)`;
         return null;
       }
-      case 'decommission':
+      case Stage.decommission:
         return 'decommission has been requested: reads can no longer go back to the old store';
-      case 'complete':
+      case Stage.complete:
         return `the ${this.env} migration is complete`;
     }
   }
@@ -494,13 +480,13 @@ class MigrationRun {
   private checkSetFault(a: SetFaultInput): string | null {
     const rate: unknown = a.newWriterCorruptionRate;
     if (typeof rate !== 'number' || !Number.isFinite(rate) || rate < 0 || rate > 1) return `newWriterCorruptionRate must be a number from 0 to 1, got ${JSON.stringify(rate)}`;
-    if (this.state.stage === 'complete') return `the ${this.env} migration is complete`;
+    if (this.state.stage === Stage.complete) return `the ${this.env} migration is complete`;
     return null;
   }
 
   private checkApprove(a: Actor): string | null {
     const s = this.state;
-    if (s.stage !== 'decommission' || !s.pendingApproval) return `nothing to approve: no decommission is pending (the migration is in ${s.stage})`;
+    if (s.stage !== Stage.decommission || !s.pendingApproval) return `nothing to approve: no decommission is pending (the migration is in ${s.stage})`;
     if (a.identity === s.approvalRequestedBy) return `the approval must come from someone other than ${a.identity}, who requested the decommission`;
     return null;
   }
@@ -510,7 +496,7 @@ class MigrationRun {
     const to = nextStage(from);
     if (to === null) throw rejection(`no stage follows ${from}`);
     const evidence: Record<string, unknown> = { ...(await this.promotionOrder(to, a)) };
-    if (from !== 'planned') {
+    if (from !== Stage.planned) {
       const gate = await this.evaluateExitGate();
       this.state.gates = [gate];
       if (!gate.passed) throw rejection(`cannot leave ${from}: gate ${gate.name} ${gate.detail}`);
@@ -518,9 +504,9 @@ class MigrationRun {
     }
     const base = { actor: a.identity, reason: a.reason, evidence };
     switch (from) {
-      case 'planned':
+      case Stage.planned:
         return await this.startDualWrite(a, evidence);
-      case 'dual_write': {
+      case Stage.dualWrite: {
         const first = this.policy.scienceSteps[0] ?? 100;
         await this.transition({
           ...base,
@@ -528,13 +514,13 @@ class MigrationRun {
           patch: { sciencePercent: first },
           revertOnFailure: true,
           apply: (s, now) => {
-            enterStage(s, 'science', now);
+            enterStage(s, Stage.science, now);
             applyRamp(s, first, now);
           },
         });
         return this.result(`dual_write -> science at ${first}% (control state v${this.state.controlVersion})`);
       }
-      case 'science': {
+      case Stage.science: {
         const first = this.policy.cutoverSteps[0] ?? 100;
         await this.transition({
           ...base,
@@ -542,7 +528,7 @@ class MigrationRun {
           patch: { sciencePercent: 100, cutoverPercent: first },
           revertOnFailure: true,
           apply: (s, now) => {
-            enterStage(s, 'cutover', now);
+            enterStage(s, Stage.cutover, now);
             s.ramp = 0;
             s.fullRampSince = null;
             applyRamp(s, first, now);
@@ -550,7 +536,7 @@ class MigrationRun {
         });
         return this.result(`science -> cutover at ${first}% of reads served by the new store (control state v${this.state.controlVersion})`);
       }
-      case 'cutover': {
+      case Stage.cutover: {
         await this.transition({
           ...base,
           action: 'advance',
@@ -558,7 +544,7 @@ class MigrationRun {
           revertOnFailure: true,
           apply: (s, now) => {
             // fullRampSince stays: it is when cutover reached 100%, which the rollback window counts from.
-            enterStage(s, 'ttl_wait', now);
+            enterStage(s, Stage.ttlWait, now);
             s.ramp = 0;
             s.rampSince = now;
             s.ttlGateAt = ttlGateAt(s, this.policy);
@@ -566,14 +552,14 @@ class MigrationRun {
         });
         return this.result(`cutover -> ttl_wait; the TTL gate opens at ${formatTime(this.state.ttlGateAt)}`);
       }
-      case 'ttl_wait': {
+      case Stage.ttlWait: {
         await this.transition({
           ...base,
           action: 'advance',
           patch: null,
           revertOnFailure: false,
           apply: (s, now) => {
-            enterStage(s, 'decommission', now);
+            enterStage(s, Stage.decommission, now);
             s.pendingApproval = true;
             s.approvalRequestedBy = a.identity;
             s.ttlGateAt = null;
@@ -596,7 +582,7 @@ class MigrationRun {
       patch: { oldWriter: true, newWriter: true, retentionMs: this.policy.retentionMs, tolerance: this.policy.tolerance },
       revertOnFailure: true,
       apply: (s, now) => {
-        enterStage(s, 'dual_write', now);
+        enterStage(s, Stage.dualWrite, now);
         s.ramp = 0;
         s.fullRampSince = null;
         s.ttlGateAt = null;
@@ -626,7 +612,7 @@ class MigrationRun {
         evidence: {},
         patch: { newWriter: false, coverageHorizon: null },
         revertOnFailure: false,
-        apply: (s, now) => enterStage(s, 'planned', now),
+        apply: (s, now) => enterStage(s, Stage.planned, now),
       });
       throw err;
     }
@@ -652,19 +638,19 @@ class MigrationRun {
     const s = this.state;
     const base = { actor: a.identity, action: 'rollback', reason: a.reason, revertOnFailure: false };
     switch (s.stage) {
-      case 'dual_write':
+      case Stage.dualWrite:
         await this.transition({
           ...base,
           evidence: { coverageHorizon: s.coverageHorizon },
           patch: { newWriter: false, coverageHorizon: null },
           apply: (st, now) => {
-            enterStage(st, 'planned', now);
+            enterStage(st, Stage.planned, now);
             st.coverageHorizon = null;
           },
         });
         return this.result('dual_write -> planned: the new writer is off and the coverage horizon cleared');
-      case 'science':
-      case 'cutover': {
+      case Stage.science:
+      case Stage.cutover: {
         const stage = s.stage;
         await this.transition({
           ...base,
@@ -675,15 +661,15 @@ class MigrationRun {
             st.paused = true;
           },
         });
-        return this.result(stage === 'science' ? 'science ramp set to 0% and paused' : 'all reads back on the old store (cutover 0%), paused');
+        return this.result(stage === Stage.science ? 'science ramp set to 0% and paused' : 'all reads back on the old store (cutover 0%), paused');
       }
-      case 'ttl_wait':
+      case Stage.ttlWait:
         await this.transition({
           ...base,
           evidence: { cutoverAt100Since: s.fullRampSince, rollbackWindowMs: this.policy.rollbackWindowMs },
           patch: { cutoverPercent: 0 },
           apply: (st, now) => {
-            enterStage(st, 'cutover', now);
+            enterStage(st, Stage.cutover, now);
             st.ramp = 0;
             st.rampSince = now;
             st.fullRampSince = null;
@@ -790,11 +776,11 @@ class MigrationRun {
     const s = this.state;
     const interval = this.lastTickAt + this.policy.evaluationIntervalMs;
     switch (s.stage) {
-      case 'dual_write':
-      case 'science':
-      case 'cutover':
+      case Stage.dualWrite:
+      case Stage.science:
+      case Stage.cutover:
         return interval;
-      case 'ttl_wait':
+      case Stage.ttlWait:
         // The durable TTL timer: sleep until the gate time, then check the old store until it has aged out.
         // Histories started before ttlCheckIntervalMs existed have none: the same timers as before.
         if (s.ttlGateAt === null || s.gates.some((g) => g.passed)) return null;
@@ -807,7 +793,7 @@ class MigrationRun {
   private async tick(): Promise<void> {
     try {
       if (isRamped(this.state.stage)) await this.evaluateScience(this.state.stage);
-      else if (this.state.stage === 'dual_write' || this.state.stage === 'ttl_wait') this.state.gates = [await this.evaluateExitGate()];
+      else if (this.state.stage === Stage.dualWrite || this.state.stage === Stage.ttlWait) this.state.gates = [await this.evaluateExitGate()];
     } catch (err) {
       // An activity that keeps failing, or a transition that was not acknowledged (already
       // audited): try again on the next tick. Anything else is a bug: fail the workflow task.
@@ -821,9 +807,9 @@ class MigrationRun {
     const s = this.state;
     if (localGateFailures(this.gateContext()).length > 0) return exitGate(this.gateContext(), null);
     let observation: GateObservation | null = null;
-    if (s.stage === 'dual_write') observation = { kind: 'writers', health: await this.acts.checkWriters({ env: this.env }) };
+    if (s.stage === Stage.dualWrite) observation = { kind: 'writers', health: await this.acts.checkWriters({ env: this.env }) };
     else if (isRamped(s.stage)) observation = { kind: 'science', figures: await this.acts.readScience({ env: this.env, windowMs: gateWindowMs(s.stage, this.policy) }) };
-    else if (s.stage === 'ttl_wait' && s.coverageHorizon !== null) {
+    else if (s.stage === Stage.ttlWait && s.coverageHorizon !== null) {
       observation = { kind: 'old_store', ...(await this.acts.verifyOldStoreAgedOut({ env: this.env, horizon: s.coverageHorizon })) };
     }
     return exitGate(this.gateContext(), observation);
@@ -945,7 +931,7 @@ class MigrationRun {
       if (!(err instanceof TemporalFailure)) throw err;
       // A non-retryable refusal (e.g. the control state still uses the old store): audit it and try again later.
       const seq = ++this.state.auditSeq;
-      await this.audit(seq, { actor: AUTOMATIC_ACTOR, action: 'decommission_old_store_failed', from: 'decommission', to: 'decommission', reason: errorMessage(err), evidence: { keepTables }, controlVersion: null });
+      await this.audit(seq, { actor: AUTOMATIC_ACTOR, action: 'decommission_old_store_failed', from: Stage.decommission, to: Stage.decommission, reason: errorMessage(err), evidence: { keepTables }, controlVersion: null });
       await sleep(this.policy.evaluationIntervalMs);
       return;
     }
@@ -957,7 +943,7 @@ class MigrationRun {
       patch: null,
       revertOnFailure: false,
       apply: (s, now) => {
-        enterStage(s, 'complete', now);
+        enterStage(s, Stage.complete, now);
         s.ramp = 0;
       },
     });

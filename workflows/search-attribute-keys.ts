@@ -4,7 +4,7 @@
  * on the client.
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { SearchAttributeName } from './search-attributes.js';
+import type { SearchAttributeName } from '../contract/index.js';
 
 const name = (n: SearchAttributeName): SearchAttributeName => n;
 

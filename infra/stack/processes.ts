@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** What the stack records about a server it started. */
 export interface PidRecord {
@@ -198,7 +199,3 @@ export function rssMb(pid: number): number | undefined {
   }
 }
 
-/** Promise-based sleep. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}

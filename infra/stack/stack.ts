@@ -4,7 +4,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { SwitchyardConfig } from '../../config/config.js';
+import { withTimeout } from '../../kit/async.js';
 import {
   clearPid,
   isAlive,
@@ -13,7 +15,6 @@ import {
   portIsFree,
   readPid,
   rssMb,
-  sleep,
   stopProcess,
   tailFile,
   whoListens,
@@ -66,7 +67,7 @@ export function logFileOf(cfg: SwitchyardConfig, service: string): string {
 
 async function probeOnce(svc: StackService, cfg: SwitchyardConfig): Promise<{ ok: true; detail: string } | { ok: false; detail: string }> {
   try {
-    return { ok: true, detail: await withTimeout(svc.probe(cfg), 8000, 'no answer within 8 s') };
+    return { ok: true, detail: await withTimeout(svc.probe(cfg), 8000, svc.name) };
   } catch (err) {
     return { ok: false, detail: errorText(err) };
   }
@@ -75,20 +76,6 @@ async function probeOnce(svc: StackService, cfg: SwitchyardConfig): Promise<{ ok
 function errorText(err: unknown): string {
   if (err instanceof Error) return err.message.split('\n')[0] ?? err.name;
   return String(err);
-}
-
-async function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(message)), ms);
-      }),
-    ]);
-  } finally {
-    if (timer) clearTimeout(timer);
-  }
 }
 
 async function withLock<T>(cfg: SwitchyardConfig, fn: () => Promise<T>): Promise<T> {

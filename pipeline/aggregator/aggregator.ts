@@ -12,7 +12,7 @@ import { decodeObservations, encodeObservationBatch } from '../codec/observation
 import { encodeMetricPoint } from '../codec/metric-point-codec.js';
 import type { MetricPoint } from '../model/metric-point.js';
 import { DEFAULT_VALIDATION_POLICY, type Observation, type ValidationPolicy } from '../model/observation.js';
-import type { Logger } from '../observability/logger.js';
+import type { Logger } from '../../kit/logger.js';
 import type { PipelineMetrics } from '../observability/pipeline-metrics.js';
 import { aggregatorGroup, chunkTopicMessages, envTopics } from '../topics.js';
 import { parseCheckpoint, PartitionWindows } from './partition-windows.js';

@@ -4,10 +4,10 @@
 import { createKafka } from '../../config/clients.js';
 import { loadConfig } from '../../config/config.js';
 import { AGGREGATOR_DEFAULTS, createAggregator } from '../aggregator/aggregator.js';
-import { createLogger } from '../observability/logger.js';
+import { createLogger } from '../../kit/logger.js';
 import { createPipelineMetrics } from '../observability/pipeline-metrics.js';
 import { aggregatorGroup, envTopics } from '../topics.js';
-import { parseCommandLine, parseDuration, runMain } from './args.js';
+import { parseCommandLine, parseDuration, runMain } from '../../kit/cli.js';
 import { COMMON_JOB_OPTIONS, COMMON_JOB_USAGE, parseCommonJobArgs, serveJob } from './job-options.js';
 
 const USAGE = `usage: npm run aggregator -- --env <env> [options]

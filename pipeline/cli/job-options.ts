@@ -5,12 +5,12 @@
 import type { Kafka } from 'kafkajs';
 import type { SwitchyardConfig } from '../../config/config.js';
 import { watchLag } from '../observability/consumer-lag.js';
-import type { Logger } from '../observability/logger.js';
+import type { Logger } from '../../kit/logger.js';
 import { startMetricsServer } from '../observability/metrics-server.js';
 import type { PipelineMetrics } from '../observability/pipeline-metrics.js';
 import { ensureTopics } from '../topics.js';
 import { ensureControlTopics } from '../control/control-topics.js';
-import { parseDuration, parseEnv, parseWhole, UsageError } from './args.js';
+import { parseDuration, parseEnv, parseWhole, UsageError } from '../../kit/cli.js';
 
 /** Usage lines of the common flags. */
 export const COMMON_JOB_USAGE = `  --partitions <n>        partitions for topics created on first use (default 6)

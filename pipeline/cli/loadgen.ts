@@ -7,7 +7,7 @@ import { loadConfig } from '../../config/config.js';
 import { DEFAULT_METRICS, generateWorkload } from '../generator/workload.js';
 import { sendObservations } from '../generator/observation-sender.js';
 import { ensureTopics, envTopics } from '../topics.js';
-import { parseCommandLine, parseDuration, parseEnv, parseFraction, parseWhole, runMain, UsageError } from './args.js';
+import { parseCommandLine, parseDuration, parseEnv, parseFraction, parseWhole, runMain, UsageError } from '../../kit/cli.js';
 
 const USAGE = `usage: npm run loadgen -- --env <env> [options]
   --env <name>              environment (one of SWITCHYARD_ENVS)

@@ -9,7 +9,7 @@ import { loadConfig } from '../../config/config.js';
 import { createControlStateClient, type ControlStateClient } from '../control/control-state-client.js';
 import { initialControlState } from '../control/control-state.js';
 import { ensureControlTopics } from '../control/control-topics.js';
-import { createLogger } from '../observability/logger.js';
+import { createLogger } from '../../kit/logger.js';
 import { CandidateRunner } from '../query/candidate-runner.js';
 import { startQueryService } from '../query/query-service.js';
 import { DEFAULT_SETTLE_MS, ReadRouter, type EnvStores } from '../query/read-router.js';
@@ -18,7 +18,7 @@ import { ensureScienceTables } from '../science/control-tables.js';
 import { ScienceRecorder } from '../science/science-recorder.js';
 import { createMetricStore } from '../stores/create-metric-store.js';
 import { envTopics, writerGroup } from '../topics.js';
-import { parseCommandLine, parseDuration, parseEnv, parseWhole, runMain } from './args.js';
+import { parseCommandLine, parseDuration, parseEnv, parseWhole, runMain } from '../../kit/cli.js';
 
 const USAGE = `usage: npm run query -- [options]
   --port <port>            HTTP port of the read API (default 8080; 0 = any free port)

@@ -5,7 +5,7 @@
 import { loadConfig } from '../../config/config.js';
 import { runReadTraffic } from '../generator/read-traffic.js';
 import { DEFAULT_METRICS } from '../generator/workload.js';
-import { parseCommandLine, parseDuration, parseEnv, parseWhole, runMain, UsageError } from './args.js';
+import { parseCommandLine, parseDuration, parseEnv, parseWhole, runMain, UsageError } from '../../kit/cli.js';
 
 const USAGE = `usage: npm run readgen -- --env <env> --url <query service URL> [options]
   --env <name>          environment (one of SWITCHYARD_ENVS)

@@ -6,7 +6,7 @@ import { createCassandraClient, createDynamoClient, createKafka } from '../../co
 import { loadConfig } from '../../config/config.js';
 import { createMetricStore } from '../stores/create-metric-store.js';
 import { ensureTopics } from '../topics.js';
-import { parseCommandLine, parseDuration, parseEnv, parseWhole, runMain } from './args.js';
+import { parseCommandLine, parseDuration, parseEnv, parseWhole, runMain } from '../../kit/cli.js';
 
 const USAGE = `usage: npm run setup -- [--env <env>] [--partitions <n>] [--retention <duration>]
   --env <name>            one environment (default: every one in SWITCHYARD_ENVS)

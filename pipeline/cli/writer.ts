@@ -3,14 +3,14 @@
  */
 import { createCassandraClient, createDynamoClient, createKafka } from '../../config/clients.js';
 import { loadConfig } from '../../config/config.js';
-import { createLogger } from '../observability/logger.js';
+import { createLogger } from '../../kit/logger.js';
 import { createPipelineMetrics } from '../observability/pipeline-metrics.js';
 import { createMetricStore } from '../stores/create-metric-store.js';
 import { createControlStateClient } from '../control/control-state-client.js';
 import { initialControlState } from '../control/control-state.js';
 import { envTopics, writerGroup } from '../topics.js';
 import { createWriter } from '../writer/writer.js';
-import { parseCommandLine, parseDuration, runMain, UsageError } from './args.js';
+import { parseCommandLine, parseDuration, runMain, UsageError } from '../../kit/cli.js';
 import { COMMON_JOB_OPTIONS, COMMON_JOB_USAGE, parseCommonJobArgs, serveJob } from './job-options.js';
 
 const USAGE = `usage: npm run writer -- --env <env> --sink <cassandra|dynamodb> [options]

@@ -9,7 +9,8 @@
  */
 import { hostname } from 'node:os';
 import type { Kafka, KafkaMessage, Producer } from 'kafkajs';
-import { createLogger, type Logger } from '../observability/logger.js';
+import { ENV_NAME_PATTERN } from '../../contract/index.js';
+import { createLogger, type Logger } from '../../kit/logger.js';
 import { decodeControlState, describeIssues, encodeHeartbeat } from './control-codec.js';
 import { InvalidControlStateError } from './control-errors.js';
 import { CONTROL_TOPIC, HEARTBEAT_TOPIC, controlStateSchema, type ControlState, type Heartbeat } from './control-state.js';
@@ -52,7 +53,6 @@ export interface ControlStateClient {
   stop(): Promise<void>;
 }
 
-const ENV_PATTERN = /^[a-z][a-z0-9-]{0,30}$/;
 // A failing dependency is reported at once, then at most this often, so logs stay readable when Kafka is down for hours.
 const REPEAT_WARNING_MS = 30_000;
 const FINAL_HEARTBEAT_TIMEOUT_MS = 3000;
@@ -63,7 +63,7 @@ export function createControlStateClient(opts: ControlStateClientOptions): Contr
   const heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 1000;
   const startTimeoutMs = opts.startTimeoutMs ?? 10_000;
   const problems: string[] = [];
-  if (!ENV_PATTERN.test(env)) problems.push(`env ${JSON.stringify(env)} must match ${ENV_PATTERN}`);
+  if (!ENV_NAME_PATTERN.test(env)) problems.push(`env ${JSON.stringify(env)} must match ${ENV_NAME_PATTERN}`);
   if (role.length === 0) problems.push('role must not be empty');
   if (opts.instanceId !== undefined && opts.instanceId.length === 0) problems.push('instanceId must not be empty');
   if (!Number.isInteger(heartbeatIntervalMs) || heartbeatIntervalMs <= 0) problems.push(`heartbeatIntervalMs must be a positive integer, got ${heartbeatIntervalMs}`);

@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Kafka, Producer } from 'kafkajs';
-import { createLogger, type Logger } from '../observability/logger.js';
+import { createLogger, type Logger } from '../../kit/logger.js';
 import { decodeControlState, describeIssues, encodeControlState } from './control-codec.js';
 import { AcknowledgementTimeoutError, ControlReadTimeoutError, InvalidControlStateError } from './control-errors.js';
 import { CONTROL_TOPIC, HEARTBEAT_TOPIC, controlStateSchema, type ControlState, type Heartbeat } from './control-state.js';

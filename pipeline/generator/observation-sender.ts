@@ -2,6 +2,7 @@
  * Sends observations to `<env>.observations` at a target rate, packing each app's observations
  * into binary batches (one Kafka message per app per flush, keyed by app).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CompressionTypes, type Producer } from 'kafkajs';
 import { encodeObservationBatch } from '../codec/observation-codec.js';
 import type { Observation } from '../model/observation.js';
@@ -27,7 +28,6 @@ export interface SendProgress {
   elapsedMs: number;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Sends every observation of the iterable; resolves with the totals once all are acknowledged. */
 export async function sendObservations(producer: Producer, observations: Iterable<Observation>, opts: SendOptions): Promise<SendProgress> {

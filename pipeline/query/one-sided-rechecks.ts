@@ -11,7 +11,7 @@
  */
 import type { ControlState } from '../control/control-state.js';
 import { MINUTE_MS, type MetricPoint } from '../model/metric-point.js';
-import type { Logger } from '../observability/logger.js';
+import type { Logger } from '../../kit/logger.js';
 import { compareSeries, type Comparison, type UnsettledMinute } from '../science/compare.js';
 import type { ScienceSink } from '../science/science-recorder.js';
 import type { EnvStores } from './read-router.js';

@@ -12,7 +12,7 @@ import http from 'node:http';
 import type { Registry } from 'prom-client';
 import { Counter, Histogram } from 'prom-client';
 import type { ControlState } from '../control/control-state.js';
-import type { Logger } from '../observability/logger.js';
+import type { Logger } from '../../kit/logger.js';
 import { DEFAULT_QUERY_LIMITS, parseSeriesRequest, type QueryLimits } from './query-params.js';
 import type { ReadRouter } from './read-router.js';
 

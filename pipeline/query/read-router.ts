@@ -15,7 +15,7 @@
  */
 import type { ControlState } from '../control/control-state.js';
 import { MINUTE_MS, type MetricPoint } from '../model/metric-point.js';
-import type { Logger } from '../observability/logger.js';
+import type { Logger } from '../../kit/logger.js';
 import { clipToHorizon, compareSeries } from '../science/compare.js';
 import type { ScienceSink } from '../science/science-recorder.js';
 import type { MetricStore, SeriesQuery } from '../stores/metric-store.js';

@@ -15,7 +15,7 @@
  */
 import type { Admin } from 'kafkajs';
 import { groupPosition } from '../observability/consumer-lag.js';
-import type { Logger } from '../observability/logger.js';
+import type { Logger } from '../../kit/logger.js';
 
 /** Which writer: the old store's or the new store's. */
 export type StoreSide = 'old' | 'new';

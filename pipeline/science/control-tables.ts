@@ -2,8 +2,8 @@
  * The control tables in DynamoDB that science mode writes and the control plane and console read:
  * science stats (per env and minute) and mismatch samples (a bounded number per env and minute).
  */
-import type { CreateTableCommandInput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ensureDynamoTable } from '../stores/ensure-dynamo-table.js';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ensureDynamoTable, keyedTable } from '../stores/ensure-dynamo-table.js';
 
 /** Science stats: key (env, minute). */
 export const SCIENCE_STATS_TABLE = 'switchyard-science-stats';
@@ -49,32 +49,7 @@ export function latencyBucket(ms: number): number {
   return i === -1 ? LATENCY_BUCKETS_MS.length : i;
 }
 
-const TABLES: CreateTableCommandInput[] = [
-  {
-    TableName: SCIENCE_STATS_TABLE,
-    AttributeDefinitions: [
-      { AttributeName: 'env', AttributeType: 'S' },
-      { AttributeName: 'minute', AttributeType: 'N' },
-    ],
-    KeySchema: [
-      { AttributeName: 'env', KeyType: 'HASH' },
-      { AttributeName: 'minute', KeyType: 'RANGE' },
-    ],
-    BillingMode: 'PAY_PER_REQUEST',
-  },
-  {
-    TableName: MISMATCH_SAMPLES_TABLE,
-    AttributeDefinitions: [
-      { AttributeName: 'envMinute', AttributeType: 'S' },
-      { AttributeName: 'sampleId', AttributeType: 'S' },
-    ],
-    KeySchema: [
-      { AttributeName: 'envMinute', KeyType: 'HASH' },
-      { AttributeName: 'sampleId', KeyType: 'RANGE' },
-    ],
-    BillingMode: 'PAY_PER_REQUEST',
-  },
-];
+const TABLES = [keyedTable(SCIENCE_STATS_TABLE, ['env', 'S'], ['minute', 'N']), keyedTable(MISMATCH_SAMPLES_TABLE, ['envMinute', 'S'], ['sampleId', 'S'])];
 
 /** Creates the science control tables if missing (idempotent). */
 export async function ensureScienceTables(client: DynamoDBClient): Promise<void> {

@@ -8,7 +8,7 @@
  */
 import { PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { minuteOf } from '../model/metric-point.js';
-import type { Logger } from '../observability/logger.js';
+import type { Logger } from '../../kit/logger.js';
 import type { Comparison, MismatchKind } from './compare.js';
 import { latencyAttribute, latencyBucket, MISMATCH_SAMPLES_TABLE, SCIENCE_STATS_TABLE, type StatsCounter } from './control-tables.js';
 

@@ -280,3 +280,60 @@ export function cassandraOptionProblems(opts: Partial<CassandraStoreOptions> | u
   problems.push(...wholeNumberProblems('concurrency', opts.concurrency, 1, 1024));
   return problems;
 }
+
+/** What the old store holds before a time (the TTL-wait check of the migration). */
+export interface OldPointsBefore {
+  /** False when the env's keyspace or table does not exist (nothing is held). */
+  tableExists: boolean;
+  /** The oldest minute held before the time, or null when none is. */
+  oldestMinute: number | null;
+  /** False when min() did not answer in time and oldestMinute is just the first minute found. */
+  exact: boolean;
+}
+
+/**
+ * Whether an env's points table holds any point before `before` (epoch ms). A point found with a
+ * LIMIT 1 scan (Cassandra pages a filtered scan per token range, so no coordinator reads the whole
+ * table under one timeout), then the oldest such minute when a min() over the same filter answers
+ * within 10 s. A keyspace or table dropped meanwhile holds nothing.
+ */
+export async function findPointsBefore(db: cassandra.Client, env: string, before: number): Promise<OldPointsBefore> {
+  const keyspace = cassandraKeyspaceFor(env);
+  const table = `${keyspace}.${CASSANDRA_TABLE}`;
+  const exists = await db.execute('SELECT table_name FROM system_schema.tables WHERE keyspace_name = ? AND table_name = ?', [keyspace, CASSANDRA_TABLE], { prepare: true });
+  if (exists.rowLength === 0) return { tableExists: false, oldestMinute: null, exact: true };
+  const options = { prepare: true, consistency: cassandra.types.consistencies.localQuorum };
+  let found: number | undefined;
+  try {
+    const rs = await db.execute(`SELECT minute FROM ${table} WHERE minute < ? LIMIT 1 ALLOW FILTERING`, [new Date(before)], options);
+    const row = rs.first() as cassandra.types.Row | null;
+    found = row ? (row.get('minute') as Date).getTime() : undefined;
+  } catch (err) {
+    if (isMissingSchema(err)) return { tableExists: false, oldestMinute: null, exact: true };
+    throw err;
+  }
+  if (found === undefined) return { tableExists: true, oldestMinute: null, exact: true };
+  try {
+    const rs = await db.execute(`SELECT min(minute) AS oldest FROM ${table} WHERE minute < ? ALLOW FILTERING`, [new Date(before)], { ...options, readTimeout: 10_000 });
+    const v = (rs.first() as cassandra.types.Row | null)?.get('oldest') as Date | null | undefined;
+    return { tableExists: true, oldestMinute: v ? Math.min(found, v.getTime()) : found, exact: v !== undefined && v !== null };
+  } catch {
+    return { tableExists: true, oldestMinute: found, exact: false };
+  }
+}
+
+/** Drops an env's points table and keyspace (IF EXISTS: a repeat is a no-op). */
+export async function dropCassandraStore(db: cassandra.Client, env: string): Promise<void> {
+  const keyspace = cassandraKeyspaceFor(env);
+  await db.execute(`DROP TABLE IF EXISTS ${keyspace}.${CASSANDRA_TABLE}`);
+  await db.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
+}
+
+/** An "invalid request" that says the keyspace or table does not exist. */
+function isMissingSchema(err: unknown): boolean {
+  return (
+    err instanceof cassandra.errors.ResponseError &&
+    err.code === cassandra.types.responseErrorCodes.invalid &&
+    /unconfigured table|keyspace .* does not exist|table .* does not exist/i.test(err.message)
+  );
+}

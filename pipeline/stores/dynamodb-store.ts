@@ -14,6 +14,7 @@
  * DynamoDB's TTL deletes expired items late (up to days),
  * so every read drops items whose expiresAt has passed: results must match Cassandra's.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   BatchWriteItemCommand,
   CreateTableCommand,
@@ -32,7 +33,8 @@ import { POINT_STATS, type MetricPoint } from '../model/metric-point.js';
 import { forEachConcurrent } from './bounded-concurrency.js';
 import type { MetricStore, SeriesQuery, WriteResult } from './metric-store.js';
 import { planWrite, queryProblem } from './point-rules.js';
-import { backoffDelayMs, resolveRetryPolicy, retryTransient, sleep, type RetryPolicy } from './retry-policy.js';
+import { backoffDelayMs, resolveRetryPolicy, retryTransient, type RetryPolicy } from './retry-policy.js';
+import { keyedTable } from './ensure-dynamo-table.js';
 import { errorMessage, StoreError } from './store-error.js';
 import { assertNoProblems, storeOptionProblems, wholeNumberProblems, type StoreOptions } from './store-options.js';
 
@@ -174,18 +176,7 @@ export class DynamoMetricStore implements MetricStore {
     try {
       await this.attempt('create table', () =>
         this.client.send(
-          new CreateTableCommand({
-            TableName: this.table,
-            AttributeDefinitions: [
-              { AttributeName: 'series', AttributeType: 'S' },
-              { AttributeName: 'minute', AttributeType: 'N' },
-            ],
-            KeySchema: [
-              { AttributeName: 'series', KeyType: 'HASH' },
-              { AttributeName: 'minute', KeyType: 'RANGE' },
-            ],
-            BillingMode: 'PAY_PER_REQUEST',
-          }),
+          new CreateTableCommand(keyedTable(this.table, ['series', 'S'], ['minute', 'N'])),
         ),
       );
     } catch (err) {

@@ -3,6 +3,7 @@
  * (jitter so that many writer instances hit by the same outage do not retry in lock-step).
  * The defaults live here and nowhere else.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage, StoreError } from './store-error.js';
 
 /** How a store retries a transient failure. */
@@ -51,10 +52,6 @@ export function backoffDelayMs(policy: RetryPolicy, retry: number, random: () =>
   return Math.round(random() * bound);
 }
 
-/** Resolves after ms milliseconds. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** What retryTransient needs besides the action. */
 export interface RetryContext {

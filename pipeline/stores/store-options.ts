@@ -3,6 +3,7 @@
  * setting fails at construction with a message naming it rather than at the first write.
  */
 import type { Logger } from 'pino';
+import { ENV_NAME_PATTERN } from '../../contract/index.js';
 import { retryPolicyProblems, type RetryPolicy } from './retry-policy.js';
 import { StoreOptionsError } from './store-error.js';
 
@@ -20,8 +21,6 @@ export interface StoreOptions {
   logger?: Logger;
 }
 
-/** Environment names the stores accept (the same rule as SWITCHYARD_ENVS in config/config.ts). */
-export const ENV_NAME_PATTERN = /^[a-z][a-z0-9-]{0,30}$/;
 
 /** Longest retention: Cassandra's maximum TTL (20 years), in ms. */
 export const MAX_RETENTION_MS = 630_720_000 * 1000;

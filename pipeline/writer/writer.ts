@@ -6,10 +6,11 @@
  * An offset is committed only after its points are durable in the store (or dead-lettered), so a
  * crash at any moment replays at most the uncommitted batch, which the upserts absorb.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload, Kafka, Message, Producer } from 'kafkajs';
 import { decodeMetricPoint, encodeMetricPoint } from '../codec/metric-point-codec.js';
 import { pointKey, type MetricPoint } from '../model/metric-point.js';
-import type { Logger } from '../observability/logger.js';
+import type { Logger } from '../../kit/logger.js';
 import type { PipelineMetrics } from '../observability/pipeline-metrics.js';
 import type { MetricStore, WriteResult } from '../stores/metric-store.js';
 import { chunkTopicMessages, envTopics, writerGroup } from '../topics.js';
@@ -47,7 +48,6 @@ export interface Writer {
   health(): { ok: boolean; detail: Record<string, unknown> };
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Builds a writer job for one store; call start() to join the group. */
 export function createWriter(opts: WriterOptions): Writer {

@@ -14,7 +14,7 @@ export const NEXT_BIN = path.join('node_modules', 'next', 'dist', 'bin', 'next')
  * What the console's build is made from, relative to the repository: web/ and the project modules
  * its server code imports (test/support/console.ts builds it for tests by the same rule).
  */
-export const CONSOLE_SOURCES = ['web', 'config', 'pipeline', 'activities', 'workflows', 'scripts/start/console-users.ts', 'package-lock.json'];
+export const CONSOLE_SOURCES = ['web', 'contract', 'audit', 'config', 'pipeline', 'activities', 'workflows', 'package-lock.json'];
 
 const NEXT_CONFIGS = ['next.config.ts', 'next.config.mjs', 'next.config.js'];
 

@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { hashPassword, readUsersFile, verifyPassword, type ConsoleRole, type UsersFile } from './console-users.js';
+import { hashPassword, readUsersFile, verifyPassword, type ConsoleRole, type UsersFile } from '../../web/lib/console-users.js';
 
 /** One demo sign-in, with what the role may do (printed at the end of `npm start`). */
 export interface DemoUser {

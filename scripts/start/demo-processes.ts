@@ -6,7 +6,7 @@
 import type { Client } from '@temporalio/client';
 import type { SwitchyardConfig } from '../../config/config.js';
 import { NEXT_BIN } from './console-build.js';
-import { formatDuration } from './durations.js';
+import { durationArg } from '../../kit/cli.js';
 import { httpOkReady, jobHealthReady, outputReady, queryServiceReady, temporalWorkerReady } from './readiness.js';
 import type { OneOffSpec, ProcessSpec } from './supervisor.js';
 
@@ -28,7 +28,7 @@ function tsEntry(script: string, args: string[]): { command: string; args: strin
 
 /** Topics of every environment and both stores' schemas (idempotent). */
 export function setupStep(retentionMs: number): OneOffSpec {
-  return { name: 'setup', ...tsEntry('pipeline/cli/setup.ts', ['--retention', formatDuration(retentionMs)]) };
+  return { name: 'setup', ...tsEntry('pipeline/cli/setup.ts', ['--retention', durationArg(retentionMs)]) };
 }
 
 /**
@@ -43,7 +43,7 @@ export function streamJobs(env: string, retentionMs: number): ProcessSpec[] {
     { name: `aggregator-${env}`, ...tsEntry('pipeline/cli/aggregator.ts', ['--env', env, '--metrics-port', '0']), ...common },
     ...(['cassandra', 'dynamodb'] as const).map((sink) => ({
       name: `writer-${sink}-${env}`,
-      ...tsEntry('pipeline/cli/writer.ts', ['--env', env, '--sink', sink, '--mode', 'follow', '--retention', formatDuration(retentionMs), '--metrics-port', '0']),
+      ...tsEntry('pipeline/cli/writer.ts', ['--env', env, '--sink', sink, '--mode', 'follow', '--retention', durationArg(retentionMs), '--metrics-port', '0']),
       ...common,
     })),
   ];
@@ -53,7 +53,7 @@ export function streamJobs(env: string, retentionMs: number): ProcessSpec[] {
 export function queryService(port: number, retentionMs: number, environments: string[]): ProcessSpec {
   return {
     name: 'query',
-    ...tsEntry('pipeline/cli/query-service.ts', ['--port', String(port), '--retention', formatDuration(retentionMs)]),
+    ...tsEntry('pipeline/cli/query-service.ts', ['--port', String(port), '--retention', durationArg(retentionMs)]),
     probe: queryServiceReady(`http://127.0.0.1:${port}`, environments),
     lifecycle: 'service',
     stopTier: SERVICE_TIER,

@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { sleep } from '../../infra/stack/processes.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Variable every child of a start carries, naming the start's pid. */
 export const SUPERVISOR_MARKER_VAR = 'SWITCHYARD_START_SUPERVISOR';

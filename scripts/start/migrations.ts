@@ -7,10 +7,11 @@
  * Workflows are started by their type name, never by importing the workflow function (the
  * console does the same; see HOUSE_STYLE).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { MIGRATION_WORKFLOW_TYPE, migrationWorkflowId, type MigrationInput, type MigrationPolicy, type MigrationState } from '../../workflows/migration-types.js';
-import { formatDuration } from './durations.js';
+import { MIGRATION_WORKFLOW_TYPE, migrationWorkflowId, Stage, STATE_QUERY_NAME, type MigrationInput, type MigrationPolicy, type MigrationState } from '../../contract/index.js';
+import { durationArg } from '../../kit/cli.js';
 import { StartError } from './start-error.js';
 
 /** What ensureMigration found or did for one environment. */
@@ -25,7 +26,6 @@ export interface MigrationStatus {
   note?: string;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** The policy the current run of a workflow was started with (from its first history event). */
 async function policyOfRun(handle: WorkflowHandle): Promise<MigrationPolicy | undefined> {
@@ -38,8 +38,8 @@ async function policyOfRun(handle: WorkflowHandle): Promise<MigrationPolicy | un
 function policyDifference(actual: MigrationPolicy, wanted: MigrationPolicy): string | undefined {
   if (JSON.stringify(actual) === JSON.stringify(wanted)) return undefined;
   const parts: string[] = [];
-  if (actual.retentionMs !== wanted.retentionMs) parts.push(`retention ${formatDuration(actual.retentionMs)} instead of ${formatDuration(wanted.retentionMs)}`);
-  if (actual.bakeMs.science !== wanted.bakeMs.science) parts.push(`science bake ${formatDuration(actual.bakeMs.science)} instead of ${formatDuration(wanted.bakeMs.science)}`);
+  if (actual.retentionMs !== wanted.retentionMs) parts.push(`retention ${durationArg(actual.retentionMs)} instead of ${durationArg(wanted.retentionMs)}`);
+  if (actual.bakeMs.science !== wanted.bakeMs.science) parts.push(`science bake ${durationArg(actual.bakeMs.science)} instead of ${durationArg(wanted.bakeMs.science)}`);
   return parts.length > 0 ? parts.join(', ') : 'some thresholds differ';
 }
 
@@ -48,7 +48,7 @@ async function queryState(handle: WorkflowHandle, env: string, timeoutMs: number
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      return await handle.query<MigrationState>('stateQuery');
+      return await handle.query<MigrationState>(STATE_QUERY_NAME);
     } catch (err) {
       if (Date.now() > deadline) {
         throw new StartError(`migration workflow of ${env}`, `does not answer its state query after ${Math.round(timeoutMs / 1000)} s: ${(err as Error).message}`, 'Is the control worker running? See its log.');
@@ -74,7 +74,7 @@ export async function ensureMigration(client: Client, o: { env: string; taskQueu
       env,
       workflowId,
       action: 'completed',
-      stage: 'complete',
+      stage: Stage.complete,
       ramp: 0,
       note: `the migration finished earlier; to run the demo again from the start: npm run stack -- down && rm -rf .stack/data && npm start`,
     };

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { REPO_ROOT } from '../../config/config.js';
-import { parseCommandLine, parseDuration, parseWhole, UsageError } from '../../pipeline/cli/args.js';
+import { parseCommandLine, parseDuration, parseWhole, UsageError } from '../../kit/cli.js';
 
 /** Usage of `npm start`. */
 export const START_USAGE = `usage: npm start [-- options]

@@ -3,9 +3,9 @@
  * other endpoints, where the logs are, and how to stop.
  */
 import path from 'node:path';
-import type { MigrationPolicy } from '../../workflows/migration-types.js';
+import type { MigrationPolicy } from '../../contract/index.js';
 import type { DemoCredentials } from './demo-credentials.js';
-import { formatDuration } from './durations.js';
+import { durationArg } from '../../kit/cli.js';
 import type { MigrationStatus } from './migrations.js';
 
 /** Everything the summary shows. */
@@ -46,7 +46,7 @@ export function formatSummary(s: SummaryInput): string {
   const p = s.policy;
   lines.push(
     `${label('Migrations')}${s.migrations.map((m) => `${m.env}: ${m.stage}${m.ramp ? ` ${m.ramp}%` : ''}`).join(', ')}`,
-    `${indent}demo policy: retention ${formatDuration(p.retentionMs)}, bake times ${formatDuration(p.bakeMs.dualWrite)} / ${formatDuration(p.bakeMs.science)} / ${formatDuration(p.bakeMs.cutover)}, automatic ramping every ${formatDuration(p.autoRampIntervalMs)}`,
+    `${indent}demo policy: retention ${durationArg(p.retentionMs)}, bake times ${durationArg(p.bakeMs.dualWrite)} / ${durationArg(p.bakeMs.science)} / ${durationArg(p.bakeMs.cutover)}, automatic ramping every ${durationArg(p.autoRampIntervalMs)}`,
   );
   for (const m of s.migrations) if (m.note) lines.push(`${indent}${m.env}: ${m.note}`);
   lines.push(

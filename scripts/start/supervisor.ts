@@ -13,6 +13,7 @@
  *   (a demo should keep going), and its exit code and the end of its log are printed.
  * - Stopping sends SIGTERM to each child, then SIGKILL after the grace period.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -85,7 +86,6 @@ const MAX_BACKOFF_MS = 30_000;
 const HEALTHY_RUN_MS = 60_000;
 const PROBE_INTERVAL_MS = 500;
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** "code 1" or "signal SIGKILL". */
 function describeExit(child: ChildProcess): string {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -7,11 +8,11 @@ import { after, before, describe, it } from 'node:test';
 import { Client } from '@temporalio/client';
 import type { Producer } from 'kafkajs';
 import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
-import { readAudit } from '../../activities/audit-log.js';
+import { readAudit } from '../../audit/audit-log.js';
 import { createDynamoClient, createKafka } from '../../config/clients.js';
 import { demoPolicy } from '../../config/migration-policy.js';
 import { runReadTraffic, type ReadTrafficSummary } from '../../pipeline/generator/read-traffic.js';
-import { MIGRATION_WORKFLOW_TYPE, migrationWorkflowId, type MigrationPolicy, type MigrationState } from '../../workflows/migration-types.js';
+import { MIGRATION_WORKFLOW_TYPE, migrationWorkflowId, type MigrationPolicy, type MigrationState } from '../../contract/index.js';
 import { launchBrowser, screenshot } from '../support/browser.js';
 import { ConsoleProcess, ensureConsoleBuilt, writeUsersFile, type TestUser } from '../support/console.js';
 import { launchMigrationRig, runLiveLoad } from '../support/migration-rig.js';
@@ -23,7 +24,6 @@ import { freePort, testConfig } from '../support/stack.js';
 // environment, with live observations and dashboard reads flowing. Screenshots go to
 // test-results/screenshots/.
 const cfg = testConfig();
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('console: sign-in, roles and actions in a real browser', () => {
   const env = testEnv('con');

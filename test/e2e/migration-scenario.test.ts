@@ -1,9 +1,10 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@temporalio/client';
 import type { Producer } from 'kafkajs';
-import { readAudit } from '../../activities/audit-log.js';
+import { readAudit } from '../../audit/audit-log.js';
 import { createDynamoClient, createKafka } from '../../config/clients.js';
 import { demoPolicy } from '../../config/migration-policy.js';
 import { readLatestControlState } from '../../pipeline/control/control-state-publisher.js';
@@ -12,7 +13,7 @@ import { runReadTraffic, type ReadResponse, type ReadTrafficSummary } from '../.
 import { MINUTE_MS, POINT_STATS, type MetricPoint } from '../../pipeline/model/metric-point.js';
 import type { Observation } from '../../pipeline/model/observation.js';
 import { envTopics, writerGroup } from '../../pipeline/topics.js';
-import { MIGRATION_WORKFLOW_TYPE, migrationWorkflowId, type MigrationPolicy, type MigrationState, type UpdateResult } from '../../workflows/migration-types.js';
+import { MIGRATION_WORKFLOW_TYPE, migrationWorkflowId, type MigrationPolicy, type MigrationState, type UpdateResult } from '../../contract/index.js';
 import { testConfig } from '../support/stack.js';
 import { launchMigrationRig, runLiveLoad } from '../support/migration-rig.js';
 import { batchCompute, dropEnv, keyOf, PipelineProcess, testEnv } from '../support/pipeline.js';
@@ -23,7 +24,6 @@ import { batchCompute, dropEnv, keyOf, PipelineProcess, testEnv } from '../suppo
 // every served minute equals the batch computation over the observations sent, and the audit
 // table tells the story in order.
 const cfg = testConfig();
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** The aggregator's allowed lateness in this run (short, because the load is real-time). */
 const AGGREGATOR_LATENESS_MS = 5_000;

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '../../config/config.js';
 import { consoleBuildReason } from '../../scripts/start/console-build.js';
-import { hashPassword } from '../../scripts/start/console-users.js';
+import { hashPassword } from '../../web/lib/console-users.js';
 import { PipelineProcess } from './pipeline.js';
 
 const NEXT_BIN = path.join(REPO_ROOT, 'node_modules', 'next', 'dist', 'bin', 'next');

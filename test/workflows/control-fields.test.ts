@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { controlFields, revertPatch } from '../../workflows/control-fields.js';
-import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.js';
+import { SEARCH_ATTRIBUTES } from '../../contract/index.js';
 import { SWITCHYARD_ENV, SWITCHYARD_RAMP_PERCENT, SWITCHYARD_STAGE } from '../../workflows/search-attribute-keys.js';
 
 const H = Date.UTC(2026, 10, 26, 9, 1);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ScienceFigures } from '../../activities/activity-types.js';
+import type { ScienceFigures } from '../../contract/index.js';
 import {
   allowsRampUp,
   allowsRampUpWindows,
@@ -20,7 +20,7 @@ import {
   ttlGateAt,
   windowRollbackReason,
 } from '../../workflows/migration-gates.js';
-import type { MigrationState } from '../../workflows/migration-types.js';
+import type { MigrationState } from '../../contract/index.js';
 import { DAY, HOUR, MINUTE, healthyScience, healthyWriters, testPolicy } from './support/test-policy.js';
 
 const policy = testPolicy('test');

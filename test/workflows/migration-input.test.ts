@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { actorProblem, inputProblems } from '../../workflows/migration-input.js';
-import type { MigrationInput, MigrationPolicy, MigrationState } from '../../workflows/migration-types.js';
+import type { MigrationInput, MigrationPolicy, MigrationState } from '../../contract/index.js';
 import { testPolicy } from './support/test-policy.js';
 
 const input = (policy: Partial<MigrationPolicy> = {}, rest: Partial<MigrationInput> = {}): MigrationInput => ({ env: 'staging', policy: testPolicy('staging', policy), ...rest });

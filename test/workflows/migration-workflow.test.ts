@@ -12,9 +12,8 @@ import {
   setFaultUpdate,
   setRampUpdate,
   startUpdate,
-  type MigrationStateView,
 } from '../../workflows/migration-messages.js';
-import type { AdvanceInput, MigrationPolicy, SetRampInput, Stage } from '../../workflows/migration-types.js';
+import type { AdvanceInput, MigrationPolicy, MigrationStateView, SetRampInput, Stage } from '../../contract/index.js';
 import {
   DAY,
   HOUR,

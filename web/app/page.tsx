@@ -4,6 +4,7 @@ import { StageStepper } from '../components/stage-stepper';
 import { num, pct, relative, time } from '../components/format';
 import { loadOverview, type EnvOverview } from '../lib/data';
 import { requirePageUser } from '../lib/session';
+import { Stage } from '../../contract';
 
 export const dynamic = 'force-dynamic';
 
@@ -38,7 +39,7 @@ function EnvCard({ e }: { e: EnvOverview }) {
       <StageStepper stage={s?.stage ?? null} ramp={s?.ramp} />
       <dl className="facts">
         <dt>ramp</dt>
-        <dd>{s && (s.stage === 'science' || s.stage === 'cutover') ? `${s.ramp}%` : '–'}</dd>
+        <dd>{s && (s.stage === Stage.science || s.stage === Stage.cutover) ? `${s.ramp}%` : '–'}</dd>
         <dt>mismatch rate</dt>
         <dd>
           {pct(e.last5m?.mismatchRate)} last 5 min ({num(e.last5m?.counters.comparisons)} comparisons) · {pct(e.lastHour?.mismatchRate)} last hour

@@ -1,7 +1,7 @@
 'use client';
 
 import { useActionState, useRef } from 'react';
-import type { MigrationStateView } from '../../workflows/migration-messages';
+import { Stage, type MigrationStateView } from '../../contract';
 import { IDLE, type ActionState } from '../lib/action-state';
 import type { Role } from '../lib/roles';
 import { ActionResult, RequestForm } from './request-form';
@@ -16,12 +16,12 @@ function freshRequestId(): string {
 }
 
 const NEXT: Record<string, string> = {
-  planned: 'dual_write',
-  dual_write: 'science',
-  science: 'cutover',
-  cutover: 'ttl_wait',
-  ttl_wait: 'decommission',
-  decommission: 'complete',
+  planned: Stage.dualWrite,
+  dual_write: Stage.science,
+  science: Stage.cutover,
+  cutover: Stage.ttlWait,
+  ttl_wait: Stage.decommission,
+  decommission: Stage.complete,
 };
 
 function GateEvidence({ state }: { state: MigrationStateView }) {
@@ -92,17 +92,17 @@ export function ActionPanel({
   }
   const s = state;
   const next = NEXT[s.stage];
-  const canRamp = s.stage === 'science' || s.stage === 'cutover';
+  const canRamp = s.stage === Stage.science || s.stage === Stage.cutover;
   return (
     <section className="actions" aria-label="actions">
-      {s.stage === 'planned' ? (
+      {s.stage === Stage.planned ? (
         <RequestForm {...f} kind="start" label="Start dual write">
           <label className="inline">
             <input type="checkbox" name="overridePromotionOrder" /> override promotion order
           </label>
         </RequestForm>
       ) : null}
-      {next && s.stage !== 'planned' && s.stage !== 'decommission' ? (
+      {next && s.stage !== Stage.planned && s.stage !== Stage.decommission ? (
         <RequestForm
           {...f}
           kind="advance"
@@ -129,7 +129,7 @@ export function ActionPanel({
       ) : null}
       {canRamp && !s.paused ? <RequestForm {...f} kind="pause" label="Pause" /> : null}
       {s.paused || s.rolledBack ? <RequestForm {...f} kind="resume" label="Resume" /> : null}
-      {s.stage !== 'planned' && s.stage !== 'complete' && s.stage !== 'decommission' ? (
+      {s.stage !== Stage.planned && s.stage !== Stage.complete && s.stage !== Stage.decommission ? (
         <RequestForm
           {...f}
           kind="rollback"
@@ -139,7 +139,7 @@ export function ActionPanel({
           confirm={<p>Roll back {env}: science and cutover go to 0% and pause; dual write goes back to planned; TTL wait goes back to cutover at 0%.</p>}
         />
       ) : null}
-      {s.stage === 'decommission' && s.pendingApproval ? (
+      {s.stage === Stage.decommission && s.pendingApproval ? (
         role === 'approver' ? (
           s.approvalRequestedBy === username ? (
             <p className="muted">You asked for this decommission: another approver must approve it.</p>
@@ -156,7 +156,7 @@ export function ActionPanel({
           <p className="muted">Decommission waits for an approver (someone other than {s.approvalRequestedBy ?? 'the requester'}).</p>
         )
       ) : null}
-      {s.stage === 'complete' ? <p className="muted">The migration is complete: nothing left to do.</p> : null}
+      {s.stage === Stage.complete ? <p className="muted">The migration is complete: nothing left to do.</p> : null}
       {result}
     </section>
   );

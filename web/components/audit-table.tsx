@@ -1,4 +1,4 @@
-import type { AuditEntry } from '../../workflows/migration-types';
+import type { AuditEntry } from '../../contract';
 import { time } from './format';
 
 /** Audit entries, newest first, with their evidence. */

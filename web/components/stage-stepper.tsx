@@ -1,4 +1,4 @@
-import { STAGES, type Stage } from '../../workflows/migration-types';
+import { Stage, STAGES } from '../../contract';
 
 const LABELS: Record<Stage, string> = {
   planned: 'Planned',
@@ -18,7 +18,7 @@ export function StageStepper({ stage, ramp }: { stage: Stage | null; ramp?: numb
       {STAGES.map((s, i) => (
         <li key={s} className={i < current ? 'done' : i === current ? 'current' : 'todo'} aria-current={i === current ? 'step' : undefined}>
           {LABELS[s]}
-          {i === current && (s === 'science' || s === 'cutover') && ramp !== undefined ? ` ${ramp}%` : ''}
+          {i === current && (s === Stage.science || s === Stage.cutover) && ramp !== undefined ? ` ${ramp}%` : ''}
         </li>
       ))}
     </ol>

@@ -3,7 +3,7 @@
 import { revalidatePath } from 'next/cache';
 import { redirect } from 'next/navigation';
 import { z } from 'zod';
-import { STAGES } from '../../workflows/migration-types';
+import { STAGES, UPDATE_NAMES } from '../../contract';
 import type { ActionState } from './action-state';
 import { consoleSettings } from './console-settings';
 import { AccessDeniedError, getSession, requireRole } from './session';
@@ -31,16 +31,6 @@ const requestSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('set_ramp'), ...request, percent: z.coerce.number().int('the percent is a whole number').min(0).max(100) }),
   z.object({ kind: z.literal('approve_decommission'), ...request }),
 ]);
-
-const UPDATE_NAMES = {
-  start: 'startUpdate',
-  advance: 'advanceUpdate',
-  rollback: 'rollbackUpdate',
-  pause: 'pauseUpdate',
-  resume: 'resumeUpdate',
-  set_ramp: 'setRampUpdate',
-  approve_decommission: 'approveDecommissionUpdate',
-} as const;
 
 const answer = (status: ActionState['status'], message: string, kind = ''): ActionState => ({ status, message, kind, at: Date.now() });
 

@@ -1,5 +1,5 @@
 import { stringify } from 'csv-stringify/sync';
-import type { AuditEntry } from '../../workflows/migration-types.js';
+import type { AuditEntry } from '../../contract/index.js';
 
 /** The audit export's columns, in order. */
 export const AUDIT_CSV_COLUMNS = ['at', 'env', 'seq', 'actor', 'action', 'from', 'to', 'reason', 'evidence', 'controlVersion', 'workflowId', 'runId'] as const;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { AuditQuery } from '../../activities/audit-log';
+import type { AuditQuery } from '../../audit/audit-log';
 
 /** Audit filters as they come in the URL (page and export share them). */
 export interface AuditFilters {

@@ -1,17 +1,17 @@
 import 'server-only';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { readAudit, type AuditQuery } from '../../activities/audit-log';
+import { readAudit, type AuditQuery } from '../../audit/audit-log';
 import { createDynamoClient } from '../../config/clients';
 import { MINUTE_MS } from '../../pipeline/model/metric-point';
 import { LATENCY_BUCKETS_MS } from '../../pipeline/science/control-tables';
 import { p99, readMismatchSamples, readScienceStats, summarizeScience, type ScienceStatsRow, type ScienceSummary } from '../../pipeline/science/science-stats-reader';
 import type { MismatchSample } from '../../pipeline/science/science-recorder';
 import type { ControlState, Heartbeat } from '../../pipeline/control/control-state';
-import { STAGES, type AuditEntry, type Stage } from '../../workflows/migration-types';
+import { Stage, STAGES, type AuditEntry } from '../../contract';
 import { consoleSettings } from './console-settings';
 import { fleet, type PipelineFigures } from './fleet';
 import { lookupMigration, temporalUiLink, type MigrationLookup } from './temporal';
-import { withTimeout } from './with-timeout';
+import { withTimeout } from '../../kit/async';
 
 // Reads for the pages (writes are server actions in actions.ts). Every read degrades to a value
 // that says what is unreachable instead of throwing, so a dead dependency shows as a banner.
@@ -101,10 +101,10 @@ function nextStepText(m: MigrationLookup): string {
   if (m.kind === 'closed') return `the workflow ended (${m.status.toLowerCase()}): create a new one to migrate again`;
   if (m.kind === 'unreachable') return 'unknown: Temporal is unreachable';
   const s = m.state;
-  if (s.stage === 'complete') return 'nothing: the migration is complete';
+  if (s.stage === Stage.complete) return 'nothing: the migration is complete';
   if (s.rolledBack) return `rolled back automatically (${s.rolledBack.reason}): fix the cause, then resume`;
-  if (s.stage === 'planned') return 'an operator starts dual write';
-  if (s.stage === 'decommission' && s.pendingApproval) return `an approver other than ${s.approvalRequestedBy ?? 'the requester'} approves the decommission`;
+  if (s.stage === Stage.planned) return 'an operator starts dual write';
+  if (s.stage === Stage.decommission && s.pendingApproval) return `an approver other than ${s.approvalRequestedBy ?? 'the requester'} approves the decommission`;
   const blocking = s.gates.find((gate) => !gate.passed);
   if (blocking) return `gate ${blocking.name}: ${blocking.detail}`;
   if (s.gates.length > 0) return `gate ${s.gates[0]!.name} is met: an operator may advance`;

@@ -7,7 +7,7 @@ import { CONTROL_TOPIC, HEARTBEAT_TOPIC, type ControlState, type Heartbeat } fro
 import { HeartbeatTable } from '../../pipeline/control/heartbeat-table';
 import { tailTopic, type TopicTail } from '../../pipeline/control/topic-tail';
 import { measureLag } from '../../pipeline/observability/consumer-lag';
-import { createLogger } from '../../pipeline/observability/logger';
+import { createLogger } from '../../kit/logger';
 import { aggregatorGroup, envTopics, writerGroup } from '../../pipeline/topics';
 import { consoleSettings } from './console-settings';
 

@@ -1,4 +1,4 @@
-import { CONSOLE_ROLES, type ConsoleRole } from '../../scripts/start/console-users';
+import { CONSOLE_ROLES, type ConsoleRole } from './console-users';
 
 /** Console roles, least to most privileged: each role can do what the ones before it can. */
 export const ROLES = CONSOLE_ROLES;

@@ -2,13 +2,13 @@ import 'server-only';
 import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { connectTemporal } from '../../config/clients';
 import { policyFor } from '../../config/migration-policy';
-import type { MigrationStateView } from '../../workflows/migration-messages';
-import { MIGRATION_WORKFLOW_TYPE, migrationWorkflowId, type UpdateResult } from '../../workflows/migration-types';
+import type { MigrationStateView } from '../../contract';
+import { MIGRATION_WORKFLOW_TYPE, migrationWorkflowId, STATE_QUERY_NAME, type UpdateResult } from '../../contract';
 import { consoleSettings } from './console-settings';
-import { withTimeout } from './with-timeout';
+import { withTimeout } from '../../kit/async';
 
-// Workflows are addressed by their registered string names (MIGRATION_WORKFLOW_TYPE, 'stateQuery',
-// 'advanceUpdate', ...), never by importing workflow functions: Next.js minifies server code, and
+// Workflows are addressed by their registered string names (MIGRATION_WORKFLOW_TYPE, STATE_QUERY_NAME,
+// UPDATE_NAMES, ...), never by importing workflow functions: Next.js minifies server code, and
 // only types come from workflows/.
 
 /** What the console knows about one environment's migration workflow. */
@@ -38,7 +38,7 @@ export async function lookupMigration(env: string): Promise<MigrationLookup> {
     const client = await withTimeout(temporalClient(), 4000, 'Temporal');
     const handle = client.workflow.getHandle(migrationWorkflowId(env));
     try {
-      const state = await withTimeout(handle.query<MigrationStateView>('stateQuery'), 5000, 'the migration workflow');
+      const state = await withTimeout(handle.query<MigrationStateView>(STATE_QUERY_NAME), 5000, 'the migration workflow');
       return { kind: 'running', state, runId: undefined };
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return { kind: 'none' };

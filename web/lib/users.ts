@@ -1,11 +1,11 @@
 import 'server-only';
 import fs from 'node:fs';
-import { readUsersFile, verifyPassword } from '../../scripts/start/console-users';
+import { readUsersFile, verifyPassword } from './console-users';
 import { consoleSettings } from './console-settings';
 import type { Role } from './roles';
 
-// The users file format, its validation and the password hashing live in
-// scripts/start/console-users.ts, shared with `npm start` (which writes the demo users).
+// The users file format, its validation and the password hashing live in console-users.ts,
+// which `npm start` imports too (it writes the demo users).
 
 /** A console user as the users file defines it. */
 export interface ConsoleUser {

@@ -7,7 +7,7 @@ import path from 'node:path';
 import proto from '@temporalio/proto';
 import { connectTemporal } from '../../../config/clients.js';
 import { formatHostPort, isLoopbackHost, type SwitchyardConfig } from '../../../config/config.js';
-import { SEARCH_ATTRIBUTES } from '../../../workflows/search-attributes.js';
+import { SEARCH_ATTRIBUTES } from '../../../contract/index.js';
 import { provisionVenv } from '../provision.js';
 import type { StackContext, StackService } from '../service.js';
 

@@ -8,8 +8,8 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import type cassandra from 'cassandra-driver';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import pino from 'pino';
-import { appendAuditEntry, AUDIT_TABLE, readAudit } from '../../../activities/audit-log.js';
-import { FailureType } from '../../../activities/activity-failures.js';
+import { appendAuditEntry, AUDIT_TABLE, readAudit } from '../../../audit/audit-log.js';
+import { ActivityFailureType } from '../../../contract/index.js';
 import { createActivities, type Activities } from '../../../activities/migration-activities.js';
 import { createCassandraClient, createDynamoClient, createKafka, connectTemporal } from '../../../config/clients.js';
 import { formatHostPort } from '../../../config/config.js';
@@ -23,7 +23,7 @@ import { ScienceRecorder } from '../../../pipeline/science/science-recorder.js';
 import { cassandraKeyspaceFor } from '../../../pipeline/stores/cassandra-store.js';
 import { createMetricStore } from '../../../pipeline/stores/create-metric-store.js';
 import { envTopics, ensureTopics, writerGroup } from '../../../pipeline/topics.js';
-import { migrationWorkflowId, type AuditEntry } from '../../../workflows/migration-types.js';
+import { migrationWorkflowId, type AuditEntry } from '../../../contract/index.js';
 import { testConfig } from '../../support/stack.js';
 
 // The activities on the real stack: Kafka (control topic, heartbeats, writer groups), DynamoDB
@@ -192,7 +192,7 @@ describe('migration activities on the real stack', () => {
     it('rejects an invalid patch without publishing (non-retryable)', async () => {
       await assert.rejects(
         activities.publishControl({ env, transitionId: `${migrationWorkflowId(env)}#bad`, patch: { sciencePercent: 150 }, actor: 'alice', reason: 'typo', ackTimeoutMs: 5000 }),
-        isFailure({ nonRetryable: true, type: FailureType.invalidControlState, message: /sciencePercent/ }),
+        isFailure({ nonRetryable: true, type: ActivityFailureType.invalidControlState, message: /sciencePercent/ }),
       );
       assert.equal((await readLatestControlState(kafka, env, 10_000))?.version, 3);
     });
@@ -206,7 +206,7 @@ describe('migration activities on the real stack', () => {
       const input = { env, transitionId: `${migrationWorkflowId(env)}#3`, patch: { sciencePercent: 25 }, actor: 'alice', reason: 'science 25%', ackTimeoutMs: 1500 };
       await assert.rejects(
         activities.publishControl(input),
-        isFailure({ nonRetryable: false, type: FailureType.acknowledgementTimeout, message: new RegExp(`${laggard.instanceId} \\(role query, applies version 3`) }),
+        isFailure({ nonRetryable: false, type: ActivityFailureType.acknowledgementTimeout, message: new RegExp(`${laggard.instanceId} \\(role query, applies version 3`) }),
       );
       assert.equal(writer.appliedVersion(), 4, 'the healthy writer applied it');
       await laggard.stop();
@@ -300,7 +300,7 @@ describe('migration activities on the real stack', () => {
       assert.deepEqual(await activities.decommissionOldStore({ env, keepTables: true }), { dropped: false });
       assert.ok(await keyspaceExists(), 'kept');
 
-      await assert.rejects(activities.decommissionOldStore({ env, keepTables: false }), isFailure({ nonRetryable: true, type: FailureType.oldStoreInUse, message: /oldWriter=true/ }));
+      await assert.rejects(activities.decommissionOldStore({ env, keepTables: false }), isFailure({ nonRetryable: true, type: ActivityFailureType.oldStoreInUse, message: /oldWriter=true/ }));
       assert.ok(await keyspaceExists(), 'not dropped while the control state still uses it');
 
       await activities.publishControl({
@@ -329,7 +329,7 @@ describe('migration activities on the real stack', () => {
 
       await assert.rejects(
         activities.appendAudit({ ...e1, workflowId: 'someone-else', action: 'rollback' }),
-        isFailure({ nonRetryable: true, type: FailureType.auditSeqConflict, message: new RegExp(`audit seq 1 of env ${env} already taken by workflow ${migrationWorkflowId(env)}`) }),
+        isFailure({ nonRetryable: true, type: ActivityFailureType.auditSeqConflict, message: new RegExp(`audit seq 1 of env ${env} already taken by workflow ${migrationWorkflowId(env)}`) }),
       );
       await assert.rejects(activities.appendAudit({ ...e1, action: 'rollback' }), isFailure({ nonRetryable: true, message: /already taken/ }));
       assert.deepEqual(await readAudit(dynamo, { env }), [e1], 'unchanged');

@@ -1,13 +1,14 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
-import { readAudit } from '../../../activities/audit-log.js';
+import { readAudit } from '../../../audit/audit-log.js';
 import { createDynamoClient, createKafka } from '../../../config/clients.js';
 import { demoPolicy } from '../../../config/migration-policy.js';
 import { createControlStateClient, type ControlStateClient } from '../../../pipeline/control/control-state-client.js';
 import { CONTROL_TOPIC, initialControlState } from '../../../pipeline/control/control-state.js';
-import { MIGRATION_WORKFLOW_TYPE, migrationWorkflowId, type MigrationState, type UpdateResult } from '../../../workflows/migration-types.js';
+import { MIGRATION_WORKFLOW_TYPE, migrationWorkflowId, type MigrationState, type UpdateResult } from '../../../contract/index.js';
 import { runCommand, testConfig } from '../../support/stack.js';
 import { startControlWorker, temporalClient } from '../../support/migration-rig.js';
 import { dropEnv, PipelineProcess, testEnv } from '../../support/pipeline.js';
@@ -16,7 +17,6 @@ import { dropEnv, PipelineProcess, testEnv } from '../../support/pipeline.js';
 // it waits for the data plane's acknowledgements) and starting it again finishes that transition
 // exactly once: one control-state version for it, one audit entry.
 const cfg = testConfig();
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Every control-state record published for env, in order. */
 async function controlRecords(env: string): Promise<{ version: number; transitionId?: string }[]> {

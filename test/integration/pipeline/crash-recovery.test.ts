@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
@@ -12,7 +13,6 @@ import { batchCompute, dropEnv, launchPipeline, openStores, testEnv, waitForStor
 // kill -9 the aggregator and a writer at random moments, several times during one run: after
 // recovery the stored points must still equal the batch computation (no loss, no double count).
 const cfg = testConfig();
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('pipeline: crash recovery', () => {
   const env = testEnv('crash');

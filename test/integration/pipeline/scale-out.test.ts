@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { createKafka } from '../../../config/clients.js';
@@ -10,7 +11,6 @@ import { batchCompute, dropEnv, launchPipeline, openStores, testEnv, waitForStor
 // Two aggregators and two writers per sink share the work in their consumer groups; stopping
 // and starting one of each mid-run (a rebalance) still leaves exactly the batch computation.
 const cfg = testConfig();
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('pipeline: scale-out and rebalance', () => {
   const env = testEnv('scale');

@@ -5,7 +5,7 @@ import { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { connectTemporal } from '../../../config/clients.js';
 import { formatHostPort } from '../../../config/config.js';
-import { SEARCH_ATTRIBUTES } from '../../../workflows/search-attributes.js';
+import { SEARCH_ATTRIBUTES } from '../../../contract/index.js';
 import { testConfig, uniqueName } from '../../support/stack.js';
 
 const require = createRequire(import.meta.url);

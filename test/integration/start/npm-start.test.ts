@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -10,7 +11,7 @@ import { connectTemporal } from '../../../config/clients.js';
 import { REPO_ROOT } from '../../../config/config.js';
 import { demoPolicy } from '../../../config/migration-policy.js';
 import { ensureMigration } from '../../../scripts/start/migrations.js';
-import { migrationWorkflowId, type MigrationInput, type MigrationState } from '../../../workflows/migration-types.js';
+import { migrationWorkflowId, type MigrationInput, type MigrationState } from '../../../contract/index.js';
 import { dropEnv, testEnv } from '../../support/pipeline.js';
 import { freePort, testConfig } from '../../support/stack.js';
 
@@ -19,7 +20,6 @@ import { freePort, testConfig } from '../../support/stack.js';
 // else's processes): everything comes up, data flows to the query service, each environment has
 // its migration in planned with the demo policy, and Ctrl-C leaves no process behind.
 const cfg = testConfig();
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 
 /**

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/activity';
-import { FailureType, toActivityFailure } from '../../../activities/activity-failures.js';
-import { AuditSeqConflictError } from '../../../activities/audit-log.js';
+import { ActivityFailureType } from '../../../contract/index.js';
+import { toActivityFailure } from '../../../activities/activity-failures.js';
+import { AuditSeqConflictError } from '../../../audit/audit-log.js';
 import { AcknowledgementTimeoutError, ControlReadTimeoutError, InvalidControlStateError } from '../../../pipeline/control/control-errors.js';
 
 describe('activity failures', () => {
@@ -11,7 +12,7 @@ describe('activity failures', () => {
     const f = toActivityFailure(err);
     assert.ok(f instanceof ApplicationFailure);
     assert.equal(f.nonRetryable, false);
-    assert.equal(f.type, FailureType.acknowledgementTimeout);
+    assert.equal(f.type, ActivityFailureType.acknowledgementTimeout);
     assert.match(f.message, /writer-dynamodb-a \(role writer-dynamodb, applies version 11/);
     assert.deepEqual((f.details?.[0] as { laggards: unknown[] }).laggards, err.laggards);
   });
@@ -19,10 +20,10 @@ describe('activity failures', () => {
   it('turns errors marked not retriable into non-retryable failures of their name', () => {
     const invalid = toActivityFailure(new InvalidControlStateError('bad percent'));
     assert.ok(invalid instanceof ApplicationFailure);
-    assert.deepEqual([invalid.nonRetryable, invalid.type, invalid.message], [true, FailureType.invalidControlState, 'bad percent']);
+    assert.deepEqual([invalid.nonRetryable, invalid.type, invalid.message], [true, ActivityFailureType.invalidControlState, 'bad percent']);
     const conflict = toActivityFailure(new AuditSeqConflictError({ env: 'test', seq: 3, workflowId: 'w', action: 'advance' }, { workflowId: 'v', action: 'rollback', runId: 'r', at: 0 }));
     assert.ok(conflict instanceof ApplicationFailure);
-    assert.equal(conflict.type, FailureType.auditSeqConflict);
+    assert.equal(conflict.type, ActivityFailureType.auditSeqConflict);
     assert.equal(conflict.nonRetryable, true);
   });
 

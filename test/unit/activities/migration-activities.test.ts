@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ResourceNotFoundException, type QueryCommand } from '@aws-sdk/client-dynamodb';
 import { ApplicationFailure } from '@temporalio/activity';
-import { auditItem } from '../../../activities/audit-log.js';
-import { FailureType } from '../../../activities/activity-failures.js';
+import { auditItem } from '../../../audit/audit-log.js';
+import { ActivityFailureType } from '../../../contract/index.js';
 import { createActivities, P99_OVER_LARGEST_BUCKET_MS, toScienceFigures, type ActivityDeps } from '../../../activities/migration-activities.js';
 import { summarizeScience } from '../../../pipeline/science/science-stats-reader.js';
 import { LATENCY_BUCKETS_MS, STATS_COUNTERS } from '../../../pipeline/science/control-tables.js';
@@ -38,7 +38,7 @@ describe('migration activities (no services)', () => {
     // Clients that throw if used: validation must come first.
     const untouchable = new Proxy({}, { get: () => { throw new Error('a client was used'); } });
     const a = createActivities({ kafka: untouchable, producer: untouchable, dynamo: untouchable, cassandra: untouchable, temporal: untouchable } as unknown as ActivityDeps);
-    const invalid = (err: unknown): boolean => err instanceof ApplicationFailure && err.nonRetryable === true && err.type === FailureType.invalidInput;
+    const invalid = (err: unknown): boolean => err instanceof ApplicationFailure && err.nonRetryable === true && err.type === ActivityFailureType.invalidInput;
     await assert.rejects(a.publishControl({ env: 'Prod!', transitionId: 't', patch: {}, actor: 'a', reason: 'r', ackTimeoutMs: 1000 }), invalid);
     await assert.rejects(a.publishControl({ env: 'test', transitionId: '', patch: {}, actor: 'a', reason: 'r', ackTimeoutMs: 1000 }), invalid);
     await assert.rejects(a.publishControl({ env: 'test', transitionId: 't', patch: {}, actor: 'a', reason: 'r', ackTimeoutMs: 0 }), invalid);

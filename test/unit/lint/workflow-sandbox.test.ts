@@ -7,7 +7,7 @@ import { REPO_ROOT } from '../../../config/config.js';
 // Proves the workflow-sandbox lint rule fires: workflow code is replayed, so anything
 // non-deterministic in workflows/ must fail `npm test` before it reaches a worker.
 const eslint = new ESLint({ cwd: REPO_ROOT });
-const workflowFile = path.join(REPO_ROOT, 'workflows', 'search-attributes.ts');
+const workflowFile = path.join(REPO_ROOT, 'workflows', 'migration-messages.ts');
 
 async function lintAsWorkflow(code: string): Promise<string[]> {
   const [result] = await eslint.lintText(code, { filePath: workflowFile });

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { readUsersFile, verifyPassword } from '../../../scripts/start/console-users.js';
+import { readUsersFile, verifyPassword } from '../../../web/lib/console-users.js';
 import { ensureDemoCredentials } from '../../../scripts/start/demo-credentials.js';
 
 const freshDir = (): string => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'console-')), 'console');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { REPO_ROOT } from '../../../config/config.js';
-import { UsageError } from '../../../pipeline/cli/args.js';
+import { UsageError } from '../../../kit/cli.js';
 import { parseStartOptions, StartUsageError } from '../../../scripts/start/start-options.js';
 
 describe('npm start options', () => {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -10,7 +11,6 @@ import { StartError } from '../../../scripts/start/start-error.js';
 import { Supervisor, type ProcessSpec } from '../../../scripts/start/supervisor.js';
 
 // Real (tiny) node processes: what matters here is how the supervisor treats real exits and signals.
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Every supervisor a test made, stopped after each test even when it fails, so no child outlives it. */
 const made: Supervisor[] = [];

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { auditCsv } from '../../../web/lib/audit-csv.js';
-import type { AuditEntry } from '../../../workflows/migration-types.js';
+import type { AuditEntry } from '../../../contract/index.js';
 
 const entry = (reason: string): AuditEntry =>
   ({ env: 'test', seq: 1, at: Date.parse('2026-12-04T10:00:00Z'), actor: 'alice', action: 'advance', from: 'science', to: 'cutover', reason, evidence: { comparisons: 3 }, controlVersion: 4, workflowId: 'w', runId: 'r' }) as AuditEntry;

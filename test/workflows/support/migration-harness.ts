@@ -13,13 +13,13 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import type { ControlPatch, MigrationActivities, PublishControlInput, ScienceFigures, WriterHealth } from '../../../activities/activity-types.js';
+import type { ControlPatch, MigrationActivities, PublishControlInput, ScienceFigures, WriterHealth } from '../../../contract/index.js';
 import { MINUTE, healthyScience, healthyWriters } from './test-policy.js';
 import { loadConfig } from '../../../config/config.js';
-import type { MigrationStateView } from '../../../workflows/migration-messages.js';
+import type { MigrationStateView } from '../../../contract/index.js';
 import { advanceUpdate, setRampUpdate, startUpdate, stateQuery } from '../../../workflows/migration-messages.js';
-import { MIGRATION_WORKFLOW_TYPE, migrationWorkflowId } from '../../../workflows/migration-types.js';
-import type { Actor, AuditEntry, MigrationInput, MigrationPolicy, Stage, UpdateResult } from '../../../workflows/migration-types.js';
+import { MIGRATION_WORKFLOW_TYPE, migrationWorkflowId } from '../../../contract/index.js';
+import type { Actor, AuditEntry, MigrationInput, MigrationPolicy, Stage, UpdateResult } from '../../../contract/index.js';
 import { TEST_SERVER_ALIASES } from './search-attribute-aliases.js';
 
 const require = createRequire(import.meta.url);

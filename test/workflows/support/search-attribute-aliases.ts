@@ -7,7 +7,7 @@
  * the aliases to check what the workflow upserted.
  */
 import type { WorkflowInterceptorsFactory } from '@temporalio/workflow';
-import type { SearchAttributeName } from '../../../workflows/search-attributes.js';
+import type { SearchAttributeName } from '../../../contract/index.js';
 
 /** Predefined test-server attribute standing in for each Switchyard attribute. */
 export const TEST_SERVER_ALIASES: Record<SearchAttributeName, string> = {

@@ -2,8 +2,8 @@
  * Policies and healthy figures for migration-workflow tests (plain data: importing this starts
  * nothing, so unit tests of the pure workflow modules use it too).
  */
-import type { ScienceFigures, WriterHealth } from '../../../activities/activity-types.js';
-import type { MigrationPolicy } from '../../../workflows/migration-types.js';
+import type { ScienceFigures, WriterHealth } from '../../../contract/index.js';
+import type { MigrationPolicy } from '../../../contract/index.js';
 
 export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;

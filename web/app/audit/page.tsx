@@ -3,10 +3,11 @@ import { OutageBanner } from '../../components/outage-banner';
 import { parseAuditFilters, toAuditQuery } from '../../lib/audit-filters';
 import { environments, loadAudit } from '../../lib/data';
 import { requirePageUser } from '../../lib/session';
+import { Stage } from '../../../contract';
 
 export const dynamic = 'force-dynamic';
 
-const ACTIONS = ['start', 'advance', 'advance_failed', 'rollback', 'automatic_rollback', 'auto_ramp', 'set_ramp', 'pause', 'resume', 'revert', 'approve_decommission', 'decommission'];
+const ACTIONS = ['start', 'advance', 'advance_failed', 'rollback', 'automatic_rollback', 'auto_ramp', 'set_ramp', 'pause', 'resume', 'revert', 'approve_decommission', Stage.decommission];
 
 export default async function AuditPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   await requirePageUser();

@@ -1,8 +1,8 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CandidateRunner } from '../../../../pipeline/query/candidate-runner.js';
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('candidate runner', () => {
   it('returns values, records errors instead of throwing, and times out slow reads', async () => {

@@ -9,6 +9,7 @@ import { TimeSeriesChart } from '../../../components/time-series-chart';
 import { migrationAction } from '../../../lib/actions';
 import { loadEnvDetail } from '../../../lib/data';
 import { requirePageUser } from '../../../lib/session';
+import { Stage } from '../../../../contract';
 
 export const dynamic = 'force-dynamic';
 
@@ -35,7 +36,7 @@ export default async function EnvPage({ params }: { params: Promise<{ env: strin
         <dl className="facts">
           <dt>ramp</dt>
           <dd data-testid="env-ramp">{s ? `${s.ramp}%` : '–'}</dd>
-          {s && (s.stage === 'science' || s.stage === 'cutover') ? (
+          {s && (s.stage === Stage.science || s.stage === Stage.cutover) ? (
             <>
               <dt>next ramp step</dt>
               <dd data-testid="env-ramp-wait">{s.ramp === 100 ? 'at 100%: the exit gate below decides' : (s.evaluations.at(-1)?.waitingFor ?? 'waiting for the next evaluation')}</dd>

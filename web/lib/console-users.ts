@@ -1,6 +1,6 @@
 /**
- * The console's users file and password hashes, shared by `npm start` (which writes the demo
- * users) and the console (which signs people in), so both agree on one format:
+ * The console's users file and password hashes: the console signs people in with them, and
+ * `npm start` imports this file to write the demo users, so both agree on one format:
  *
  *   { "users": [ { "username": "alice", "role": "operator", "passwordHash": "scrypt$<saltHex>$<hashHex>" } ] }
  *

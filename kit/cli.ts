@@ -1,6 +1,7 @@
 /**
- * Command-line parsing shared by the pipeline's process entry points (node:util parseArgs plus
- * duration and number checks that fail with a message naming the flag).
+ * The command-line kit of every entry point (jobs, worker, operator CLI, launcher, benchmarks):
+ * node:util parseArgs plus duration and number checks that fail with a message naming the flag,
+ * and runMain for exit codes and signals.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
@@ -79,4 +80,20 @@ export function runMain(usage: string, main: (argv: string[]) => Promise<{ stop?
       process.exit(1);
     },
   );
+}
+
+const ARG_UNITS: [suffix: string, ms: number][] = [
+  ['d', 86_400_000],
+  ['h', 3_600_000],
+  ['m', 60_000],
+  ['s', 1000],
+];
+
+/**
+ * A duration as a command line takes it (the inverse of parseDuration), in the largest unit that
+ * divides it exactly: 600000 → "10m", 90000 → "90s", 1500 → "1500ms".
+ */
+export function durationArg(ms: number): string {
+  for (const [suffix, size] of ARG_UNITS) if (ms !== 0 && ms % size === 0) return `${ms / size}${suffix}`;
+  return `${ms}ms`;
 }

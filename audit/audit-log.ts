@@ -20,8 +20,8 @@ import {
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import type { AuditEntry } from '../workflows/migration-types.js';
-import { ensureDynamoTable } from '../pipeline/stores/ensure-dynamo-table.js';
+import type { AuditEntry } from '../contract/index.js';
+import { ensureDynamoTable, keyedTable } from '../pipeline/stores/ensure-dynamo-table.js';
 
 /** The audit table: key (env S, seq N). */
 export const AUDIT_TABLE = 'switchyard-audit';
@@ -56,18 +56,7 @@ export class InvalidAuditEntryError extends Error {
 
 /** Creates the audit table if it is missing (idempotent; safe when several callers race). */
 export async function ensureAuditTable(dynamo: DynamoDBClient): Promise<void> {
-  await ensureDynamoTable(dynamo, {
-    TableName: AUDIT_TABLE,
-    AttributeDefinitions: [
-      { AttributeName: 'env', AttributeType: 'S' },
-      { AttributeName: 'seq', AttributeType: 'N' },
-    ],
-    KeySchema: [
-      { AttributeName: 'env', KeyType: 'HASH' },
-      { AttributeName: 'seq', KeyType: 'RANGE' },
-    ],
-    BillingMode: 'PAY_PER_REQUEST',
-  });
+  await ensureDynamoTable(dynamo, keyedTable(AUDIT_TABLE, ['env', 'S'], ['seq', 'N']));
 }
 
 /** What appendAuditEntry did. */

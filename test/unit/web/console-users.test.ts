@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { hashPassword, readUsersFile, UsersFileError, verifyPassword } from '../../../scripts/start/console-users.js';
+import { hashPassword, readUsersFile, UsersFileError, verifyPassword } from '../../../web/lib/console-users.js';
 
 describe('console users: password hashes', () => {
   it('verifies the password a hash was made from', () => {

@@ -1,23 +1,23 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Producer } from 'kafkajs';
-import { createDynamoClient, createKafka } from '../../../config/clients.js';
-import { initialControlState, type ControlState } from '../../../pipeline/control/control-state.js';
-import { publishAndAwait } from '../../../pipeline/control/control-state-publisher.js';
-import { sendObservations } from '../../../pipeline/generator/observation-sender.js';
-import { generateWorkload, type WorkloadOptions } from '../../../pipeline/generator/workload.js';
-import { MINUTE_MS, minuteOf } from '../../../pipeline/model/metric-point.js';
-import { faultFor } from '../../../pipeline/writer/fault-injector.js';
-import { readMismatchSamples, readScienceSummary } from '../../../pipeline/science/science-stats-reader.js';
-import { envTopics } from '../../../pipeline/topics.js';
-import { testConfig } from '../../support/stack.js';
-import { batchCompute, dropEnv, launchPipeline, openStores, queryPort, queryProcess, testEnv, waitForStores, type PipelineProcess } from '../../support/pipeline.js';
+import { createDynamoClient, createKafka } from '../../../../config/clients.js';
+import { initialControlState, type ControlState } from '../../../../pipeline/control/control-state.js';
+import { publishAndAwait } from '../../../../pipeline/control/control-state-publisher.js';
+import { sendObservations } from '../../../../pipeline/generator/observation-sender.js';
+import { generateWorkload, type WorkloadOptions } from '../../../../pipeline/generator/workload.js';
+import { MINUTE_MS, minuteOf } from '../../../../pipeline/model/metric-point.js';
+import { faultFor } from '../../../../pipeline/writer/fault-injector.js';
+import { readMismatchSamples, readScienceSummary } from '../../../../pipeline/science/science-stats-reader.js';
+import { envTopics } from '../../../../pipeline/topics.js';
+import { testConfig } from '../../../support/stack.js';
+import { batchCompute, dropEnv, launchPipeline, openStores, queryPort, queryProcess, testEnv, waitForStores, type PipelineProcess } from '../../../support/pipeline.js';
 
 // Science mode on the real stack: identical data gives zero mismatches, minutes before the
 // coverage horizon never count, and the fault switch's corruption shows up in the stats table
 // with samples of both results.
 const cfg = testConfig();
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('science mode', () => {
   const env = testEnv('sci');

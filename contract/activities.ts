@@ -1,9 +1,10 @@
 /**
  * The contract between the migration workflow and its activities. The workflow proxies
- * `MigrationActivities` (types only); createActivities(deps) in migration-activities.ts
+ * `MigrationActivities` (types only); createActivities(deps) in activities/migration-activities.ts
  * implements it with real clients.
  */
-import type { AuditEntry, Stage } from '../workflows/migration-types.js';
+import type { AuditEntry } from './migration.js';
+import type { Stage } from './names.js';
 
 /** The control-state fields the workflow changes (the rest, e.g. the fault switch, are kept). */
 export interface ControlPatch {

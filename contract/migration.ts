@@ -1,24 +1,8 @@
 /**
- * Types and constants shared by the migration workflow, its activities, the worker, the CLI and
- * the console. Plain data only: this file is part of the workflow bundle.
+ * The migration's domain types, shared by the workflow, its activities, the worker, the CLI and
+ * the console. Types only: this file is part of the workflow bundle.
  */
-
-/** The stages of a migration, in order. */
-export const STAGES = ['planned', 'dual_write', 'science', 'cutover', 'ttl_wait', 'decommission', 'complete'] as const;
-
-/** One stage. */
-export type Stage = (typeof STAGES)[number];
-
-/** Named stage constants (avoid string typos in code). */
-export const Stage = {
-  planned: 'planned',
-  dualWrite: 'dual_write',
-  science: 'science',
-  cutover: 'cutover',
-  ttlWait: 'ttl_wait',
-  decommission: 'decommission',
-  complete: 'complete',
-} as const satisfies Record<string, Stage>;
+import type { Stage } from './names.js';
 
 /** Per-environment policy: thresholds, windows, bake times, ramp steps (all durations in ms). */
 export interface MigrationPolicy {
@@ -204,10 +188,15 @@ export interface AuditEntry {
   controlVersion: number | null;
 }
 
-/** Stable workflow id of an environment's migration. */
-export function migrationWorkflowId(env: string): string {
-  return `switchyard-migration-${env}`;
+/** Input of start: an actor, optionally overriding the promotion order (with the actor's reason). */
+export interface StartInput extends Actor {
+  overridePromotionOrder?: boolean;
 }
 
-/** Registered name of the workflow type (start and address it by name, never by import). */
-export const MIGRATION_WORKFLOW_TYPE = 'migrationWorkflow';
+/** What the state query returns: the MigrationState contract plus two fields the console may show. */
+export interface MigrationStateView extends MigrationState {
+  /** Who asked for decommission (the approver must be someone else); null unless pending. */
+  approvalRequestedBy: string | null;
+  /** When the current ramp value was set (automatic ramping waits autoRampIntervalMs from here). */
+  rampSince: number;
+}

@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Producer } from 'kafkajs';
-import { createKafka } from '../../../config/clients.js';
-import { initialControlState } from '../../../pipeline/control/control-state.js';
-import { publishAndAwait } from '../../../pipeline/control/control-state-publisher.js';
-import { sendObservations } from '../../../pipeline/generator/observation-sender.js';
-import { generateWorkload, type WorkloadOptions } from '../../../pipeline/generator/workload.js';
-import { MINUTE_MS } from '../../../pipeline/model/metric-point.js';
-import { envTopics } from '../../../pipeline/topics.js';
-import { runStackCli, testConfig } from '../../support/stack.js';
-import { batchCompute, dropEnv, launchPipeline, openStores, queryPort, queryProcess, testEnv, waitForStores, type PipelineProcess } from '../../support/pipeline.js';
+import { createKafka } from '../../../../config/clients.js';
+import { initialControlState } from '../../../../pipeline/control/control-state.js';
+import { publishAndAwait } from '../../../../pipeline/control/control-state-publisher.js';
+import { sendObservations } from '../../../../pipeline/generator/observation-sender.js';
+import { generateWorkload, type WorkloadOptions } from '../../../../pipeline/generator/workload.js';
+import { MINUTE_MS } from '../../../../pipeline/model/metric-point.js';
+import { envTopics } from '../../../../pipeline/topics.js';
+import { runStackCli, testConfig } from '../../../support/stack.js';
+import { batchCompute, dropEnv, launchPipeline, openStores, queryPort, queryProcess, testEnv, waitForStores, type PipelineProcess } from '../../../support/pipeline.js';
 
 // The data plane depends on nothing but Kafka and its stores: stopping the candidate store during
 // science fails no served query and slows none past the candidate timeout, and stopping Temporal

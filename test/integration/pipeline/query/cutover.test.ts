@@ -1,24 +1,24 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { Producer } from 'kafkajs';
-import { createDynamoClient, createKafka } from '../../../config/clients.js';
-import { initialControlState, type ControlState } from '../../../pipeline/control/control-state.js';
-import { publishAndAwait } from '../../../pipeline/control/control-state-publisher.js';
-import { MINUTE_MS, type MetricPoint } from '../../../pipeline/model/metric-point.js';
-import { runReadTraffic } from '../../../pipeline/generator/read-traffic.js';
-import { readScienceSummary } from '../../../pipeline/science/science-stats-reader.js';
-import { createMetricStore } from '../../../pipeline/stores/create-metric-store.js';
-import { dynamoTableFor, seriesKey } from '../../../pipeline/stores/dynamodb-store.js';
-import { testConfig } from '../../support/stack.js';
-import { dropEnv, openStores, queryPort, queryProcess, testEnv, type PipelineProcess } from '../../support/pipeline.js';
+import { createDynamoClient, createKafka } from '../../../../config/clients.js';
+import { initialControlState, type ControlState } from '../../../../pipeline/control/control-state.js';
+import { publishAndAwait } from '../../../../pipeline/control/control-state-publisher.js';
+import { MINUTE_MS, type MetricPoint } from '../../../../pipeline/model/metric-point.js';
+import { runReadTraffic } from '../../../../pipeline/generator/read-traffic.js';
+import { readScienceSummary } from '../../../../pipeline/science/science-stats-reader.js';
+import { createMetricStore } from '../../../../pipeline/stores/create-metric-store.js';
+import { dynamoTableFor, seriesKey } from '../../../../pipeline/stores/dynamodb-store.js';
+import { testConfig } from '../../../support/stack.js';
+import { dropEnv, openStores, queryPort, queryProcess, testEnv, type PipelineProcess } from '../../../support/pipeline.js';
 
 // Cutover routing on the real stores: queries within coverage are served by the new store,
 // queries reaching before the horizon are split (the old store serves the minutes before it, the
 // new store the rest) and compare without false mismatches, every query is clipped to retention,
 // and items past retention that DynamoDB still holds are never served or counted as matches.
 const cfg = testConfig();
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('cutover routing', () => {
   const env = testEnv('cut');

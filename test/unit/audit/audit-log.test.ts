@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { appendAuditEntry, auditItem, AuditSeqConflictError, InvalidAuditEntryError, itemToEntry, readAudit } from '../../../activities/audit-log.js';
-import type { AuditEntry } from '../../../workflows/migration-types.js';
+import { appendAuditEntry, auditItem, AuditSeqConflictError, InvalidAuditEntryError, itemToEntry, readAudit } from '../../../audit/audit-log.js';
+import type { AuditEntry } from '../../../contract/index.js';
 
 const entry: AuditEntry = {
   env: 'staging',

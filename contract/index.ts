@@ -1,0 +1,7 @@
+/**
+ * The contract at the bottom of the control plane: names, the migration's domain types and the
+ * activity interface. Every other folder imports these from here.
+ */
+export * from './names.js';
+export type * from './migration.js';
+export type * from './activities.js';

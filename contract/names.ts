@@ -1,0 +1,121 @@
+/**
+ * The names every part of Switchyard shares: the workflow's type, id, updates, query and search
+ * attributes, failure types, the data-plane roles and the environment-name pattern. Plain data
+ * only (this file is part of the workflow bundle); import these, never write the strings again.
+ */
+
+/** The stages of a migration, in order. */
+export const STAGES = ['planned', 'dual_write', 'science', 'cutover', 'ttl_wait', 'decommission', 'complete'] as const;
+
+/** One stage. */
+export type Stage = (typeof STAGES)[number];
+
+/** Named stage constants (avoid string typos in code). */
+export const Stage = {
+  planned: 'planned',
+  dualWrite: 'dual_write',
+  science: 'science',
+  cutover: 'cutover',
+  ttlWait: 'ttl_wait',
+  decommission: 'decommission',
+  complete: 'complete',
+} as const satisfies Record<string, Stage>;
+
+/** Environment names, everywhere in Switchyard (workflow ids, topics, keyspaces, tables). */
+export const ENV_NAME_PATTERN = /^[a-z][a-z0-9-]{0,30}$/;
+
+/** Registered name of the workflow type (start and address it by name, never by import). */
+export const MIGRATION_WORKFLOW_TYPE = 'migrationWorkflow';
+
+/** Stable workflow id of an environment's migration. */
+export function migrationWorkflowId(env: string): string {
+  return `switchyard-migration-${env}`;
+}
+
+/** The migration workflow's updates by request kind (see workflows/migration-messages.ts). */
+export const UPDATE_NAMES = {
+  start: 'startUpdate',
+  advance: 'advanceUpdate',
+  rollback: 'rollbackUpdate',
+  pause: 'pauseUpdate',
+  resume: 'resumeUpdate',
+  set_ramp: 'setRampUpdate',
+  set_fault: 'setFaultUpdate',
+  approve_decommission: 'approveDecommissionUpdate',
+} as const;
+
+/** Kinds of operator request, as recorded with a request id for de-duplication. */
+export type RequestKind = keyof typeof UPDATE_NAMES;
+
+/** Name of one update. */
+export type UpdateName = (typeof UPDATE_NAMES)[RequestKind];
+
+/** The migration workflow's state query. */
+export const STATE_QUERY_NAME = 'stateQuery';
+
+/**
+ * Custom search attributes of migration workflows, so operators can find and filter them in the
+ * Temporal UI ("SwitchyardStage = 'science'"), with their Temporal index types. Registered on the
+ * server by the local stack (`npm run stack -- up`) or by an operator on a real cluster.
+ */
+export const SEARCH_ATTRIBUTES = {
+  /** Environment the migration workflow runs for (test, staging, production, ...). */
+  SwitchyardEnv: 'Keyword',
+  /** Current migration stage (planned, dual_write, science, ...). */
+  SwitchyardStage: 'Keyword',
+  /** Current science or cutover ramp percent, 0..100. */
+  SwitchyardRampPercent: 'Int',
+} as const;
+
+/** Names of the custom search attributes. */
+export type SearchAttributeName = keyof typeof SEARCH_ATTRIBUTES;
+
+/** Failure types the activities throw (ApplicationFailure.type) and the workflow matches on. */
+export const ActivityFailureType = {
+  /** Not every live instance acknowledged a control-state version in time (retryable). */
+  acknowledgementTimeout: 'AcknowledgementTimeout',
+  /** The activity's input is invalid (non-retryable). */
+  invalidInput: 'InvalidActivityInput',
+  /** A control state failed validation (non-retryable). */
+  invalidControlState: 'InvalidControlStateError',
+  /** The audit seq is taken by a different entry (non-retryable). */
+  auditSeqConflict: 'AuditSeqConflictError',
+  /** An audit entry cannot be stored as given (non-retryable). */
+  invalidAuditEntry: 'InvalidAuditEntryError',
+  /** Decommission asked to drop the old store while the control state still uses it (non-retryable). */
+  oldStoreInUse: 'OldStoreInUse',
+} as const;
+
+/** Failure types of the migration workflow's own failures (what clients of its updates see). */
+export const MigrationFailureType = {
+  /** The workflow input is invalid (the workflow fails). */
+  invalidInput: 'InvalidMigrationInput',
+  /** An operator request was rejected: nothing changed. */
+  rejected: 'MigrationRequestRejected',
+  /** A control state was not acknowledged by every live instance: the transition did not happen. */
+  notAcknowledged: 'ControlStateNotAcknowledged',
+  /** The transition happened but the audit log refused its entry. */
+  auditRefused: 'AuditEntryRefused',
+} as const;
+
+/** The two stores' writers, by sink. */
+export const SINKS = ['cassandra', 'dynamodb'] as const;
+
+/** One sink. */
+export type Sink = (typeof SINKS)[number];
+
+/** Heartbeat role of a writer of a sink. */
+export function writerRole(sink: Sink): `writer-${Sink}` {
+  return `writer-${sink}`;
+}
+
+/** Heartbeat roles of the data-plane instances. */
+export const ROLES = {
+  aggregator: 'aggregator',
+  query: 'query',
+  writerCassandra: writerRole('cassandra'),
+  writerDynamodb: writerRole('dynamodb'),
+} as const;
+
+/** The identity the workflow uses for its own actions; operators may not use it. */
+export const AUTOMATIC_ACTOR = 'automatic';

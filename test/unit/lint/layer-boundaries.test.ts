@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { ESLint } from 'eslint';
+import { REPO_ROOT } from '../../../config/config.js';
+
+// Proves the layer boundaries fire: a wrong-way import fails lint, the right-way one passes.
+const eslint = new ESLint({ cwd: REPO_ROOT });
+
+async function restricted(file: string, code: string): Promise<string[]> {
+  const [result] = await eslint.lintText(code, { filePath: path.join(REPO_ROOT, file) });
+  return (result?.messages ?? []).filter((m) => m.ruleId === '@typescript-eslint/no-restricted-imports').map((m) => m.message);
+}
+
+describe('layer boundaries lint rule', () => {
+  it('refuses wrong-way imports, naming the rule', async () => {
+    const cases: [file: string, spec: string][] = [
+      ['web/lib/data.ts', '../../activities/migration-activities.js'],
+      ['web/lib/data.ts', '../../workflows/migration-gates.js'],
+      ['pipeline/query/read-router.ts', '../../activities/migration-activities.js'],
+      ['pipeline/query/read-router.ts', '../../config/config.js'],
+      ['contract/names.ts', '../pipeline/topics.js'],
+      ['kit/cli.ts', '../config/config.js'],
+      ['config/config.ts', '../pipeline/topics.js'],
+      ['activities/migration-activities.ts', '../workflows/migration-gates.js'],
+      ['audit/audit-log.ts', '../activities/migration-activities.js'],
+      ['workflows/migration-gates.ts', '../audit/audit-log.js'],
+    ];
+    for (const [file, spec] of cases) {
+      const messages = await restricted(file, `import * as m from '${spec}';\nexport const x = m;\n`);
+      assert.equal(messages.length, 1, `${file} importing ${spec}: ${messages.join('; ')}`);
+      assert.match(messages[0]!, /layer boundaries/);
+    }
+  });
+
+  it('allows imports down the layers', async () => {
+    const cases: [file: string, spec: string][] = [
+      ['web/lib/data.ts', '../../contract'],
+      ['web/lib/data.ts', '../../audit/audit-log'],
+      ['pipeline/query/read-router.ts', '../../contract/index.js'],
+      ['pipeline/cli/writer.ts', '../../config/config.js'],
+      ['activities/migration-activities.ts', '../audit/audit-log.js'],
+      ['workflows/migration-gates.ts', '../contract/index.js'],
+      ['scripts/start.ts', '../web/lib/console-users.js'],
+    ];
+    for (const [file, spec] of cases) {
+      assert.deepEqual(await restricted(file, `import * as m from '${spec}';\nexport const x = m;\n`), [], `${file} importing ${spec}`);
+    }
+  });
+});
