@@ -1,0 +1,186 @@
+/**
+ * The loop's work: when the next tick is due, and what a tick does — in science and cutover read
+ * the science windows, roll back automatically or take the next ramp step; in dual_write and
+ * ttl_wait refresh the exit gate.
+ */
+import { TemporalFailure, log, patched } from '@temporalio/workflow';
+import { AUTOMATIC_ACTOR, Stage, type Evaluation, type GateStatus, type ScienceFigures } from '../../contract/index.js';
+import {
+  MAX_EVALUATIONS,
+  allowsRampUp,
+  allowsRampUpWindows,
+  evaluate,
+  evaluateWindows as judgeWindows,
+  exitGate,
+  formatDuration,
+  formatRate,
+  gateWindowMs,
+  isRamped,
+  localGateFailures,
+  nextRampStep,
+  rampSteps,
+  rampWaitText,
+  rollbackReason,
+  shortWindowMs,
+  windowRollbackReason,
+  type GateObservation,
+} from '../migration-gates.js';
+import { applyRamp, errorMessage, gateContext, rampPatch, type Ramped, type Run } from './state.js';
+import { transition } from './transitions.js';
+
+/**
+ * The patch of two-window evaluation: histories recorded before it evaluate one window per tick
+ * (and replay that way); runs from it on read the long, short and step windows.
+ */
+export const GATES_V2_PATCH = 'gates-v2';
+
+/** When the next tick is due (null: only a change wakes the loop), given when the last one ran. */
+export function nextTickAt(r: Run, lastTickAt: number): number | null {
+  const s = r.state;
+  const interval = lastTickAt + r.policy.evaluationIntervalMs;
+  switch (s.stage) {
+    case Stage.dualWrite:
+    case Stage.science:
+    case Stage.cutover:
+      return interval;
+    case Stage.ttlWait:
+      // The durable TTL timer: sleep until the gate time, then check the old store until it has aged out.
+      // Histories started before ttlCheckIntervalMs existed have none: the same timers as before.
+      if (s.ttlGateAt === null || s.gates.some((g) => g.passed)) return null;
+      return Math.max(s.ttlGateAt, lastTickAt + (r.policy.ttlCheckIntervalMs ?? r.policy.evaluationIntervalMs));
+    default:
+      return null;
+  }
+}
+
+export async function tick(r: Run): Promise<void> {
+  try {
+    if (isRamped(r.state.stage)) await evaluateScience(r, r.state.stage);
+    else if (r.state.stage === Stage.dualWrite || r.state.stage === Stage.ttlWait) r.state.gates = [await evaluateExitGate(r)];
+  } catch (err) {
+    // An activity that keeps failing, or a transition that was not acknowledged (already
+    // audited): try again on the next tick. Anything else is a bug: fail the workflow task.
+    if (!(err instanceof TemporalFailure)) throw err;
+    log.warn('evaluation failed; retrying on the next tick', { env: r.env, workflowId: r.workflowId, stage: r.state.stage, error: errorMessage(err) });
+  }
+}
+
+/** Reads the figures the current exit gate needs (if its local conditions hold) and judges it. */
+export async function evaluateExitGate(r: Run): Promise<GateStatus> {
+  const s = r.state;
+  if (localGateFailures(gateContext(r)).length > 0) return exitGate(gateContext(r), null);
+  let observation: GateObservation | null = null;
+  if (s.stage === Stage.dualWrite) observation = { kind: 'writers', health: await r.acts.checkWriters({ env: r.env }) };
+  else if (isRamped(s.stage)) observation = { kind: 'science', figures: await r.acts.readScience({ env: r.env, windowMs: gateWindowMs(s.stage, r.policy) }) };
+  else if (s.stage === Stage.ttlWait && s.coverageHorizon !== null) {
+    observation = { kind: 'old_store', ...(await r.acts.verifyOldStoreAgedOut({ env: r.env, horizon: s.coverageHorizon })) };
+  }
+  return exitGate(gateContext(r), observation);
+}
+
+/**
+ * Automatic rollback and ramping. Since gates-v2: three windows per tick (the long one, the
+ * short burst window, and since the ramp step began); before it, one evaluation of the last
+ * evaluationWindowMs (kept for the histories recorded before).
+ */
+export async function evaluateScience(r: Run, stage: Ramped): Promise<void> {
+  if (patched(GATES_V2_PATCH)) return await evaluateWindows(r, stage);
+  const s = r.state;
+  const figures = await r.acts.readScience({ env: r.env, windowMs: r.policy.evaluationWindowMs });
+  const now = Date.now();
+  const e = evaluate(stage, s.ramp, figures, r.policy, now);
+  s.evaluations = [...s.evaluations, e].slice(-MAX_EVALUATIONS);
+  if (e.verdict === 'rollback' && s.ramp > 0 && s.rolledBack === null) {
+    await automaticRollback(r, stage, e, figures);
+  } else if (r.policy.autoRamp && !s.paused && s.rolledBack === null && now - s.rampSince >= r.policy.autoRampIntervalMs && allowsRampUp(e, r.policy)) {
+    const next = nextRampStep(rampSteps(stage, r.policy), s.ramp);
+    if (next !== null) {
+      const from = s.ramp;
+      await transition(r, {
+        actor: AUTOMATIC_ACTOR,
+        action: 'auto_ramp',
+        reason: `${stage} healthy at ${from}% for ${formatDuration(now - s.rampSince)}: ${e.comparisons} comparisons, mismatch rate ${formatRate(e.mismatchRate)}`,
+        evidence: { from, to: next, ...figures },
+        patch: rampPatch(stage, next),
+        revertOnFailure: true,
+        apply: (st, at) => applyRamp(st, next, at),
+      });
+    }
+  }
+  // Keep the exit gate's verdict current for the console.
+  if (localGateFailures(gateContext(r)).length > 0) s.gates = [exitGate(gateContext(r), null)];
+  else if (gateWindowMs(stage, r.policy) === r.policy.evaluationWindowMs) s.gates = [exitGate(gateContext(r), { kind: 'science', figures })];
+  else s.gates = [await evaluateExitGate(r)];
+}
+
+/** One two-window evaluation: roll back on a burst or a trickle, ramp on the step's own comparisons. */
+export async function evaluateWindows(r: Run, stage: Ramped): Promise<void> {
+  const s = r.state;
+  const started = Date.now();
+  // The step's window reaches back to when the step began (minute-grained, like the stats).
+  const stepMs = Math.max(1, started - s.rampSince);
+  const [long, short, step] = await Promise.all([
+    r.acts.readScience({ env: r.env, windowMs: r.policy.evaluationWindowMs }),
+    r.acts.readScience({ env: r.env, windowMs: shortWindowMs(r.policy) }),
+    r.acts.readScience({ env: r.env, windowMs: stepMs }),
+  ]);
+  const now = Date.now();
+  const e = judgeWindows(stage, s.ramp, { long, short, step }, r.policy, now);
+  const next = nextRampStep(rampSteps(stage, r.policy), s.ramp);
+  if (e.verdict === 'rollback' && s.ramp > 0 && s.rolledBack === null) {
+    s.evaluations = [...s.evaluations, e].slice(-MAX_EVALUATIONS);
+    await automaticRollback(r, stage, e, e.rollbackWindow === 'short' ? short : long);
+  } else if (r.policy.autoRamp && !s.paused && s.rolledBack === null && next !== null && now - s.rampSince >= r.policy.autoRampIntervalMs && allowsRampUpWindows(e, r.policy)) {
+    s.evaluations = [...s.evaluations, e].slice(-MAX_EVALUATIONS);
+    const from = s.ramp;
+    await transition(r, {
+      actor: AUTOMATIC_ACTOR,
+      action: 'auto_ramp',
+      reason: `${stage} healthy at ${from}% for ${formatDuration(now - s.rampSince)}: ${step.comparisons} comparisons since the step began, mismatch rate ${formatRate(step.mismatchRate)}; last ${formatDuration(short.windowMs)}: ${short.comparisons} comparisons, ${formatRate(short.mismatchRate)}`,
+      evidence: { from, to: next, ...long, stepComparisons: step.comparisons, stepMismatches: step.mismatches, stepWindowMs: step.windowMs, shortComparisons: short.comparisons, shortMismatches: short.mismatches, shortWindowMs: short.windowMs },
+      patch: rampPatch(stage, next),
+      revertOnFailure: true,
+      apply: (st, at) => applyRamp(st, next, at),
+    });
+  } else {
+    const waitingFor = rampWaitText(e, { policy: r.policy, paused: s.paused, rolledBack: s.rolledBack !== null, rampSince: s.rampSince, next });
+    s.evaluations = [...s.evaluations, waitingFor === null ? e : { ...e, waitingFor }].slice(-MAX_EVALUATIONS);
+  }
+  // Keep the exit gate's verdict current for the console.
+  if (localGateFailures(gateContext(r)).length > 0) s.gates = [exitGate(gateContext(r), null)];
+  else if (gateWindowMs(stage, r.policy) === r.policy.evaluationWindowMs) s.gates = [exitGate(gateContext(r), { kind: 'science', figures: long })];
+  else s.gates = [await evaluateExitGate(r)];
+}
+
+export async function automaticRollback(r: Run, stage: Ramped, e: Evaluation, figures: ScienceFigures): Promise<void> {
+  const reason = e.rollbackWindow ? windowRollbackReason(e, r.policy) : rollbackReason(e, r.policy);
+  const evidence = {
+    windowMs: figures.windowMs,
+    comparisons: figures.comparisons,
+    mismatches: figures.mismatches,
+    mismatchRate: figures.mismatchRate,
+    newStoreErrorRate: figures.newStoreErrorRate,
+    candidateErrors: figures.candidateErrors,
+    candidateTimeouts: figures.candidateTimeouts,
+    rollbackMismatchRate: r.policy.rollbackMismatchRate,
+    rollbackErrorRate: r.policy.rollbackErrorRate,
+    minSamplesForRollback: r.policy.minSamplesForRollback,
+    ramp: e.ramp,
+    ...(e.rollbackWindow ? { window: e.rollbackWindow } : {}),
+  };
+  await transition(r, {
+    actor: AUTOMATIC_ACTOR,
+    action: 'automatic_rollback',
+    reason,
+    evidence,
+    patch: rampPatch(stage, 0),
+    revertOnFailure: false,
+    apply: (s, now) => {
+      applyRamp(s, 0, now);
+      s.paused = true;
+      s.rolledBack = { at: now, reason, evidence };
+    },
+  });
+  log.warn('automatic rollback', { env: r.env, workflowId: r.workflowId, stage, reason });
+}
+

@@ -1,0 +1,319 @@
+/**
+ * The stage moves: each operator action (advance, rollback, pause, resume, set ramp, fault
+ * switch, approval) and the workflow's own decommission as one transition (or, for the start,
+ * the dual-write transition and the coverage horizon), with the message the operator gets.
+ */
+import { TemporalFailure, sleep } from '@temporalio/workflow';
+import { AUTOMATIC_ACTOR, Stage, type Actor, type AdvanceInput, type SetFaultInput, type SetRampInput, type UpdateResult } from '../../contract/index.js';
+import { coverageHorizonAfter, formatTime, nextStage, rampSteps, stageIndex, ttlGateAt } from '../migration-gates.js';
+import { evaluateExitGate } from './evaluation.js';
+import { applyRamp, enterStage, errorMessage, rampPatch, rejection, result, type Ramped, type Run } from './state.js';
+import { audit, transition } from './transitions.js';
+
+export async function advance(r: Run, a: AdvanceInput): Promise<UpdateResult> {
+  const from = r.state.stage;
+  const to = nextStage(from);
+  if (to === null) throw rejection(`no stage follows ${from}`);
+  const evidence: Record<string, unknown> = { ...(await promotionOrder(r, to, a)) };
+  if (from !== Stage.planned) {
+    const gate = await evaluateExitGate(r);
+    r.state.gates = [gate];
+    if (!gate.passed) throw rejection(`cannot leave ${from}: gate ${gate.name} ${gate.detail}`);
+    evidence.gate = gate;
+  }
+  const base = { actor: a.identity, reason: a.reason, evidence };
+  switch (from) {
+    case Stage.planned:
+      return await startDualWrite(r, a, evidence);
+    case Stage.dualWrite: {
+      const first = r.policy.scienceSteps[0] ?? 100;
+      await transition(r, {
+        ...base,
+        action: 'advance',
+        patch: { sciencePercent: first },
+        revertOnFailure: true,
+        apply: (s, now) => {
+          enterStage(s, Stage.science, now);
+          applyRamp(s, first, now);
+        },
+      });
+      return result(r, `dual_write -> science at ${first}% (control state v${r.state.controlVersion})`);
+    }
+    case Stage.science: {
+      const first = r.policy.cutoverSteps[0] ?? 100;
+      await transition(r, {
+        ...base,
+        action: 'advance',
+        patch: { sciencePercent: 100, cutoverPercent: first },
+        revertOnFailure: true,
+        apply: (s, now) => {
+          enterStage(s, Stage.cutover, now);
+          s.ramp = 0;
+          s.fullRampSince = null;
+          applyRamp(s, first, now);
+        },
+      });
+      return result(r, `science -> cutover at ${first}% of reads served by the new store (control state v${r.state.controlVersion})`);
+    }
+    case Stage.cutover: {
+      await transition(r, {
+        ...base,
+        action: 'advance',
+        patch: { cutoverPercent: 100 },
+        revertOnFailure: true,
+        apply: (s, now) => {
+          // fullRampSince stays: it is when cutover reached 100%, which the rollback window counts from.
+          enterStage(s, Stage.ttlWait, now);
+          s.ramp = 0;
+          s.rampSince = now;
+          s.ttlGateAt = ttlGateAt(s, r.policy);
+        },
+      });
+      return result(r, `cutover -> ttl_wait; the TTL gate opens at ${formatTime(r.state.ttlGateAt)}`);
+    }
+    case Stage.ttlWait: {
+      await transition(r, {
+        ...base,
+        action: 'advance',
+        patch: null,
+        revertOnFailure: false,
+        apply: (s, now) => {
+          enterStage(s, Stage.decommission, now);
+          s.pendingApproval = true;
+          s.approvalRequestedBy = a.identity;
+          s.ttlGateAt = null;
+        },
+      });
+      return result(r, `ttl_wait -> decommission, pending approval by someone other than ${a.identity}`);
+    }
+    default:
+      throw rejection(`cannot advance from ${from}`);
+  }
+}
+
+/** planned → dual_write: both writers on, then the coverage horizon H from the acknowledgement time. */
+export async function startDualWrite(r: Run, a: Actor, evidence: Record<string, unknown>): Promise<UpdateResult> {
+  const { ack } = await transition(r, {
+    actor: a.identity,
+    action: 'start',
+    reason: a.reason,
+    evidence,
+    patch: { oldWriter: true, newWriter: true, retentionMs: r.policy.retentionMs, tolerance: r.policy.tolerance },
+    revertOnFailure: true,
+    apply: (s, now) => {
+      enterStage(s, Stage.dualWrite, now);
+      s.ramp = 0;
+      s.fullRampSince = null;
+      s.ttlGateAt = null;
+    },
+  });
+  const acknowledgedAt = ack?.acknowledgedAt ?? Date.now();
+  const horizon = coverageHorizonAfter(acknowledgedAt);
+  try {
+    // The workflow's own step (it follows from the acknowledgement), not the operator's.
+    await transition(r, {
+      actor: AUTOMATIC_ACTOR,
+      action: 'record_coverage_horizon',
+      reason: `first full minute after the new writer was acknowledged at ${formatTime(acknowledgedAt)}`,
+      evidence: { coverageHorizon: horizon, acknowledgedAt, startedBy: a.identity },
+      patch: { coverageHorizon: horizon },
+      revertOnFailure: false,
+      apply: (s) => {
+        s.coverageHorizon = horizon;
+      },
+    });
+  } catch (err) {
+    // Start is all or nothing: without a published horizon the new store's data cannot be judged.
+    await transition(r, {
+      actor: AUTOMATIC_ACTOR,
+      action: 'start_reverted',
+      reason: `the coverage horizon was not acknowledged (${errorMessage(err)}): dual write switched off again`,
+      evidence: {},
+      patch: { newWriter: false, coverageHorizon: null },
+      revertOnFailure: false,
+      apply: (s, now) => enterStage(s, Stage.planned, now),
+    });
+    throw err;
+  }
+  return result(r, `planned -> dual_write; coverage horizon ${formatTime(horizon)} (control state v${r.state.controlVersion})`);
+}
+
+/** Promotion order: the predecessor must have reached the stage being entered, unless overridden with a reason. */
+export async function promotionOrder(r: Run, to: Stage, a: AdvanceInput): Promise<Record<string, unknown>> {
+  const order = r.policy.promotionOrder;
+  const predecessor = order[order.indexOf(r.env) - 1];
+  if (predecessor === undefined) return {};
+  const { stage } = await r.acts.environmentStage({ env: predecessor });
+  const promotion: Record<string, unknown> = { predecessor, predecessorStage: stage, entering: to };
+  if (stageIndex(stage) >= stageIndex(to)) return { promotionOrder: promotion };
+  if (a.overridePromotionOrder === true) return { promotionOrder: { ...promotion, overridden: true, overrideReason: a.reason } };
+  throw rejection(
+    `promotion order: ${r.env} may not enter ${to} before ${predecessor} has (${predecessor} is ${stage === 'not_started' ? 'not started' : `in ${stage}`}); ` +
+      'to override, repeat with overridePromotionOrder and a reason',
+  );
+}
+
+export async function rollback(r: Run, a: Actor): Promise<UpdateResult> {
+  const s = r.state;
+  const base = { actor: a.identity, action: 'rollback', reason: a.reason, revertOnFailure: false };
+  switch (s.stage) {
+    case Stage.dualWrite:
+      await transition(r, {
+        ...base,
+        evidence: { coverageHorizon: s.coverageHorizon },
+        patch: { newWriter: false, coverageHorizon: null },
+        apply: (st, now) => {
+          enterStage(st, Stage.planned, now);
+          st.coverageHorizon = null;
+        },
+      });
+      return result(r, 'dual_write -> planned: the new writer is off and the coverage horizon cleared');
+    case Stage.science:
+    case Stage.cutover: {
+      const stage = s.stage;
+      await transition(r, {
+        ...base,
+        evidence: { ramp: s.ramp },
+        patch: rampPatch(stage, 0),
+        apply: (st, now) => {
+          applyRamp(st, 0, now);
+          st.paused = true;
+        },
+      });
+      return result(r, stage === Stage.science ? 'science ramp set to 0% and paused' : 'all reads back on the old store (cutover 0%), paused');
+    }
+    case Stage.ttlWait:
+      await transition(r, {
+        ...base,
+        evidence: { cutoverAt100Since: s.fullRampSince, rollbackWindowMs: r.policy.rollbackWindowMs },
+        patch: { cutoverPercent: 0 },
+        apply: (st, now) => {
+          enterStage(st, Stage.cutover, now);
+          st.ramp = 0;
+          st.rampSince = now;
+          st.fullRampSince = null;
+          st.paused = true;
+          st.ttlGateAt = null;
+        },
+      });
+      return result(r, 'ttl_wait -> cutover at 0%: all reads back on the old store, paused');
+    default:
+      throw rejection(`nothing to roll back in ${s.stage}`);
+  }
+}
+
+export async function pause(r: Run, a: Actor): Promise<UpdateResult> {
+  await transition(r, {
+    actor: a.identity,
+    action: 'pause',
+    reason: a.reason,
+    evidence: { ramp: r.state.ramp },
+    patch: null,
+    revertOnFailure: false,
+    apply: (s) => {
+      s.paused = true;
+    },
+  });
+  return result(r, `paused at ${r.state.ramp}%: no automatic ramping until resumed (automatic rollback stays armed)`);
+}
+
+export async function resume(r: Run, a: Actor): Promise<UpdateResult> {
+  const s = r.state;
+  const stage = s.stage as Ramped;
+  // After any rollback (ramp 0) start again from the first step; after a plain pause keep the ramp.
+  const restartAt = s.ramp === 0 ? (rampSteps(stage, r.policy)[0] ?? 100) : null;
+  await transition(r, {
+    actor: a.identity,
+    action: 'resume',
+    reason: a.reason,
+    evidence: { ramp: s.ramp, rolledBack: s.rolledBack, restartAt },
+    patch: restartAt === null ? null : rampPatch(stage, restartAt),
+    revertOnFailure: true,
+    apply: (st, now) => {
+      st.paused = false;
+      st.rolledBack = null;
+      if (restartAt !== null) applyRamp(st, restartAt, now);
+    },
+  });
+  return result(r, restartAt === null ? `resumed at ${r.state.ramp}%` : `resumed: ${stage} restarted at ${restartAt}%`);
+}
+
+export async function setRamp(r: Run, a: SetRampInput): Promise<UpdateResult> {
+  const s = r.state;
+  const stage = s.stage as Ramped;
+  if (a.percent === s.ramp) return result(r, `${stage} already at ${a.percent}%`);
+  const from = s.ramp;
+  await transition(r, {
+    actor: a.identity,
+    action: 'set_ramp',
+    reason: a.reason,
+    evidence: { from, to: a.percent },
+    patch: rampPatch(stage, a.percent),
+    revertOnFailure: a.percent > from,
+    apply: (st, now) => applyRamp(st, a.percent, now),
+  });
+  return result(r, `${stage} ${from}% -> ${a.percent}%`);
+}
+
+export async function setFault(r: Run, a: SetFaultInput): Promise<UpdateResult> {
+  const rate = a.newWriterCorruptionRate;
+  const from = r.state.faultRate ?? null;
+  await transition(r, {
+    actor: a.identity,
+    action: 'set_fault',
+    reason: a.reason,
+    evidence: { from, to: rate },
+    patch: { faults: { newWriterCorruptionRate: rate } },
+    revertOnFailure: false,
+    apply: (st) => {
+      st.faultRate = rate;
+    },
+  });
+  return result(r, `fault switch ${rate > 0 ? `on: the new-store writer corrupts ${rate * 100}% of points` : 'off'} (control state v${r.state.controlVersion})`);
+}
+
+export async function approveDecommission(r: Run, a: Actor): Promise<UpdateResult> {
+  const requestedBy = r.state.approvalRequestedBy;
+  await transition(r, {
+    actor: a.identity,
+    action: 'approve_decommission',
+    reason: a.reason,
+    evidence: { requestedBy, keepOldTables: r.policy.keepOldTables },
+    patch: { oldWriter: false, oldStoreAvailable: false, sciencePercent: 0 },
+    revertOnFailure: true,
+    apply: (s) => {
+      s.pendingApproval = false;
+      s.approvalRequestedBy = null;
+    },
+  });
+  return result(r, `decommission approved: the old writer is stopped; the old tables will be ${r.policy.keepOldTables ? 'kept' : 'dropped'}`);
+}
+
+/** After approval: drop (or keep) the old tables, then complete. */
+export async function finishDecommission(r: Run): Promise<void> {
+  const keepTables = r.policy.keepOldTables;
+  let dropped: boolean;
+  try {
+    ({ dropped } = await r.acts.decommissionOldStore({ env: r.env, keepTables }));
+  } catch (err) {
+    if (!(err instanceof TemporalFailure)) throw err;
+    // A non-retryable refusal (e.g. the control state still uses the old store): audit it and try again later.
+    const seq = ++r.state.auditSeq;
+    await audit(r, seq, { actor: AUTOMATIC_ACTOR, action: 'decommission_old_store_failed', from: Stage.decommission, to: Stage.decommission, reason: errorMessage(err), evidence: { keepTables }, controlVersion: null });
+    await sleep(r.policy.evaluationIntervalMs);
+    return;
+  }
+  await transition(r, {
+    actor: AUTOMATIC_ACTOR,
+    action: 'decommission_old_store',
+    reason: keepTables ? 'old store detached; its tables are kept (policy keepOldTables)' : 'old store detached and its tables dropped',
+    evidence: { keepTables, dropped },
+    patch: null,
+    revertOnFailure: false,
+    apply: (s, now) => {
+      enterStage(s, Stage.complete, now);
+      s.ramp = 0;
+    },
+  });
+}
+

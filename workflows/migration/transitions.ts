@@ -1,0 +1,121 @@
+/**
+ * The transition protocol: publish a control-state patch and wait for every live instance to
+ * acknowledge it, apply the change to the state, append the audit entry; on an unacknowledged
+ * publication audit the failure and, for a step that adds exposure to the new store, publish the
+ * previous values again. Callers hold the transition lock.
+ */
+import { ApplicationFailure, TemporalFailure, log, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
+import { AUTOMATIC_ACTOR, MigrationFailureType, type AuditEntry, type ControlPatch, type PublishControlResult } from '../../contract/index.js';
+import { controlFields, revertPatch, type ControlFields } from '../control-fields.js';
+import { SWITCHYARD_ENV, SWITCHYARD_RAMP_PERCENT, SWITCHYARD_STAGE } from '../search-attribute-keys.js';
+import { errorMessage, type Run, type WorkflowState } from './state.js';
+
+/** One transition: what to publish, what it does to the state, and how to audit it. */
+export interface TransitionSpec {
+  actor: string;
+  action: string;
+  reason: string;
+  /** Control-state patch to publish; null for a step the data plane does not see (pause, approval request, completion). */
+  patch: ControlPatch | null;
+  /** Publish the previous values again if the patch is not acknowledged (for steps that add exposure to the new store). */
+  revertOnFailure: boolean;
+  evidence: Record<string, unknown>;
+  /** The state change, applied once the patch is acknowledged. */
+  apply: (s: WorkflowState, now: number) => void;
+}
+
+/**
+ * Publishes the patch (waiting for every live instance), applies the change, audits it. On an
+ * unacknowledged publication: audits the failure, reverts if asked, and throws; the state is
+ * unchanged. Callers hold the lock.
+ */
+export async function transition(r: Run, spec: TransitionSpec): Promise<{ ack: PublishControlResult | null }> {
+  const s = r.state;
+  const from = s.stage;
+  const before: ControlFields = controlFields(s);
+  const seq = ++s.auditSeq;
+  let ack: PublishControlResult | null = null;
+  if (spec.patch !== null) {
+    try {
+      ack = await r.acts.publishControl({
+        env: r.env,
+        transitionId: `${r.workflowId}:${seq}`,
+        patch: spec.patch,
+        actor: spec.actor,
+        reason: spec.reason,
+        ackTimeoutMs: r.policy.ackTimeoutMs,
+      });
+    } catch (err) {
+      if (!(err instanceof TemporalFailure)) throw err;
+      const message = errorMessage(err);
+      await audit(r, seq, { actor: spec.actor, action: `${spec.action}_failed`, from, to: from, reason: spec.reason, evidence: { ...spec.evidence, patch: spec.patch, error: message }, controlVersion: null });
+      const reverted = spec.revertOnFailure ? await revert(r, before, spec.patch, spec.action) : '';
+      throw ApplicationFailure.create({
+        message: `${spec.action} did not happen: the control state was not acknowledged (${message})${reverted}`,
+        type: MigrationFailureType.notAcknowledged,
+        nonRetryable: true,
+        cause: err,
+      });
+    }
+  }
+  const now = Date.now();
+  spec.apply(s, now);
+  if (ack !== null) s.controlVersion = ack.version;
+  s.lastTransitionAt = now;
+  r.changed();
+  syncSearchAttributes(r);
+  const published = ack === null ? {} : { patch: spec.patch, acknowledgedBy: ack.acknowledged, acknowledgedAt: ack.acknowledgedAt, published: ack.published };
+  try {
+    await audit(r, seq, { actor: spec.actor, action: spec.action, from, to: s.stage, reason: spec.reason, evidence: { ...spec.evidence, ...published }, controlVersion: ack?.version ?? null });
+  } catch (err) {
+    // Retried until it succeeds, so only a refusal (e.g. the seq is taken by another entry) gets
+    // here. The transition did happen: say so rather than report a plain failure.
+    if (!(err instanceof TemporalFailure)) throw err;
+    log.error('audit entry refused', { env: r.env, workflowId: r.workflowId, action: spec.action, seq, error: errorMessage(err) });
+    throw ApplicationFailure.create({
+      message: `${spec.action} took effect (${from} -> ${s.stage}, control state v${s.controlVersion}) but its audit entry ${seq} was refused: ${errorMessage(err)}`,
+      type: MigrationFailureType.auditRefused,
+      nonRetryable: true,
+      cause: err,
+    });
+  }
+  log.info('migration transition', { env: r.env, workflowId: r.workflowId, action: spec.action, actor: spec.actor, from, to: s.stage, ramp: s.ramp, controlVersion: s.controlVersion, seq });
+  return { ack };
+}
+
+/** Publishes the previous values of the fields an unacknowledged patch touched. */
+export async function revert(r: Run, before: ControlFields, patch: ControlPatch, action: string): Promise<string> {
+  const s = r.state;
+  const undo = revertPatch(before, patch);
+  if (Object.keys(undo).length === 0) return '';
+  const seq = ++s.auditSeq;
+  const reason = `revert the unacknowledged ${action}`;
+  try {
+    const ack = await r.acts.publishControl({ env: r.env, transitionId: `${r.workflowId}:${seq}`, patch: undo, actor: AUTOMATIC_ACTOR, reason, ackTimeoutMs: r.policy.ackTimeoutMs });
+    s.controlVersion = ack.version;
+    await audit(r, seq, { actor: AUTOMATIC_ACTOR, action: 'revert', from: s.stage, to: s.stage, reason, evidence: { revertedAction: action, patch: undo, acknowledgedBy: ack.acknowledged }, controlVersion: ack.version });
+    return `; the previous control state was published again as v${ack.version}`;
+  } catch (err) {
+    if (!(err instanceof TemporalFailure)) throw err;
+    const message = errorMessage(err);
+    await audit(r, seq, { actor: AUTOMATIC_ACTOR, action: 'revert_failed', from: s.stage, to: s.stage, reason, evidence: { revertedAction: action, patch: undo, error: message }, controlVersion: null });
+    return `; publishing the previous control state failed too (${message}): instances that applied the patch keep it until the next transition`;
+  }
+}
+
+export async function audit(r: Run, seq: number, entry: Pick<AuditEntry, 'actor' | 'action' | 'from' | 'to' | 'reason' | 'evidence' | 'controlVersion'>): Promise<void> {
+  await r.acts.appendAudit({ env: r.env, seq, at: Date.now(), workflowId: r.workflowId, runId: workflowInfo().runId, ...entry });
+}
+
+/** Upserts the search attributes that differ from the workflow's current ones. */
+export function syncSearchAttributes(r: Run): void {
+  const s = r.state;
+  const current = workflowInfo().typedSearchAttributes;
+  const pairs: SearchAttributeUpdatePair[] = [];
+  if (current.get(SWITCHYARD_ENV) !== r.env) pairs.push({ key: SWITCHYARD_ENV, value: r.env });
+  if (current.get(SWITCHYARD_STAGE) !== s.stage) pairs.push({ key: SWITCHYARD_STAGE, value: s.stage });
+  if (current.get(SWITCHYARD_RAMP_PERCENT) !== s.ramp) pairs.push({ key: SWITCHYARD_RAMP_PERCENT, value: s.ramp });
+  if (pairs.length > 0) upsertSearchAttributes(pairs);
+}
+
