@@ -1,7 +1,8 @@
 /**
- * The control-state fields each point of the migration stands for. The workflow publishes
- * patches; this mapping says what the data plane should be applying in any workflow state, so a
- * transition whose publication was not acknowledged can be reverted to exactly what was there.
+ * The control-state fields each point of the migration stands for: the one table of what a stage
+ * means to the data plane. A transition's patch is derived from it (the fields that differ
+ * between the state before and after the transition), and so is the revert of a publication
+ * that was not acknowledged (the values before, for exactly the fields the patch touched).
  */
 import { Stage, type ControlPatch, type MigrationState } from '../contract/index.js';
 
@@ -29,6 +30,22 @@ export function controlFields(state: Pick<MigrationState, 'stage' | 'ramp' | 'co
     case Stage.complete:
       return { oldWriter: false, newWriter: true, sciencePercent: 0, cutoverPercent: 100, coverageHorizon: H, oldStoreAvailable: false };
   }
+}
+
+/** The fields of the table, in the order a patch lists them. */
+const FIELD_ORDER: readonly (keyof ControlFields)[] = ['oldWriter', 'newWriter', 'sciencePercent', 'cutoverPercent', 'coverageHorizon', 'oldStoreAvailable'];
+
+/**
+ * What a transition publishes: every field whose value differs between `before` and `after`, the
+ * fields it re-asserts (published although unchanged, e.g. science staying at 100% when cutover
+ * begins), and fields outside the table (the policy's retention and tolerance, the fault switch).
+ * Null when there is nothing to publish (a pause, an approval request, the completion).
+ */
+export function transitionPatch(before: ControlFields, after: ControlFields, reassert: readonly (keyof ControlFields)[] = [], extra: ControlPatch = {}): ControlPatch | null {
+  const out: Record<string, unknown> = {};
+  for (const key of FIELD_ORDER) if (before[key] !== after[key] || reassert.includes(key)) out[key] = after[key];
+  Object.assign(out, extra);
+  return Object.keys(out).length === 0 ? null : (out as ControlPatch);
 }
 
 /** The patch that restores, for every field `patch` touches, the value it had in `before`. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { controlFields, revertPatch } from '../../workflows/control-fields.js';
+import { controlFields, revertPatch, transitionPatch } from '../../workflows/control-fields.js';
 import { SEARCH_ATTRIBUTES } from '../../contract/index.js';
 import { SWITCHYARD_ENV, SWITCHYARD_RAMP_PERCENT, SWITCHYARD_STAGE } from '../../workflows/search-attribute-keys.js';
 
@@ -21,6 +21,17 @@ describe('control fields per stage', () => {
     const before = controlFields({ stage: 'dual_write', ramp: 0, coverageHorizon: H, pendingApproval: false });
     assert.deepEqual(revertPatch(before, { sciencePercent: 1 }), { sciencePercent: 0 });
     assert.deepEqual(revertPatch(before, { oldWriter: false, oldStoreAvailable: false, retentionMs: 5 }), { oldWriter: true, oldStoreAvailable: true });
+  });
+
+  it('derives a transition\u2019s patch from the table: what differs, what is re-asserted, what lies outside it', () => {
+    const at = (stage: Parameters<typeof controlFields>[0]['stage'], ramp = 0, pendingApproval = false) => controlFields({ stage, ramp, coverageHorizon: H, pendingApproval });
+    assert.deepEqual(transitionPatch(at('dual_write'), at('science', 1)), { sciencePercent: 1 });
+    assert.deepEqual(transitionPatch(at('science', 100), at('cutover', 10)), { cutoverPercent: 10 });
+    assert.deepEqual(transitionPatch(at('science', 100), at('cutover', 10), ['sciencePercent']), { sciencePercent: 100, cutoverPercent: 10 });
+    assert.deepEqual(transitionPatch(at('ttl_wait'), at('decommission', 0, false)), { oldWriter: false, sciencePercent: 0, oldStoreAvailable: false });
+    assert.deepEqual(transitionPatch(at('ttl_wait'), at('cutover', 0)), { cutoverPercent: 0 });
+    assert.deepEqual(transitionPatch(at('science', 5), at('science', 5), [], { faults: { newWriterCorruptionRate: 0.5 } }), { faults: { newWriterCorruptionRate: 0.5 } });
+    assert.equal(transitionPatch(at('ttl_wait'), at('decommission', 0, true)), null, 'nothing to publish: the data plane sees no change');
   });
 });
 

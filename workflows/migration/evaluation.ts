@@ -25,7 +25,7 @@ import {
   windowRollbackReason,
   type GateObservation,
 } from '../migration-gates.js';
-import { applyRamp, errorMessage, gateContext, rampPatch, type Ramped, type Run } from './state.js';
+import { applyRamp, errorMessage, gateContext, type Ramped, type Run } from './state.js';
 import { transition } from './transitions.js';
 
 /**
@@ -101,7 +101,6 @@ export async function evaluateScience(r: Run, stage: Ramped): Promise<void> {
         action: 'auto_ramp',
         reason: `${stage} healthy at ${from}% for ${formatDuration(now - s.rampSince)}: ${e.comparisons} comparisons, mismatch rate ${formatRate(e.mismatchRate)}`,
         evidence: { from, to: next, ...figures },
-        patch: rampPatch(stage, next),
         revertOnFailure: true,
         apply: (st, at) => applyRamp(st, next, at),
       });
@@ -138,7 +137,6 @@ export async function evaluateWindows(r: Run, stage: Ramped): Promise<void> {
       action: 'auto_ramp',
       reason: `${stage} healthy at ${from}% for ${formatDuration(now - s.rampSince)}: ${step.comparisons} comparisons since the step began, mismatch rate ${formatRate(step.mismatchRate)}; last ${formatDuration(short.windowMs)}: ${short.comparisons} comparisons, ${formatRate(short.mismatchRate)}`,
       evidence: { from, to: next, ...long, stepComparisons: step.comparisons, stepMismatches: step.mismatches, stepWindowMs: step.windowMs, shortComparisons: short.comparisons, shortMismatches: short.mismatches, shortWindowMs: short.windowMs },
-      patch: rampPatch(stage, next),
       revertOnFailure: true,
       apply: (st, at) => applyRamp(st, next, at),
     });
@@ -173,7 +171,6 @@ export async function automaticRollback(r: Run, stage: Ramped, e: Evaluation, fi
     action: 'automatic_rollback',
     reason,
     evidence,
-    patch: rampPatch(stage, 0),
     revertOnFailure: false,
     apply: (s, now) => {
       applyRamp(s, 0, now);

@@ -7,7 +7,7 @@ import { TemporalFailure, sleep } from '@temporalio/workflow';
 import { AUTOMATIC_ACTOR, Stage, type Actor, type AdvanceInput, type SetFaultInput, type SetRampInput, type UpdateResult } from '../../contract/index.js';
 import { coverageHorizonAfter, formatTime, nextStage, rampSteps, stageIndex, ttlGateAt } from '../migration-gates.js';
 import { evaluateExitGate } from './evaluation.js';
-import { applyRamp, enterStage, errorMessage, rampPatch, rejection, result, type Ramped, type Run } from './state.js';
+import { applyRamp, enterStage, errorMessage, rejection, result, type Ramped, type Run } from './state.js';
 import { audit, transition } from './transitions.js';
 
 export async function advance(r: Run, a: AdvanceInput): Promise<UpdateResult> {
@@ -30,7 +30,6 @@ export async function advance(r: Run, a: AdvanceInput): Promise<UpdateResult> {
       await transition(r, {
         ...base,
         action: 'advance',
-        patch: { sciencePercent: first },
         revertOnFailure: true,
         apply: (s, now) => {
           enterStage(s, Stage.science, now);
@@ -44,7 +43,7 @@ export async function advance(r: Run, a: AdvanceInput): Promise<UpdateResult> {
       await transition(r, {
         ...base,
         action: 'advance',
-        patch: { sciencePercent: 100, cutoverPercent: first },
+        reassert: ['sciencePercent'], // science stays at 100% for cutover's shadow reads
         revertOnFailure: true,
         apply: (s, now) => {
           enterStage(s, Stage.cutover, now);
@@ -59,7 +58,7 @@ export async function advance(r: Run, a: AdvanceInput): Promise<UpdateResult> {
       await transition(r, {
         ...base,
         action: 'advance',
-        patch: { cutoverPercent: 100 },
+        reassert: ['cutoverPercent'],
         revertOnFailure: true,
         apply: (s, now) => {
           // fullRampSince stays: it is when cutover reached 100%, which the rollback window counts from.
@@ -75,7 +74,6 @@ export async function advance(r: Run, a: AdvanceInput): Promise<UpdateResult> {
       await transition(r, {
         ...base,
         action: 'advance',
-        patch: null,
         revertOnFailure: false,
         apply: (s, now) => {
           enterStage(s, Stage.decommission, now);
@@ -98,7 +96,8 @@ export async function startDualWrite(r: Run, a: Actor, evidence: Record<string, 
     action: 'start',
     reason: a.reason,
     evidence,
-    patch: { oldWriter: true, newWriter: true, retentionMs: r.policy.retentionMs, tolerance: r.policy.tolerance },
+    reassert: ['oldWriter'],
+    extra: { retentionMs: r.policy.retentionMs, tolerance: r.policy.tolerance },
     revertOnFailure: true,
     apply: (s, now) => {
       enterStage(s, Stage.dualWrite, now);
@@ -116,7 +115,6 @@ export async function startDualWrite(r: Run, a: Actor, evidence: Record<string, 
       action: 'record_coverage_horizon',
       reason: `first full minute after the new writer was acknowledged at ${formatTime(acknowledgedAt)}`,
       evidence: { coverageHorizon: horizon, acknowledgedAt, startedBy: a.identity },
-      patch: { coverageHorizon: horizon },
       revertOnFailure: false,
       apply: (s) => {
         s.coverageHorizon = horizon;
@@ -129,7 +127,7 @@ export async function startDualWrite(r: Run, a: Actor, evidence: Record<string, 
       action: 'start_reverted',
       reason: `the coverage horizon was not acknowledged (${errorMessage(err)}): dual write switched off again`,
       evidence: {},
-      patch: { newWriter: false, coverageHorizon: null },
+      reassert: ['coverageHorizon'], // instances may have applied the unacknowledged horizon
       revertOnFailure: false,
       apply: (s, now) => enterStage(s, Stage.planned, now),
     });
@@ -161,7 +159,6 @@ export async function rollback(r: Run, a: Actor): Promise<UpdateResult> {
       await transition(r, {
         ...base,
         evidence: { coverageHorizon: s.coverageHorizon },
-        patch: { newWriter: false, coverageHorizon: null },
         apply: (st, now) => {
           enterStage(st, Stage.planned, now);
           st.coverageHorizon = null;
@@ -174,7 +171,6 @@ export async function rollback(r: Run, a: Actor): Promise<UpdateResult> {
       await transition(r, {
         ...base,
         evidence: { ramp: s.ramp },
-        patch: rampPatch(stage, 0),
         apply: (st, now) => {
           applyRamp(st, 0, now);
           st.paused = true;
@@ -186,7 +182,6 @@ export async function rollback(r: Run, a: Actor): Promise<UpdateResult> {
       await transition(r, {
         ...base,
         evidence: { cutoverAt100Since: s.fullRampSince, rollbackWindowMs: r.policy.rollbackWindowMs },
-        patch: { cutoverPercent: 0 },
         apply: (st, now) => {
           enterStage(st, Stage.cutover, now);
           st.ramp = 0;
@@ -208,7 +203,6 @@ export async function pause(r: Run, a: Actor): Promise<UpdateResult> {
     action: 'pause',
     reason: a.reason,
     evidence: { ramp: r.state.ramp },
-    patch: null,
     revertOnFailure: false,
     apply: (s) => {
       s.paused = true;
@@ -227,7 +221,6 @@ export async function resume(r: Run, a: Actor): Promise<UpdateResult> {
     action: 'resume',
     reason: a.reason,
     evidence: { ramp: s.ramp, rolledBack: s.rolledBack, restartAt },
-    patch: restartAt === null ? null : rampPatch(stage, restartAt),
     revertOnFailure: true,
     apply: (st, now) => {
       st.paused = false;
@@ -248,7 +241,6 @@ export async function setRamp(r: Run, a: SetRampInput): Promise<UpdateResult> {
     action: 'set_ramp',
     reason: a.reason,
     evidence: { from, to: a.percent },
-    patch: rampPatch(stage, a.percent),
     revertOnFailure: a.percent > from,
     apply: (st, now) => applyRamp(st, a.percent, now),
   });
@@ -263,7 +255,7 @@ export async function setFault(r: Run, a: SetFaultInput): Promise<UpdateResult> 
     action: 'set_fault',
     reason: a.reason,
     evidence: { from, to: rate },
-    patch: { faults: { newWriterCorruptionRate: rate } },
+    extra: { faults: { newWriterCorruptionRate: rate } },
     revertOnFailure: false,
     apply: (st) => {
       st.faultRate = rate;
@@ -279,7 +271,6 @@ export async function approveDecommission(r: Run, a: Actor): Promise<UpdateResul
     action: 'approve_decommission',
     reason: a.reason,
     evidence: { requestedBy, keepOldTables: r.policy.keepOldTables },
-    patch: { oldWriter: false, oldStoreAvailable: false, sciencePercent: 0 },
     revertOnFailure: true,
     apply: (s) => {
       s.pendingApproval = false;
@@ -308,7 +299,6 @@ export async function finishDecommission(r: Run): Promise<void> {
     action: 'decommission_old_store',
     reason: keepTables ? 'old store detached; its tables are kept (policy keepOldTables)' : 'old store detached and its tables dropped',
     evidence: { keepTables, dropped },
-    patch: null,
     revertOnFailure: false,
     apply: (s, now) => {
       enterStage(s, Stage.complete, now);

@@ -4,7 +4,7 @@
  * (entering a stage, setting the ramp) the transitions apply.
  */
 import { ApplicationFailure, rootCause } from '@temporalio/workflow';
-import { MigrationFailureType, Stage, type ControlPatch, type MigrationActivities, type MigrationPolicy, type MigrationState, type MigrationStateView, type RequestKind, type UpdateResult } from '../../contract/index.js';
+import { MigrationFailureType, Stage, type MigrationActivities, type MigrationPolicy, type MigrationState, type MigrationStateView, type RequestKind, type UpdateResult } from '../../contract/index.js';
 import type { GateContext } from '../migration-gates.js';
 
 /** Request ids (with their results) remembered for de-duplication, across continue-as-new. */
@@ -103,8 +103,3 @@ export function result(r: Run, message: string): UpdateResult {
   return { stage: r.state.stage, ramp: r.state.ramp, controlVersion: r.state.controlVersion, message };
 }
 
-
-/** The control-state field of a stage's ramp. */
-export function rampPatch(stage: Ramped, percent: number): ControlPatch {
-  return stage === Stage.science ? { sciencePercent: percent } : { cutoverPercent: percent };
-}

@@ -7,7 +7,7 @@
 import { ApplicationFailure, TemporalFailure, log, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { AUTOMATIC_ACTOR, MigrationFailureType, type AuditEntry, type ControlPatch, type PublishControlResult } from '../../contract/index.js';
-import { controlFields, revertPatch, type ControlFields } from '../control-fields.js';
+import { controlFields, revertPatch, transitionPatch, type ControlFields } from '../control-fields.js';
 import { SWITCHYARD_ENV, SWITCHYARD_RAMP_PERCENT, SWITCHYARD_STAGE } from '../search-attribute-keys.js';
 import { errorMessage, type Run, type WorkflowState } from './state.js';
 
@@ -16,8 +16,13 @@ export interface TransitionSpec {
   actor: string;
   action: string;
   reason: string;
-  /** Control-state patch to publish; null for a step the data plane does not see (pause, approval request, completion). */
-  patch: ControlPatch | null;
+  /**
+   * Fields to publish although the stage table gives them the same value before and after (the
+   * patch is otherwise derived from the table: what differs between the state before and after).
+   */
+  reassert?: (keyof ControlFields)[];
+  /** Fields outside the stage table to publish with it (the policy at start, the fault switch). */
+  extra?: ControlPatch;
   /** Publish the previous values again if the patch is not acknowledged (for steps that add exposure to the new store). */
   revertOnFailure: boolean;
   evidence: Record<string, unknown>;
@@ -34,14 +39,19 @@ export async function transition(r: Run, spec: TransitionSpec): Promise<{ ack: P
   const s = r.state;
   const from = s.stage;
   const before: ControlFields = controlFields(s);
+  // What the data plane must apply: the table's fields after the change (applied to a copy; the
+  // state itself changes only once the publication is acknowledged), compared with before.
+  const preview: WorkflowState = { ...s };
+  spec.apply(preview, Date.now());
+  const patch = transitionPatch(before, controlFields(preview), spec.reassert, spec.extra);
   const seq = ++s.auditSeq;
   let ack: PublishControlResult | null = null;
-  if (spec.patch !== null) {
+  if (patch !== null) {
     try {
       ack = await r.acts.publishControl({
         env: r.env,
         transitionId: `${r.workflowId}:${seq}`,
-        patch: spec.patch,
+        patch,
         actor: spec.actor,
         reason: spec.reason,
         ackTimeoutMs: r.policy.ackTimeoutMs,
@@ -49,8 +59,8 @@ export async function transition(r: Run, spec: TransitionSpec): Promise<{ ack: P
     } catch (err) {
       if (!(err instanceof TemporalFailure)) throw err;
       const message = errorMessage(err);
-      await audit(r, seq, { actor: spec.actor, action: `${spec.action}_failed`, from, to: from, reason: spec.reason, evidence: { ...spec.evidence, patch: spec.patch, error: message }, controlVersion: null });
-      const reverted = spec.revertOnFailure ? await revert(r, before, spec.patch, spec.action) : '';
+      await audit(r, seq, { actor: spec.actor, action: `${spec.action}_failed`, from, to: from, reason: spec.reason, evidence: { ...spec.evidence, patch, error: message }, controlVersion: null });
+      const reverted = spec.revertOnFailure ? await revert(r, before, patch, spec.action) : '';
       throw ApplicationFailure.create({
         message: `${spec.action} did not happen: the control state was not acknowledged (${message})${reverted}`,
         type: MigrationFailureType.notAcknowledged,
@@ -65,7 +75,7 @@ export async function transition(r: Run, spec: TransitionSpec): Promise<{ ack: P
   s.lastTransitionAt = now;
   r.changed();
   syncSearchAttributes(r);
-  const published = ack === null ? {} : { patch: spec.patch, acknowledgedBy: ack.acknowledged, acknowledgedAt: ack.acknowledgedAt, published: ack.published };
+  const published = ack === null ? {} : { patch, acknowledgedBy: ack.acknowledged, acknowledgedAt: ack.acknowledgedAt, published: ack.published };
   try {
     await audit(r, seq, { actor: spec.actor, action: spec.action, from, to: s.stage, reason: spec.reason, evidence: { ...spec.evidence, ...published }, controlVersion: ack?.version ?? null });
   } catch (err) {
