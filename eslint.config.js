@@ -25,15 +25,42 @@ function folderBans(folders, why) {
  * activities, web and workers sit above; scripts, bench and tests may use everything.
  */
 export const LAYER_RULES = {
-  contract: folderBans(FOLDERS.filter((f) => f !== 'contract'), 'contract/ is the bottom layer: plain names and types, it imports nothing of the project'),
-  kit: folderBans(FOLDERS.filter((f) => f !== 'kit'), 'kit/ is shared by every entry point and imports nothing of the project'),
-  pipeline: folderBans(['activities', 'audit', 'bench', 'config', 'infra', 'scripts', 'test', 'web', 'workers', 'workflows'], 'the data plane runs on its own: pipeline/ imports only contract/ and kit/'),
-  'pipeline/cli': folderBans(['activities', 'audit', 'bench', 'infra', 'scripts', 'test', 'web', 'workers', 'workflows'], 'the data plane runs on its own: its command lines import only contract/, kit/ and config/'),
-  audit: folderBans(['activities', 'bench', 'config', 'infra', 'scripts', 'test', 'web', 'workers', 'workflows'], 'audit/ is a repository used by activities and the console: it imports only contract/, kit/ and pipeline/'),
-  config: folderBans(['activities', 'audit', 'bench', 'infra', 'pipeline', 'scripts', 'test', 'web', 'workers', 'workflows'], 'config/ reads settings: it imports only contract/ and kit/'),
-  infra: folderBans(['activities', 'audit', 'bench', 'pipeline', 'scripts', 'test', 'web', 'workers', 'workflows'], 'infra/ starts services: it imports only contract/, kit/ and config/'),
-  activities: folderBans(['bench', 'infra', 'scripts', 'test', 'web', 'workers', 'workflows'], 'activities/ implement the contract: they import contract/, kit/, config/, audit/ and pipeline/, never the workflow, the console or the launchers'),
-  web: folderBans(['activities', 'bench', 'infra', 'scripts', 'test', 'workers', 'workflows'], 'the console reads through contract/, audit/, config/ and pipeline/ and writes only through workflow updates'),
+  contract: folderBans(
+    FOLDERS.filter((f) => f !== 'contract'),
+    'contract/ is the bottom layer: plain names and types, it imports nothing of the project',
+  ),
+  kit: folderBans(
+    FOLDERS.filter((f) => f !== 'kit'),
+    'kit/ is shared by every entry point and imports nothing of the project',
+  ),
+  pipeline: folderBans(
+    ['activities', 'audit', 'bench', 'config', 'infra', 'scripts', 'test', 'web', 'workers', 'workflows'],
+    'the data plane runs on its own: pipeline/ imports only contract/ and kit/',
+  ),
+  'pipeline/cli': folderBans(
+    ['activities', 'audit', 'bench', 'infra', 'scripts', 'test', 'web', 'workers', 'workflows'],
+    'the data plane runs on its own: its command lines import only contract/, kit/ and config/',
+  ),
+  audit: folderBans(
+    ['activities', 'bench', 'config', 'infra', 'scripts', 'test', 'web', 'workers', 'workflows'],
+    'audit/ is a repository used by activities and the console: it imports only contract/, kit/ and pipeline/',
+  ),
+  config: folderBans(
+    ['activities', 'audit', 'bench', 'infra', 'pipeline', 'scripts', 'test', 'web', 'workers', 'workflows'],
+    'config/ reads settings: it imports only contract/ and kit/',
+  ),
+  infra: folderBans(
+    ['activities', 'audit', 'bench', 'pipeline', 'scripts', 'test', 'web', 'workers', 'workflows'],
+    'infra/ starts services: it imports only contract/, kit/ and config/',
+  ),
+  activities: folderBans(
+    ['bench', 'infra', 'scripts', 'test', 'web', 'workers', 'workflows'],
+    'activities/ implement the contract: they import contract/, kit/, config/, audit/ and pipeline/, never the workflow, the console or the launchers',
+  ),
+  web: folderBans(
+    ['activities', 'bench', 'infra', 'scripts', 'test', 'workers', 'workflows'],
+    'the console reads through contract/, audit/, config/ and pipeline/ and writes only through workflow updates',
+  ),
   workers: folderBans(['bench', 'scripts', 'test', 'web'], 'workers/ host the control plane: no console, launcher, benchmark or test code'),
   scripts: folderBans(['bench', 'test'], 'the launchers do not depend on benchmarks or tests'),
   bench: folderBans(['scripts', 'web'], 'benchmarks drive the system from outside: no launcher or console code'),
@@ -49,8 +76,15 @@ export const workflowSandboxImports = {
     })),
   ],
   patterns: [
-    { group: ['**/activities', '**/activities/**'], message: 'Workflows import activities only as types, through proxyActivities (use `import type`).', allowTypeImports: true },
-    { group: ['**/pipeline', '**/pipeline/**', '**/workers/**', '**/config/**', '**/infra/**'], message: 'Workflows may not import data-plane, worker, config or infra code.' },
+    {
+      group: ['**/activities', '**/activities/**'],
+      message: 'Workflows import activities only as types, through proxyActivities (use `import type`).',
+      allowTypeImports: true,
+    },
+    {
+      group: ['**/pipeline', '**/pipeline/**', '**/workers/**', '**/config/**', '**/infra/**'],
+      message: 'Workflows may not import data-plane, worker, config or infra code.',
+    },
     ...folderBans(['audit', 'bench', 'kit', 'scripts', 'test', 'web'], 'workflows/ import only contract/ and the workflow API'),
     { group: ['@aws-sdk/*', 'next', 'next/*', 'react'], message: 'Workflows must not hold clients or do I/O: call an activity instead.' },
   ],

@@ -22,7 +22,16 @@ import { readScienceSummary, summarizeScience, type ScienceSummary } from '../pi
 import { cassandraKeyspaceFor, dropCassandraStore, findPointsBefore } from '../pipeline/stores/cassandra-store.js';
 import { envTopics, writerGroup } from '../pipeline/topics.js';
 import { ActivityFailureType, ENV_NAME_PATTERN, migrationWorkflowId, ROLES, STATE_QUERY_NAME } from '../contract/index.js';
-import type { AuditEntry, MigrationActivities, MigrationState, PublishControlInput, PublishControlResult, ScienceFigures, Stage, WriterHealth } from '../contract/index.js';
+import type {
+  AuditEntry,
+  MigrationActivities,
+  MigrationState,
+  PublishControlInput,
+  PublishControlResult,
+  ScienceFigures,
+  Stage,
+  WriterHealth,
+} from '../contract/index.js';
 import { invalidInput, toActivityFailure } from './activity-failures.js';
 import { appendAuditEntry, ensureAuditTable, readAudit } from '../audit/audit-log.js';
 import { alreadyPublished, baseControlState, nextControlState } from './control-transition.js';
@@ -50,7 +59,6 @@ export interface ActivityDeps {
 
 /** Reported for a p99 above the largest latency bucket (JSON has no Infinity: Temporal would turn it into null, i.e. "no data"). */
 export const P99_OVER_LARGEST_BUCKET_MS = Number.MAX_SAFE_INTEGER;
-
 
 /** Science figures for gates and automatic rollback, from a summary of the stats tables. */
 export function toScienceFigures(summary: ScienceSummary, windowMs: number): ScienceFigures {
@@ -143,13 +151,19 @@ export function createActivities(deps: ActivityDeps) {
       return run(log, async () => {
         const latest = await readLatestControlState(kafka, env, readTimeoutMs, { logger: log });
         if (alreadyPublished(latest, input.transitionId)) {
-          log.info({ version: latest.version, transitionId: input.transitionId }, 'transition already published by an earlier attempt; waiting for acknowledgement only');
+          log.info(
+            { version: latest.version, transitionId: input.transitionId },
+            'transition already published by an earlier attempt; waiting for acknowledgement only',
+          );
           const acknowledged = await waitForAcknowledgement(kafka, { env, version: latest.version, timeoutMs: input.ackTimeoutMs, logger: log });
           return { version: latest.version, acknowledged: ids(acknowledged), acknowledgedAt: now(), published: false };
         }
         const next: ControlState = nextControlState(baseControlState(latest, input), input, new Date(now()));
         const res = await publishAndAwait({ kafka, producer }, next, { timeoutMs: input.ackTimeoutMs, logger: log });
-        log.info({ version: next.version, transitionId: input.transitionId, acknowledged: ids(res.acknowledged), elapsedMs: res.elapsedMs, reason: input.reason }, 'published control state');
+        log.info(
+          { version: next.version, transitionId: input.transitionId, acknowledged: ids(res.acknowledged), elapsedMs: res.elapsedMs, reason: input.reason },
+          'published control state',
+        );
         return { version: next.version, acknowledged: ids(res.acknowledged), acknowledgedAt: now(), published: true };
       });
     },
@@ -253,7 +267,10 @@ export function createActivities(deps: ActivityDeps) {
       await run(log, async () => {
         await ensureAuditTableOnce();
         const { written } = await appendAuditEntry(dynamo, entry);
-        log.info({ seq: entry.seq, auditAction: entry.action, from: entry.from, to: entry.to, actor: entry.actor, written }, written ? 'audit entry written' : 'audit entry already written');
+        log.info(
+          { seq: entry.seq, auditAction: entry.action, from: entry.from, to: entry.to, actor: entry.actor, written },
+          written ? 'audit entry written' : 'audit entry already written',
+        );
       });
     },
 
@@ -325,7 +342,9 @@ export function createActivities(deps: ActivityDeps) {
         }
         if (attribute !== undefined) return { stage: attribute };
         // Retryable: a worker may be back, or the workflow may have recorded its stage, next time.
-        throw new Error(`env ${env}: migration workflow ${migrationWorkflowId(env)} is running but reports no stage (no worker answered the state query, no ${STAGE_SEARCH_ATTRIBUTE} search attribute)`);
+        throw new Error(
+          `env ${env}: migration workflow ${migrationWorkflowId(env)} is running but reports no stage (no worker answered the state query, no ${STAGE_SEARCH_ATTRIBUTE} search attribute)`,
+        );
       });
     },
 
@@ -351,4 +370,3 @@ export function createActivities(deps: ActivityDeps) {
 
 /** The activities object createActivities returns. */
 export type Activities = ReturnType<typeof createActivities>;
-

@@ -51,7 +51,10 @@ export function summarizeWriterOffsets(ends: readonly PartitionEnds[], cassandra
 }
 
 /** kafkajs fetchOffsets output for one topic as a map (partition → committed offset). */
-export function committedByPartition(fetched: readonly { topic: string; partitions: readonly { partition: number; offset: string }[] }[], topic: string): Map<number, string> {
+export function committedByPartition(
+  fetched: readonly { topic: string; partitions: readonly { partition: number; offset: string }[] }[],
+  topic: string,
+): Map<number, string> {
   const out = new Map<number, string>();
   for (const t of fetched) if (t.topic === topic) for (const p of t.partitions) out.set(p.partition, p.offset);
   return out;

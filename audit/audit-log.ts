@@ -214,14 +214,16 @@ export function auditItem(entry: AuditEntry): Record<string, AttributeValue> {
   if (typeof entry.workflowId !== 'string' || entry.workflowId.length === 0) problems.push('workflowId must be a non-empty string');
   if (typeof entry.action !== 'string' || entry.action.length === 0) problems.push('action must be a non-empty string');
   for (const k of ['actor', 'from', 'to', 'reason', 'runId'] as const) if (typeof entry[k] !== 'string') problems.push(`${k} must be a string`);
-  if (entry.controlVersion !== null && !Number.isSafeInteger(entry.controlVersion)) problems.push(`controlVersion must be an integer or null, got ${String(entry.controlVersion)}`);
+  if (entry.controlVersion !== null && !Number.isSafeInteger(entry.controlVersion))
+    problems.push(`controlVersion must be an integer or null, got ${String(entry.controlVersion)}`);
   let evidence: string | undefined;
   try {
     evidence = JSON.stringify(entry.evidence ?? {});
   } catch (err) {
     problems.push(`evidence is not JSON-serialisable: ${(err as Error).message}`);
   }
-  if (problems.length > 0 || evidence === undefined) throw new InvalidAuditEntryError(`audit entry for env ${String(entry.env)} seq ${String(entry.seq)} is invalid: ${problems.join('; ')}`);
+  if (problems.length > 0 || evidence === undefined)
+    throw new InvalidAuditEntryError(`audit entry for env ${String(entry.env)} seq ${String(entry.seq)} is invalid: ${problems.join('; ')}`);
   return {
     env: { S: entry.env },
     seq: { N: String(entry.seq) },

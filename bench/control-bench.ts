@@ -29,7 +29,16 @@ import { demoPolicy, productionPolicy } from '../config/migration-policy.js';
 import { parseCommandLine, parseDuration, parseWhole, runMain } from '../kit/cli.js';
 import { DEFAULT_RANGES, runReadTraffic } from '../pipeline/generator/read-traffic.js';
 import { aggregatorGroup, writerGroup } from '../pipeline/topics.js';
-import { MIGRATION_WORKFLOW_TYPE, migrationWorkflowId, Stage, STATE_QUERY_NAME, UPDATE_NAMES, type MigrationPolicy, type MigrationState, type UpdateResult } from '../contract/index.js';
+import {
+  MIGRATION_WORKFLOW_TYPE,
+  migrationWorkflowId,
+  Stage,
+  STATE_QUERY_NAME,
+  UPDATE_NAMES,
+  type MigrationPolicy,
+  type MigrationState,
+  type UpdateResult,
+} from '../contract/index.js';
 import { runLiveLoad, startControlWorker, temporalClient } from '../test/support/migration-rig.js';
 import { dropEnv, launchPipeline, queryPort, queryProcess, type PipelineProcess } from '../test/support/pipeline.js';
 
@@ -109,9 +118,17 @@ class Scenario {
 
   async launch(): Promise<void> {
     const { env, o } = this;
-    const pipeline = await launchPipeline(this.cfg, env, { aggregators: 1, writersPerSink: o.writers, writerMode: 'follow', writerRetention: RETENTION, aggregatorLateness: LATENESS });
+    const pipeline = await launchPipeline(this.cfg, env, {
+      aggregators: 1,
+      writersPerSink: o.writers,
+      writerMode: 'follow',
+      writerRetention: RETENTION,
+      aggregatorLateness: LATENESS,
+    });
     this.procs.push(...pipeline.all);
-    const queries = Array.from({ length: o.queryServices }, (_, i) => queryProcess(`${env}-query-${i}`, env, ['--retention', RETENTION, '--settle', `${o.settleMs}ms`]).start());
+    const queries = Array.from({ length: o.queryServices }, (_, i) =>
+      queryProcess(`${env}-query-${i}`, env, ['--retention', RETENTION, '--settle', `${o.settleMs}ms`]).start(),
+    );
     this.procs.push(...queries);
     this.queryUrls = await Promise.all(queries.map(async (q) => `http://127.0.0.1:${await queryPort(q)}`));
     const taskQueue = `switchyard-bench-${env}`;
@@ -122,9 +139,21 @@ class Scenario {
     await producer.connect();
     const perBatch = Math.max(1, Math.round(o.obsRate * 2));
     this.running.push(
-      runLiveLoad(producer, env, { apps: o.apps, count: perBatch, ratePerSec: o.obsRate, seed: 1, shouldStop: () => this.stop }).finally(() => producer.disconnect()),
+      runLiveLoad(producer, env, { apps: o.apps, count: perBatch, ratePerSec: o.obsRate, seed: 1, shouldStop: () => this.stop }).finally(() =>
+        producer.disconnect(),
+      ),
       ...this.queryUrls.map((baseUrl, i) =>
-        runReadTraffic({ baseUrl, env, apps: o.apps, metrics: ['router.service_ms'], ratePerSec: o.readRate, durationMs: 60 * 60_000, seed: 10 + i, ranges: DEFAULT_RANGES, shouldStop: () => this.stop }),
+        runReadTraffic({
+          baseUrl,
+          env,
+          apps: o.apps,
+          metrics: ['router.service_ms'],
+          ratePerSec: o.readRate,
+          durationMs: 60 * 60_000,
+          seed: 10 + i,
+          ranges: DEFAULT_RANGES,
+          shouldStop: () => this.stop,
+        }),
       ),
     );
     await this.client.workflow.start(MIGRATION_WORKFLOW_TYPE, { workflowId: migrationWorkflowId(env), taskQueue, args: [{ env, policy: this.policy }] });
@@ -140,7 +169,10 @@ class Scenario {
 
   update(name: string, arg: Record<string, unknown>): Promise<UpdateResult> {
     const requestId = randomUUID();
-    return this.handle().executeUpdate<UpdateResult, [unknown]>(name, { args: [{ identity: 'bench', reason: `bench: ${name}`, requestId, ...arg }], updateId: requestId });
+    return this.handle().executeUpdate<UpdateResult, [unknown]>(name, {
+      args: [{ identity: 'bench', reason: `bench: ${name}`, requestId, ...arg }],
+      updateId: requestId,
+    });
   }
 
   async waitFor(what: string, pred: (s: MigrationState) => boolean, timeoutMs: number): Promise<MigrationState> {
@@ -148,7 +180,10 @@ class Scenario {
     for (;;) {
       const s = await this.state();
       if (pred(s)) return s;
-      if (Date.now() > deadline) throw new Error(`${this.env}: timed out waiting for ${what}; state: ${JSON.stringify({ stage: s.stage, ramp: s.ramp, gates: s.gates, last: s.evaluations.at(-1) })}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `${this.env}: timed out waiting for ${what}; state: ${JSON.stringify({ stage: s.stage, ramp: s.ramp, gates: s.gates, last: s.evaluations.at(-1) })}`,
+        );
       await sleep(500);
     }
   }
@@ -171,7 +206,9 @@ class Scenario {
   async appliedControl(): Promise<{ version: number; sciencePercent: number; cutoverPercent: number }[]> {
     return Promise.all(
       this.queryUrls.map(async (u) => {
-        const body = (await (await fetch(`${u}/v1/envs`)).json()) as { environments: { env: string; control: { version: number; sciencePercent: number; cutoverPercent: number } }[] };
+        const body = (await (await fetch(`${u}/v1/envs`)).json()) as {
+          environments: { env: string; control: { version: number; sciencePercent: number; cutoverPercent: number } }[];
+        };
         return body.environments.find((e) => e.env === this.env)!.control;
       }),
     );
@@ -258,7 +295,8 @@ async function timeTransitions(s: Scenario, n: number): Promise<number[]> {
     // The update answers once every live instance acknowledged; check the query services agree.
     const applied = await s.appliedControl();
     const behind = applied.filter((c) => c.version < r.controlVersion);
-    if (behind.length > 0) throw new Error(`${s.env}: set_ramp ${percent}% answered, but ${behind.length} query service(s) apply an older version than ${r.controlVersion}`);
+    if (behind.length > 0)
+      throw new Error(`${s.env}: set_ramp ${percent}% answered, but ${behind.length} query service(s) apply an older version than ${r.controlVersion}`);
     if ((i + 1) % 10 === 0) progress(`${s.env}: ${i + 1}/${n} ramp steps, p50 ${percentile(out, 50).toFixed(0)} ms`);
   }
   return out;
@@ -284,7 +322,9 @@ async function scienceRollback(s: Scenario, transitions: number): Promise<{ reac
     await sleep(100);
   }
   const reactionS = (backAt - f.corruptedAt) / 1000;
-  progress(`${s.env}: science rolled back ${reactionS.toFixed(1)} s after the first corrupted write (${((backAt - f.switchAt) / 1000).toFixed(1)} s after the switch)`);
+  progress(
+    `${s.env}: science rolled back ${reactionS.toFixed(1)} s after the first corrupted write (${((backAt - f.switchAt) / 1000).toFixed(1)} s after the switch)`,
+  );
   return { reactionS, fromSwitchS: (backAt - f.switchAt) / 1000, transitionsMs };
 }
 
@@ -320,7 +360,9 @@ async function cutoverRollback(s: Scenario): Promise<{ reactionS: number; fromSw
   const last = samples.at(-1)!;
   if (last.old <= back.old) throw new Error(`${s.env}: no read was served by the old store after the rollback`);
   const reactionS = (back.at - f.corruptedAt) / 1000;
-  progress(`${s.env}: cutover rolled back ${reactionS.toFixed(1)} s after the first corrupted write (${((back.at - f.switchAt) / 1000).toFixed(1)} s after the switch)`);
+  progress(
+    `${s.env}: cutover rolled back ${reactionS.toFixed(1)} s after the first corrupted write (${((back.at - f.switchAt) / 1000).toFixed(1)} s after the switch)`,
+  );
   return { reactionS, fromSwitchS: (back.at - f.switchAt) / 1000 };
 }
 
@@ -339,7 +381,8 @@ runMain(USAGE, async (argv) => {
     apps: { type: 'string', default: '8' },
     settle: { type: 'string', default: '30s' },
   });
-  const scales: ('demo' | 'production')[] | null = a.policy === 'both' ? ['demo', 'production'] : a.policy === 'demo' || a.policy === 'production' ? [a.policy] : null;
+  const scales: ('demo' | 'production')[] | null =
+    a.policy === 'both' ? ['demo', 'production'] : a.policy === 'demo' || a.policy === 'production' ? [a.policy] : null;
   if (!scales) throw new Error(`--policy: '${a.policy}' must be demo, production or both\n\n${USAGE}`);
   const o: Options = {
     transitions: parseWhole('transitions', a.transitions!, 1, 10_000),
@@ -362,7 +405,9 @@ runMain(USAGE, async (argv) => {
     };
     const [sci, cut] = [scenario('s'), scenario('c')];
     try {
-      progress(`${scale} policy shape (evaluation every ${sci.policy.evaluationIntervalMs / 1000} s, short window ${sci.policy.shortWindowMs! / 1000} s, long ${sci.policy.evaluationWindowMs / 1000} s, rollback at ${sci.policy.minSamplesForRollback}+ samples over ${sci.policy.rollbackMismatchRate * 100} %): starting ${sci.env} and ${cut.env} with ${instances} data-plane instances each`);
+      progress(
+        `${scale} policy shape (evaluation every ${sci.policy.evaluationIntervalMs / 1000} s, short window ${sci.policy.shortWindowMs! / 1000} s, long ${sci.policy.evaluationWindowMs / 1000} s, rollback at ${sci.policy.minSamplesForRollback}+ samples over ${sci.policy.rollbackMismatchRate * 100} %): starting ${sci.env} and ${cut.env} with ${instances} data-plane instances each`,
+      );
       await Promise.all([sci.launch(), cut.launch()]);
       const [sr, cr] = await Promise.all([scienceRollback(sci, transitionsMs.length < o.transitions ? o.transitions : 0), cutoverRollback(cut)]);
       transitionsMs.push(...sr.transitionsMs);

@@ -67,7 +67,11 @@ export function findPids(watched: readonly Watched[], extra: Record<string, numb
 /** Reads the CPU time of every found process. */
 export function snapshot(pids: ReadonlyMap<string, number[]>): CpuSnapshot {
   const ticks = new Map<string, number>();
-  for (const [name, list] of pids) ticks.set(name, list.reduce((n, pid) => n + ticksOf(pid), 0));
+  for (const [name, list] of pids)
+    ticks.set(
+      name,
+      list.reduce((n, pid) => n + ticksOf(pid), 0),
+    );
   return { at: Date.now(), ticks };
 }
 

@@ -221,10 +221,21 @@ async function benchAggregator(cfg: SwitchyardConfig, env: string, count: number
   try {
     const url = await metricsUrl(agg);
     const pids = findPids(STACK_PROCESSES, { aggregator: agg.child?.pid, bench: process.pid });
-    const r = await drainRate(url, ['switchyard_observations_total', 'switchyard_late_observations_total'], [`env="${env}"`], count, (text) => metricValue(text, 'switchyard_points_published_total') >= windows.size, 600_000, 'aggregator', pids);
+    const r = await drainRate(
+      url,
+      ['switchyard_observations_total', 'switchyard_late_observations_total'],
+      [`env="${env}"`],
+      count,
+      (text) => metricValue(text, 'switchyard_points_published_total') >= windows.size,
+      600_000,
+      'aggregator',
+      pids,
+    );
     const rss = metricValue(r.text, 'process_resident_memory_bytes') / 2 ** 20;
     const late = metricValue(r.text, 'switchyard_late_observations_total');
-    progress(`aggregator: ${Math.round(r.perSec)} observations/s; every window published ${Math.round(r.doneAt - r.lastAt)} ms after the last observation; RSS ${rss.toFixed(0)} MB; cores: ${describeCores(r.cores)}`);
+    progress(
+      `aggregator: ${Math.round(r.perSec)} observations/s; every window published ${Math.round(r.doneAt - r.lastAt)} ms after the last observation; RSS ${rss.toFixed(0)} MB; cores: ${describeCores(r.cores)}`,
+    );
     await agg.stop();
 
     // The client's ceiling: same topic, same consumer settings, fetch + decode only.
@@ -249,7 +260,13 @@ async function benchAggregator(cfg: SwitchyardConfig, env: string, count: number
 /** The aggregator's consumer settings, with a loop that only decodes and counts. */
 async function clientCeiling(cfg: SwitchyardConfig, env: string, total: number): Promise<number> {
   const kafka = createKafka(cfg, { clientId: 'bench-ceiling' });
-  const consumer = kafka.consumer({ groupId: `bench-ceiling-${env}`, sessionTimeout: 30_000, heartbeatInterval: 3000, maxWaitTimeInMs: 1000, maxBytesPerPartition: 4 * 1024 * 1024 });
+  const consumer = kafka.consumer({
+    groupId: `bench-ceiling-${env}`,
+    sessionTimeout: 30_000,
+    heartbeatInterval: 3000,
+    maxWaitTimeInMs: 1000,
+    maxBytesPerPartition: 4 * 1024 * 1024,
+  });
   await consumer.connect();
   await consumer.subscribe({ topic: envTopics(env).observations, fromBeginning: true });
   let n = 0;
@@ -286,7 +303,18 @@ function* backlogPoints(count: number, apps: number): Generator<MetricPoint> {
   for (let i = 0; i < count; i++) {
     const series = i % (apps * 2);
     const v = 5 + (i % 97);
-    yield { app: appId(1 + (series >> 1)), metric: METRICS[series & 1]!, minute: start + Math.floor(i / (apps * 2)) * MINUTE_MS, count: 20, min: v / 4, max: v * 3.5, sum: v * 21.25, median: v, p95: v * 2.5, p99: v * 3.25 };
+    yield {
+      app: appId(1 + (series >> 1)),
+      metric: METRICS[series & 1]!,
+      minute: start + Math.floor(i / (apps * 2)) * MINUTE_MS,
+      count: 20,
+      min: v / 4,
+      max: v * 3.5,
+      sum: v * 21.25,
+      median: v,
+      p95: v * 2.5,
+      p99: v * 3.25,
+    };
   }
 }
 
@@ -310,7 +338,16 @@ async function benchWriters(cfg: SwitchyardConfig, env: string, count: number, a
     try {
       const url = await metricsUrl(w);
       const pids = findPids(STACK_PROCESSES, { writer: w.child?.pid, bench: process.pid });
-      const r = await drainRate(url, ['switchyard_points_written_total', 'switchyard_points_expired_on_arrival_total'], [`sink="${sink}"`], count, () => true, 900_000, `${sink} writer`, pids);
+      const r = await drainRate(
+        url,
+        ['switchyard_points_written_total', 'switchyard_points_expired_on_arrival_total'],
+        [`sink="${sink}"`],
+        count,
+        () => true,
+        900_000,
+        `${sink} writer`,
+        pids,
+      );
       out[`${sink}_points_per_s`] = Math.round(r.perSec);
       for (const [name, c] of Object.entries(r.cores)) out[`${sink}_writer_cpu_cores_${name}`] = c;
       progress(`${sink} writer: ${Math.round(r.perSec)} points/s; cores: ${describeCores(r.cores)}`);
@@ -339,7 +376,10 @@ async function benchDelay(cfg: SwitchyardConfig, env: string, rate: number, minu
   const tail = kafka.consumer({ groupId: `bench-delay-${env}`, maxWaitTimeInMs: 100 });
   const cassandraClient = createCassandraClient(cfg);
   const dynamoClient = createDynamoClient(cfg);
-  const stores = [createMetricStore('cassandra', { env, retentionMs: 7 * 86_400_000, cassandraClient, closeClient: false }), createMetricStore('dynamodb', { env, retentionMs: 7 * 86_400_000, dynamoClient, closeClient: false })];
+  const stores = [
+    createMetricStore('cassandra', { env, retentionMs: 7 * 86_400_000, cassandraClient, closeClient: false }),
+    createMetricStore('dynamodb', { env, retentionMs: 7 * 86_400_000, dynamoClient, closeClient: false }),
+  ];
   let stop = false;
   try {
     await Promise.all(procs.map((p) => p.waitForLog(/running/)));
@@ -352,14 +392,17 @@ async function benchDelay(cfg: SwitchyardConfig, env: string, rate: number, minu
     await tail.run({
       eachMessage: async ({ message }) => {
         const d = decodeMetricPoint(message.value);
-        if (d.ok && d.point.metric === 'router.service_ms' && probes.includes(d.point.app)) closedAt.set(`${d.point.app}|${d.point.minute}`, Number(message.timestamp));
+        if (d.ok && d.point.metric === 'router.service_ms' && probes.includes(d.point.app))
+          closedAt.set(`${d.point.app}|${d.point.minute}`, Number(message.timestamp));
       },
     });
     await producer.connect();
     const load = runLiveLoad(producer, env, { apps, count: Math.max(1, Math.round(rate / 5)), ratePerSec: rate, seed: 5, shouldStop: () => stop });
     load.catch(() => undefined);
     const firstMinute = Math.floor(Date.now() / MINUTE_MS) * MINUTE_MS + MINUTE_MS; // the first whole minute of load
-    progress(`${env}: ${rate} observations/s stamped now; timing ${minutes} minute closes from ${new Date(firstMinute).toISOString()} (lateness ${lateness / 1000} s)`);
+    progress(
+      `${env}: ${rate} observations/s stamped now; timing ${minutes} minute closes from ${new Date(firstMinute).toISOString()} (lateness ${lateness / 1000} s)`,
+    );
     const delays: number[] = [];
     for (let k = 0; k < minutes; k++) {
       const minute = firstMinute + k * MINUTE_MS;
@@ -384,14 +427,20 @@ async function benchDelay(cfg: SwitchyardConfig, env: string, rate: number, minu
       await sleep(1000); // the tail may see the point's message after the store read did
       for (const app of probes) {
         const closed = closedAt.get(`${app}|${minute}`);
-        if (closed === undefined) throw new Error(`minute ${new Date(minute).toISOString()} of ${app}: readable, but its point was not seen on the metrics topic`);
+        if (closed === undefined)
+          throw new Error(`minute ${new Date(minute).toISOString()} of ${app}: readable, but its point was not seen on the metrics topic`);
         delays.push(Math.max(...stores.map((_, si) => readyAt.get(`${app}|${si}`)!)) - closed);
       }
       progress(`minute ${k + 1}/${minutes}: readable in both stores p50 ${percentile(delays, 50)} ms after its close`);
     }
     stop = true;
     await load;
-    return { e2e_delay_p50_ms: percentile(delays, 50), e2e_delay_p99_ms: percentile(delays, 99), e2e_offered_observations_per_s: rate, e2e_lateness_ms: lateness };
+    return {
+      e2e_delay_p50_ms: percentile(delays, 50),
+      e2e_delay_p99_ms: percentile(delays, 99),
+      e2e_offered_observations_per_s: rate,
+      e2e_lateness_ms: lateness,
+    };
   } finally {
     stop = true;
     await producer.disconnect().catch(() => undefined);
@@ -445,7 +494,8 @@ runMain(USAGE, async (argv) => {
     }
   };
   if (parts.has('aggregator')) await run('bpa', (cfg, env) => benchAggregator(cfg, env, observations, apps));
-  if (figures.aggregator_observations_per_s && figures.inprocess_ceiling_observations_per_s) figures.aggregator_vs_inprocess = Number((figures.aggregator_observations_per_s / figures.inprocess_ceiling_observations_per_s).toFixed(3));
+  if (figures.aggregator_observations_per_s && figures.inprocess_ceiling_observations_per_s)
+    figures.aggregator_vs_inprocess = Number((figures.aggregator_observations_per_s / figures.inprocess_ceiling_observations_per_s).toFixed(3));
   if (parts.has('writers')) await run('bpw', (cfg, env) => benchWriters(cfg, env, points, apps));
   if (parts.has('delay')) await run('bpe', (cfg, env) => benchDelay(cfg, env, rate, minutes, apps));
   console.log(JSON.stringify(figures));

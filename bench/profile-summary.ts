@@ -52,7 +52,8 @@ runMain(USAGE, async (argv) => {
   } catch (err) {
     throw new Error(`cannot read ${file} as a CPU profile: ${(err as Error).message}`);
   }
-  if (!Array.isArray(profile.nodes) || !Array.isArray(profile.samples) || !Array.isArray(profile.timeDeltas)) throw new Error(`${file} is not a V8 CPU profile (no nodes, samples or timeDeltas)`);
+  if (!Array.isArray(profile.nodes) || !Array.isArray(profile.samples) || !Array.isArray(profile.timeDeltas))
+    throw new Error(`${file} is not a V8 CPU profile (no nodes, samples or timeDeltas)`);
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   // Each sample's time is the delta to the next sample.
   const selfUs = new Map<number, number>();
@@ -75,7 +76,9 @@ runMain(USAGE, async (argv) => {
   }
   const pct = (us: number): number => Number(((100 * us) / Math.max(1, busyUs)).toFixed(1));
   const sorted = (m: Map<string, number>, n: number) => [...m].sort((x, y) => y[1] - x[1]).slice(0, n);
-  console.log(`${file}: ${(totalUs / 1e6).toFixed(1)} s profiled, ${(busyUs / 1e6).toFixed(1)} s busy (${((100 * busyUs) / Math.max(1, totalUs)).toFixed(0)} %)`);
+  console.log(
+    `${file}: ${(totalUs / 1e6).toFixed(1)} s profiled, ${(busyUs / 1e6).toFixed(1)} s busy (${((100 * busyUs) / Math.max(1, totalUs)).toFixed(0)} %)`,
+  );
   console.log('\nself time by where the code lives (% of busy time):');
   for (const [where, us] of sorted(homes, 15)) console.log(`  ${pct(us).toFixed(1).padStart(5)} %  ${where}`);
   console.log(`\nself time by function, top ${top}:`);

@@ -64,7 +64,18 @@ function* seriesPoints(apps: number, fromMinute: number, minutes: number): Gener
         const n = 5 + Math.floor(u() * 56);
         const values = Array.from({ length: n }, () => Math.round(Math.exp(mu + 0.6 * normal()) * 1000) / 1000).sort((x, y) => x - y);
         const rank = (p: number): number => values[Math.max(0, Math.ceil(p * n) - 1)]!;
-        yield { app: appId(a), metric, minute: fromMinute + i * MINUTE_MS, count: n, min: values[0]!, max: values[n - 1]!, sum: values.reduce((s, v) => s + v, 0), median: rank(0.5), p95: rank(0.95), p99: rank(0.99) };
+        yield {
+          app: appId(a),
+          metric,
+          minute: fromMinute + i * MINUTE_MS,
+          count: n,
+          min: values[0]!,
+          max: values[n - 1]!,
+          sum: values.reduce((s, v) => s + v, 0),
+          median: rank(0.5),
+          p95: rank(0.95),
+          p99: rank(0.99),
+        };
       }
     }
   }
@@ -145,7 +156,10 @@ runMain(USAGE, async (argv) => {
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   const cassandraClient = createCassandraClient(cfg);
   const dynamoClient = createDynamoClient(cfg);
-  const stores = [createMetricStore('cassandra', { env, retentionMs: RETENTION_MS, cassandraClient, closeClient: false }), createMetricStore('dynamodb', { env, retentionMs: RETENTION_MS, dynamoClient, closeClient: false })];
+  const stores = [
+    createMetricStore('cassandra', { env, retentionMs: RETENTION_MS, cassandraClient, closeClient: false }),
+    createMetricStore('dynamodb', { env, retentionMs: RETENTION_MS, dynamoClient, closeClient: false }),
+  ];
   try {
     await producer.connect();
     for (const s of stores) await s.ensureSchema();
@@ -169,7 +183,14 @@ runMain(USAGE, async (argv) => {
     const [url] = await Promise.all(queries.map(async (q) => `http://127.0.0.1:${await queryPort(q)}`));
 
     // Dual write with the horizon at the first preloaded minute: every query is covered, so science compares it.
-    let state: ControlState = { ...initialControlState(env, RETENTION_MS), newWriter: true, coverageHorizon: fromMinute, updatedBy: 'bench', reason: 'bench: dual write', updatedAt: new Date().toISOString() };
+    let state: ControlState = {
+      ...initialControlState(env, RETENTION_MS),
+      newWriter: true,
+      coverageHorizon: fromMinute,
+      updatedBy: 'bench',
+      reason: 'bench: dual write',
+      updatedAt: new Date().toISOString(),
+    };
     const publish = async (patch: Partial<ControlState>, reason: string): Promise<number> => {
       state = { ...state, ...patch, version: state.version + 1, updatedAt: new Date().toISOString(), reason };
       const r = await publishAndAwait({ kafka, producer }, state, { timeoutMs: 30_000 });
@@ -188,11 +209,22 @@ runMain(USAGE, async (argv) => {
     const load = (durationMs: number): { stop: () => void; done: Promise<autocannon.Result> } => {
       let inst: autocannon.Instance | undefined;
       const done = new Promise<autocannon.Result>((resolve, reject) => {
-        inst = autocannon({ url: url!, connections, duration: durationMs / 1000, requests: [{ setupRequest: (req) => ({ ...req, path: path() }) }] }, (err, res) => (err ? reject(err) : resolve(res)));
+        inst = autocannon(
+          { url: url!, connections, duration: durationMs / 1000, requests: [{ setupRequest: (req) => ({ ...req, path: path() }) }] },
+          (err, res) => (err ? reject(err) : resolve(res)),
+        );
       });
       return { stop: () => inst?.stop(), done };
     };
-    const toRound = (science: boolean, r: autocannon.Result, cores: Record<string, number>): Round => ({ science, cores, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, requests: r.requests.total, errors: r.errors + r.non2xx });
+    const toRound = (science: boolean, r: autocannon.Result, cores: Record<string, number>): Round => ({
+      science,
+      cores,
+      rps: r.requests.average,
+      p50: r.latency.p50,
+      p99: r.latency.p99,
+      requests: r.requests.total,
+      errors: r.errors + r.non2xx,
+    });
     // Who used the two cores: the loaded service, the load generator (this process), the stores.
     const pids = findPids(STACK_PROCESSES, { query: queries[0]!.child?.pid, load: process.pid });
 
@@ -206,7 +238,9 @@ runMain(USAGE, async (argv) => {
         const res = await load(roundMs).done;
         const r = toRound(science, res, coresUsed(before, snapshot(pids)));
         measured.push(r);
-        progress(`round ${measured.length}/${2 * rounds}: science ${science ? 'on ' : 'off'} ${r.rps.toFixed(0)} queries/s, p50 ${r.p50} ms, p99 ${r.p99} ms${r.errors ? `, ${r.errors} errors` : ''}; cores: ${describeCores(r.cores)}`);
+        progress(
+          `round ${measured.length}/${2 * rounds}: science ${science ? 'on ' : 'off'} ${r.rps.toFixed(0)} queries/s, p50 ${r.p50} ms, p99 ${r.p99} ms${r.errors ? `, ${r.errors} errors` : ''}; cores: ${describeCores(r.cores)}`,
+        );
       }
     }
     const failed = measured.reduce((n, r) => n + r.errors, 0);

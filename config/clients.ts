@@ -36,10 +36,7 @@ export function createKafka(cfg: SwitchyardConfig, opts: ClientOptions & { clien
 }
 
 /** A cassandra-driver client for the configured contact points (not yet connected). */
-export function createCassandraClient(
-  cfg: SwitchyardConfig,
-  opts: ClientOptions & { keyspace?: string } = {},
-): cassandra.Client {
+export function createCassandraClient(cfg: SwitchyardConfig, opts: ClientOptions & { keyspace?: string } = {}): cassandra.Client {
   const port = cfg.cassandra.contactPoints[0]?.port ?? 9042;
   const options: cassandra.DseClientOptions = {
     contactPoints: cfg.cassandra.contactPoints.map((c) => c.host),

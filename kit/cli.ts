@@ -41,7 +41,10 @@ export function parseEnv(raw: string | undefined, environments: string[]): strin
 }
 
 /** parseArgs that turns its errors into UsageError. */
-export function parseCommandLine<T extends ParseArgsConfig['options']>(argv: string[], options: T): ReturnType<typeof parseArgs<{ options: T; args: string[]; allowPositionals: false; strict: true }>>['values'] {
+export function parseCommandLine<T extends ParseArgsConfig['options']>(
+  argv: string[],
+  options: T,
+): ReturnType<typeof parseArgs<{ options: T; args: string[]; allowPositionals: false; strict: true }>>['values'] {
   try {
     return parseArgs({ args: argv, options, allowPositionals: false, strict: true }).values as never;
   } catch (err) {

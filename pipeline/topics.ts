@@ -58,7 +58,8 @@ export const MAX_SEND_BYTES = 512 * 1024;
 function messageBytes(m: Message): number {
   const len = (v: Buffer | string | null | undefined): number => (v == null ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length);
   let n = 64 + len(m.key) + len(m.value);
-  for (const [k, v] of Object.entries(m.headers ?? {})) n += Buffer.byteLength(k) + (Array.isArray(v) ? v.reduce((x: number, y) => x + len(y), 0) : len(v as Buffer | string | undefined));
+  for (const [k, v] of Object.entries(m.headers ?? {}))
+    n += Buffer.byteLength(k) + (Array.isArray(v) ? v.reduce((x: number, y) => x + len(y), 0) : len(v as Buffer | string | undefined));
   return n;
 }
 

@@ -110,12 +110,16 @@ async function startEverything(
   progress(`creating topics and schemas for ${envs.join(', ')}`);
   await sup.runToCompletion(setupStep(maxRetention), 5 * 60_000);
 
-  progress(`starting ${envs.length * 5 + 2} processes: per environment an aggregator, two writers, a load and a read generator; the query service; the control worker`);
+  progress(
+    `starting ${envs.length * 5 + 2} processes: per environment an aggregator, two writers, a load and a read generator; the query service; the control worker`,
+  );
   const query = sup.startAndWait(queryService(options.queryPort, maxRetention, envs));
   const worker = sup.startAndWait(controlWorker(client, cfg));
   const jobs = envs.flatMap((env) => streamJobs(env, retention(env))).map((spec) => sup.startAndWait(spec));
   const loadgens = envs.map((env, i) => sup.startAndWait(loadGenerator(env, i + 1, options.apps, options.ratePerEnv)));
-  const readgens = query.then(() => Promise.all(envs.map((env, i) => sup.startAndWait(readGenerator(env, i + 1, options.apps, options.readRatePerEnv, queryUrl)))));
+  const readgens = query.then(() =>
+    Promise.all(envs.map((env, i) => sup.startAndWait(readGenerator(env, i + 1, options.apps, options.readRatePerEnv, queryUrl)))),
+  );
   const migrations = worker.then(() =>
     Promise.all(
       envs.map(async (env) => {
@@ -127,7 +131,12 @@ async function startEverything(
             `${path.relative(REPO_ROOT, path.join(cfg.stack.toolsDir, 'python', 'bin', 'temporal'))} workflow terminate --address ${formatHostPort(cfg.temporal.address)} --workflow-id ${id} --reason "demo restart"`,
           queryTimeoutMs: options.readyTimeoutMs,
         });
-        const what = status.action === 'created' ? `created in stage ${status.stage}` : status.action === 'running' ? `already running, stage ${status.stage}${status.ramp ? ` ${status.ramp}%` : ''}` : 'completed earlier';
+        const what =
+          status.action === 'created'
+            ? `created in stage ${status.stage}`
+            : status.action === 'running'
+              ? `already running, stage ${status.stage}${status.ramp ? ` ${status.ramp}%` : ''}`
+              : 'completed earlier';
         progress(`migration ${status.workflowId}: ${what}${status.action === 'created' ? ` (demo policy, retention ${durationArg(retention(env))})` : ''}`);
         return status;
       }),
@@ -160,7 +169,8 @@ async function main(argv: string[]): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
 
   const leftovers = await stopLeftovers(runDir, options.stopGraceMs);
-  if (leftovers.stopped.length > 0) progress(`stopped ${leftovers.stopped.length} processes left running by an earlier npm start that did not stop cleanly: ${leftovers.stopped.join(', ')}`);
+  if (leftovers.stopped.length > 0)
+    progress(`stopped ${leftovers.stopped.length} processes left running by an earlier npm start that did not stop cleanly: ${leftovers.stopped.join(', ')}`);
   await assertPortFree('SWITCHYARD_QUERY_PORT', options.queryPort, leftovers.otherStarts);
   if (options.console) await assertPortFree('SWITCHYARD_CONSOLE_PORT', options.consolePort, leftovers.otherStarts);
 
@@ -172,7 +182,9 @@ async function main(argv: string[]): Promise<void> {
   let credentials: DemoCredentials | undefined;
   if (options.console) {
     credentials = ensureDemoCredentials(path.join(cfg.stack.dir, 'console'));
-    progress(`${credentials.createdUsers ? 'made new' : 'reusing the'} demo sign-ins for the console (${path.relative(REPO_ROOT, credentials.credentialsFile)})`);
+    progress(
+      `${credentials.createdUsers ? 'made new' : 'reusing the'} demo sign-ins for the console (${path.relative(REPO_ROOT, credentials.credentialsFile)})`,
+    );
   }
 
   const migrations = await Promise.race([startEverything(cfg, options, policies, sup, client, credentials), sup.failure]);

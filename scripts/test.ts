@@ -1,7 +1,7 @@
 /**
  * `npm test`: the one test command of the repository.
  *
- * Phases, in order: static (tsc + eslint + next build of the console), unit, workflows, integration (brings the local stack
+ * Phases, in order: static (tsc + eslint + prettier --check + next build of the console), unit, workflows, integration (brings the local stack
  * up itself when it is not running), disruptive (integration tests that stop and start real
  * services, run alone and last), e2e. `npm test -- unit integration` runs only those phases;
  * `npm test -- path/to/file.test.ts` runs only those files (starting the stack if needed).
@@ -146,15 +146,27 @@ async function main(): Promise<number> {
   } else {
     const want = (n: string): boolean => phaseNames.length === 0 || phaseNames.includes(n);
     if (want('static')) {
-      console.log('\n=== static: tsc --noEmit, eslint ===');
+      console.log('\n=== static: tsc --noEmit, eslint, prettier --check ===');
       const tsc = await runCommand(process.execPath, [path.join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', '.']);
       const lint = await runCommand(process.execPath, [path.join(REPO_ROOT, 'node_modules/eslint/bin/eslint.js'), '.', '--max-warnings=0']);
+      // One format for the whole tree (.prettierrc.json); `npm run format` rewrites it.
+      const format = await runCommand(process.execPath, [
+        path.join(REPO_ROOT, 'node_modules/prettier/bin/prettier.cjs'),
+        '--check',
+        '--log-level',
+        'warn',
+        '**/*.{ts,tsx,js,mjs}',
+      ]);
       // The console's production build type-checks web/ (with web/tsconfig.json) and is what the
       // browser tests and `npm start` serve.
       console.log('\n=== static: next build web (the console) ===');
-      const build = await runCommand(process.execPath, [path.join(REPO_ROOT, 'node_modules/next/dist/bin/next'), 'build', 'web', '--webpack'], { NEXT_TELEMETRY_DISABLED: '1' });
-      if (tsc !== 0 || lint !== 0 || build !== 0) {
-        console.error(`static checks failed (tsc exit ${tsc}, eslint exit ${lint}, next build exit ${build})`);
+      const build = await runCommand(process.execPath, [path.join(REPO_ROOT, 'node_modules/next/dist/bin/next'), 'build', 'web', '--webpack'], {
+        NEXT_TELEMETRY_DISABLED: '1',
+      });
+      if (tsc !== 0 || lint !== 0 || format !== 0 || build !== 0) {
+        console.error(
+          `static checks failed (tsc exit ${tsc}, eslint exit ${lint}, prettier exit ${format}${format !== 0 ? ': run npm run format' : ''}, next build exit ${build})`,
+        );
         failed += 1;
         exit = 1;
       } else passed += 1;

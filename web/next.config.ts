@@ -9,7 +9,16 @@ const nextConfig: NextConfig = {
   // Server-side clients with native parts or dynamic requires stay plain Node modules: Next.js
   // must not bundle (or minify) them. The Temporal client in particular addresses workflows by
   // their string name, so minification cannot break it, but its gRPC bridge must stay external.
-  serverExternalPackages: ['@temporalio/client', '@temporalio/proto', '@temporalio/common', 'kafkajs', 'cassandra-driver', '@aws-sdk/client-dynamodb', 'pino', 'prom-client'],
+  serverExternalPackages: [
+    '@temporalio/client',
+    '@temporalio/proto',
+    '@temporalio/common',
+    'kafkajs',
+    'cassandra-driver',
+    '@aws-sdk/client-dynamodb',
+    'pino',
+    'prom-client',
+  ],
   outputFileTracingRoot: repoRoot,
   // The shared modules are NodeNext-style TypeScript: they import './x.js' meaning './x.ts'.
   // webpack's extensionAlias maps that (Turbopack has no equivalent yet), so the console builds

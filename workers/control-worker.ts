@@ -37,7 +37,10 @@ runMain(USAGE, async () => {
     workflowsPath: require.resolve('../workflows/index.ts'),
     activities: createActivities({ kafka, producer, dynamo, cassandra, temporal, logger }),
   });
-  logger.info({ action: 'worker-start', taskQueue: cfg.temporal.taskQueue, namespace: cfg.temporal.namespace }, `control worker polling ${cfg.temporal.taskQueue}`);
+  logger.info(
+    { action: 'worker-start', taskQueue: cfg.temporal.taskQueue, namespace: cfg.temporal.namespace },
+    `control worker polling ${cfg.temporal.taskQueue}`,
+  );
   const running = worker.run();
   running.catch((err: unknown) => {
     logger.error({ action: 'worker-failed', err: (err as Error).message }, 'worker stopped with an error');

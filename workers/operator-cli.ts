@@ -12,7 +12,15 @@ import { policyFor } from '../config/migration-policy.js';
 import { parseCommandLine, runMain, UsageError } from '../kit/cli.js';
 import { listLiveInstances, readLatestControlState } from '../pipeline/control/control-state-publisher.js';
 import type { Heartbeat } from '../pipeline/control/control-state.js';
-import { MIGRATION_WORKFLOW_TYPE, migrationWorkflowId, STAGES, STATE_QUERY_NAME, UPDATE_NAMES, type MigrationState, type UpdateResult } from '../contract/index.js';
+import {
+  MIGRATION_WORKFLOW_TYPE,
+  migrationWorkflowId,
+  STAGES,
+  STATE_QUERY_NAME,
+  UPDATE_NAMES,
+  type MigrationState,
+  type UpdateResult,
+} from '../contract/index.js';
 
 const USAGE = `usage: npm run ops -- <command> [options]
 
@@ -36,7 +44,9 @@ options:
 runMain(USAGE, async (argv) => {
   const [command, ...rest] = argv;
   if (!command) throw new UsageError('no command given');
-  const positional = rest.filter((a, i) => !a.startsWith('--') && !(rest[i - 1]?.startsWith('--') && !['--override-promotion-order', '--demo'].includes(rest[i - 1]!)));
+  const positional = rest.filter(
+    (a, i) => !a.startsWith('--') && !(rest[i - 1]?.startsWith('--') && !['--override-promotion-order', '--demo'].includes(rest[i - 1]!)),
+  );
   const flags = parseCommandLine(
     rest.filter((a) => !positional.includes(a)),
     {
@@ -77,7 +87,14 @@ runMain(USAGE, async (argv) => {
       const kafka = createKafka(cfg);
       const instances = await listLiveInstances(kafka, { timeoutMs: 10_000 }).catch((err: Error) => err);
       const latest = new Map<string, number | Error>();
-      for (const e of envs) latest.set(e, await readLatestControlState(kafka, e, 10_000).then((c) => c?.version ?? 0, (err: Error) => err));
+      for (const e of envs)
+        latest.set(
+          e,
+          await readLatestControlState(kafka, e, 10_000).then(
+            (c) => c?.version ?? 0,
+            (err: Error) => err,
+          ),
+        );
       for (const e of envs) {
         try {
           const s = await client.workflow.getHandle(migrationWorkflowId(e)).query<MigrationState>(STATE_QUERY_NAME);
@@ -103,7 +120,8 @@ runMain(USAGE, async (argv) => {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       }
     }
-    const update = (name: string, arg: unknown): Promise<UpdateResult> => handle.executeUpdate<UpdateResult, [unknown]>(name, { args: [arg], updateId: actor.requestId });
+    const update = (name: string, arg: unknown): Promise<UpdateResult> =>
+      handle.executeUpdate<UpdateResult, [unknown]>(name, { args: [arg], updateId: actor.requestId });
     let result: UpdateResult;
     switch (command) {
       case 'start':
@@ -180,6 +198,7 @@ function formatState(s: MigrationState): string {
   if (s.rolledBack) lines.push(`  ROLLED BACK automatically at ${t(s.rolledBack.at)}: ${s.rolledBack.reason}`);
   for (const g of s.gates) lines.push(`  gate ${g.passed ? 'ok ' : 'NOT'} ${g.name}: ${g.detail}`);
   const last = s.evaluations[s.evaluations.length - 1];
-  if (last) lines.push(`  last evaluation ${t(last.at)}: ${last.comparisons} comparisons, mismatch rate ${(last.mismatchRate * 100).toFixed(3)}%, ${last.verdict}`);
+  if (last)
+    lines.push(`  last evaluation ${t(last.at)}: ${last.comparisons} comparisons, mismatch rate ${(last.mismatchRate * 100).toFixed(3)}%, ${last.verdict}`);
   return lines.join('\n');
 }

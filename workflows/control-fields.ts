@@ -7,7 +7,9 @@
 import { Stage, type ControlPatch, type MigrationState } from '../contract/index.js';
 
 /** The control fields the workflow owns (retention and tolerance are policy, published at dual-write start). */
-export type ControlFields = Required<Pick<ControlPatch, 'oldWriter' | 'newWriter' | 'sciencePercent' | 'cutoverPercent' | 'coverageHorizon' | 'oldStoreAvailable'>>;
+export type ControlFields = Required<
+  Pick<ControlPatch, 'oldWriter' | 'newWriter' | 'sciencePercent' | 'cutoverPercent' | 'coverageHorizon' | 'oldStoreAvailable'>
+>;
 
 /** What the data plane applies when the workflow is in `state`. */
 export function controlFields(state: Pick<MigrationState, 'stage' | 'ramp' | 'coverageHorizon' | 'pendingApproval'>): ControlFields {
@@ -41,7 +43,12 @@ const FIELD_ORDER: readonly (keyof ControlFields)[] = ['oldWriter', 'newWriter',
  * begins), and fields outside the table (the policy's retention and tolerance, the fault switch).
  * Null when there is nothing to publish (a pause, an approval request, the completion).
  */
-export function transitionPatch(before: ControlFields, after: ControlFields, reassert: readonly (keyof ControlFields)[] = [], extra: ControlPatch = {}): ControlPatch | null {
+export function transitionPatch(
+  before: ControlFields,
+  after: ControlFields,
+  reassert: readonly (keyof ControlFields)[] = [],
+  extra: ControlPatch = {},
+): ControlPatch | null {
   const out: Record<string, unknown> = {};
   for (const key of FIELD_ORDER) if (before[key] !== after[key] || reassert.includes(key)) out[key] = after[key];
   Object.assign(out, extra);

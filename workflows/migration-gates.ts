@@ -54,7 +54,10 @@ export function gateWindowMs(stage: typeof Stage.science | typeof Stage.cutover,
 }
 
 /** Parts of the TTL gate time: old data aged out, and the rollback window after cutover reached 100%. */
-export function ttlGateParts(state: Pick<MigrationState, 'coverageHorizon' | 'fullRampSince'>, policy: MigrationPolicy): { agedOutAt: number | null; rollbackWindowEndsAt: number | null } {
+export function ttlGateParts(
+  state: Pick<MigrationState, 'coverageHorizon' | 'fullRampSince'>,
+  policy: MigrationPolicy,
+): { agedOutAt: number | null; rollbackWindowEndsAt: number | null } {
   return {
     agedOutAt: state.coverageHorizon === null ? null : state.coverageHorizon + policy.retentionMs + policy.ttlGraceMs,
     rollbackWindowEndsAt: state.fullRampSince === null ? null : state.fullRampSince + policy.rollbackWindowMs,
@@ -146,7 +149,10 @@ function localChecks(ctx: GateContext): { checks: Check[]; evidence: Evidence } 
       const baked = now - state.stageEnteredAt;
       return {
         checks: [
-          { ok: state.coverageHorizon !== null, text: `coverage horizon ${state.coverageHorizon === null ? 'not recorded' : formatTime(state.coverageHorizon)}` },
+          {
+            ok: state.coverageHorizon !== null,
+            text: `coverage horizon ${state.coverageHorizon === null ? 'not recorded' : formatTime(state.coverageHorizon)}`,
+          },
           { ok: baked >= policy.bakeMs.dualWrite, text: `dual write for ${formatDuration(baked)} of ${formatDuration(policy.bakeMs.dualWrite)} bake time` },
         ],
         evidence: { coverageHorizon: state.coverageHorizon, dualWriteSince: state.stageEnteredAt, bakedMs: baked, bakeMs: policy.bakeMs.dualWrite },
@@ -157,13 +163,20 @@ function localChecks(ctx: GateContext): { checks: Check[]; evidence: Evidence } 
       const bake = state.stage === Stage.science ? policy.bakeMs.science : policy.bakeMs.cutover;
       const atFull = state.fullRampSince === null ? null : now - state.fullRampSince;
       const checks: Check[] = [];
-      if (state.rolledBack) checks.push({ ok: false, text: `automatic rollback in effect since ${formatTime(state.rolledBack.at)} (${state.rolledBack.reason}); resume first` });
+      if (state.rolledBack)
+        checks.push({ ok: false, text: `automatic rollback in effect since ${formatTime(state.rolledBack.at)} (${state.rolledBack.reason}); resume first` });
       checks.push({ ok: state.ramp === 100, text: `${state.stage} at ${state.ramp}% (must be 100%)` });
       checks.push({
         ok: atFull !== null && atFull >= bake,
-        text: atFull === null ? `not yet at 100% (bake time ${formatDuration(bake)})` : `at 100% for ${formatDuration(atFull)} of ${formatDuration(bake)} bake time`,
+        text:
+          atFull === null
+            ? `not yet at 100% (bake time ${formatDuration(bake)})`
+            : `at 100% for ${formatDuration(atFull)} of ${formatDuration(bake)} bake time`,
       });
-      return { checks, evidence: { ramp: state.ramp, fullRampSince: state.fullRampSince, atFullMs: atFull, bakeMs: bake, rolledBack: state.rolledBack !== null } };
+      return {
+        checks,
+        evidence: { ramp: state.ramp, fullRampSince: state.fullRampSince, atFullMs: atFull, bakeMs: bake, rolledBack: state.rolledBack !== null },
+      };
     }
     case Stage.ttlWait: {
       const { agedOutAt, rollbackWindowEndsAt } = ttlGateParts(state, policy);
@@ -204,7 +217,10 @@ function observedChecks(ctx: GateContext, observation: GateObservation): { check
     case 'science': {
       const f = observation.figures;
       const checks: Check[] = [
-        { ok: f.comparisons >= policy.minComparisons, text: `${f.comparisons} comparisons over ${formatDuration(f.windowMs)} (need at least ${policy.minComparisons})` },
+        {
+          ok: f.comparisons >= policy.minComparisons,
+          text: `${f.comparisons} comparisons over ${formatDuration(f.windowMs)} (need at least ${policy.minComparisons})`,
+        },
         { ok: f.mismatchRate <= policy.maxMismatchRate, text: `mismatch rate ${formatRate(f.mismatchRate)} (max ${formatRate(policy.maxMismatchRate)})` },
       ];
       const evidence: Evidence = {
@@ -216,7 +232,10 @@ function observedChecks(ctx: GateContext, observation: GateObservation): { check
         maxMismatchRate: policy.maxMismatchRate,
       };
       if (state.stage === Stage.cutover) {
-        checks.push({ ok: f.newStoreErrorRate <= policy.maxNewStoreErrorRate, text: `new-store error rate ${formatRate(f.newStoreErrorRate)} (max ${formatRate(policy.maxNewStoreErrorRate)})` });
+        checks.push({
+          ok: f.newStoreErrorRate <= policy.maxNewStoreErrorRate,
+          text: `new-store error rate ${formatRate(f.newStoreErrorRate)} (max ${formatRate(policy.maxNewStoreErrorRate)})`,
+        });
         evidence.newStoreErrorRate = f.newStoreErrorRate;
         evidence.maxNewStoreErrorRate = policy.maxNewStoreErrorRate;
         if (policy.minNewStoreReads !== undefined) {
@@ -224,12 +243,22 @@ function observedChecks(ctx: GateContext, observation: GateObservation): { check
           const queries = f.queries ?? f.servedOld + f.servedNew;
           const share = queries === 0 ? 0 : f.servedNew / queries;
           const needShare = newStoreShareNeeded(state.ramp, policy);
-          checks.push({ ok: f.servedNew >= policy.minNewStoreReads, text: `${f.servedNew} reads served by the new store over ${formatDuration(f.windowMs)} (need at least ${policy.minNewStoreReads})` });
+          checks.push({
+            ok: f.servedNew >= policy.minNewStoreReads,
+            text: `${f.servedNew} reads served by the new store over ${formatDuration(f.windowMs)} (need at least ${policy.minNewStoreReads})`,
+          });
           checks.push({
             ok: queries > 0 && share >= needShare,
             text: `new store served ${formatShare(share)} of ${queries} queries (need at least ${formatShare(needShare)} at cutover ${state.ramp}%)`,
           });
-          Object.assign(evidence, { servedNew: f.servedNew, servedOld: f.servedOld, queries, newStoreShare: share, minNewStoreReads: policy.minNewStoreReads, minNewStoreShare: needShare });
+          Object.assign(evidence, {
+            servedNew: f.servedNew,
+            servedOld: f.servedOld,
+            queries,
+            newStoreShare: share,
+            minNewStoreReads: policy.minNewStoreReads,
+            minNewStoreShare: needShare,
+          });
         }
       }
       return { checks, evidence };
@@ -277,10 +306,17 @@ export function localGateFailures(ctx: GateContext): string[] {
 }
 
 /** Judges science figures for automatic rollback: enough samples, and rates against the rollback thresholds. */
-export function evaluate(stage: typeof Stage.science | typeof Stage.cutover, ramp: number, figures: ScienceFigures, policy: MigrationPolicy, now: number): Evaluation {
+export function evaluate(
+  stage: typeof Stage.science | typeof Stage.cutover,
+  ramp: number,
+  figures: ScienceFigures,
+  policy: MigrationPolicy,
+  now: number,
+): Evaluation {
   let result: Evaluation['verdict'] = 'healthy';
   if (figures.comparisons < policy.minSamplesForRollback) result = 'insufficient_samples';
-  else if (figures.mismatchRate > policy.rollbackMismatchRate || (stage === Stage.cutover && figures.newStoreErrorRate > policy.rollbackErrorRate)) result = 'rollback';
+  else if (figures.mismatchRate > policy.rollbackMismatchRate || (stage === Stage.cutover && figures.newStoreErrorRate > policy.rollbackErrorRate))
+    result = 'rollback';
   return {
     at: now,
     stage,
@@ -296,7 +332,8 @@ export function evaluate(stage: typeof Stage.science | typeof Stage.cutover, ram
 /** Why an evaluation calls for a rollback, with its figures. */
 export function rollbackReason(e: Evaluation, policy: MigrationPolicy): string {
   const reasons: string[] = [];
-  if (e.mismatchRate > policy.rollbackMismatchRate) reasons.push(`mismatch rate ${formatRate(e.mismatchRate)} > rollback threshold ${formatRate(policy.rollbackMismatchRate)}`);
+  if (e.mismatchRate > policy.rollbackMismatchRate)
+    reasons.push(`mismatch rate ${formatRate(e.mismatchRate)} > rollback threshold ${formatRate(policy.rollbackMismatchRate)}`);
   if (e.stage === Stage.cutover && e.newStoreErrorRate > policy.rollbackErrorRate) {
     reasons.push(`new-store error rate ${formatRate(e.newStoreErrorRate)} > rollback threshold ${formatRate(policy.rollbackErrorRate)}`);
   }
@@ -352,7 +389,13 @@ export interface EvaluationWindows {
  * dilutes, the long one a trickle the short one has too few samples for). The verdict is
  * healthy when the current step has gathered enough comparisons since it began.
  */
-export function evaluateWindows(stage: typeof Stage.science | typeof Stage.cutover, ramp: number, w: EvaluationWindows, policy: MigrationPolicy, now: number): Evaluation {
+export function evaluateWindows(
+  stage: typeof Stage.science | typeof Stage.cutover,
+  ramp: number,
+  w: EvaluationWindows,
+  policy: MigrationPolicy,
+  now: number,
+): Evaluation {
   const long = windowFigures(w.long);
   const short = windowFigures(w.short);
   const step = windowFigures(w.step);
@@ -378,9 +421,19 @@ export function evaluateWindows(stage: typeof Stage.science | typeof Stage.cutov
 
 /** Why a two-window evaluation calls for a rollback, with the figures of the window that did. */
 export function windowRollbackReason(e: Evaluation, policy: MigrationPolicy): string {
-  const w: WindowFigures = e.rollbackWindow === 'short' && e.short ? e.short : { windowMs: policy.evaluationWindowMs, comparisons: e.comparisons, mismatches: e.mismatches, mismatchRate: e.mismatchRate, newStoreErrorRate: e.newStoreErrorRate };
+  const w: WindowFigures =
+    e.rollbackWindow === 'short' && e.short
+      ? e.short
+      : {
+          windowMs: policy.evaluationWindowMs,
+          comparisons: e.comparisons,
+          mismatches: e.mismatches,
+          mismatchRate: e.mismatchRate,
+          newStoreErrorRate: e.newStoreErrorRate,
+        };
   const reasons: string[] = [];
-  if (w.mismatchRate > policy.rollbackMismatchRate) reasons.push(`mismatch rate ${formatRate(w.mismatchRate)} > rollback threshold ${formatRate(policy.rollbackMismatchRate)}`);
+  if (w.mismatchRate > policy.rollbackMismatchRate)
+    reasons.push(`mismatch rate ${formatRate(w.mismatchRate)} > rollback threshold ${formatRate(policy.rollbackMismatchRate)}`);
   if (e.stage === Stage.cutover && w.newStoreErrorRate > policy.rollbackErrorRate) {
     reasons.push(`new-store error rate ${formatRate(w.newStoreErrorRate)} > rollback threshold ${formatRate(policy.rollbackErrorRate)}`);
   }
@@ -391,12 +444,22 @@ export function windowRollbackReason(e: Evaluation, policy: MigrationPolicy): st
 function blockingWindow(e: Evaluation, policy: MigrationPolicy): string | null {
   const windows: [string, WindowFigures | undefined][] = [
     ['short window', e.short],
-    ['long window', { windowMs: policy.evaluationWindowMs, comparisons: e.comparisons, mismatches: e.mismatches, mismatchRate: e.mismatchRate, newStoreErrorRate: e.newStoreErrorRate }],
+    [
+      'long window',
+      {
+        windowMs: policy.evaluationWindowMs,
+        comparisons: e.comparisons,
+        mismatches: e.mismatches,
+        mismatchRate: e.mismatchRate,
+        newStoreErrorRate: e.newStoreErrorRate,
+      },
+    ],
     ['this step', e.step],
   ];
   for (const [name, w] of windows) {
     if (!w) continue;
-    if (w.mismatchRate > policy.maxMismatchRate) return `mismatch rate ${formatRate(w.mismatchRate)} in the ${name} (${formatDuration(w.windowMs)}) is above the gate's ${formatRate(policy.maxMismatchRate)}`;
+    if (w.mismatchRate > policy.maxMismatchRate)
+      return `mismatch rate ${formatRate(w.mismatchRate)} in the ${name} (${formatDuration(w.windowMs)}) is above the gate's ${formatRate(policy.maxMismatchRate)}`;
     if (e.stage === Stage.cutover && w.newStoreErrorRate > policy.maxNewStoreErrorRate) {
       return `new-store error rate ${formatRate(w.newStoreErrorRate)} in the ${name} (${formatDuration(w.windowMs)}) is above the gate's ${formatRate(policy.maxNewStoreErrorRate)}`;
     }
@@ -416,7 +479,10 @@ export function allowsRampUpWindows(e: Evaluation, policy: MigrationPolicy): boo
  * What the next automatic ramp step waits for, in words and numbers, e.g. "12 of 20 comparisons
  * since 5% began, at about 1.2 a minute: about 7m"; null when nothing is waited for.
  */
-export function rampWaitText(e: Evaluation, ctx: { policy: MigrationPolicy; paused: boolean; rolledBack: boolean; rampSince: number; next: number | null }): string | null {
+export function rampWaitText(
+  e: Evaluation,
+  ctx: { policy: MigrationPolicy; paused: boolean; rolledBack: boolean; rampSince: number; next: number | null },
+): string | null {
   const { policy } = ctx;
   if (ctx.next === null) return null;
   if (ctx.rolledBack) return `rolled back automatically: ramping resumes after an operator resumes`;

@@ -6,7 +6,6 @@
 import { AUTOMATIC_ACTOR, ENV_NAME_PATTERN, STAGES } from '../contract/index.js';
 import type { Actor, MigrationInput, MigrationPolicy } from '../contract/index.js';
 
-
 /** Longest identity / request id and reason accepted in a request. */
 const MAX_ID_LENGTH = 200;
 const MAX_REASON_LENGTH = 2000;

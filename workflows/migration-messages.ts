@@ -9,7 +9,17 @@
  * workflow de-duplicates on requestId itself as well, across continue-as-new.
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import { STATE_QUERY_NAME, UPDATE_NAMES, type Actor, type AdvanceInput, type MigrationStateView, type SetFaultInput, type SetRampInput, type StartInput, type UpdateResult } from '../contract/index.js';
+import {
+  STATE_QUERY_NAME,
+  UPDATE_NAMES,
+  type Actor,
+  type AdvanceInput,
+  type MigrationStateView,
+  type SetFaultInput,
+  type SetRampInput,
+  type StartInput,
+  type UpdateResult,
+} from '../contract/index.js';
 
 /** planned → dual_write; the same as advance with from = 'planned'. */
 export const startUpdate = defineUpdate<UpdateResult, [StartInput]>(UPDATE_NAMES.start);

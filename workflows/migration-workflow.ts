@@ -41,7 +41,11 @@ export { MAX_RECENT_REQUESTS } from './migration/state.js';
 export async function migrationWorkflow(input: MigrationInput): Promise<MigrationStateView> {
   const problems = inputProblems(input);
   if (problems.length > 0) {
-    throw ApplicationFailure.create({ message: `invalid migration input: ${problems.join('; ')}`, type: MigrationFailureType.invalidInput, nonRetryable: true });
+    throw ApplicationFailure.create({
+      message: `invalid migration input: ${problems.join('; ')}`,
+      type: MigrationFailureType.invalidInput,
+      nonRetryable: true,
+    });
   }
   const run = new MigrationRun(input);
   run.reserveAuditNumbering();

@@ -47,7 +47,11 @@ async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'up':
         await up(cfg, names, progress);
-        progress(`ready: ${selectServices(names).map((s) => s.name).join(', ')} (data in ${cfg.stack.dataDir}, logs in ${cfg.stack.logDir})`);
+        progress(
+          `ready: ${selectServices(names)
+            .map((s) => s.name)
+            .join(', ')} (data in ${cfg.stack.dataDir}, logs in ${cfg.stack.logDir})`,
+        );
         return 0;
       case 'down':
         await down(cfg, names, progress);

@@ -22,4 +22,3 @@ export function formatStatus(rows: ServiceStatus[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   return [header, ...body].map((cols) => cols.map((c, i) => (i === cols.length - 1 ? c : pad(c, widths[i]!))).join('  ')).join('\n');
 }
-

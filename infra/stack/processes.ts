@@ -182,7 +182,12 @@ export function tailFile(file: string, lines: number): string {
     const buf = Buffer.alloc(size);
     fs.readSync(fd, buf, 0, size, stat.size - size);
     fs.closeSync(fd);
-    return buf.toString('utf8').split('\n').slice(-lines - 1).join('\n').trimEnd();
+    return buf
+      .toString('utf8')
+      .split('\n')
+      .slice(-lines - 1)
+      .join('\n')
+      .trimEnd();
   } catch {
     return '';
   }
@@ -198,4 +203,3 @@ export function rssMb(pid: number): number | undefined {
     return undefined;
   }
 }
-

@@ -79,12 +79,10 @@ export async function provisionMaven(service: string, pomFile: string, outDir: s
   if (stampOk(stamp, digest)) return false;
   fs.rmSync(outDir, { recursive: true, force: true });
   fs.mkdirSync(outDir, { recursive: true });
-  await run(
-    service,
-    'mvn',
-    ['-B', '-q', '-f', pomFile, 'dependency:copy-dependencies', `-DoutputDirectory=${outDir}`, '-DincludeScope=runtime'],
-    { env: javaHome ? { JAVA_HOME: javaHome } : {}, timeoutMs: 20 * 60_000 },
-  );
+  await run(service, 'mvn', ['-B', '-q', '-f', pomFile, 'dependency:copy-dependencies', `-DoutputDirectory=${outDir}`, '-DincludeScope=runtime'], {
+    env: javaHome ? { JAVA_HOME: javaHome } : {},
+    timeoutMs: 20 * 60_000,
+  });
   fs.writeFileSync(stamp, digest);
   return true;
 }

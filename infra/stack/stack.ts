@@ -7,18 +7,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SwitchyardConfig } from '../../config/config.js';
 import { withTimeout } from '../../kit/async.js';
-import {
-  clearPid,
-  isAlive,
-  isOurs,
-  launchDetached,
-  portIsFree,
-  readPid,
-  rssMb,
-  stopProcess,
-  tailFile,
-  whoListens,
-} from './processes.js';
+import { clearPid, isAlive, isOurs, launchDetached, portIsFree, readPid, rssMb, stopProcess, tailFile, whoListens } from './processes.js';
 import type { StackContext, StackService } from './service.js';
 import { cassandraService } from './services/cassandra.js';
 import { dynamodbService } from './services/dynamodb.js';

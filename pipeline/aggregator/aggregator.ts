@@ -88,7 +88,13 @@ export function createAggregator(opts: AggregatorOptions): Aggregator {
 
   const sessionTimeout = opts.sessionTimeoutMs ?? 30_000;
   // A short fetch wait keeps heartbeats frequent, so rebalances take milliseconds, not seconds.
-  const consumer: Consumer = opts.kafka.consumer({ groupId, sessionTimeout, heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 3)), maxWaitTimeInMs: 1000, maxBytesPerPartition: 4 * 1024 * 1024 });
+  const consumer: Consumer = opts.kafka.consumer({
+    groupId,
+    sessionTimeout,
+    heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 3)),
+    maxWaitTimeInMs: 1000,
+    maxBytesPerPartition: 4 * 1024 * 1024,
+  });
   const producer: Producer = opts.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   const admin: Admin = opts.kafka.admin();
   const states = new Map<number, PartitionState>();
@@ -109,7 +115,14 @@ export function createAggregator(opts: AggregatorOptions): Aggregator {
     }
   };
 
-  const deadLetter = (msg: { key: Buffer | null; value: Buffer | null }, partition: number, offset: string, kind: string, reason: string, extra: IHeaders = {}): Message => {
+  const deadLetter = (
+    msg: { key: Buffer | null; value: Buffer | null },
+    partition: number,
+    offset: string,
+    kind: string,
+    reason: string,
+    extra: IHeaders = {},
+  ): Message => {
     m.deadLettered.inc({ env, kind });
     return {
       key: msg.key,
@@ -171,7 +184,10 @@ export function createAggregator(opts: AggregatorOptions): Aggregator {
       if (committed !== undefined && batch.messages.length > 0 && BigInt(batch.messages[0]!.offset) > committed) {
         // The fetch position is past the committed offset (a resolved-but-uncommitted position from
         // an earlier generation): go back, or the open windows of that range would be lost.
-        log.warn({ action: 'seek-to-committed', partition, committed: committed.toString(), first: batch.messages[0]!.offset }, 'rewinding to committed offset');
+        log.warn(
+          { action: 'seek-to-committed', partition, committed: committed.toString(), first: batch.messages[0]!.offset },
+          'rewinding to committed offset',
+        );
         consumer.seek({ topic: batch.topic, partition, offset: committed.toString() });
         return;
       }
@@ -205,7 +221,13 @@ export function createAggregator(opts: AggregatorOptions): Aggregator {
           for (const o of out.late) byApp.set(o.app, [...(byApp.get(o.app) ?? []), o]);
           for (const [app, obs] of byApp) {
             st.pendingDeadLetters.push(
-              deadLetter({ key: Buffer.from(app), value: encodeObservationBatch(obs) }, partition, message.offset, 'late', `${obs.length} observation(s) later than the allowed lateness of ${allowedLatenessMs} ms (watermark ${new Date(st.windows.watermark ?? 0).toISOString()})`),
+              deadLetter(
+                { key: Buffer.from(app), value: encodeObservationBatch(obs) },
+                partition,
+                message.offset,
+                'late',
+                `${obs.length} observation(s) later than the allowed lateness of ${allowedLatenessMs} ms (watermark ${new Date(st.windows.watermark ?? 0).toISOString()})`,
+              ),
             );
           }
         }
@@ -220,7 +242,10 @@ export function createAggregator(opts: AggregatorOptions): Aggregator {
       await flush(partition, st);
       await heartbeat();
     });
-    m.openWindows.set({ env }, [...states.values()].reduce((n, s) => n + s.windows.openWindows, 0));
+    m.openWindows.set(
+      { env },
+      [...states.values()].reduce((n, s) => n + s.windows.openWindows, 0),
+    );
   };
 
   const idleTick = async (): Promise<void> => {

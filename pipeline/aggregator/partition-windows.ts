@@ -159,9 +159,13 @@ export class PartitionWindows {
   commitPoint(): { offset: bigint; checkpoint: WindowCheckpoint } | undefined {
     if (this.nextOffset === undefined) return undefined;
     let offset = this.nextOffset;
-    for (const apps of this.byMinute.values()) for (const metrics of apps.values()) for (const w of metrics.values()) if (w.firstOffset < offset) offset = w.firstOffset;
+    for (const apps of this.byMinute.values())
+      for (const metrics of apps.values()) for (const w of metrics.values()) if (w.firstOffset < offset) offset = w.firstOffset;
     // Never commit behind the replay range's start: that part is still needed by open windows.
-    return { offset, checkpoint: { v: 1, e: (this.nextOffset > this.replayUntil ? this.nextOffset : this.replayUntil).toString(), m: this.maxEventTime, w: this.watermark } };
+    return {
+      offset,
+      checkpoint: { v: 1, e: (this.nextOffset > this.replayUntil ? this.nextOffset : this.replayUntil).toString(), m: this.maxEventTime, w: this.watermark },
+    };
   }
 
   private addTo(o: Observation, minute: number, offset: bigint): void {

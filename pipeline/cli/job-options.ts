@@ -34,7 +34,10 @@ export interface CommonJobArgs {
 }
 
 /** Checks the common flags. */
-export function parseCommonJobArgs(args: { env?: string; partitions?: string; 'metrics-port'?: string; 'session-timeout'?: string }, cfg: SwitchyardConfig): CommonJobArgs {
+export function parseCommonJobArgs(
+  args: { env?: string; partitions?: string; 'metrics-port'?: string; 'session-timeout'?: string },
+  cfg: SwitchyardConfig,
+): CommonJobArgs {
   const sessionTimeoutMs = parseDuration('session-timeout', args['session-timeout']!);
   if (sessionTimeoutMs < 6000) throw new UsageError('--session-timeout: must be at least 6s (the broker refuses shorter sessions)');
   return {
@@ -72,7 +75,10 @@ export async function serveJob(o: {
   await o.beforeStart?.();
   // /metrics is up before the job consumes anything, so its counters can be followed from the first record.
   const server = await startMetricsServer(o.metrics.registry, o.common.metricsPort, () => o.job.health());
-  o.logger.info({ env: o.common.env, action: 'listening', metricsPort: server.port }, `${o.label} for ${o.common.env}: metrics on http://127.0.0.1:${server.port}/metrics`);
+  o.logger.info(
+    { env: o.common.env, action: 'listening', metricsPort: server.port },
+    `${o.label} for ${o.common.env}: metrics on http://127.0.0.1:${server.port}/metrics`,
+  );
   try {
     await o.job.start();
   } catch (err) {

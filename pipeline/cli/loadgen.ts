@@ -64,7 +64,10 @@ runMain(USAGE, async (argv) => {
     startTime = ago ? now - parseDuration('start', ago[1]!) : Date.parse(a.start);
     if (Number.isNaN(startTime)) throw new UsageError(`--start: '${a.start}' is not ISO-8601 or <duration>-ago (like 10m-ago)`);
   }
-  const metrics = a.metrics!.split(',').map((s) => s.trim()).filter(Boolean);
+  const metrics = a
+    .metrics!.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const workload = generateWorkload({
     seed,
     apps,
@@ -97,5 +100,15 @@ runMain(USAGE, async (argv) => {
   await producer.disconnect();
   const seconds = totals.elapsedMs / 1000;
   // Last line: one JSON object with the run's figures.
-  console.log(JSON.stringify({ env, seed, observations: totals.observations, messages: totals.messages, bytes: totals.bytes, seconds, observationsPerSec: Math.round(totals.observations / Math.max(seconds, 0.001)) }));
+  console.log(
+    JSON.stringify({
+      env,
+      seed,
+      observations: totals.observations,
+      messages: totals.messages,
+      bytes: totals.bytes,
+      seconds,
+      observationsPerSec: Math.round(totals.observations / Math.max(seconds, 0.001)),
+    }),
+  );
 });

@@ -53,16 +53,27 @@ runMain(USAGE, async (argv) => {
   await admin.connect();
   await ensureControlTopics(admin);
   // Kept connected: the writers' committed offsets prove when a one-sided minute can be judged.
-  const progress = new KafkaWriterProgress({ admin, topic: (env) => envTopics(env).metrics, groups: (env) => ({ old: writerGroup(env, 'cassandra'), new: writerGroup(env, 'dynamodb') }), logger });
+  const progress = new KafkaWriterProgress({
+    admin,
+    topic: (env) => envTopics(env).metrics,
+    groups: (env) => ({ old: writerGroup(env, 'cassandra'), new: writerGroup(env, 'dynamodb') }),
+    logger,
+  });
   const cassandraClient = createCassandraClient(cfg);
   const dynamo = createDynamoClient(cfg);
   await ensureScienceTables(dynamo);
   const controls = new Map<string, ControlStateClient>();
   const stores = new Map<string, EnvStores>();
   for (const env of envs) {
-    controls.set(env, createControlStateClient({ kafka, env, role: 'query', instanceId: `${instanceId}-${env}`, initial: initialControlState(env, retentionMs), logger }));
+    controls.set(
+      env,
+      createControlStateClient({ kafka, env, role: 'query', instanceId: `${instanceId}-${env}`, initial: initialControlState(env, retentionMs), logger }),
+    );
     const shared = { env, retentionMs, logger, closeClient: false };
-    stores.set(env, { old: createMetricStore('cassandra', { ...shared, cassandraClient }), new: createMetricStore('dynamodb', { ...shared, dynamoClient: dynamo }) });
+    stores.set(env, {
+      old: createMetricStore('cassandra', { ...shared, cassandraClient }),
+      new: createMetricStore('dynamodb', { ...shared, dynamoClient: dynamo }),
+    });
   }
   await Promise.all([...controls.values()].map((c) => c.start()));
   const recorder = new ScienceRecorder({ dynamo, instanceId, logger, flushIntervalMs: parseDuration('flush-interval', a['flush-interval']!) });

@@ -41,7 +41,10 @@ runMain(USAGE, async (argv) => {
     baseUrl: a.url!.replace(/\/$/, ''),
     env,
     apps: parseWhole('apps', a.apps!, 1, 1_000_000),
-    metrics: a.metrics!.split(',').map((s) => s.trim()).filter(Boolean),
+    metrics: a
+      .metrics!.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     ratePerSec: parseWhole('rate', a.rate!, 1, 1_000_000),
     durationMs: parseDuration('duration', a.duration!),
     concurrency: parseWhole('concurrency', a.concurrency!, 1, 10_000),

@@ -60,7 +60,10 @@ runMain(USAGE, async (argv) => {
     // Know the current control state before the first write, so a restart never writes (or skips) against it.
     beforeStart: async () => {
       await control.start();
-      logger.info({ env, sink, action: 'control-state', mode, version: control.appliedVersion(), writing: enabled() }, `writer applies control state version ${control.appliedVersion()}`);
+      logger.info(
+        { env, sink, action: 'control-state', mode, version: control.appliedVersion(), writing: enabled() },
+        `writer applies control state version ${control.appliedVersion()}`,
+      );
     },
   });
   return {

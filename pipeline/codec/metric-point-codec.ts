@@ -14,7 +14,10 @@ export const metricPointSchema = z
     v: z.literal(1),
     app: z.string().min(1).max(128),
     metric: z.string().min(1).max(128),
-    minute: z.number().int().refine((m) => m % MINUTE_MS === 0, 'must be the start of a minute (epoch ms, multiple of 60000)'),
+    minute: z
+      .number()
+      .int()
+      .refine((m) => m % MINUTE_MS === 0, 'must be the start of a minute (epoch ms, multiple of 60000)'),
     count: z.number().int().positive(),
     min: finite,
     max: finite,
@@ -23,7 +26,10 @@ export const metricPointSchema = z
     p95: finite,
     p99: finite,
   })
-  .refine((p) => p.min <= p.median && p.median <= p.p95 && p.p95 <= p.p99 && p.p99 <= p.max, 'statistics out of order (need min <= median <= p95 <= p99 <= max)');
+  .refine(
+    (p) => p.min <= p.median && p.median <= p.p95 && p.p95 <= p.p99 && p.p99 <= p.max,
+    'statistics out of order (need min <= median <= p95 <= p99 <= max)',
+  );
 
 /**
  * A number as JSON text that parses back to the same float64: JSON.stringify writes -0 as "0",
@@ -37,7 +43,9 @@ function exactNumber(x: number): string {
 /** Encodes a metric point as a message value (every statistic read back Object.is-equal, -0 included). */
 export function encodeMetricPoint(p: MetricPoint): Buffer {
   const stats = (['min', 'max', 'sum', 'median', 'p95', 'p99'] as const).map((k) => `,"${k}":${exactNumber(p[k])}`).join('');
-  return Buffer.from(`{"v":1,"app":${JSON.stringify(p.app)},"metric":${JSON.stringify(p.metric)},"minute":${JSON.stringify(p.minute)},"count":${JSON.stringify(p.count)}${stats}}`);
+  return Buffer.from(
+    `{"v":1,"app":${JSON.stringify(p.app)},"metric":${JSON.stringify(p.metric)},"minute":${JSON.stringify(p.minute)},"count":${JSON.stringify(p.count)}${stats}}`,
+  );
 }
 
 /** Decodes and validates a metric point message; returns the reason when it is not one. */

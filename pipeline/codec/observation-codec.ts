@@ -32,9 +32,7 @@ export interface InvalidObservation {
 }
 
 /** What decoding one Kafka message yields. */
-export type DecodeResult =
-  | { ok: true; observations: Observation[]; invalid: InvalidObservation[] }
-  | { ok: false; reason: string };
+export type DecodeResult = { ok: true; observations: Observation[]; invalid: InvalidObservation[] } | { ok: false; reason: string };
 
 /** Encodes one app's observations as a binary batch. Throws on observations of several apps. */
 export function encodeObservationBatch(observations: readonly Observation[]): Buffer {

@@ -61,7 +61,9 @@ export class AcknowledgementTimeoutError extends Error {
       readFailure !== undefined
         ? `env ${env}: could not confirm version ${version} within ${timeoutMs} ms: ${readFailure}`
         : `env ${env}: ${laggards.length} live instance(s) did not acknowledge version ${version} within ${timeoutMs} ms: ` +
-            laggards.map((l) => `${l.instanceId} (role ${l.role}, applies version ${l.appliedVersion}, last heartbeat ${l.lastHeartbeatAgoMs} ms ago)`).join(', '),
+            laggards
+              .map((l) => `${l.instanceId} (role ${l.role}, applies version ${l.appliedVersion}, last heartbeat ${l.lastHeartbeatAgoMs} ms ago)`)
+              .join(', '),
     );
   }
 }

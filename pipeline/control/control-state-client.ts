@@ -66,7 +66,8 @@ export function createControlStateClient(opts: ControlStateClientOptions): Contr
   if (!ENV_NAME_PATTERN.test(env)) problems.push(`env ${JSON.stringify(env)} must match ${ENV_NAME_PATTERN}`);
   if (role.length === 0) problems.push('role must not be empty');
   if (opts.instanceId !== undefined && opts.instanceId.length === 0) problems.push('instanceId must not be empty');
-  if (!Number.isInteger(heartbeatIntervalMs) || heartbeatIntervalMs <= 0) problems.push(`heartbeatIntervalMs must be a positive integer, got ${heartbeatIntervalMs}`);
+  if (!Number.isInteger(heartbeatIntervalMs) || heartbeatIntervalMs <= 0)
+    problems.push(`heartbeatIntervalMs must be a positive integer, got ${heartbeatIntervalMs}`);
   if (!(startTimeoutMs >= 0)) problems.push(`startTimeoutMs must be >= 0, got ${startTimeoutMs}`);
   const initial = controlStateSchema.safeParse(opts.initial);
   if (!initial.success) problems.push(`initial state is invalid: ${describeIssues(initial.error)}`);
@@ -127,7 +128,10 @@ export function createControlStateClient(opts: ControlStateClientOptions): Contr
       // Not applied, so not acknowledged: the control plane sees this instance lag and names it.
       const now = Date.now();
       if (failedApply.version !== next.version || now - failedApply.lastLoggedAt >= REPEAT_WARNING_MS) {
-        log.error({ action: 'control-state-apply-failed', version: next.version, appliedVersion: prev.version, err: (err as Error).message }, 'onChange failed; keeping the current state and retrying');
+        log.error(
+          { action: 'control-state-apply-failed', version: next.version, appliedVersion: prev.version, err: (err as Error).message },
+          'onChange failed; keeping the current state and retrying',
+        );
         failedApply.version = next.version;
         failedApply.lastLoggedAt = now;
       }
@@ -167,13 +171,17 @@ export function createControlStateClient(opts: ControlStateClientOptions): Contr
         sendAgain = false;
         try {
           await sendHeartbeat(true);
-          if (beatFailure.since !== undefined) log.info({ action: 'heartbeat-resumed', failedForMs: Date.now() - beatFailure.since }, 'heartbeats are being delivered again');
+          if (beatFailure.since !== undefined)
+            log.info({ action: 'heartbeat-resumed', failedForMs: Date.now() - beatFailure.since }, 'heartbeats are being delivered again');
           beatFailure.since = undefined;
         } catch (err) {
           const now = Date.now();
           const fields = { action: 'heartbeat-failed', err: (err as Error).message, appliedVersion: applied.version };
           if (beatFailure.since === undefined || now - beatFailure.lastWarnAt >= REPEAT_WARNING_MS) {
-            log.warn({ ...fields, failingForMs: beatFailure.since === undefined ? 0 : now - beatFailure.since }, 'cannot send heartbeats; serving on with the current state');
+            log.warn(
+              { ...fields, failingForMs: beatFailure.since === undefined ? 0 : now - beatFailure.since },
+              'cannot send heartbeats; serving on with the current state',
+            );
             beatFailure.lastWarnAt = now;
           } else log.debug(fields, 'heartbeat failed');
           beatFailure.since ??= now;
@@ -197,9 +205,20 @@ export function createControlStateClient(opts: ControlStateClientOptions): Contr
         if (stopped) return;
         const t0 = Date.now();
         // A group of its own: every instance must read every record, never share the partition.
-        tail = tailTopic({ kafka, topic: CONTROL_TOPIC, groupId: `switchyard.control-reader.${instanceId}`, logger: log, onMessages: offer, deleteGroupOnStop: true });
+        tail = tailTopic({
+          kafka,
+          topic: CONTROL_TOPIC,
+          groupId: `switchyard.control-reader.${instanceId}`,
+          logger: log,
+          onMessages: offer,
+          deleteGroupOnStop: true,
+        });
         let waitTimer: NodeJS.Timeout | undefined;
-        const caughtUp = await Promise.race([tail.caughtUp.then(() => true), stopRequested, new Promise<false>((r) => (waitTimer = setTimeout(() => r(false), startTimeoutMs)))]);
+        const caughtUp = await Promise.race([
+          tail.caughtUp.then(() => true),
+          stopRequested,
+          new Promise<false>((r) => (waitTimer = setTimeout(() => r(false), startTimeoutMs))),
+        ]);
         clearTimeout(waitTimer);
         if (!caughtUp && !stopped) {
           log.warn(
@@ -232,7 +251,10 @@ export function createControlStateClient(opts: ControlStateClientOptions): Contr
           const bye = sendHeartbeat(false).then(
             () => true,
             (err: unknown) => {
-              log.warn({ action: 'final-heartbeat-failed', err: (err as Error).message }, 'could not send the final heartbeat; the instance will count as gone after 3 intervals');
+              log.warn(
+                { action: 'final-heartbeat-failed', err: (err as Error).message },
+                'could not send the final heartbeat; the instance will count as gone after 3 intervals',
+              );
               return true;
             },
           );

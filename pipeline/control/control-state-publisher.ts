@@ -35,7 +35,8 @@ export interface PublishedControlState {
  */
 export async function publishControlState(producer: Producer, state: ControlState): Promise<PublishedControlState> {
   const parsed = controlStateSchema.safeParse(state);
-  if (!parsed.success) throw new InvalidControlStateError(`control state for env ${String((state as { env?: unknown }).env)} is invalid: ${describeIssues(parsed.error)}`);
+  if (!parsed.success)
+    throw new InvalidControlStateError(`control state for env ${String((state as { env?: unknown }).env)} is invalid: ${describeIssues(parsed.error)}`);
   const valid = parsed.data;
   const [meta] = await producer.send({ topic: CONTROL_TOPIC, acks: -1, messages: [{ key: valid.env, value: encodeControlState(valid) }] });
   return { env: valid.env, version: valid.version, partition: meta?.partition ?? 0, offset: meta?.baseOffset ?? meta?.offset ?? '-1' };
@@ -138,7 +139,16 @@ export function waitForAcknowledgement(kafka: Kafka, opts: AcknowledgementOption
 
     const onTimeout = (): void => {
       if (!tail.isCaughtUp()) {
-        finish({ ok: false, error: new AcknowledgementTimeoutError(env, version, [], timeoutMs, new ControlReadTimeoutError(HEARTBEAT_TOPIC, timeoutMs, tail.lastError()).message) });
+        finish({
+          ok: false,
+          error: new AcknowledgementTimeoutError(
+            env,
+            version,
+            [],
+            timeoutMs,
+            new ControlReadTimeoutError(HEARTBEAT_TOPIC, timeoutMs, tail.lastError()).message,
+          ),
+        });
         return;
       }
       const now = Date.now();
@@ -196,10 +206,18 @@ export async function publishAndAwait(
   opts: { timeoutMs: number; roles?: readonly string[]; logger?: Logger },
 ): Promise<PublishAndAwaitResult> {
   const parsed = controlStateSchema.safeParse(state);
-  if (!parsed.success) throw new InvalidControlStateError(`control state for env ${String((state as { env?: unknown }).env)} is invalid: ${describeIssues(parsed.error)}`);
+  if (!parsed.success)
+    throw new InvalidControlStateError(`control state for env ${String((state as { env?: unknown }).env)} is invalid: ${describeIssues(parsed.error)}`);
   const t0 = Date.now();
   const abort = new AbortController();
-  const acknowledged = waitForAcknowledgement(clients.kafka, { env: state.env, version: state.version, timeoutMs: opts.timeoutMs, signal: abort.signal, ...(opts.roles ? { roles: opts.roles } : {}), ...(opts.logger ? { logger: opts.logger } : {}) });
+  const acknowledged = waitForAcknowledgement(clients.kafka, {
+    env: state.env,
+    version: state.version,
+    timeoutMs: opts.timeoutMs,
+    signal: abort.signal,
+    ...(opts.roles ? { roles: opts.roles } : {}),
+    ...(opts.logger ? { logger: opts.logger } : {}),
+  });
   let published: PublishedControlState;
   try {
     published = await publishControlState(clients.producer, parsed.data);
@@ -218,7 +236,14 @@ function throwawayGroupId(purpose: string): string {
 }
 
 /** Reads a topic to its end with a throwaway group, then removes the group; ControlReadTimeoutError on timeout. */
-async function readToEnd(kafka: Kafka, topic: string, purpose: string, timeoutMs: number, logger: Logger | undefined, onMessages: Parameters<typeof tailTopic>[0]['onMessages']): Promise<void> {
+async function readToEnd(
+  kafka: Kafka,
+  topic: string,
+  purpose: string,
+  timeoutMs: number,
+  logger: Logger | undefined,
+  onMessages: Parameters<typeof tailTopic>[0]['onMessages'],
+): Promise<void> {
   const log = (logger ?? createLogger('control-state-publisher')).child({ call: purpose });
   const tail = tailTopic({ kafka, topic, groupId: throwawayGroupId(purpose), logger: log, deleteGroupOnStop: true, onMessages });
   let timer: NodeJS.Timeout | undefined;

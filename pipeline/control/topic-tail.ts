@@ -167,7 +167,9 @@ export function tailTopic(opts: TopicTailOptions): TopicTail {
       clearTimeout(timer);
       if (opts.deleteGroupOnStop) {
         // Only this reader's own group: the id is unique to it, and Kafka refuses to delete a group with members.
-        await admin.deleteGroups([groupId]).catch((err: unknown) => log.debug({ action: 'delete-group-failed', err: (err as Error).message }, 'could not delete the reader group'));
+        await admin
+          .deleteGroups([groupId])
+          .catch((err: unknown) => log.debug({ action: 'delete-group-failed', err: (err as Error).message }, 'could not delete the reader group'));
       }
       await admin.disconnect().catch(() => undefined);
     },

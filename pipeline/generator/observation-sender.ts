@@ -28,7 +28,6 @@ export interface SendProgress {
   elapsedMs: number;
 }
 
-
 /** Sends every observation of the iterable; resolves with the totals once all are acknowledged. */
 export async function sendObservations(producer: Producer, observations: Iterable<Observation>, opts: SendOptions): Promise<SendProgress> {
   const flushEvery = opts.flushEvery ?? 2000;

@@ -111,7 +111,14 @@ export async function runReadTraffic(o: ReadTrafficOptions): Promise<ReadTraffic
   let lastProgress = started;
   const finish = (): ReadTrafficSummary => {
     const sorted = [...latencies].sort((a, b) => a - b);
-    return { ...s, p50Ms: percentile(sorted, 50), p95Ms: percentile(sorted, 95), p99Ms: percentile(sorted, 99), maxMs: sorted[sorted.length - 1] ?? 0, seconds: (Date.now() - started) / 1000 };
+    return {
+      ...s,
+      p50Ms: percentile(sorted, 50),
+      p95Ms: percentile(sorted, 95),
+      p99Ms: percentile(sorted, 99),
+      maxMs: sorted[sorted.length - 1] ?? 0,
+      seconds: (Date.now() - started) / 1000,
+    };
   };
   const one = async (): Promise<void> => {
     const app = appId(1 + Math.floor(u() * o.apps));

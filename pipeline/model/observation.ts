@@ -70,7 +70,12 @@ export function checkMetric(metric: unknown, policy: ValidationPolicy): string |
  * checkMetric; nonNegative = isNonNegativeMetric(metric) (callers checking many observations of
  * the same metric compute it once).
  */
-export function checkValueAndTime(o: { metric: unknown; value: unknown; time: unknown }, nonNegative: boolean, policy: ValidationPolicy, now: number): string | undefined {
+export function checkValueAndTime(
+  o: { metric: unknown; value: unknown; time: unknown },
+  nonNegative: boolean,
+  policy: ValidationPolicy,
+  now: number,
+): string | undefined {
   if (typeof o.value !== 'number') return `value must be a number, got ${typeOf(o.value)}`;
   if (Number.isNaN(o.value)) return 'value is NaN';
   if (!Number.isFinite(o.value)) return 'value is infinite';

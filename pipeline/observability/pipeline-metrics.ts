@@ -42,12 +42,32 @@ export function createPipelineMetrics(component: string): PipelineMetrics {
     registry,
     messagesIn: new Counter({ name: 'switchyard_messages_consumed_total', help: 'Kafka messages consumed', labelNames: ['topic'], registers: r }),
     observations: new Counter({ name: 'switchyard_observations_total', help: 'Observations aggregated', labelNames: ['env'], registers: r }),
-    deadLettered: new Counter({ name: 'switchyard_dead_letters_total', help: 'Records sent to a dead-letter topic', labelNames: ['env', 'kind'], registers: r }),
+    deadLettered: new Counter({
+      name: 'switchyard_dead_letters_total',
+      help: 'Records sent to a dead-letter topic',
+      labelNames: ['env', 'kind'],
+      registers: r,
+    }),
     late: new Counter({ name: 'switchyard_late_observations_total', help: 'Observations later than the allowed lateness', labelNames: ['env'], registers: r }),
     pointsPublished: new Counter({ name: 'switchyard_points_published_total', help: 'Metric points published', labelNames: ['env'], registers: r }),
-    pointsWritten: new Counter({ name: 'switchyard_points_written_total', help: 'Metric points written to a store', labelNames: ['env', 'sink'], registers: r }),
-    pointsExpired: new Counter({ name: 'switchyard_points_expired_on_arrival_total', help: 'Points past retention when they reached the writer', labelNames: ['env', 'sink'], registers: r }),
-    writeErrors: new Counter({ name: 'switchyard_write_errors_total', help: 'Store writes that failed after retries', labelNames: ['env', 'sink'], registers: r }),
+    pointsWritten: new Counter({
+      name: 'switchyard_points_written_total',
+      help: 'Metric points written to a store',
+      labelNames: ['env', 'sink'],
+      registers: r,
+    }),
+    pointsExpired: new Counter({
+      name: 'switchyard_points_expired_on_arrival_total',
+      help: 'Points past retention when they reached the writer',
+      labelNames: ['env', 'sink'],
+      registers: r,
+    }),
+    writeErrors: new Counter({
+      name: 'switchyard_write_errors_total',
+      help: 'Store writes that failed after retries',
+      labelNames: ['env', 'sink'],
+      registers: r,
+    }),
     writeSeconds: new Histogram({
       name: 'switchyard_write_batch_seconds',
       help: 'Store write latency per batch',
@@ -56,7 +76,12 @@ export function createPipelineMetrics(component: string): PipelineMetrics {
       registers: r,
     }),
     openWindows: new Gauge({ name: 'switchyard_open_windows', help: 'Open aggregation windows', labelNames: ['env'], registers: r }),
-    consumerLag: new Gauge({ name: 'switchyard_consumer_lag', help: 'Consumer group lag in messages', labelNames: ['group', 'topic', 'partition'], registers: r }),
+    consumerLag: new Gauge({
+      name: 'switchyard_consumer_lag',
+      help: 'Consumer group lag in messages',
+      labelNames: ['group', 'topic', 'partition'],
+      registers: r,
+    }),
     sinkEnabled: new Gauge({ name: 'switchyard_sink_enabled', help: 'Whether a writer writes to its store', labelNames: ['env', 'sink'], registers: r }),
   };
 }

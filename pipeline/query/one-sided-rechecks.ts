@@ -150,7 +150,10 @@ export class OneSidedRechecks {
       const p = reread.then((outcome) => {
         this.waiting.delete(key);
         if (outcome.kind !== 'ok') {
-          this.o.logger?.debug({ env: w.env, action: 'recheck-failed', store: w.lacking, outcome: outcome.kind }, 'could not read a one-sided minute again; not judged');
+          this.o.logger?.debug(
+            { env: w.env, action: 'recheck-failed', store: w.lacking, outcome: outcome.kind },
+            'could not read a one-sided minute again; not judged',
+          );
           return this.finish(w, undefined);
         }
         if (proven) this.stats.judgedOnProof++;
@@ -159,7 +162,16 @@ export class OneSidedRechecks {
         const [oldPoints, newPoints] = w.lacking === 'new' ? [[w.point], other] : [other, [w.point]];
         // Judged as of now: the other writer is past it (or out of time).
         const s = w.state;
-        this.finish(w, compareSeries(oldPoints, newPoints, { horizon: s.coverageHorizon, now: this.now(), retentionMs: s.retentionMs, tolerance: s.tolerance, writersProven: proven }));
+        this.finish(
+          w,
+          compareSeries(oldPoints, newPoints, {
+            horizon: s.coverageHorizon,
+            now: this.now(),
+            retentionMs: s.retentionMs,
+            tolerance: s.tolerance,
+            writersProven: proven,
+          }),
+        );
       });
       this.inFlight.add(p);
       void p.finally(() => this.inFlight.delete(p));

@@ -28,7 +28,10 @@ export interface QueryLimits {
 export const DEFAULT_QUERY_LIMITS: QueryLimits = { maxRangeMs: 24 * 3_600_000, defaultRangeMs: 3_600_000 };
 
 const appSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'app must be 1-128 letters, digits, ".", "_", ":" or "-"');
-const metricSchema = z.string().regex(/^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$/, 'metric must be dotted lower-case words like router.service_ms').max(128);
+const metricSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$/, 'metric must be dotted lower-case words like router.service_ms')
+  .max(128);
 
 function parseTime(name: string, raw: string): number | string {
   const t = /^\d+$/.test(raw) ? Number(raw) : Date.parse(raw);
@@ -62,12 +65,16 @@ export function parseSeriesRequest(
     if (from < lo || from > hi) problems.push(`from (${from}) is outside 2000-01-01 .. now + 1 day`);
     else if (to < lo || to > hi) problems.push(`to (${to}) is outside 2000-01-01 .. now + 1 day`);
     else if (from > to) problems.push(`from (${new Date(from).toISOString()}) is after to (${new Date(to).toISOString()})`);
-    else if (to - from > limits.maxRangeMs) problems.push(`range of ${((to - from) / 3_600_000).toFixed(1)} h is longer than the limit of ${limits.maxRangeMs / 3_600_000} h`);
+    else if (to - from > limits.maxRangeMs)
+      problems.push(`range of ${((to - from) / 3_600_000).toFixed(1)} h is longer than the limit of ${limits.maxRangeMs / 3_600_000} h`);
   }
   const statsRaw = query.get('stats');
   let stats: PointStat[] = [...POINT_STATS];
   if (statsRaw !== null) {
-    const asked = statsRaw.split(',').map((s) => s.trim()).filter(Boolean);
+    const asked = statsRaw
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     const unknown = asked.filter((s) => !(POINT_STATS as readonly string[]).includes(s));
     if (asked.length === 0) problems.push(`stats is empty (choose from ${POINT_STATS.join(', ')})`);
     if (unknown.length > 0) problems.push(`unknown stats ${unknown.join(', ')} (choose from ${POINT_STATS.join(', ')})`);
@@ -78,5 +85,8 @@ export function parseSeriesRequest(
   if (problems.length > 0) return { ok: false, problems };
   const f = from as number;
   const t = to as number;
-  return { ok: true, request: { app: path.app, metric: path.metric, fromMinute: Math.floor(f / MINUTE_MS) * MINUTE_MS, toMinute: Math.floor(t / MINUTE_MS) * MINUTE_MS, stats } };
+  return {
+    ok: true,
+    request: { app: path.app, metric: path.metric, fromMinute: Math.floor(f / MINUTE_MS) * MINUTE_MS, toMinute: Math.floor(t / MINUTE_MS) * MINUTE_MS, stats },
+  };
 }

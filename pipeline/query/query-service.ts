@@ -43,7 +43,12 @@ function send(res: http.ServerResponse, status: number, body: unknown, headers: 
 export async function startQueryService(o: QueryServiceOptions, port: number, host = '127.0.0.1'): Promise<QueryServer> {
   const now = o.now ?? Date.now;
   const limits = o.limits ?? DEFAULT_QUERY_LIMITS;
-  const requests = new Counter({ name: 'switchyard_query_requests_total', help: 'Read API requests', labelNames: ['env', 'status', 'served_by'], registers: [o.registry] });
+  const requests = new Counter({
+    name: 'switchyard_query_requests_total',
+    help: 'Read API requests',
+    labelNames: ['env', 'status', 'served_by'],
+    registers: [o.registry],
+  });
   const served = new Counter({
     name: 'switchyard_query_served_total',
     help: 'Served reads per store; part is whole (one store served the query) or split (a cutover query reaching before the coverage horizon: the old store served the part before it, the new store the rest)',
@@ -103,7 +108,12 @@ export async function startQueryService(o: QueryServiceOptions, port: number, ho
         for (const s of r.stats) out[s] = p[s];
         return out;
       });
-      send(res, 200, { env, app: r.app, metric: r.metric, from: new Date(r.fromMinute).toISOString(), to: new Date(r.toMinute).toISOString(), stats: r.stats, points }, { 'x-switchyard-served-by': routed.servedBy });
+      send(
+        res,
+        200,
+        { env, app: r.app, metric: r.metric, from: new Date(r.fromMinute).toISOString(), to: new Date(r.toMinute).toISOString(), stats: r.stats, points },
+        { 'x-switchyard-served-by': routed.servedBy },
+      );
     } catch (err) {
       requests.inc({ env, status: '503', served_by: 'none' });
       o.logger.error({ env, app: r.app, metric: r.metric, action: 'query-failed', err: (err as Error).message }, 'served read failed');

@@ -106,7 +106,15 @@ export class ReadRouter {
     this.random = o.random ?? Math.random;
     this.now = o.now ?? Date.now;
     if (o.progress) {
-      this.rechecks = new OneSidedRechecks({ stores: o.stores, recorder: o.recorder, candidates: o.candidates, progress: o.progress, settleMs: o.settleMs ?? DEFAULT_SETTLE_MS, now: this.now, ...(o.logger ? { logger: o.logger } : {}) });
+      this.rechecks = new OneSidedRechecks({
+        stores: o.stores,
+        recorder: o.recorder,
+        candidates: o.candidates,
+        progress: o.progress,
+        settleMs: o.settleMs ?? DEFAULT_SETTLE_MS,
+        now: this.now,
+        ...(o.logger ? { logger: o.logger } : {}),
+      });
     }
   }
 
@@ -188,7 +196,12 @@ export class ReadRouter {
    * Serves the covered part from the new store, comparing it against the old store's same range;
    * falls back to the old store when the new one fails.
    */
-  private async readNewPart(env: string, q: SeriesQuery, state: ControlState, readAt: number): Promise<{ points: MetricPoint[]; servedBy: 'old' | 'new'; compared: boolean }> {
+  private async readNewPart(
+    env: string,
+    q: SeriesQuery,
+    state: ControlState,
+    readAt: number,
+  ): Promise<{ points: MetricPoint[]; servedBy: 'old' | 'new'; compared: boolean }> {
     const stores = this.o.stores(env);
     const rec = this.o.recorder;
     // Start the old-store read for comparison at the same time, off the critical path.
@@ -200,7 +213,10 @@ export class ReadRouter {
       served = await stores.new.readSeries(q);
     } catch (err) {
       rec.recordNewStoreError(env);
-      this.o.logger?.warn({ env, app: q.app, metric: q.metric, action: 'new-store-read-failed', err: (err as Error).message }, 'new store failed a served read; answering from the old store');
+      this.o.logger?.warn(
+        { env, app: q.app, metric: q.metric, action: 'new-store-read-failed', err: (err as Error).message },
+        'new store failed a served read; answering from the old store',
+      );
       if (shadow) this.track(shadow, () => undefined);
       return { points: await this.serve(env, 'old', stores.old, q), servedBy: 'old', compared: false };
     }
@@ -230,7 +246,15 @@ export class ReadRouter {
   }
 
   /** Records a candidate's outcome and, when it returned, the comparison against the served result. */
-  private compare(env: string, q: SeriesQuery, state: ControlState, readAt: number, candidateStore: 'old' | 'new', outcome: CandidateOutcome<MetricPoint[]>, served: MetricPoint[]): void {
+  private compare(
+    env: string,
+    q: SeriesQuery,
+    state: ControlState,
+    readAt: number,
+    candidateStore: 'old' | 'new',
+    outcome: CandidateOutcome<MetricPoint[]>,
+    served: MetricPoint[],
+  ): void {
     const rec = this.o.recorder;
     if (outcome.kind === 'timeout') return rec.recordCandidateFailure(env, 'timeout', candidateStore);
     if (outcome.kind === 'error') {
@@ -239,7 +263,13 @@ export class ReadRouter {
     }
     rec.recordShadowLatency(env, candidateStore, outcome.ms);
     const [oldPoints, newPoints] = candidateStore === 'new' ? [served, outcome.value] : [outcome.value, served];
-    const c = compareSeries(oldPoints, newPoints, { horizon: state.coverageHorizon, now: readAt, retentionMs: state.retentionMs, tolerance: state.tolerance, settleMs: this.o.settleMs ?? DEFAULT_SETTLE_MS });
+    const c = compareSeries(oldPoints, newPoints, {
+      horizon: state.coverageHorizon,
+      now: readAt,
+      retentionMs: state.retentionMs,
+      tolerance: state.tolerance,
+      settleMs: this.o.settleMs ?? DEFAULT_SETTLE_MS,
+    });
     const query = { app: q.app, metric: q.metric, from: q.fromMinute, to: q.toMinute };
     // Both reads have returned: a point either returned was appended to the metrics topic before now.
     if (this.rechecks) this.rechecks.hold(env, query, state, c, this.now());

@@ -63,7 +63,6 @@ interface EnvProgress {
 /** At most this many samples are kept per env (the oldest go first). */
 const MAX_SAMPLES = 240;
 
-
 /** WriterProgress from the metrics topic's end offsets and the writer groups' committed offsets. */
 export class KafkaWriterProgress implements WriterProgress {
   private readonly envs = new Map<string, EnvProgress>();
@@ -157,7 +156,11 @@ export class KafkaWriterProgress implements WriterProgress {
       this.failures = 0;
     } catch (err) {
       // Without proof the router falls back to the settle time: slower, never wrong.
-      if (this.failures++ % 20 === 0) this.o.logger?.warn({ env, action: 'writer-progress-failed', err: (err as Error).message }, 'cannot read the writers\u2019 offsets; one-sided minutes wait for the settle time');
+      if (this.failures++ % 20 === 0)
+        this.o.logger?.warn(
+          { env, action: 'writer-progress-failed', err: (err as Error).message },
+          'cannot read the writers\u2019 offsets; one-sided minutes wait for the settle time',
+        );
     }
   }
 }

@@ -133,7 +133,11 @@ export class ScienceRecorder {
   }
 
   /** One comparison's outcome; keeps a sample of it when it differs and the minute has room. */
-  recordComparison(env: string, query: { app: string; metric: string; from: number; to: number }, c: Pick<Comparison, 'compared' | 'matched' | 'mismatches'>): void {
+  recordComparison(
+    env: string,
+    query: { app: string; metric: string; from: number; to: number },
+    c: Pick<Comparison, 'compared' | 'matched' | 'mismatches'>,
+  ): void {
     if (c.compared === 0) return;
     this.add(env, 'comparisons');
     if (c.mismatches.length === 0) {

@@ -102,7 +102,12 @@ export async function readMismatchSamples(client: DynamoDBClient, env: string, f
   const out: MismatchSample[] = [];
   for (let m = toMinute; m >= fromMinute && out.length < limit; m -= MINUTE_MS) {
     const res = await client.send(
-      new QueryCommand({ TableName: MISMATCH_SAMPLES_TABLE, KeyConditionExpression: 'envMinute = :k', ExpressionAttributeValues: { ':k': { S: `${env}#${m}` } }, ConsistentRead: true }),
+      new QueryCommand({
+        TableName: MISMATCH_SAMPLES_TABLE,
+        KeyConditionExpression: 'envMinute = :k',
+        ExpressionAttributeValues: { ':k': { S: `${env}#${m}` } },
+        ConsistentRead: true,
+      }),
     );
     for (const i of res.Items ?? []) {
       out.push({

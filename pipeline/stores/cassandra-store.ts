@@ -122,16 +122,14 @@ export class CassandraMetricStore implements MetricStore {
     this.insertCql =
       `INSERT INTO ${table} (app, metric, minute, count, min, max, sum, median, p95, p99) ` + 'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?';
     this.selectCql =
-      `SELECT app, metric, minute, count, min, max, sum, median, p95, p99 FROM ${table} ` +
-      'WHERE app = ? AND metric = ? AND minute >= ? AND minute <= ?';
+      `SELECT app, metric, minute, count, min, max, sum, median, p95, p99 FROM ${table} ` + 'WHERE app = ? AND metric = ? AND minute >= ? AND minute <= ?';
   }
 
   /** Creates the keyspace and table if missing; warns when existing ones differ from these options. */
   async ensureSchema(): Promise<string[]> {
     const retentionSeconds = this.retentionMs / 1000;
     const ddl = [
-      `CREATE KEYSPACE IF NOT EXISTS ${this.keyspace} ` +
-        `WITH replication = {'class': 'SimpleStrategy', 'replication_factor': ${this.replicationFactor}}`,
+      `CREATE KEYSPACE IF NOT EXISTS ${this.keyspace} ` + `WITH replication = {'class': 'SimpleStrategy', 'replication_factor': ${this.replicationFactor}}`,
       `CREATE TABLE IF NOT EXISTS ${this.keyspace}.${CASSANDRA_TABLE} (` +
         'app text, metric text, minute timestamp, count bigint, ' +
         'min double, max double, sum double, median double, p95 double, p99 double, ' +
@@ -161,9 +159,13 @@ export class CassandraMetricStore implements MetricStore {
       );
     }
     const table = await this.run('read table schema', () =>
-      this.client.execute('SELECT default_time_to_live FROM system_schema.tables WHERE keyspace_name = ? AND table_name = ?', [this.keyspace, CASSANDRA_TABLE], {
-        prepare: true,
-      }),
+      this.client.execute(
+        'SELECT default_time_to_live FROM system_schema.tables WHERE keyspace_name = ? AND table_name = ?',
+        [this.keyspace, CASSANDRA_TABLE],
+        {
+          prepare: true,
+        },
+      ),
     );
     const defaultTtl = table.first()?.get('default_time_to_live') as number | undefined;
     if (defaultTtl !== undefined && defaultTtl !== retentionSeconds) {
@@ -198,7 +200,10 @@ export class CassandraMetricStore implements MetricStore {
       } catch (err) {
         const reason = err instanceof StoreError ? undefined : pointRejectionReason(err);
         if (reason === undefined) throw statementFailure(err, `write to ${this.keyspace}.${CASSANDRA_TABLE}`);
-        this.logger?.debug({ env: this.env, store: this.kind, app: p.app, metric: p.metric, minute: p.minute, reason, action: 'write.reject' }, 'point rejected');
+        this.logger?.debug(
+          { env: this.env, store: this.kind, app: p.app, metric: p.metric, minute: p.minute, reason, action: 'write.reject' },
+          'point rejected',
+        );
         rejected.push({ point: p, reason });
       }
     });
@@ -275,7 +280,8 @@ export function cassandraOptionProblems(opts: Partial<CassandraStoreOptions> | u
   const problems = storeOptionProblems(opts);
   if (opts === undefined || opts === null || typeof opts !== 'object') return problems;
   // Duck-typed so a wrapped or instrumented client is accepted too.
-  if (typeof opts.client?.execute !== 'function' || typeof opts.client.shutdown !== 'function') problems.push('client: a cassandra-driver Client is required (createCassandraClient in config/clients.ts)');
+  if (typeof opts.client?.execute !== 'function' || typeof opts.client.shutdown !== 'function')
+    problems.push('client: a cassandra-driver Client is required (createCassandraClient in config/clients.ts)');
   problems.push(...wholeNumberProblems('replicationFactor', opts.replicationFactor, 1, 10));
   problems.push(...wholeNumberProblems('concurrency', opts.concurrency, 1, 1024));
   return problems;
@@ -300,7 +306,9 @@ export interface OldPointsBefore {
 export async function findPointsBefore(db: cassandra.Client, env: string, before: number): Promise<OldPointsBefore> {
   const keyspace = cassandraKeyspaceFor(env);
   const table = `${keyspace}.${CASSANDRA_TABLE}`;
-  const exists = await db.execute('SELECT table_name FROM system_schema.tables WHERE keyspace_name = ? AND table_name = ?', [keyspace, CASSANDRA_TABLE], { prepare: true });
+  const exists = await db.execute('SELECT table_name FROM system_schema.tables WHERE keyspace_name = ? AND table_name = ?', [keyspace, CASSANDRA_TABLE], {
+    prepare: true,
+  });
   if (exists.rowLength === 0) return { tableExists: false, oldestMinute: null, exact: true };
   const options = { prepare: true, consistency: cassandra.types.consistencies.localQuorum };
   let found: number | undefined;
@@ -314,7 +322,10 @@ export async function findPointsBefore(db: cassandra.Client, env: string, before
   }
   if (found === undefined) return { tableExists: true, oldestMinute: null, exact: true };
   try {
-    const rs = await db.execute(`SELECT min(minute) AS oldest FROM ${table} WHERE minute < ? ALLOW FILTERING`, [new Date(before)], { ...options, readTimeout: 10_000 });
+    const rs = await db.execute(`SELECT min(minute) AS oldest FROM ${table} WHERE minute < ? ALLOW FILTERING`, [new Date(before)], {
+      ...options,
+      readTimeout: 10_000,
+    });
     const v = (rs.first() as cassandra.types.Row | null)?.get('oldest') as Date | null | undefined;
     return { tableExists: true, oldestMinute: v ? Math.min(found, v.getTime()) : found, exact: v !== undefined && v !== null };
   } catch {

@@ -174,11 +174,7 @@ export class DynamoMetricStore implements MetricStore {
 
   private async createTable(): Promise<void> {
     try {
-      await this.attempt('create table', () =>
-        this.client.send(
-          new CreateTableCommand(keyedTable(this.table, ['series', 'S'], ['minute', 'N'])),
-        ),
-      );
+      await this.attempt('create table', () => this.client.send(new CreateTableCommand(keyedTable(this.table, ['series', 'S'], ['minute', 'N']))));
     } catch (err) {
       // Another instance created it between our DescribeTable and CreateTable: fine, wait for it.
       if (awsErrorName(err) !== 'ResourceInUseException') throw callFailure(err, `create table ${this.table}`);
@@ -200,7 +196,9 @@ export class DynamoMetricStore implements MetricStore {
       const on = d?.TimeToLiveStatus === 'ENABLED' || d?.TimeToLiveStatus === 'ENABLING';
       if (on && d?.AttributeName === DYNAMO_TTL_ATTRIBUTE) return [];
       if (on) {
-        return [`table ${this.table} has TTL on attribute ${d?.AttributeName}, not ${DYNAMO_TTL_ATTRIBUTE}; expired items are filtered on read but never deleted`];
+        return [
+          `table ${this.table} has TTL on attribute ${d?.AttributeName}, not ${DYNAMO_TTL_ATTRIBUTE}; expired items are filtered on read but never deleted`,
+        ];
       }
       // Asked only when off: AWS refuses to "enable" TTL that is already enabled.
       await this.attempt('update TTL', () =>
@@ -263,7 +261,8 @@ export class DynamoMetricStore implements MetricStore {
       pending = unprocessed.map((r) => {
         const item = r.PutRequest?.Item ?? {};
         const point = byKey.get(itemKey(item.series?.S ?? '', item.minute?.N ?? ''));
-        if (point === undefined) throw new StoreError(`batch write to ${this.table}: DynamoDB returned an unprocessed item it was not sent`, { retriable: true });
+        if (point === undefined)
+          throw new StoreError(`batch write to ${this.table}: DynamoDB returned an unprocessed item it was not sent`, { retriable: true });
         return point;
       });
       await this.backoff('batch write (unprocessed items)', attempt, `${unprocessed.length} unprocessed items`);
@@ -281,7 +280,10 @@ export class DynamoMetricStore implements MetricStore {
       } catch (err) {
         if (awsErrorName(err) !== 'ValidationException') throw callFailure(err, `put item to ${this.table}`);
         const reason = `dynamodb rejected the point: ${errorMessage(err)}`;
-        this.logger?.debug({ env: this.env, store: this.kind, app: p.app, metric: p.metric, minute: p.minute, reason, action: 'write.reject' }, 'point rejected');
+        this.logger?.debug(
+          { env: this.env, store: this.kind, app: p.app, metric: p.metric, minute: p.minute, reason, action: 'write.reject' },
+          'point rejected',
+        );
         rejected.push({ point: p, reason });
       }
     }

@@ -52,7 +52,6 @@ export function backoffDelayMs(policy: RetryPolicy, retry: number, random: () =>
   return Math.round(random() * bound);
 }
 
-
 /** What retryTransient needs besides the action. */
 export interface RetryContext {
   policy: RetryPolicy;

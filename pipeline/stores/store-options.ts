@@ -21,7 +21,6 @@ export interface StoreOptions {
   logger?: Logger;
 }
 
-
 /** Longest retention: Cassandra's maximum TTL (20 years), in ms. */
 export const MAX_RETENTION_MS = 630_720_000 * 1000;
 

@@ -48,7 +48,6 @@ export interface Writer {
   health(): { ok: boolean; detail: Record<string, unknown> };
 }
 
-
 /** Builds a writer job for one store; call start() to join the group. */
 export function createWriter(opts: WriterOptions): Writer {
   const { env, store } = opts;
@@ -60,7 +59,12 @@ export function createWriter(opts: WriterOptions): Writer {
   const log = opts.logger.child({ env, job: 'writer', sink, groupId });
   const m = opts.metrics;
   const sessionTimeout = opts.sessionTimeoutMs ?? 30_000;
-  const consumer: Consumer = opts.kafka.consumer({ groupId, sessionTimeout, heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 3)), maxWaitTimeInMs: 1000 });
+  const consumer: Consumer = opts.kafka.consumer({
+    groupId,
+    sessionTimeout,
+    heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 3)),
+    maxWaitTimeInMs: 1000,
+  });
   const producer: Producer = opts.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   let running = false;
   let consecutiveFailures = 0;
@@ -77,13 +81,17 @@ export function createWriter(opts: WriterOptions): Writer {
         m.pointsExpired.inc({ env, sink }, result.expired);
         consecutiveFailures = 0;
         lastError = undefined;
-        for (const r of result.rejected) log.warn({ action: 'point-rejected', app: r.point.app, metric: r.point.metric, minute: r.point.minute, reason: r.reason }, 'store rejected a point');
+        for (const r of result.rejected)
+          log.warn({ action: 'point-rejected', app: r.point.app, metric: r.point.metric, minute: r.point.minute, reason: r.reason }, 'store rejected a point');
         return result.rejected;
       } catch (err) {
         consecutiveFailures++;
         lastError = (err as Error).message;
         m.writeErrors.inc({ env, sink });
-        log.warn({ action: 'write-failed', points: points.length, attempt: consecutiveFailures, err: lastError, retryInMs: delay }, 'store write failed; retrying');
+        log.warn(
+          { action: 'write-failed', points: points.length, attempt: consecutiveFailures, err: lastError, retryInMs: delay },
+          'store write failed; retrying',
+        );
         if (!payload.isRunning() || payload.isStale()) return undefined;
         await payload.heartbeat().catch(() => undefined);
         await sleep(delay * (0.5 + Math.random() / 2));
@@ -105,7 +113,12 @@ export function createWriter(opts: WriterOptions): Writer {
         deadLetters.push({
           key: message.key,
           value: message.value,
-          headers: { 'switchyard-kind': 'malformed-point', 'switchyard-reason': decoded.reason, 'switchyard-source': `${batch.topic}/${batch.partition}/${message.offset}`, 'switchyard-sink': sink },
+          headers: {
+            'switchyard-kind': 'malformed-point',
+            'switchyard-reason': decoded.reason,
+            'switchyard-source': `${batch.topic}/${batch.partition}/${message.offset}`,
+            'switchyard-sink': sink,
+          },
         });
       }
     }
@@ -126,7 +139,12 @@ export function createWriter(opts: WriterOptions): Writer {
         deadLetters.push({
           key: point.app,
           value: encodeMetricPoint(point),
-          headers: { 'switchyard-kind': 'rejected-point', 'switchyard-reason': reason, 'switchyard-source': `${batch.topic}/${batch.partition}`, 'switchyard-sink': sink },
+          headers: {
+            'switchyard-kind': 'rejected-point',
+            'switchyard-reason': reason,
+            'switchyard-source': `${batch.topic}/${batch.partition}`,
+            'switchyard-sink': sink,
+          },
         });
       }
     }

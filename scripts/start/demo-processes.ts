@@ -75,7 +75,18 @@ export function controlWorker(client: Client, cfg: SwitchyardConfig): ProcessSpe
 export function loadGenerator(env: string, seed: number, apps: number, ratePerSec: number): ProcessSpec {
   return {
     name: `loadgen-${env}`,
-    ...tsEntry('pipeline/cli/loadgen.ts', ['--env', env, '--apps', String(apps), '--rate', String(ratePerSec), '--duration', TRAFFIC_ROUND, '--seed', String(seed)]),
+    ...tsEntry('pipeline/cli/loadgen.ts', [
+      '--env',
+      env,
+      '--apps',
+      String(apps),
+      '--rate',
+      String(ratePerSec),
+      '--duration',
+      TRAFFIC_ROUND,
+      '--seed',
+      String(seed),
+    ]),
     probe: outputReady(/loadgen: (\d+)\/\d+ observations/, (m) => `${m[1]} observations sent`),
     lifecycle: 'rounds',
     stopTier: TRAFFIC_TIER,
@@ -86,7 +97,22 @@ export function loadGenerator(env: string, seed: number, apps: number, ratePerSe
 export function readGenerator(env: string, seed: number, apps: number, ratePerSec: number, queryUrl: string): ProcessSpec {
   return {
     name: `readgen-${env}`,
-    ...tsEntry('pipeline/cli/readgen.ts', ['--env', env, '--url', queryUrl, '--apps', String(apps), '--rate', String(ratePerSec), '--duration', TRAFFIC_ROUND, '--concurrency', '4', '--seed', String(seed)]),
+    ...tsEntry('pipeline/cli/readgen.ts', [
+      '--env',
+      env,
+      '--url',
+      queryUrl,
+      '--apps',
+      String(apps),
+      '--rate',
+      String(ratePerSec),
+      '--duration',
+      TRAFFIC_ROUND,
+      '--concurrency',
+      '4',
+      '--seed',
+      String(seed),
+    ]),
     probe: outputReady(/readgen: (\d+) queries/, (m) => `${m[1]} queries sent`),
     lifecycle: 'rounds',
     stopTier: TRAFFIC_TIER,

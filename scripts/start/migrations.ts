@@ -10,7 +10,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { MIGRATION_WORKFLOW_TYPE, migrationWorkflowId, Stage, STATE_QUERY_NAME, type MigrationInput, type MigrationPolicy, type MigrationState } from '../../contract/index.js';
+import {
+  MIGRATION_WORKFLOW_TYPE,
+  migrationWorkflowId,
+  Stage,
+  STATE_QUERY_NAME,
+  type MigrationInput,
+  type MigrationPolicy,
+  type MigrationState,
+} from '../../contract/index.js';
 import { durationArg } from '../../kit/cli.js';
 import { StartError } from './start-error.js';
 
@@ -26,7 +34,6 @@ export interface MigrationStatus {
   note?: string;
 }
 
-
 /** The policy the current run of a workflow was started with (from its first history event). */
 async function policyOfRun(handle: WorkflowHandle): Promise<MigrationPolicy | undefined> {
   const history = await handle.fetchHistory();
@@ -39,7 +46,8 @@ function policyDifference(actual: MigrationPolicy, wanted: MigrationPolicy): str
   if (JSON.stringify(actual) === JSON.stringify(wanted)) return undefined;
   const parts: string[] = [];
   if (actual.retentionMs !== wanted.retentionMs) parts.push(`retention ${durationArg(actual.retentionMs)} instead of ${durationArg(wanted.retentionMs)}`);
-  if (actual.bakeMs.science !== wanted.bakeMs.science) parts.push(`science bake ${durationArg(actual.bakeMs.science)} instead of ${durationArg(wanted.bakeMs.science)}`);
+  if (actual.bakeMs.science !== wanted.bakeMs.science)
+    parts.push(`science bake ${durationArg(actual.bakeMs.science)} instead of ${durationArg(wanted.bakeMs.science)}`);
   return parts.length > 0 ? parts.join(', ') : 'some thresholds differ';
 }
 
@@ -51,7 +59,11 @@ async function queryState(handle: WorkflowHandle, env: string, timeoutMs: number
       return await handle.query<MigrationState>(STATE_QUERY_NAME);
     } catch (err) {
       if (Date.now() > deadline) {
-        throw new StartError(`migration workflow of ${env}`, `does not answer its state query after ${Math.round(timeoutMs / 1000)} s: ${(err as Error).message}`, 'Is the control worker running? See its log.');
+        throw new StartError(
+          `migration workflow of ${env}`,
+          `does not answer its state query after ${Math.round(timeoutMs / 1000)} s: ${(err as Error).message}`,
+          'Is the control worker running? See its log.',
+        );
       }
       await sleep(500);
     }
@@ -59,7 +71,10 @@ async function queryState(handle: WorkflowHandle, env: string, timeoutMs: number
 }
 
 /** Ensures env's migration workflow exists (created in planned with policy when there is none). */
-export async function ensureMigration(client: Client, o: { env: string; taskQueue: string; policy: MigrationPolicy; terminateCommand: (workflowId: string) => string; queryTimeoutMs: number }): Promise<MigrationStatus> {
+export async function ensureMigration(
+  client: Client,
+  o: { env: string; taskQueue: string; policy: MigrationPolicy; terminateCommand: (workflowId: string) => string; queryTimeoutMs: number },
+): Promise<MigrationStatus> {
   const { env } = o;
   const workflowId = migrationWorkflowId(env);
   const handle = client.workflow.getHandle(workflowId);

@@ -86,7 +86,6 @@ const MAX_BACKOFF_MS = 30_000;
 const HEALTHY_RUN_MS = 60_000;
 const PROBE_INTERVAL_MS = 500;
 
-
 /** "code 1" or "signal SIGKILL". */
 function describeExit(child: ChildProcess): string {
   return child.signalCode ? `signal ${child.signalCode}` : `code ${child.exitCode ?? '?'}`;
@@ -299,7 +298,11 @@ export class Supervisor {
       const detail = await probe({ pid: current.pid, output: () => this.outputSince(name, current.logOffset) }).catch(() => undefined);
       if (detail !== undefined && !run.hasExited) return detail;
       if (Date.now() > deadline) {
-        throw new StartError(name, `not ready after ${Math.round(this.o.readyTimeoutMs / 1000)} s (pid ${run.pid} is still running)`, this.tailSection(name, run.logOffset));
+        throw new StartError(
+          name,
+          `not ready after ${Math.round(this.o.readyTimeoutMs / 1000)} s (pid ${run.pid} is still running)`,
+          this.tailSection(name, run.logOffset),
+        );
       }
       await Promise.race([sleep(PROBE_INTERVAL_MS), run.exited]);
     }

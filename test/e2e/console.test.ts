@@ -80,7 +80,17 @@ describe('console: sign-in, roles and actions in a real browser', () => {
     client = rig.client;
     closeTemporal = rig.closeTemporal;
     load = runLiveLoad(producer, env, { apps: 3, count: 300, ratePerSec: 150, seed: 11, shouldStop: () => stopLoad });
-    reads = runReadTraffic({ baseUrl: queryUrl, env, apps: 3, metrics: ['router.service_ms'], ratePerSec: 5, durationMs: 20 * 60_000, seed: 5, shouldStop: () => stopLoad, ranges: [[10 * 60_000, 1]] });
+    reads = runReadTraffic({
+      baseUrl: queryUrl,
+      env,
+      apps: 3,
+      metrics: ['router.service_ms'],
+      ratePerSec: 5,
+      durationMs: 20 * 60_000,
+      seed: 5,
+      shouldStop: () => stopLoad,
+      ranges: [[10 * 60_000, 1]],
+    });
     await client.workflow.start(MIGRATION_WORKFLOW_TYPE, { workflowId: migrationWorkflowId(env), taskQueue, args: [{ env, policy }] });
 
     const written = writeUsersFile(path.join(os.tmpdir(), `switchyard-${env}`), [
@@ -147,7 +157,10 @@ describe('console: sign-in, roles and actions in a real browser', () => {
     const startForm = page.getByRole('form', { name: 'Start dual write' });
     await startForm.getByPlaceholder('why (goes into the audit log)').fill('e2e: begin the migration');
     await startForm.getByRole('button', { name: 'Start dual write' }).click();
-    await page.locator('[data-testid=action-result][data-kind=start][data-status=ok]').getByText(/dual_write/).waitFor({ timeout: 60_000 });
+    await page
+      .locator('[data-testid=action-result][data-kind=start][data-status=ok]')
+      .getByText(/dual_write/)
+      .waitFor({ timeout: 60_000 });
     await page.getByTestId('env-stage').getByText('dual_write').waitFor();
     await page.locator('[data-testid=audit-table] tr[data-action=start][data-actor=olivia]').waitFor();
 
@@ -302,7 +315,11 @@ describe('console: sign-in, roles and actions in a real browser', () => {
     while (!(await drawn())) {
       if (Date.now() > deadline) {
         await screenshot(page, 'failed-metrics-tab-preview');
-        const svg = await page.locator('[data-testid=chart-preview] svg:has(.recharts-line)').first().evaluate((e) => e.outerHTML.slice(0, 4000)).catch((err: Error) => err.message);
+        const svg = await page
+          .locator('[data-testid=chart-preview] svg:has(.recharts-line)')
+          .first()
+          .evaluate((e) => e.outerHTML.slice(0, 4000))
+          .catch((err: Error) => err.message);
         assert.fail(`the Metrics tab preview did not draw its median and p99 lines within 60 s; its chart:\n${svg}`);
       }
       await page.waitForTimeout(500);
@@ -312,7 +329,10 @@ describe('console: sign-in, roles and actions in a real browser', () => {
     assert.ok(Number(await page.getByTestId('chart-preview').getAttribute('data-points')) >= 1);
     await screenshot(page, 'metrics-tab-preview');
     await page.goto('/');
-    await page.getByTestId(`served-${env}`).getByText(/old store [1-9]/).waitFor({ timeout: 30_000 });
+    await page
+      .getByTestId(`served-${env}`)
+      .getByText(/old store [1-9]/)
+      .waitFor({ timeout: 30_000 });
     await screenshot(page, 'overview');
     await context.close();
   });
@@ -328,7 +348,10 @@ describe('console: sign-in, roles and actions in a real browser', () => {
     const csv = await (await context.request.get(`/api/audit/export?format=csv&env=${env}&action=advance`)).text();
     const lines = csv.trim().split('\n');
     assert.equal(lines[0], 'at,env,seq,actor,action,from,to,reason,evidence,controlVersion,workflowId,runId');
-    assert.ok(lines.slice(1).some((l) => l.includes(`,${env},`) && l.includes(',olivia,advance,dual_write,science,')), csv);
+    assert.ok(
+      lines.slice(1).some((l) => l.includes(`,${env},`) && l.includes(',olivia,advance,dual_write,science,')),
+      csv,
+    );
     const json = (await (await context.request.get(`/api/audit/export?format=json&env=${env}`)).json()) as { env: string; action: string }[];
     assert.ok(json.length >= 3 && json.every((e) => e.env === env));
     assert.ok(json.some((e) => e.action === 'start'));
@@ -346,7 +369,11 @@ describe('console: sign-in, roles and actions in a real browser', () => {
     for (const role of ['writer-cassandra', 'writer-dynamodb', 'query']) assert.match(text, new RegExp(role), `${role} instance listed`);
     assert.match(text, /v\d+/);
     await page.getByTestId(`lag-switchyard.${env}.aggregator`).waitFor();
-    await page.getByTestId(`dlq-${env}`).getByText(/\d+ in/).first().waitFor();
+    await page
+      .getByTestId(`dlq-${env}`)
+      .getByText(/\d+ in/)
+      .first()
+      .waitFor();
     await screenshot(page, 'pipeline');
     await context.close();
   });
@@ -377,7 +404,10 @@ describe('console: sign-in, roles and actions in a real browser', () => {
       await page.getByTestId(`env-${env}`).waitFor();
       await screenshot(page, 'outage-banner');
       await page.goto('/metrics');
-      await page.getByTestId('outage-banner').getByText(/query service is unreachable/).waitFor();
+      await page
+        .getByTestId('outage-banner')
+        .getByText(/query service is unreachable/)
+        .waitFor();
       await context.close();
     } finally {
       await broken.stop();

@@ -114,7 +114,8 @@ function checkServedMinutes(responses: readonly ReadResponse[], expected: Map<st
     const agedOut = (minute: number): boolean => minute + RETENTION_MS <= r.receivedAt + EXPIRY_MARGIN_MS;
     for (let minute = Math.floor(from / MINUTE_MS) * MINUTE_MS; minute <= to; minute += MINUTE_MS) {
       const key = keyOf({ app, metric, minute });
-      if (isComplete(minute) && !agedOut(minute) && expected.has(key) && !served.has(minute)) differ(servedBy, key, 'missing: complete, within retention, not served');
+      if (isComplete(minute) && !agedOut(minute) && expected.has(key) && !served.has(minute))
+        differ(servedBy, key, 'missing: complete, within retention, not served');
     }
   }
   for (const [by, set] of distinct) out.distinct[by] = set.size;
@@ -180,7 +181,9 @@ describe('e2e: one environment migrated through every stage on the real stack', 
         const now = Date.now();
         const minute = now - (now % MINUTE_MS);
         const samples = await readMismatchSamples(dynamo, env, minute - 5 * MINUTE_MS, minute, 10).catch((err: Error) => err.message);
-        throw new Error(`timed out waiting for ${what}; state: ${JSON.stringify({ stage: s.stage, ramp: s.ramp, paused: s.paused, rolledBack: s.rolledBack, gates: s.gates, last: s.evaluations.slice(-2), samples })}`);
+        throw new Error(
+          `timed out waiting for ${what}; state: ${JSON.stringify({ stage: s.stage, ramp: s.ramp, paused: s.paused, rolledBack: s.rolledBack, gates: s.gates, last: s.evaluations.slice(-2), samples })}`,
+        );
       }
       await sleep(1000);
       s = await state();
@@ -212,7 +215,14 @@ describe('e2e: one environment migrated through every stage on the real stack', 
     closeTemporal = rig.closeTemporal;
     // Real-time observations for the whole run, and dashboard-like reads against the query service.
     // Each batch is recorded before it is sent: a send that fails throws, ends the loop and fails the run.
-    load = runLiveLoad(producer, env, { apps: APPS, count: 400, ratePerSec: 200, seed: 1, shouldStop: () => stopLoad, onBatch: (batch) => sent.push(...batch) });
+    load = runLiveLoad(producer, env, {
+      apps: APPS,
+      count: 400,
+      ratePerSec: 200,
+      seed: 1,
+      shouldStop: () => stopLoad,
+      onBatch: (batch) => sent.push(...batch),
+    });
     // Every statistic, so each served value is checked. Five-minute ranges reach before the coverage
     // horizon for most of the run (the old store keeps serving those); 90-second ones are served by
     // the new store once cutover starts.
@@ -239,7 +249,9 @@ describe('e2e: one environment migrated through every stage on the real stack', 
   after(async () => {
     stopLoad = true;
     await Promise.race([Promise.allSettled([load, reads]), sleep(15_000)]);
-    await handle().terminate('test over').catch(() => undefined);
+    await handle()
+      .terminate('test over')
+      .catch(() => undefined);
     await closeTemporal?.();
     await producer.disconnect();
     await Promise.all(procs.map((p) => p.stop('SIGKILL')));
@@ -308,12 +320,17 @@ describe('e2e: one environment migrated through every stage on the real stack', 
     // (whole, or split at the horizon), with the read generator's real ranges.
     const atFull = responses.filter((r) => r.status === 200 && r.request.sentAt >= fullCutoverAt);
     const fromNew = atFull.filter((r) => r.servedBy === 'new' || r.servedBy === 'split').length;
-    assert.ok(atFull.length >= 10 && fromNew / atFull.length >= 0.8, `${fromNew} of ${atFull.length} reads at cutover 100% served (wholly or in part) by the new store`);
+    assert.ok(
+      atFull.length >= 10 && fromNew / atFull.length >= 0.8,
+      `${fromNew} of ${atFull.length} reads at cutover 100% served (wholly or in part) by the new store`,
+    );
     const ttl = await state();
     assert.equal(ttl.stage, 'ttl_wait');
     assert.ok(ttl.ttlGateAt !== null && ttl.ttlGateAt >= h + policy.retentionMs + policy.ttlGraceMs);
     await advanceWhenReady('ttl_wait', 5 * 60_000);
-    await assert.rejects(update('approveDecommissionUpdate', {}, 'alice'), (err: Error) => /someone other than alice/.test(String(err.cause instanceof Error ? err.cause.message : err.message)));
+    await assert.rejects(update('approveDecommissionUpdate', {}, 'alice'), (err: Error) =>
+      /someone other than alice/.test(String(err.cause instanceof Error ? err.cause.message : err.message)),
+    );
     await update('approveDecommissionUpdate', {}, 'bob');
     await waitFor('complete', (s) => s.stage === 'complete', 60_000);
     // Users keep reading after the decommission, now from the new store alone for every range:
@@ -342,7 +359,10 @@ describe('e2e: one environment migrated through every stage on the real stack', 
       const note = `fault in cutover: ${faulty.length} wrong values served by ${[...new Set(faulty.map((d) => d.servedBy))].join('/')} over ${exposure} ms before the automatic rollback`;
       t.diagnostic(note);
       console.log(note);
-      assert.ok(faulty.every((d) => d.servedBy === 'new' || d.servedBy === 'split'), `wrong values only from the new store: ${JSON.stringify(faulty.slice(0, 5))}`);
+      assert.ok(
+        faulty.every((d) => d.servedBy === 'new' || d.servedBy === 'split'),
+        `wrong values only from the new store: ${JSON.stringify(faulty.slice(0, 5))}`,
+      );
       assert.ok(exposure <= 15_000, note);
     }
     const remaining = check.differences.filter((d) => d.at > rolledBackAt);
@@ -356,14 +376,29 @@ describe('e2e: one environment migrated through every stage on the real stack', 
       .slice(0, 20)
       .map(([what, n]) => `${what} (served ${n}x)`)
       .join('\n');
-    assert.equal(remaining.length, 0, `${remaining.length} served values differ from the batch computation after the rollback (${times.size} distinct):\n${shown}`);
+    assert.equal(
+      remaining.length,
+      0,
+      `${remaining.length} served values differ from the batch computation after the rollback (${times.size} distinct):\n${shown}`,
+    );
     assert.ok(total > 100, `enough served minutes compared: ${report}`);
     assert.ok((check.compared.old ?? 0) > 0, `some compared minutes were served by the old store: ${report}`);
     assert.ok((check.compared.new ?? 0) > 0, `some compared minutes were served by the new store: ${report}`);
 
     const audit = await readAudit(dynamo, { env, limit: 500 });
     const actions = audit.map((e) => `${e.actor}:${e.action}`);
-    const order = ['alice:start', 'alice:advance', 'alice:advance', 'alice:set_fault', 'automatic:automatic_rollback', 'alice:set_fault', 'alice:resume', 'alice:advance', 'alice:advance', 'bob:approve_decommission'];
+    const order = [
+      'alice:start',
+      'alice:advance',
+      'alice:advance',
+      'alice:set_fault',
+      'automatic:automatic_rollback',
+      'alice:set_fault',
+      'alice:resume',
+      'alice:advance',
+      'alice:advance',
+      'bob:approve_decommission',
+    ];
     // The story, in order (other entries, e.g. automatic ramp steps, may come in between).
     let i = 0;
     for (const a of actions) if (i < order.length && a === order[i]) i++;

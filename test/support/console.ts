@@ -17,12 +17,15 @@ const NEXT_BIN = path.join(REPO_ROOT, 'node_modules', 'next', 'dist', 'bin', 'ne
 export async function ensureConsoleBuilt(): Promise<void> {
   if (consoleBuildReason(REPO_ROOT) === undefined) return;
   const code = await new Promise<number>((resolve) => {
-    const child = spawn(process.execPath, [NEXT_BIN, 'build', 'web', '--webpack'], { cwd: REPO_ROOT, stdio: 'inherit', env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' } });
+    const child = spawn(process.execPath, [NEXT_BIN, 'build', 'web', '--webpack'], {
+      cwd: REPO_ROOT,
+      stdio: 'inherit',
+      env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' },
+    });
     child.on('close', (c) => resolve(c ?? 1));
   });
   if (code !== 0) throw new Error(`next build web failed with exit code ${code}`);
 }
-
 
 /** A user of a test's users file, with the plain password. */
 export interface TestUser {
@@ -36,7 +39,11 @@ export function writeUsersFile(dir: string, users: Omit<TestUser, 'password'>[])
   fs.mkdirSync(dir, { recursive: true });
   const withPasswords = users.map((u) => ({ ...u, password: randomBytes(12).toString('base64url') }));
   const file = path.join(dir, 'users.json');
-  fs.writeFileSync(file, JSON.stringify({ users: withPasswords.map((u) => ({ username: u.username, role: u.role, passwordHash: hashPassword(u.password) })) }, null, 2), { mode: 0o600 });
+  fs.writeFileSync(
+    file,
+    JSON.stringify({ users: withPasswords.map((u) => ({ username: u.username, role: u.role, passwordHash: hashPassword(u.password) })) }, null, 2),
+    { mode: 0o600 },
+  );
   return { file, users: Object.fromEntries(withPasswords.map((u) => [u.username, u])) };
 }
 

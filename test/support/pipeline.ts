@@ -81,12 +81,22 @@ export class PipelineProcess {
 
 /** An aggregator process for env. Test workloads compress event time (minutes of events a second), so the lateness allowed is a minute. */
 export function aggregatorProcess(name: string, env: string, extra: string[] = []): PipelineProcess {
-  return new PipelineProcess(name, 'pipeline/cli/aggregator.ts', ['--env', env, '--partitions', '4', '--lateness', '60s', '--idle', '3s', '--session-timeout', '6s', ...extra], { SWITCHYARD_ENVS: env });
+  return new PipelineProcess(
+    name,
+    'pipeline/cli/aggregator.ts',
+    ['--env', env, '--partitions', '4', '--lateness', '60s', '--idle', '3s', '--session-timeout', '6s', ...extra],
+    { SWITCHYARD_ENVS: env },
+  );
 }
 
 /** A writer process for env and sink. */
 export function writerProcess(name: string, env: string, sink: 'cassandra' | 'dynamodb', extra: string[] = []): PipelineProcess {
-  return new PipelineProcess(name, 'pipeline/cli/writer.ts', ['--env', env, '--sink', sink, '--partitions', '4', '--retention', '7d', '--session-timeout', '6s', ...extra], { SWITCHYARD_ENVS: env });
+  return new PipelineProcess(
+    name,
+    'pipeline/cli/writer.ts',
+    ['--env', env, '--sink', sink, '--partitions', '4', '--retention', '7d', '--session-timeout', '6s', ...extra],
+    { SWITCHYARD_ENVS: env },
+  );
 }
 
 /** Key of a point in maps. */
@@ -179,7 +189,11 @@ export function diffPoints(expected: Map<string, MetricPoint>, actual: Map<strin
 }
 
 /** Polls both stores until each holds exactly the expected points; throws with the difference on timeout. */
-export async function waitForStores(stores: { cassandra: MetricStore; dynamodb: MetricStore }, expected: Map<string, MetricPoint>, timeoutMs: number): Promise<void> {
+export async function waitForStores(
+  stores: { cassandra: MetricStore; dynamodb: MetricStore },
+  expected: Map<string, MetricPoint>,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   for (;;) {
@@ -196,7 +210,12 @@ export async function waitForStores(stores: { cassandra: MetricStore; dynamodb: 
 }
 
 /** Reads every record of a topic from the beginning (for dead-letter checks). */
-export async function readTopic(cfg: SwitchyardConfig, topic: string, expectAtLeast: number, timeoutMs = 30_000): Promise<{ key: string | null; value: Buffer | null; headers: Record<string, string> }[]> {
+export async function readTopic(
+  cfg: SwitchyardConfig,
+  topic: string,
+  expectAtLeast: number,
+  timeoutMs = 30_000,
+): Promise<{ key: string | null; value: Buffer | null; headers: Record<string, string> }[]> {
   const kafka = createKafka(cfg, { clientId: 'test-reader' });
   const consumer = kafka.consumer({ groupId: `test-reader-${Date.now()}-${Math.random()}`, maxWaitTimeInMs: 500 });
   const out: { key: string | null; value: Buffer | null; headers: Record<string, string> }[] = [];
@@ -281,7 +300,9 @@ export async function launchPipeline(
 
 /** A query service process for env (any free port; read the port with queryPort()). */
 export function queryProcess(name: string, env: string, extra: string[] = []): PipelineProcess {
-  return new PipelineProcess(name, 'pipeline/cli/query-service.ts', ['--port', '0', '--envs', env, '--flush-interval', '500ms', ...extra], { SWITCHYARD_ENVS: env });
+  return new PipelineProcess(name, 'pipeline/cli/query-service.ts', ['--port', '0', '--envs', env, '--flush-interval', '500ms', ...extra], {
+    SWITCHYARD_ENVS: env,
+  });
 }
 
 /** The port a started query service listens on (after it logged it). */

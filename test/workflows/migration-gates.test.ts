@@ -99,7 +99,10 @@ describe('exit gates', () => {
     assert.equal(gate.evidence.newStoreErrorRate, undefined, 'science does not judge the new-store error rate');
     assert.equal(exitGate({ state: full, policy, now }, { kind: 'science', figures: figures({ newStoreErrorRate: 0.5 }) }).passed, true);
     const rolledBack = { ...full, rolledBack: { at: T0, reason: 'mismatch rate 5%', evidence: {} } };
-    assert.match(localGateFailures({ state: rolledBack, policy, now })[0] ?? '', /automatic rollback in effect since 2026-11-26T09:00:00.000Z \(mismatch rate 5%\); resume first/);
+    assert.match(
+      localGateFailures({ state: rolledBack, policy, now })[0] ?? '',
+      /automatic rollback in effect since 2026-11-26T09:00:00.000Z \(mismatch rate 5%\); resume first/,
+    );
     assert.equal(gateWindowMs('science', policy), 30 * MINUTE);
     assert.equal(gateWindowMs('science', { ...policy, evaluationWindowMs: HOUR }), HOUR);
   });
@@ -119,7 +122,10 @@ describe('exit gates', () => {
     // Every read went to the old store (the horizon was never reached): the gate says so in numbers.
     const none = gate({ servedOld: 5000, servedNew: 0, queries: 5000 });
     assert.equal(none.passed, false);
-    assert.equal(none.detail, 'not met: 0 reads served by the new store over 30m (need at least 1000); new store served 0% of 5000 queries (need at least 80% at cutover 100%)');
+    assert.equal(
+      none.detail,
+      'not met: 0 reads served by the new store over 30m (need at least 1000); new store served 0% of 5000 queries (need at least 80% at cutover 100%)',
+    );
     assert.deepEqual([none.evidence.servedNew, none.evidence.queries, none.evidence.minNewStoreReads, none.evidence.minNewStoreShare], [0, 5000, 1000, 0.8]);
     // Too few reads, although all of them new.
     assert.match(gate({ servedOld: 0, servedNew: 999, queries: 999 }).detail, /^not met: 999 reads served by the new store over 30m \(need at least 1000\)$/);
@@ -170,11 +176,24 @@ describe('evaluations', () => {
 
   it('two windows: a burst rolls back on the short window, a trickle on the long one, neither on too few samples', () => {
     const w = (long: Partial<ScienceFigures>, short: Partial<ScienceFigures>, step: Partial<ScienceFigures> = {}) =>
-      evaluateWindows('cutover', 25, { long: figures({ windowMs: 10 * MINUTE, ...long }), short: figures({ windowMs: MINUTE, ...short }), step: figures({ windowMs: 20 * MINUTE, ...step }) }, policy, T0);
+      evaluateWindows(
+        'cutover',
+        25,
+        {
+          long: figures({ windowMs: 10 * MINUTE, ...long }),
+          short: figures({ windowMs: MINUTE, ...short }),
+          step: figures({ windowMs: 20 * MINUTE, ...step }),
+        },
+        policy,
+        T0,
+      );
     // A fresh burst: 40 bad of 200 in the last minute, diluted to 0.8% over 10 minutes.
     const burst = w({ comparisons: 5000, mismatches: 40, mismatchRate: 0.008 }, { comparisons: 200, mismatches: 40, mismatchRate: 0.2 });
     assert.deepEqual([burst.verdict, burst.rollbackWindow], ['rollback', 'short']);
-    assert.equal(windowRollbackReason(burst, policy), 'mismatch rate 20% > rollback threshold 1% over 200 comparisons in the last 1m (short window) at cutover 25%');
+    assert.equal(
+      windowRollbackReason(burst, policy),
+      'mismatch rate 20% > rollback threshold 1% over 200 comparisons in the last 1m (short window) at cutover 25%',
+    );
     const trickle = w({ comparisons: 5000, mismatches: 60, mismatchRate: 0.012 }, { comparisons: 300, mismatches: 0, mismatchRate: 0 });
     assert.deepEqual([trickle.verdict, trickle.rollbackWindow], ['rollback', 'long']);
     assert.match(windowRollbackReason(trickle, policy), /over 5000 comparisons in the last 10m \(long window\)/);
@@ -184,7 +203,17 @@ describe('evaluations', () => {
 
   it('ramps on the comparisons since the step began, never while any window is above the gate threshold', () => {
     const w = (long: Partial<ScienceFigures>, short: Partial<ScienceFigures>, step: Partial<ScienceFigures>) =>
-      evaluateWindows('science', 5, { long: figures({ windowMs: 10 * MINUTE, ...long }), short: figures({ windowMs: MINUTE, ...short }), step: figures({ windowMs: 20 * MINUTE, ...step }) }, policy, T0 + 20 * MINUTE);
+      evaluateWindows(
+        'science',
+        5,
+        {
+          long: figures({ windowMs: 10 * MINUTE, ...long }),
+          short: figures({ windowMs: MINUTE, ...short }),
+          step: figures({ windowMs: 20 * MINUTE, ...step }),
+        },
+        policy,
+        T0 + 20 * MINUTE,
+      );
     // A quiet environment: the long window has too few samples, the step has gathered enough.
     const quiet = w({ comparisons: 40 }, { comparisons: 4 }, { comparisons: 100 });
     assert.equal(quiet.verdict, 'healthy');
@@ -195,8 +224,14 @@ describe('evaluations', () => {
     assert.equal(allowsRampUpWindows(early, policy), false);
     const ctx = { policy: { ...policy, autoRamp: true }, paused: false, rolledBack: false, rampSince: T0, next: 25 };
     assert.equal(rampWaitText(early, ctx), 'to step to 25%: 12 of 100 comparisons since 5% began, at about 0.6 a minute: about 2h 26m');
-    assert.equal(rampWaitText(early, { ...ctx, rampSince: T0 + 19 * MINUTE }), 'to step to 25%: 12 of 100 comparisons since 5% began, at about 12.0 a minute: about 7m 20s; 1m of 10m at 5%');
-    assert.equal(rampWaitText({ ...early, step: { ...early.step!, comparisons: 0 } }, ctx), 'to step to 25%: 0 of 100 comparisons since 5% began, at about 0.0 a minute: none yet, so no estimate');
+    assert.equal(
+      rampWaitText(early, { ...ctx, rampSince: T0 + 19 * MINUTE }),
+      'to step to 25%: 12 of 100 comparisons since 5% began, at about 12.0 a minute: about 7m 20s; 1m of 10m at 5%',
+    );
+    assert.equal(
+      rampWaitText({ ...early, step: { ...early.step!, comparisons: 0 } }, ctx),
+      'to step to 25%: 0 of 100 comparisons since 5% began, at about 0.0 a minute: none yet, so no estimate',
+    );
     assert.equal(rampWaitText(quiet, ctx), 'ready: the next evaluation steps to 25%');
     assert.equal(rampWaitText(quiet, { ...ctx, paused: true }), 'paused: no automatic step to 25% until resumed');
     assert.equal(rampWaitText(quiet, { ...ctx, next: null }), null);
@@ -208,10 +243,13 @@ describe('evaluations', () => {
   });
 
   it('formats durations and rates for operators', () => {
-    assert.deepEqual(
-      [250, 45_000, 10 * MINUTE, 2 * HOUR + 5 * MINUTE + 7_000, 7 * DAY + 3 * HOUR].map(formatDuration),
-      ['250ms', '45s', '10m', '2h 5m', '7d 3h'],
-    );
+    assert.deepEqual([250, 45_000, 10 * MINUTE, 2 * HOUR + 5 * MINUTE + 7_000, 7 * DAY + 3 * HOUR].map(formatDuration), [
+      '250ms',
+      '45s',
+      '10m',
+      '2h 5m',
+      '7d 3h',
+    ]);
     assert.deepEqual([0, 0.001, 0.0125, 0.2, 1].map(formatRate), ['0%', '0.1%', '1.25%', '20%', '100%']);
   });
 });

@@ -4,7 +4,11 @@ import { actorProblem, inputProblems } from '../../workflows/migration-input.js'
 import type { MigrationInput, MigrationPolicy, MigrationState } from '../../contract/index.js';
 import { testPolicy } from './support/test-policy.js';
 
-const input = (policy: Partial<MigrationPolicy> = {}, rest: Partial<MigrationInput> = {}): MigrationInput => ({ env: 'staging', policy: testPolicy('staging', policy), ...rest });
+const input = (policy: Partial<MigrationPolicy> = {}, rest: Partial<MigrationInput> = {}): MigrationInput => ({
+  env: 'staging',
+  policy: testPolicy('staging', policy),
+  ...rest,
+});
 
 describe('migration input validation', () => {
   it('accepts a sane policy', () => {
@@ -14,7 +18,14 @@ describe('migration input validation', () => {
   it('names every problem at once', () => {
     const problems = inputProblems({
       env: 'Staging!',
-      policy: { ...testPolicy('staging'), cutoverSteps: [10, 50], scienceSteps: [0, 100], rollbackErrorRate: -0.1, bakeMs: { dualWrite: -1, science: 0, cutover: 0 }, keepOldTables: 'no' as unknown as boolean },
+      policy: {
+        ...testPolicy('staging'),
+        cutoverSteps: [10, 50],
+        scienceSteps: [0, 100],
+        rollbackErrorRate: -0.1,
+        bakeMs: { dualWrite: -1, science: 0, cutover: 0 },
+        keepOldTables: 'no' as unknown as boolean,
+      },
     });
     assert.deepEqual(problems, [
       'env must match /^[a-z][a-z0-9-]{0,30}$/ (got "Staging!")',
@@ -28,9 +39,17 @@ describe('migration input validation', () => {
   });
 
   it('rejects thresholds that contradict each other and a promotion order without the env', () => {
-    assert.deepEqual(inputProblems(input({ promotionOrder: ['test', 'test'] })), ['promotionOrder has duplicates: ["test","test"]', 'promotionOrder ["test","test"] does not include the environment "staging"']);
-    assert.deepEqual(inputProblems(input({ maxMismatchRate: 0.05, rollbackMismatchRate: 0.01 })), ['rollbackMismatchRate (0.01) must not be below maxMismatchRate (0.05)']);
-    assert.deepEqual(inputProblems(input({ continueAsNewAfter: 0, ackTimeoutMs: Number.NaN })), ['ackTimeoutMs must be a positive number of ms (got NaN)', 'continueAsNewAfter must be a positive integer (got 0)']);
+    assert.deepEqual(inputProblems(input({ promotionOrder: ['test', 'test'] })), [
+      'promotionOrder has duplicates: ["test","test"]',
+      'promotionOrder ["test","test"] does not include the environment "staging"',
+    ]);
+    assert.deepEqual(inputProblems(input({ maxMismatchRate: 0.05, rollbackMismatchRate: 0.01 })), [
+      'rollbackMismatchRate (0.01) must not be below maxMismatchRate (0.05)',
+    ]);
+    assert.deepEqual(inputProblems(input({ continueAsNewAfter: 0, ackTimeoutMs: Number.NaN })), [
+      'ackTimeoutMs must be a positive number of ms (got NaN)',
+      'continueAsNewAfter must be a positive integer (got 0)',
+    ]);
     // The two-window and new-store-read fields are optional, checked when present.
     assert.deepEqual(inputProblems(input({ shortWindowMs: 60_000, minNewStoreReads: 100, minNewStoreShare: 0.8 })), []);
     const bad = inputProblems(input({ evaluationWindowMs: 60_000, shortWindowMs: 120_000, minNewStoreReads: 1.5, minNewStoreShare: 2 }));

@@ -194,17 +194,28 @@ describe('migration workflow', () => {
       // its reason (a request without an identity, reason or request id is refused before that).
       assert.deepEqual(
         t.world.audits.map((a) => [a.actor, a.action, a.from, a.to]),
-        ['rollback', 'pause', 'resume', 'set_ramp', 'approve_decommission', 'advance', 'advance'].map((k) => [k === 'approve_decommission' ? 'bob' : 'alice', `${k}_rejected`, 'planned', 'planned']),
+        ['rollback', 'pause', 'resume', 'set_ramp', 'approve_decommission', 'advance', 'advance'].map((k) => [
+          k === 'approve_decommission' ? 'bob' : 'alice',
+          `${k}_rejected`,
+          'planned',
+          'planned',
+        ]),
       );
       assert.equal(t.world.audits[5]?.reason, `stale page or double click: the ${t.env} migration is in planned, not science; nothing was changed`);
-      assert.deepEqual([t.world.audits[5]?.evidence.request, t.world.audits[5]?.evidence.input, t.world.audits[5]?.controlVersion], ['advance', { from: 'science' }, null]);
+      assert.deepEqual(
+        [t.world.audits[5]?.evidence.request, t.world.audits[5]?.evidence.input, t.world.audits[5]?.controlVersion],
+        ['advance', { from: 'science' }, null],
+      );
       const changes = () => t.world.audits.filter((a) => !a.action.endsWith('_rejected'));
       assert.equal(changes().length, 0);
 
       // A double click: the second start names a stage the migration has left.
       await t.update(startUpdate, actor('alice'));
       await assertRejected(t.update(startUpdate, actor('alice')), /stale page or double click: the wf-\d+ migration is in dual_write, not planned/);
-      await assertRejected(t.update(advanceUpdate, advance('alice', 'dual_write')), /cannot leave dual_write: gate dual_write->science not met: dual write for \d+ms of 10m bake time/);
+      await assertRejected(
+        t.update(advanceUpdate, advance('alice', 'dual_write')),
+        /cannot leave dual_write: gate dual_write->science not met: dual write for \d+ms of 10m bake time/,
+      );
 
       // Past the bake time, the writers' figures decide, and the rejection carries them.
       await t.advanceTime(policy.bakeMs.dualWrite + MINUTE);
@@ -297,7 +308,9 @@ describe('migration workflow', () => {
       await t.start(policy);
       await assertRejected(
         t.update(startUpdate, actor('alice')),
-        new RegExp(`promotion order: ${t.env} may not enter dual_write before pred has \\(pred is in planned\\); to override, repeat with overridePromotionOrder and a reason`),
+        new RegExp(
+          `promotion order: ${t.env} may not enter dual_write before pred has \\(pred is in planned\\); to override, repeat with overridePromotionOrder and a reason`,
+        ),
       );
       assert.equal((await t.state()).stage, 'planned');
       assert.equal(t.world.publications.length, 0);
@@ -472,7 +485,9 @@ describe('migration workflow', () => {
       // below the rollback threshold (and below the gate's, so the old rule would ramp on).
       const published = t.world.publications.length;
       t.world.scienceFor = (windowMs) =>
-        windowMs <= MINUTE ? healthyScience({ comparisons: 300, mismatches: 60, mismatchRate: 0.2 }) : healthyScience({ comparisons: 100_000, mismatches: 60, mismatchRate: 0.0006 });
+        windowMs <= MINUTE
+          ? healthyScience({ comparisons: 300, mismatches: 60, mismatchRate: 0.2 })
+          : healthyScience({ comparisons: 100_000, mismatches: 60, mismatchRate: 0.0006 });
       await t.advanceTime(policy.evaluationIntervalMs);
       const s = await t.waitFor((st) => st.rolledBack !== null, 'the automatic rollback');
       assert.deepEqual([s.stage, s.ramp], ['cutover', 0]);
@@ -521,13 +536,22 @@ describe('migration workflow', () => {
       const published = t.world.publications.at(-1);
       assert.deepEqual([published?.patch, published?.actor, published?.reason], [{ faults: { newWriterCorruptionRate: 0.5 } }, 'alice', 'demo fault']);
       const entry = t.world.audits.at(-1);
-      assert.deepEqual([entry?.actor, entry?.action, entry?.evidence.from, entry?.evidence.to, entry?.controlVersion], ['alice', 'set_fault', null, 0.5, published?.version]);
+      assert.deepEqual(
+        [entry?.actor, entry?.action, entry?.evidence.from, entry?.evidence.to, entry?.controlVersion],
+        ['alice', 'set_fault', null, 0.5, published?.version],
+      );
       await t.update(setFaultUpdate, { ...actor('alice', 'fixed'), newWriterCorruptionRate: 0 });
       assert.deepEqual([t.world.audits.at(-1)?.evidence.from, t.world.audits.at(-1)?.evidence.to], [0.5, 0]);
-      await assertRejected(t.update(setFaultUpdate, { ...actor('alice', 'typo'), newWriterCorruptionRate: 2 }), /newWriterCorruptionRate must be a number from 0 to 1, got 2/);
+      await assertRejected(
+        t.update(setFaultUpdate, { ...actor('alice', 'typo'), newWriterCorruptionRate: 2 }),
+        /newWriterCorruptionRate must be a number from 0 to 1, got 2/,
+      );
       // Every control-state version the workflow published has its audit entry.
       const audited = new Set(t.world.audits.map((x) => x.controlVersion).filter((v) => v !== null));
-      assert.deepEqual(t.world.publications.map((x) => x.version).filter((v) => !audited.has(v)), []);
+      assert.deepEqual(
+        t.world.publications.map((x) => x.version).filter((v) => !audited.has(v)),
+        [],
+      );
       assert.deepEqual([(await t.state()).stage, (await t.state()).ramp], ['science', 1], 'the stage and ramp are untouched');
     });
   });
@@ -614,7 +638,10 @@ describe('migration workflow', () => {
       let s = await t.state();
       const H = s.coverageHorizon ?? 0;
       assert.equal(s.ttlGateAt, Math.max(H + policy.retentionMs + policy.ttlGraceMs, (s.fullRampSince ?? 0) + policy.rollbackWindowMs));
-      await assertRejected(t.update(advanceUpdate, advance('alice', 'ttl_wait')), /gate ttl_wait->decommission not met: old data ages out at \d{4}-\d\d-\d\dT.*from now/);
+      await assertRejected(
+        t.update(advanceUpdate, advance('alice', 'ttl_wait')),
+        /gate ttl_wait->decommission not met: old data ages out at \d{4}-\d\d-\d\dT.*from now/,
+      );
 
       t.world.oldStore = { agedOut: false, oldestMinute: H - DAY };
       await t.advanceTime(3 * DAY);
@@ -639,7 +666,10 @@ describe('migration workflow', () => {
       await t.update(advanceUpdate, advance('alice', 'ttl_wait'));
       await assertRejected(t.update(advanceUpdate, advance('alice', 'decommission')), /decommission is waiting for approval/);
       await assertRejected(t.update(rollbackUpdate, actor('alice')), /decommission has been requested/);
-      await assertRejected(t.update(approveDecommissionUpdate, actor('alice')), /the approval must come from someone other than alice, who requested the decommission/);
+      await assertRejected(
+        t.update(approveDecommissionUpdate, actor('alice')),
+        /the approval must come from someone other than alice, who requested the decommission/,
+      );
       await t.update(approveDecommissionUpdate, actor('bob'));
       const final = (await handle.result()) as MigrationStateView;
       assert.equal(final.stage, 'complete');

@@ -53,6 +53,9 @@ describe('replay of recorded migration histories', () => {
     const broken = await bundleWorkflows(require.resolve('./fixtures/nondeterministic-migration-workflow.ts'));
     const [full] = loadHistories().filter((h) => h.workflowId === 'full-run');
     assert.ok(full);
-    await assert.rejects(Worker.runReplayHistory({ workflowBundle: broken, replayName: 'migration-replay-broken' }, full.history, full.workflowId), DeterminismViolationError);
+    await assert.rejects(
+      Worker.runReplayHistory({ workflowBundle: broken, replayName: 'migration-replay-broken' }, full.history, full.workflowId),
+      DeterminismViolationError,
+    );
   });
 });

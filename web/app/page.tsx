@@ -31,7 +31,13 @@ function EnvCard({ e }: { e: EnvOverview }) {
       <h2>
         <Link href={`/envs/${e.env}`}>{e.env}</Link>{' '}
         <span className="muted" data-testid={`stage-${e.env}`}>
-          {s ? s.stage : e.migration.kind === 'none' ? 'no migration' : e.migration.kind === 'closed' ? `ended (${e.migration.status.toLowerCase()})` : 'unknown'}
+          {s
+            ? s.stage
+            : e.migration.kind === 'none'
+              ? 'no migration'
+              : e.migration.kind === 'closed'
+                ? `ended (${e.migration.status.toLowerCase()})`
+                : 'unknown'}
         </span>
         {s?.paused ? <span className="pill warn"> paused</span> : null}
         {s?.rolledBack ? <span className="pill bad"> rolled back</span> : null}

@@ -80,7 +80,12 @@ export function ActionPanel({
     dispatch(data);
   };
   const result = <ActionResult state={answer} testId="action-result" />;
-  if (role === 'viewer') return <p className="muted" data-testid="viewer-note">You are signed in as a viewer: actions need the operator role.</p>;
+  if (role === 'viewer')
+    return (
+      <p className="muted" data-testid="viewer-note">
+        You are signed in as a viewer: actions need the operator role.
+      </p>
+    );
   const f = { submit, pending, env };
   if (!exists || state === null) {
     return (
@@ -149,7 +154,11 @@ export function ActionPanel({
               kind="approve_decommission"
               label="Approve decommission"
               danger
-              confirm={<p>Drop the old store&apos;s data for {env}. Requested by {s.approvalRequestedBy ?? 'unknown'}.</p>}
+              confirm={
+                <p>
+                  Drop the old store&apos;s data for {env}. Requested by {s.approvalRequestedBy ?? 'unknown'}.
+                </p>
+              }
             />
           )
         ) : (

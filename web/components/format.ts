@@ -2,7 +2,13 @@
 
 export const pct = (x: number | null | undefined, digits = 2): string => (x === null || x === undefined ? '–' : `${(x * 100).toFixed(digits)}%`);
 
-export const time = (ms: number | null | undefined): string => (ms ? new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '–');
+export const time = (ms: number | null | undefined): string =>
+  ms
+    ? new Date(ms)
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, 'Z')
+    : '–';
 
 /** "in 3m 20s" / "5m ago". */
 export function relative(ms: number | null | undefined, now = Date.now()): string {

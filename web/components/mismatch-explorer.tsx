@@ -26,7 +26,9 @@ function Side({ point, fields }: { point: Mismatch['old']; fields: readonly stri
         {STATS.map((k) => (
           <tr key={k} className={fields.includes(k) ? 'differs' : undefined}>
             <th>{k}</th>
-            <td style={fields.includes(k) ? { color: '#b42318', fontWeight: 600 } : undefined}>{String((point as unknown as Record<string, unknown>)[k] ?? '')}</td>
+            <td style={fields.includes(k) ? { color: '#b42318', fontWeight: 600 } : undefined}>
+              {String((point as unknown as Record<string, unknown>)[k] ?? '')}
+            </td>
           </tr>
         ))}
       </tbody>
@@ -36,7 +38,12 @@ function Side({ point, fields }: { point: Mismatch['old']; fields: readonly stri
 
 /** Sampled mismatches: per differing minute, the old store's point (served) and the new store's (candidate) side by side. */
 export function MismatchExplorer({ samples }: { samples: MismatchSample[] }) {
-  if (samples.length === 0) return <p className="muted" data-testid="mismatch-none">No mismatches sampled in this window.</p>;
+  if (samples.length === 0)
+    return (
+      <p className="muted" data-testid="mismatch-none">
+        No mismatches sampled in this window.
+      </p>
+    );
   return (
     <div data-testid="mismatch-samples">
       {samples.map((s, i) => {

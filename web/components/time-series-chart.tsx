@@ -41,7 +41,16 @@ export function TimeSeriesChart({
             <Tooltip labelFormatter={(t) => new Date(Number(t)).toISOString()} formatter={(v) => (typeof v === 'number' ? fmt(v) : String(v))} />
             <Legend />
             {lines.map((l) => (
-              <Line key={l.key} type="monotone" dataKey={l.key} name={l.label} stroke={l.color} dot={rows.filter((r) => r[l.key] !== null && r[l.key] !== undefined).length <= 3 ? { r: 3 } : false} connectNulls isAnimationActive={false} />
+              <Line
+                key={l.key}
+                type="monotone"
+                dataKey={l.key}
+                name={l.label}
+                stroke={l.color}
+                dot={rows.filter((r) => r[l.key] !== null && r[l.key] !== undefined).length <= 3 ? { r: 3 } : false}
+                connectNulls
+                isAnimationActive={false}
+              />
             ))}
           </LineChart>
         </ResponsiveContainer>

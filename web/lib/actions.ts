@@ -65,7 +65,8 @@ export async function migrationAction(_prev: ActionState, form: FormData): Promi
         : answer('rejected', `rejected: a ${env.data} migration workflow is already running`, kind);
     }
     const parsed = requestSchema.safeParse(raw);
-    if (!parsed.success) return answer('error', `not sent: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ')}`, kind);
+    if (!parsed.success)
+      return answer('error', `not sent: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ')}`, kind);
     const { kind: k, env, ...rest } = parsed.data;
     const input = { ...rest, identity: user.username };
     const result = await sendMigrationUpdate(env, UPDATE_NAMES[k], input);
@@ -105,4 +106,3 @@ export async function logoutAction(): Promise<void> {
   session.destroy();
   redirect('/login');
 }
-

@@ -11,7 +11,10 @@ export interface AuditFilters {
   limit: number;
 }
 
-const isoOrEmpty = z.string().trim().refine((s) => s === '' || !Number.isNaN(Date.parse(s)), 'a time like 2026-11-26T12:00Z');
+const isoOrEmpty = z
+  .string()
+  .trim()
+  .refine((s) => s === '' || !Number.isNaN(Date.parse(s)), 'a time like 2026-11-26T12:00Z');
 
 const schema = z.object({
   env: z.string().trim().max(64).default(''),
@@ -24,7 +27,11 @@ const schema = z.object({
 
 /** Parses filters from search params; problems are returned, not thrown. */
 export function parseAuditFilters(params: Record<string, string | string[] | undefined>): { filters: AuditFilters; problems: string[] } {
-  const flat = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, Array.isArray(v) ? v[0] : v]).filter(([, v]) => v !== undefined && v !== ''));
+  const flat = Object.fromEntries(
+    Object.entries(params)
+      .map(([k, v]) => [k, Array.isArray(v) ? v[0] : v])
+      .filter(([, v]) => v !== undefined && v !== ''),
+  );
   const parsed = schema.safeParse(flat);
   if (parsed.success) return { filters: parsed.data, problems: [] };
   return {

@@ -24,7 +24,12 @@ const schema = z.object({
   SWITCHYARD_USERS_FILE: z.string({ error: 'SWITCHYARD_USERS_FILE is not set: the console has no users (see docs/configuration.md)' }).min(1),
   SWITCHYARD_QUERY_URL: z.url('SWITCHYARD_QUERY_URL must be a URL').default('http://127.0.0.1:8080'),
   SWITCHYARD_TEMPORAL_UI_URL: z.url('SWITCHYARD_TEMPORAL_UI_URL must be a URL').optional(),
-  SWITCHYARD_SESSION_TTL: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(8 * 3600),
+  SWITCHYARD_SESSION_TTL: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(7 * 24 * 3600)
+    .default(8 * 3600),
 });
 
 /** Thrown when the console is misconfigured; the message names every problem. */

@@ -79,6 +79,10 @@ export function readUsersFile(file: string): UsersFile {
     throw new UsersFileError(file, [`cannot read it as JSON: ${(err as Error).message}`]);
   }
   const parsed = usersFileSchema.safeParse(doc);
-  if (!parsed.success) throw new UsersFileError(file, parsed.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`));
+  if (!parsed.success)
+    throw new UsersFileError(
+      file,
+      parsed.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`),
+    );
   return parsed.data;
 }

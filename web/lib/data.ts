@@ -4,7 +4,14 @@ import { readAudit, type AuditQuery } from '../../audit/audit-log';
 import { createDynamoClient } from '../../config/clients';
 import { MINUTE_MS } from '../../pipeline/model/metric-point';
 import { LATENCY_BUCKETS_MS } from '../../pipeline/science/control-tables';
-import { p99, readMismatchSamples, readScienceStats, summarizeScience, type ScienceStatsRow, type ScienceSummary } from '../../pipeline/science/science-stats-reader';
+import {
+  p99,
+  readMismatchSamples,
+  readScienceStats,
+  summarizeScience,
+  type ScienceStatsRow,
+  type ScienceSummary,
+} from '../../pipeline/science/science-stats-reader';
 import type { MismatchSample } from '../../pipeline/science/science-recorder';
 import type { ControlState, Heartbeat } from '../../pipeline/control/control-state';
 import { Stage, STAGES, type AuditEntry } from '../../contract';
@@ -104,7 +111,8 @@ function nextStepText(m: MigrationLookup): string {
   if (s.stage === Stage.complete) return 'nothing: the migration is complete';
   if (s.rolledBack) return `rolled back automatically (${s.rolledBack.reason}): fix the cause, then resume`;
   if (s.stage === Stage.planned) return 'an operator starts dual write';
-  if (s.stage === Stage.decommission && s.pendingApproval) return `an approver other than ${s.approvalRequestedBy ?? 'the requester'} approves the decommission`;
+  if (s.stage === Stage.decommission && s.pendingApproval)
+    return `an approver other than ${s.approvalRequestedBy ?? 'the requester'} approves the decommission`;
   const blocking = s.gates.find((gate) => !gate.passed);
   if (blocking) return `gate ${blocking.name}: ${blocking.detail}`;
   if (s.gates.length > 0) return `gate ${s.gates[0]!.name} is met: an operator may advance`;
@@ -138,7 +146,13 @@ function envOverview(env: string, migration: MigrationLookup, rows: ScienceStats
   return {
     env,
     migration,
-    last5m: rows ? summarizeScience(rows.filter((r) => r.minute >= fiveMinutesFrom), fiveMinutesFrom, to) : null,
+    last5m: rows
+      ? summarizeScience(
+          rows.filter((r) => r.minute >= fiveMinutesFrom),
+          fiveMinutesFrom,
+          to,
+        )
+      : null,
     lastHour: rows ? summarizeScience(rows, to - 59 * MINUTE_MS, to) : null,
     ...fleetView(env),
     nextStep: nextStepText(migration),

@@ -35,7 +35,14 @@ class FleetWatcher {
     const logger = createLogger('console-fleet', process.env.LOG_LEVEL ?? 'warn');
     const id = `switchyard.console.${randomUUID().slice(0, 8)}`;
     this.tails = [
-      tailTopic({ kafka: this.kafka, topic: HEARTBEAT_TOPIC, groupId: `${id}.heartbeats`, deleteGroupOnStop: true, logger, onMessages: (m) => this.heartbeats.addMessages(m) }),
+      tailTopic({
+        kafka: this.kafka,
+        topic: HEARTBEAT_TOPIC,
+        groupId: `${id}.heartbeats`,
+        deleteGroupOnStop: true,
+        logger,
+        onMessages: (m) => this.heartbeats.addMessages(m),
+      }),
       tailTopic({
         kafka: this.kafka,
         topic: CONTROL_TOPIC,
@@ -106,7 +113,12 @@ class FleetWatcher {
         end: offsets.reduce((a, o) => a + Number(o.high), 0),
       };
     };
-    const [obs, met, obsDlq, metDlq] = await Promise.all([sizes(topics.observations), sizes(topics.metrics), sizes(topics.observationsDlq), sizes(topics.metricsDlq)]);
+    const [obs, met, obsDlq, metDlq] = await Promise.all([
+      sizes(topics.observations),
+      sizes(topics.metrics),
+      sizes(topics.observationsDlq),
+      sizes(topics.metricsDlq),
+    ]);
     return {
       lags,
       throughput: { observationBatchesPerSec: this.rate(topics.observations, obs?.end), metricPointsPerSec: this.rate(topics.metrics, met?.end) },

@@ -61,7 +61,9 @@ export class RequestRejectedError extends Error {
 export async function sendMigrationUpdate(env: string, updateName: string, input: { requestId: string } & Record<string, unknown>): Promise<UpdateResult> {
   const client = await temporalClient();
   try {
-    return await client.workflow.getHandle(migrationWorkflowId(env)).executeUpdate<UpdateResult, [unknown]>(updateName, { args: [input], updateId: input.requestId });
+    return await client.workflow
+      .getHandle(migrationWorkflowId(env))
+      .executeUpdate<UpdateResult, [unknown]>(updateName, { args: [input], updateId: input.requestId });
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) {
       const cause = err.cause as { message?: string } | undefined;

@@ -9,7 +9,13 @@ export function migrationActivities(policy: MigrationPolicy): MigrationActivitie
   // because an operator is waiting for the answer.
   const publishing = proxyActivities<MigrationActivities>({
     startToCloseTimeout: policy.ackTimeoutMs + 30_000,
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: [ActivityFailureType.invalidControlState, ActivityFailureType.invalidInput] },
+    retry: {
+      initialInterval: '1 second',
+      backoffCoefficient: 2,
+      maximumInterval: '30 seconds',
+      maximumAttempts: 5,
+      nonRetryableErrorTypes: [ActivityFailureType.invalidControlState, ActivityFailureType.invalidInput],
+    },
   });
   // Reads for gates and evaluations: short; a gate that cannot be read is simply not met.
   const reading = proxyActivities<MigrationActivities>({

@@ -129,14 +129,31 @@ export async function evaluateWindows(r: Run, stage: Ramped): Promise<void> {
   if (e.verdict === 'rollback' && s.ramp > 0 && s.rolledBack === null) {
     s.evaluations = [...s.evaluations, e].slice(-MAX_EVALUATIONS);
     await automaticRollback(r, stage, e, e.rollbackWindow === 'short' ? short : long);
-  } else if (r.policy.autoRamp && !s.paused && s.rolledBack === null && next !== null && now - s.rampSince >= r.policy.autoRampIntervalMs && allowsRampUpWindows(e, r.policy)) {
+  } else if (
+    r.policy.autoRamp &&
+    !s.paused &&
+    s.rolledBack === null &&
+    next !== null &&
+    now - s.rampSince >= r.policy.autoRampIntervalMs &&
+    allowsRampUpWindows(e, r.policy)
+  ) {
     s.evaluations = [...s.evaluations, e].slice(-MAX_EVALUATIONS);
     const from = s.ramp;
     await transition(r, {
       actor: AUTOMATIC_ACTOR,
       action: 'auto_ramp',
       reason: `${stage} healthy at ${from}% for ${formatDuration(now - s.rampSince)}: ${step.comparisons} comparisons since the step began, mismatch rate ${formatRate(step.mismatchRate)}; last ${formatDuration(short.windowMs)}: ${short.comparisons} comparisons, ${formatRate(short.mismatchRate)}`,
-      evidence: { from, to: next, ...long, stepComparisons: step.comparisons, stepMismatches: step.mismatches, stepWindowMs: step.windowMs, shortComparisons: short.comparisons, shortMismatches: short.mismatches, shortWindowMs: short.windowMs },
+      evidence: {
+        from,
+        to: next,
+        ...long,
+        stepComparisons: step.comparisons,
+        stepMismatches: step.mismatches,
+        stepWindowMs: step.windowMs,
+        shortComparisons: short.comparisons,
+        shortMismatches: short.mismatches,
+        shortWindowMs: short.windowMs,
+      },
       revertOnFailure: true,
       apply: (st, at) => applyRamp(st, next, at),
     });
@@ -180,4 +197,3 @@ export async function automaticRollback(r: Run, stage: Ramped, e: Evaluation, fi
   });
   log.warn('automatic rollback', { env: r.env, workflowId: r.workflowId, stage, reason });
 }
-

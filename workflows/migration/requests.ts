@@ -5,7 +5,17 @@
  */
 import { ApplicationFailure, TemporalFailure, log, patched, setHandler } from '@temporalio/workflow';
 import type { UpdateDefinition } from '@temporalio/common';
-import { MigrationFailureType, Stage, STAGES, type Actor, type AdvanceInput, type RequestKind, type SetFaultInput, type SetRampInput, type UpdateResult } from '../../contract/index.js';
+import {
+  MigrationFailureType,
+  Stage,
+  STAGES,
+  type Actor,
+  type AdvanceInput,
+  type RequestKind,
+  type SetFaultInput,
+  type SetRampInput,
+  type UpdateResult,
+} from '../../contract/index.js';
 import { formatDuration, formatTime, isRamped, localGateFailures, nextStage } from '../migration-gates.js';
 import { actorProblem } from '../migration-input.js';
 import type { TransitionLock } from './lock.js';
@@ -20,7 +30,8 @@ export function checkAdvance(r: Run, a: AdvanceInput): string | null {
   if (!(STAGES as readonly string[]).includes(a.from)) return `from must name a stage (${STAGES.join(', ')}), got ${JSON.stringify(a.from)}`;
   if (a.overridePromotionOrder !== undefined && typeof a.overridePromotionOrder !== 'boolean') return 'overridePromotionOrder must be a boolean';
   if (a.from !== s.stage) return `stale page or double click: the ${r.env} migration is in ${s.stage}, not ${a.from}; nothing was changed`;
-  if (s.stage === Stage.decommission) return s.pendingApproval ? 'decommission is waiting for approval: approve it instead of advancing' : 'the old store is being decommissioned';
+  if (s.stage === Stage.decommission)
+    return s.pendingApproval ? 'decommission is waiting for approval: approve it instead of advancing' : 'the old store is being decommissioned';
   if (s.stage === Stage.complete) return `the ${r.env} migration is complete`;
   if (s.stage === Stage.planned) return null;
   const failing = localGateFailures(gateContext(r));
@@ -39,7 +50,8 @@ export function checkRollback(r: Run, _a: Actor): string | null {
       return s.ramp === 0 && s.paused ? `${s.stage} is already at 0% and paused` : null;
     case Stage.ttlWait: {
       const end = s.fullRampSince === null ? null : s.fullRampSince + r.policy.rollbackWindowMs;
-      if (end !== null && Date.now() >= end) return `the rollback window closed at ${formatTime(end)} (${formatDuration(r.policy.rollbackWindowMs)} after cutover reached 100%)`;
+      if (end !== null && Date.now() >= end)
+        return `the rollback window closed at ${formatTime(end)} (${formatDuration(r.policy.rollbackWindowMs)} after cutover reached 100%)`;
       return null;
     }
     case Stage.decommission:
@@ -64,7 +76,8 @@ export function checkResume(r: Run): string | null {
 export function checkSetRamp(r: Run, a: SetRampInput): string | null {
   const s = r.state;
   const percent: unknown = a.percent;
-  if (typeof percent !== 'number' || !Number.isInteger(percent) || percent < 0 || percent > 100) return `percent must be an integer from 0 to 100, got ${JSON.stringify(percent)}`;
+  if (typeof percent !== 'number' || !Number.isInteger(percent) || percent < 0 || percent > 100)
+    return `percent must be an integer from 0 to 100, got ${JSON.stringify(percent)}`;
   if (!isRamped(s.stage)) return `the ramp can only be set in science or cutover; the migration is in ${s.stage}`;
   if (s.rolledBack && percent > 0) return `an automatic rollback is in effect (${s.rolledBack.reason}): resume first`;
   return null;
@@ -72,7 +85,8 @@ export function checkSetRamp(r: Run, a: SetRampInput): string | null {
 
 export function checkSetFault(r: Run, a: SetFaultInput): string | null {
   const rate: unknown = a.newWriterCorruptionRate;
-  if (typeof rate !== 'number' || !Number.isFinite(rate) || rate < 0 || rate > 1) return `newWriterCorruptionRate must be a number from 0 to 1, got ${JSON.stringify(rate)}`;
+  if (typeof rate !== 'number' || !Number.isFinite(rate) || rate < 0 || rate > 1)
+    return `newWriterCorruptionRate must be a number from 0 to 1, got ${JSON.stringify(rate)}`;
   if (r.state.stage === Stage.complete) return `the ${r.env} migration is complete`;
   return null;
 }
@@ -157,7 +171,15 @@ export class RequestDesk {
       const { identity, reason, requestId, ...input } = a as Actor & Record<string, unknown>;
       const seq = ++s.auditSeq;
       try {
-        await audit(this.r, seq, { actor: identity, action: `${kind}_rejected`, from: s.stage, to: s.stage, reason: problem, evidence: { request: kind, requestId, requestReason: reason, input }, controlVersion: null });
+        await audit(this.r, seq, {
+          actor: identity,
+          action: `${kind}_rejected`,
+          from: s.stage,
+          to: s.stage,
+          reason: problem,
+          evidence: { request: kind, requestId, requestReason: reason, input },
+          controlVersion: null,
+        });
       } catch (err) {
         if (!(err instanceof TemporalFailure)) throw err;
         log.error('audit entry of a refused request refused', { env: this.r.env, workflowId: this.r.workflowId, kind, seq, error: errorMessage(err) });
@@ -175,5 +197,4 @@ export class RequestDesk {
       if (dropped !== undefined) delete s.requestResults[dropped];
     }
   }
-
 }

@@ -4,7 +4,17 @@
  */
 import { allHandlersFinished, condition, continueAsNew, log, setHandler, workflowInfo } from '@temporalio/workflow';
 import { Stage, type MigrationActivities, type MigrationInput, type MigrationPolicy, type MigrationStateView } from '../../contract/index.js';
-import { advanceUpdate, approveDecommissionUpdate, pauseUpdate, resumeUpdate, rollbackUpdate, setFaultUpdate, setRampUpdate, startUpdate, stateQuery } from '../migration-messages.js';
+import {
+  advanceUpdate,
+  approveDecommissionUpdate,
+  pauseUpdate,
+  resumeUpdate,
+  rollbackUpdate,
+  setFaultUpdate,
+  setRampUpdate,
+  startUpdate,
+  stateQuery,
+} from '../migration-messages.js';
 import { migrationActivities } from './activities.js';
 import { nextTickAt, tick } from './evaluation.js';
 import { TransitionLock } from './lock.js';
@@ -53,14 +63,54 @@ export class MigrationRun implements Run {
   registerHandlers(): void {
     setHandler(stateQuery, () => view(this.state));
     const d = this.desk;
-    d.register(startUpdate, 'start', (a) => checkAdvance(this, { ...a, from: Stage.planned }), (a) => advance(this, { ...a, from: Stage.planned }));
-    d.register(advanceUpdate, 'advance', (a) => checkAdvance(this, a), (a) => advance(this, a));
-    d.register(rollbackUpdate, 'rollback', (a) => checkRollback(this, a), (a) => rollback(this, a));
-    d.register(pauseUpdate, 'pause', () => checkPause(this), (a) => pause(this, a));
-    d.register(resumeUpdate, 'resume', () => checkResume(this), (a) => resume(this, a));
-    d.register(setRampUpdate, 'set_ramp', (a) => checkSetRamp(this, a), (a) => setRamp(this, a));
-    d.register(approveDecommissionUpdate, 'approve_decommission', (a) => checkApprove(this, a), (a) => approveDecommission(this, a));
-    d.register(setFaultUpdate, 'set_fault', (a) => checkSetFault(this, a), (a) => setFault(this, a));
+    d.register(
+      startUpdate,
+      'start',
+      (a) => checkAdvance(this, { ...a, from: Stage.planned }),
+      (a) => advance(this, { ...a, from: Stage.planned }),
+    );
+    d.register(
+      advanceUpdate,
+      'advance',
+      (a) => checkAdvance(this, a),
+      (a) => advance(this, a),
+    );
+    d.register(
+      rollbackUpdate,
+      'rollback',
+      (a) => checkRollback(this, a),
+      (a) => rollback(this, a),
+    );
+    d.register(
+      pauseUpdate,
+      'pause',
+      () => checkPause(this),
+      (a) => pause(this, a),
+    );
+    d.register(
+      resumeUpdate,
+      'resume',
+      () => checkResume(this),
+      (a) => resume(this, a),
+    );
+    d.register(
+      setRampUpdate,
+      'set_ramp',
+      (a) => checkSetRamp(this, a),
+      (a) => setRamp(this, a),
+    );
+    d.register(
+      approveDecommissionUpdate,
+      'approve_decommission',
+      (a) => checkApprove(this, a),
+      (a) => approveDecommission(this, a),
+    );
+    d.register(
+      setFaultUpdate,
+      'set_fault',
+      (a) => checkSetFault(this, a),
+      (a) => setFault(this, a),
+    );
   }
 
   /**

@@ -261,7 +261,10 @@ export async function setFault(r: Run, a: SetFaultInput): Promise<UpdateResult> 
       st.faultRate = rate;
     },
   });
-  return result(r, `fault switch ${rate > 0 ? `on: the new-store writer corrupts ${rate * 100}% of points` : 'off'} (control state v${r.state.controlVersion})`);
+  return result(
+    r,
+    `fault switch ${rate > 0 ? `on: the new-store writer corrupts ${rate * 100}% of points` : 'off'} (control state v${r.state.controlVersion})`,
+  );
 }
 
 export async function approveDecommission(r: Run, a: Actor): Promise<UpdateResult> {
@@ -290,7 +293,15 @@ export async function finishDecommission(r: Run): Promise<void> {
     if (!(err instanceof TemporalFailure)) throw err;
     // A non-retryable refusal (e.g. the control state still uses the old store): audit it and try again later.
     const seq = ++r.state.auditSeq;
-    await audit(r, seq, { actor: AUTOMATIC_ACTOR, action: 'decommission_old_store_failed', from: Stage.decommission, to: Stage.decommission, reason: errorMessage(err), evidence: { keepTables }, controlVersion: null });
+    await audit(r, seq, {
+      actor: AUTOMATIC_ACTOR,
+      action: 'decommission_old_store_failed',
+      from: Stage.decommission,
+      to: Stage.decommission,
+      reason: errorMessage(err),
+      evidence: { keepTables },
+      controlVersion: null,
+    });
     await sleep(r.policy.evaluationIntervalMs);
     return;
   }
@@ -306,4 +317,3 @@ export async function finishDecommission(r: Run): Promise<void> {
     },
   });
 }
-

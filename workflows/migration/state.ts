@@ -4,7 +4,16 @@
  * (entering a stage, setting the ramp) the transitions apply.
  */
 import { ApplicationFailure, rootCause } from '@temporalio/workflow';
-import { MigrationFailureType, Stage, type MigrationActivities, type MigrationPolicy, type MigrationState, type MigrationStateView, type RequestKind, type UpdateResult } from '../../contract/index.js';
+import {
+  MigrationFailureType,
+  Stage,
+  type MigrationActivities,
+  type MigrationPolicy,
+  type MigrationState,
+  type MigrationStateView,
+  type RequestKind,
+  type UpdateResult,
+} from '../../contract/index.js';
 import type { GateContext } from '../migration-gates.js';
 
 /** Request ids (with their results) remembered for de-duplication, across continue-as-new. */
@@ -102,4 +111,3 @@ export function gateContext(r: Run): GateContext {
 export function result(r: Run, message: string): UpdateResult {
   return { stage: r.state.stage, ramp: r.state.ramp, controlVersion: r.state.controlVersion, message };
 }
-

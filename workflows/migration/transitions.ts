@@ -59,7 +59,15 @@ export async function transition(r: Run, spec: TransitionSpec): Promise<{ ack: P
     } catch (err) {
       if (!(err instanceof TemporalFailure)) throw err;
       const message = errorMessage(err);
-      await audit(r, seq, { actor: spec.actor, action: `${spec.action}_failed`, from, to: from, reason: spec.reason, evidence: { ...spec.evidence, patch, error: message }, controlVersion: null });
+      await audit(r, seq, {
+        actor: spec.actor,
+        action: `${spec.action}_failed`,
+        from,
+        to: from,
+        reason: spec.reason,
+        evidence: { ...spec.evidence, patch, error: message },
+        controlVersion: null,
+      });
       const reverted = spec.revertOnFailure ? await revert(r, before, patch, spec.action) : '';
       throw ApplicationFailure.create({
         message: `${spec.action} did not happen: the control state was not acknowledged (${message})${reverted}`,
@@ -77,7 +85,15 @@ export async function transition(r: Run, spec: TransitionSpec): Promise<{ ack: P
   syncSearchAttributes(r);
   const published = ack === null ? {} : { patch, acknowledgedBy: ack.acknowledged, acknowledgedAt: ack.acknowledgedAt, published: ack.published };
   try {
-    await audit(r, seq, { actor: spec.actor, action: spec.action, from, to: s.stage, reason: spec.reason, evidence: { ...spec.evidence, ...published }, controlVersion: ack?.version ?? null });
+    await audit(r, seq, {
+      actor: spec.actor,
+      action: spec.action,
+      from,
+      to: s.stage,
+      reason: spec.reason,
+      evidence: { ...spec.evidence, ...published },
+      controlVersion: ack?.version ?? null,
+    });
   } catch (err) {
     // Retried until it succeeds, so only a refusal (e.g. the seq is taken by another entry) gets
     // here. The transition did happen: say so rather than report a plain failure.
@@ -90,7 +106,17 @@ export async function transition(r: Run, spec: TransitionSpec): Promise<{ ack: P
       cause: err,
     });
   }
-  log.info('migration transition', { env: r.env, workflowId: r.workflowId, action: spec.action, actor: spec.actor, from, to: s.stage, ramp: s.ramp, controlVersion: s.controlVersion, seq });
+  log.info('migration transition', {
+    env: r.env,
+    workflowId: r.workflowId,
+    action: spec.action,
+    actor: spec.actor,
+    from,
+    to: s.stage,
+    ramp: s.ramp,
+    controlVersion: s.controlVersion,
+    seq,
+  });
   return { ack };
 }
 
@@ -102,19 +128,46 @@ export async function revert(r: Run, before: ControlFields, patch: ControlPatch,
   const seq = ++s.auditSeq;
   const reason = `revert the unacknowledged ${action}`;
   try {
-    const ack = await r.acts.publishControl({ env: r.env, transitionId: `${r.workflowId}:${seq}`, patch: undo, actor: AUTOMATIC_ACTOR, reason, ackTimeoutMs: r.policy.ackTimeoutMs });
+    const ack = await r.acts.publishControl({
+      env: r.env,
+      transitionId: `${r.workflowId}:${seq}`,
+      patch: undo,
+      actor: AUTOMATIC_ACTOR,
+      reason,
+      ackTimeoutMs: r.policy.ackTimeoutMs,
+    });
     s.controlVersion = ack.version;
-    await audit(r, seq, { actor: AUTOMATIC_ACTOR, action: 'revert', from: s.stage, to: s.stage, reason, evidence: { revertedAction: action, patch: undo, acknowledgedBy: ack.acknowledged }, controlVersion: ack.version });
+    await audit(r, seq, {
+      actor: AUTOMATIC_ACTOR,
+      action: 'revert',
+      from: s.stage,
+      to: s.stage,
+      reason,
+      evidence: { revertedAction: action, patch: undo, acknowledgedBy: ack.acknowledged },
+      controlVersion: ack.version,
+    });
     return `; the previous control state was published again as v${ack.version}`;
   } catch (err) {
     if (!(err instanceof TemporalFailure)) throw err;
     const message = errorMessage(err);
-    await audit(r, seq, { actor: AUTOMATIC_ACTOR, action: 'revert_failed', from: s.stage, to: s.stage, reason, evidence: { revertedAction: action, patch: undo, error: message }, controlVersion: null });
+    await audit(r, seq, {
+      actor: AUTOMATIC_ACTOR,
+      action: 'revert_failed',
+      from: s.stage,
+      to: s.stage,
+      reason,
+      evidence: { revertedAction: action, patch: undo, error: message },
+      controlVersion: null,
+    });
     return `; publishing the previous control state failed too (${message}): instances that applied the patch keep it until the next transition`;
   }
 }
 
-export async function audit(r: Run, seq: number, entry: Pick<AuditEntry, 'actor' | 'action' | 'from' | 'to' | 'reason' | 'evidence' | 'controlVersion'>): Promise<void> {
+export async function audit(
+  r: Run,
+  seq: number,
+  entry: Pick<AuditEntry, 'actor' | 'action' | 'from' | 'to' | 'reason' | 'evidence' | 'controlVersion'>,
+): Promise<void> {
   await r.acts.appendAudit({ env: r.env, seq, at: Date.now(), workflowId: r.workflowId, runId: workflowInfo().runId, ...entry });
 }
 
@@ -128,4 +181,3 @@ export function syncSearchAttributes(r: Run): void {
   if (current.get(SWITCHYARD_RAMP_PERCENT) !== s.ramp) pairs.push({ key: SWITCHYARD_RAMP_PERCENT, value: s.ramp });
   if (pairs.length > 0) upsertSearchAttributes(pairs);
 }
-

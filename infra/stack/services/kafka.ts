@@ -56,12 +56,36 @@ export const kafkaService: StackService = {
     const logProps = [`-Dkafka.logs.dir=${logsDir}`, `-Dlog4j2.configurationFile=${path.join(INFRA, 'log4j2.xml')}`];
     if (!fs.existsSync(path.join(dataDir, 'meta.properties'))) {
       const clusterId = (await run('kafka', java, ['-cp', cp, ...logProps, 'kafka.tools.StorageTool', 'random-uuid'])).trim().split('\n').pop()!;
-      await run('kafka', java, ['-cp', cp, ...logProps, 'kafka.tools.StorageTool', 'format', '--standalone', '-t', clusterId, '-c', props, '--ignore-formatted']);
+      await run('kafka', java, [
+        '-cp',
+        cp,
+        ...logProps,
+        'kafka.tools.StorageTool',
+        'format',
+        '--standalone',
+        '-t',
+        clusterId,
+        '-c',
+        props,
+        '--ignore-formatted',
+      ]);
       ctx.progress(`kafka: formatted storage in ${dataDir} (cluster ${clusterId})`);
     }
     return {
       command: java,
-      args: ['-Dswitchyard.service=kafka', '-Xms256m', '-Xmx512m', '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-Djava.awt.headless=true', ...logProps, '-cp', cp, 'kafka.Kafka', props],
+      args: [
+        '-Dswitchyard.service=kafka',
+        '-Xms256m',
+        '-Xmx512m',
+        '-XX:+UseG1GC',
+        '-XX:MaxGCPauseMillis=20',
+        '-Djava.awt.headless=true',
+        ...logProps,
+        '-cp',
+        cp,
+        'kafka.Kafka',
+        props,
+      ],
     };
   },
   async probe(cfg) {

@@ -95,7 +95,8 @@ describe('migration activities on the real stack', () => {
   };
 
   const keyspaceExists = async (): Promise<boolean> =>
-    (await db.execute('SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name = ?', [cassandraKeyspaceFor(env)], { prepare: true })).rowLength > 0;
+    (await db.execute('SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name = ?', [cassandraKeyspaceFor(env)], { prepare: true })).rowLength >
+    0;
 
   before(async () => {
     kafka = createKafka(cfg, { clientId: 'migration-activities-test' });
@@ -125,20 +126,32 @@ describe('migration activities on the real stack', () => {
     await admin.deleteGroups([writerGroup(env, 'cassandra'), writerGroup(env, 'dynamodb')]).catch(() => undefined);
     await db.execute(`DROP KEYSPACE IF EXISTS ${cassandraKeyspaceFor(env)}`).catch(() => undefined);
     // This run's rows in the shared control tables (the tables themselves stay).
-    for (const k of auditKeys) await dynamo.send(new DeleteItemCommand({ TableName: AUDIT_TABLE, Key: { env: { S: k.env }, seq: { N: String(k.seq) } } })).catch(() => undefined);
+    for (const k of auditKeys)
+      await dynamo.send(new DeleteItemCommand({ TableName: AUDIT_TABLE, Key: { env: { S: k.env }, seq: { N: String(k.seq) } } })).catch(() => undefined);
     const stats = await dynamo
       .send(new QueryCommand({ TableName: SCIENCE_STATS_TABLE, KeyConditionExpression: 'env = :e', ExpressionAttributeValues: { ':e': { S: env } } }))
       .catch(() => undefined);
     for (const item of stats?.Items ?? []) {
       const samples = await dynamo
-        .send(new QueryCommand({ TableName: MISMATCH_SAMPLES_TABLE, KeyConditionExpression: 'envMinute = :k', ExpressionAttributeValues: { ':k': { S: `${env}#${item.minute!.N}` } } }))
+        .send(
+          new QueryCommand({
+            TableName: MISMATCH_SAMPLES_TABLE,
+            KeyConditionExpression: 'envMinute = :k',
+            ExpressionAttributeValues: { ':k': { S: `${env}#${item.minute!.N}` } },
+          }),
+        )
         .catch(() => undefined);
       for (const sample of samples?.Items ?? []) {
-        await dynamo.send(new DeleteItemCommand({ TableName: MISMATCH_SAMPLES_TABLE, Key: { envMinute: sample.envMinute!, sampleId: sample.sampleId! } })).catch(() => undefined);
+        await dynamo
+          .send(new DeleteItemCommand({ TableName: MISMATCH_SAMPLES_TABLE, Key: { envMinute: sample.envMinute!, sampleId: sample.sampleId! } }))
+          .catch(() => undefined);
       }
       await dynamo.send(new DeleteItemCommand({ TableName: SCIENCE_STATS_TABLE, Key: { env: item.env!, minute: item.minute! } })).catch(() => undefined);
     }
-    await temporal.workflow.getHandle(migrationWorkflowId(env)).terminate('test cleanup').catch(() => undefined);
+    await temporal.workflow
+      .getHandle(migrationWorkflowId(env))
+      .terminate('test cleanup')
+      .catch(() => undefined);
     await producer.disconnect();
     await admin.disconnect();
     await db.shutdown();
@@ -148,7 +161,14 @@ describe('migration activities on the real stack', () => {
 
   describe('publishControl', () => {
     it('publishes v1, waits for the writer to apply it, and a repeat of the transition publishes nothing', async () => {
-      const input = { env, transitionId: `${migrationWorkflowId(env)}#1`, patch: { newWriter: true }, actor: 'alice', reason: 'start dual write', ackTimeoutMs: 10_000 };
+      const input = {
+        env,
+        transitionId: `${migrationWorkflowId(env)}#1`,
+        patch: { newWriter: true },
+        actor: 'alice',
+        reason: 'start dual write',
+        ackTimeoutMs: 10_000,
+      };
       const first = await activities.publishControl(input);
       assert.equal(first.version, 1);
       assert.equal(first.published, true);
@@ -170,7 +190,11 @@ describe('migration activities on the real stack', () => {
     it('keeps the fields a patch does not touch (the fault switch, earlier patches)', async () => {
       // An operator turns the fault switch on by hand (version 2), outside any workflow transition.
       const latest = (await readLatestControlState(kafka, env, 10_000))!;
-      await publishAndAwait({ kafka, producer }, { ...latest, version: 2, faults: { newWriterCorruptionRate: 0.25 }, transitionId: undefined, reason: 'demo' }, { timeoutMs: 10_000 });
+      await publishAndAwait(
+        { kafka, producer },
+        { ...latest, version: 2, faults: { newWriterCorruptionRate: 0.25 }, transitionId: undefined, reason: 'demo' },
+        { timeoutMs: 10_000 },
+      );
 
       const res = await activities.publishControl({
         env,
@@ -191,7 +215,14 @@ describe('migration activities on the real stack', () => {
 
     it('rejects an invalid patch without publishing (non-retryable)', async () => {
       await assert.rejects(
-        activities.publishControl({ env, transitionId: `${migrationWorkflowId(env)}#bad`, patch: { sciencePercent: 150 }, actor: 'alice', reason: 'typo', ackTimeoutMs: 5000 }),
+        activities.publishControl({
+          env,
+          transitionId: `${migrationWorkflowId(env)}#bad`,
+          patch: { sciencePercent: 150 },
+          actor: 'alice',
+          reason: 'typo',
+          ackTimeoutMs: 5000,
+        }),
         isFailure({ nonRetryable: true, type: ActivityFailureType.invalidControlState, message: /sciencePercent/ }),
       );
       assert.equal((await readLatestControlState(kafka, env, 10_000))?.version, 3);
@@ -203,10 +234,21 @@ describe('migration activities on the real stack', () => {
         if (next.version > 3) throw new Error('cannot apply');
       });
       assert.equal(laggard.appliedVersion(), 3);
-      const input = { env, transitionId: `${migrationWorkflowId(env)}#3`, patch: { sciencePercent: 25 }, actor: 'alice', reason: 'science 25%', ackTimeoutMs: 1500 };
+      const input = {
+        env,
+        transitionId: `${migrationWorkflowId(env)}#3`,
+        patch: { sciencePercent: 25 },
+        actor: 'alice',
+        reason: 'science 25%',
+        ackTimeoutMs: 1500,
+      };
       await assert.rejects(
         activities.publishControl(input),
-        isFailure({ nonRetryable: false, type: ActivityFailureType.acknowledgementTimeout, message: new RegExp(`${laggard.instanceId} \\(role query, applies version 3`) }),
+        isFailure({
+          nonRetryable: false,
+          type: ActivityFailureType.acknowledgementTimeout,
+          message: new RegExp(`${laggard.instanceId} \\(role query, applies version 3`),
+        }),
       );
       assert.equal(writer.appliedVersion(), 4, 'the healthy writer applied it');
       await laggard.stop();
@@ -224,7 +266,11 @@ describe('migration activities on the real stack', () => {
       for (let i = 0; i < 10; i++) {
         recorder.recordServed(env, 'old', 3);
         recorder.recordShadowLatency(env, 'new', 30);
-        recorder.recordComparison(env, query, i < 2 ? { compared: 1, matched: 0, mismatches: [{ kind: 'missing', minute: 0 }] } : { compared: 1, matched: 1, mismatches: [] });
+        recorder.recordComparison(
+          env,
+          query,
+          i < 2 ? { compared: 1, matched: 0, mismatches: [{ kind: 'missing', minute: 0 }] } : { compared: 1, matched: 1, mismatches: [] },
+        );
       }
       recorder.recordCandidateFailure(env, 'error');
       recorder.recordCandidateFailure(env, 'timeout');
@@ -260,7 +306,14 @@ describe('migration activities on the real stack', () => {
       await producer.send({ topic, messages: [...messages(0, 10), ...messages(1, 6)] });
       // The Cassandra writers are caught up; the DynamoDB writers have done 7 of partition 0 and nothing of partition 1.
       await Promise.all([
-        admin.setOffsets({ groupId: writerGroup(env, 'cassandra'), topic, partitions: [{ partition: 0, offset: '10' }, { partition: 1, offset: '6' }] }),
+        admin.setOffsets({
+          groupId: writerGroup(env, 'cassandra'),
+          topic,
+          partitions: [
+            { partition: 0, offset: '10' },
+            { partition: 1, offset: '6' },
+          ],
+        }),
         admin.setOffsets({ groupId: writerGroup(env, 'dynamodb'), topic, partitions: [{ partition: 0, offset: '7' }] }),
       ]);
 
@@ -300,7 +353,10 @@ describe('migration activities on the real stack', () => {
       assert.deepEqual(await activities.decommissionOldStore({ env, keepTables: true }), { dropped: false });
       assert.ok(await keyspaceExists(), 'kept');
 
-      await assert.rejects(activities.decommissionOldStore({ env, keepTables: false }), isFailure({ nonRetryable: true, type: ActivityFailureType.oldStoreInUse, message: /oldWriter=true/ }));
+      await assert.rejects(
+        activities.decommissionOldStore({ env, keepTables: false }),
+        isFailure({ nonRetryable: true, type: ActivityFailureType.oldStoreInUse, message: /oldWriter=true/ }),
+      );
       assert.ok(await keyspaceExists(), 'not dropped while the control state still uses it');
 
       await activities.publishControl({
@@ -329,14 +385,25 @@ describe('migration activities on the real stack', () => {
 
       await assert.rejects(
         activities.appendAudit({ ...e1, workflowId: 'someone-else', action: 'rollback' }),
-        isFailure({ nonRetryable: true, type: ActivityFailureType.auditSeqConflict, message: new RegExp(`audit seq 1 of env ${env} already taken by workflow ${migrationWorkflowId(env)}`) }),
+        isFailure({
+          nonRetryable: true,
+          type: ActivityFailureType.auditSeqConflict,
+          message: new RegExp(`audit seq 1 of env ${env} already taken by workflow ${migrationWorkflowId(env)}`),
+        }),
       );
       await assert.rejects(activities.appendAudit({ ...e1, action: 'rollback' }), isFailure({ nonRetryable: true, message: /already taken/ }));
       assert.deepEqual(await readAudit(dynamo, { env }), [e1], 'unchanged');
     });
 
     it('reads entries back with filters, per env and across envs', async () => {
-      const e2 = entry(2, { actor: 'automatic', action: 'rollback', from: 'science', to: 'science', evidence: { mismatchRate: 0.12, samples: 400 }, controlVersion: null });
+      const e2 = entry(2, {
+        actor: 'automatic',
+        action: 'rollback',
+        from: 'science',
+        to: 'science',
+        evidence: { mismatchRate: 0.12, samples: 400 },
+        controlVersion: null,
+      });
       const e3 = entry(3, { action: 'set_ramp' });
       const other = entry(1, { env: otherEnv, workflowId: migrationWorkflowId(otherEnv), at: 1_800_000_001_500 });
       for (const e of [e3, e2]) await activities.appendAudit(e);
@@ -371,7 +438,11 @@ describe('migration activities on the real stack', () => {
           taskQueue,
           workflowsPath: require.resolve('./fixtures/stage-workflow.ts'),
         });
-        const handle = await temporal.workflow.start('stageFixtureWorkflow', { taskQueue, workflowId: migrationWorkflowId(env), args: [env, 'science', 'dual_write'] });
+        const handle = await temporal.workflow.start('stageFixtureWorkflow', {
+          taskQueue,
+          workflowId: migrationWorkflowId(env),
+          args: [env, 'science', 'dual_write'],
+        });
         await worker.runUntil(async () => {
           assert.deepEqual(await activities.environmentStage({ env }), { stage: 'science' }, 'from the state query');
         });

@@ -45,7 +45,16 @@ describe('benchmarks (smoke runs)', () => {
     const r = await run('bench:pipeline', ['--only', 'inprocess,aggregator,writers', '--observations', '60000', '--points', '6000', '--apps', '20'], 300_000);
     assert.equal(r.code, 0, r.stderr.slice(-3000));
     const f = figures(r.stdout, r.stderr);
-    assertPositive(f, ['inprocess_ceiling_observations_per_s', 'aggregator_observations_per_s', 'client_ceiling_observations_per_s', 'aggregator_vs_ceiling', 'aggregator_rss_mb', 'cassandra_points_per_s', 'dynamodb_points_per_s', 'aggregator_drain_cpu_cores_aggregator']);
+    assertPositive(f, [
+      'inprocess_ceiling_observations_per_s',
+      'aggregator_observations_per_s',
+      'client_ceiling_observations_per_s',
+      'aggregator_vs_ceiling',
+      'aggregator_rss_mb',
+      'cassandra_points_per_s',
+      'dynamodb_points_per_s',
+      'aggregator_drain_cpu_cores_aggregator',
+    ]);
     assert.equal(f.late_observations, 0, 'a backlog drains with no observation late');
     assert.match(r.stderr, /\[bench:pipeline +\d+ s\]/, 'progress lines while it runs');
   });
@@ -54,7 +63,17 @@ describe('benchmarks (smoke runs)', () => {
     const r = await run('bench:query', ['--apps', '5', '--hours', '1', '--round', '2s', '--rounds', '1', '--acks', '3', '--connections', '4'], 300_000);
     assert.equal(r.code, 0, r.stderr.slice(-3000));
     const f = figures(r.stdout, r.stderr);
-    assertPositive(f, ['qps', 'served_p50_ms_science_off', 'served_p99_ms_science_off', 'served_p50_ms_science_on', 'served_p99_ms_science_on', 'science_p99_overhead_ratio', 'control_ack_p50_ms', 'control_ack_p99_ms', 'cpu_cores_science_off_query']);
+    assertPositive(f, [
+      'qps',
+      'served_p50_ms_science_off',
+      'served_p99_ms_science_off',
+      'served_p50_ms_science_on',
+      'served_p99_ms_science_on',
+      'science_p99_overhead_ratio',
+      'control_ack_p50_ms',
+      'control_ack_p99_ms',
+      'cpu_cores_science_off_query',
+    ]);
     assert.equal(f.control_changes, 3);
     assert.ok((f.data_plane_instances ?? 0) >= 6, `${f.data_plane_instances} instances listening`);
   });

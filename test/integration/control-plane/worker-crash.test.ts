@@ -82,7 +82,10 @@ describe('control plane: a worker killed mid-transition', () => {
     ({ client, close: closeTemporal } = await temporalClient(cfg));
   });
   after(async () => {
-    await client.workflow.getHandle(migrationWorkflowId(env)).terminate('test over').catch(() => undefined);
+    await client.workflow
+      .getHandle(migrationWorkflowId(env))
+      .terminate('test over')
+      .catch(() => undefined);
     await closeTemporal();
     await worker.stop('SIGKILL');
     await Promise.all(instances.map((i) => i.stop()));
@@ -95,7 +98,10 @@ describe('control plane: a worker killed mid-transition', () => {
     await client.workflow.start(MIGRATION_WORKFLOW_TYPE, { workflowId: migrationWorkflowId(env), taskQueue, args: [{ env, policy }] });
     const handle = client.workflow.getHandle(migrationWorkflowId(env));
     const requestId = randomUUID();
-    const start = handle.executeUpdate<UpdateResult, [unknown]>('startUpdate', { args: [{ identity: 'alice', reason: 'crash test', requestId }], updateId: requestId });
+    const start = handle.executeUpdate<UpdateResult, [unknown]>('startUpdate', {
+      args: [{ identity: 'alice', reason: 'crash test', requestId }],
+      updateId: requestId,
+    });
     await applying; // the control state is published; the worker waits for acknowledgements
     await worker.stop('SIGKILL');
     await sleep(1000);
@@ -112,7 +118,10 @@ describe('control plane: a worker killed mid-transition', () => {
     const audit = await readAudit(dynamo, { env });
     assert.equal(audit.filter((e) => e.action === 'start').length, 1, `one audit entry for the start: ${JSON.stringify(audit.map((e) => e.action))}`);
     assert.equal(new Set(audit.map((e) => e.seq)).size, audit.length);
-    assert.ok(instances.every((i) => i.appliedVersion() >= 1), 'every instance applied the state');
+    assert.ok(
+      instances.every((i) => i.appliedVersion() >= 1),
+      'every instance applied the state',
+    );
   });
 
   it('the operator CLI shows the state and prints rejections clearly', async () => {
@@ -121,7 +130,11 @@ describe('control plane: a worker killed mid-transition', () => {
     assert.equal(status.code, 0, status.stderr);
     assert.match(status.stdout, new RegExp(`${env}: dual_write`));
     assert.match(status.stdout, /coverage horizon \d{4}-/);
-    const stale = await runCommand(process.execPath, ['--import', 'tsx', 'workers/operator-cli.ts', 'advance', env, '--from', 'science', '--reason', 'stale page'], { env: env2 });
+    const stale = await runCommand(
+      process.execPath,
+      ['--import', 'tsx', 'workers/operator-cli.ts', 'advance', env, '--from', 'science', '--reason', 'stale page'],
+      { env: env2 },
+    );
     assert.equal(stale.code, 1);
     assert.match(stale.stderr, /rejected: .*dual_write/);
     const noReason = await runCommand(process.execPath, ['--import', 'tsx', 'workers/operator-cli.ts', 'ramp', env, '50'], { env: env2 });

@@ -30,13 +30,33 @@ describe('pipeline: bad input', () => {
       { key: 'app-0', value: Buffer.from([0x01, 0x02, 0x03]), reason: /unknown format/ },
       { key: 'app-0', value: Buffer.from('{"app": "app-0", "metric": '), reason: /invalid JSON/ },
       { key: 'app-1', value: encodeObservationBatch([valid[1]!]).subarray(0, 10), reason: /truncated/ },
-      { key: 'app-1', value: Buffer.from(JSON.stringify({ app: 'app-1', metric: 'router.service_ms', value: 'slow', time: t0 })), reason: /value must be a number/ },
+      {
+        key: 'app-1',
+        value: Buffer.from(JSON.stringify({ app: 'app-1', metric: 'router.service_ms', value: 'slow', time: t0 })),
+        reason: /value must be a number/,
+      },
       { key: 'app-2', value: encodeObservationBatch([{ app: 'app-2', metric: 'router.service_ms', value: Number.NaN, time: t0 }]), reason: /NaN/ },
-      { key: 'app-2', value: encodeObservationBatch([{ app: 'app-2', metric: 'router.service_ms', value: Number.POSITIVE_INFINITY, time: t0 }]), reason: /infinite/ },
+      {
+        key: 'app-2',
+        value: encodeObservationBatch([{ app: 'app-2', metric: 'router.service_ms', value: Number.POSITIVE_INFINITY, time: t0 }]),
+        reason: /infinite/,
+      },
       { key: 'app-0', value: encodeObservationBatch([{ app: 'app-0', metric: 'router.service_ms', value: -3, time: t0 }]), reason: /negative/ },
-      { key: 'app-0', value: encodeObservationBatch([{ app: 'app-0', metric: 'router.service_ms', value: 3, time: Date.now() + 3_600_000 }]), reason: /in the future/ },
-      { key: 'app-1', value: encodeObservationBatch([{ app: 'app-1', metric: 'router.service_ms', value: 3, time: Date.now() - 3 * 86_400_000 }]), reason: /in the past/ },
-      { key: 'x'.repeat(300), value: Buffer.from(JSON.stringify({ app: 'x'.repeat(300), metric: 'router.service_ms', value: 1, time: t0 })), reason: /more than 128/ },
+      {
+        key: 'app-0',
+        value: encodeObservationBatch([{ app: 'app-0', metric: 'router.service_ms', value: 3, time: Date.now() + 3_600_000 }]),
+        reason: /in the future/,
+      },
+      {
+        key: 'app-1',
+        value: encodeObservationBatch([{ app: 'app-1', metric: 'router.service_ms', value: 3, time: Date.now() - 3 * 86_400_000 }]),
+        reason: /in the past/,
+      },
+      {
+        key: 'x'.repeat(300),
+        value: Buffer.from(JSON.stringify({ app: 'x'.repeat(300), metric: 'router.service_ms', value: 1, time: t0 })),
+        reason: /more than 128/,
+      },
       { key: null, value: Buffer.alloc(0), reason: /empty message/ },
     ];
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
@@ -46,7 +66,10 @@ describe('pipeline: bad input', () => {
       const chunk = valid.slice(i * 50, (i + 1) * 50);
       const byApp = new Map<string, Observation[]>();
       for (const o of chunk) byApp.set(o.app, [...(byApp.get(o.app) ?? []), o]);
-      await producer.send({ topic: envTopics(env).observations, messages: [...byApp].map(([app, list]) => ({ key: app, value: encodeObservationBatch(list) })) });
+      await producer.send({
+        topic: envTopics(env).observations,
+        messages: [...byApp].map(([app, list]) => ({ key: app, value: encodeObservationBatch(list) })),
+      });
       const b = bad[i];
       if (b) await producer.send({ topic: envTopics(env).observations, messages: [{ key: b.key, value: b.value }] });
     }
@@ -85,12 +108,21 @@ describe('pipeline: bad input', () => {
     const kafka = createKafka(cfg, { clientId: 'test-wide' });
     // The previous minute: ahead of the watermark the first test left (its data is 5-10 min old).
     const t1 = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
-    const wide: Observation[] = Array.from({ length: 8000 }, (_, i) => ({ app: 'wide-app', metric: `wide.m${String(i).padStart(4, '0')}`, value: 1 + (i % 97), time: t1 + 1000 + (i % 50_000) }));
+    const wide: Observation[] = Array.from({ length: 8000 }, (_, i) => ({
+      app: 'wide-app',
+      metric: `wide.m${String(i).padStart(4, '0')}`,
+      value: 1 + (i % 97),
+      time: t1 + 1000 + (i % 50_000),
+    }));
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
-    for (let i = 0; i < wide.length; i += 1000) await producer.send({ topic: envTopics(env).observations, messages: [{ key: 'wide-app', value: encodeObservationBatch(wide.slice(i, i + 1000)) }] });
+    for (let i = 0; i < wide.length; i += 1000)
+      await producer.send({ topic: envTopics(env).observations, messages: [{ key: 'wide-app', value: encodeObservationBatch(wide.slice(i, i + 1000)) }] });
     // A later observation of the same app moves the watermark past the minute (lateness 60 s).
-    await producer.send({ topic: envTopics(env).observations, messages: [{ key: 'wide-app', value: encodeObservationBatch([{ app: 'wide-app', metric: 'wide.m0000', value: 1, time: t1 + 3 * 60_000 }]) }] });
+    await producer.send({
+      topic: envTopics(env).observations,
+      messages: [{ key: 'wide-app', value: encodeObservationBatch([{ app: 'wide-app', metric: 'wide.m0000', value: 1, time: t1 + 3 * 60_000 }]) }],
+    });
     await producer.disconnect();
     const stores = openStores(cfg, env);
     try {

@@ -29,7 +29,15 @@ describe('pipeline: crash recovery', () => {
     const writers = [launched.writers.cassandra[0]!, launched.writers.dynamodb[0]!];
     const kafka = createKafka(cfg, { clientId: 'test-crash' });
 
-    const workload: WorkloadOptions = { seed: 7, apps: 10, metrics: DEFAULT_METRICS, count: 36_000, startTime: Date.now() - 14 * 60_000, spanMs: 10 * 60_000, jitterMs: 1500 };
+    const workload: WorkloadOptions = {
+      seed: 7,
+      apps: 10,
+      metrics: DEFAULT_METRICS,
+      count: 36_000,
+      startTime: Date.now() - 14 * 60_000,
+      spanMs: 10 * 60_000,
+      jitterMs: 1500,
+    };
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     const sending = sendObservations(producer, generateWorkload(workload), { topic: envTopics(env).observations, ratePerSec: 1500 });

@@ -23,7 +23,15 @@ describe('pipeline: observations to both stores', () => {
     procs.push(...(await launchPipeline(cfg, env)).all);
     const kafka = createKafka(cfg, { clientId: 'test-flow' });
 
-    const workload: WorkloadOptions = { seed: 42, apps: 12, metrics: DEFAULT_METRICS, count: 30_000, startTime: Date.now() - 14 * 60_000, spanMs: 10 * 60_000, jitterMs: 2000 };
+    const workload: WorkloadOptions = {
+      seed: 42,
+      apps: 12,
+      metrics: DEFAULT_METRICS,
+      count: 30_000,
+      startTime: Date.now() - 14 * 60_000,
+      spanMs: 10 * 60_000,
+      jitterMs: 2000,
+    };
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     const sent = await sendObservations(producer, generateWorkload(workload), { topic: envTopics(env).observations, ratePerSec: 10_000 });

@@ -29,7 +29,15 @@ describe('pipeline: scale-out and rebalance', () => {
     const admin = kafka.admin();
     await admin.connect();
 
-    const workload: WorkloadOptions = { seed: 99, apps: 16, metrics: DEFAULT_METRICS, count: 30_000, startTime: Date.now() - 14 * 60_000, spanMs: 10 * 60_000, jitterMs: 1500 };
+    const workload: WorkloadOptions = {
+      seed: 99,
+      apps: 16,
+      metrics: DEFAULT_METRICS,
+      count: 30_000,
+      startTime: Date.now() - 14 * 60_000,
+      spanMs: 10 * 60_000,
+      jitterMs: 1500,
+    };
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     const sending = sendObservations(producer, generateWorkload(workload), { topic: envTopics(env).observations, ratePerSec: 1500 });

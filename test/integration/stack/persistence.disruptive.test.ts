@@ -31,7 +31,9 @@ describe('stack down and up keeps the data', () => {
       activities: { greet: async (name: string) => `hello, ${name}` },
     });
     let conn = await connectTemporal(cfg);
-    await worker.runUntil(new Client({ connection: conn, namespace: cfg.temporal.namespace }).workflow.execute('greetingWorkflow', { taskQueue, workflowId, args: ['disk'] }));
+    await worker.runUntil(
+      new Client({ connection: conn, namespace: cfg.temporal.namespace }).workflow.execute('greetingWorkflow', { taskQueue, workflowId, args: ['disk'] }),
+    );
     await conn.close();
     await native.close();
 
@@ -42,7 +44,14 @@ describe('stack down and up keeps the data', () => {
     await admin.disconnect();
     const producer = kafka.producer();
     await producer.connect();
-    await producer.send({ topic, acks: -1, messages: [{ key: 'a', value: 'kept-1' }, { key: 'b', value: 'kept-2' }] });
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: [
+        { key: 'a', value: 'kept-1' },
+        { key: 'b', value: 'kept-2' },
+      ],
+    });
     await producer.disconnect();
 
     let cass = createCassandraClient(cfg);

@@ -8,7 +8,6 @@ import { freePort, runStackCli, testConfig } from '../../support/stack.js';
 
 const cfg = testConfig();
 
-
 /** An isolated stack folder that reuses the already provisioned tools (no second download). */
 function scratchStackEnv(): Record<string, string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-stack-'));
@@ -20,7 +19,10 @@ describe('stack command', () => {
     const res = await runStackCli(['status', '--json']);
     assert.equal(res.code, 0, `status should exit 0 when all are healthy:\n${res.stdout}\n${res.stderr}`);
     const rows = JSON.parse(res.stdout) as { service: string; endpoint: string; pid?: number; state: string }[];
-    assert.deepEqual(rows.map((r) => r.service), ['temporal', 'kafka', 'cassandra', 'dynamodb']);
+    assert.deepEqual(
+      rows.map((r) => r.service),
+      ['temporal', 'kafka', 'cassandra', 'dynamodb'],
+    );
     for (const row of rows) {
       assert.equal(row.state, 'healthy', `${row.service}: ${JSON.stringify(row)}`);
       assert.ok(typeof row.pid === 'number' && row.pid > 0, `${row.service} has a pid`);
@@ -38,7 +40,10 @@ describe('stack command', () => {
       assert.match(res.stdout, new RegExp(`${svc}: already running \\(pid \\d+\\)`));
     }
     const after = JSON.parse((await runStackCli(['status', '--json'])).stdout) as { service: string; pid: number }[];
-    assert.deepEqual(after.map((r) => r.pid), before.map((r) => r.pid));
+    assert.deepEqual(
+      after.map((r) => r.pid),
+      before.map((r) => r.pid),
+    );
   });
 
   it('names the service and the port when a port is already in use', async () => {

@@ -14,7 +14,15 @@ const broker = formatHostPort(cfg.kafka.brokers[0]!);
 
 describe('standard clients against the local stack', () => {
   it('the Temporal CLI reaches the server and sees the search attributes', async () => {
-    const res = await runCommand(bin('temporal'), ['operator', 'search-attribute', 'list', '--address', formatHostPort(cfg.temporal.address), '--namespace', cfg.temporal.namespace]);
+    const res = await runCommand(bin('temporal'), [
+      'operator',
+      'search-attribute',
+      'list',
+      '--address',
+      formatHostPort(cfg.temporal.address),
+      '--namespace',
+      cfg.temporal.namespace,
+    ]);
     assert.equal(res.code, 0, res.stderr);
     assert.match(res.stdout, /SwitchyardStage\s+Keyword/);
     assert.match(res.stdout, /SwitchyardRampPercent\s+Int/);
@@ -22,7 +30,18 @@ describe('standard clients against the local stack', () => {
 
   it("Kafka's own console producer and consumer exchange messages", async () => {
     const topic = uniqueName('console');
-    const create = await runCommand(java, ['-cp', kafkaCp, 'org.apache.kafka.tools.TopicCommand', '--bootstrap-server', broker, '--create', '--topic', topic, '--partitions', '1']);
+    const create = await runCommand(java, [
+      '-cp',
+      kafkaCp,
+      'org.apache.kafka.tools.TopicCommand',
+      '--bootstrap-server',
+      broker,
+      '--create',
+      '--topic',
+      topic,
+      '--partitions',
+      '1',
+    ]);
     assert.equal(create.code, 0, create.stderr);
     const produce = await runCommand(java, ['-cp', kafkaCp, 'org.apache.kafka.tools.ConsoleProducer', '--bootstrap-server', broker, '--topic', topic], {
       input: 'first line\nsecond line\n',
@@ -62,8 +81,19 @@ describe('standard clients against the local stack', () => {
   it('the AWS CLI works against the DynamoDB endpoint with --endpoint-url', async () => {
     const table = uniqueName('awscli');
     const env = { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_DEFAULT_REGION: cfg.dynamodb.region };
-    const aws = (...args: string[]) => runCommand(bin('aws'), ['dynamodb', ...args, '--endpoint-url', cfg.dynamodb.endpoint!.toString(), '--output', 'json'], { env });
-    const create = await aws('create-table', '--table-name', table, '--attribute-definitions', 'AttributeName=k,AttributeType=S', '--key-schema', 'AttributeName=k,KeyType=HASH', '--billing-mode', 'PAY_PER_REQUEST');
+    const aws = (...args: string[]) =>
+      runCommand(bin('aws'), ['dynamodb', ...args, '--endpoint-url', cfg.dynamodb.endpoint!.toString(), '--output', 'json'], { env });
+    const create = await aws(
+      'create-table',
+      '--table-name',
+      table,
+      '--attribute-definitions',
+      'AttributeName=k,AttributeType=S',
+      '--key-schema',
+      'AttributeName=k,KeyType=HASH',
+      '--billing-mode',
+      'PAY_PER_REQUEST',
+    );
     assert.equal(create.code, 0, create.stderr);
     try {
       const put = await aws('put-item', '--table-name', table, '--item', '{"k": {"S": "a"}, "v": {"N": "42.5"}}');

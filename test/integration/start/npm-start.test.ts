@@ -21,7 +21,6 @@ import { freePort, testConfig } from '../../support/stack.js';
 // its migration in planned with the demo policy, and Ctrl-C leaves no process behind.
 const cfg = testConfig();
 
-
 /**
  * Every live process whose environment carries marker: npm, the shell, tsx, npm start itself and
  * every child it started inherit it, so this finds leftovers whatever npm start reports.
@@ -85,7 +84,14 @@ describe('npm start', () => {
         /* gone */
       }
     }
-    await Promise.all(envs.map((env) => client.workflow.getHandle(migrationWorkflowId(env)).terminate('test over').catch(() => undefined)));
+    await Promise.all(
+      envs.map((env) =>
+        client.workflow
+          .getHandle(migrationWorkflowId(env))
+          .terminate('test over')
+          .catch(() => undefined),
+      ),
+    );
     await closeTemporal();
     await Promise.all(envs.map((env) => dropEnv(cfg, env)));
   });
@@ -98,7 +104,8 @@ describe('npm start', () => {
       await sleep(250);
     }
     for (const env of envs) {
-      for (const job of [`aggregator-${env}`, `writer-cassandra-${env}`, `writer-dynamodb-${env}`, `loadgen-${env}`, `readgen-${env}`]) assert.match(output, new RegExp(`ready: ${job} \\(pid \\d+`));
+      for (const job of [`aggregator-${env}`, `writer-cassandra-${env}`, `writer-dynamodb-${env}`, `loadgen-${env}`, `readgen-${env}`])
+        assert.match(output, new RegExp(`ready: ${job} \\(pid \\d+`));
     }
     assert.match(output, /ready: query \(pid \d+/);
     assert.match(output, new RegExp(`ready: worker \\(pid \\d+, polling task queue ${taskQueue}\\)`));
@@ -116,7 +123,8 @@ describe('npm start', () => {
       assert.equal(count(new RegExp(`pipeline/cli/writer\\.ts --env ${env} --sink dynamodb --mode follow --retention 10m`)), 1, `dynamodb writer of ${env}`);
       assert.equal(count(new RegExp(`pipeline/cli/loadgen\\.ts --env ${env} `)), 1, `load generator of ${env}`);
       assert.equal(count(new RegExp(`pipeline/cli/readgen\\.ts --env ${env} `)), 1, `read generator of ${env}`);
-      for (const name of [`aggregator-${env}`, `writer-dynamodb-${env}`, `loadgen-${env}`]) assert.ok(fs.statSync(path.join(logDir, `${name}.log`)).size > 0, name);
+      for (const name of [`aggregator-${env}`, `writer-dynamodb-${env}`, `loadgen-${env}`])
+        assert.ok(fs.statSync(path.join(logDir, `${name}.log`)).size > 0, name);
     }
     assert.equal(count(/pipeline\/cli\/query-service\.ts --port/), 1, 'one query service');
     assert.equal(count(/workers\/control-worker\.ts/), 1, 'one control worker');

@@ -8,7 +8,12 @@ import { AcknowledgementTimeoutError, ControlReadTimeoutError, InvalidControlSta
 
 describe('activity failures', () => {
   it('turns an acknowledgement timeout into a retryable failure naming each laggard', () => {
-    const err = new AcknowledgementTimeoutError('staging', 12, [{ instanceId: 'writer-dynamodb-a', role: 'writer-dynamodb', appliedVersion: 11, lastHeartbeatAgoMs: 400 }], 5000);
+    const err = new AcknowledgementTimeoutError(
+      'staging',
+      12,
+      [{ instanceId: 'writer-dynamodb-a', role: 'writer-dynamodb', appliedVersion: 11, lastHeartbeatAgoMs: 400 }],
+      5000,
+    );
     const f = toActivityFailure(err);
     assert.ok(f instanceof ApplicationFailure);
     assert.equal(f.nonRetryable, false);
@@ -21,7 +26,9 @@ describe('activity failures', () => {
     const invalid = toActivityFailure(new InvalidControlStateError('bad percent'));
     assert.ok(invalid instanceof ApplicationFailure);
     assert.deepEqual([invalid.nonRetryable, invalid.type, invalid.message], [true, ActivityFailureType.invalidControlState, 'bad percent']);
-    const conflict = toActivityFailure(new AuditSeqConflictError({ env: 'test', seq: 3, workflowId: 'w', action: 'advance' }, { workflowId: 'v', action: 'rollback', runId: 'r', at: 0 }));
+    const conflict = toActivityFailure(
+      new AuditSeqConflictError({ env: 'test', seq: 3, workflowId: 'w', action: 'advance' }, { workflowId: 'v', action: 'rollback', runId: 'r', at: 0 }),
+    );
     assert.ok(conflict instanceof ApplicationFailure);
     assert.equal(conflict.type, ActivityFailureType.auditSeqConflict);
     assert.equal(conflict.nonRetryable, true);

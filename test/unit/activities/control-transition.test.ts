@@ -16,7 +16,11 @@ const latest = (): ControlState => ({
 
 describe('control transition', () => {
   it('lays the patch over the newest state, bumps the version and stamps the transition', () => {
-    const next = nextControlState(latest(), { transitionId: 'switchyard-migration-staging#7', patch: { sciencePercent: 50 }, actor: 'alice', reason: 'ramp' }, now);
+    const next = nextControlState(
+      latest(),
+      { transitionId: 'switchyard-migration-staging#7', patch: { sciencePercent: 50 }, actor: 'alice', reason: 'ramp' },
+      now,
+    );
     assert.deepEqual(next, {
       ...latest(),
       version: 8,
@@ -30,7 +34,11 @@ describe('control transition', () => {
   });
 
   it('keeps what the patch leaves out: undefined changes nothing, null clears', () => {
-    const next = nextControlState(latest(), { transitionId: 't', patch: { coverageHorizon: null, sciencePercent: undefined, cutoverPercent: 10 }, actor: 'automatic', reason: 'rollback' }, now);
+    const next = nextControlState(
+      latest(),
+      { transitionId: 't', patch: { coverageHorizon: null, sciencePercent: undefined, cutoverPercent: 10 }, actor: 'automatic', reason: 'rollback' },
+      now,
+    );
     assert.equal(next.coverageHorizon, null);
     assert.equal(next.sciencePercent, 25);
     assert.equal(next.cutoverPercent, 10);

@@ -11,7 +11,16 @@ import { LATENCY_BUCKETS_MS, STATS_COUNTERS } from '../../../pipeline/science/co
 describe('migration activities (no services)', () => {
   it('maps a science summary to the figures the gates use; a p99 over the largest bucket stays a number', () => {
     const counters = Object.fromEntries(STATS_COUNTERS.map((c) => [c, 0])) as Record<(typeof STATS_COUNTERS)[number], number>;
-    Object.assign(counters, { comparisons: 200, mismatches: 3, servedOld: 150, servedNew: 50, queries: 190, candidateErrors: 2, candidateTimeouts: 1, newStoreErrors: 1 });
+    Object.assign(counters, {
+      comparisons: 200,
+      mismatches: 3,
+      servedOld: 150,
+      servedNew: 50,
+      queries: 190,
+      candidateErrors: 2,
+      candidateTimeouts: 1,
+      newStoreErrors: 1,
+    });
     const hist = (bucket: number): number[] => Array.from({ length: LATENCY_BUCKETS_MS.length + 1 }, (_, i) => (i === bucket ? 10 : 0));
     const summary = summarizeScience([{ minute: 0, counters, latency: { old: hist(2), new: hist(LATENCY_BUCKETS_MS.length) } }], 0, 0);
     const figures = toScienceFigures(summary, 600_000);
@@ -36,8 +45,21 @@ describe('migration activities (no services)', () => {
 
   it('rejects bad input with non-retryable failures before touching any service', async () => {
     // Clients that throw if used: validation must come first.
-    const untouchable = new Proxy({}, { get: () => { throw new Error('a client was used'); } });
-    const a = createActivities({ kafka: untouchable, producer: untouchable, dynamo: untouchable, cassandra: untouchable, temporal: untouchable } as unknown as ActivityDeps);
+    const untouchable = new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error('a client was used');
+        },
+      },
+    );
+    const a = createActivities({
+      kafka: untouchable,
+      producer: untouchable,
+      dynamo: untouchable,
+      cassandra: untouchable,
+      temporal: untouchable,
+    } as unknown as ActivityDeps);
     const invalid = (err: unknown): boolean => err instanceof ApplicationFailure && err.nonRetryable === true && err.type === ActivityFailureType.invalidInput;
     await assert.rejects(a.publishControl({ env: 'Prod!', transitionId: 't', patch: {}, actor: 'a', reason: 'r', ackTimeoutMs: 1000 }), invalid);
     await assert.rejects(a.publishControl({ env: 'test', transitionId: '', patch: {}, actor: 'a', reason: 'r', ackTimeoutMs: 1000 }), invalid);
@@ -51,7 +73,20 @@ describe('migration activities (no services)', () => {
   });
 
   it('lastAuditSeq reads the newest audit entry of the env: its seq, 0 when none or no table', async () => {
-    const entry = { env: 'test', seq: 41, at: 1_700_000_000_000, actor: 'alice', action: 'advance', from: 'science', to: 'cutover', reason: 'r', evidence: {}, workflowId: 'w', runId: 'r1', controlVersion: 7 };
+    const entry = {
+      env: 'test',
+      seq: 41,
+      at: 1_700_000_000_000,
+      actor: 'alice',
+      action: 'advance',
+      from: 'science',
+      to: 'cutover',
+      reason: 'r',
+      evidence: {},
+      workflowId: 'w',
+      runId: 'r1',
+      controlVersion: 7,
+    };
     const queries: QueryCommand['input'][] = [];
     const withAnswer = (answer: () => Promise<unknown>): ReturnType<typeof createActivities> =>
       createActivities({

@@ -33,12 +33,21 @@ describe('writer offsets', () => {
 
   it('reads kafkajs fetchOffsets output for one topic', () => {
     const fetched = [
-      { topic: 'test.metrics', partitions: [{ partition: 0, offset: '7' }, { partition: 1, offset: '-1' }] },
+      {
+        topic: 'test.metrics',
+        partitions: [
+          { partition: 0, offset: '7' },
+          { partition: 1, offset: '-1' },
+        ],
+      },
       { topic: 'other', partitions: [{ partition: 0, offset: '99' }] },
     ];
-    assert.deepEqual([...committedByPartition(fetched, 'test.metrics')], [
-      [0, '7'],
-      [1, '-1'],
-    ]);
+    assert.deepEqual(
+      [...committedByPartition(fetched, 'test.metrics')],
+      [
+        [0, '7'],
+        [1, '-1'],
+      ],
+    );
   });
 });

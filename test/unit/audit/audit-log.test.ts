@@ -53,7 +53,12 @@ describe('audit log', () => {
     circular.self = circular;
     assert.throws(
       () => auditItem({ ...entry, seq: -1, workflowId: '', evidence: circular }),
-      (err: unknown) => err instanceof InvalidAuditEntryError && err.retriable === false && /seq must be/.test(err.message) && /workflowId/.test(err.message) && /evidence/.test(err.message),
+      (err: unknown) =>
+        err instanceof InvalidAuditEntryError &&
+        err.retriable === false &&
+        /seq must be/.test(err.message) &&
+        /workflowId/.test(err.message) &&
+        /evidence/.test(err.message),
     );
   });
 

@@ -39,7 +39,10 @@ describe('loadConfig', () => {
       { host: 'b2.example.com', port: 9092 },
     ]);
     assert.equal(cfg.kafka.sasl?.mechanism, 'scram-sha-512');
-    assert.deepEqual(cfg.cassandra.contactPoints.map((c) => c.host), ['10.0.0.1', '10.0.0.2']);
+    assert.deepEqual(
+      cfg.cassandra.contactPoints.map((c) => c.host),
+      ['10.0.0.1', '10.0.0.2'],
+    );
     assert.equal(cfg.dynamodb.endpoint, undefined, "'aws' means the SDK's regional endpoint");
     assert.equal(cfg.dynamodb.region, 'eu-west-1');
     assert.deepEqual(cfg.environments, ['dev', 'prod']);
@@ -61,7 +64,16 @@ describe('loadConfig', () => {
       (err: unknown) => {
         assert.ok(err instanceof ConfigError);
         const text = err.problems.join('\n');
-        for (const v of ['TEMPORAL_ADDRESS', 'KAFKA_BROKERS', 'DYNAMODB_ENDPOINT', 'AWS_REGION', 'TEMPORAL_UI_PORT', 'KAFKA_SASL_USERNAME', 'SWITCHYARD_ENVS', 'LOG_LEVEL']) {
+        for (const v of [
+          'TEMPORAL_ADDRESS',
+          'KAFKA_BROKERS',
+          'DYNAMODB_ENDPOINT',
+          'AWS_REGION',
+          'TEMPORAL_UI_PORT',
+          'KAFKA_SASL_USERNAME',
+          'SWITCHYARD_ENVS',
+          'LOG_LEVEL',
+        ]) {
           assert.match(text, new RegExp(v), `expected a problem naming ${v}`);
         }
         assert.equal(err.retriable, false);

@@ -44,11 +44,17 @@ describe('workflow sandbox lint rule', () => {
         'export const p = proxyActivities;',
       ].join('\n'),
     );
-    assert.deepEqual(messages.filter((m) => m.includes('restricted')), []);
+    assert.deepEqual(
+      messages.filter((m) => m.includes('restricted')),
+      [],
+    );
   });
 
   it('makes a floating promise an error', async () => {
     const messages = await lintAsWorkflow('export async function f(): Promise<void> {\n  Promise.resolve(1);\n}\n');
-    assert.ok(messages.some((m) => m.startsWith('@typescript-eslint/no-floating-promises')), messages.join('\n'));
+    assert.ok(
+      messages.some((m) => m.startsWith('@typescript-eslint/no-floating-promises')),
+      messages.join('\n'),
+    );
   });
 });

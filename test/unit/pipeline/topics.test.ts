@@ -19,8 +19,14 @@ describe('chunkTopicMessages', () => {
       assert.ok(bytes <= MAX_SEND_BYTES, `a send of ${bytes} bytes`);
     }
     const flat = (topic: string) => sends.flatMap((s) => s.filter((t) => t.topic === topic).flatMap((t) => t.messages.map((m) => m.key)));
-    assert.deepEqual(flat('m'), points.map((m) => m.key));
-    assert.deepEqual(flat('d'), dlq.map((m) => m.key));
+    assert.deepEqual(
+      flat('m'),
+      points.map((m) => m.key),
+    );
+    assert.deepEqual(
+      flat('d'),
+      dlq.map((m) => m.key),
+    );
   });
 
   it('keeps a small flush in one send, and sends a single oversized message alone', () => {

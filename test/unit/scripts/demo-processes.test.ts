@@ -28,7 +28,19 @@ describe('the demo processes', () => {
       [dynamodb!, 'dynamodb'],
     ] as const) {
       assert.equal(spec.name, `writer-${sink}-staging`);
-      assert.deepEqual(spec.args.slice(2), ['pipeline/cli/writer.ts', '--env', 'staging', '--sink', sink, '--mode', 'follow', '--retention', '10m', '--metrics-port', '0']);
+      assert.deepEqual(spec.args.slice(2), [
+        'pipeline/cli/writer.ts',
+        '--env',
+        'staging',
+        '--sink',
+        sink,
+        '--mode',
+        'follow',
+        '--retention',
+        '10m',
+        '--metrics-port',
+        '0',
+      ]);
     }
   });
 

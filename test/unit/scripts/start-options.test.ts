@@ -54,7 +54,10 @@ describe('npm start options', () => {
   });
 
   it('refuses unknown options and stray arguments', () => {
-    assert.throws(() => parseStartOptions(['--consle'], {}), (err: unknown) => err instanceof UsageError && /--consle/.test(err.message));
+    assert.throws(
+      () => parseStartOptions(['--consle'], {}),
+      (err: unknown) => err instanceof UsageError && /--consle/.test(err.message),
+    );
     assert.throws(() => parseStartOptions(['now'], {}), UsageError);
   });
 });

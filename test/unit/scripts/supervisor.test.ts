@@ -21,7 +21,13 @@ afterEach(async () => {
 function newSupervisor(): { sup: Supervisor; messages: string[]; dir: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'supervisor-'));
   const messages: string[] = [];
-  const sup = new Supervisor({ logDir: path.join(dir, 'logs'), runDir: path.join(dir, 'run'), readyTimeoutMs: 10_000, stopGraceMs: 1000, progress: (m) => messages.push(m) });
+  const sup = new Supervisor({
+    logDir: path.join(dir, 'logs'),
+    runDir: path.join(dir, 'run'),
+    readyTimeoutMs: 10_000,
+    stopGraceMs: 1000,
+    progress: (m) => messages.push(m),
+  });
   made.push(sup);
   return { sup, messages, dir };
 }
@@ -51,7 +57,12 @@ async function waitFor(what: string, check: () => boolean, timeoutMs = 10_000): 
 describe('supervisor', () => {
   it('reports a process ready, logs its output, and stops it with SIGTERM', async () => {
     const { sup, messages } = newSupervisor();
-    assert.equal(await sup.startAndWait(nodeSpec('calm', `console.log('up'); process.on('SIGTERM', () => { console.log('bye'); process.exit(0); }); setInterval(() => {}, 1000);`)), 'said up');
+    assert.equal(
+      await sup.startAndWait(
+        nodeSpec('calm', `console.log('up'); process.on('SIGTERM', () => { console.log('bye'); process.exit(0); }); setInterval(() => {}, 1000);`),
+      ),
+      'said up',
+    );
     const { pid } = sup.pids()[0]!;
     assert.match(messages.join('\n'), new RegExp(`ready: calm \\(pid ${pid}, said up\\)`));
     await sup.stopAll();
@@ -68,7 +79,10 @@ describe('supervisor', () => {
     const { pid } = sup.pids()[0]!;
     await sup.stopAll();
     assert.equal(alive(pid), false);
-    assert.ok(messages.some((m) => /stubborn did not stop within 1 s: killed/.test(m)), messages.join('\n'));
+    assert.ok(
+      messages.some((m) => /stubborn did not stop within 1 s: killed/.test(m)),
+      messages.join('\n'),
+    );
   });
 
   it('stops traffic (tier 0) before the services it uses (tier 1)', async () => {
@@ -85,7 +99,8 @@ describe('supervisor', () => {
     const failure = sup.failure.catch((err: unknown) => err);
     await assert.rejects(
       sup.startAndWait(nodeSpec('broken', `console.error('cannot reach the broker'); process.exit(4);`)),
-      (err: unknown) => err instanceof StartError && /broken: exited before it was ready \(code 4\)/.test(err.message) && /cannot reach the broker/.test(err.message),
+      (err: unknown) =>
+        err instanceof StartError && /broken: exited before it was ready \(code 4\)/.test(err.message) && /cannot reach the broker/.test(err.message),
     );
     const err = await failure;
     assert.ok(err instanceof StartError && /exited during start-up \(code 4\)/.test(err.message));

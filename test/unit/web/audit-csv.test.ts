@@ -4,7 +4,20 @@ import { auditCsv } from '../../../web/lib/audit-csv.js';
 import type { AuditEntry } from '../../../contract/index.js';
 
 const entry = (reason: string): AuditEntry =>
-  ({ env: 'test', seq: 1, at: Date.parse('2026-12-04T10:00:00Z'), actor: 'alice', action: 'advance', from: 'science', to: 'cutover', reason, evidence: { comparisons: 3 }, controlVersion: 4, workflowId: 'w', runId: 'r' }) as AuditEntry;
+  ({
+    env: 'test',
+    seq: 1,
+    at: Date.parse('2026-12-04T10:00:00Z'),
+    actor: 'alice',
+    action: 'advance',
+    from: 'science',
+    to: 'cutover',
+    reason,
+    evidence: { comparisons: 3 },
+    controlVersion: 4,
+    workflowId: 'w',
+    runId: 'r',
+  }) as AuditEntry;
 
 describe('audit CSV export', () => {
   it('escapes cells a spreadsheet would run as formulas, and keeps the rest as written', () => {

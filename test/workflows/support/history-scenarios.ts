@@ -156,7 +156,9 @@ const SCENARIOS: Scenario[] = [
       await t.advanceTime(policy.bakeMs.science + MINUTE);
       await t.update(advanceUpdate, { ...actor('alice', 'clean'), from: 'science' });
       t.world.scienceFor = (windowMs) =>
-        windowMs <= MINUTE ? healthyScience({ comparisons: 300, mismatches: 60, mismatchRate: 0.2 }) : healthyScience({ comparisons: 100_000, mismatches: 60, mismatchRate: 0.0006 });
+        windowMs <= MINUTE
+          ? healthyScience({ comparisons: 300, mismatches: 60, mismatchRate: 0.2 })
+          : healthyScience({ comparisons: 100_000, mismatches: 60, mismatchRate: 0.0006 });
       await t.advanceTime(policy.evaluationIntervalMs);
       await t.waitFor((s) => s.rolledBack !== null, 'the burst rolled back on the short window');
     },

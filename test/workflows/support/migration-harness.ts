@@ -41,7 +41,8 @@ function installQuietRuntime(): void {
     logger: new DefaultLogger('ERROR'),
     telemetryOptions: {
       logging: {
-        filter: 'ERROR,temporalio_sdk_core=WARN,temporalio_sdk_core::worker=ERROR,temporalio_sdk_core::worker::workflow=WARN,temporalio_client=ERROR,temporalio_common=WARN',
+        filter:
+          'ERROR,temporalio_sdk_core=WARN,temporalio_sdk_core::worker=ERROR,temporalio_sdk_core::worker::workflow=WARN,temporalio_client=ERROR,temporalio_common=WARN',
         forward: {},
       },
     },

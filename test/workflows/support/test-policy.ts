@@ -60,4 +60,3 @@ export function healthyScience(overrides: Partial<ScienceFigures> = {}): Science
 export function healthyWriters(overrides: Partial<WriterHealth> = {}): WriterHealth {
   return { cassandraWriters: 2, dynamodbWriters: 2, cassandraLag: 10, dynamodbLag: 12, parityGap: 3, ...overrides };
 }
-

@@ -7,13 +7,30 @@ import { Stage } from '../../../contract';
 
 export const dynamic = 'force-dynamic';
 
-const ACTIONS = ['start', 'advance', 'advance_failed', 'rollback', 'automatic_rollback', 'auto_ramp', 'set_ramp', 'pause', 'resume', 'revert', 'approve_decommission', Stage.decommission];
+const ACTIONS = [
+  'start',
+  'advance',
+  'advance_failed',
+  'rollback',
+  'automatic_rollback',
+  'auto_ramp',
+  'set_ramp',
+  'pause',
+  'resume',
+  'revert',
+  'approve_decommission',
+  Stage.decommission,
+];
 
 export default async function AuditPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   await requirePageUser();
   const { filters, problems } = parseAuditFilters(await searchParams);
   const { entries, outages } = problems.length ? { entries: [], outages: [] } : await loadAudit(toAuditQuery(filters));
-  const qs = new URLSearchParams(Object.entries(filters).filter(([, v]) => v !== '' && v !== undefined).map(([k, v]) => [k, String(v)])).toString();
+  const qs = new URLSearchParams(
+    Object.entries(filters)
+      .filter(([, v]) => v !== '' && v !== undefined)
+      .map(([k, v]) => [k, String(v)]),
+  ).toString();
   return (
     <>
       <h1>Audit history</h1>

@@ -22,7 +22,8 @@ export default async function MetricsPreviewPage({ searchParams }: { searchParam
     <>
       <h1>Metrics tab preview</h1>
       <p className="muted">
-        What a user&apos;s Metrics tab shows, read through the query service exactly as dashboards read it. During the migration it must not change, whichever store serves it.
+        What a user&apos;s Metrics tab shows, read through the query service exactly as dashboards read it. During the migration it must not change, whichever
+        store serves it.
       </p>
       <OutageBanner outages={preview.outages} />
       <form className="filters card" method="get" aria-label="pick an app">

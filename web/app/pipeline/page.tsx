@@ -18,9 +18,9 @@ export default async function PipelinePage() {
           <dl className="facts">
             <dt>throughput</dt>
             <dd>
-              {f?.throughput.observationBatchesPerSec === null || f === null ? '–' : f.throughput.observationBatchesPerSec.toFixed(1)} observation batches/s into{' '}
-              <code>{env}.observations</code> · {f?.throughput.metricPointsPerSec == null ? '–' : f.throughput.metricPointsPerSec.toFixed(1)} metric points/s into{' '}
-              <code>{env}.metrics</code>
+              {f?.throughput.observationBatchesPerSec === null || f === null ? '–' : f.throughput.observationBatchesPerSec.toFixed(1)} observation batches/s
+              into <code>{env}.observations</code> · {f?.throughput.metricPointsPerSec == null ? '–' : f.throughput.metricPointsPerSec.toFixed(1)} metric
+              points/s into <code>{env}.metrics</code>
             </dd>
             <dt>dead letters</dt>
             <dd data-testid={`dlq-${env}`}>

@@ -5,7 +5,13 @@ import pino from 'pino';
 import { createKafka } from '../../../../config/clients.js';
 import { createControlStateClient, type ControlStateClient } from '../../../../pipeline/control/control-state-client.js';
 import { AcknowledgementTimeoutError, InvalidControlStateError } from '../../../../pipeline/control/control-errors.js';
-import { listLiveInstances, publishAndAwait, publishControlState, readLatestControlState, waitForAcknowledgement } from '../../../../pipeline/control/control-state-publisher.js';
+import {
+  listLiveInstances,
+  publishAndAwait,
+  publishControlState,
+  readLatestControlState,
+  waitForAcknowledgement,
+} from '../../../../pipeline/control/control-state-publisher.js';
 import { CONTROL_TOPIC, HEARTBEAT_TOPIC, initialControlState, type ControlState, type Heartbeat } from '../../../../pipeline/control/control-state.js';
 import { CONTROL_TOPIC_CONFIG, HEARTBEAT_TOPIC_CONFIG, ensureControlTopics } from '../../../../pipeline/control/control-topics.js';
 import { testConfig } from '../../../support/stack.js';
@@ -90,7 +96,11 @@ describe('control state: publish, apply, acknowledge', () => {
     assert.deepEqual(again, { created: [], reconfigured: [] });
     const described = await admin.describeConfigs({
       includeSynonyms: false,
-      resources: [CONTROL_TOPIC, HEARTBEAT_TOPIC].map((name) => ({ type: kafkajs.ConfigResourceTypes.TOPIC, name, configNames: ['cleanup.policy', 'segment.ms', 'retention.ms'] })),
+      resources: [CONTROL_TOPIC, HEARTBEAT_TOPIC].map((name) => ({
+        type: kafkajs.ConfigResourceTypes.TOPIC,
+        name,
+        configNames: ['cleanup.policy', 'segment.ms', 'retention.ms'],
+      })),
     });
     const config = (topic: string, name: string): string | undefined =>
       described.resources.find((r) => r.resourceName === topic)?.configEntries.find((e) => e.configName === name)?.configValue;
@@ -131,7 +141,11 @@ describe('control state: publish, apply, acknowledge', () => {
         assert.equal(s.client.current().newWriter, true);
       }
     }
-    for (const s of started) assert.deepEqual(s.changes, [{ next: 1, prev: 0 }, { next: 2, prev: 1 }]);
+    for (const s of started)
+      assert.deepEqual(s.changes, [
+        { next: 1, prev: 0 },
+        { next: 2, prev: 1 },
+      ]);
 
     const acked = await waitForAcknowledgement(kafka, { env, version: 2, timeoutMs: 5000 });
     assert.deepEqual(ids(acked), ids(started.map((s) => ({ instanceId: s.client.instanceId }) as Heartbeat)));
@@ -157,7 +171,10 @@ describe('control state: publish, apply, acknowledge', () => {
     assert.deepEqual(ids(live), ids(running().map((i) => ({ instanceId: i.client.instanceId }) as Heartbeat)));
     assert.deepEqual(live.map((h) => h.role).sort(), ['query', 'query', 'writer-cassandra', 'writer-dynamodb']);
     const all = await listLiveInstances(kafka, { timeoutMs: 5000 });
-    assert.ok(live.every((h) => all.some((a) => a.instanceId === h.instanceId)), 'the all-envs list includes this env');
+    assert.ok(
+      live.every((h) => all.some((a) => a.instanceId === h.instanceId)),
+      'the all-envs list includes this env',
+    );
     // Judged an hour later, nobody is live any more.
     assert.deepEqual(await listLiveInstances(kafka, { env, timeoutMs: 5000, now: Date.now() + 3_600_000 }), []);
   });
@@ -180,17 +197,26 @@ describe('control state: publish, apply, acknowledge', () => {
     assert.match(err.message, new RegExp(`${failing.client.instanceId} \\(role writer-dynamodb, applies version 2`));
     for (const i of running().filter((x) => x !== failing)) assert.equal(i.client.appliedVersion(), 3);
     assert.equal(failing.client.appliedVersion(), 2);
-    assert.ok(failing.logs.some((l) => l.includes('"action":"control-state-apply-failed"')), 'the failure is logged');
+    assert.ok(
+      failing.logs.some((l) => l.includes('"action":"control-state-apply-failed"')),
+      'the failure is logged',
+    );
 
     // Only the writers of the old store are asked for: they all acknowledged.
     const cassandraOnly = await waitForAcknowledgement(kafka, { env, version: 3, timeoutMs: 5000, roles: ['writer-cassandra'] });
-    assert.deepEqual(cassandraOnly.map((h) => h.role), ['writer-cassandra']);
+    assert.deepEqual(
+      cassandraOnly.map((h) => h.role),
+      ['writer-cassandra'],
+    );
 
     // The fault clears: the next heartbeat tick retries, and the wait succeeds.
     failing.failOn.clear();
     const acked = await waitForAcknowledgement(kafka, { env, version: 3, timeoutMs: 5000 });
     assert.ok(acked.some((h) => h.instanceId === failing.client.instanceId));
-    assert.deepEqual(failing.changes, [{ next: 2, prev: 0 }, { next: 3, prev: 2 }]);
+    assert.deepEqual(failing.changes, [
+      { next: 2, prev: 0 },
+      { next: 3, prev: 2 },
+    ]);
   });
 
   it('stops waiting for an instance that stopped or went silent', async (t) => {
@@ -238,7 +264,10 @@ describe('control state: publish, apply, acknowledge', () => {
   });
 
   it('refuses to publish an invalid state, and resolves at once for an env nobody runs', async () => {
-    await assert.rejects(publishControlState(producer, { ...state(6), cutoverPercent: 101 }), (e: unknown) => e instanceof InvalidControlStateError && !e.retriable && /cutoverPercent/.test(e.message));
+    await assert.rejects(
+      publishControlState(producer, { ...state(6), cutoverPercent: 101 }),
+      (e: unknown) => e instanceof InvalidControlStateError && !e.retriable && /cutoverPercent/.test(e.message),
+    );
     assert.equal((await readLatestControlState(kafka, env, 5000))?.version, 5, 'nothing was published');
     const t0 = Date.now();
     assert.deepEqual(await waitForAcknowledgement(kafka, { env: `${env}-nobody`, version: 1, timeoutMs: 5000 }), []);
@@ -248,7 +277,13 @@ describe('control state: publish, apply, acknowledge', () => {
 
 describe('control state: Kafka unreachable', () => {
   // Nothing listens on the discard port: every connection is refused, as when the brokers are down.
-  const deadKafka = new kafkajs.Kafka({ clientId: 'control-state-test-dead', brokers: ['127.0.0.1:9'], connectionTimeout: 300, logLevel: kafkajs.logLevel.NOTHING, retry: { retries: 0 } });
+  const deadKafka = new kafkajs.Kafka({
+    clientId: 'control-state-test-dead',
+    brokers: ['127.0.0.1:9'],
+    connectionTimeout: 300,
+    logLevel: kafkajs.logLevel.NOTHING,
+    retry: { retries: 0 },
+  });
   const env = `d${Date.now().toString(36)}`;
   const quiet = pino({ level: 'silent' });
 
@@ -283,7 +318,13 @@ describe('control state: Kafka unreachable', () => {
   });
 
   it('reports a control plane that cannot read the heartbeats as a retriable timeout', async () => {
-    await assert.rejects(waitForAcknowledgement(deadKafka, { env, version: 1, timeoutMs: 1000, logger: quiet }), (e: unknown) => e instanceof AcknowledgementTimeoutError && e.retriable && /could not read switchyard\.heartbeats/.test(e.message));
-    await assert.rejects(listLiveInstances(deadKafka, { env, timeoutMs: 1000, logger: quiet }), (e: unknown) => (e as Error).name === 'ControlReadTimeoutError' && (e as { retriable?: boolean }).retriable === true);
+    await assert.rejects(
+      waitForAcknowledgement(deadKafka, { env, version: 1, timeoutMs: 1000, logger: quiet }),
+      (e: unknown) => e instanceof AcknowledgementTimeoutError && e.retriable && /could not read switchyard\.heartbeats/.test(e.message),
+    );
+    await assert.rejects(
+      listLiveInstances(deadKafka, { env, timeoutMs: 1000, logger: quiet }),
+      (e: unknown) => (e as Error).name === 'ControlReadTimeoutError' && (e as { retriable?: boolean }).retriable === true,
+    );
   });
 });

@@ -59,7 +59,12 @@ describe('cutover routing', () => {
     await stores.close();
     // exp-app in DynamoDB with a one-hour retention, written two hours ago: its older items'
     // expiresAt has passed, but dynalite (like DynamoDB, for a while) still holds them.
-    const writtenEarlier = createMetricStore('dynamodb', { env, retentionMs: 3_600_000, now: () => now - 120 * MINUTE_MS, dynamoClient: createDynamoClient(cfg) });
+    const writtenEarlier = createMetricStore('dynamodb', {
+      env,
+      retentionMs: 3_600_000,
+      now: () => now - 120 * MINUTE_MS,
+      dynamoClient: createDynamoClient(cfg),
+    });
     const w = await writtenEarlier.writePoints(range(80, 5).map((m) => point('exp-app', m)));
     assert.equal(w.written, 76);
     await writtenEarlier.close();
@@ -91,7 +96,7 @@ describe('cutover routing', () => {
     // The service flushes science stats in batches (every 2 s) and the second read's comparison
     // may finish after a flush: wait for both comparisons (or 15 s) instead of a fixed sleep.
     let s = await readScienceSummary(dynamo, env, Date.now() - started + 2 * MINUTE_MS);
-    for (const deadline = Date.now() + 15_000; s.counters.comparisons < 3 && Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 15_000; s.counters.comparisons < 3 && Date.now() < deadline;) {
       await sleep(500);
       s = await readScienceSummary(dynamo, env, Date.now() - started + 2 * MINUTE_MS);
     }
@@ -101,7 +106,8 @@ describe('cutover routing', () => {
     assert.equal(s.counters.comparisons, 3, 'each served new part is compared with the old store');
     assert.equal(s.counters.mismatches, 0, 'no false mismatch for the minutes before the horizon');
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    const served = (store: string, part: string): number => Number(new RegExp(`switchyard_query_served_total\\{env="${env}",store="${store}",part="${part}"[^}]*\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
+    const served = (store: string, part: string): number =>
+      Number(new RegExp(`switchyard_query_served_total\\{env="${env}",store="${store}",part="${part}"[^}]*\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
     assert.deepEqual([served('new', 'whole'), served('new', 'split'), served('old', 'split'), served('old', 'whole')], [1, 2, 2, 0], metrics);
   });
 
@@ -121,7 +127,9 @@ describe('cutover routing', () => {
     );
     assert.ok(r.minutes.length >= 54, 'most of the hour is served');
     // dynalite never deletes expired items (nor does DynamoDB, for a while): the item is still there.
-    const raw = await dynamo.send(new GetItemCommand({ TableName: dynamoTableFor(env), Key: { series: { S: seriesKey('exp-app', 'router.service_ms') }, minute: { N: String(ago(70)) } } }));
+    const raw = await dynamo.send(
+      new GetItemCommand({ TableName: dynamoTableFor(env), Key: { series: { S: seriesKey('exp-app', 'router.service_ms') }, minute: { N: String(ago(70)) } } }),
+    );
     assert.ok(raw.Item, 'the expired item is still stored');
     await sleep(1500);
     const s = await readScienceSummary(dynamo, env, 10 * MINUTE_MS);
@@ -132,11 +140,26 @@ describe('cutover routing', () => {
   });
 
   it('takes dashboard-like read traffic and reports latencies and errors', async () => {
-    const summary = await runReadTraffic({ baseUrl: `http://127.0.0.1:${port}`, env, apps: 3, metrics: ['router.service_ms'], ratePerSec: 40, durationMs: 2000, seed: 5 });
+    const summary = await runReadTraffic({
+      baseUrl: `http://127.0.0.1:${port}`,
+      env,
+      apps: 3,
+      metrics: ['router.service_ms'],
+      ratePerSec: 40,
+      durationMs: 2000,
+      seed: 5,
+    });
     assert.ok(summary.queries >= 60, `${summary.queries} queries in 2 s at 40/s`);
     assert.equal(summary.errors, 0, JSON.stringify(summary.errorsByStatus));
     assert.ok(summary.p99Ms > 0 && summary.p99Ms >= summary.p50Ms);
-    assert.equal(Object.values(summary.servedBy).reduce((a, b) => a + b, 0), summary.queries);
-    assert.deepEqual(Object.keys(summary.servedBy), ['new'], `at cutover 100% with coverage past retention the new store serves every range: ${JSON.stringify(summary.servedBy)}`);
+    assert.equal(
+      Object.values(summary.servedBy).reduce((a, b) => a + b, 0),
+      summary.queries,
+    );
+    assert.deepEqual(
+      Object.keys(summary.servedBy),
+      ['new'],
+      `at cutover 100% with coverage past retention the new store serves every range: ${JSON.stringify(summary.servedBy)}`,
+    );
   });
 });

@@ -9,7 +9,17 @@ import { generateWorkload, type WorkloadOptions } from '../../../../pipeline/gen
 import { MINUTE_MS } from '../../../../pipeline/model/metric-point.js';
 import { envTopics } from '../../../../pipeline/topics.js';
 import { runStackCli, testConfig } from '../../../support/stack.js';
-import { batchCompute, dropEnv, launchPipeline, openStores, queryPort, queryProcess, testEnv, waitForStores, type PipelineProcess } from '../../../support/pipeline.js';
+import {
+  batchCompute,
+  dropEnv,
+  launchPipeline,
+  openStores,
+  queryPort,
+  queryProcess,
+  testEnv,
+  waitForStores,
+  type PipelineProcess,
+} from '../../../support/pipeline.js';
 
 // The data plane depends on nothing but Kafka and its stores: stopping the candidate store during
 // science fails no served query and slows none past the candidate timeout, and stopping Temporal
@@ -39,7 +49,9 @@ describe('data plane independence', () => {
     let maxMs = 0;
     for (let i = 0; i < count; i++) {
       const t0 = performance.now();
-      const res = await fetch(`http://127.0.0.1:${port}/v1/envs/${env}/apps/app-000${1 + (i % 4)}/metrics/router.service_ms?from=${base}&to=${base + 19 * MINUTE_MS}`);
+      const res = await fetch(
+        `http://127.0.0.1:${port}/v1/envs/${env}/apps/app-000${1 + (i % 4)}/metrics/router.service_ms?from=${base}&to=${base + 19 * MINUTE_MS}`,
+      );
       await res.arrayBuffer();
       maxMs = Math.max(maxMs, performance.now() - t0);
       if (res.status !== 200) failed++;
@@ -54,7 +66,16 @@ describe('data plane independence', () => {
     const q = queryProcess(`${env}-query`, env, ['--candidate-timeout', `${CANDIDATE_TIMEOUT_MS}ms`]).start();
     procs.push(q);
     port = await queryPort(q);
-    const state = { ...initialControlState(env, 7 * 86_400_000), version: 1, newWriter: true, coverageHorizon: base, sciencePercent: 100, updatedAt: new Date().toISOString(), updatedBy: 'test', reason: 'science at 100%' };
+    const state = {
+      ...initialControlState(env, 7 * 86_400_000),
+      version: 1,
+      newWriter: true,
+      coverageHorizon: base,
+      sciencePercent: 100,
+      updatedAt: new Date().toISOString(),
+      updatedBy: 'test',
+      reason: 'science at 100%',
+    };
     await publishAndAwait({ kafka, producer }, state, { timeoutMs: 20_000 });
   });
   after(async () => {
@@ -73,10 +94,16 @@ describe('data plane independence', () => {
     assert.equal(down.code, 0, down.stderr);
     const during = await queryAll(40);
     assert.equal(during.failed, 0, 'no served query failed');
-    assert.ok(during.maxMs < CANDIDATE_TIMEOUT_MS, `slowest served query took ${during.maxMs.toFixed(0)} ms, under the ${CANDIDATE_TIMEOUT_MS} ms candidate timeout`);
+    assert.ok(
+      during.maxMs < CANDIDATE_TIMEOUT_MS,
+      `slowest served query took ${during.maxMs.toFixed(0)} ms, under the ${CANDIDATE_TIMEOUT_MS} ms candidate timeout`,
+    );
     const up = await runStackCli(['up', 'dynamodb']);
     assert.equal(up.code, 0, up.stderr);
-    assert.ok(procs.every((p) => p.running), 'no process crashed while DynamoDB was down');
+    assert.ok(
+      procs.every((p) => p.running),
+      'no process crashed while DynamoDB was down',
+    );
   });
 
   it('keeps ingesting, writing and serving while Temporal is down', async () => {

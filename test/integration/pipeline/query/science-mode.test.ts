@@ -12,7 +12,17 @@ import { faultFor } from '../../../../pipeline/writer/fault-injector.js';
 import { readMismatchSamples, readScienceSummary } from '../../../../pipeline/science/science-stats-reader.js';
 import { envTopics } from '../../../../pipeline/topics.js';
 import { testConfig } from '../../../support/stack.js';
-import { batchCompute, dropEnv, launchPipeline, openStores, queryPort, queryProcess, testEnv, waitForStores, type PipelineProcess } from '../../../support/pipeline.js';
+import {
+  batchCompute,
+  dropEnv,
+  launchPipeline,
+  openStores,
+  queryPort,
+  queryProcess,
+  testEnv,
+  waitForStores,
+  type PipelineProcess,
+} from '../../../support/pipeline.js';
 
 // Science mode on the real stack: identical data gives zero mismatches, minutes before the
 // coverage horizon never count, and the fault switch's corruption shows up in the stats table
@@ -38,7 +48,12 @@ describe('science mode', () => {
     // 2000/s keeps each send's slice of (compressed) event time well inside the allowed lateness.
     await sendObservations(producer, generateWorkload(w), { topic: envTopics(env).observations, ratePerSec: 2000 });
   };
-  const query = async (app: string, metric: string, from: number, to: number): Promise<{ status: number; servedBy: string | null; points: { time: number }[] }> => {
+  const query = async (
+    app: string,
+    metric: string,
+    from: number,
+    to: number,
+  ): Promise<{ status: number; servedBy: string | null; points: { time: number }[] }> => {
     const res = await fetch(`http://127.0.0.1:${port}/v1/envs/${env}/apps/${app}/metrics/${metric}?from=${from}&to=${to}`);
     const body = (await res.json()) as { points: { time: number }[] };
     return { status: res.status, servedBy: res.headers.get('x-switchyard-served-by'), points: body.points };
@@ -70,7 +85,14 @@ describe('science mode', () => {
     try {
       await waitForStores({ cassandra: stores.cassandra, dynamodb: stores.cassandra }, batchCompute(generateWorkload(phase1)), 60_000);
       await publish({ newWriter: true, coverageHorizon: base + 8 * MINUTE_MS });
-      const phase2: WorkloadOptions = { seed: 2, apps: 4, metrics: ['router.service_ms'], count: 4000, startTime: base + 7 * MINUTE_MS, spanMs: 5 * MINUTE_MS - 1 };
+      const phase2: WorkloadOptions = {
+        seed: 2,
+        apps: 4,
+        metrics: ['router.service_ms'],
+        count: 4000,
+        startTime: base + 7 * MINUTE_MS,
+        spanMs: 5 * MINUTE_MS - 1,
+      };
       await send(phase2);
       await waitForStores(stores, batchCompute(generateWorkload(phase2)), 60_000);
     } finally {
@@ -83,7 +105,10 @@ describe('science mode', () => {
       const r = await query(`app-000${i}`, 'router.service_ms', base, base + 12 * MINUTE_MS);
       assert.equal(r.status, 200);
       assert.equal(r.servedBy, 'old');
-      assert.ok(r.points.some((p) => p.time < base + 6 * MINUTE_MS), 'the old store serves the whole range, before the horizon too');
+      assert.ok(
+        r.points.some((p) => p.time < base + 6 * MINUTE_MS),
+        'the old store serves the whole range, before the horizon too',
+      );
     }
     await sleep(2000);
     const summary = await readScienceSummary(dynamo, env, Date.now() - started + 2 * MINUTE_MS);
@@ -94,7 +119,14 @@ describe('science mode', () => {
 
   it('catches the fault switch: mismatches in the stats table, with samples of both results', async () => {
     await publish({ faults: { newWriterCorruptionRate: 0.5 } });
-    const phase3: WorkloadOptions = { seed: 3, apps: 4, metrics: ['router.service_ms'], count: 4000, startTime: base + 13 * MINUTE_MS, spanMs: 4 * MINUTE_MS - 1 };
+    const phase3: WorkloadOptions = {
+      seed: 3,
+      apps: 4,
+      metrics: ['router.service_ms'],
+      count: 4000,
+      startTime: base + 13 * MINUTE_MS,
+      spanMs: 4 * MINUTE_MS - 1,
+    };
     await send(phase3);
     await sleep(8000);
     const started = Date.now();
@@ -110,7 +142,10 @@ describe('science mode', () => {
     assert.ok(samples.length >= 1);
     const detail = JSON.parse(samples[0]!.detail) as { mismatches: { kind: string; old?: unknown; new?: unknown }[] };
     assert.ok(detail.mismatches.length >= 1);
-    assert.ok(detail.mismatches.some((m) => m.old !== undefined || m.new !== undefined), 'a sample shows the results side by side');
+    assert.ok(
+      detail.mismatches.some((m) => m.old !== undefined || m.new !== undefined),
+      'a sample shows the results side by side',
+    );
     assert.ok(samples[0]!.kinds.every((k) => ['missing', 'extra', 'value_drift', 'expired_returned'].includes(k)));
     await publish({ faults: { newWriterCorruptionRate: 0 } });
   });
@@ -122,11 +157,17 @@ describe('science mode', () => {
     if (Date.now() % MINUTE_MS > 35_000) await sleep(MINUTE_MS - (Date.now() % MINUTE_MS) + 500);
     const m = minuteOf(Date.now());
     const metric = 'router.service_ms';
-    const app = Array.from({ length: 500 }, (_, i) => `fresh-${i}`).find((a) => faultFor({ app: a, metric, minute: m, count: 1, min: 0, max: 0, sum: 0, median: 0, p95: 0, p99: 0 }, 1) === 'dropped')!;
+    const app = Array.from({ length: 500 }, (_, i) => `fresh-${i}`).find(
+      (a) => faultFor({ app: a, metric, minute: m, count: 1, min: 0, max: 0, sum: 0, median: 0, p95: 0, p99: 0 }, 1) === 'dropped',
+    )!;
     // Observations of this minute, then one 130 s later on the same partition (the pipeline's
     // allowed lateness is 60 s): the watermark passes the minute's end at once, so it is published
     // now, long before its settle time is over.
-    await sendObservations(producer, [...Array.from({ length: 20 }, (_, i) => ({ app, metric, value: 10 + i, time: m + 1000 + i })), { app, metric, value: 5, time: m + 130_000 }], { topic: envTopics(env).observations, ratePerSec: 2000 });
+    await sendObservations(
+      producer,
+      [...Array.from({ length: 20 }, (_, i) => ({ app, metric, value: 10 + i, time: m + 1000 + i })), { app, metric, value: 5, time: m + 130_000 }],
+      { topic: envTopics(env).observations, ratePerSec: 2000 },
+    );
     const judgedOnProof = async (): Promise<number> => {
       const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       return Number(/switchyard_query_one_sided_rechecks\{[^}]*state="judged_on_proof"[^}]*\} (\d+)/.exec(text)?.[1] ?? 0);

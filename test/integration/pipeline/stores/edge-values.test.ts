@@ -28,7 +28,18 @@ const EDGES = [5e-324, 2.2250738585072014e-308, Number.MAX_VALUE, -Number.MAX_VA
 
 /** One point per edge value, every statistic but count set to it; plus one point mixing them. */
 function edgePoints(): MetricPoint[] {
-  const points = EDGES.map((v, i) => ({ app: 'edge', metric: 'router.service_ms', minute: BASE + i * MINUTE_MS, count: i + 1, min: v, max: v, sum: v, median: v, p95: v, p99: v }));
+  const points = EDGES.map((v, i) => ({
+    app: 'edge',
+    metric: 'router.service_ms',
+    minute: BASE + i * MINUTE_MS,
+    count: i + 1,
+    min: v,
+    max: v,
+    sum: v,
+    median: v,
+    p95: v,
+    p99: v,
+  }));
   points.push({
     app: 'edge',
     metric: 'router.service_ms',
@@ -75,7 +86,8 @@ for (const kind of ['cassandra', 'dynamodb'] as const satisfies readonly StoreKi
       assert.equal(read.length, written.length);
       read.forEach((r, i) => {
         assert.equal(r.minute, written[i]!.minute);
-        for (const stat of POINT_STATS) assert.ok(Object.is(r[stat], written[i]![stat]), `${kind} minute #${i} ${stat}: wrote ${written[i]![stat]}, read ${r[stat]}`);
+        for (const stat of POINT_STATS)
+          assert.ok(Object.is(r[stat], written[i]![stat]), `${kind} minute #${i} ${stat}: wrote ${written[i]![stat]}, read ${r[stat]}`);
       });
     });
 
@@ -114,14 +126,20 @@ describe('edge float64 statistics through the metrics topic and both writer proc
     await admin.connect();
     await ensureTopics(admin, env, 4);
     await admin.disconnect();
-    procs.push(writerProcess(`${env}-writer-cassandra`, env, 'cassandra', ['--mode', 'on']).start(), writerProcess(`${env}-writer-dynamodb`, env, 'dynamodb', ['--mode', 'on']).start());
+    procs.push(
+      writerProcess(`${env}-writer-cassandra`, env, 'cassandra', ['--mode', 'on']).start(),
+      writerProcess(`${env}-writer-dynamodb`, env, 'dynamodb', ['--mode', 'on']).start(),
+    );
     await Promise.all(procs.map((p) => p.waitForLog(/running/)));
     // The points as the aggregator publishes them (the same codec), plus one bad message so the
     // dead-letter topic is known to be read: it must be all that is there.
     const written = edgePoints();
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
-    await producer.send({ topic: envTopics(env).metrics, messages: [...written.map((p) => ({ key: p.app, value: encodeMetricPoint(p) })), { key: 'edge', value: Buffer.from('{"v":1,') }] });
+    await producer.send({
+      topic: envTopics(env).metrics,
+      messages: [...written.map((p) => ({ key: p.app, value: encodeMetricPoint(p) })), { key: 'edge', value: Buffer.from('{"v":1,') }],
+    });
     await producer.disconnect();
 
     const stores = openStores(cfg, env);
@@ -129,13 +147,14 @@ describe('edge float64 statistics through the metrics topic and both writer proc
       const q = { app: 'edge', metric: 'router.service_ms', fromMinute: BASE, toMinute: BASE + 60 * MINUTE_MS };
       for (const kind of ['cassandra', 'dynamodb'] as const) {
         let read: MetricPoint[] = [];
-        for (const deadline = Date.now() + 60_000; read.length < written.length && Date.now() < deadline; ) {
+        for (const deadline = Date.now() + 60_000; read.length < written.length && Date.now() < deadline;) {
           read = await stores[kind].readSeries(q);
           if (read.length < written.length) await new Promise((r) => setTimeout(r, 500));
         }
         assert.equal(read.length, written.length, `${kind}: ${read.length} of ${written.length} edge points stored`);
         read.forEach((r, i) => {
-          for (const stat of POINT_STATS) assert.ok(Object.is(r[stat], written[i]![stat]), `${kind} via its writer, minute #${i} ${stat}: published ${written[i]![stat]}, read ${r[stat]}`);
+          for (const stat of POINT_STATS)
+            assert.ok(Object.is(r[stat], written[i]![stat]), `${kind} via its writer, minute #${i} ${stat}: published ${written[i]![stat]}, read ${r[stat]}`);
         });
       }
     } finally {

@@ -170,7 +170,11 @@ for (const kind of ['cassandra', 'dynamodb'] as const satisfies readonly StoreKi
         point('upsert', BASE, secondValues),
       ]);
       // Duplicates inside one batch: the last one wins, as sequential upserts would.
-      assert.deepEqual(await store.writePoints([point('upsert', BASE, { p99: 1 }), point('upsert', BASE, { p99: 2 })]), { written: 2, expired: 0, rejected: [] });
+      assert.deepEqual(await store.writePoints([point('upsert', BASE, { p99: 1 }), point('upsert', BASE, { p99: 2 })]), {
+        written: 2,
+        expired: 0,
+        rejected: [],
+      });
       assert.deepEqual(await store.readSeries({ app: 'upsert', metric: 'router.service_ms', fromMinute: BASE, toMinute: BASE }), [
         point('upsert', BASE, { p99: 2 }),
       ]);
@@ -232,7 +236,7 @@ for (const kind of ['cassandra', 'dynamodb'] as const satisfies readonly StoreKi
 
     it('writes a batch of 120 points and reads them all back', async () => {
       const batch = Array.from({ length: 120 }, (_, i) => point('bulk', BASE - (119 - i) * MINUTE_MS, { count: i, sum: i * 1.1 }));
-      const shuffled = [...batch].sort((a, b) => (a.count * 7919) % 120 - (b.count * 7919) % 120);
+      const shuffled = [...batch].sort((a, b) => ((a.count * 7919) % 120) - ((b.count * 7919) % 120));
       assert.deepEqual(await store.writePoints(shuffled), { written: 120, expired: 0, rejected: [] });
       assert.deepEqual(await store.readSeries({ app: 'bulk', metric: 'router.service_ms', fromMinute: BASE - 200 * MINUTE_MS, toMinute: BASE }), batch);
     });

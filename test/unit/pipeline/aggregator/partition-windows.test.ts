@@ -40,7 +40,10 @@ describe('partition windows', () => {
     const w = new PartitionWindows({ allowedLatenessMs: 5000 });
     const { points, late } = run(w, [[o(1000, 1), o(30_000, 3)], [o(59_000, 2)], [o(64_000, 10)], [o(65_000, 11)], [o(20_000, 99)]]);
     assert.equal(points.length, 1, 'minute 0 closed once the watermark reached 60 s');
-    assert.deepEqual({ minute: points[0]!.minute, count: points[0]!.count, sum: points[0]!.sum, max: points[0]!.max }, { minute: T0, count: 3, sum: 6, max: 3 });
+    assert.deepEqual(
+      { minute: points[0]!.minute, count: points[0]!.count, sum: points[0]!.sum, max: points[0]!.max },
+      { minute: T0, count: 3, sum: 6, max: 3 },
+    );
     assert.deepEqual(late, [o(20_000, 99)]);
     assert.equal(w.openWindows, 1);
   });

@@ -4,7 +4,19 @@ import { decodeMetricPoint, encodeMetricPoint } from '../../../../pipeline/codec
 import type { MetricPoint } from '../../../../pipeline/model/metric-point.js';
 
 const MINUTE = Date.parse('2026-12-03T10:00:00Z');
-const point = (over: Partial<MetricPoint>): MetricPoint => ({ app: 'app-1', metric: 'router.service_ms', minute: MINUTE, count: 3, min: 1, max: 3, sum: 6, median: 2, p95: 3, p99: 3, ...over });
+const point = (over: Partial<MetricPoint>): MetricPoint => ({
+  app: 'app-1',
+  metric: 'router.service_ms',
+  minute: MINUTE,
+  count: 3,
+  min: 1,
+  max: 3,
+  sum: 6,
+  median: 2,
+  p95: 3,
+  p99: 3,
+  ...over,
+});
 
 describe('metric point codec', () => {
   it('round-trips every finite float64 exactly, negative zero included', () => {
@@ -20,7 +32,8 @@ describe('metric point codec', () => {
       assert.doesNotThrow(() => JSON.parse(bytes.toString('utf8')), 'plain JSON, readable with standard tools');
       const back = decodeMetricPoint(bytes);
       assert.ok(back.ok, back.ok ? '' : back.reason);
-      for (const k of ['min', 'max', 'sum', 'median', 'p95', 'p99'] as const) assert.ok(Object.is(back.point[k], p[k]), `${k}: ${back.point[k]} read back for ${p[k]}`);
+      for (const k of ['min', 'max', 'sum', 'median', 'p95', 'p99'] as const)
+        assert.ok(Object.is(back.point[k], p[k]), `${k}: ${back.point[k]} read back for ${p[k]}`);
       assert.deepEqual({ ...back.point }, { ...p });
     }
   });

@@ -8,7 +8,12 @@ const obs = (o: Partial<Observation> = {}): Observation => ({ app: 'app-1', metr
 
 describe('observation codec', () => {
   it('round-trips a binary batch exactly, with several metrics and out-of-order times', () => {
-    const batch = [obs(), obs({ metric: 'router.connect_ms', value: 0.125, time: NOW - 5000 }), obs({ value: 1e-9, time: NOW }), obs({ value: 123456.789012345, time: NOW - 61_000 })];
+    const batch = [
+      obs(),
+      obs({ metric: 'router.connect_ms', value: 0.125, time: NOW - 5000 }),
+      obs({ value: 1e-9, time: NOW }),
+      obs({ value: 123456.789012345, time: NOW - 61_000 }),
+    ];
     const bytes = encodeObservationBatch(batch);
     const out = decodeObservations(bytes, { now: NOW, key: 'app-1' });
     assert.ok(out.ok);
@@ -23,7 +28,10 @@ describe('observation codec', () => {
   });
 
   it('accepts JSON objects and arrays, with ISO or epoch times', () => {
-    const one = decodeObservations(Buffer.from(JSON.stringify({ app: 'app-1', metric: 'router.service_ms', value: 3, time: new Date(NOW - 10).toISOString() })), { now: NOW });
+    const one = decodeObservations(
+      Buffer.from(JSON.stringify({ app: 'app-1', metric: 'router.service_ms', value: 3, time: new Date(NOW - 10).toISOString() })),
+      { now: NOW },
+    );
     assert.ok(one.ok);
     assert.deepEqual(one.observations, [obs({ value: 3, time: NOW - 10 })]);
     const many = decodeObservations(Buffer.from(JSON.stringify([obs(), obs({ value: 4 })])), { now: NOW });
@@ -79,7 +87,10 @@ describe('observation codec', () => {
     assert.match(reasons[11]!, /app must be a string, got number/);
     const bin = decodeObservations(encodeObservationBatch([obs({ value: Number.NaN }), obs({ value: Number.POSITIVE_INFINITY }), obs()]), { now: NOW });
     assert.ok(bin.ok);
-    assert.deepEqual(bin.invalid.map((i) => i.reason), ['value is NaN', 'value is infinite']);
+    assert.deepEqual(
+      bin.invalid.map((i) => i.reason),
+      ['value is NaN', 'value is infinite'],
+    );
     assert.equal(bin.observations.length, 1);
   });
 

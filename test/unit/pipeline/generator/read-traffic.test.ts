@@ -40,6 +40,9 @@ describe('read traffic generator', () => {
     assert.ok(summary.queries >= 12 && summary.queries <= 26, `${summary.queries} queries`);
     assert.equal(summary.errors, 0);
     assert.deepEqual(Object.keys(summary.servedBy), ['new']);
-    assert.ok(arrivals.every((a) => /\/v1\/envs\/test\/apps\/app-\d+\/metrics\/router\.service_ms\?from=\d+&to=\d+&stats=median,p99$/.test(a.url)), arrivals[0]?.url);
+    assert.ok(
+      arrivals.every((a) => /\/v1\/envs\/test\/apps\/app-\d+\/metrics\/router\.service_ms\?from=\d+&to=\d+&stats=median,p99$/.test(a.url)),
+      arrivals[0]?.url,
+    );
   });
 });

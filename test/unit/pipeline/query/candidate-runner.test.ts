@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CandidateRunner } from '../../../../pipeline/query/candidate-runner.js';
 
-
 describe('candidate runner', () => {
   it('returns values, records errors instead of throwing, and times out slow reads', async () => {
     const r = new CandidateRunner(4, 50);
@@ -23,7 +22,11 @@ describe('candidate runner', () => {
     const a = r.tryRun(() => sleep(150));
     const b = r.tryRun(() => sleep(150));
     assert.ok(a && b);
-    assert.equal(r.tryRun(() => sleep(1)), undefined, 'third is skipped');
+    assert.equal(
+      r.tryRun(() => sleep(1)),
+      undefined,
+      'third is skipped',
+    );
     assert.equal((await a).kind, 'timeout');
     assert.equal(r.running, 2, 'timed-out reads still hold their slot until they end');
     await sleep(200);

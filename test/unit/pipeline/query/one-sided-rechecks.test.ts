@@ -12,7 +12,19 @@ import { MemoryMetricStore } from '../../../../pipeline/stores/memory-store.js';
 
 const M = 60_000;
 const T = Date.parse('2026-11-26T10:00:00Z');
-const pt = (i: number, over: Partial<MetricPoint> = {}): MetricPoint => ({ app: 'a', metric: 'router.service_ms', minute: T + i * M, count: 3, min: 1, max: 3, sum: 6, median: 2, p95: 3, p99: 3, ...over });
+const pt = (i: number, over: Partial<MetricPoint> = {}): MetricPoint => ({
+  app: 'a',
+  metric: 'router.service_ms',
+  minute: T + i * M,
+  count: 3,
+  min: 1,
+  max: 3,
+  sum: 6,
+  median: 2,
+  p95: 3,
+  p99: 3,
+  ...over,
+});
 const q = (from: number, to: number) => ({ app: 'a', metric: 'router.service_ms', fromMinute: T + from * M, toMinute: T + to * M });
 
 /** Writer progress set by hand: each side proven through a time. */
@@ -43,7 +55,16 @@ async function setup() {
   };
   const control: ControlState = { ...initialControlState('test', 86_400_000), coverageHorizon: T, sciencePercent: 100 };
   const p = manualProgress();
-  const router = new ReadRouter({ stores: () => ({ old: oldStore, new: newStore }), control: () => control, recorder: sink, candidates: new CandidateRunner(8, 1000), random: () => 0, now: clock, settleMs: 30_000, progress: p.progress });
+  const router = new ReadRouter({
+    stores: () => ({ old: oldStore, new: newStore }),
+    control: () => control,
+    recorder: sink,
+    candidates: new CandidateRunner(8, 1000),
+    random: () => 0,
+    now: clock,
+    settleMs: 30_000,
+    progress: p.progress,
+  });
   const rechecks = (router as unknown as { rechecks: { tick(): void } }).rechecks;
   const tick = async () => {
     rechecks.tick();
@@ -155,7 +176,12 @@ function fakeAdmin() {
   const committed: Record<string, Map<number, number>> = { 'g-old': new Map(), 'g-new': new Map() };
   const admin = {
     fetchTopicOffsets: async () => [...high].map(([partition, h]) => ({ partition, offset: String(h), high: String(h), low: '0' })),
-    fetchOffsets: async ({ groupId }: { groupId: string }) => [{ topic: 'test.metrics', partitions: [...high.keys()].map((partition) => ({ partition, offset: String(committed[groupId]!.get(partition) ?? -1), metadata: null })) }],
+    fetchOffsets: async ({ groupId }: { groupId: string }) => [
+      {
+        topic: 'test.metrics',
+        partitions: [...high.keys()].map((partition) => ({ partition, offset: String(committed[groupId]!.get(partition) ?? -1), metadata: null })),
+      },
+    ],
   } as unknown as Admin;
   return { admin, high, committed };
 }

@@ -12,7 +12,19 @@ import type { MetricStore } from '../../../../pipeline/stores/metric-store.js';
 const M = 60_000;
 const T = Date.parse('2026-11-26T10:00:00Z');
 const NOW = T + 30 * M;
-const pt = (i: number, over: Partial<MetricPoint> = {}): MetricPoint => ({ app: 'a', metric: 'router.service_ms', minute: T + i * M, count: 3, min: 1, max: 3, sum: 6, median: 2, p95: 3, p99: 3, ...over });
+const pt = (i: number, over: Partial<MetricPoint> = {}): MetricPoint => ({
+  app: 'a',
+  metric: 'router.service_ms',
+  minute: T + i * M,
+  count: 3,
+  min: 1,
+  max: 3,
+  sum: 6,
+  median: 2,
+  p95: 3,
+  p99: 3,
+  ...over,
+});
 
 /** A science sink that just counts. */
 function fakeSink() {
@@ -40,7 +52,14 @@ async function setup(state: Partial<ControlState>, newOverride?: Partial<MetricS
   const control: ControlState = { ...initialControlState('test', 86_400_000), coverageHorizon: T + 5 * M, ...state };
   const newS: MetricStore = newOverride ? Object.assign(Object.create(newStore) as MetricStore, newOverride) : newStore;
   const oldS: MetricStore = oldOverride ? Object.assign(Object.create(oldStore) as MetricStore, oldOverride) : oldStore;
-  const router = new ReadRouter({ stores: () => ({ old: oldS, new: newS }), control: () => control, recorder: f.sink, candidates: new CandidateRunner(8, 100), random: () => 0.5, now: () => NOW });
+  const router = new ReadRouter({
+    stores: () => ({ old: oldS, new: newS }),
+    control: () => control,
+    recorder: f.sink,
+    candidates: new CandidateRunner(8, 100),
+    random: () => 0.5,
+    now: () => NOW,
+  });
   return { router, oldStore, newStore, ...f };
 }
 
@@ -54,7 +73,11 @@ describe('read router', () => {
     assert.equal(r.points.length, 20, 'the served result is the old store, complete');
     await s.router.settled();
     assert.equal(s.comparisons.length, 1);
-    assert.deepEqual({ compared: s.comparisons[0]!.compared, mismatches: s.comparisons[0]!.mismatches.length }, { compared: 15, mismatches: 0 }, 'minutes before the horizon are not compared');
+    assert.deepEqual(
+      { compared: s.comparisons[0]!.compared, mismatches: s.comparisons[0]!.mismatches.length },
+      { compared: 15, mismatches: 0 },
+      'minutes before the horizon are not compared',
+    );
   });
 
   it('does not shadow-read when the sample misses or there is no horizon', async () => {
@@ -84,7 +107,11 @@ describe('read router', () => {
     );
     await s.router.settled();
     assert.ok(s.comparisons.every((c) => c.mismatches.length === 0));
-    assert.deepEqual(s.comparisons.map((c) => c.compared), [5, 6], 'served new parts are compared against the old store too');
+    assert.deepEqual(
+      s.comparisons.map((c) => c.compared),
+      [5, 6],
+      'served new parts are compared against the old store too',
+    );
   });
 
   it('at cutover 100% serves a real 6-hour dashboard range from the new store once retention is within coverage', async () => {
@@ -93,7 +120,11 @@ describe('read router', () => {
     const r = await s.router.read('test', q(-330, 29));
     assert.equal(r.servedBy, 'new');
     assert.deepEqual(r.parts, [{ store: 'new', fromMinute: T + 21 * M, toMinute: T + 29 * M }]);
-    assert.deepEqual(s.events.filter((e) => e.startsWith('served:')), ['served:new'], 'the old store served nothing');
+    assert.deepEqual(
+      s.events.filter((e) => e.startsWith('served:')),
+      ['served:new'],
+      'the old store served nothing',
+    );
   });
 
   it('serves nothing, from no store, for a range entirely past retention', async () => {
@@ -114,7 +145,10 @@ describe('read router', () => {
     assert.ok(s.events.includes('new-store-error'));
     const split = await s.router.read('test', q(2, 10));
     assert.equal(split.servedBy, 'old');
-    assert.deepEqual(split.parts.map((p) => p.store), ['old', 'old']);
+    assert.deepEqual(
+      split.parts.map((p) => p.store),
+      ['old', 'old'],
+    );
     assert.equal(split.points.length, 9);
   });
 
@@ -164,7 +198,14 @@ describe('read router', () => {
     const s = await setup({ sciencePercent: 100, retentionMs: 25 * M + 500 });
     // Minute 5 expires 500 ms after the read; the candidate's result is compared 1 s later.
     let clock = NOW;
-    const router = new ReadRouter({ stores: () => ({ old: s.oldStore, new: s.newStore }), control: () => ({ ...initialControlState('test', 25 * M + 500), coverageHorizon: T + 5 * M, sciencePercent: 100 }), recorder: s.sink, candidates: new CandidateRunner(8, 100), random: () => 0.5, now: () => (clock += 1000) - 1000 });
+    const router = new ReadRouter({
+      stores: () => ({ old: s.oldStore, new: s.newStore }),
+      control: () => ({ ...initialControlState('test', 25 * M + 500), coverageHorizon: T + 5 * M, sciencePercent: 100 }),
+      recorder: s.sink,
+      candidates: new CandidateRunner(8, 100),
+      random: () => 0.5,
+      now: () => (clock += 1000) - 1000,
+    });
     await router.read('test', q(5, 19));
     await router.settled();
     assert.equal(s.comparisons[0]!.mismatches.length, 0, JSON.stringify(s.comparisons[0]!.mismatches.map((m) => m.kind)));
@@ -175,6 +216,9 @@ describe('read router', () => {
     await s.newStore.writePoints([pt(7, { p99: 3.5 })]);
     await s.router.read('test', q(0, 19));
     await s.router.settled();
-    assert.deepEqual(s.comparisons[0]!.mismatches.map((m) => [m.kind, m.fields]), [['value_drift', ['p99']]]);
+    assert.deepEqual(
+      s.comparisons[0]!.mismatches.map((m) => [m.kind, m.fields]),
+      [['value_drift', ['p99']]],
+    );
   });
 });

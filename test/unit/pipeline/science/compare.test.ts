@@ -5,7 +5,19 @@ import { clipToHorizon, compareSeries } from '../../../../pipeline/science/compa
 
 const M = 60_000;
 const T = Date.parse('2026-11-26T10:00:00Z');
-const pt = (i: number, over: Partial<MetricPoint> = {}): MetricPoint => ({ app: 'a', metric: 'router.service_ms', minute: T + i * M, count: 10, min: 1, max: 9, sum: 50, median: 5, p95: 8, p99: 9, ...over });
+const pt = (i: number, over: Partial<MetricPoint> = {}): MetricPoint => ({
+  app: 'a',
+  metric: 'router.service_ms',
+  minute: T + i * M,
+  count: 10,
+  min: 1,
+  max: 9,
+  sum: 50,
+  median: 5,
+  p95: 8,
+  p99: 9,
+  ...over,
+});
 const opts = { horizon: T + 2 * M, now: T + 10 * M, retentionMs: 86_400_000, tolerance: { relative: 1e-9, absolute: 0 } };
 
 describe('compareSeries', () => {
@@ -16,7 +28,11 @@ describe('compareSeries', () => {
   });
 
   it('ignores minutes before the coverage horizon, where the new store is incomplete by design', () => {
-    const c = compareSeries([0, 1, 2, 3].map((i) => pt(i)), [2, 3].map((i) => pt(i)), opts);
+    const c = compareSeries(
+      [0, 1, 2, 3].map((i) => pt(i)),
+      [2, 3].map((i) => pt(i)),
+      opts,
+    );
     assert.equal(c.mismatches.length, 0);
     assert.equal(c.compared, 2);
     assert.equal(compareSeries([pt(3)], [], { ...opts, horizon: null }).compared, 0, 'no horizon yet: nothing is compared');
@@ -41,7 +57,10 @@ describe('compareSeries', () => {
   it('does not judge a just-closed minute that only one store has yet, but judges it once settled and always judges values', () => {
     // Minute 9 ended at T + 10 min = now: one writer has written it, the other not yet.
     const justClosed = compareSeries([pt(8), pt(9)], [pt(8)], { ...opts, settleMs: 30_000 });
-    assert.deepEqual({ compared: justClosed.compared, matched: justClosed.matched, mismatches: justClosed.mismatches.length }, { compared: 1, matched: 1, mismatches: 0 });
+    assert.deepEqual(
+      { compared: justClosed.compared, matched: justClosed.matched, mismatches: justClosed.mismatches.length },
+      { compared: 1, matched: 1, mismatches: 0 },
+    );
     assert.equal(compareSeries([pt(8)], [pt(8), pt(9)], { ...opts, settleMs: 30_000 }).mismatches.length, 0, 'nor an extra one');
     const settled = compareSeries([pt(8), pt(9)], [pt(8)], { ...opts, settleMs: 30_000, now: opts.now + 30_000 });
     assert.deepEqual(
@@ -77,7 +96,10 @@ describe('compareSeries', () => {
     assert.deepEqual({ compared: expiring.compared, mismatches: expiring.mismatches.length }, { compared: 2, mismatches: 0 });
     // A minute with well over settleMs to live that only one store has is a real difference.
     const real = compareSeries([pt(6), pt(7)], [pt(5), pt(6), pt(7)], { ...edge, retentionMs: 5 * M + 60_000 });
-    assert.deepEqual(real.mismatches.map((m) => [m.kind, (m.minute - T) / M]), [['extra', 5]]);
+    assert.deepEqual(
+      real.mismatches.map((m) => [m.kind, (m.minute - T) / M]),
+      [['extra', 5]],
+    );
     // And a minute both have is judged up to its expiry.
     assert.equal(compareSeries([pt(5, { p99: 7 })], [pt(5)], edge).mismatches[0]?.kind, 'value_drift');
   });

@@ -27,12 +27,7 @@ describe('createMetricStore', () => {
   });
 
   it('lists every bad option at once', () => {
-    assertOptionsError(
-      () => createMetricStore('dynamodb', { env: 'Prod_1', retentionMs: 0 }),
-      /^env: 'Prod_1'/,
-      /^retentionMs: 0/,
-      /^dynamoClient: required/,
-    );
+    assertOptionsError(() => createMetricStore('dynamodb', { env: 'Prod_1', retentionMs: 0 }), /^env: 'Prod_1'/, /^retentionMs: 0/, /^dynamoClient: required/);
     assertOptionsError(() => createMetricStore('memory', { env: 'test', retentionMs: 1500 }), /^retentionMs: 1500 must be a positive whole number of seconds/);
     assertOptionsError(() => createMetricStore('memory', { env: 'test', retentionMs: 60_000, retry: { maxAttempts: 0 } }), /^retry.maxAttempts: 0/);
   });

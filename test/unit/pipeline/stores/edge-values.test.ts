@@ -56,7 +56,8 @@ function fakeDynamo(): { client: DynamoDBClient; items: Map<string, Record<strin
             for (const v of Object.values(item)) {
               if (v.N !== undefined) {
                 const m = Math.abs(Number(v.N));
-                if (m !== 0 && (m < 1e-130 || m >= 1e126)) throw Object.assign(new Error('Number overflow'), { name: 'ValidationException', $metadata: { httpStatusCode: 400 } });
+                if (m !== 0 && (m < 1e-130 || m >= 1e126))
+                  throw Object.assign(new Error('Number overflow'), { name: 'ValidationException', $metadata: { httpStatusCode: 400 } });
               }
             }
             items.set(`${item.series!.S}|${item.minute!.N}`, structuredClone(item));

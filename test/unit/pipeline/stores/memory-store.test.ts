@@ -45,8 +45,13 @@ describe('MemoryMetricStore', () => {
       got.map((p) => p.minute),
       [1, 2, 3].map((i) => T0 + i * MINUTE_MS),
     );
-    assert.deepEqual(got, [1, 2, 3].map((i) => point(T0 + i * MINUTE_MS, { count: T0 + i * MINUTE_MS })));
-    assert.deepEqual(await store.readSeries({ ...series, fromMinute: T0 + 4 * MINUTE_MS, toMinute: T0 + 4 * MINUTE_MS }), [point(T0 + 4 * MINUTE_MS, { count: T0 + 4 * MINUTE_MS })]);
+    assert.deepEqual(
+      got,
+      [1, 2, 3].map((i) => point(T0 + i * MINUTE_MS, { count: T0 + i * MINUTE_MS })),
+    );
+    assert.deepEqual(await store.readSeries({ ...series, fromMinute: T0 + 4 * MINUTE_MS, toMinute: T0 + 4 * MINUTE_MS }), [
+      point(T0 + 4 * MINUTE_MS, { count: T0 + 4 * MINUTE_MS }),
+    ]);
     assert.deepEqual(await store.readSeries({ ...series, fromMinute: T0 + 3 * MINUTE_MS, toMinute: T0 + MINUTE_MS }), []);
   });
 
@@ -55,9 +60,15 @@ describe('MemoryMetricStore', () => {
     await store.writePoints([point(T0), point(T0 + MINUTE_MS)]);
     const range = { ...series, fromMinute: T0, toMinute: T0 + MINUTE_MS };
     clock.now = T0 + RETENTION_MS - 1;
-    assert.deepEqual((await store.readSeries(range)).map((p) => p.minute), [T0, T0 + MINUTE_MS]);
+    assert.deepEqual(
+      (await store.readSeries(range)).map((p) => p.minute),
+      [T0, T0 + MINUTE_MS],
+    );
     clock.now = T0 + RETENTION_MS; // the expiry instant itself counts as expired
-    assert.deepEqual((await store.readSeries(range)).map((p) => p.minute), [T0 + MINUTE_MS]);
+    assert.deepEqual(
+      (await store.readSeries(range)).map((p) => p.minute),
+      [T0 + MINUTE_MS],
+    );
     clock.now = T0 + MINUTE_MS + RETENTION_MS;
     assert.deepEqual(await store.readSeries(range), []);
   });
@@ -67,7 +78,10 @@ describe('MemoryMetricStore', () => {
     const result = await store.writePoints([point(T0), point(T0 + MINUTE_MS)]);
     assert.deepEqual(result, { written: 1, expired: 1, rejected: [] });
     clock.now = T0; // even with the clock turned back, the expired point was never stored
-    assert.deepEqual((await store.readSeries({ ...series, fromMinute: T0, toMinute: T0 + MINUTE_MS })).map((p) => p.minute), [T0 + MINUTE_MS]);
+    assert.deepEqual(
+      (await store.readSeries({ ...series, fromMinute: T0, toMinute: T0 + MINUTE_MS })).map((p) => p.minute),
+      [T0 + MINUTE_MS],
+    );
   });
 
   it('rejects invalid points with a reason and still writes the others', async () => {
@@ -76,7 +90,10 @@ describe('MemoryMetricStore', () => {
     const result = await store.writePoints([point(T0), ...bad, point(T0 + MINUTE_MS)]);
     assert.equal(result.written, 2);
     assert.equal(result.expired, 0);
-    assert.deepEqual(result.rejected.map((r) => r.point), bad);
+    assert.deepEqual(
+      result.rejected.map((r) => r.point),
+      bad,
+    );
     assert.match(result.rejected[0]!.reason, /app 'a#b' contains '#'/);
     assert.match(result.rejected[1]!.reason, /p95 NaN must be a finite number/);
     assert.match(result.rejected[2]!.reason, /minute .* multiple of 60000/);

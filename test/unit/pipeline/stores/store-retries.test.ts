@@ -40,7 +40,10 @@ function points(n: number): MetricPoint[] {
 }
 
 /** A DynamoDBClient double that answers each send() with the next scripted reply. */
-function scriptedDynamo(replies: ((input: Record<string, unknown>) => unknown)[]): { client: DynamoDBClient; sent: { command: string; input: Record<string, unknown> }[] } {
+function scriptedDynamo(replies: ((input: Record<string, unknown>) => unknown)[]): {
+  client: DynamoDBClient;
+  sent: { command: string; input: Record<string, unknown> }[];
+} {
   const sent: { command: string; input: Record<string, unknown> }[] = [];
   const client = {
     send: async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
@@ -56,8 +59,7 @@ function scriptedDynamo(replies: ((input: Record<string, unknown>) => unknown)[]
   return { client: client as unknown as DynamoDBClient, sent };
 }
 
-const throttled = (): Error =>
-  new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: { httpStatusCode: 400 } });
+const throttled = (): Error => new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: { httpStatusCode: 400 } });
 const invalid = (message: string): Error =>
   new DynamoDBServiceException({ name: 'ValidationException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message });
 const requestsOf = (input: Record<string, unknown>): WriteRequest[] => (input.RequestItems as Record<string, WriteRequest[]>)['switchyard-test-metric-points']!;
@@ -105,7 +107,10 @@ describe('DynamoMetricStore retries (scripted client)', () => {
     const result = await new DynamoMetricStore({ ...common, client }).writePoints(batch);
     assert.equal(result.written, 2);
     assert.deepEqual(result.rejected, [{ point: batch[1], reason: 'dynamodb rejected the point: Number overflow' }]);
-    assert.deepEqual(sent.map((s) => s.command), ['BatchWriteItemCommand', 'PutItemCommand', 'PutItemCommand', 'PutItemCommand']);
+    assert.deepEqual(
+      sent.map((s) => s.command),
+      ['BatchWriteItemCommand', 'PutItemCommand', 'PutItemCommand', 'PutItemCommand'],
+    );
   });
 });
 
@@ -167,8 +172,17 @@ describe('CassandraMetricStore retries (scripted client)', () => {
 describe('backoffDelayMs', () => {
   it('grows exponentially up to the cap, with jitter below the bound', () => {
     const p = { ...DEFAULT_RETRY_POLICY, initialDelayMs: 100, maxDelayMs: 1000, multiplier: 2 };
-    assert.deepEqual([1, 2, 3, 4, 5].map((r) => backoffDelayMs(p, r, () => 1)), [100, 200, 400, 800, 1000]);
-    assert.equal(backoffDelayMs(p, 3, () => 0.5), 200);
-    assert.equal(backoffDelayMs(p, 3, () => 0), 0);
+    assert.deepEqual(
+      [1, 2, 3, 4, 5].map((r) => backoffDelayMs(p, r, () => 1)),
+      [100, 200, 400, 800, 1000],
+    );
+    assert.equal(
+      backoffDelayMs(p, 3, () => 0.5),
+      200,
+    );
+    assert.equal(
+      backoffDelayMs(p, 3, () => 0),
+      0,
+    );
   });
 });

@@ -3,7 +3,18 @@ import { describe, it } from 'node:test';
 import type { MetricPoint } from '../../../../pipeline/model/metric-point.js';
 import { injectFaults } from '../../../../pipeline/writer/fault-injector.js';
 
-const points: MetricPoint[] = Array.from({ length: 2000 }, (_, i) => ({ app: `app-${i % 40}`, metric: 'router.service_ms', minute: 1_795_680_000_000 + Math.floor(i / 40) * 60_000, count: 5, min: 1, max: 20.125, sum: 40.5, median: 7.123, p95: 15.5, p99: 19.25 }));
+const points: MetricPoint[] = Array.from({ length: 2000 }, (_, i) => ({
+  app: `app-${i % 40}`,
+  metric: 'router.service_ms',
+  minute: 1_795_680_000_000 + Math.floor(i / 40) * 60_000,
+  count: 5,
+  min: 1,
+  max: 20.125,
+  sum: 40.5,
+  median: 7.123,
+  p95: 15.5,
+  p99: 19.25,
+}));
 
 describe('fault injector', () => {
   it('leaves points alone when off', () => {

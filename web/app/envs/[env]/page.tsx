@@ -20,7 +20,14 @@ export default async function EnvPage({ params }: { params: Promise<{ env: strin
   if (!loaded) notFound();
   const { detail: d, outages } = loaded;
   const s = d.migration.kind === 'running' ? d.migration.state : null;
-  const rows = d.series.map((p) => ({ time: p.minute, mismatchRate: p.mismatchRate, p99Old: p.p99OldMs, p99New: p.p99NewMs, servedOld: p.servedOld, servedNew: p.servedNew }));
+  const rows = d.series.map((p) => ({
+    time: p.minute,
+    mismatchRate: p.mismatchRate,
+    p99Old: p.p99OldMs,
+    p99New: p.p99NewMs,
+    servedOld: p.servedOld,
+    servedNew: p.servedNew,
+  }));
   return (
     <>
       <h1>
@@ -39,7 +46,9 @@ export default async function EnvPage({ params }: { params: Promise<{ env: strin
           {s && (s.stage === Stage.science || s.stage === Stage.cutover) ? (
             <>
               <dt>next ramp step</dt>
-              <dd data-testid="env-ramp-wait">{s.ramp === 100 ? 'at 100%: the exit gate below decides' : (s.evaluations.at(-1)?.waitingFor ?? 'waiting for the next evaluation')}</dd>
+              <dd data-testid="env-ramp-wait">
+                {s.ramp === 100 ? 'at 100%: the exit gate below decides' : (s.evaluations.at(-1)?.waitingFor ?? 'waiting for the next evaluation')}
+              </dd>
             </>
           ) : null}
           <dt>mismatch rate</dt>
@@ -109,7 +118,13 @@ export default async function EnvPage({ params }: { params: Promise<{ env: strin
         />
       </section>
       <div className="grid">
-        <TimeSeriesChart testId="chart-mismatch" title="Mismatch rate per minute" rows={rows} lines={[{ key: 'mismatchRate', label: 'mismatch rate', color: '#b42318' }]} percent />
+        <TimeSeriesChart
+          testId="chart-mismatch"
+          title="Mismatch rate per minute"
+          rows={rows}
+          lines={[{ key: 'mismatchRate', label: 'mismatch rate', color: '#b42318' }]}
+          percent
+        />
         <TimeSeriesChart
           testId="chart-latency"
           title="p99 read latency per store (ms)"
@@ -132,8 +147,8 @@ export default async function EnvPage({ params }: { params: Promise<{ env: strin
       </div>
       <h2>Mismatch explorer</h2>
       <p className="muted">
-        Sampled differences of the last hour ({num(d.lastHour?.counters.mismatches)} mismatches in {num(d.lastHour?.counters.comparisons)} comparisons); each shows both
-        stores&apos; answers side by side.
+        Sampled differences of the last hour ({num(d.lastHour?.counters.mismatches)} mismatches in {num(d.lastHour?.counters.comparisons)} comparisons); each
+        shows both stores&apos; answers side by side.
       </p>
       <MismatchExplorer samples={d.samples} />
       <h2>Audit timeline</h2>

@@ -29,5 +29,7 @@ export async function GET(request: NextRequest): Promise<NextResponse> {
     });
   }
   const csv = auditCsv(entries);
-  return new NextResponse(csv, { headers: { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="switchyard-audit-${stamp}.csv"` } });
+  return new NextResponse(csv, {
+    headers: { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="switchyard-audit-${stamp}.csv"` },
+  });
 }
