@@ -12,17 +12,21 @@ import tseslint from 'typescript-eslint';
 const nodeBuiltins = [...new Set(builtinModules.flatMap((m) => [m, `node:${m}`]))];
 
 /** Every top-level folder of source code. */
-const FOLDERS = ['activities', 'audit', 'bench', 'config', 'contract', 'infra', 'kit', 'pipeline', 'scripts', 'test', 'web', 'workers', 'workflows'];
+const FOLDERS = ['activities', 'audit', 'config', 'contract', 'infra', 'kit', 'pipeline', 'scripts', 'test', 'tools', 'web', 'workers', 'workflows'];
 
-/** A ban on importing the given top-level folders, with the layer rule in the message. */
+/** A ban on importing the given folders (top-level, or pipeline's parts), with the layer rule in the message. */
 function folderBans(folders, why) {
   return folders.map((f) => ({ group: [`**/${f}`, `**/${f}/**`], message: `${why} (layer boundaries: docs/architecture.md).` }));
 }
 
+/** Folders no data-plane or control-plane code may import: the launchers, tools and tests. */
+const OUTSIDE = ['scripts', 'test', 'tools'];
+
 /**
  * What each folder may not import, bottom to top: contract and kit import nothing of the project;
- * pipeline only those two (its command lines also config); audit the pipeline's table helper;
- * activities, web and workers sit above; scripts, bench and tests may use everything.
+ * pipeline's kernel only those two, its jobs and its control-plane clients also the kernel (the
+ * jobs' command lines also config); audit the kernel's table helper; activities, web and workers
+ * sit above (never the jobs); scripts, tools and tests may use everything.
  */
 export const LAYER_RULES = {
   contract: folderBans(
@@ -34,36 +38,44 @@ export const LAYER_RULES = {
     'kit/ is shared by every entry point and imports nothing of the project',
   ),
   pipeline: folderBans(
-    ['activities', 'audit', 'bench', 'config', 'infra', 'scripts', 'test', 'web', 'workers', 'workflows'],
+    ['activities', 'audit', 'config', 'infra', ...OUTSIDE, 'web', 'workers', 'workflows'],
     'the data plane runs on its own: pipeline/ imports only contract/ and kit/',
   ),
-  'pipeline/cli': folderBans(
-    ['activities', 'audit', 'bench', 'infra', 'scripts', 'test', 'web', 'workers', 'workflows'],
-    'the data plane runs on its own: its command lines import only contract/, kit/ and config/',
+  'pipeline/kernel': folderBans(
+    ['activities', 'audit', 'config', 'infra', ...OUTSIDE, 'web', 'workers', 'workflows', 'jobs', 'clients'],
+    'pipeline/kernel/ is shared by the jobs and the control plane: it imports only contract/ and kit/',
+  ),
+  'pipeline/clients': folderBans(
+    ['activities', 'audit', 'config', 'infra', ...OUTSIDE, 'web', 'workers', 'workflows', 'jobs'],
+    'pipeline/clients/ serve the control plane: they import only the kernel, contract/ and kit/',
+  ),
+  'pipeline/jobs/cli': folderBans(
+    ['activities', 'audit', 'infra', ...OUTSIDE, 'web', 'workers', 'workflows', 'clients'],
+    'the data plane runs on its own: its command lines import only the kernel, the jobs, contract/, kit/ and config/',
   ),
   audit: folderBans(
-    ['activities', 'bench', 'config', 'infra', 'scripts', 'test', 'web', 'workers', 'workflows'],
-    'audit/ is a repository used by activities and the console: it imports only contract/, kit/ and pipeline/',
+    ['activities', 'config', 'infra', ...OUTSIDE, 'web', 'workers', 'workflows', 'jobs', 'clients'],
+    'audit/ is a repository used by activities and the console: it imports only contract/, kit/ and pipeline/kernel/',
   ),
   config: folderBans(
-    ['activities', 'audit', 'bench', 'infra', 'pipeline', 'scripts', 'test', 'web', 'workers', 'workflows'],
+    ['activities', 'audit', 'infra', 'pipeline', ...OUTSIDE, 'web', 'workers', 'workflows'],
     'config/ reads settings: it imports only contract/ and kit/',
   ),
   infra: folderBans(
-    ['activities', 'audit', 'bench', 'pipeline', 'scripts', 'test', 'web', 'workers', 'workflows'],
+    ['activities', 'audit', 'pipeline', ...OUTSIDE, 'web', 'workers', 'workflows'],
     'infra/ starts services: it imports only contract/, kit/ and config/',
   ),
   activities: folderBans(
-    ['bench', 'infra', 'scripts', 'test', 'web', 'workers', 'workflows'],
-    'activities/ implement the contract: they import contract/, kit/, config/, audit/ and pipeline/, never the workflow, the console or the launchers',
+    ['infra', ...OUTSIDE, 'web', 'workers', 'workflows', 'jobs'],
+    'activities/ implement the contract: they import contract/, kit/, config/, audit/ and the pipeline\u2019s kernel and clients, never the workflow, the jobs, the console or the launchers',
   ),
   web: folderBans(
-    ['activities', 'bench', 'infra', 'scripts', 'test', 'workers', 'workflows'],
-    'the console reads through contract/, audit/, config/ and pipeline/ and writes only through workflow updates',
+    ['activities', 'infra', ...OUTSIDE, 'workers', 'workflows', 'jobs'],
+    'the console reads through contract/, audit/, config/ and the pipeline\u2019s kernel and clients, and writes only through workflow updates',
   ),
-  workers: folderBans(['bench', 'scripts', 'test', 'web'], 'workers/ host the control plane: no console, launcher, benchmark or test code'),
-  scripts: folderBans(['bench', 'test'], 'the launchers do not depend on benchmarks or tests'),
-  bench: folderBans(['scripts', 'web'], 'benchmarks drive the system from outside: no launcher or console code'),
+  workers: folderBans([...OUTSIDE, 'web', 'jobs'], 'workers/ host the control plane: no console, launcher, job, tool or test code'),
+  scripts: folderBans(['test', 'tools'], 'the launchers do not depend on tools or tests'),
+  tools: folderBans(['scripts', 'web'], 'tools drive the system from outside: no launcher or console code'),
 };
 
 /** Import bans inside workflows/ (exported for the test that proves the rule fires). */
@@ -85,7 +97,7 @@ export const workflowSandboxImports = {
       group: ['**/pipeline', '**/pipeline/**', '**/workers/**', '**/config/**', '**/infra/**'],
       message: 'Workflows may not import data-plane, worker, config or infra code.',
     },
-    ...folderBans(['audit', 'bench', 'kit', 'scripts', 'test', 'web'], 'workflows/ import only contract/ and the workflow API'),
+    ...folderBans(['audit', 'kit', 'scripts', 'test', 'tools', 'web'], 'workflows/ import only contract/ and the workflow API'),
     { group: ['@aws-sdk/*', 'next', 'next/*', 'react'], message: 'Workflows must not hold clients or do I/O: call an activity instead.' },
   ],
 };
@@ -124,7 +136,7 @@ export default tseslint.config(
       ...reactHooks.configs.recommended.rules,
     },
   },
-  // Layer boundaries, one block per folder (pipeline/cli after pipeline: the later block wins).
+  // Layer boundaries, one block per folder (pipeline's parts after pipeline: the later block wins).
   ...Object.entries(LAYER_RULES).map(([folder, patterns]) => ({
     files: [`${folder}/**/*.ts`, `${folder}/**/*.tsx`],
     rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns }] },

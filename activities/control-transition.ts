@@ -3,7 +3,7 @@
  * fields laid over it, the version bumped and the transition recorded, so a retried publish can
  * tell that its transition is already on the topic.
  */
-import { initialControlState, type ControlState } from '../pipeline/control/control-state.js';
+import { initialControlState, type ControlState } from '../pipeline/kernel/control/control-state.js';
 import type { ControlPatch, PublishControlInput } from '../contract/index.js';
 
 /** Retention assumed for an environment that has never had a control state and whose patch names none. */

@@ -14,13 +14,13 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import cassandra from 'cassandra-driver';
 import type { Kafka, Producer } from 'kafkajs';
-import { listLiveInstances, publishAndAwait, readLatestControlState, waitForAcknowledgement } from '../pipeline/control/control-state-publisher.js';
-import type { ControlState, Heartbeat } from '../pipeline/control/control-state.js';
+import { listLiveInstances, publishAndAwait, readLatestControlState, waitForAcknowledgement } from '../pipeline/clients/control-state-publisher.js';
+import type { ControlState, Heartbeat } from '../pipeline/kernel/control/control-state.js';
 import { createLogger, type Logger } from '../kit/logger.js';
-import { MINUTE_MS } from '../pipeline/model/metric-point.js';
-import { readScienceSummary, summarizeScience, type ScienceSummary } from '../pipeline/science/science-stats-reader.js';
-import { cassandraKeyspaceFor, dropCassandraStore, findPointsBefore } from '../pipeline/stores/cassandra-store.js';
-import { envTopics, writerGroup } from '../pipeline/topics.js';
+import { MINUTE_MS } from '../pipeline/kernel/model/metric-point.js';
+import { readScienceSummary, summarizeScience, type ScienceSummary } from '../pipeline/clients/science-stats-reader.js';
+import { cassandraKeyspaceFor, dropCassandraStore, findPointsBefore } from '../pipeline/kernel/stores/cassandra-store.js';
+import { envTopics, writerGroup } from '../pipeline/kernel/topics.js';
 import { ActivityFailureType, ENV_NAME_PATTERN, migrationWorkflowId, ROLES, STATE_QUERY_NAME } from '../contract/index.js';
 import type {
   AuditEntry,

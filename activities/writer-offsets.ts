@@ -2,7 +2,7 @@
  * Lag and write parity of an environment's two writer groups, from one snapshot of the metrics
  * topic's offsets and both groups' committed offsets.
  */
-import { groupPosition as positionOf } from '../pipeline/observability/consumer-lag.js';
+import { groupPosition as positionOf } from '../pipeline/kernel/observability/consumer-lag.js';
 
 /** End offsets of one partition of the metrics topic (kafkajs fetchTopicOffsets, strings as kafkajs gives them). */
 export interface PartitionEnds {
@@ -24,7 +24,7 @@ export interface WriterOffsetSummary {
 
 /**
  * A group's position on a partition: its committed offset, or the partition's low offset when it
- * has none (a new group starts there) — the same rule as measureLag (pipeline/observability).
+ * has none (a new group starts there) — the same rule as measureLag (pipeline/kernel/observability).
  */
 export function groupPosition(ends: PartitionEnds, committed: CommittedOffsets): number {
   return positionOf(Number(committed.get(ends.partition) ?? '-1'), Number(ends.low));

@@ -21,7 +21,7 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import type { AuditEntry } from '../contract/index.js';
-import { ensureDynamoTable, keyedTable } from '../pipeline/stores/ensure-dynamo-table.js';
+import { ensureDynamoTable, keyedTable } from '../pipeline/kernel/stores/ensure-dynamo-table.js';
 
 /** The audit table: key (env S, seq N). */
 export const AUDIT_TABLE = 'switchyard-audit';

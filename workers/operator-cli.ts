@@ -10,8 +10,8 @@ import { connectTemporal, createKafka } from '../config/clients.js';
 import { loadConfig } from '../config/config.js';
 import { policyFor } from '../config/migration-policy.js';
 import { parseCommandLine, runMain, UsageError } from '../kit/cli.js';
-import { listLiveInstances, readLatestControlState } from '../pipeline/control/control-state-publisher.js';
-import type { Heartbeat } from '../pipeline/control/control-state.js';
+import { listLiveInstances, readLatestControlState } from '../pipeline/clients/control-state-publisher.js';
+import type { Heartbeat } from '../pipeline/kernel/control/control-state.js';
 import {
   MIGRATION_WORKFLOW_TYPE,
   migrationWorkflowId,

@@ -28,7 +28,7 @@ function tsEntry(script: string, args: string[]): { command: string; args: strin
 
 /** Topics of every environment and both stores' schemas (idempotent). */
 export function setupStep(retentionMs: number): OneOffSpec {
-  return { name: 'setup', ...tsEntry('pipeline/cli/setup.ts', ['--retention', durationArg(retentionMs)]) };
+  return { name: 'setup', ...tsEntry('pipeline/jobs/cli/setup.ts', ['--retention', durationArg(retentionMs)]) };
 }
 
 /**
@@ -40,10 +40,21 @@ export function setupStep(retentionMs: number): OneOffSpec {
 export function streamJobs(env: string, retentionMs: number): ProcessSpec[] {
   const common = { probe: jobHealthReady(), lifecycle: 'service', stopTier: SERVICE_TIER } as const;
   return [
-    { name: `aggregator-${env}`, ...tsEntry('pipeline/cli/aggregator.ts', ['--env', env, '--metrics-port', '0']), ...common },
+    { name: `aggregator-${env}`, ...tsEntry('pipeline/jobs/cli/aggregator.ts', ['--env', env, '--metrics-port', '0']), ...common },
     ...(['cassandra', 'dynamodb'] as const).map((sink) => ({
       name: `writer-${sink}-${env}`,
-      ...tsEntry('pipeline/cli/writer.ts', ['--env', env, '--sink', sink, '--mode', 'follow', '--retention', durationArg(retentionMs), '--metrics-port', '0']),
+      ...tsEntry('pipeline/jobs/cli/writer.ts', [
+        '--env',
+        env,
+        '--sink',
+        sink,
+        '--mode',
+        'follow',
+        '--retention',
+        durationArg(retentionMs),
+        '--metrics-port',
+        '0',
+      ]),
       ...common,
     })),
   ];
@@ -53,7 +64,7 @@ export function streamJobs(env: string, retentionMs: number): ProcessSpec[] {
 export function queryService(port: number, retentionMs: number, environments: string[]): ProcessSpec {
   return {
     name: 'query',
-    ...tsEntry('pipeline/cli/query-service.ts', ['--port', String(port), '--retention', durationArg(retentionMs)]),
+    ...tsEntry('pipeline/jobs/cli/query-service.ts', ['--port', String(port), '--retention', durationArg(retentionMs)]),
     probe: queryServiceReady(`http://127.0.0.1:${port}`, environments),
     lifecycle: 'service',
     stopTier: SERVICE_TIER,
@@ -75,18 +86,7 @@ export function controlWorker(client: Client, cfg: SwitchyardConfig): ProcessSpe
 export function loadGenerator(env: string, seed: number, apps: number, ratePerSec: number): ProcessSpec {
   return {
     name: `loadgen-${env}`,
-    ...tsEntry('pipeline/cli/loadgen.ts', [
-      '--env',
-      env,
-      '--apps',
-      String(apps),
-      '--rate',
-      String(ratePerSec),
-      '--duration',
-      TRAFFIC_ROUND,
-      '--seed',
-      String(seed),
-    ]),
+    ...tsEntry('tools/loadgen.ts', ['--env', env, '--apps', String(apps), '--rate', String(ratePerSec), '--duration', TRAFFIC_ROUND, '--seed', String(seed)]),
     probe: outputReady(/loadgen: (\d+)\/\d+ observations/, (m) => `${m[1]} observations sent`),
     lifecycle: 'rounds',
     stopTier: TRAFFIC_TIER,
@@ -97,7 +97,7 @@ export function loadGenerator(env: string, seed: number, apps: number, ratePerSe
 export function readGenerator(env: string, seed: number, apps: number, ratePerSec: number, queryUrl: string): ProcessSpec {
   return {
     name: `readgen-${env}`,
-    ...tsEntry('pipeline/cli/readgen.ts', [
+    ...tsEntry('tools/readgen.ts', [
       '--env',
       env,
       '--url',

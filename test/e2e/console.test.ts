@@ -11,7 +11,7 @@ import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
 import { readAudit } from '../../audit/audit-log.js';
 import { createDynamoClient, createKafka } from '../../config/clients.js';
 import { demoPolicy } from '../../config/migration-policy.js';
-import { runReadTraffic, type ReadTrafficSummary } from '../../pipeline/generator/read-traffic.js';
+import { runReadTraffic, type ReadTrafficSummary } from '../../tools/generator/read-traffic.js';
 import { MIGRATION_WORKFLOW_TYPE, migrationWorkflowId, type MigrationPolicy, type MigrationState } from '../../contract/index.js';
 import { launchBrowser, screenshot } from '../support/browser.js';
 import { ConsoleProcess, ensureConsoleBuilt, writeUsersFile, type TestUser } from '../support/console.js';

@@ -7,10 +7,10 @@ import { Client } from '@temporalio/client';
 import type { Producer } from 'kafkajs';
 import { connectTemporal } from '../../config/clients.js';
 import type { SwitchyardConfig } from '../../config/config.js';
-import { sendObservations } from '../../pipeline/generator/observation-sender.js';
-import { generateWorkload } from '../../pipeline/generator/workload.js';
-import type { Observation } from '../../pipeline/model/observation.js';
-import { envTopics } from '../../pipeline/topics.js';
+import { sendObservations } from '../../tools/generator/observation-sender.js';
+import { generateWorkload } from '../../tools/generator/workload.js';
+import type { Observation } from '../../pipeline/kernel/model/observation.js';
+import { envTopics } from '../../pipeline/kernel/topics.js';
 import { launchPipeline, PipelineProcess, queryPort, queryProcess, type LaunchedPipeline } from './pipeline.js';
 
 /** A Temporal client on the configured namespace, with the way to close its connection. */

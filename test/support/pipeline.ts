@@ -7,10 +7,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createCassandraClient, createDynamoClient, createKafka } from '../../config/clients.js';
 import { REPO_ROOT, type SwitchyardConfig } from '../../config/config.js';
-import type { MetricPoint } from '../../pipeline/model/metric-point.js';
-import type { Observation } from '../../pipeline/model/observation.js';
-import { createMetricStore } from '../../pipeline/stores/create-metric-store.js';
-import type { MetricStore } from '../../pipeline/stores/metric-store.js';
+import type { MetricPoint } from '../../pipeline/kernel/model/metric-point.js';
+import type { Observation } from '../../pipeline/kernel/model/observation.js';
+import { createMetricStore } from '../../pipeline/kernel/stores/create-metric-store.js';
+import type { MetricStore } from '../../pipeline/kernel/stores/metric-store.js';
 
 const LOG_DIR = path.join(REPO_ROOT, 'test-results', 'logs');
 
@@ -83,7 +83,7 @@ export class PipelineProcess {
 export function aggregatorProcess(name: string, env: string, extra: string[] = []): PipelineProcess {
   return new PipelineProcess(
     name,
-    'pipeline/cli/aggregator.ts',
+    'pipeline/jobs/cli/aggregator.ts',
     ['--env', env, '--partitions', '4', '--lateness', '60s', '--idle', '3s', '--session-timeout', '6s', ...extra],
     { SWITCHYARD_ENVS: env },
   );
@@ -93,7 +93,7 @@ export function aggregatorProcess(name: string, env: string, extra: string[] = [
 export function writerProcess(name: string, env: string, sink: 'cassandra' | 'dynamodb', extra: string[] = []): PipelineProcess {
   return new PipelineProcess(
     name,
-    'pipeline/cli/writer.ts',
+    'pipeline/jobs/cli/writer.ts',
     ['--env', env, '--sink', sink, '--partitions', '4', '--retention', '7d', '--session-timeout', '6s', ...extra],
     { SWITCHYARD_ENVS: env },
   );
@@ -280,7 +280,7 @@ export async function launchPipeline(
 ): Promise<LaunchedPipeline> {
   const admin = createKafka(cfg, { clientId: 'test-launch' }).admin();
   await admin.connect();
-  const { ensureTopics } = await import('../../pipeline/topics.js');
+  const { ensureTopics } = await import('../../pipeline/kernel/topics.js');
   await ensureTopics(admin, env, 4);
   await admin.disconnect();
   const suffix = (i: number, n: number): string => (n > 1 ? `-${String.fromCharCode(97 + i)}` : '');
@@ -300,7 +300,7 @@ export async function launchPipeline(
 
 /** A query service process for env (any free port; read the port with queryPort()). */
 export function queryProcess(name: string, env: string, extra: string[] = []): PipelineProcess {
-  return new PipelineProcess(name, 'pipeline/cli/query-service.ts', ['--port', '0', '--envs', env, '--flush-interval', '500ms', ...extra], {
+  return new PipelineProcess(name, 'pipeline/jobs/cli/query-service.ts', ['--port', '0', '--envs', env, '--flush-interval', '500ms', ...extra], {
     SWITCHYARD_ENVS: env,
   });
 }

@@ -1,5 +1,5 @@
-import type { MismatchSample } from '../../pipeline/science/science-recorder';
-import type { Mismatch } from '../../pipeline/science/compare';
+import type { MismatchSample } from '../../pipeline/kernel/science/control-tables';
+import type { Mismatch } from '../../pipeline/kernel/science/compare';
 import { time } from './format';
 
 interface SampleDetail {

@@ -2,8 +2,8 @@ import 'server-only';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { readAudit, type AuditQuery } from '../../audit/audit-log';
 import { createDynamoClient } from '../../config/clients';
-import { MINUTE_MS } from '../../pipeline/model/metric-point';
-import { LATENCY_BUCKETS_MS } from '../../pipeline/science/control-tables';
+import { MINUTE_MS } from '../../pipeline/kernel/model/metric-point';
+import { LATENCY_BUCKETS_MS } from '../../pipeline/kernel/science/control-tables';
 import {
   p99,
   readMismatchSamples,
@@ -11,9 +11,9 @@ import {
   summarizeScience,
   type ScienceStatsRow,
   type ScienceSummary,
-} from '../../pipeline/science/science-stats-reader';
-import type { MismatchSample } from '../../pipeline/science/science-recorder';
-import type { ControlState, Heartbeat } from '../../pipeline/control/control-state';
+} from '../../pipeline/clients/science-stats-reader';
+import type { MismatchSample } from '../../pipeline/kernel/science/control-tables';
+import type { ControlState, Heartbeat } from '../../pipeline/kernel/control/control-state';
 import { Stage, STAGES, type AuditEntry } from '../../contract';
 import { consoleSettings } from './console-settings';
 import { fleet, type PipelineFigures } from './fleet';

@@ -2,13 +2,13 @@ import 'server-only';
 import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka } from 'kafkajs';
 import { createKafka } from '../../config/clients';
-import { decodeControlState } from '../../pipeline/control/control-codec';
-import { CONTROL_TOPIC, HEARTBEAT_TOPIC, type ControlState, type Heartbeat } from '../../pipeline/control/control-state';
-import { HeartbeatTable } from '../../pipeline/control/heartbeat-table';
-import { tailTopic, type TopicTail } from '../../pipeline/control/topic-tail';
-import { measureLag } from '../../pipeline/observability/consumer-lag';
+import { decodeControlState } from '../../pipeline/kernel/control/control-codec';
+import { CONTROL_TOPIC, HEARTBEAT_TOPIC, type ControlState, type Heartbeat } from '../../pipeline/kernel/control/control-state';
+import { HeartbeatTable } from '../../pipeline/clients/heartbeat-table';
+import { tailTopic, type TopicTail } from '../../pipeline/kernel/control/topic-tail';
+import { measureLag } from '../../pipeline/kernel/observability/consumer-lag';
 import { createLogger } from '../../kit/logger';
-import { aggregatorGroup, envTopics, writerGroup } from '../../pipeline/topics';
+import { aggregatorGroup, envTopics, writerGroup } from '../../pipeline/kernel/topics';
 import { consoleSettings } from './console-settings';
 
 /**

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { createKafka } from '../../../config/clients.js';
-import { decodeObservations, encodeObservationBatch } from '../../../pipeline/codec/observation-codec.js';
-import type { Observation } from '../../../pipeline/model/observation.js';
-import { envTopics } from '../../../pipeline/topics.js';
+import { decodeObservations, encodeObservationBatch } from '../../../pipeline/kernel/codec/observation-codec.js';
+import type { Observation } from '../../../pipeline/kernel/model/observation.js';
+import { envTopics } from '../../../pipeline/kernel/topics.js';
 import { testConfig } from '../../support/stack.js';
 import { batchCompute, dropEnv, launchPipeline, openStores, readTopic, testEnv, waitForStores, type PipelineProcess } from '../../support/pipeline.js';
 

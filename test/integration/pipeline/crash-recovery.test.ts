@@ -4,9 +4,9 @@ import { after, describe, it } from 'node:test';
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { createKafka } from '../../../config/clients.js';
-import { sendObservations } from '../../../pipeline/generator/observation-sender.js';
-import { DEFAULT_METRICS, generateWorkload, type WorkloadOptions } from '../../../pipeline/generator/workload.js';
-import { envTopics } from '../../../pipeline/topics.js';
+import { sendObservations } from '../../../tools/generator/observation-sender.js';
+import { DEFAULT_METRICS, generateWorkload, type WorkloadOptions } from '../../../tools/generator/workload.js';
+import { envTopics } from '../../../pipeline/kernel/topics.js';
 import { testConfig } from '../../support/stack.js';
 import { batchCompute, dropEnv, launchPipeline, openStores, testEnv, waitForStores, type PipelineProcess } from '../../support/pipeline.js';
 

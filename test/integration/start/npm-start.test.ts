@@ -118,11 +118,19 @@ describe('npm start', () => {
     const cmds = processesWithMarker(marker).map((p) => p.cmd);
     const count = (re: RegExp): number => cmds.filter((c) => re.test(c)).length;
     for (const env of envs) {
-      assert.equal(count(new RegExp(`pipeline/cli/aggregator\\.ts --env ${env} `)), 1, `aggregator of ${env}`);
-      assert.equal(count(new RegExp(`pipeline/cli/writer\\.ts --env ${env} --sink cassandra --mode follow --retention 10m`)), 1, `cassandra writer of ${env}`);
-      assert.equal(count(new RegExp(`pipeline/cli/writer\\.ts --env ${env} --sink dynamodb --mode follow --retention 10m`)), 1, `dynamodb writer of ${env}`);
-      assert.equal(count(new RegExp(`pipeline/cli/loadgen\\.ts --env ${env} `)), 1, `load generator of ${env}`);
-      assert.equal(count(new RegExp(`pipeline/cli/readgen\\.ts --env ${env} `)), 1, `read generator of ${env}`);
+      assert.equal(count(new RegExp(`pipeline/jobs/cli/aggregator\\.ts --env ${env} `)), 1, `aggregator of ${env}`);
+      assert.equal(
+        count(new RegExp(`pipeline/jobs/cli/writer\\.ts --env ${env} --sink cassandra --mode follow --retention 10m`)),
+        1,
+        `cassandra writer of ${env}`,
+      );
+      assert.equal(
+        count(new RegExp(`pipeline/jobs/cli/writer\\.ts --env ${env} --sink dynamodb --mode follow --retention 10m`)),
+        1,
+        `dynamodb writer of ${env}`,
+      );
+      assert.equal(count(new RegExp(`tools/loadgen\\.ts --env ${env} `)), 1, `load generator of ${env}`);
+      assert.equal(count(new RegExp(`tools/readgen\\.ts --env ${env} `)), 1, `read generator of ${env}`);
       for (const name of [`aggregator-${env}`, `writer-dynamodb-${env}`, `loadgen-${env}`])
         assert.ok(fs.statSync(path.join(logDir, `${name}.log`)).size > 0, name);
     }

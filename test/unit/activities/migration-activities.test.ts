@@ -5,8 +5,8 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { auditItem } from '../../../audit/audit-log.js';
 import { ActivityFailureType } from '../../../contract/index.js';
 import { createActivities, P99_OVER_LARGEST_BUCKET_MS, toScienceFigures, type ActivityDeps } from '../../../activities/migration-activities.js';
-import { summarizeScience } from '../../../pipeline/science/science-stats-reader.js';
-import { LATENCY_BUCKETS_MS, STATS_COUNTERS } from '../../../pipeline/science/control-tables.js';
+import { summarizeScience } from '../../../pipeline/clients/science-stats-reader.js';
+import { LATENCY_BUCKETS_MS, STATS_COUNTERS } from '../../../pipeline/kernel/science/control-tables.js';
 
 describe('migration activities (no services)', () => {
   it('maps a science summary to the figures the gates use; a p99 over the largest bucket stays a number', () => {

@@ -17,14 +17,20 @@ describe('layer boundaries lint rule', () => {
     const cases: [file: string, spec: string][] = [
       ['web/lib/data.ts', '../../activities/migration-activities.js'],
       ['web/lib/data.ts', '../../workflows/migration-gates.js'],
-      ['pipeline/query/read-router.ts', '../../activities/migration-activities.js'],
-      ['pipeline/query/read-router.ts', '../../config/config.js'],
+      ['pipeline/jobs/query/read-router.ts', '../../activities/migration-activities.js'],
+      ['pipeline/jobs/query/read-router.ts', '../../config/config.js'],
       ['contract/names.ts', '../pipeline/topics.js'],
       ['kit/cli.ts', '../config/config.js'],
       ['config/config.ts', '../pipeline/topics.js'],
       ['activities/migration-activities.ts', '../workflows/migration-gates.js'],
       ['audit/audit-log.ts', '../activities/migration-activities.js'],
       ['workflows/migration-gates.ts', '../audit/audit-log.js'],
+      ['web/lib/data.ts', '../../pipeline/jobs/query/read-router'],
+      ['activities/migration-activities.ts', '../pipeline/jobs/writer/writer.js'],
+      ['pipeline/kernel/stores/cassandra-store.ts', '../../clients/science-stats-reader.js'],
+      ['pipeline/kernel/topics.ts', '../jobs/aggregator/aggregator.js'],
+      ['pipeline/clients/heartbeat-table.ts', '../jobs/control-state-client.js'],
+      ['pipeline/jobs/writer/writer.ts', '../../../tools/generator/workload.js'],
     ];
     for (const [file, spec] of cases) {
       const messages = await restricted(file, `import * as m from '${spec}';\nexport const x = m;\n`);
@@ -37,11 +43,14 @@ describe('layer boundaries lint rule', () => {
     const cases: [file: string, spec: string][] = [
       ['web/lib/data.ts', '../../contract'],
       ['web/lib/data.ts', '../../audit/audit-log'],
-      ['pipeline/query/read-router.ts', '../../contract/index.js'],
-      ['pipeline/cli/writer.ts', '../../config/config.js'],
+      ['pipeline/jobs/query/read-router.ts', '../../contract/index.js'],
+      ['pipeline/jobs/cli/writer.ts', '../../config/config.js'],
       ['activities/migration-activities.ts', '../audit/audit-log.js'],
       ['workflows/migration-gates.ts', '../contract/index.js'],
       ['scripts/start.ts', '../web/lib/console-users.js'],
+      ['web/lib/data.ts', '../../pipeline/clients/science-stats-reader'],
+      ['pipeline/jobs/query/read-router.ts', '../../kernel/stores/metric-store.js'],
+      ['tools/bench/pipeline-bench.ts', '../../pipeline/jobs/aggregator/aggregator.js'],
     ];
     for (const [file, spec] of cases) {
       assert.deepEqual(await restricted(file, `import * as m from '${spec}';\nexport const x = m;\n`), [], `${file} importing ${spec}`);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { chunkTopicMessages, MAX_SEND_BYTES } from '../../../pipeline/topics.js';
+import { chunkTopicMessages, MAX_SEND_BYTES } from '../../../pipeline/kernel/topics.js';
 
 describe('chunkTopicMessages', () => {
   const msg = (i: number, bytes: number) => ({ key: `k${i}`, value: Buffer.alloc(bytes, i % 256) });

@@ -22,14 +22,14 @@ describe('the demo processes', () => {
 
   it('runs both writers in follow mode with the demo retention, on OS-picked metrics ports', () => {
     const [aggregator, cassandra, dynamodb] = streamJobs('staging', 600_000);
-    assert.deepEqual(aggregator!.args.slice(2), ['pipeline/cli/aggregator.ts', '--env', 'staging', '--metrics-port', '0']);
+    assert.deepEqual(aggregator!.args.slice(2), ['pipeline/jobs/cli/aggregator.ts', '--env', 'staging', '--metrics-port', '0']);
     for (const [spec, sink] of [
       [cassandra!, 'cassandra'],
       [dynamodb!, 'dynamodb'],
     ] as const) {
       assert.equal(spec.name, `writer-${sink}-staging`);
       assert.deepEqual(spec.args.slice(2), [
-        'pipeline/cli/writer.ts',
+        'pipeline/jobs/cli/writer.ts',
         '--env',
         'staging',
         '--sink',
@@ -50,6 +50,6 @@ describe('the demo processes', () => {
     assert.deepEqual(load.args.slice(3), ['--env', 'test', '--apps', '20', '--rate', '200', '--duration', '1h', '--seed', '1']);
     const read = readGenerator('test', 1, 20, 2, 'http://127.0.0.1:8080');
     assert.ok(read.args.join(' ').includes('--url http://127.0.0.1:8080 --apps 20 --rate 2'));
-    assert.deepEqual(queryService(8080, 600_000, ['test']).args.slice(2), ['pipeline/cli/query-service.ts', '--port', '8080', '--retention', '10m']);
+    assert.deepEqual(queryService(8080, 600_000, ['test']).args.slice(2), ['pipeline/jobs/cli/query-service.ts', '--port', '8080', '--retention', '10m']);
   });
 });

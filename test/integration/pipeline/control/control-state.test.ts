@@ -3,17 +3,17 @@ import { after, before, describe, it } from 'node:test';
 import kafkajs, { type Admin, type Kafka, type Producer } from 'kafkajs';
 import pino from 'pino';
 import { createKafka } from '../../../../config/clients.js';
-import { createControlStateClient, type ControlStateClient } from '../../../../pipeline/control/control-state-client.js';
-import { AcknowledgementTimeoutError, InvalidControlStateError } from '../../../../pipeline/control/control-errors.js';
+import { createControlStateClient, type ControlStateClient } from '../../../../pipeline/jobs/control-state-client.js';
+import { AcknowledgementTimeoutError, InvalidControlStateError } from '../../../../pipeline/kernel/control/control-errors.js';
 import {
   listLiveInstances,
   publishAndAwait,
   publishControlState,
   readLatestControlState,
   waitForAcknowledgement,
-} from '../../../../pipeline/control/control-state-publisher.js';
-import { CONTROL_TOPIC, HEARTBEAT_TOPIC, initialControlState, type ControlState, type Heartbeat } from '../../../../pipeline/control/control-state.js';
-import { CONTROL_TOPIC_CONFIG, HEARTBEAT_TOPIC_CONFIG, ensureControlTopics } from '../../../../pipeline/control/control-topics.js';
+} from '../../../../pipeline/clients/control-state-publisher.js';
+import { CONTROL_TOPIC, HEARTBEAT_TOPIC, initialControlState, type ControlState, type Heartbeat } from '../../../../pipeline/kernel/control/control-state.js';
+import { CONTROL_TOPIC_CONFIG, HEARTBEAT_TOPIC_CONFIG, ensureControlTopics } from '../../../../pipeline/kernel/control/control-topics.js';
 import { testConfig } from '../../../support/stack.js';
 
 // Several data-plane instances in this process, each with its own control-state client, on the

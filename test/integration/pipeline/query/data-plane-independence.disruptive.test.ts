@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Producer } from 'kafkajs';
 import { createKafka } from '../../../../config/clients.js';
-import { initialControlState } from '../../../../pipeline/control/control-state.js';
-import { publishAndAwait } from '../../../../pipeline/control/control-state-publisher.js';
-import { sendObservations } from '../../../../pipeline/generator/observation-sender.js';
-import { generateWorkload, type WorkloadOptions } from '../../../../pipeline/generator/workload.js';
-import { MINUTE_MS } from '../../../../pipeline/model/metric-point.js';
-import { envTopics } from '../../../../pipeline/topics.js';
+import { initialControlState } from '../../../../pipeline/kernel/control/control-state.js';
+import { publishAndAwait } from '../../../../pipeline/clients/control-state-publisher.js';
+import { sendObservations } from '../../../../tools/generator/observation-sender.js';
+import { generateWorkload, type WorkloadOptions } from '../../../../tools/generator/workload.js';
+import { MINUTE_MS } from '../../../../pipeline/kernel/model/metric-point.js';
+import { envTopics } from '../../../../pipeline/kernel/topics.js';
 import { runStackCli, testConfig } from '../../../support/stack.js';
 import {
   batchCompute,

@@ -8,12 +8,12 @@ import { DeleteTableCommand, QueryCommand, type DynamoDBClient } from '@aws-sdk/
 import type cassandra from 'cassandra-driver';
 import { createCassandraClient, createDynamoClient } from '../../../../config/clients.js';
 import { loadConfig } from '../../../../config/config.js';
-import { MINUTE_MS, minuteOf, type MetricPoint } from '../../../../pipeline/model/metric-point.js';
-import { CASSANDRA_TABLE, cassandraKeyspaceFor } from '../../../../pipeline/stores/cassandra-store.js';
-import { createMetricStore } from '../../../../pipeline/stores/create-metric-store.js';
-import { DYNAMO_TTL_UNSUPPORTED_WARNING, dynamoTableFor } from '../../../../pipeline/stores/dynamodb-store.js';
-import type { MetricStore, StoreKind } from '../../../../pipeline/stores/metric-store.js';
-import { StoreError } from '../../../../pipeline/stores/store-error.js';
+import { MINUTE_MS, minuteOf, type MetricPoint } from '../../../../pipeline/kernel/model/metric-point.js';
+import { CASSANDRA_TABLE, cassandraKeyspaceFor } from '../../../../pipeline/kernel/stores/cassandra-store.js';
+import { createMetricStore } from '../../../../pipeline/kernel/stores/create-metric-store.js';
+import { DYNAMO_TTL_UNSUPPORTED_WARNING, dynamoTableFor } from '../../../../pipeline/kernel/stores/dynamodb-store.js';
+import type { MetricStore, StoreKind } from '../../../../pipeline/kernel/stores/metric-store.js';
+import { StoreError } from '../../../../pipeline/kernel/stores/store-error.js';
 
 const cfg = loadConfig();
 // Unique per run; the '-' also checks the env → keyspace mapping ('-' becomes '_').

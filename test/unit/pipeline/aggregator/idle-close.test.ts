@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { idleClosable } from '../../../../pipeline/aggregator/aggregator.js';
+import { idleClosable } from '../../../../pipeline/jobs/aggregator/aggregator.js';
 
 describe('idle close of a partition', () => {
   it('closes on the clock only a partition that was at its end and has been silent for idleMs', () => {

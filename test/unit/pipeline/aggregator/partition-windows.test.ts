@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { computePoint, nearestRank } from '../../../../pipeline/aggregator/window-stats.js';
-import { parseCheckpoint, PartitionWindows } from '../../../../pipeline/aggregator/partition-windows.js';
-import type { MetricPoint } from '../../../../pipeline/model/metric-point.js';
-import type { Observation } from '../../../../pipeline/model/observation.js';
+import { computePoint, nearestRank } from '../../../../pipeline/jobs/aggregator/window-stats.js';
+import { parseCheckpoint, PartitionWindows } from '../../../../pipeline/jobs/aggregator/partition-windows.js';
+import type { MetricPoint } from '../../../../pipeline/kernel/model/metric-point.js';
+import type { Observation } from '../../../../pipeline/kernel/model/observation.js';
 
 const T0 = Date.parse('2026-11-26T10:00:00Z');
 const o = (t: number, value: number, app = 'a', metric = 'router.service_ms'): Observation => ({ app, metric, value, time: T0 + t });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeMetricPoint, encodeMetricPoint } from '../../../../pipeline/codec/metric-point-codec.js';
-import type { MetricPoint } from '../../../../pipeline/model/metric-point.js';
+import { decodeMetricPoint, encodeMetricPoint } from '../../../../pipeline/kernel/codec/metric-point-codec.js';
+import type { MetricPoint } from '../../../../pipeline/kernel/model/metric-point.js';
 
 const MINUTE = Date.parse('2026-12-03T10:00:00Z');
 const point = (over: Partial<MetricPoint>): MetricPoint => ({

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeObservations, encodeObservationBatch } from '../../../../pipeline/codec/observation-codec.js';
-import type { Observation } from '../../../../pipeline/model/observation.js';
+import { decodeObservations, encodeObservationBatch } from '../../../../pipeline/kernel/codec/observation-codec.js';
+import type { Observation } from '../../../../pipeline/kernel/model/observation.js';
 
 const NOW = Date.parse('2026-11-26T10:00:00Z');
 const obs = (o: Partial<Observation> = {}): Observation => ({ app: 'app-1', metric: 'router.service_ms', value: 12.5, time: NOW - 1000, ...o });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { runReadTraffic } from '../../../../pipeline/generator/read-traffic.js';
+import { runReadTraffic } from '../../../../tools/generator/read-traffic.js';
 
 describe('read traffic generator', () => {
   let server: http.Server;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_METRICS, generateWorkload } from '../../../../pipeline/generator/workload.js';
+import { DEFAULT_METRICS, generateWorkload } from '../../../../tools/generator/workload.js';
 
 const base = { seed: 7, apps: 20, metrics: DEFAULT_METRICS, count: 20_000, startTime: Date.parse('2026-11-26T10:00:00Z'), spanMs: 600_000 };
 

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CandidateRunner } from '../../../../pipeline/query/candidate-runner.js';
+import { CandidateRunner } from '../../../../pipeline/jobs/query/candidate-runner.js';
 
 describe('candidate runner', () => {
   it('returns values, records errors instead of throwing, and times out slow reads', async () => {

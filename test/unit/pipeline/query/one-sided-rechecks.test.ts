@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Admin } from 'kafkajs';
-import { initialControlState, type ControlState } from '../../../../pipeline/control/control-state.js';
-import type { MetricPoint } from '../../../../pipeline/model/metric-point.js';
-import { CandidateRunner } from '../../../../pipeline/query/candidate-runner.js';
-import { ReadRouter } from '../../../../pipeline/query/read-router.js';
-import { KafkaWriterProgress, type StoreSide, type WriterProgress } from '../../../../pipeline/query/writer-progress.js';
-import type { Comparison } from '../../../../pipeline/science/compare.js';
-import type { ScienceSink } from '../../../../pipeline/science/science-recorder.js';
-import { MemoryMetricStore } from '../../../../pipeline/stores/memory-store.js';
+import { initialControlState, type ControlState } from '../../../../pipeline/kernel/control/control-state.js';
+import type { MetricPoint } from '../../../../pipeline/kernel/model/metric-point.js';
+import { CandidateRunner } from '../../../../pipeline/jobs/query/candidate-runner.js';
+import { ReadRouter } from '../../../../pipeline/jobs/query/read-router.js';
+import { KafkaWriterProgress, type StoreSide, type WriterProgress } from '../../../../pipeline/jobs/query/writer-progress.js';
+import type { Comparison } from '../../../../pipeline/kernel/science/compare.js';
+import type { ScienceSink } from '../../../../pipeline/jobs/query/science-recorder.js';
+import { MemoryMetricStore } from '../../../../pipeline/kernel/stores/memory-store.js';
 
 const M = 60_000;
 const T = Date.parse('2026-11-26T10:00:00Z');

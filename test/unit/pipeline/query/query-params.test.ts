@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseSeriesRequest } from '../../../../pipeline/query/query-params.js';
+import { parseSeriesRequest } from '../../../../pipeline/jobs/query/query-params.js';
 
 const NOW = Date.parse('2026-11-26T10:30:30Z');
 const p = (qs: string, path = { app: 'app-1', metric: 'router.service_ms' }) => parseSeriesRequest(path, new URLSearchParams(qs), NOW);

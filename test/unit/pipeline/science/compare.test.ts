@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { MetricPoint } from '../../../../pipeline/model/metric-point.js';
-import { clipToHorizon, compareSeries } from '../../../../pipeline/science/compare.js';
+import type { MetricPoint } from '../../../../pipeline/kernel/model/metric-point.js';
+import { clipToHorizon, compareSeries } from '../../../../pipeline/kernel/science/compare.js';
 
 const M = 60_000;
 const T = Date.parse('2026-11-26T10:00:00Z');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LATENCY_BUCKETS_MS, STATS_COUNTERS, type StatsCounter } from '../../../../pipeline/science/control-tables.js';
-import { summarizeScience } from '../../../../pipeline/science/science-stats-reader.js';
+import { LATENCY_BUCKETS_MS, STATS_COUNTERS, type StatsCounter } from '../../../../pipeline/kernel/science/control-tables.js';
+import { summarizeScience } from '../../../../pipeline/clients/science-stats-reader.js';
 
 const zeros = (): Record<StatsCounter, number> => Object.fromEntries(STATS_COUNTERS.map((c) => [c, 0])) as Record<StatsCounter, number>;
 const hist = (): number[] => new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0);

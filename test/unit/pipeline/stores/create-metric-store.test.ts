@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createMetricStore } from '../../../../pipeline/stores/create-metric-store.js';
-import { StoreOptionsError } from '../../../../pipeline/stores/store-error.js';
+import { createMetricStore } from '../../../../pipeline/kernel/stores/create-metric-store.js';
+import { StoreOptionsError } from '../../../../pipeline/kernel/stores/store-error.js';
 
 /** Asserts that fn throws a non-retriable StoreOptionsError whose problems match every pattern. */
 function assertOptionsError(fn: () => unknown, ...patterns: RegExp[]): void {

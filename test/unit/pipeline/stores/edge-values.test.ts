@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BatchWriteItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { MINUTE_MS, POINT_STATS, type MetricPoint } from '../../../../pipeline/model/metric-point.js';
-import { decodeStat, DynamoMetricStore, encodeStat, fitsDynamoNumber } from '../../../../pipeline/stores/dynamodb-store.js';
-import { MemoryMetricStore } from '../../../../pipeline/stores/memory-store.js';
-import { pointProblem } from '../../../../pipeline/stores/point-rules.js';
+import { MINUTE_MS, POINT_STATS, type MetricPoint } from '../../../../pipeline/kernel/model/metric-point.js';
+import { decodeStat, DynamoMetricStore, encodeStat, fitsDynamoNumber } from '../../../../pipeline/kernel/stores/dynamodb-store.js';
+import { MemoryMetricStore } from '../../../../pipeline/kernel/stores/memory-store.js';
+import { pointProblem } from '../../../../pipeline/kernel/stores/point-rules.js';
 
 const T0 = 1_700_000_040_000;
 const EDGES = [

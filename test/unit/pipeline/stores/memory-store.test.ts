@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MINUTE_MS, type MetricPoint } from '../../../../pipeline/model/metric-point.js';
-import { MemoryMetricStore } from '../../../../pipeline/stores/memory-store.js';
-import { StoreError } from '../../../../pipeline/stores/store-error.js';
+import { MINUTE_MS, type MetricPoint } from '../../../../pipeline/kernel/model/metric-point.js';
+import { MemoryMetricStore } from '../../../../pipeline/kernel/stores/memory-store.js';
+import { StoreError } from '../../../../pipeline/kernel/stores/store-error.js';
 
 const RETENTION_MS = 10 * MINUTE_MS;
 const T0 = Date.UTC(2026, 10, 26, 9, 0);

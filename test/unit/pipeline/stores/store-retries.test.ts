@@ -1,7 +1,7 @@
 /**
  * Retry and rejection paths that the real local services cannot be made to produce on demand
  * (throttling, unprocessed items, overloaded nodes), driven through scripted client doubles.
- * The behaviour against the real databases is covered by test/integration/pipeline/stores/.
+ * The behaviour against the real databases is covered by test/integration/pipeline/stores/ (kernel stores).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -14,11 +14,11 @@ import {
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import cassandra from 'cassandra-driver';
-import { MINUTE_MS, type MetricPoint } from '../../../../pipeline/model/metric-point.js';
-import { CassandraMetricStore } from '../../../../pipeline/stores/cassandra-store.js';
-import { DynamoMetricStore } from '../../../../pipeline/stores/dynamodb-store.js';
-import { backoffDelayMs, DEFAULT_RETRY_POLICY } from '../../../../pipeline/stores/retry-policy.js';
-import { StoreError } from '../../../../pipeline/stores/store-error.js';
+import { MINUTE_MS, type MetricPoint } from '../../../../pipeline/kernel/model/metric-point.js';
+import { CassandraMetricStore } from '../../../../pipeline/kernel/stores/cassandra-store.js';
+import { DynamoMetricStore } from '../../../../pipeline/kernel/stores/dynamodb-store.js';
+import { backoffDelayMs, DEFAULT_RETRY_POLICY } from '../../../../pipeline/kernel/stores/retry-policy.js';
+import { StoreError } from '../../../../pipeline/kernel/stores/store-error.js';
 
 const T0 = Date.UTC(2026, 10, 26, 9, 0);
 const FAST_RETRY = { initialDelayMs: 1, maxDelayMs: 2, maxAttempts: 3 };

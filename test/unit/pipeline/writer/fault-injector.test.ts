@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { MetricPoint } from '../../../../pipeline/model/metric-point.js';
-import { injectFaults } from '../../../../pipeline/writer/fault-injector.js';
+import type { MetricPoint } from '../../../../pipeline/kernel/model/metric-point.js';
+import { injectFaults } from '../../../../pipeline/jobs/writer/fault-injector.js';
 
 const points: MetricPoint[] = Array.from({ length: 2000 }, (_, i) => ({
   app: `app-${i % 40}`,

@@ -1,0 +1,135 @@
+/**
+ * Reads science stats and mismatch samples back, for the control plane's gates and rollbacks and
+ * for the console's charts.
+ */
+import { QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { MINUTE_MS } from '../kernel/model/metric-point.js';
+import type { MismatchKind } from '../kernel/science/compare.js';
+import {
+  LATENCY_BUCKETS_MS,
+  latencyAttribute,
+  MISMATCH_SAMPLES_TABLE,
+  SCIENCE_STATS_TABLE,
+  STATS_COUNTERS,
+  type StatsCounter,
+} from '../kernel/science/control-tables.js';
+import type { MismatchSample } from '../kernel/science/control-tables.js';
+
+/** One env-minute row of science stats. */
+export interface ScienceStatsRow {
+  minute: number;
+  counters: Record<StatsCounter, number>;
+  /** Histogram counts per bucket, for the old and the new store. */
+  latency: { old: number[]; new: number[] };
+}
+
+/** Totals over a window of minutes, as gates and rollbacks use them. */
+export interface ScienceSummary {
+  fromMinute: number;
+  toMinute: number;
+  counters: Record<StatsCounter, number>;
+  /** mismatches / comparisons (0 when there were none). */
+  mismatchRate: number;
+  /** (candidate errors + timeouts + new-store errors) / reads of the new store attempted. */
+  newStoreErrorRate: number;
+  /** Approximate p99 latency per store from the histogram (upper bound of its bucket), ms. */
+  p99Ms: { old: number | null; new: number | null };
+}
+
+const num = (v: AttributeValue | undefined): number => (v?.N !== undefined ? Number(v.N) : 0);
+
+/** Reads the stats rows of an env between two minutes (inclusive). */
+export async function readScienceStats(client: DynamoDBClient, env: string, fromMinute: number, toMinute: number): Promise<ScienceStatsRow[]> {
+  const rows: ScienceStatsRow[] = [];
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const out = await client.send(
+      new QueryCommand({
+        TableName: SCIENCE_STATS_TABLE,
+        KeyConditionExpression: 'env = :e AND #m BETWEEN :a AND :b',
+        ExpressionAttributeNames: { '#m': 'minute' },
+        ExpressionAttributeValues: { ':e': { S: env }, ':a': { N: String(fromMinute) }, ':b': { N: String(toMinute) } },
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of out.Items ?? []) {
+      const counters = Object.fromEntries(STATS_COUNTERS.map((c) => [c, num(item[c])])) as Record<StatsCounter, number>;
+      const hist = (store: 'old' | 'new'): number[] => Array.from({ length: LATENCY_BUCKETS_MS.length + 1 }, (_, i) => num(item[latencyAttribute(store, i)]));
+      rows.push({ minute: num(item.minute), counters, latency: { old: hist('old'), new: hist('new') } });
+    }
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return rows;
+}
+
+/** p99 of a latency histogram: the upper bound of its bucket (Infinity for the open-ended last one), null when empty. */
+export function p99(hist: number[]): number | null {
+  const total = hist.reduce((a, b) => a + b, 0);
+  if (total === 0) return null;
+  const target = Math.ceil(total * 0.99);
+  let seen = 0;
+  for (let i = 0; i < hist.length; i++) {
+    seen += hist[i]!;
+    if (seen >= target) return i < LATENCY_BUCKETS_MS.length ? LATENCY_BUCKETS_MS[i]! : Infinity;
+  }
+  return null;
+}
+
+/** Adds rows up into a summary. */
+export function summarizeScience(rows: ScienceStatsRow[], fromMinute: number, toMinute: number): ScienceSummary {
+  const counters = Object.fromEntries(STATS_COUNTERS.map((c) => [c, 0])) as Record<StatsCounter, number>;
+  const hist = { old: new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0), new: new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0) };
+  for (const r of rows) {
+    for (const c of STATS_COUNTERS) counters[c] += r.counters[c];
+    r.latency.old.forEach((n, i) => (hist.old[i]! += n));
+    r.latency.new.forEach((n, i) => (hist.new[i]! += n));
+  }
+  const newFailures = counters.candidateErrors + counters.candidateTimeouts + counters.newStoreErrors;
+  const newAttempts = counters.comparisons + counters.candidateErrors + counters.candidateTimeouts + counters.servedNew;
+  return {
+    fromMinute,
+    toMinute,
+    counters,
+    mismatchRate: counters.comparisons === 0 ? 0 : counters.mismatches / counters.comparisons,
+    newStoreErrorRate: newAttempts === 0 ? 0 : newFailures / newAttempts,
+    p99Ms: { old: p99(hist.old), new: p99(hist.new) },
+  };
+}
+
+/** Reads and sums the stats of the last `windowMs` before `now`. */
+export async function readScienceSummary(client: DynamoDBClient, env: string, windowMs: number, now = Date.now()): Promise<ScienceSummary> {
+  const to = Math.floor(now / MINUTE_MS) * MINUTE_MS;
+  const from = to - Math.max(0, Math.ceil(windowMs / MINUTE_MS) - 1) * MINUTE_MS;
+  return summarizeScience(await readScienceStats(client, env, from, to), from, to);
+}
+
+/** Reads mismatch samples of an env between two minutes (inclusive), newest first, at most `limit`. */
+export async function readMismatchSamples(client: DynamoDBClient, env: string, fromMinute: number, toMinute: number, limit = 50): Promise<MismatchSample[]> {
+  const out: MismatchSample[] = [];
+  for (let m = toMinute; m >= fromMinute && out.length < limit; m -= MINUTE_MS) {
+    const res = await client.send(
+      new QueryCommand({
+        TableName: MISMATCH_SAMPLES_TABLE,
+        KeyConditionExpression: 'envMinute = :k',
+        ExpressionAttributeValues: { ':k': { S: `${env}#${m}` } },
+        ConsistentRead: true,
+      }),
+    );
+    for (const i of res.Items ?? []) {
+      out.push({
+        env,
+        minute: num(i.minute),
+        sampleId: i.sampleId?.S ?? '',
+        app: i.app?.S ?? '',
+        metric: i.metric?.S ?? '',
+        from: num(i.from),
+        to: num(i.to),
+        kinds: (i.kinds?.SS ?? []) as MismatchKind[],
+        detail: i.detail?.S ?? '{}',
+        at: num(i.at),
+      });
+    }
+  }
+  return out.slice(0, limit);
+}

@@ -1,0 +1,234 @@
+/**
+ * Aggregates science results in memory and flushes them in batches to the control tables:
+ * counters per env and minute (atomic ADDs, so several query-service instances add up) and a
+ * bounded number of mismatch samples per env and minute (both results and the diff).
+ *
+ * Recording never throws and never blocks a query: a failed flush keeps the counts and retries
+ * at the next flush (up to a bound, after which the oldest minutes are dropped and logged).
+ */
+import { PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { minuteOf } from '../../kernel/model/metric-point.js';
+import type { Logger } from '../../../kit/logger.js';
+import type { Comparison, MismatchKind } from '../../kernel/science/compare.js';
+import {
+  latencyAttribute,
+  latencyBucket,
+  MISMATCH_SAMPLES_TABLE,
+  SCIENCE_STATS_TABLE,
+  type MismatchSample,
+  type StatsCounter,
+} from '../../kernel/science/control-tables.js';
+
+const KIND_COUNTER: Record<MismatchKind, StatsCounter> = {
+  missing: 'mmMissing',
+  extra: 'mmExtra',
+  value_drift: 'mmValueDrift',
+  expired_returned: 'mmExpiredReturned',
+};
+
+/** Options of the recorder. */
+export interface ScienceRecorderOptions {
+  dynamo: DynamoDBClient;
+  instanceId: string;
+  logger?: Logger;
+  flushIntervalMs?: number;
+  /** Samples kept per env and minute by this instance. */
+  maxSamplesPerMinute?: number;
+  /** How long stats and samples are kept (DynamoDB TTL attribute expiresAt), ms. */
+  keepMs?: number;
+  now?: () => number;
+}
+
+interface Bucket {
+  counters: Map<string, number>;
+  samples: MismatchSample[];
+  samplesTaken: number;
+}
+
+/** What the read path reports science results to (the recorder; a fake in unit tests). */
+export type ScienceSink = Pick<
+  ScienceRecorder,
+  'recordServed' | 'recordShadowLatency' | 'recordCandidateFailure' | 'recordNewStoreError' | 'recordSkipped' | 'recordComparison'
+>;
+
+/** In-memory science aggregation with periodic batched flushes. */
+export class ScienceRecorder {
+  private readonly buckets = new Map<string, Bucket>();
+  private readonly opts: Required<Omit<ScienceRecorderOptions, 'logger'>> & { logger?: Logger };
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private seq = 0;
+
+  constructor(opts: ScienceRecorderOptions) {
+    this.opts = { flushIntervalMs: 2000, maxSamplesPerMinute: 5, keepMs: 30 * 86_400_000, now: Date.now, ...opts };
+  }
+
+  /** Starts periodic flushing. */
+  start(): void {
+    this.timer = setInterval(() => void this.flush(), this.opts.flushIntervalMs);
+  }
+
+  /** Stops flushing after a last flush. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.flush();
+  }
+
+  private bucket(env: string): Bucket {
+    const key = `${env}\u0000${minuteOf(this.opts.now())}`;
+    let b = this.buckets.get(key);
+    if (!b) this.buckets.set(key, (b = { counters: new Map(), samples: [], samplesTaken: 0 }));
+    return b;
+  }
+
+  private add(env: string, counter: string, n = 1): void {
+    const b = this.bucket(env);
+    b.counters.set(counter, (b.counters.get(counter) ?? 0) + n);
+  }
+
+  /**
+   * A query (or, with countQuery false, the part of a split query before the coverage horizon)
+   * was served by a store, in latencyMs (failed: the client got an error).
+   */
+  recordServed(env: string, store: 'old' | 'new', latencyMs: number, failed = false, countQuery = true): void {
+    if (countQuery) this.add(env, 'queries');
+    this.add(env, store === 'old' ? 'servedOld' : 'servedNew');
+    if (failed) this.add(env, 'servedErrors');
+    this.add(env, latencyAttribute(store, latencyBucket(latencyMs)));
+  }
+
+  /** A shadow (not served) read of a store took latencyMs. */
+  recordShadowLatency(env: string, store: 'old' | 'new', latencyMs: number): void {
+    this.add(env, latencyAttribute(store, latencyBucket(latencyMs)));
+  }
+
+  /**
+   * The candidate read failed or timed out; the served result was not affected. The candidate is
+   * the new store in science and the old store in cutover (its shadow read): only the new store's
+   * failures count in the new-store error rate.
+   */
+  recordCandidateFailure(env: string, kind: 'error' | 'timeout', store: 'old' | 'new' = 'new'): void {
+    if (store === 'old') this.add(env, kind === 'error' ? 'oldShadowErrors' : 'oldShadowTimeouts');
+    else this.add(env, kind === 'error' ? 'candidateErrors' : 'candidateTimeouts');
+  }
+
+  /** A served new-store read failed (cutover) and was answered from the old store instead. */
+  recordNewStoreError(env: string): void {
+    this.add(env, 'newStoreErrors');
+  }
+
+  /** The candidate was not read because the in-flight cap was reached (skipped, never queued). */
+  recordSkipped(env: string): void {
+    this.add(env, 'candidateSkipped');
+  }
+
+  /** One comparison's outcome; keeps a sample of it when it differs and the minute has room. */
+  recordComparison(
+    env: string,
+    query: { app: string; metric: string; from: number; to: number },
+    c: Pick<Comparison, 'compared' | 'matched' | 'mismatches'>,
+  ): void {
+    if (c.compared === 0) return;
+    this.add(env, 'comparisons');
+    if (c.mismatches.length === 0) {
+      this.add(env, 'matches');
+      return;
+    }
+    this.add(env, 'mismatches');
+    const kinds = [...new Set(c.mismatches.map((m) => m.kind))];
+    for (const k of kinds) this.add(env, KIND_COUNTER[k]);
+    const b = this.bucket(env);
+    if (b.samplesTaken >= this.opts.maxSamplesPerMinute) return;
+    b.samplesTaken++;
+    const at = this.opts.now();
+    b.samples.push({
+      env,
+      minute: minuteOf(at),
+      sampleId: `${this.opts.instanceId}#${++this.seq}`,
+      app: query.app,
+      metric: query.metric,
+      from: query.from,
+      to: query.to,
+      kinds,
+      detail: JSON.stringify({ compared: c.compared, matched: c.matched, mismatches: c.mismatches.slice(0, 20) }),
+      at,
+    });
+  }
+
+  /** Writes what has accumulated; concurrent calls share one flush. */
+  async flush(): Promise<void> {
+    if (this.flushing) return this.flushing;
+    this.flushing = this.doFlush().finally(() => (this.flushing = undefined));
+    return this.flushing;
+  }
+
+  private async doFlush(): Promise<void> {
+    const entries = [...this.buckets];
+    this.buckets.clear();
+    const expiresAt = String(Math.ceil((this.opts.now() + this.opts.keepMs) / 1000));
+    for (const [key, b] of entries) {
+      const [env, minuteText] = key.split('\u0000') as [string, string];
+      try {
+        if (b.counters.size > 0) {
+          const names: Record<string, string> = {};
+          const values: Record<string, { N: string }> = { ':exp': { N: expiresAt } };
+          const adds: string[] = [];
+          let i = 0;
+          for (const [counter, n] of b.counters) {
+            names[`#c${i}`] = counter;
+            values[`:v${i}`] = { N: String(n) };
+            adds.push(`#c${i} :v${i}`);
+            i++;
+          }
+          await this.opts.dynamo.send(
+            new UpdateItemCommand({
+              TableName: SCIENCE_STATS_TABLE,
+              Key: { env: { S: env }, minute: { N: minuteText } },
+              UpdateExpression: `ADD ${adds.join(', ')} SET expiresAt = :exp`,
+              ExpressionAttributeNames: names,
+              ExpressionAttributeValues: values,
+            }),
+          );
+          b.counters.clear();
+        }
+        while (b.samples.length > 0) {
+          const s = b.samples[0]!;
+          await this.opts.dynamo.send(
+            new PutItemCommand({
+              TableName: MISMATCH_SAMPLES_TABLE,
+              Item: {
+                envMinute: { S: `${s.env}#${s.minute}` },
+                sampleId: { S: s.sampleId },
+                env: { S: s.env },
+                minute: { N: String(s.minute) },
+                app: { S: s.app },
+                metric: { S: s.metric },
+                from: { N: String(s.from) },
+                to: { N: String(s.to) },
+                kinds: { SS: s.kinds },
+                detail: { S: s.detail },
+                at: { N: String(s.at) },
+                expiresAt: { N: expiresAt },
+              },
+            }),
+          );
+          b.samples.shift();
+        }
+      } catch (err) {
+        // Keep what was not written and merge it back; the next flush retries.
+        this.opts.logger?.warn({ env, action: 'science-flush-failed', err: (err as Error).message }, 'could not write science stats; will retry');
+        const current = this.buckets.get(key);
+        if (!current) this.buckets.set(key, b);
+        else {
+          for (const [c, n] of b.counters) current.counters.set(c, (current.counters.get(c) ?? 0) + n);
+          current.samples.unshift(...b.samples);
+        }
+        if (this.buckets.size > 120) {
+          const oldest = [...this.buckets.keys()].sort()[0]!;
+          this.buckets.delete(oldest);
+          this.opts.logger?.error({ action: 'science-stats-dropped', key: oldest }, 'dropped unflushed science stats of an old minute');
+        }
+      }
+    }
+  }
+}
