@@ -466,8 +466,9 @@ describe('migration workflow', () => {
         t.world.auditTrail().filter((x) => x.startsWith('carol')),
         ['carol:pause', 'carol:pause_rejected', 'carol:resume'],
       );
-      // At 100% the science gate is reported with its figures once the bake time has passed.
-      await t.advanceTime(policy.bakeMs.science);
+      // At 100% the science gate is reported with its figures at the first tick after the bake time
+      // (ticks run every evaluationIntervalMs from the last one, a few ms before the step was applied).
+      await t.advanceTime(policy.bakeMs.science + policy.evaluationIntervalMs);
       const s = await t.waitFor((st) => st.gates[0]?.passed === true, 'the science gate to pass');
       assert.equal(s.gates[0]?.name, 'science->cutover');
       assert.equal(s.gates[0]?.evidence.comparisons, healthyScience().comparisons);

@@ -40,6 +40,8 @@ import { ensureTopics, envTopics } from '../../pipeline/kernel/topics.js';
 import { runLiveLoad } from '../../test/support/migration-rig.js';
 import { coresUsed, describeCores, findPids, snapshot, STACK_PROCESSES, type CpuSnapshot } from './cpu-usage.js';
 import { aggregatorProcess, dropEnv, PipelineProcess, writerProcess } from '../../test/support/pipeline.js';
+import { AGGREGATOR_CONSUMER } from '../../pipeline/jobs/aggregator/aggregator.js';
+import { jobConsumer } from '../../pipeline/jobs/job-consumer.js';
 
 const USAGE = `usage: npm run bench:pipeline -- [options]
   --observations <n>   backlog the aggregator drains (default 5000000)
@@ -260,13 +262,7 @@ async function benchAggregator(cfg: SwitchyardConfig, env: string, count: number
 /** The aggregator's consumer settings, with a loop that only decodes and counts. */
 async function clientCeiling(cfg: SwitchyardConfig, env: string, total: number): Promise<number> {
   const kafka = createKafka(cfg, { clientId: 'bench-ceiling' });
-  const consumer = kafka.consumer({
-    groupId: `bench-ceiling-${env}`,
-    sessionTimeout: 30_000,
-    heartbeatInterval: 3000,
-    maxWaitTimeInMs: 1000,
-    maxBytesPerPartition: 4 * 1024 * 1024,
-  });
+  const consumer = jobConsumer(kafka, `bench-ceiling-${env}`, undefined, AGGREGATOR_CONSUMER);
   await consumer.connect();
   await consumer.subscribe({ topic: envTopics(env).observations, fromBeginning: true });
   let n = 0;

@@ -16,8 +16,12 @@ import type { Logger } from '../../../kit/logger.js';
 import type { PipelineMetrics } from '../../kernel/observability/pipeline-metrics.js';
 import { aggregatorGroup, chunkTopicMessages, envTopics } from '../../kernel/topics.js';
 import { parseCheckpoint, PartitionWindows } from './partition-windows.js';
+import { jobConsumer } from '../job-consumer.js';
 
 /** Options of the aggregator job. */
+/** The aggregator's consumer settings on top of every job's (large fetches: it reads a high-volume topic). */
+export const AGGREGATOR_CONSUMER = { maxBytesPerPartition: 4 * 1024 * 1024 };
+
 export interface AggregatorOptions {
   kafka: Kafka;
   env: string;
@@ -86,15 +90,7 @@ export function createAggregator(opts: AggregatorOptions): Aggregator {
   const log = opts.logger.child({ env, job: 'aggregator', groupId });
   const m = opts.metrics;
 
-  const sessionTimeout = opts.sessionTimeoutMs ?? 30_000;
-  // A short fetch wait keeps heartbeats frequent, so rebalances take milliseconds, not seconds.
-  const consumer: Consumer = opts.kafka.consumer({
-    groupId,
-    sessionTimeout,
-    heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 3)),
-    maxWaitTimeInMs: 1000,
-    maxBytesPerPartition: 4 * 1024 * 1024,
-  });
+  const consumer: Consumer = jobConsumer(opts.kafka, groupId, opts.sessionTimeoutMs, AGGREGATOR_CONSUMER);
   const producer: Producer = opts.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   const admin: Admin = opts.kafka.admin();
   const states = new Map<number, PartitionState>();

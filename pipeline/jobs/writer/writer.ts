@@ -15,6 +15,7 @@ import type { PipelineMetrics } from '../../kernel/observability/pipeline-metric
 import type { MetricStore, WriteResult } from '../../kernel/stores/metric-store.js';
 import { chunkTopicMessages, envTopics, writerGroup } from '../../kernel/topics.js';
 import { injectFaults } from './fault-injector.js';
+import { jobConsumer } from '../job-consumer.js';
 
 /** Options of a writer job. */
 export interface WriterOptions {
@@ -58,13 +59,7 @@ export function createWriter(opts: WriterOptions): Writer {
   const backoff = opts.retryBackoffMs ?? { initial: 200, max: 10_000 };
   const log = opts.logger.child({ env, job: 'writer', sink, groupId });
   const m = opts.metrics;
-  const sessionTimeout = opts.sessionTimeoutMs ?? 30_000;
-  const consumer: Consumer = opts.kafka.consumer({
-    groupId,
-    sessionTimeout,
-    heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 3)),
-    maxWaitTimeInMs: 1000,
-  });
+  const consumer: Consumer = jobConsumer(opts.kafka, groupId, opts.sessionTimeoutMs);
   const producer: Producer = opts.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   let running = false;
   let consecutiveFailures = 0;

@@ -134,7 +134,7 @@ describe('npm start', () => {
       for (const name of [`aggregator-${env}`, `writer-dynamodb-${env}`, `loadgen-${env}`])
         assert.ok(fs.statSync(path.join(logDir, `${name}.log`)).size > 0, name);
     }
-    assert.equal(count(/pipeline\/cli\/query-service\.ts --port/), 1, 'one query service');
+    assert.equal(count(/pipeline\/jobs\/cli\/query-service\.ts --port/), 1, 'one query service');
     assert.equal(count(/workers\/control-worker\.ts/), 1, 'one control worker');
   });
 
