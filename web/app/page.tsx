@@ -1,8 +1,10 @@
 import Link from 'next/link';
+import { Suspense } from 'react';
 import { OutageBanner } from '../components/outage-banner';
 import { StageStepper } from '../components/stage-stepper';
 import { num, pct, relative, time } from '../components/format';
-import { loadOverview, type EnvOverview } from '../lib/data';
+import { PanelSkeleton } from '../components/panel-skeleton';
+import { environments, loadEnvOverview, loadOverview, type EnvOverview } from '../lib/data';
 import { requirePageUser } from '../lib/session';
 import { Stage } from '../../contract';
 
@@ -69,16 +71,39 @@ function EnvCard({ e }: { e: EnvOverview }) {
   );
 }
 
+/** One environment's card, read on its own so a slow environment holds only its card. */
+async function LoadedEnvCard({ env }: { env: string }) {
+  const { overview } = await loadEnvOverview(env);
+  return <EnvCard e={overview} />;
+}
+
+/** The banner for every environment's outages (it waits for all cards' reads, which it shares with them). */
+async function OverviewBanner() {
+  const { outages } = await loadOverview();
+  return <OutageBanner outages={outages} />;
+}
+
 export default async function OverviewPage() {
   await requirePageUser();
-  const { envs, outages } = await loadOverview();
   return (
     <>
       <h1>Environments</h1>
-      <OutageBanner outages={outages} />
+      <Suspense fallback={null}>
+        <OverviewBanner />
+      </Suspense>
       <div className="grid">
-        {envs.map((e) => (
-          <EnvCard key={e.env} e={e} />
+        {environments().map((env) => (
+          <Suspense
+            key={env}
+            fallback={
+              <section className="card" data-testid={`env-${env}-loading`}>
+                <h2>{env}</h2>
+                <PanelSkeleton label={`${env}'s stage and figures`} lines={5} />
+              </section>
+            }
+          >
+            <LoadedEnvCard env={env} />
+          </Suspense>
         ))}
       </div>
     </>

@@ -1,4 +1,5 @@
 import 'server-only';
+import { cache } from 'react';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { readAudit, type AuditQuery } from '../../audit/audit-log';
 import { createDynamoClient } from '../../config/clients';
@@ -165,25 +166,31 @@ function hourWindow(): { from: number; to: number } {
   return { from: to - 59 * MINUTE_MS, to };
 }
 
-/** The overview of every environment. */
-export async function loadOverview(): Promise<{ envs: EnvOverview[]; outages: Outage[] }> {
+/** One environment's overview with what it could not reach; cached per request, so the overview's cards and banner share one read. */
+export const loadEnvOverview = cache(async (env: string): Promise<{ overview: EnvOverview; outages: Outage[] }> => {
   const outages = initialOutages();
   const { from, to } = hourWindow();
-  const envs = await Promise.all(
-    environments().map(async (env): Promise<EnvOverview> => {
-      const [migration, rows] = await Promise.all([lookupMigration(env), attempt('DynamoDB', outages, () => readScienceStats(dynamo(), env, from, to))]);
-      noteTemporal(outages, migration);
-      return envOverview(env, migration, rows, to);
-    }),
-  );
-  return { envs, outages };
+  const [migration, rows] = await Promise.all([lookupMigration(env), attempt('DynamoDB', outages, () => readScienceStats(dynamo(), env, from, to))]);
+  noteTemporal(outages, migration);
+  return { overview: envOverview(env, migration, rows, to), outages };
+});
+
+/** Outages of several reads, each service named once. */
+function mergeOutages(lists: Outage[][]): Outage[] {
+  const out: Outage[] = [];
+  for (const o of lists.flat()) if (!out.some((x) => x.service === o.service)) out.push(o);
+  return out;
 }
 
-/** Everything the environment page shows. */
+/** The overview of every environment. */
+export async function loadOverview(): Promise<{ envs: EnvOverview[]; outages: Outage[] }> {
+  const loaded = await Promise.all(environments().map((env) => loadEnvOverview(env)));
+  return { envs: loaded.map((l) => l.overview), outages: mergeOutages(loaded.map((l) => l.outages)) };
+}
+
+/** Everything the environment page shows at once (the slower panels load on their own: loadEnvSamples, loadEnvAudit). */
 export interface EnvDetail extends EnvOverview {
   series: MinutePoint[];
-  samples: MismatchSample[];
-  audit: AuditEntry[];
   temporalLink: string;
 }
 
@@ -192,23 +199,31 @@ export async function loadEnvDetail(env: string): Promise<{ detail: EnvDetail; o
   if (!environments().includes(env)) return null;
   const outages = initialOutages();
   const { from, to } = hourWindow();
-  const [migration, rows, samples, audit] = await Promise.all([
-    lookupMigration(env),
-    attempt('DynamoDB', outages, () => readScienceStats(dynamo(), env, from, to)),
-    attempt('DynamoDB', outages, () => readMismatchSamples(dynamo(), env, from, to, 20)),
-    attempt('DynamoDB', outages, () => readAudit(dynamo(), { env, limit: 100, newestFirst: true })),
-  ]);
+  const [migration, rows] = await Promise.all([lookupMigration(env), attempt('DynamoDB', outages, () => readScienceStats(dynamo(), env, from, to))]);
   noteTemporal(outages, migration);
   return {
     detail: {
       ...envOverview(env, migration, rows, to),
       series: toMinutePoints(rows ?? [], from, to),
-      samples: samples ?? [],
-      audit: audit ?? [],
       temporalLink: temporalUiLink(env),
     },
     outages,
   };
+}
+
+/** The mismatch samples of an env's last hour (newest 20), for the explorer panel. */
+export async function loadEnvSamples(env: string): Promise<{ samples: MismatchSample[]; outages: Outage[] }> {
+  const outages: Outage[] = [];
+  const { from, to } = hourWindow();
+  const samples = await attempt('DynamoDB', outages, () => readMismatchSamples(dynamo(), env, from, to, 20));
+  return { samples: samples ?? [], outages };
+}
+
+/** An env's newest 100 audit entries, for the timeline panel. */
+export async function loadEnvAudit(env: string): Promise<{ entries: AuditEntry[]; outages: Outage[] }> {
+  const outages: Outage[] = [];
+  const entries = await attempt('DynamoDB', outages, () => readAudit(dynamo(), { env, limit: 100, newestFirst: true }));
+  return { entries: entries ?? [], outages };
 }
 
 /** Audit entries across environments, filtered (newest first). */

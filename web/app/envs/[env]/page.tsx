@@ -1,15 +1,16 @@
 import { notFound } from 'next/navigation';
+import { Suspense } from 'react';
 import { ActionPanel } from '../../../components/action-panel';
-import { AuditTable } from '../../../components/audit-table';
 import { num, pct, relative, time } from '../../../components/format';
-import { MismatchExplorer } from '../../../components/mismatch-explorer';
 import { OutageBanner } from '../../../components/outage-banner';
+import { PanelSkeleton } from '../../../components/panel-skeleton';
 import { StageStepper } from '../../../components/stage-stepper';
 import { TimeSeriesChart } from '../../../components/time-series-chart';
 import { migrationAction } from '../../../lib/actions';
 import { loadEnvDetail } from '../../../lib/data';
 import { requirePageUser } from '../../../lib/session';
 import { Stage } from '../../../../contract';
+import { AuditPanel, MismatchPanel } from './panels';
 
 export const dynamic = 'force-dynamic';
 
@@ -150,9 +151,13 @@ export default async function EnvPage({ params }: { params: Promise<{ env: strin
         Sampled differences of the last hour ({num(d.lastHour?.counters.mismatches)} mismatches in {num(d.lastHour?.counters.comparisons)} comparisons); each
         shows both stores&apos; answers side by side.
       </p>
-      <MismatchExplorer samples={d.samples} />
+      <Suspense fallback={<PanelSkeleton label="mismatch samples" />}>
+        <MismatchPanel env={d.env} />
+      </Suspense>
       <h2>Audit timeline</h2>
-      <AuditTable entries={d.audit} showEnv={false} />
+      <Suspense fallback={<PanelSkeleton label="the audit timeline" lines={5} />}>
+        <AuditPanel env={d.env} />
+      </Suspense>
     </>
   );
 }

@@ -1,0 +1,23 @@
+import type { Outage } from '../lib/data';
+
+/** A placeholder the size of a panel, shown while that panel's data loads (the rest of the page is already usable). */
+export function PanelSkeleton({ label, lines = 3 }: { label: string; lines?: number }) {
+  return (
+    <div className="skeleton" role="status" aria-live="polite" data-testid="panel-skeleton">
+      <span className="muted">Loading {label}…</span>
+      {Array.from({ length: lines }, (_, i) => (
+        <div key={i} className="skeleton-line" />
+      ))}
+    </div>
+  );
+}
+
+/** One line naming what a panel could not reach (the page-level banner covers the rest). */
+export function PanelOutage({ outages }: { outages: Outage[] }) {
+  if (outages.length === 0) return null;
+  return (
+    <p className="pill bad" role="alert" data-testid="panel-outage">
+      {outages.map((o) => `${o.service} is unreachable: ${o.message}`).join('; ')}
+    </p>
+  );
+}
