@@ -43,6 +43,8 @@ export function productionPolicy(promotionOrder: string[]): MigrationPolicy {
     keepOldTables: false,
     tolerance: { relative: 1e-9, absolute: 0 },
     continueAsNewAfter: 500,
+    // A full verify (npm run ops -- verify) of data at most a day old before reads move.
+    verifyBeforeCutover: { maxAgeMs: 24 * 60 * MINUTE },
   };
 }
 
@@ -69,6 +71,8 @@ export function demoPolicy(promotionOrder: string[]): MigrationPolicy {
     rollbackErrorRate: 0.05,
     ackTimeoutMs: 30_000,
     continueAsNewAfter: 200,
+    // The demo relies on science mode alone; set { maxAgeMs } to try the verify requirement.
+    verifyBeforeCutover: null,
   };
 }
 

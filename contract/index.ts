@@ -3,5 +3,6 @@
  * activity interface. Every other folder imports these from here.
  */
 export * from './names.js';
+export * from './verify.js';
 export type * from './migration.js';
 export type * from './activities.js';

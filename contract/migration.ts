@@ -3,6 +3,7 @@
  * the console. Types only: this file is part of the workflow bundle.
  */
 import type { Stage } from './names.js';
+import type { VerifyOutcome } from './verify.js';
 
 /** Per-environment policy: thresholds, windows, bake times, ramp steps (all durations in ms). */
 export interface MigrationPolicy {
@@ -60,6 +61,11 @@ export interface MigrationPolicy {
   tolerance: { relative: number; absolute: number };
   /** Continue-as-new after this many loop iterations (keeps history small over weeks). */
   continueAsNewAfter: number;
+  /**
+   * When set, leaving science for cutover needs a clean verify run (npm run ops -- verify) whose
+   * range ends no more than maxAgeMs before the request. Absent or null: no verify is required.
+   */
+  verifyBeforeCutover?: { maxAgeMs: number } | null;
 }
 
 /** Who asked, and why (every update carries it). */
@@ -144,6 +150,8 @@ export interface MigrationState {
   /** Recently processed request ids (bounded), for idempotency across continue-as-new. */
   recentRequestIds: string[];
   lastTransitionAt: number;
+  /** The latest finished verify run (absent: none since this was added). */
+  lastVerify?: VerifyOutcome | null;
 }
 
 /** Input of the advance update: the operator names the stage they expect to leave. */

@@ -42,6 +42,7 @@ export const UPDATE_NAMES = {
   set_ramp: 'setRampUpdate',
   set_fault: 'setFaultUpdate',
   approve_decommission: 'approveDecommissionUpdate',
+  record_operation: 'recordOperationUpdate',
 } as const;
 
 /** Kinds of operator request, as recorded with a request id for de-duplication. */

@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/migration-activities.js';
+import { createVerifyActivities } from '../activities/verify-activities.js';
 import { connectTemporal, createCassandraClient, createDynamoClient, createKafka } from '../config/clients.js';
 import { formatHostPort, loadConfig } from '../config/config.js';
 import { runMain } from '../kit/cli.js';
@@ -30,12 +31,13 @@ runMain(USAGE, async () => {
     tls: cfg.temporal.tls ? {} : undefined,
     ...(cfg.temporal.apiKey ? { apiKey: cfg.temporal.apiKey } : {}),
   });
+  const deps = { kafka, producer, dynamo, cassandra, temporal, logger };
   const worker = await Worker.create({
     connection,
     namespace: cfg.temporal.namespace,
     taskQueue: cfg.temporal.taskQueue,
     workflowsPath: require.resolve('../workflows/index.ts'),
-    activities: createActivities({ kafka, producer, dynamo, cassandra, temporal, logger }),
+    activities: { ...createActivities(deps), ...createVerifyActivities(deps) },
   });
   logger.info(
     { action: 'worker-start', taskQueue: cfg.temporal.taskQueue, namespace: cfg.temporal.namespace },

@@ -21,6 +21,10 @@ import {
   type MigrationState,
   type UpdateResult,
 } from '../contract/index.js';
+import { parseRange, repairStatus, runRepair, runVerify, verifyStatus } from './verify-commands.js';
+
+/** Flags that take no value (so the word after them is a positional). */
+const BOOLEAN_FLAGS = ['--override-promotion-order', '--demo', '--delete-extras', '--allow-partial', '--yes', '--no-wait'];
 
 const USAGE = `usage: npm run ops -- <command> [options]
 
@@ -33,20 +37,34 @@ commands:
   ramp <env> <percent>                  set the science or cutover ramp
   approve <env>                         approve decommissioning the old store
   fault <env> <rate>                    demo: make the new-store writer corrupt this share of points (0 = off)
+  verify <env> [--from T] [--to T]      full diff of both stores over a range of minutes (default: the coverage
+                                        horizon to the newest settled minute); follows it and prints the report
+  verify status <run id | env>          a verify run's progress and report (an env: its newest run)
+  repair <env> --from T --to T          rewrite the new store for those minutes from <env>.metrics, then verify
+                                        them again; shows the plan and changes nothing without --yes
+  repair status <run id | env>          a repair run's progress and report
 
 options:
   --reason <text>     why (recorded in the audit log; required for every action)
   --as <identity>     operator identity (default $SWITCHYARD_OPERATOR or the OS user)
   --override-promotion-order   advance even though the previous environment has not got there
   --demo              start with demo-scale policy (minutes instead of days)
-  --request-id <id>   idempotency key (default: a new one; repeat it to retry safely)`;
+  --request-id <id>   idempotency key (default: a new one; repeat it to retry safely)
+
+verify and repair options:
+  --from, --to <T>    ISO 8601 (2026-12-04T10:00Z), epoch ms, or now / now-30m / now-2h / now-1d
+  --slices <n>        parallel slices of the series (verify; default 4)
+  --rate <n>          most points read per second from each store (default 20000)
+  --delete-extras     repair: also delete items of the range that have no point in the log
+  --verify <run id>   repair: the verify run that found those extra items (required with --delete-extras)
+  --allow-partial     repair: rewrite the part of the range the topic still holds instead of refusing
+  --yes               repair: carry it out (without it, only the plan is shown)
+  --no-wait           start the run and return (follow it with verify status / repair status)`;
 
 runMain(USAGE, async (argv) => {
   const [command, ...rest] = argv;
   if (!command) throw new UsageError('no command given');
-  const positional = rest.filter(
-    (a, i) => !a.startsWith('--') && !(rest[i - 1]?.startsWith('--') && !['--override-promotion-order', '--demo'].includes(rest[i - 1]!)),
-  );
+  const positional = rest.filter((a, i) => !a.startsWith('--') && !(rest[i - 1]?.startsWith('--') && !BOOLEAN_FLAGS.includes(rest[i - 1]!)));
   const flags = parseCommandLine(
     rest.filter((a) => !positional.includes(a)),
     {
@@ -56,9 +74,28 @@ runMain(USAGE, async (argv) => {
       'override-promotion-order': { type: 'boolean', default: false },
       demo: { type: 'boolean', default: false },
       'request-id': { type: 'string' },
+      to: { type: 'string' },
+      slices: { type: 'string' },
+      rate: { type: 'string' },
+      'delete-extras': { type: 'boolean', default: false },
+      verify: { type: 'string' },
+      'allow-partial': { type: 'boolean', default: false },
+      yes: { type: 'boolean', default: false },
+      'no-wait': { type: 'boolean', default: false },
     },
   );
   const cfg = loadConfig();
+  if ((command === 'verify' || command === 'repair') && positional[0] === 'status') {
+    if (!positional[1]) throw new UsageError(`${command} status: name a run id or an environment (${cfg.environments.join(', ')})`);
+    const connection = await connectTemporal(cfg);
+    try {
+      const client = new Client({ connection, namespace: cfg.temporal.namespace });
+      process.exitCode = await (command === 'verify' ? verifyStatus : repairStatus)(client, positional[1], cfg.environments);
+    } finally {
+      await connection.close();
+    }
+    return;
+  }
   const env = positional[0];
   const needEnv = (): string => {
     if (!env) throw new UsageError(`${command}: name the environment (${cfg.environments.join(', ')})`);
@@ -80,6 +117,43 @@ runMain(USAGE, async (argv) => {
   const connection = await connectTemporal(cfg);
   const client = new Client({ connection, namespace: cfg.temporal.namespace });
   try {
+    if (command === 'verify' || command === 'repair') {
+      const e = needEnv();
+      const numberFlag = (name: 'slices' | 'rate'): number | undefined => {
+        const v = flags[name];
+        if (v === undefined) return undefined;
+        const n = Number(v);
+        if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} '${v}' must be a positive number`);
+        return n;
+      };
+      const run = { taskQueue: cfg.temporal.taskQueue, wait: !flags['no-wait'] };
+      const rate = numberFlag('rate');
+      if (command === 'verify') {
+        const slices = numberFlag('slices');
+        const input = {
+          ...actor,
+          env: e,
+          range: parseRange(flags.from, flags.to, false),
+          ...(slices ? { slices } : {}),
+          ...(rate ? { pointsPerSecond: rate } : {}),
+        };
+        process.exitCode = await runVerify(client, input, run);
+      } else {
+        if (flags['delete-extras'] && !flags.verify)
+          throw new UsageError('repair: --delete-extras needs --verify <run id>, the verify run that found the extra items');
+        const input = {
+          ...actor,
+          env: e,
+          range: parseRange(flags.from, flags.to, true)!,
+          deleteExtras: flags['delete-extras'],
+          allowPartial: flags['allow-partial'],
+          ...(flags.verify ? { verifyWorkflowId: flags.verify } : {}),
+          ...(rate ? { pointsPerSecond: rate } : {}),
+        };
+        process.exitCode = await runRepair(client, input, { ...run, confirm: flags.yes! });
+      }
+      return;
+    }
     if (command === 'status') {
       const envs = env ? [needEnv()] : cfg.environments;
       // The workflow's controlVersion is what it last published; the data plane may apply a newer

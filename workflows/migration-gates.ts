@@ -10,7 +10,7 @@
  */
 import type { ScienceFigures, WriterHealth } from '../contract/index.js';
 import { Stage, STAGES } from '../contract/index.js';
-import type { Evaluation, GateStatus, MigrationPolicy, MigrationState, WindowFigures } from '../contract/index.js';
+import type { Evaluation, GateStatus, MigrationPolicy, MigrationState, VerifyOutcome, WindowFigures } from '../contract/index.js';
 
 /** One minute in ms (metric points are per minute). */
 export const MINUTE_MS = 60_000;
@@ -173,10 +173,19 @@ function localChecks(ctx: GateContext): { checks: Check[]; evidence: Evidence } 
             ? `not yet at 100% (bake time ${formatDuration(bake)})`
             : `at 100% for ${formatDuration(atFull)} of ${formatDuration(bake)} bake time`,
       });
-      return {
-        checks,
-        evidence: { ramp: state.ramp, fullRampSince: state.fullRampSince, atFullMs: atFull, bakeMs: bake, rolledBack: state.rolledBack !== null },
+      const evidence: Evidence = {
+        ramp: state.ramp,
+        fullRampSince: state.fullRampSince,
+        atFullMs: atFull,
+        bakeMs: bake,
+        rolledBack: state.rolledBack !== null,
       };
+      if (state.stage === Stage.science && policy.verifyBeforeCutover) {
+        const v = verifyCheck(state.lastVerify ?? null, policy.verifyBeforeCutover.maxAgeMs, now);
+        checks.push(v.check);
+        Object.assign(evidence, v.evidence);
+      }
+      return { checks, evidence };
     }
     case Stage.ttlWait: {
       const { agedOutAt, rollbackWindowEndsAt } = ttlGateParts(state, policy);
@@ -197,6 +206,33 @@ function localChecks(ctx: GateContext): { checks: Check[]; evidence: Evidence } 
     default:
       return { checks: [{ ok: false, text: `no gate leads out of ${state.stage}` }], evidence: {} };
   }
+}
+
+/** The cutover gate's verify requirement: a clean full verify whose range ends at most maxAgeMs ago. */
+function verifyCheck(v: VerifyOutcome | null, maxAgeMs: number, now: number): { check: Check; evidence: Evidence } {
+  const evidence: Evidence = {
+    verifyWorkflowId: v?.workflowId ?? null,
+    verifyClean: v?.clean ?? null,
+    verifyRangeEnd: v?.range.toMinute ?? null,
+    verifyCompared: v?.compared ?? null,
+    verifyMismatches: v?.mismatches ?? null,
+    verifyMaxAgeMs: maxAgeMs,
+  };
+  if (v === null)
+    return { check: { ok: false, text: `no verify run yet (a clean verify of data no older than ${formatDuration(maxAgeMs)} is required)` }, evidence };
+  const age = now - (v.range.toMinute + MINUTE_MS);
+  if (!v.clean)
+    return {
+      check: { ok: false, text: `latest verify ${v.workflowId} found ${v.mismatches} differences in ${v.compared} minutes: repair and verify again` },
+      evidence,
+    };
+  return {
+    check: {
+      ok: age <= maxAgeMs,
+      text: `latest verify ${v.workflowId} clean over ${v.compared} minutes up to ${formatTime(v.range.toMinute)} (${formatDuration(Math.max(0, age))} old, max ${formatDuration(maxAgeMs)})`,
+    },
+    evidence,
+  };
 }
 
 function observedChecks(ctx: GateContext, observation: GateObservation): { checks: Check[]; evidence: Evidence } {

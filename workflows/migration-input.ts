@@ -100,6 +100,12 @@ export function policyProblems(env: string, policy: MigrationPolicy | undefined)
     nonNegative('tolerance.relative', policy.tolerance.relative);
     nonNegative('tolerance.absolute', policy.tolerance.absolute);
   }
+  const vbc: unknown = policy.verifyBeforeCutover;
+  if (vbc !== undefined && vbc !== null) {
+    const maxAge = (vbc as { maxAgeMs?: unknown }).maxAgeMs;
+    if (typeof vbc !== 'object' || typeof maxAge !== 'number' || !Number.isFinite(maxAge) || maxAge <= 0)
+      problems.push('verifyBeforeCutover must be null or { maxAgeMs } with maxAgeMs a positive number of ms');
+  }
   if (!Number.isInteger(policy.continueAsNewAfter) || policy.continueAsNewAfter < 1) {
     problems.push(`continueAsNewAfter must be a positive integer (got ${String(policy.continueAsNewAfter)})`);
   }

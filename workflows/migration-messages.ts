@@ -15,6 +15,7 @@ import {
   type Actor,
   type AdvanceInput,
   type MigrationStateView,
+  type OperationRecord,
   type SetFaultInput,
   type SetRampInput,
   type StartInput,
@@ -42,3 +43,9 @@ export const setFaultUpdate = defineUpdate<UpdateResult, [SetFaultInput]>(UPDATE
 export const approveDecommissionUpdate = defineUpdate<UpdateResult, [Actor]>(UPDATE_NAMES.approve_decommission);
 /** The workflow's state, gates with their figures, TTL timer and recent evaluations. */
 export const stateQuery = defineQuery<MigrationStateView>(STATE_QUERY_NAME);
+/**
+ * Record a verify or repair event in the environment's audit history (the verify and repair
+ * workflows call it through an activity: the migration workflow is the one writer of the history).
+ * A finished verify run also becomes the latest verify the cutover gate may require.
+ */
+export const recordOperationUpdate = defineUpdate<UpdateResult, [OperationRecord]>(UPDATE_NAMES.record_operation);

@@ -11,6 +11,7 @@ import {
   STAGES,
   type Actor,
   type AdvanceInput,
+  type OperationRecord,
   type RequestKind,
   type SetFaultInput,
   type SetRampInput,
@@ -88,6 +89,15 @@ export function checkSetFault(r: Run, a: SetFaultInput): string | null {
   if (typeof rate !== 'number' || !Number.isFinite(rate) || rate < 0 || rate > 1)
     return `newWriterCorruptionRate must be a number from 0 to 1, got ${JSON.stringify(rate)}`;
   if (r.state.stage === Stage.complete) return `the ${r.env} migration is complete`;
+  return null;
+}
+
+export function checkRecordOperation(r: Run, a: OperationRecord): string | null {
+  if (a.operation !== 'verify' && a.operation !== 'repair') return `operation must be verify or repair, got ${JSON.stringify(a.operation)}`;
+  if (!['started', 'finished', 'failed'].includes(a.event)) return `event must be started, finished or failed, got ${JSON.stringify(a.event)}`;
+  if (typeof a.workflowId !== 'string' || a.workflowId === '') return 'workflowId is required (the verify or repair run)';
+  if (a.summary === null || typeof a.summary !== 'object') return 'summary must be an object';
+  if (a.env !== r.env) return `this is the ${r.env} migration, not ${String(a.env)}`;
   return null;
 }
 

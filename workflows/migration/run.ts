@@ -8,6 +8,7 @@ import {
   advanceUpdate,
   approveDecommissionUpdate,
   pauseUpdate,
+  recordOperationUpdate,
   resumeUpdate,
   rollbackUpdate,
   setFaultUpdate,
@@ -18,8 +19,18 @@ import {
 import { migrationActivities } from './activities.js';
 import { nextTickAt, tick } from './evaluation.js';
 import { TransitionLock } from './lock.js';
-import { checkAdvance, checkApprove, checkPause, checkResume, checkRollback, checkSetFault, checkSetRamp, RequestDesk } from './requests.js';
-import { advance, approveDecommission, finishDecommission, pause, resume, rollback, setFault, setRamp } from './stage-moves.js';
+import {
+  checkAdvance,
+  checkApprove,
+  checkPause,
+  checkRecordOperation,
+  checkResume,
+  checkRollback,
+  checkSetFault,
+  checkSetRamp,
+  RequestDesk,
+} from './requests.js';
+import { advance, approveDecommission, finishDecommission, pause, recordOperation, resume, rollback, setFault, setRamp } from './stage-moves.js';
 import { initialState, view, type Run, type WorkflowState } from './state.js';
 import { syncSearchAttributes } from './transitions.js';
 
@@ -104,6 +115,12 @@ export class MigrationRun implements Run {
       'approve_decommission',
       (a) => checkApprove(this, a),
       (a) => approveDecommission(this, a),
+    );
+    d.register(
+      recordOperationUpdate,
+      'record_operation',
+      (a) => checkRecordOperation(this, a),
+      (a) => recordOperation(this, a),
     );
     d.register(
       setFaultUpdate,

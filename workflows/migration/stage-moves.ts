@@ -4,7 +4,16 @@
  * the dual-write transition and the coverage horizon), with the message the operator gets.
  */
 import { TemporalFailure, sleep } from '@temporalio/workflow';
-import { AUTOMATIC_ACTOR, Stage, type Actor, type AdvanceInput, type SetFaultInput, type SetRampInput, type UpdateResult } from '../../contract/index.js';
+import {
+  AUTOMATIC_ACTOR,
+  Stage,
+  type Actor,
+  type AdvanceInput,
+  type OperationRecord,
+  type SetFaultInput,
+  type SetRampInput,
+  type UpdateResult,
+} from '../../contract/index.js';
 import { coverageHorizonAfter, formatTime, nextStage, rampSteps, stageIndex, ttlGateAt } from '../migration-gates.js';
 import { evaluateExitGate } from './evaluation.js';
 import { applyRamp, enterStage, errorMessage, rejection, result, type Ramped, type Run } from './state.js';
@@ -316,4 +325,29 @@ export async function finishDecommission(r: Run): Promise<void> {
       s.ramp = 0;
     },
   });
+}
+
+/**
+ * Records a verify or repair event: an audit entry with its figures (no control-state change);
+ * a finished verify run becomes the state's latest verify (the cutover gate may require it).
+ */
+export async function recordOperation(r: Run, a: OperationRecord): Promise<UpdateResult> {
+  const s = r.state;
+  const seq = ++s.auditSeq;
+  await audit(r, seq, {
+    actor: a.identity,
+    action: `${a.operation}_${a.event}`,
+    from: s.stage,
+    to: s.stage,
+    reason: a.reason,
+    evidence: { workflowId: a.workflowId, range: a.range, ...a.summary },
+    controlVersion: null,
+  });
+  if (a.operation === 'verify' && a.event === 'finished' && a.range !== null) {
+    const compared = typeof a.summary.compared === 'number' ? a.summary.compared : 0;
+    const mismatches = typeof a.summary.mismatches === 'number' ? a.summary.mismatches : 0;
+    s.lastVerify = { workflowId: a.workflowId, range: a.range, clean: mismatches === 0, finishedAt: Date.now(), compared, mismatches };
+  }
+  r.changed();
+  return result(r, `${a.operation} ${a.event} recorded (audit seq ${seq})`);
 }

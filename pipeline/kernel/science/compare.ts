@@ -3,10 +3,11 @@
  * cutover need it: only minutes at or after the coverage horizon count (before it the new store
  * is incomplete by design), and each difference is classified.
  */
+import { DIFF_CLASSES } from '../../../contract/index.js';
 import { MINUTE_MS, POINT_STATS, type MetricPoint, type PointStat } from '../model/metric-point.js';
 
 /** Kinds of difference between the old (control) and the new (candidate) store. */
-export const MISMATCH_KINDS = ['missing', 'extra', 'value_drift', 'expired_returned'] as const;
+export const MISMATCH_KINDS = DIFF_CLASSES;
 
 /** One kind of difference. */
 export type MismatchKind = (typeof MISMATCH_KINDS)[number];

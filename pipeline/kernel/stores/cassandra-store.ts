@@ -7,8 +7,8 @@
 import cassandra from 'cassandra-driver';
 import type { MetricPoint } from '../model/metric-point.js';
 import { forEachConcurrent } from './bounded-concurrency.js';
-import type { MetricStore, SeriesQuery, WriteResult } from './metric-store.js';
-import { isExpired, planWrite, queryProblem } from './point-rules.js';
+import type { KeySlice, MetricStore, PointId, SeriesId, SeriesQuery, WriteResult } from './metric-store.js';
+import { isExpired, keySliceProblem, planWrite, queryProblem } from './point-rules.js';
 import { resolveRetryPolicy, retryTransient, type RetryContext, type RetryPolicy } from './retry-policy.js';
 import { errorMessage, StoreError } from './store-error.js';
 import { assertNoProblems, storeOptionProblems, wholeNumberProblems, type StoreOptions } from './store-options.js';
@@ -102,6 +102,8 @@ export class CassandraMetricStore implements MetricStore {
   private readonly logger: StoreOptions['logger'];
   private readonly insertCql: string;
   private readonly selectCql: string;
+  private readonly listCql: string;
+  private readonly deleteCql: string;
   // LOCAL_QUORUM both ways so a read sees every acknowledged write on a ring with RF >= 3, as
   // DynamoDB's ConsistentRead does; science-mode comparisons would otherwise flag replica lag.
   private readonly consistency = cassandra.types.consistencies.localQuorum;
@@ -123,6 +125,8 @@ export class CassandraMetricStore implements MetricStore {
       `INSERT INTO ${table} (app, metric, minute, count, min, max, sum, median, p95, p99) ` + 'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?';
     this.selectCql =
       `SELECT app, metric, minute, count, min, max, sum, median, p95, p99 FROM ${table} ` + 'WHERE app = ? AND metric = ? AND minute >= ? AND minute <= ?';
+    this.listCql = `SELECT DISTINCT app, metric FROM ${table} WHERE token(app, metric) >= ? AND token(app, metric) <= ?`;
+    this.deleteCql = `DELETE FROM ${table} WHERE app = ? AND metric = ? AND minute = ?`;
   }
 
   /** Creates the keyspace and table if missing; warns when existing ones differ from these options. */
@@ -232,6 +236,33 @@ export class CassandraMetricStore implements MetricStore {
     return out;
   }
 
+  /** The partitions (series) of one of `count` equal token ranges of the Murmur3 ring, paged. */
+  async listSeries(slice: KeySlice): Promise<SeriesId[]> {
+    const problem = keySliceProblem(slice);
+    if (problem !== undefined) throw new StoreError(`invalid key slice: ${problem}`, { retriable: false });
+    const [first, last] = tokenRange(slice);
+    const params = [cassandra.types.Long.fromString(first.toString()), cassandra.types.Long.fromString(last.toString())];
+    const out: SeriesId[] = [];
+    let pageState: string | undefined;
+    do {
+      const options = { prepare: true, fetchSize: READ_PAGE_SIZE, consistency: this.consistency, ...(pageState ? { pageState } : {}) };
+      const rs = await this.run('list series', () => this.client.execute(this.listCql, params, options));
+      for (const row of rs.rows) out.push({ app: row.get('app') as string, metric: row.get('metric') as string });
+      pageState = rs.pageState ?? undefined;
+    } while (pageState);
+    return out;
+  }
+
+  /** Deletes rows by key (idempotent). */
+  async deletePoints(keys: PointId[]): Promise<number> {
+    await forEachConcurrent(keys, this.concurrency, async (k) => {
+      await this.run('delete point', () =>
+        this.client.execute(this.deleteCql, [k.app, k.metric, new Date(k.minute)], { prepare: true, isIdempotent: true, consistency: this.consistency }),
+      );
+    });
+    return keys.length;
+  }
+
   /** Shuts the client down unless it was marked shared (closeClient: false). */
   async close(): Promise<void> {
     if (this.closeClient) await this.client.shutdown();
@@ -257,6 +288,20 @@ export class CassandraMetricStore implements MetricStore {
     };
     return retryTransient(fn, ctx);
   }
+}
+
+/** Smallest and largest Murmur3 tokens. */
+const MIN_TOKEN = -(2n ** 63n);
+const MAX_TOKEN = 2n ** 63n - 1n;
+
+/** The inclusive token range of slice `index` of `count` equal parts of the ring. */
+export function tokenRange(slice: KeySlice): [bigint, bigint] {
+  const span = MAX_TOKEN - MIN_TOKEN + 1n;
+  const n = BigInt(slice.count);
+  const i = BigInt(slice.index);
+  const first = MIN_TOKEN + (span * i) / n;
+  const last = slice.index === slice.count - 1 ? MAX_TOKEN : MIN_TOKEN + (span * (i + 1n)) / n - 1n;
+  return [first, last];
 }
 
 /** A stored row as a MetricPoint; bigint comes back as a Long, timestamp as a Date. */

@@ -22,17 +22,19 @@ import {
   DescribeTimeToLiveCommand,
   PutItemCommand,
   QueryCommand,
+  ScanCommand,
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
   type AttributeValue,
   type DynamoDBClient,
   type QueryCommandOutput,
+  type ScanCommandOutput,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { POINT_STATS, type MetricPoint } from '../model/metric-point.js';
 import { forEachConcurrent } from './bounded-concurrency.js';
-import type { MetricStore, SeriesQuery, WriteResult } from './metric-store.js';
-import { planWrite, queryProblem } from './point-rules.js';
+import type { KeySlice, MetricStore, PointId, SeriesId, SeriesQuery, WriteResult } from './metric-store.js';
+import { keySliceProblem, planWrite, queryProblem } from './point-rules.js';
 import { backoffDelayMs, resolveRetryPolicy, retryTransient, type RetryPolicy } from './retry-policy.js';
 import { keyedTable } from './ensure-dynamo-table.js';
 import { errorMessage, StoreError } from './store-error.js';
@@ -330,6 +332,55 @@ export class DynamoMetricStore implements MetricStore {
       startKey = page.LastEvaluatedKey;
     } while (startKey !== undefined);
     return out;
+  }
+
+  /** The series of one parallel-Scan segment (Segment index of TotalSegments count), reading keys only. */
+  async listSeries(slice: KeySlice): Promise<SeriesId[]> {
+    const problem = keySliceProblem(slice);
+    if (problem !== undefined) throw new StoreError(`invalid key slice: ${problem}`, { retriable: false });
+    const seen = new Set<string>();
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      const page: ScanCommandOutput = await this.run('scan series', () =>
+        this.client.send(
+          new ScanCommand({
+            TableName: this.table,
+            ProjectionExpression: 'series',
+            Segment: slice.index,
+            TotalSegments: slice.count,
+            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) if (item.series?.S !== undefined) seen.add(item.series.S);
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return [...seen].map((key) => {
+      const cut = key.indexOf('#');
+      return { app: key.slice(0, cut), metric: key.slice(cut + 1) };
+    });
+  }
+
+  /** Deletes items by key in BatchWriteItem chunks, retrying unprocessed ones. */
+  async deletePoints(keys: PointId[]): Promise<number> {
+    const unique = [...new Map(keys.map((k) => [itemKey(seriesKey(k.app, k.metric), String(k.minute)), k])).values()];
+    const chunks: PointId[][] = [];
+    for (let i = 0; i < unique.length; i += DYNAMO_BATCH_SIZE) chunks.push(unique.slice(i, i + DYNAMO_BATCH_SIZE));
+    await forEachConcurrent(chunks, this.chunkConcurrency, async (chunk) => {
+      let pending: WriteRequest[] = chunk.map((k) => ({
+        DeleteRequest: { Key: { series: { S: seriesKey(k.app, k.metric) }, minute: { N: String(k.minute) } } },
+      }));
+      for (let attempt = 1; pending.length > 0; attempt++) {
+        const out = await this.run('batch delete', () => this.client.send(new BatchWriteItemCommand({ RequestItems: { [this.table]: pending } })));
+        pending = out.UnprocessedItems?.[this.table] ?? [];
+        if (pending.length === 0) break;
+        if (attempt >= this.retry.maxAttempts) {
+          throw new StoreError(`batch delete from ${this.table}: ${pending.length} items still unprocessed after ${attempt} attempts`, { retriable: true });
+        }
+        await this.backoff('batch delete (unprocessed items)', attempt, `${pending.length} unprocessed items`);
+      }
+    });
+    return keys.length;
   }
 
   /** Destroys the client unless it was marked shared (closeClient: false). */

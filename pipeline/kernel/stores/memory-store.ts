@@ -4,9 +4,9 @@
  * already expired on arrival counted and not stored.
  */
 import { pointKey, type MetricPoint } from '../model/metric-point.js';
-import type { MetricStore, SeriesQuery, WriteResult } from './metric-store.js';
+import type { KeySlice, MetricStore, PointId, SeriesId, SeriesQuery, WriteResult } from './metric-store.js';
 import { assertNoProblems, storeOptionProblems, type StoreOptions } from './store-options.js';
-import { copyPoint, isExpired, planWrite, queryProblem } from './point-rules.js';
+import { copyPoint, isExpired, keySliceProblem, planWrite, queryProblem, seriesSlice } from './point-rules.js';
 import { StoreError } from './store-error.js';
 
 /** Options of the in-memory store (only the shared ones). */
@@ -57,6 +57,24 @@ export class MemoryMetricStore implements MetricStore {
       out.push(copyPoint(p));
     }
     return out.sort((a, b) => a.minute - b.minute);
+  }
+
+  /** The series held, by a hash of their key (the memory store has no key space of its own). */
+  async listSeries(slice: KeySlice): Promise<SeriesId[]> {
+    const problem = keySliceProblem(slice);
+    if (problem !== undefined) throw new StoreError(`invalid key slice: ${problem}`, { retriable: false });
+    const out = new Map<string, SeriesId>();
+    for (const p of this.points.values()) {
+      const key = `${p.app}#${p.metric}`;
+      if (seriesSlice(key, slice.count) === slice.index) out.set(key, { app: p.app, metric: p.metric });
+    }
+    return [...out.values()];
+  }
+
+  /** Deletes the keys given. */
+  async deletePoints(keys: PointId[]): Promise<number> {
+    for (const k of keys) this.points.delete(pointKey(k));
+    return keys.length;
   }
 
   /** Nothing to release. */

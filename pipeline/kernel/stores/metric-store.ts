@@ -17,6 +17,27 @@ export interface SeriesQuery {
   toMinute: number;
 }
 
+/** One series: an app's metric. */
+export interface SeriesId {
+  app: string;
+  metric: string;
+}
+
+/** One point's key. */
+export interface PointId extends SeriesId {
+  minute: number;
+}
+
+/**
+ * One of `count` disjoint parts of a store's key space, for listing it in parallel: DynamoDB's
+ * parallel Scan segments, Cassandra's token ranges. Every series is in exactly one slice of a store
+ * (slices of the two stores hold different series: callers merge the listings).
+ */
+export interface KeySlice {
+  index: number;
+  count: number;
+}
+
 /** Outcome of writing a batch: points stored, and points the store rejected (with why). */
 export interface WriteResult {
   written: number;
@@ -40,6 +61,13 @@ export interface MetricStore {
   writePoints(points: MetricPoint[]): Promise<WriteResult>;
   /** Reads one series, ascending by minute, never returning an expired point. */
   readSeries(query: SeriesQuery): Promise<MetricPoint[]>;
+  /**
+   * The series with at least one stored row in this slice of the key space (expired rows not yet
+   * deleted included: a series is listed if it may hold anything), in no particular order.
+   */
+  listSeries(slice: KeySlice): Promise<SeriesId[]>;
+  /** Deletes points by key (absent keys are fine); returns how many keys it was asked to delete. */
+  deletePoints(keys: PointId[]): Promise<number>;
   /** Releases connections. */
   close(): Promise<void>;
 }

@@ -97,3 +97,23 @@ export function planWrite(points: readonly MetricPoint[], retentionMs: number, n
   }
   return { toWrite: [...byKey.values()], superseded: live - byKey.size, expired, rejected };
 }
+
+/** Problems with a key slice (empty when it is usable). */
+export function keySliceProblem(slice: { index: number; count: number }): string | undefined {
+  if (slice === null || typeof slice !== 'object') return 'slice must be { index, count }';
+  if (!Number.isInteger(slice.count) || slice.count < 1 || slice.count > 1000)
+    return `slice count ${String(slice.count)} must be a whole number from 1 to 1000`;
+  if (!Number.isInteger(slice.index) || slice.index < 0 || slice.index >= slice.count)
+    return `slice index ${String(slice.index)} must be from 0 to ${slice.count - 1}`;
+  return undefined;
+}
+
+/** A stable slice of a series key ("app#metric"), 0..count-1 (FNV-1a over its UTF-16 code units). */
+export function seriesSlice(key: string, count: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h % count;
+}

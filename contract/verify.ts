@@ -1,0 +1,281 @@
+/**
+ * The contract of verify and repair: a full, resumable diff of an environment's two stores over
+ * a range of minutes (verify), and a rewrite of the new store for a range from the metrics topic
+ * (repair). Plain names and types only (part of the workflow bundle).
+ *
+ * Each run is its own workflow (one id per request); every run's start and end are recorded in
+ * the environment's audit history through the migration workflow (its recordOperation update),
+ * which is the one writer of that history and keeps the latest verify for the cutover gate.
+ */
+import type { Actor } from './migration.js';
+
+/** Registered name of the verify workflow type. */
+export const VERIFY_WORKFLOW_TYPE = 'verifyWorkflow';
+
+/** Registered name of the repair workflow type. */
+export const REPAIR_WORKFLOW_TYPE = 'repairWorkflow';
+
+/** The progress query of a verify run (its VerifyReport so far). */
+export const VERIFY_PROGRESS_QUERY = 'verifyProgressQuery';
+
+/** The progress query of a repair run (its RepairReport so far). */
+export const REPAIR_PROGRESS_QUERY = 'repairProgressQuery';
+
+/** Prefix of verify workflow ids: `switchyard-verify-<env>-<request id>`. */
+export function verifyWorkflowId(env: string, requestId: string): string {
+  return `switchyard-verify-${env}-${requestId}`;
+}
+
+/** Prefix of repair workflow ids: `switchyard-repair-<env>-<request id>`. */
+export function repairWorkflowId(env: string, requestId: string): string {
+  return `switchyard-repair-${env}-${requestId}`;
+}
+
+/** The classes of difference, the same as science mode's (pipeline/kernel/science/compare.ts). */
+export const DIFF_CLASSES = ['missing', 'extra', 'value_drift', 'expired_returned'] as const;
+
+/** One class of difference. */
+export type DiffClass = (typeof DIFF_CLASSES)[number];
+
+/** Failure types of verify and repair runs. */
+export const VerifyFailureType = {
+  /** The request is invalid (a range backwards, out of the retention, ...): nothing was done. */
+  invalidInput: 'InvalidVerifyInput',
+  /** The range reaches before what the metrics topic still holds (repair without allowPartial). */
+  notCovered: 'RepairRangeNotCovered',
+  /** Deleting extra items was asked without a verify run that found them. */
+  extrasNotFound: 'ExtrasNotFoundByVerify',
+} as const;
+
+/** A range of minutes, both ends inclusive (epoch ms, multiples of 60 000). */
+export interface MinuteRange {
+  fromMinute: number;
+  toMinute: number;
+}
+
+/** Input of a verify run. */
+export interface VerifyInput extends Actor {
+  env: string;
+  /** Default: from the coverage horizon (or the oldest live minute) to the newest settled minute. */
+  range?: MinuteRange;
+  /** Parallel slices of the series (default 4). */
+  slices?: number;
+  /** Most points read per second from each store, over all slices (default 20 000). */
+  pointsPerSecond?: number;
+  /** Samples kept per class (default 20). */
+  sampleLimit?: number;
+}
+
+/** The figures of a verify run (or of one chunk of it). */
+export interface VerifyCounts {
+  /** Series whose range was compared. */
+  series: number;
+  /** Points read from each store (in the range, live at the read). */
+  oldPoints: number;
+  newPoints: number;
+  /** Minutes judged (present in either store, at or after the horizon). */
+  compared: number;
+  matched: number;
+  missing: number;
+  extra: number;
+  value_drift: number;
+  expired_returned: number;
+  /** One-sided minutes too fresh to judge (their other writer may not have written them yet). */
+  unsettled: number;
+}
+
+/** One sampled difference with both stores' values. */
+export interface DiffSample {
+  kind: DiffClass;
+  app: string;
+  metric: string;
+  minute: number;
+  old?: Record<string, number | string>;
+  new?: Record<string, number | string>;
+  /** For value drift: the statistics that differ. */
+  fields?: string[];
+}
+
+/** What a verify run compares, fixed when it starts. */
+export interface VerifyPlan {
+  env: string;
+  range: MinuteRange;
+  /** The range the operator asked for (null: the default). */
+  requested: MinuteRange | null;
+  /** The coverage horizon when planned (minutes before it are not compared). */
+  horizon: number | null;
+  /** The newest settled minute when planned: later minutes of the request are left out. */
+  newestSettledMinute: number;
+  /** Minutes of the request left out because they were not settled yet. */
+  unsettledMinutesLeftOut: number;
+  retentionMs: number;
+  tolerance: { relative: number; absolute: number };
+  /** One-sided minutes this close to their close or expiry are not judged. */
+  settleMs: number;
+  slices: number;
+  /** Series found in either store, per slice. */
+  seriesBySlice: number[];
+  seriesTotal: number;
+  plannedAt: number;
+}
+
+/** A verify run as the console and the CLI show it (the progress query, and the result). */
+export interface VerifyReport {
+  workflowId: string;
+  env: string;
+  status: 'planning' | 'running' | 'clean' | 'mismatched' | 'failed';
+  actor: string;
+  reason: string;
+  plan: VerifyPlan | null;
+  counts: VerifyCounts;
+  /** Bounded samples of each class. */
+  samples: Record<DiffClass, DiffSample[]>;
+  /** Series done per slice. */
+  seriesDoneBySlice: number[];
+  startedAt: number;
+  updatedAt: number;
+  finishedAt: number | null;
+  /** Points compared per second (both stores' points read, over the run's time so far). */
+  pointsPerSecond: number;
+  /** Time left at the rate so far (null before the first chunk or when done). */
+  etaMs: number | null;
+  /** Share of series done, 0..1. */
+  progress: number;
+  error: string | null;
+}
+
+/** Input of one chunk of one slice. */
+export interface VerifySliceInput {
+  workflowId: string;
+  plan: VerifyPlan;
+  slice: number;
+  /** Resume after this series key ("app#metric"), null from the start. */
+  after: string | null;
+  /** Most series in this chunk, and most time (the chunk ends after the series in flight). */
+  maxSeries: number;
+  maxMs: number;
+  /** This slice's share of the rate limit. */
+  pointsPerSecond: number;
+  sampleLimit: number;
+}
+
+/** What one chunk did. */
+export interface VerifySliceResult {
+  /** The last series done (resume after it). */
+  after: string | null;
+  done: boolean;
+  /** Series visited by this chunk (whether or not they held points in the range). */
+  visited: number;
+  counts: VerifyCounts;
+  samples: DiffSample[];
+}
+
+/** Input of a repair run. */
+export interface RepairInput extends Actor {
+  env: string;
+  range: MinuteRange;
+  /** Also delete items of the new store in the range that have no point in the log (needs verifyWorkflowId). */
+  deleteExtras?: boolean;
+  /** The verify run that found the extra items (required with deleteExtras). */
+  verifyWorkflowId?: string;
+  /** Repair the part of the range the topic still covers, instead of refusing the range. */
+  allowPartial?: boolean;
+  /** Rate limit of the re-verify (default: the verify default). */
+  pointsPerSecond?: number;
+  /** Only plan: return what the repair would rewrite (the confirmation shows it), change nothing, record nothing. */
+  planOnly?: boolean;
+}
+
+/** What a repair run will do, fixed when it starts (the confirmation shows it). */
+export interface RepairPlan {
+  env: string;
+  requested: MinuteRange;
+  /** The part that will be rewritten (null when nothing of the request is covered). */
+  range: MinuteRange | null;
+  /** The part the topic no longer holds (null when all of it is covered). */
+  uncovered: MinuteRange | null;
+  topic: string;
+  /** The oldest minute whose points the topic still holds, by its retention (null: no limit known). */
+  oldestCoveredMinute: number | null;
+  /** Per partition: where the replay starts (offset of the range's start time) and ends (exclusive). */
+  partitions: { partition: number; start: string; end: string }[];
+  /** Messages the replay will read (end - start summed). */
+  messages: number;
+  deleteExtras: boolean;
+  /** The verify run whose extra items may be deleted. */
+  extrasFoundBy: string | null;
+  extrasFound: number;
+}
+
+/** What a replay did. */
+export interface ReplayResult {
+  /** Messages read from the topic. */
+  read: number;
+  /** Points of the range rewritten. */
+  written: number;
+  /** Points outside the range (skipped). */
+  outOfRange: number;
+  /** Messages that were not valid points (skipped, counted). */
+  invalid: number;
+  /** Points the store refused (they are on the writers' dead-letter path too). */
+  rejected: number;
+  /** Points already past retention (not written). */
+  expired: number;
+  /** Extra items deleted (deleteExtras). */
+  deleted: number;
+}
+
+/** A repair run as the console and the CLI show it. */
+export interface RepairReport {
+  workflowId: string;
+  env: string;
+  status: 'planning' | 'planned' | 'replaying' | 'verifying' | 'repaired' | 'still_mismatched' | 'failed';
+  actor: string;
+  reason: string;
+  plan: RepairPlan | null;
+  replay: ReplayResult | null;
+  /** Messages read so far (progress of the replay). */
+  readSoFar: number;
+  /** The verify run started after the replay. */
+  verifyWorkflowId: string | null;
+  verify: VerifyReport | null;
+  startedAt: number;
+  finishedAt: number | null;
+  error: string | null;
+}
+
+/** One verify or repair event recorded in the environment's audit history. */
+export interface OperationRecord extends Actor {
+  env: string;
+  operation: 'verify' | 'repair';
+  event: 'started' | 'finished' | 'failed';
+  /** The verify or repair run. */
+  workflowId: string;
+  range: MinuteRange | null;
+  /** The figures to keep with the entry (counts, plan, outcome). */
+  summary: Record<string, unknown>;
+}
+
+/** The latest finished verify run, as the migration workflow keeps it (for the cutover gate). */
+export interface VerifyOutcome {
+  workflowId: string;
+  range: MinuteRange;
+  clean: boolean;
+  finishedAt: number;
+  compared: number;
+  mismatches: number;
+}
+
+/** The activities of verify and repair. */
+export interface VerifyActivities {
+  /** Fixes what a verify run compares: the range, the horizon, tolerance and retention, the series per slice. */
+  planVerify(input: { workflowId: string; env: string; range?: MinuteRange; slices: number }): Promise<VerifyPlan>;
+  /** Compares one chunk of one slice (heartbeats its position; a retry resumes from it). */
+  verifySlice(input: VerifySliceInput): Promise<VerifySliceResult>;
+  /** Fixes what a repair run rewrites: coverage by the topic, offsets for the range's times, the verify run behind deleted extras. */
+  planRepair(input: RepairInput & { workflowId: string }): Promise<RepairPlan>;
+  /** Rewrites the new store for the plan's range from the topic (heartbeats its offsets; a retry resumes). */
+  replayIntoNewStore(input: { workflowId: string; plan: RepairPlan }): Promise<ReplayResult>;
+  /** Records a verify or repair event in the env's audit history (through the migration workflow). */
+  recordOperation(input: OperationRecord): Promise<void>;
+}

@@ -1,0 +1,157 @@
+/**
+ * The repair workflow: rewrites an environment's new store for a range of minutes from its
+ * metrics topic, then verifies the range again (a child verify run) and records both in the
+ * audit history. The plan (what the topic still covers, the offsets of the range's times, the
+ * verify run behind any deleted extra items) is fixed first and shown by the progress query;
+ * a range the topic no longer covers is refused unless the covered part is asked for.
+ */
+import { ApplicationFailure, defineQuery, executeChild, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  REPAIR_PROGRESS_QUERY,
+  VERIFY_WORKFLOW_TYPE,
+  VerifyFailureType,
+  verifyWorkflowId,
+  type RepairInput,
+  type RepairReport,
+  type VerifyActivities,
+  type VerifyInput,
+  type VerifyReport,
+} from '../contract/index.js';
+import { differences, reportSummary, verifyInputProblem } from './verify-workflow.js';
+
+/** The running report of a repair run. */
+export const repairProgressQuery = defineQuery<RepairReport>(REPAIR_PROGRESS_QUERY);
+
+const planning = proxyActivities<VerifyActivities>({
+  startToCloseTimeout: '5 minutes',
+  retry: {
+    initialInterval: '2 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: [VerifyFailureType.invalidInput, VerifyFailureType.notCovered, VerifyFailureType.extrasNotFound],
+  },
+});
+// A replay of days of a busy topic takes hours; a silent worker is noticed within 30 s and the retry resumes.
+const replaying = proxyActivities<VerifyActivities>({
+  startToCloseTimeout: '24 hours',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: [VerifyFailureType.invalidInput] },
+});
+const recording = proxyActivities<VerifyActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 20,
+    nonRetryableErrorTypes: [VerifyFailureType.invalidInput],
+  },
+});
+
+/** Why a repair request is unusable, or null. */
+export function repairInputProblem(input: RepairInput): string | null {
+  const base = verifyInputProblem(input as unknown as VerifyInput);
+  if (base !== null) return base;
+  if (input.range === undefined || input.range === null || typeof input.range !== 'object')
+    return 'range is required: { fromMinute, toMinute }, the minutes to rewrite';
+  if (input.deleteExtras === true && (typeof input.verifyWorkflowId !== 'string' || input.verifyWorkflowId === '')) {
+    return 'deleting extra items needs verifyWorkflowId, the verify run that found them';
+  }
+  return null;
+}
+
+export async function repairWorkflow(input: RepairInput): Promise<RepairReport> {
+  const problem = repairInputProblem(input);
+  if (problem !== null)
+    throw ApplicationFailure.create({ type: VerifyFailureType.invalidInput, message: `invalid repair request: ${problem}`, nonRetryable: true });
+  const info = workflowInfo();
+  const workflowId = info.workflowId;
+  const report: RepairReport = {
+    workflowId,
+    env: input.env,
+    status: 'planning',
+    actor: input.identity,
+    reason: input.reason,
+    plan: null,
+    replay: null,
+    readSoFar: 0,
+    verifyWorkflowId: null,
+    verify: null,
+    startedAt: Date.now(),
+    finishedAt: null,
+    error: null,
+  };
+  setHandler(repairProgressQuery, () => report);
+  const record = (event: 'started' | 'finished' | 'failed', summary: Record<string, unknown>) =>
+    recording.recordOperation({
+      env: input.env,
+      operation: 'repair',
+      event,
+      workflowId,
+      range: report.plan?.range ?? input.range,
+      summary,
+      identity: input.identity,
+      reason: input.reason,
+      requestId: `${workflowId}:${event}`,
+    });
+
+  try {
+    const plan = await planning.planRepair({ ...input, workflowId });
+    report.plan = plan;
+    if (input.planOnly === true) {
+      report.status = 'planned';
+      report.finishedAt = Date.now();
+      return report;
+    }
+    report.status = 'replaying';
+    await record('started', {
+      requested: plan.requested,
+      uncovered: plan.uncovered,
+      topic: plan.topic,
+      messages: plan.messages,
+      deleteExtras: plan.deleteExtras,
+      extrasFoundBy: plan.extrasFoundBy,
+      extrasFound: plan.extrasFound,
+    });
+    report.replay = await replaying.replayIntoNewStore({ workflowId, plan });
+    report.readSoFar = report.replay.read;
+    if (plan.range !== null) {
+      report.status = 'verifying';
+      const childId = verifyWorkflowId(input.env, `${input.requestId}-reverify`);
+      report.verifyWorkflowId = childId;
+      const verify: VerifyReport = await executeChild(VERIFY_WORKFLOW_TYPE, {
+        workflowId: childId,
+        args: [
+          {
+            env: input.env,
+            range: plan.range,
+            identity: input.identity,
+            reason: `re-verify after repair ${workflowId}: ${input.reason}`,
+            requestId: `${input.requestId}-reverify`,
+            ...(input.pointsPerSecond !== undefined ? { pointsPerSecond: input.pointsPerSecond } : {}),
+          } satisfies VerifyInput,
+        ],
+      });
+      report.verify = verify;
+    }
+    report.finishedAt = Date.now();
+    report.status = report.verify === null || differences(report.verify.counts) === 0 ? 'repaired' : 'still_mismatched';
+    await record('finished', {
+      status: report.status,
+      replay: report.replay,
+      uncovered: plan.uncovered,
+      verifyWorkflowId: report.verifyWorkflowId,
+      verify: report.verify === null ? null : reportSummary(report.verify),
+      durationMs: report.finishedAt - report.startedAt,
+    });
+    return report;
+  } catch (err) {
+    report.status = 'failed';
+    report.finishedAt = Date.now();
+    report.error = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+    if (report.plan !== null)
+      await record('failed', { error: report.error, replay: report.replay, verifyWorkflowId: report.verifyWorkflowId }).catch(() => undefined);
+    throw err;
+  }
+}
