@@ -181,7 +181,7 @@ function localChecks(ctx: GateContext): { checks: Check[]; evidence: Evidence } 
         rolledBack: state.rolledBack !== null,
       };
       if (state.stage === Stage.science && policy.verifyBeforeCutover) {
-        const v = verifyCheck(state.lastVerify ?? null, policy.verifyBeforeCutover.maxAgeMs, now);
+        const v = verifyCheck(state.lastVerify ?? null, policy.verifyBeforeCutover.maxAgeMs, now, state.coverageHorizon, policy.retentionMs);
         checks.push(v.check);
         Object.assign(evidence, v.evidence);
       }
@@ -208,11 +208,23 @@ function localChecks(ctx: GateContext): { checks: Check[]; evidence: Evidence } 
   }
 }
 
-/** The cutover gate's verify requirement: a clean full verify whose range ends at most maxAgeMs ago. */
-function verifyCheck(v: VerifyOutcome | null, maxAgeMs: number, now: number): { check: Check; evidence: Evidence } {
+/**
+ * The cutover gate's verify requirement: a clean full verify whose range ends at most maxAgeMs ago
+ * and starts no later than the oldest minute the new store must hold (the coverage horizon, or the
+ * oldest minute still within retention when the run ended): a verify of only part of the data does
+ * not count.
+ */
+function verifyCheck(
+  v: VerifyOutcome | null,
+  maxAgeMs: number,
+  now: number,
+  horizon: number | null,
+  retentionMs: number,
+): { check: Check; evidence: Evidence } {
   const evidence: Evidence = {
     verifyWorkflowId: v?.workflowId ?? null,
     verifyClean: v?.clean ?? null,
+    verifyRangeStart: v?.range.fromMinute ?? null,
     verifyRangeEnd: v?.range.toMinute ?? null,
     verifyCompared: v?.compared ?? null,
     verifyMismatches: v?.mismatches ?? null,
@@ -220,12 +232,21 @@ function verifyCheck(v: VerifyOutcome | null, maxAgeMs: number, now: number): { 
   };
   if (v === null)
     return { check: { ok: false, text: `no verify run yet (a clean verify of data no older than ${formatDuration(maxAgeMs)} is required)` }, evidence };
-  const age = now - (v.range.toMinute + MINUTE_MS);
   if (!v.clean)
     return {
       check: { ok: false, text: `latest verify ${v.workflowId} found ${v.mismatches} differences in ${v.compared} minutes: repair and verify again` },
       evidence,
     };
+  const mustStart = Math.max(horizon ?? 0, Math.ceil((v.finishedAt - retentionMs) / MINUTE_MS) * MINUTE_MS);
+  if (v.range.fromMinute > mustStart)
+    return {
+      check: {
+        ok: false,
+        text: `latest verify ${v.workflowId} began at ${formatTime(v.range.fromMinute)}, after ${formatTime(mustStart)}: verify the whole range the new store holds`,
+      },
+      evidence,
+    };
+  const age = now - (v.range.toMinute + MINUTE_MS);
   return {
     check: {
       ok: age <= maxAgeMs,

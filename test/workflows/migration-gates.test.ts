@@ -107,6 +107,42 @@ describe('exit gates', () => {
     assert.equal(gateWindowMs('science', { ...policy, evaluationWindowMs: HOUR }), HOUR);
   });
 
+  it('science: with verifyBeforeCutover, a clean verify of the whole range, recent enough', () => {
+    const strict = { ...policy, verifyBeforeCutover: { maxAgeMs: DAY } };
+    const now = T0 + 31 * MINUTE;
+    const full = state({ stage: 'science', ramp: 100, fullRampSince: T0 });
+    assert.deepEqual(localGateFailures({ state: full, policy: strict, now }), ['no verify run yet (a clean verify of data no older than 1d is required)']);
+    assert.deepEqual(localGateFailures({ state: full, policy, now }), [], 'off when the policy does not ask for it');
+    const verified = (v: Partial<NonNullable<MigrationState['lastVerify']>>) =>
+      state({
+        stage: 'science',
+        ramp: 100,
+        fullRampSince: T0,
+        lastVerify: {
+          workflowId: 'v1',
+          range: { fromMinute: H, toMinute: T0 + 20 * MINUTE },
+          clean: true,
+          finishedAt: T0 + 25 * MINUTE,
+          compared: 5000,
+          mismatches: 0,
+          ...v,
+        },
+      });
+    assert.deepEqual(localGateFailures({ state: verified({}), policy: strict, now }), []);
+    const gate = exitGate({ state: verified({}), policy: strict, now }, { kind: 'science', figures: figures({}) });
+    assert.equal(gate.passed, true);
+    assert.equal(gate.evidence.verifyWorkflowId, 'v1');
+    assert.equal(gate.evidence.verifyCompared, 5000);
+    assert.deepEqual(localGateFailures({ state: verified({ clean: false, mismatches: 3 }), policy: strict, now }), [
+      'latest verify v1 found 3 differences in 5000 minutes: repair and verify again',
+    ]);
+    assert.match(
+      localGateFailures({ state: verified({ range: { fromMinute: H + 10 * MINUTE, toMinute: T0 + 20 * MINUTE } }), policy: strict, now })[0]!,
+      /began at .* verify the whole range/,
+    );
+    assert.match(localGateFailures({ state: verified({}), policy: strict, now: T0 + 2 * DAY })[0]!, /clean over 5000 minutes .* old, max 1d\)/);
+  });
+
   it('cutover: also the new-store error rate', () => {
     const s = state({ stage: 'cutover', ramp: 100, fullRampSince: T0 });
     const gate = exitGate({ state: s, policy, now: T0 + HOUR }, { kind: 'science', figures: figures({ newStoreErrorRate: 0.002 }) });

@@ -9,7 +9,7 @@ import { ActionResult, RequestForm } from './request-form';
 type Action = (prev: ActionState, form: FormData) => Promise<ActionState>;
 
 /** 32 hex characters; crypto.getRandomValues works on plain-HTTP origins too (randomUUID does not). */
-function freshRequestId(): string {
+export function freshRequestId(): string {
   const bytes = new Uint8Array(16);
   crypto.getRandomValues(bytes);
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');

@@ -29,6 +29,7 @@ export function RequestForm({
   danger = false,
   reasonPlaceholder = 'why (goes into the audit log)',
   needsReason = true,
+  buttonTestId,
 }: {
   submit: (form: FormData) => void;
   pending: boolean;
@@ -40,6 +41,8 @@ export function RequestForm({
   danger?: boolean;
   reasonPlaceholder?: string;
   needsReason?: boolean;
+  /** data-testid of the button that sends (or, with confirm, opens the confirmation). */
+  buttonTestId?: string;
 }) {
   const dialog = useRef<HTMLDialogElement>(null);
   const form = useRef<HTMLFormElement>(null);
@@ -55,6 +58,7 @@ export function RequestForm({
             type="button"
             className={danger ? 'danger' : undefined}
             disabled={pending}
+            data-testid={buttonTestId}
             onClick={() => {
               if (form.current?.reportValidity()) dialog.current?.showModal();
             }}
@@ -62,7 +66,7 @@ export function RequestForm({
             {label}
           </button>
         ) : (
-          <button type="submit" className={danger ? 'danger' : undefined} disabled={pending}>
+          <button type="submit" className={danger ? 'danger' : undefined} disabled={pending} data-testid={buttonTestId}>
             {label}
           </button>
         )}

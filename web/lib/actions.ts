@@ -3,11 +3,12 @@
 import { revalidatePath } from 'next/cache';
 import { redirect } from 'next/navigation';
 import { z } from 'zod';
-import { STAGES, UPDATE_NAMES } from '../../contract';
-import type { ActionState } from './action-state';
+import { STAGES, UPDATE_NAMES, verifyWorkflowId, type MinuteRange, type RepairInput, type VerifyInput } from '../../contract';
+import type { ActionState, RepairActionState, RepairFields } from './action-state';
 import { consoleSettings } from './console-settings';
 import { AccessDeniedError, getSession, requireRole } from './session';
 import { createMigration, RequestRejectedError, sendMigrationUpdate } from './temporal';
+import { planRepairRun, startRepairRun, startVerifyRun } from './verify-runs';
 import { authenticate } from './users';
 
 // Every write of the console. Each action checks the session and the role on the server first
@@ -76,6 +77,137 @@ export async function migrationAction(_prev: ActionState, form: FormData): Promi
     if (err instanceof AccessDeniedError) return answer('error', `refused: ${err.message}`, kind);
     if (err instanceof RequestRejectedError) return answer('rejected', `rejected: ${err.message}`, kind);
     return answer('error', `could not reach the migration workflow: ${(err as Error).message}`, kind);
+  }
+}
+
+const MINUTE_MS = 60_000;
+
+/** A `datetime-local` value, read as UTC (the console shows every time in UTC), floored to its minute. */
+const minuteSchema = z
+  .string()
+  .trim()
+  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?$/, 'a time like 2026-12-04T10:00 (UTC) is required')
+  .transform((t) => Date.parse(`${t}Z`))
+  .refine((ms) => Number.isFinite(ms) && ms >= 0, 'not a time')
+  .transform((ms) => Math.floor(ms / MINUTE_MS) * MINUTE_MS);
+/** An optional time: an empty field is absent. */
+const optionalMinute = z.preprocess((v) => (v === '' || v === null ? undefined : v), minuteSchema.optional());
+
+const verifySchema = z
+  .object({ ...request, from: optionalMinute, to: optionalMinute })
+  .refine((v) => v.from === undefined || v.to === undefined || v.from <= v.to, { message: 'from is after to', path: ['from'] });
+
+const repairSchema = z
+  .object({
+    kind: z.enum(['preview_repair', 'repair']),
+    ...request,
+    from: minuteSchema,
+    to: minuteSchema,
+    deleteExtras: z.boolean(),
+    verifyWorkflowId: z.preprocess((v) => (v === '' || v === null ? undefined : v), z.string().trim().max(200).optional()),
+    allowPartial: z.boolean(),
+  })
+  .refine((v) => v.from <= v.to, { message: 'from is after to', path: ['from'] })
+  .refine((v) => !v.deleteExtras || v.verifyWorkflowId !== undefined, {
+    message: 'deleting extra items needs the verify run that found them',
+    path: ['verifyWorkflowId'],
+  })
+  .refine((v) => v.verifyWorkflowId === undefined || v.verifyWorkflowId.startsWith(verifyWorkflowId(v.env, '')), {
+    message: 'not a verify run of this environment',
+    path: ['verifyWorkflowId'],
+  });
+
+const issues = (e: z.ZodError): string => e.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ');
+
+/** A range without a possible `from` or `to`, as the CLI reads it: from the start of time, to now. */
+function verifyRange(from: number | undefined, to: number | undefined): MinuteRange | undefined {
+  if (from === undefined && to === undefined) return undefined;
+  return { fromMinute: from ?? 0, toMinute: to ?? Math.floor(Date.now() / MINUTE_MS) * MINUTE_MS };
+}
+
+/** `YYYY-MM-DDTHH:MM` (UTC) of a minute, the value of a datetime-local field. */
+const minuteText = (ms: number): string => new Date(ms).toISOString().slice(0, 16);
+
+/** Starts a verify run of the env: a full diff of its two stores over the range (empty: the default range). */
+export async function verifyAction(_prev: ActionState, form: FormData): Promise<ActionState> {
+  const kind = 'verify';
+  try {
+    const user = await requireRole('operator');
+    const parsed = verifySchema.safeParse({
+      env: form.get('env'),
+      reason: form.get('reason') ?? '',
+      requestId: form.get('requestId'),
+      from: form.get('from') ?? undefined,
+      to: form.get('to') ?? undefined,
+    });
+    if (!parsed.success) return answer('error', `not sent: ${issues(parsed.error)}`, kind);
+    const { env, reason, requestId, from, to } = parsed.data;
+    const range = verifyRange(from, to);
+    const input: VerifyInput = { env, identity: user.username, reason, requestId, ...(range ? { range } : {}) };
+    const run = await startVerifyRun(input);
+    revalidatePath('/', 'layout');
+    return answer('ok', `${run.alreadyStarted ? 'already started' : 'started'} ${run.workflowId} for ${user.username}`, kind);
+  } catch (err) {
+    if (err instanceof AccessDeniedError) return answer('error', `refused: ${err.message}`, kind);
+    return answer('error', `could not start the verify run: ${(err as Error).message}`, kind);
+  }
+}
+
+/**
+ * The repair of a range of the env's new store from its metrics topic, in two steps:
+ * preview_repair plans it (a planOnly run: nothing changes) and answers the plan; repair starts
+ * the run the operator confirmed (the previewed request, with a request id of its own).
+ */
+export async function repairAction(_prev: RepairActionState, form: FormData): Promise<RepairActionState> {
+  const rawKind = form.get('kind');
+  const kind = typeof rawKind === 'string' ? rawKind.slice(0, 40) : '';
+  const reply = (status: ActionState['status'], message: string, preview: RepairActionState['preview'] = null): RepairActionState => ({
+    ...answer(status, message, kind),
+    preview,
+  });
+  try {
+    const user = await requireRole('operator');
+    const parsed = repairSchema.safeParse({
+      kind,
+      env: form.get('env'),
+      reason: form.get('reason') ?? '',
+      requestId: form.get('requestId'),
+      from: form.get('from') ?? '',
+      to: form.get('to') ?? '',
+      deleteExtras: form.get('deleteExtras') === 'on',
+      verifyWorkflowId: form.get('verifyWorkflowId') ?? undefined,
+      allowPartial: form.get('allowPartial') === 'on',
+    });
+    if (!parsed.success) return reply('error', `not sent: ${issues(parsed.error)}`);
+    const p = parsed.data;
+    const input: RepairInput = {
+      env: p.env,
+      identity: user.username,
+      reason: p.reason,
+      requestId: p.requestId,
+      range: { fromMinute: p.from, toMinute: p.to },
+      ...(p.deleteExtras ? { deleteExtras: true, verifyWorkflowId: p.verifyWorkflowId } : {}),
+      ...(p.allowPartial ? { allowPartial: true } : {}),
+    };
+    if (p.kind === 'preview_repair') {
+      const report = await planRepairRun(input);
+      const fields: RepairFields = {
+        from: minuteText(p.from),
+        to: minuteText(p.to),
+        reason: p.reason,
+        deleteExtras: p.deleteExtras,
+        verifyWorkflowId: p.deleteExtras ? (p.verifyWorkflowId ?? '') : '',
+        allowPartial: p.allowPartial,
+      };
+      return reply('ok', `planned: nothing changed yet; check the plan and confirm to carry it out`, { report, fields });
+    }
+    const run = await startRepairRun(input);
+    revalidatePath('/', 'layout');
+    return reply('ok', `${run.alreadyStarted ? 'already started' : 'started'} ${run.workflowId} for ${user.username}`);
+  } catch (err) {
+    if (err instanceof AccessDeniedError) return reply('error', `refused: ${err.message}`);
+    if (err instanceof RequestRejectedError) return reply('rejected', `the repair was refused: ${err.message}`);
+    return reply('error', `could not reach the repair workflow: ${(err as Error).message}`);
   }
 }
 

@@ -21,7 +21,7 @@ export type MigrationLookup =
 const g = globalThis as unknown as { switchyardTemporal?: Promise<Client> };
 
 /** One Temporal client per server process; a failed connection is retried on the next call. */
-async function temporalClient(): Promise<Client> {
+export async function temporalClient(): Promise<Client> {
   if (!g.switchyardTemporal) {
     const { cfg } = consoleSettings();
     g.switchyardTemporal = connectTemporal(cfg).then((connection) => new Client({ connection, namespace: cfg.temporal.namespace }));

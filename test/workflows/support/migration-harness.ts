@@ -171,6 +171,8 @@ export function actor(identity: string, reason = `${identity} says so`): Actor {
 /** Everything one test needs: its world, a worker on its own task queue and a handle. */
 export class MigrationTest {
   readonly world = new FakeWorld();
+  /** More activities the worker registers (e.g. the verify fakes). */
+  extraActivities: object = {};
   readonly taskQueue: string;
   readonly workflowId: string;
 
@@ -189,7 +191,7 @@ export class MigrationTest {
       connection: this.testEnv.nativeConnection,
       taskQueue: this.taskQueue,
       workflowBundle: this.bundle,
-      activities: this.world.activities(),
+      activities: { ...this.world.activities(), ...this.extraActivities },
     });
     try {
       return await worker.runUntil(fn);

@@ -6,11 +6,12 @@ import { OutageBanner } from '../../../components/outage-banner';
 import { PanelSkeleton } from '../../../components/panel-skeleton';
 import { StageStepper } from '../../../components/stage-stepper';
 import { TimeSeriesChart } from '../../../components/time-series-chart';
-import { migrationAction } from '../../../lib/actions';
+import { VerifyActions } from '../../../components/verify-actions';
+import { migrationAction, repairAction, verifyAction } from '../../../lib/actions';
 import { loadEnvDetail } from '../../../lib/data';
 import { requirePageUser } from '../../../lib/session';
 import { Stage } from '../../../../contract';
-import { AuditPanel, MismatchPanel } from './panels';
+import { AuditPanel, MismatchPanel, VerifyRepairPanel } from './panels';
 
 export const dynamic = 'force-dynamic';
 
@@ -154,6 +155,17 @@ export default async function EnvPage({ params }: { params: Promise<{ env: strin
       <Suspense fallback={<PanelSkeleton label="mismatch samples" />}>
         <MismatchPanel env={d.env} />
       </Suspense>
+      <h2>Verify &amp; repair</h2>
+      <section className="card" data-testid="verify-panel">
+        <p className="muted">
+          Verify compares every series of both stores over a range of minutes; repair rewrites a range of the new store from the metrics topic, then verifies it
+          again.
+        </p>
+        <Suspense fallback={<PanelSkeleton label="verify and repair runs" lines={4} />}>
+          <VerifyRepairPanel env={d.env} />
+        </Suspense>
+        <VerifyActions env={d.env} role={user.role} verifyAction={verifyAction} repairAction={repairAction} />
+      </section>
       <h2>Audit timeline</h2>
       <Suspense fallback={<PanelSkeleton label="the audit timeline" lines={5} />}>
         <AuditPanel env={d.env} />

@@ -1,0 +1,134 @@
+'use client';
+
+import { useActionState, useRef, useState } from 'react';
+import { IDLE, REPAIR_IDLE, type ActionState, type RepairActionState } from '../lib/action-state';
+import type { Role } from '../lib/roles';
+import { freshRequestId } from './action-panel';
+import { ActionResult, RequestForm } from './request-form';
+import { RepairPlanView } from './verify-report';
+
+type Action<S> = (prev: S, form: FormData) => Promise<S>;
+
+/** One request id per request until its answer comes: a double submit takes effect once. */
+function useRequestIds(answerAt: number): (kind: string) => string {
+  const request = useRef<{ answerAt: number; kind: string; id: string } | null>(null);
+  return (kind) => {
+    if (request.current?.answerAt !== answerAt || request.current.kind !== kind) request.current = { answerAt, kind, id: freshRequestId() };
+    return request.current.id;
+  };
+}
+
+/**
+ * The verify and repair forms of one environment (nothing for a viewer). A repair is previewed
+ * first (a plan, nothing changed) and carried out only when the operator confirms that plan.
+ */
+export function VerifyActions({
+  env,
+  role,
+  verifyAction,
+  repairAction,
+}: {
+  env: string;
+  role: Role;
+  verifyAction: Action<ActionState>;
+  repairAction: Action<RepairActionState>;
+}) {
+  const [verifyAnswer, dispatchVerify, verifyPending] = useActionState(verifyAction, IDLE);
+  const [repairAnswer, dispatchRepair, repairPending] = useActionState(repairAction, REPAIR_IDLE);
+  const verifyId = useRequestIds(verifyAnswer.at);
+  const repairId = useRequestIds(repairAnswer.at);
+  // The preview the operator dismissed (by its answer's time): the plan is hidden, the form stays.
+  const [dismissed, setDismissed] = useState(0);
+  if (role === 'viewer')
+    return (
+      <p className="muted" data-testid="verify-viewer-note">
+        You are signed in as a viewer: verify and repair need the operator role.
+      </p>
+    );
+  const submitVerify = (data: FormData): void => {
+    data.set('requestId', verifyId('verify'));
+    dispatchVerify(data);
+  };
+  const submitRepair = (data: FormData): void => {
+    data.set('requestId', repairId(String(data.get('kind'))));
+    dispatchRepair(data);
+  };
+  const preview = repairAnswer.preview && repairAnswer.at !== dismissed ? repairAnswer.preview : null;
+  return (
+    <section className="actions" aria-label="verify and repair">
+      <RequestForm
+        submit={submitVerify}
+        pending={verifyPending}
+        env={env}
+        kind="verify"
+        label="Start verify"
+        buttonTestId="start-verify"
+        reasonPlaceholder="why verify (goes into the audit log)"
+      >
+        <label className="inline">
+          from (UTC) <input type="datetime-local" name="from" aria-label="verify from (UTC)" />
+        </label>
+        <label className="inline">
+          to (UTC) <input type="datetime-local" name="to" aria-label="verify to (UTC)" />
+        </label>
+        <span className="muted">empty: the default range (coverage horizon to the newest settled minute)</span>
+      </RequestForm>
+      <ActionResult state={verifyAnswer} testId="verify-result" />
+      <RequestForm
+        submit={submitRepair}
+        pending={repairPending}
+        env={env}
+        kind="preview_repair"
+        label="Preview repair"
+        buttonTestId="preview-repair"
+        reasonPlaceholder="why repair (goes into the audit log)"
+      >
+        <label className="inline">
+          from (UTC) <input type="datetime-local" name="from" required aria-label="repair from (UTC)" />
+        </label>
+        <label className="inline">
+          to (UTC) <input type="datetime-local" name="to" required aria-label="repair to (UTC)" />
+        </label>
+        <label className="inline">
+          <input type="checkbox" name="deleteExtras" /> delete extra items found by
+        </label>
+        <input name="verifyWorkflowId" placeholder="verify run id" aria-label="verify run that found the extra items" size={36} />
+        <label className="inline">
+          <input type="checkbox" name="allowPartial" /> allow partial (repair what the topic still covers)
+        </label>
+      </RequestForm>
+      {preview ? (
+        <div className="card preview" data-testid="repair-preview">
+          <h3>Repair plan (nothing has changed yet)</h3>
+          {preview.report.plan ? <RepairPlanView plan={preview.report.plan} /> : <p className="muted">The workflow returned no plan.</p>}
+          {preview.report.plan?.range ? (
+            <RequestForm
+              submit={submitRepair}
+              pending={repairPending}
+              env={env}
+              kind="repair"
+              label="Confirm repair"
+              buttonTestId="confirm-repair"
+              danger
+              needsReason={false}
+            >
+              <input type="hidden" name="from" value={preview.fields.from} />
+              <input type="hidden" name="to" value={preview.fields.to} />
+              <input type="hidden" name="reason" value={preview.fields.reason} />
+              <input type="hidden" name="verifyWorkflowId" value={preview.fields.verifyWorkflowId} />
+              {preview.fields.deleteExtras ? <input type="hidden" name="deleteExtras" value="on" /> : null}
+              {preview.fields.allowPartial ? <input type="hidden" name="allowPartial" value="on" /> : null}
+              <span className="muted">rewrites the new store for this range from the topic, then verifies it again</span>
+            </RequestForm>
+          ) : (
+            <p className="muted">Nothing of the range can be repaired: there is nothing to confirm.</p>
+          )}
+          <button type="button" className="secondary" onClick={() => setDismissed(repairAnswer.at)}>
+            Cancel
+          </button>
+        </div>
+      ) : null}
+      <ActionResult state={repairAnswer} testId="repair-result" />
+    </section>
+  );
+}

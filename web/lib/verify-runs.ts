@@ -1,0 +1,161 @@
+import 'server-only';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client } from '@temporalio/client';
+import {
+  REPAIR_PROGRESS_QUERY,
+  REPAIR_WORKFLOW_TYPE,
+  repairWorkflowId,
+  VERIFY_PROGRESS_QUERY,
+  VERIFY_WORKFLOW_TYPE,
+  verifyWorkflowId,
+  type RepairInput,
+  type RepairReport,
+  type VerifyInput,
+  type VerifyReport,
+} from '../../contract';
+import { withTimeout } from '../../kit/async';
+import { consoleSettings } from './console-settings';
+import type { Outage } from './data';
+import { RequestRejectedError, temporalClient } from './temporal';
+
+// Verify and repair runs of an environment, the console's side of workers/verify-commands.ts:
+// each run is a workflow of its own (one id per request), found by listing its type and id
+// prefix, read through its progress query, started by its registered type name.
+
+/** One run as the visibility list shows it. */
+export interface RunSummary {
+  workflowId: string;
+  /** Temporal's execution status (RUNNING, COMPLETED, FAILED, ...). */
+  status: string;
+  startTime: number;
+}
+
+/** The newest run of a type, its report (when its progress query answers) and the runs before it. */
+export interface RunsView<R> {
+  latest: RunSummary | null;
+  report: R | null;
+  /** Why the report could not be read (the run's status above still stands). */
+  reportError: string | null;
+  earlier: RunSummary[];
+}
+
+/** The env's verify and repair runs for the environment page (never throws: an unreachable Temporal is an outage). */
+export interface VerifyRepairView {
+  verify: RunsView<VerifyReport>;
+  repair: RunsView<RepairReport>;
+  outages: Outage[];
+}
+
+const EMPTY = { latest: null, report: null, reportError: null, earlier: [] };
+
+/** The innermost message of a failure chain (the activity's or the workflow's own words). */
+export function innermost(err: unknown): string {
+  let e: unknown = err;
+  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** The newest runs of one type for env, newest first (ids of an env whose name extends env's are left out). */
+async function listRuns(client: Client, type: string, env: string, limit: number): Promise<RunSummary[]> {
+  const id = type === VERIFY_WORKFLOW_TYPE ? verifyWorkflowId : repairWorkflowId;
+  const prefix = id(env, '');
+  // `switchyard-verify-prod-` also prefixes the runs of an env named `prod-eu`.
+  const others = consoleSettings()
+    .cfg.environments.filter((e) => e !== env && e.startsWith(`${env}-`))
+    .map((e) => id(e, ''));
+  const runs: RunSummary[] = [];
+  for await (const w of client.workflow.list({ query: `WorkflowType = '${type}'` })) {
+    if (w.workflowId.startsWith(prefix) && !others.some((o) => w.workflowId.startsWith(o)))
+      runs.push({ workflowId: w.workflowId, startTime: w.startTime.getTime(), status: w.status.name });
+  }
+  return runs.sort((a, b) => b.startTime - a.startTime).slice(0, limit);
+}
+
+async function runsView<R>(client: Client, runs: RunSummary[], query: string): Promise<RunsView<R>> {
+  const [latest, ...earlier] = runs;
+  if (!latest) return { ...EMPTY };
+  try {
+    const report = await withTimeout(client.workflow.getHandle(latest.workflowId).query<R>(query), 5000, `the run ${latest.workflowId}`);
+    return { latest, report, reportError: null, earlier };
+  } catch (err) {
+    // A run refused before it set up its query (an invalid request) has no report: its status says how it ended.
+    return { latest, report: null, reportError: (err as Error).message, earlier };
+  }
+}
+
+/** The env's newest verify run (with up to 5 earlier ones) and newest repair run (previews, ids ending in `-plan`, left out). */
+export async function loadVerifyRepair(env: string): Promise<VerifyRepairView> {
+  try {
+    const client = await withTimeout(temporalClient(), 4000, 'Temporal');
+    const [verifies, repairs] = await withTimeout(
+      Promise.all([listRuns(client, VERIFY_WORKFLOW_TYPE, env, 6), listRuns(client, REPAIR_WORKFLOW_TYPE, env, 20)]),
+      5000,
+      'Temporal',
+    );
+    const [verify, repair] = await Promise.all([
+      runsView<VerifyReport>(client, verifies, VERIFY_PROGRESS_QUERY),
+      runsView<RepairReport>(
+        client,
+        repairs.filter((r) => !r.workflowId.endsWith('-plan')),
+        REPAIR_PROGRESS_QUERY,
+      ),
+    ]);
+    return { verify, repair: { ...repair, earlier: repair.earlier.slice(0, 5) }, outages: [] };
+  } catch (err) {
+    return { verify: { ...EMPTY }, repair: { ...EMPTY }, outages: [{ service: 'Temporal', message: (err as Error).message }] };
+  }
+}
+
+/** Starts a verify run; a repeated request id is the run it already started. Returns the run's workflow id. */
+export async function startVerifyRun(input: VerifyInput): Promise<{ workflowId: string; alreadyStarted: boolean }> {
+  const { cfg } = consoleSettings();
+  const client = await temporalClient();
+  const workflowId = verifyWorkflowId(input.env, input.requestId);
+  try {
+    await client.workflow.start(VERIFY_WORKFLOW_TYPE, { workflowId, taskQueue: cfg.temporal.taskQueue, args: [input] });
+    return { workflowId, alreadyStarted: false };
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return { workflowId, alreadyStarted: true };
+    throw err;
+  }
+}
+
+/** Plans a repair without changing anything (a planOnly run, `<request id>-plan`); a refusal is a RequestRejectedError with the workflow's reason. */
+export async function planRepairRun(input: RepairInput): Promise<RepairReport> {
+  const { cfg } = consoleSettings();
+  const client = await temporalClient();
+  try {
+    return await withTimeout(
+      client.workflow.execute(REPAIR_WORKFLOW_TYPE, {
+        workflowId: repairWorkflowId(input.env, `${input.requestId}-plan`),
+        taskQueue: cfg.temporal.taskQueue,
+        // A preview nobody picks up (no worker) must not linger.
+        workflowExecutionTimeout: '5 minutes',
+        args: [{ ...input, planOnly: true } satisfies RepairInput],
+      }) as Promise<RepairReport>,
+      60_000,
+      'the repair plan',
+    );
+  } catch (err) {
+    if (err instanceof WorkflowFailedError) throw new RequestRejectedError(innermost(err));
+    if (err instanceof WorkflowExecutionAlreadyStartedError) throw new RequestRejectedError('this preview was already asked for: preview the repair again');
+    throw err;
+  }
+}
+
+/** Starts the repair itself; a repeated request id is the run it already started. Returns the run's workflow id. */
+export async function startRepairRun(input: RepairInput): Promise<{ workflowId: string; alreadyStarted: boolean }> {
+  const { cfg } = consoleSettings();
+  const client = await temporalClient();
+  const workflowId = repairWorkflowId(input.env, input.requestId);
+  try {
+    await client.workflow.start(REPAIR_WORKFLOW_TYPE, {
+      workflowId,
+      taskQueue: cfg.temporal.taskQueue,
+      args: [{ ...input, planOnly: false } satisfies RepairInput],
+    });
+    return { workflowId, alreadyStarted: false };
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return { workflowId, alreadyStarted: true };
+    throw err;
+  }
+}
