@@ -491,7 +491,8 @@ export function windowRollbackReason(e: Evaluation, policy: MigrationPolicy): st
   const reasons: string[] = [];
   if (w.mismatchRate > policy.rollbackMismatchRate)
     reasons.push(`mismatch rate ${formatRate(w.mismatchRate)} > rollback threshold ${formatRate(policy.rollbackMismatchRate)}`);
-  if (e.stage === Stage.cutover && w.newStoreErrorRate > policy.rollbackErrorRate) {
+  // Reads served by the new store (cutover, and ttl_wait's watch): its errors count too.
+  if (e.stage !== Stage.science && w.newStoreErrorRate > policy.rollbackErrorRate) {
     reasons.push(`new-store error rate ${formatRate(w.newStoreErrorRate)} > rollback threshold ${formatRate(policy.rollbackErrorRate)}`);
   }
   return `${reasons.join(' and ')} over ${w.comparisons} comparisons in the last ${formatDuration(w.windowMs)} (${e.rollbackWindow ?? 'long'} window) at ${e.stage} ${e.ramp}%`;
