@@ -291,7 +291,7 @@ function observedChecks(ctx: GateContext, observation: GateObservation): { check
       if (state.stage === Stage.cutover) {
         checks.push({
           ok: f.newStoreErrorRate <= policy.maxNewStoreErrorRate,
-          text: `new-store error rate ${formatRate(f.newStoreErrorRate)} (max ${formatRate(policy.maxNewStoreErrorRate)})`,
+          text: `new-store error rate ${formatRate(f.newStoreErrorRate)}${f.newStoreReads !== undefined ? ` over ${f.newStoreReads} new-store reads` : ''} (max ${formatRate(policy.maxNewStoreErrorRate)})`,
         });
         evidence.newStoreErrorRate = f.newStoreErrorRate;
         evidence.maxNewStoreErrorRate = policy.maxNewStoreErrorRate;

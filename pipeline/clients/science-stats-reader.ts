@@ -40,6 +40,8 @@ export interface ScienceSummary {
   mismatchRate: number;
   /** (candidate errors + timeouts + new-store errors) / reads of the new store attempted. */
   newStoreErrorRate: number;
+  /** Reads of the new store attempted (the error rate's denominator). */
+  newStoreReads: number;
   /** Approximate p99 latency per store from the histogram (upper bound of its bucket), ms. */
   p99Ms: { old: number | null; new: number | null };
 }
@@ -119,6 +121,7 @@ export function summarizeScience(rows: ScienceStatsRow[], fromMinute: number, to
     counters,
     mismatchRate: counters.comparisons === 0 ? 0 : counters.mismatches / counters.comparisons,
     newStoreErrorRate: newAttempts === 0 ? 0 : newFailures / newAttempts,
+    newStoreReads: newAttempts,
     p99Ms: { old: p99(hist.old), new: p99(hist.new) },
   };
 }

@@ -50,7 +50,7 @@ interface Bucket {
 /** What the read path reports science results to (the recorder; a fake in unit tests). */
 export type ScienceSink = Pick<
   ScienceRecorder,
-  'recordServed' | 'recordShadowLatency' | 'recordCandidateFailure' | 'recordNewStoreError' | 'recordSkipped' | 'recordComparison'
+  'recordServed' | 'recordSplit' | 'recordShadowLatency' | 'recordCandidateFailure' | 'recordNewStoreError' | 'recordSkipped' | 'recordComparison'
 >;
 
 /** In-memory science aggregation with periodic batched flushes. */
@@ -104,6 +104,11 @@ export class ScienceRecorder {
     if (store === 'new') this.count(env, 'newReads');
     if (failed) this.count(env, 'servedErrors');
     this.add(env, latencyAttribute(store, latencyBucket(latencyMs)));
+  }
+
+  /** A query was served in two parts: the old store before the coverage horizon, the new store from it. */
+  recordSplit(env: string): void {
+    this.count(env, 'splitQueries');
   }
 
   /** A shadow (not served) read of a store took latencyMs. */

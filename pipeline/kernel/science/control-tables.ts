@@ -37,6 +37,8 @@ export const STATS_COUNTERS = [
   // Every read of the new store attempted, whatever its role (science candidate, cutover served
   // read): the denominator of the new-store error rate. Rows written before it have none.
   'newReads',
+  // Queries served in two parts (old store before the coverage horizon, new store from it).
+  'splitQueries',
 ] as const;
 
 /** One counter's name. */
