@@ -4,5 +4,6 @@
  */
 export * from './names.js';
 export * from './verify.js';
+export * from './control-fields.js';
 export type * from './migration.js';
 export type * from './activities.js';

@@ -71,6 +71,13 @@ export const SEARCH_ATTRIBUTES = {
 /** Names of the custom search attributes. */
 export type SearchAttributeName = keyof typeof SEARCH_ATTRIBUTES;
 
+/** The custom search attributes by what they hold. */
+export const SearchAttribute = {
+  env: 'SwitchyardEnv',
+  stage: 'SwitchyardStage',
+  rampPercent: 'SwitchyardRampPercent',
+} as const satisfies Record<string, SearchAttributeName>;
+
 /** Failure types the activities throw (ApplicationFailure.type) and the workflow matches on. */
 export const ActivityFailureType = {
   /** Not every live instance acknowledged a control-state version in time (retryable). */
