@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ENV_NAME_PATTERN } from '../contract/index.js';
+import { CONFIG_ERROR_NAME } from '../kit/cli.js';
 
 /** Root of the repository (the folder holding package.json). */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -86,7 +87,7 @@ export class ConfigError extends Error {
   readonly retriable = false;
   constructor(problems: string[]) {
     super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
-    this.name = 'ConfigError';
+    this.name = CONFIG_ERROR_NAME;
     this.problems = problems;
   }
 }
