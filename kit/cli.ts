@@ -55,10 +55,14 @@ export function parseCommandLine<T extends ParseArgsConfig['options']>(
   }
 }
 
-/** Runs a CLI main: prints usage errors (exit 2), other errors (exit 1), and handles SIGINT/SIGTERM via stop. */
-export function runMain(usage: string, main: (argv: string[]) => Promise<{ stop?: () => Promise<void> } | void>): void {
+/**
+ * Runs a CLI main: prints usage errors (exit 2), other errors (exit 1), and handles SIGINT/SIGTERM
+ * via stop. A main that returns a number exits with it (a command that reports its own outcome).
+ */
+export function runMain(usage: string, main: (argv: string[]) => Promise<{ stop?: () => Promise<void> } | number | void>): void {
   main(process.argv.slice(2)).then(
     (handle) => {
+      if (typeof handle === 'number') process.exit(handle);
       if (!handle || !handle.stop) return;
       const stop = handle.stop;
       let stopping = false;
