@@ -91,6 +91,8 @@ function benchPolicy(scale: 'demo' | 'production', env: string): MigrationPolicy
     minNewStoreReads: 20,
     maxWriterLag: 10_000,
     ackTimeoutMs: 20_000,
+    // The bench measures the control plane's reaction, not a full verify (production requires one before cutover).
+    verifyBeforeCutover: null,
   };
 }
 
