@@ -62,7 +62,7 @@ export function formatVerifyReport(r: VerifyReport, samples = 3): string {
   const lines = [
     `${r.workflowId}: ${r.status.toUpperCase()}  ${Math.round(r.progress * 100)}%  (${r.env}, by ${r.actor}: ${r.reason})`,
     `  range ${range(r.plan?.range)}${r.plan?.unsettledMinutesLeftOut ? `; ${r.plan.unsettledMinutesLeftOut} unsettled minutes of the request left out` : ''}`,
-    `  series ${r.seriesDoneBySlice.reduce((a, b) => a + b, 0)} of ${r.plan?.seriesTotal ?? '?'} in ${r.plan?.slices ?? '?'} slices; ` +
+    `  series ${r.seriesDoneBySlice.reduce((a, b) => a + b, 0)} compared in ${r.plan?.slices ?? '?'} slices; ` +
       `points read old ${c.oldPoints} / new ${c.newPoints}; minutes compared ${c.compared}, matched ${c.matched}`,
     `  ${DIFF_CLASSES.map((k) => `${k} ${c[k]}`).join(', ')}; unsettled (not judged) ${c.unsettled}`,
     `  ${r.pointsPerSecond} points/s; ${r.finishedAt === null ? `ETA ${duration(r.etaMs)}` : `took ${duration(r.finishedAt - r.startedAt)}`}`,

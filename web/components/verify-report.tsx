@@ -111,7 +111,7 @@ export function VerifyReportView({ report: r, showSamples = true }: { report: Ve
         </dd>
         <dt>series</dt>
         <dd>
-          {num(done)} of {r.plan ? num(r.plan.seriesTotal) : '?'} done{r.plan ? ` in ${r.plan.slices} slices` : ''}
+          {num(done)} compared{r.plan ? ` in ${r.plan.slices} slices` : ''}
         </dd>
         <dt>points read</dt>
         <dd>
