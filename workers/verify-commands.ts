@@ -65,7 +65,7 @@ export function formatVerifyReport(r: VerifyReport, samples = 3): string {
     `  series ${r.seriesDoneBySlice.reduce((a, b) => a + b, 0)} compared in ${r.plan?.slices ?? '?'} slices; ` +
       `points read old ${c.oldPoints} / new ${c.newPoints}; minutes compared ${c.compared}, matched ${c.matched}`,
     `  ${DIFF_CLASSES.map((k) => `${k} ${c[k]}`).join(', ')}; unsettled (not judged) ${c.unsettled}`,
-    `  ${r.pointsPerSecond} points/s; ${r.finishedAt === null ? `ETA ${duration(r.etaMs)}` : `took ${duration(r.finishedAt - r.startedAt)}`}`,
+    `  ${r.pointsPerSecond} minutes compared/s; ${r.finishedAt === null ? `ETA ${duration(r.etaMs)}` : `took ${duration(r.finishedAt - r.startedAt)}`}`,
   ];
   if (r.error) lines.push(`  error: ${r.error}`);
   for (const k of DIFF_CLASSES) {

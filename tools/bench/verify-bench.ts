@@ -40,8 +40,8 @@ import { startControlWorker, temporalClient } from '../../test/support/migration
 import { dropEnv, type PipelineProcess } from '../../test/support/pipeline.js';
 
 const USAGE = `usage: npm run bench:verify -- [options]
-  --series <n>            series in both stores (default 300)
-  --minutes <n>           minutes of points per series (default 120)
+  --series <n>            series in both stores (default 200)
+  --minutes <n>           minutes of points per series (default 60)
   --slices <n[,n...]>     slice counts to measure, one verify run each (default 1,4)
   --workers <n>           control worker processes sharing the runs (default 1)
   --rate <n>              the verify's rate limit, points read a second (both stores; default
@@ -66,8 +66,8 @@ interface Options {
 
 function options(argv: string[]): Options {
   const v = parseCommandLine(argv, {
-    series: { type: 'string', default: '300' },
-    minutes: { type: 'string', default: '120' },
+    series: { type: 'string', default: '200' },
+    minutes: { type: 'string', default: '60' },
     slices: { type: 'string', default: '1,4' },
     workers: { type: 'string', default: '1' },
     rate: { type: 'string', default: '1000000' },
@@ -188,7 +188,7 @@ runMain(USAGE, async (argv) => {
         range: { fromMinute: first, toMinute: first + (o.minutes - 1) * MINUTE_MS },
       };
       const handle = await client.workflow.start(VERIFY_WORKFLOW_TYPE, { workflowId: verifyWorkflowId(env, requestId), taskQueue, args: [input] });
-      const samples: { at: number; progress: number; compared: number; read: number }[] = [];
+      const samples: { at: number; progress: number; compared: number }[] = [];
       let report: VerifyReport | undefined;
       for (;;) {
         report = await handle.query<VerifyReport>(VERIFY_PROGRESS_QUERY);
@@ -198,7 +198,6 @@ runMain(USAGE, async (argv) => {
             at: report.updatedAt,
             progress: report.progress,
             compared: report.counts.compared,
-            read: report.counts.oldPoints + report.counts.newPoints,
           });
         progress(
           `  ${slices} slice(s): ${report.status} ${Math.round(report.progress * 100)} %, ${report.counts.compared} minutes compared, ${report.pointsPerSecond}/s`,
@@ -212,9 +211,11 @@ runMain(USAGE, async (argv) => {
           `the verify compared ${report.counts.compared} and matched ${report.counts.matched} of ${total} points: ${JSON.stringify(report.counts)}`,
         );
       const dedup = samples.filter((s, i) => i === 0 || s.at !== samples[i - 1]!.at);
-      const compared = steadyRate(dedup.map((s) => ({ at: s.at, progress: s.progress, value: s.compared })));
-      const read = steadyRate(dedup.map((s) => ({ at: s.at, progress: s.progress, value: s.read })));
       const whole = (report.counts.compared * 1000) / Math.max(1, report.finishedAt! - report.startedAt);
+      // A run too short for two reports inside its steady state is measured over the whole run.
+      const steady = steadyRate(dedup.map((s) => ({ at: s.at, progress: s.progress, value: s.compared })));
+      const compared = steady > 0 ? steady : whole;
+      const read = (compared * (report.counts.oldPoints + report.counts.newPoints)) / Math.max(1, report.counts.compared);
       progress(`  ${slices} slice(s): ${Math.round(compared)} points compared/s in the steady state (${Math.round(whole)}/s over the whole run)`);
       figures[`verify_points_per_s_${slices}_slices`] = Math.round(compared);
       figures[`verify_run_s_${slices}_slices`] = Number(((report.finishedAt! - report.startedAt) / 1000).toFixed(1));

@@ -140,7 +140,7 @@ export function VerifyReportView({ report: r, showSamples = true }: { report: Ve
         </dd>
         <dt>rate</dt>
         <dd>
-          {num(r.pointsPerSecond)} points/s ·{' '}
+          {num(r.pointsPerSecond)} minutes compared/s ·{' '}
           {r.finishedAt === null ? `ETA ${duration(r.etaMs)}` : `took ${duration(r.finishedAt - r.startedAt)} (finished ${time(r.finishedAt)})`}
         </dd>
         <dt>started</dt>
