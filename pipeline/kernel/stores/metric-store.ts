@@ -38,6 +38,17 @@ export interface KeySlice {
   count: number;
 }
 
+/**
+ * One page of a slice's series listing: `next` resumes the listing after this page (null: the
+ * slice is done). A cursor is plain text, valid in any process (a restarted worker resumes with it).
+ */
+export interface SeriesPage {
+  series: SeriesId[];
+  next: string | null;
+  /** How far through its slice the listing is after this page, 0..1 (an estimate where the store cannot tell). */
+  progress: number;
+}
+
 /** Outcome of writing a batch: points stored, and points the store rejected (with why). */
 export interface WriteResult {
   written: number;
@@ -66,6 +77,13 @@ export interface MetricStore {
    * deleted included: a series is listed if it may hold anything), in no particular order.
    */
   listSeries(slice: KeySlice): Promise<SeriesId[]>;
+  /**
+   * The same listing one page at a time, from `cursor` (null: the slice's start), about `limit`
+   * series or rows per page; a series may appear on two consecutive pages (callers skip repeats).
+   */
+  listSeriesPage(slice: KeySlice, cursor: string | null, limit: number): Promise<SeriesPage>;
+  /** Whether the store holds any row of the series (as listSeries would list it). */
+  hasSeries(series: SeriesId): Promise<boolean>;
   /** Deletes points by key (absent keys are fine); returns how many keys it was asked to delete. */
   deletePoints(keys: PointId[]): Promise<number>;
   /** Releases connections. */
