@@ -6,3 +6,4 @@ export * from './names.js';
 export * from './verify.js';
 export type * from './migration.js';
 export type * from './activities.js';
+export * from './notifications.js';
