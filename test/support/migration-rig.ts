@@ -20,8 +20,12 @@ export async function temporalClient(cfg: SwitchyardConfig): Promise<{ client: C
 }
 
 /** The control worker for env, polling taskQueue (started; resolves once it polls). */
-export async function startControlWorker(env: string, taskQueue: string): Promise<PipelineProcess> {
-  const worker = new PipelineProcess(`${env}-worker`, 'workers/control-worker.ts', [], { SWITCHYARD_ENVS: env, TEMPORAL_TASK_QUEUE: taskQueue }).start();
+export async function startControlWorker(env: string, taskQueue: string, extraEnv: Record<string, string> = {}): Promise<PipelineProcess> {
+  const worker = new PipelineProcess(`${env}-worker`, 'workers/control-worker.ts', [], {
+    SWITCHYARD_ENVS: env,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    ...extraEnv,
+  }).start();
   await worker.waitForLog(/control worker polling/);
   return worker;
 }
@@ -38,13 +42,17 @@ export interface MigrationRig {
 }
 
 /** Starts the pipeline (writers following the control state), a query service and the control worker for env. */
-export async function launchMigrationRig(cfg: SwitchyardConfig, env: string, o: { retention: string; aggregatorLateness: string }): Promise<MigrationRig> {
+export async function launchMigrationRig(
+  cfg: SwitchyardConfig,
+  env: string,
+  o: { retention: string; aggregatorLateness: string; /** Extra variables for the control worker (e.g. the notifier's). */ workerEnv?: Record<string, string> },
+): Promise<MigrationRig> {
   const taskQueue = `switchyard-test-${env}`;
   const pipeline = await launchPipeline(cfg, env, { writerMode: 'follow', writerRetention: o.retention, aggregatorLateness: o.aggregatorLateness });
   const query = queryProcess(`${env}-query`, env, ['--retention', o.retention]).start();
   const procs = [...pipeline.all, query];
   const queryUrl = `http://127.0.0.1:${await queryPort(query)}`;
-  procs.push(await startControlWorker(env, taskQueue));
+  procs.push(await startControlWorker(env, taskQueue, o.workerEnv));
   const { client, close } = await temporalClient(cfg);
   return { taskQueue, pipeline, queryUrl, procs, client, closeTemporal: close };
 }
