@@ -6,8 +6,13 @@ import { QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk
 import { MINUTE_MS } from '../kernel/model/metric-point.js';
 import type { MismatchKind } from '../kernel/science/compare.js';
 import {
+  LATENCY_BUCKET_COUNT,
   LATENCY_BUCKETS_MS,
+  LATENCY_OVERFLOW_BUCKET,
   latencyAttribute,
+  latencyBucket,
+  latencyBucketRange,
+  legacyLatencyAttribute,
   MISMATCH_SAMPLES_TABLE,
   SCIENCE_STATS_TABLE,
   STATS_COUNTERS,
@@ -19,7 +24,7 @@ import type { MismatchSample } from '../kernel/science/control-tables.js';
 export interface ScienceStatsRow {
   minute: number;
   counters: Record<StatsCounter, number>;
-  /** Histogram counts per bucket, for the old and the new store. */
+  /** Histogram counts per fine bucket (LATENCY_BUCKET_COUNT of them), for the old and the new store. */
   latency: { old: number[]; new: number[] };
 }
 
@@ -32,7 +37,7 @@ export interface ScienceSummary {
   mismatchRate: number;
   /** (candidate errors + timeouts + new-store errors) / reads of the new store attempted. */
   newStoreErrorRate: number;
-  /** Approximate p99 latency per store from the histogram (upper bound of its bucket), ms. */
+  /** p99 latency per store from the histogram (its bucket's midpoint, within ±6.25 %; Infinity above the largest bucket), ms. */
   p99Ms: { old: number | null; new: number | null };
 }
 
@@ -55,15 +60,32 @@ export async function readScienceStats(client: DynamoDBClient, env: string, from
     );
     for (const item of out.Items ?? []) {
       const counters = Object.fromEntries(STATS_COUNTERS.map((c) => [c, num(item[c])])) as Record<StatsCounter, number>;
-      const hist = (store: 'old' | 'new'): number[] => Array.from({ length: LATENCY_BUCKETS_MS.length + 1 }, (_, i) => num(item[latencyAttribute(store, i)]));
-      rows.push({ minute: num(item.minute), counters, latency: { old: hist('old'), new: hist('new') } });
+      rows.push({ minute: num(item.minute), counters, latency: { old: histogramOf(item, 'old'), new: histogramOf(item, 'new') } });
     }
     start = out.LastEvaluatedKey;
   } while (start);
   return rows;
 }
 
-/** p99 of a latency histogram: the upper bound of its bucket (Infinity for the open-ended last one), null when empty. */
+/**
+ * A store's fine histogram from a stats item: the fine buckets (`lh_<store>_<i>`), plus the coarse
+ * buckets of items written before them, each counted in the fine bucket of its upper bound (the
+ * open-ended one in the overflow bucket), so older minutes read as they did.
+ */
+export function histogramOf(item: Record<string, AttributeValue>, store: 'old' | 'new'): number[] {
+  const hist = new Array<number>(LATENCY_BUCKET_COUNT).fill(0);
+  for (let i = 0; i < LATENCY_BUCKET_COUNT; i++) {
+    const v = item[latencyAttribute(store, i)];
+    if (v) hist[i]! += num(v);
+  }
+  for (let i = 0; i <= LATENCY_BUCKETS_MS.length; i++) {
+    const v = item[legacyLatencyAttribute(store, i)];
+    if (v) hist[i < LATENCY_BUCKETS_MS.length ? latencyBucket(LATENCY_BUCKETS_MS[i]!) : LATENCY_OVERFLOW_BUCKET]! += num(v);
+  }
+  return hist;
+}
+
+/** p99 of a latency histogram: its bucket's midpoint (Infinity for the open-ended last one), null when empty. */
 export function p99(hist: number[]): number | null {
   const total = hist.reduce((a, b) => a + b, 0);
   if (total === 0) return null;
@@ -71,7 +93,10 @@ export function p99(hist: number[]): number | null {
   let seen = 0;
   for (let i = 0; i < hist.length; i++) {
     seen += hist[i]!;
-    if (seen >= target) return i < LATENCY_BUCKETS_MS.length ? LATENCY_BUCKETS_MS[i]! : Infinity;
+    if (seen >= target) {
+      const { lowerMs, upperMs } = latencyBucketRange(i);
+      return upperMs === Infinity ? Infinity : (lowerMs + upperMs) / 2;
+    }
   }
   return null;
 }
@@ -79,7 +104,7 @@ export function p99(hist: number[]): number | null {
 /** Adds rows up into a summary. */
 export function summarizeScience(rows: ScienceStatsRow[], fromMinute: number, toMinute: number): ScienceSummary {
   const counters = Object.fromEntries(STATS_COUNTERS.map((c) => [c, 0])) as Record<StatsCounter, number>;
-  const hist = { old: new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0), new: new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0) };
+  const hist = { old: new Array<number>(LATENCY_BUCKET_COUNT).fill(0), new: new Array<number>(LATENCY_BUCKET_COUNT).fill(0) };
   for (const r of rows) {
     for (const c of STATS_COUNTERS) counters[c] += r.counters[c];
     r.latency.old.forEach((n, i) => (hist.old[i]! += n));

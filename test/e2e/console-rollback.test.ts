@@ -125,7 +125,7 @@ describe('console and notifications: an automatic rollback in cutover', () => {
     };
     producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
-    const rig = await launchMigrationRig(cfg, env, { retention: '10m', aggregatorLateness: '5s', workerEnv: notifyEnv });
+    const rig = await launchMigrationRig(cfg, env, { retention: '10m', aggregatorLateness: '5s', workerEnv: notifyEnv, workerReadyTimeoutMs: 240_000 });
     procs.push(...rig.procs);
     client = rig.client;
     closeTemporal = rig.closeTemporal;

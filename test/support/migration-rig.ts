@@ -20,13 +20,19 @@ export async function temporalClient(cfg: SwitchyardConfig): Promise<{ client: C
 }
 
 /** The control worker for env, polling taskQueue (started; resolves once it polls). */
-export async function startControlWorker(env: string, taskQueue: string, extraEnv: Record<string, string> = {}): Promise<PipelineProcess> {
+export async function startControlWorker(
+  env: string,
+  taskQueue: string,
+  extraEnv: Record<string, string> = {},
+  readyTimeoutMs = 60_000,
+): Promise<PipelineProcess> {
   const worker = new PipelineProcess(`${env}-worker`, 'workers/control-worker.ts', [], {
     SWITCHYARD_ENVS: env,
     TEMPORAL_TASK_QUEUE: taskQueue,
     ...extraEnv,
   }).start();
-  await worker.waitForLog(/control worker polling/);
+  // Bundling the workflows takes most of the worker's start-up (long on a busy machine).
+  await worker.waitForLog(/control worker polling/, readyTimeoutMs);
   return worker;
 }
 
@@ -45,14 +51,21 @@ export interface MigrationRig {
 export async function launchMigrationRig(
   cfg: SwitchyardConfig,
   env: string,
-  o: { retention: string; aggregatorLateness: string; /** Extra variables for the control worker (e.g. the notifier's). */ workerEnv?: Record<string, string> },
+  o: {
+    retention: string;
+    aggregatorLateness: string;
+    /** Extra variables for the control worker (e.g. the notifier's). */
+    workerEnv?: Record<string, string>;
+    /** How long the worker may take to start polling (default 60 s). */
+    workerReadyTimeoutMs?: number;
+  },
 ): Promise<MigrationRig> {
   const taskQueue = `switchyard-test-${env}`;
   const pipeline = await launchPipeline(cfg, env, { writerMode: 'follow', writerRetention: o.retention, aggregatorLateness: o.aggregatorLateness });
   const query = queryProcess(`${env}-query`, env, ['--retention', o.retention]).start();
   const procs = [...pipeline.all, query];
   const queryUrl = `http://127.0.0.1:${await queryPort(query)}`;
-  procs.push(await startControlWorker(env, taskQueue, o.workerEnv));
+  procs.push(await startControlWorker(env, taskQueue, o.workerEnv, o.workerReadyTimeoutMs));
   const { client, close } = await temporalClient(cfg);
   return { taskQueue, pipeline, queryUrl, procs, client, closeTemporal: close };
 }

@@ -4,7 +4,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { readAudit, type AuditQuery } from '../../audit/audit-log';
 import { createDynamoClient } from '../../config/clients';
 import { MINUTE_MS } from '../../pipeline/kernel/model/metric-point';
-import { LATENCY_BUCKETS_MS } from '../../pipeline/kernel/science/control-tables';
+import { LATENCY_MAX_US } from '../../pipeline/kernel/science/control-tables';
 import {
   p99,
   readMismatchSamples,
@@ -64,8 +64,8 @@ export interface MinutePoint {
 
 function p99FromHistogram(hist: number[]): number | null {
   const v = p99(hist);
-  // The last bucket is open-ended: chart it at twice the largest bound.
-  return v === Infinity ? 2 * LATENCY_BUCKETS_MS[LATENCY_BUCKETS_MS.length - 1]! : v;
+  // The last bucket is open-ended: chart it at its lower bound.
+  return v === Infinity ? LATENCY_MAX_US / 1000 : v;
 }
 
 function toMinutePoints(rows: ScienceStatsRow[], from: number, to: number): MinutePoint[] {
