@@ -1,5 +1,5 @@
-import { Stage, STAGES, type AuditEntry, type MigrationStateView } from '../../contract';
-import { readsAfterRollback } from '../../notify/events';
+import { Stage, STAGES, type AuditEntry, type MigrationStateView } from '../../contract/index.js';
+import { readsAfterRollback } from '../../notify/events.js';
 
 // The environment's status in plain words: where reads and writes go right now, and, after
 // completion, what happened when. Pure functions of the state query and the audit entries.
