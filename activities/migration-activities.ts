@@ -79,6 +79,8 @@ export function toScienceFigures(summary: ScienceSummary, windowMs: number): Sci
     servedOld: c.servedOld,
     servedNew: c.servedNew,
     queries: c.queries,
+    splitQueries: c.splitQueries,
+    newStoreReads: summary.newStoreReads,
     candidateErrors: c.candidateErrors,
     candidateTimeouts: c.candidateTimeouts,
     p99OldMs: p99(summary.p99Ms.old),

@@ -53,6 +53,10 @@ export interface ScienceFigures {
   servedNew: number;
   /** Queries served (a split query is one query; absent in figures recorded before it was read). */
   queries?: number;
+  /** Queries served in two parts, old store before the coverage horizon and new store from it (absent before it was counted). */
+  splitQueries?: number;
+  /** New-store reads attempted, the new-store error rate's denominator (absent before it was counted). */
+  newStoreReads?: number;
   candidateErrors: number;
   candidateTimeouts: number;
   p99OldMs: number | null;

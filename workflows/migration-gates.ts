@@ -291,7 +291,7 @@ function observedChecks(ctx: GateContext, observation: GateObservation): { check
       if (state.stage === Stage.cutover) {
         checks.push({
           ok: f.newStoreErrorRate <= policy.maxNewStoreErrorRate,
-          text: `new-store error rate ${formatRate(f.newStoreErrorRate)} (max ${formatRate(policy.maxNewStoreErrorRate)})`,
+          text: `new-store error rate ${formatRate(f.newStoreErrorRate)}${f.newStoreReads !== undefined ? ` over ${f.newStoreReads} new-store reads` : ''} (max ${formatRate(policy.maxNewStoreErrorRate)})`,
         });
         evidence.newStoreErrorRate = f.newStoreErrorRate;
         evidence.maxNewStoreErrorRate = policy.maxNewStoreErrorRate;
@@ -491,7 +491,8 @@ export function windowRollbackReason(e: Evaluation, policy: MigrationPolicy): st
   const reasons: string[] = [];
   if (w.mismatchRate > policy.rollbackMismatchRate)
     reasons.push(`mismatch rate ${formatRate(w.mismatchRate)} > rollback threshold ${formatRate(policy.rollbackMismatchRate)}`);
-  if (e.stage === Stage.cutover && w.newStoreErrorRate > policy.rollbackErrorRate) {
+  // Reads served by the new store (cutover, and ttl_wait's watch): its errors count too.
+  if (e.stage !== Stage.science && w.newStoreErrorRate > policy.rollbackErrorRate) {
     reasons.push(`new-store error rate ${formatRate(w.newStoreErrorRate)} > rollback threshold ${formatRate(policy.rollbackErrorRate)}`);
   }
   return `${reasons.join(' and ')} over ${w.comparisons} comparisons in the last ${formatDuration(w.windowMs)} (${e.rollbackWindow ?? 'long'} window) at ${e.stage} ${e.ramp}%`;

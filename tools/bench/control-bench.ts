@@ -90,6 +90,8 @@ function benchPolicy(scale: 'demo' | 'production', env: string): MigrationPolicy
     minNewStoreReads: 20,
     maxWriterLag: 10_000,
     ackTimeoutMs: 20_000,
+    // The bench measures the control plane's reaction, not a full verify (production requires one before cutover).
+    verifyBeforeCutover: null,
   };
 }
 
@@ -408,7 +410,9 @@ runMain(USAGE, async (argv) => {
       progress(
         `${scale} policy shape (evaluation every ${sci.policy.evaluationIntervalMs / 1000} s, short window ${sci.policy.shortWindowMs! / 1000} s, long ${sci.policy.evaluationWindowMs / 1000} s, rollback at ${sci.policy.minSamplesForRollback}+ samples over ${sci.policy.rollbackMismatchRate * 100} %): starting ${sci.env} and ${cut.env} with ${instances} data-plane instances each`,
       );
-      await Promise.all([sci.launch(), cut.launch()]);
+      // Both launched (or failed) before going on, so a failure of one still cleans up the other's processes.
+      const launched = await Promise.allSettled([sci.launch(), cut.launch()]);
+      for (const l of launched) if (l.status === 'rejected') throw l.reason;
       const [sr, cr] = await Promise.all([scienceRollback(sci, transitionsMs.length < o.transitions ? o.transitions : 0), cutoverRollback(cut)]);
       transitionsMs.push(...sr.transitionsMs);
       Object.assign(figures, {

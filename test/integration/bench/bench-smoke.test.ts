@@ -78,6 +78,15 @@ describe('benchmarks (smoke runs)', () => {
     assert.ok((f.data_plane_instances ?? 0) >= 6, `${f.data_plane_instances} instances listening`);
   });
 
+  it('bench:control prints the transition and rollback figures', async () => {
+    const r = await run('bench:control', ['--policy', 'demo', '--transitions', '3', '--query-services', '1', '--apps', '4', '--obs-rate', '100'], 600_000);
+    assert.equal(r.code, 0, r.stderr.slice(-3000));
+    const f = figures(r.stdout, r.stderr);
+    assertPositive(f, ['advance_to_acked_p50_ms', 'advance_to_acked_p99_ms', 'rollback_reaction_s', 'rollback_science_demo_s', 'rollback_cutover_demo_s']);
+    assert.equal(f.transitions, 3);
+    assert.match(r.stderr, /\[bench:control +\d+ s\]/, 'progress lines while it runs');
+  });
+
   it('a benchmark refuses a bad option with a clear error', async () => {
     const r = await run('bench:pipeline', ['--only', 'everything'], 60_000);
     assert.notEqual(r.code, 0);

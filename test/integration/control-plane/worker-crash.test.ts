@@ -130,6 +130,8 @@ describe('control plane: a worker killed mid-transition', () => {
     assert.equal(status.code, 0, status.stderr);
     assert.match(status.stdout, new RegExp(`${env}: dual_write`));
     assert.match(status.stdout, /coverage horizon \d{4}-/);
+    // The version the data plane applies, next to the newest on the control topic.
+    assert.match(status.stdout, /newest on the control topic v\d+; live instances apply v\d+ on \d+ \(/);
     const stale = await runCommand(
       process.execPath,
       ['--import', 'tsx', 'workers/operator-cli.ts', 'advance', env, '--from', 'science', '--reason', 'stale page'],
