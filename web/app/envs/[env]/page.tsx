@@ -148,7 +148,7 @@ export default async function EnvPage({
                     <td>{g.name}</td>
                     <td>{g.passed ? <span className="pill ok">met</span> : <span className="pill warn">not met</span>}</td>
                     <td>{g.detail}</td>
-                    <td>
+                    <td className="evidence-cell">
                       <Evidence evidence={g.evidence} />
                     </td>
                   </tr>
