@@ -279,6 +279,10 @@ describe('console and notifications: an automatic rollback in cutover', () => {
     await page.locator('[data-testid=test-notification-result][data-status=ok]').waitFor({ timeout: 30_000 });
     await page.locator('[data-testid=received] tr[data-kind=test]').first().waitFor({ timeout: 10_000 });
     await screenshot(page, 'notifications');
+    // Every page asks for the favicon: it is there (no 404 in the browser's log).
+    const icon = await fetch(`${consoleApp.url}/favicon.ico`);
+    assert.equal(icon.status, 200);
+    assert.match(icon.headers.get('content-type') ?? '', /image/);
     await page.context().close();
   });
 });
