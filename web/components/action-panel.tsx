@@ -2,7 +2,7 @@
 
 import { useRouter } from 'next/navigation';
 import { useActionState, useEffect, useRef } from 'react';
-import { Stage, type MigrationStateView } from '../../contract';
+import { nextStage, Stage, type MigrationStateView } from '../../contract';
 import { IDLE, type ActionState } from '../lib/action-state';
 import type { Role } from '../lib/roles';
 import type { AdvanceCheck } from '../lib/advance-checks';
@@ -17,15 +17,6 @@ export function freshRequestId(): string {
   crypto.getRandomValues(bytes);
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
-
-const NEXT: Record<string, string> = {
-  planned: Stage.dualWrite,
-  dual_write: Stage.science,
-  science: Stage.cutover,
-  cutover: Stage.ttlWait,
-  ttl_wait: Stage.decommission,
-  decommission: Stage.complete,
-};
 
 /** Every rule that could refuse the advance, met or not, and the gate's evidence. */
 function AdvanceChecklist({ state, checks }: { state: MigrationStateView; checks: AdvanceCheck[] }) {
@@ -115,7 +106,7 @@ export function ActionPanel({
     );
   }
   const s = state;
-  const next = NEXT[s.stage];
+  const next = nextStage(s.stage);
   const canRamp = s.stage === Stage.science || s.stage === Stage.cutover;
   return (
     <section className="actions" aria-label="actions">
