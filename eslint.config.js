@@ -12,7 +12,7 @@ import tseslint from 'typescript-eslint';
 const nodeBuiltins = [...new Set(builtinModules.flatMap((m) => [m, `node:${m}`]))];
 
 /** Every top-level folder of source code. */
-const FOLDERS = ['activities', 'audit', 'config', 'contract', 'infra', 'kit', 'pipeline', 'scripts', 'test', 'tools', 'web', 'workers', 'workflows'];
+const FOLDERS = ['activities', 'audit', 'config', 'contract', 'infra', 'kit', 'notify', 'pipeline', 'scripts', 'test', 'tools', 'web', 'workers', 'workflows'];
 
 /** A ban on importing the given folders (top-level, or pipeline's parts), with the layer rule in the message. */
 function folderBans(folders, why) {
@@ -25,8 +25,9 @@ const OUTSIDE = ['scripts', 'test', 'tools'];
 /**
  * What each folder may not import, bottom to top: contract and kit import nothing of the project;
  * pipeline's kernel only those two, its jobs and its control-plane clients also the kernel (the
- * jobs' command lines also config); audit the kernel's table helper; activities, web and workers
- * sit above (never the jobs); scripts, tools and tests may use everything.
+ * jobs' command lines also config; jobs never the clients); audit the kernel's table helper;
+ * activities, web and workers sit above (never the jobs); the launchers (scripts) start the jobs
+ * as processes and never import them; tools and tests may use everything.
  */
 export const LAYER_RULES = {
   contract: folderBans(
@@ -38,32 +39,40 @@ export const LAYER_RULES = {
     'kit/ is shared by every entry point and imports nothing of the project',
   ),
   pipeline: folderBans(
-    ['activities', 'audit', 'config', 'infra', ...OUTSIDE, 'web', 'workers', 'workflows'],
+    ['activities', 'audit', 'config', 'infra', 'notify', ...OUTSIDE, 'web', 'workers', 'workflows'],
     'the data plane runs on its own: pipeline/ imports only contract/ and kit/',
   ),
   'pipeline/kernel': folderBans(
-    ['activities', 'audit', 'config', 'infra', ...OUTSIDE, 'web', 'workers', 'workflows', 'jobs', 'clients'],
+    ['activities', 'audit', 'config', 'infra', 'notify', ...OUTSIDE, 'web', 'workers', 'workflows', 'jobs', 'clients'],
     'pipeline/kernel/ is shared by the jobs and the control plane: it imports only contract/ and kit/',
   ),
   'pipeline/clients': folderBans(
-    ['activities', 'audit', 'config', 'infra', ...OUTSIDE, 'web', 'workers', 'workflows', 'jobs'],
+    ['activities', 'audit', 'config', 'infra', 'notify', ...OUTSIDE, 'web', 'workers', 'workflows', 'jobs'],
     'pipeline/clients/ serve the control plane: they import only the kernel, contract/ and kit/',
   ),
+  'pipeline/jobs': folderBans(
+    ['activities', 'audit', 'config', 'infra', ...OUTSIDE, 'web', 'workers', 'workflows', 'clients'],
+    'the jobs run on their own: they import only the kernel, contract/ and kit/ (only their command lines read config/)',
+  ),
   'pipeline/jobs/cli': folderBans(
-    ['activities', 'audit', 'infra', ...OUTSIDE, 'web', 'workers', 'workflows', 'clients'],
+    ['activities', 'audit', 'infra', 'notify', ...OUTSIDE, 'web', 'workers', 'workflows', 'clients'],
     'the data plane runs on its own: its command lines import only the kernel, the jobs, contract/, kit/ and config/',
   ),
   audit: folderBans(
-    ['activities', 'config', 'infra', ...OUTSIDE, 'web', 'workers', 'workflows', 'jobs', 'clients'],
+    ['activities', 'config', 'infra', 'notify', ...OUTSIDE, 'web', 'workers', 'workflows', 'jobs', 'clients'],
     'audit/ is a repository used by activities and the console: it imports only contract/, kit/ and pipeline/kernel/',
   ),
   config: folderBans(
-    ['activities', 'audit', 'infra', 'pipeline', ...OUTSIDE, 'web', 'workers', 'workflows'],
+    ['activities', 'audit', 'infra', 'notify', 'pipeline', ...OUTSIDE, 'web', 'workers', 'workflows'],
     'config/ reads settings: it imports only contract/ and kit/',
   ),
   infra: folderBans(
-    ['activities', 'audit', 'pipeline', ...OUTSIDE, 'web', 'workers', 'workflows'],
+    ['activities', 'audit', 'notify', 'pipeline', ...OUTSIDE, 'web', 'workers', 'workflows'],
     'infra/ starts services: it imports only contract/, kit/ and config/',
+  ),
+  notify: folderBans(
+    ['activities', 'audit', 'infra', 'pipeline', ...OUTSIDE, 'web', 'workers', 'workflows'],
+    'notify/ posts notifications for the worker and the console: it imports only contract/, kit/ and config/',
   ),
   activities: folderBans(
     ['infra', ...OUTSIDE, 'web', 'workers', 'workflows', 'jobs'],
@@ -74,7 +83,7 @@ export const LAYER_RULES = {
     'the console reads through contract/, audit/, config/ and the pipeline\u2019s kernel and clients, and writes only through workflow updates',
   ),
   workers: folderBans([...OUTSIDE, 'web', 'jobs'], 'workers/ host the control plane: no console, launcher, job, tool or test code'),
-  scripts: folderBans(['test', 'tools'], 'the launchers do not depend on tools or tests'),
+  scripts: folderBans(['test', 'tools', 'jobs'], 'the launchers do not depend on tools or tests, and start the jobs as processes (never import them)'),
   tools: folderBans(['scripts', 'web'], 'tools drive the system from outside: no launcher or console code'),
 };
 
@@ -90,14 +99,13 @@ export const workflowSandboxImports = {
   patterns: [
     {
       group: ['**/activities', '**/activities/**'],
-      message: 'Workflows import activities only as types, through proxyActivities (use `import type`).',
-      allowTypeImports: true,
+      message: 'Workflows call activities through proxyActivities with the interface in contract/activities.ts: nothing from activities/, not even types.',
     },
     {
       group: ['**/pipeline', '**/pipeline/**', '**/workers/**', '**/config/**', '**/infra/**'],
       message: 'Workflows may not import data-plane, worker, config or infra code.',
     },
-    ...folderBans(['audit', 'kit', 'scripts', 'test', 'tools', 'web'], 'workflows/ import only contract/ and the workflow API'),
+    ...folderBans(['audit', 'kit', 'notify', 'scripts', 'test', 'tools', 'web'], 'workflows/ import only contract/ and the workflow API'),
     { group: ['@aws-sdk/*', 'next', 'next/*', 'react'], message: 'Workflows must not hold clients or do I/O: call an activity instead.' },
   ],
 };

@@ -12,16 +12,16 @@
 import { ResourceNotFoundException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import cassandra from 'cassandra-driver';
+import type cassandra from 'cassandra-driver';
 import type { Kafka, Producer } from 'kafkajs';
 import { listLiveInstances, publishAndAwait, readLatestControlState, waitForAcknowledgement } from '../pipeline/clients/control-state-publisher.js';
 import type { ControlState, Heartbeat } from '../pipeline/kernel/control/control-state.js';
 import { createLogger, type Logger } from '../kit/logger.js';
 import { MINUTE_MS } from '../pipeline/kernel/model/metric-point.js';
 import { readScienceSummary, summarizeScience, type ScienceSummary } from '../pipeline/clients/science-stats-reader.js';
-import { cassandraKeyspaceFor, dropCassandraStore, findPointsBefore } from '../pipeline/kernel/stores/cassandra-store.js';
+import { cassandraKeyspaceFor, openOldStoreAdmin } from '../pipeline/kernel/stores/cassandra-store.js';
 import { envTopics, writerGroup } from '../pipeline/kernel/topics.js';
-import { ActivityFailureType, ENV_NAME_PATTERN, migrationWorkflowId, ROLES, STATE_QUERY_NAME } from '../contract/index.js';
+import { ActivityFailureType, ENV_NAME_PATTERN, migrationWorkflowId, NOT_STARTED, ROLES, STATE_QUERY_NAME } from '../contract/index.js';
 import type {
   AuditEntry,
   MigrationActivities,
@@ -29,9 +29,11 @@ import type {
   PublishControlInput,
   PublishControlResult,
   ScienceFigures,
-  Stage,
+  StageOrNotStarted,
   WriterHealth,
 } from '../contract/index.js';
+import { notificationFromAudit } from '../notify/events.js';
+import type { Notifier } from '../notify/notifier.js';
 import { invalidInput, toActivityFailure } from './activity-failures.js';
 import { appendAuditEntry, ensureAuditTable, readAudit } from '../audit/audit-log.js';
 import { alreadyPublished, baseControlState, nextControlState } from './control-transition.js';
@@ -44,7 +46,7 @@ export interface ActivityDeps {
   /** A connected producer (the control state is published with it). */
   producer: Producer;
   dynamo: DynamoDBClient;
-  /** A cassandra-driver client; it connects on first use if it has not yet. */
+  /** A cassandra-driver client for the old store (reached through its store interfaces); it connects on first use if it has not yet. */
   cassandra: cassandra.Client;
   /** A Temporal client, for other environments' migration stages. */
   temporal: Client;
@@ -55,6 +57,10 @@ export interface ActivityDeps {
   stageQueryTimeoutMs?: number;
   /** The clock (tests). */
   now?: () => number;
+  /** Sends a notification for each audit entry that needs a person (absent: none are sent). */
+  notifier?: Notifier;
+  /** The console's address, for links in notifications. */
+  consoleUrl?: string | null;
 }
 
 /** Reported for a p99 above the largest latency bucket (JSON has no Infinity: Temporal would turn it into null, i.e. "no data"). */
@@ -247,9 +253,10 @@ export function createActivities(deps: ActivityDeps) {
       if (!Number.isSafeInteger(input.horizon)) throw invalidInput(`horizon must be an epoch-ms integer, got ${input.horizon}`);
       const log = logFor(env, 'verify-old-store-aged-out');
       return run(log, async () => {
-        const held = await findPointsBefore(db, env, input.horizon);
+        const oldStore = openOldStoreAdmin(db, env);
+        const held = await oldStore.pointsBefore(input.horizon);
         if (!held.tableExists) {
-          log.info({ keyspace: cassandraKeyspaceFor(env) }, 'old store table does not exist: aged out');
+          log.info({ keyspace: oldStore.location }, 'old store table does not exist: aged out');
           return { agedOut: true, oldestMinute: null };
         }
         if (held.oldestMinute === null) {
@@ -273,6 +280,12 @@ export function createActivities(deps: ActivityDeps) {
           { seq: entry.seq, auditAction: entry.action, from: entry.from, to: entry.to, actor: entry.actor, written },
           written ? 'audit entry written' : 'audit entry already written',
         );
+        // Notify in the background, so a slow webhook never holds the transition (the notifier
+        // retries on its own and never throws). A retried activity notifies again with the same
+        // id (workflow id + seq): at least once, and receivers de-duplicate on the id.
+        const notifier = deps.notifier;
+        const notification = notifier ? notificationFromAudit(entry, deps.consoleUrl ?? null) : null;
+        if (notifier && notification) void notifier.send(notification);
       });
     },
 
@@ -309,7 +322,7 @@ export function createActivities(deps: ActivityDeps) {
               '; publish oldWriter=false and oldStoreAvailable=false first',
           });
         }
-        await dropCassandraStore(db, env);
+        await openOldStoreAdmin(db, env).drop();
         log.info({ keyspace, controlVersion: latest.version }, 'dropped the old store');
         return { dropped: true };
       });
@@ -320,7 +333,7 @@ export function createActivities(deps: ActivityDeps) {
      * query's answer while it runs (falling back to its SwitchyardStage search attribute when no
      * worker answers in time); the search attribute, else 'complete', once it has closed.
      */
-    async environmentStage(input: { env: string }): Promise<{ stage: Stage | 'not_started' }> {
+    async environmentStage(input: { env: string }): Promise<{ stage: StageOrNotStarted }> {
       const env = checkEnv(input.env);
       const log = logFor(env, 'environment-stage');
       return run(log, async () => {
@@ -329,7 +342,7 @@ export function createActivities(deps: ActivityDeps) {
         try {
           description = await handle.describe();
         } catch (err) {
-          if (err instanceof WorkflowNotFoundError) return { stage: 'not_started' as const };
+          if (err instanceof WorkflowNotFoundError) return { stage: NOT_STARTED };
           throw err;
         }
         const attribute = stageFromSearchAttributes(description.typedSearchAttributes.getAll());

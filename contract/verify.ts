@@ -8,6 +8,7 @@
  * which is the one writer of that history and keeps the latest verify for the cutover gate.
  */
 import type { Actor } from './migration.js';
+import type { OPERATION_EVENTS, OPERATIONS } from './names.js';
 
 /** Registered name of the verify workflow type. */
 export const VERIFY_WORKFLOW_TYPE = 'verifyWorkflow';
@@ -317,8 +318,8 @@ export interface RepairReport {
 /** One verify or repair event recorded in the environment's audit history. */
 export interface OperationRecord extends Actor {
   env: string;
-  operation: 'verify' | 'repair';
-  event: 'started' | 'finished' | 'failed';
+  operation: (typeof OPERATIONS)[number];
+  event: (typeof OPERATION_EVENTS)[number];
   /** The verify or repair run. */
   workflowId: string;
   range: MinuteRange | null;

@@ -7,6 +7,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import {
   DIFF_CLASSES,
+  formatDuration,
+  formatMinute,
+  formatMinuteRange,
   REPAIR_PROGRESS_QUERY,
   REPAIR_WORKFLOW_TYPE,
   repairWorkflowId,
@@ -48,13 +51,9 @@ export function parseRange(from: string | undefined, to: string | undefined, req
   return { fromMinute, toMinute };
 }
 
-const iso = (ms: number | null | undefined): string => (ms === null || ms === undefined ? '-' : new Date(ms).toISOString().replace(':00.000Z', 'Z'));
-const range = (r: MinuteRange | null | undefined): string => (r ? `${iso(r.fromMinute)} .. ${iso(r.toMinute)}` : '-');
-const duration = (ms: number | null): string => {
-  if (ms === null) return '-';
-  const s = Math.round(ms / 1000);
-  return s < 120 ? `${s} s` : s < 7200 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`;
-};
+const iso = (ms: number | null | undefined): string => (ms === null || ms === undefined ? '-' : formatMinute(ms));
+const range = (r: MinuteRange | null | undefined): string => (r ? formatMinuteRange(r) : '-');
+const duration = (ms: number | null): string => (ms === null ? '-' : formatDuration(ms));
 
 /** A verify report as a few readable lines. */
 export function formatVerifyReport(r: VerifyReport, samples = 3): string {

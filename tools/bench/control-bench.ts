@@ -24,6 +24,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import { Client } from '@temporalio/client';
 import { createKafka } from '../../config/clients.js';
+import { ROLES } from '../../contract/index.js';
 import { loadConfig, type SwitchyardConfig } from '../../config/config.js';
 import { demoPolicy, productionPolicy } from '../../config/migration-policy.js';
 import { parseCommandLine, parseDuration, parseWhole, runMain } from '../../kit/cli.js';
@@ -115,7 +116,7 @@ class Scenario {
   }
 
   get dynamoWriters(): PipelineProcess[] {
-    return this.procs.filter((p) => p.name.includes('writer-dynamodb'));
+    return this.procs.filter((p) => p.name.includes(ROLES.writerDynamodb));
   }
 
   async launch(): Promise<void> {

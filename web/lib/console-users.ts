@@ -18,6 +18,13 @@ export const CONSOLE_ROLES = ['viewer', 'operator', 'approver'] as const;
 /** One console role. */
 export type ConsoleRole = (typeof CONSOLE_ROLES)[number];
 
+/** What each role may do, as shown on the sign-in page, by `npm start` and in the docs. */
+export const ROLE_DESCRIPTIONS: Record<ConsoleRole, string> = {
+  viewer: 'reads every page; cannot act',
+  operator: 'creates, starts, advances, ramps, pauses, resumes and rolls back migrations',
+  approver: 'everything an operator can, and approves decommissions (of someone else’s request)',
+};
+
 const KEY_BYTES = 64;
 const SALT_BYTES = 16;
 const HASH_PATTERN = /^scrypt\$([0-9a-f]{32})\$([0-9a-f]{128})$/;

@@ -89,3 +89,27 @@ export interface MetricStore {
   /** Releases connections. */
   close(): Promise<void>;
 }
+
+/** What the old store holds before a time (the TTL-wait check of the migration). */
+export interface OldPointsBefore {
+  /** False when the env's table does not exist (nothing is held). */
+  tableExists: boolean;
+  /** The oldest minute held before the time, or null when none is. */
+  oldestMinute: number | null;
+  /** False when the oldest minute could not be had in time and oldestMinute is just the first minute found. */
+  exact: boolean;
+}
+
+/**
+ * The old store's side of the migration's end, for one environment: whether it still holds data
+ * older than a time (the TTL wait), and dropping it (decommission). The Cassandra store
+ * implements it (openOldStoreAdmin in cassandra-store.ts).
+ */
+export interface OldStoreAdmin {
+  /** Where the environment's data lives, for messages (the Cassandra keyspace). */
+  readonly location: string;
+  /** Whether any point older than `before` (epoch ms) is held, and the oldest such minute. */
+  pointsBefore(before: number): Promise<OldPointsBefore>;
+  /** Drops the environment's table and its keyspace (a repeat is a no-op). */
+  drop(): Promise<void>;
+}

@@ -3,32 +3,18 @@ import { OutageBanner } from '../../components/outage-banner';
 import { parseAuditFilters, toAuditQuery } from '../../lib/audit-filters';
 import { environments, loadAudit } from '../../lib/data';
 import { requirePageUser } from '../../lib/session';
-import { Stage } from '../../../contract';
+import { AUDIT_ACTIONS } from '../../../contract';
 
 export const dynamic = 'force-dynamic';
-
-const ACTIONS = [
-  'start',
-  'advance',
-  'advance_failed',
-  'rollback',
-  'automatic_rollback',
-  'auto_ramp',
-  'set_ramp',
-  'pause',
-  'resume',
-  'revert',
-  'approve_decommission',
-  Stage.decommission,
-];
 
 export default async function AuditPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   await requirePageUser();
   const { filters, problems } = parseAuditFilters(await searchParams);
   const { entries, outages } = problems.length ? { entries: [], outages: [] } : await loadAudit(toAuditQuery(filters));
+  // The export links carry the filters but not the page's limit: an export holds every matching entry.
   const qs = new URLSearchParams(
     Object.entries(filters)
-      .filter(([, v]) => v !== '' && v !== undefined)
+      .filter(([k, v]) => k !== 'limit' && v !== '' && v !== undefined)
       .map(([k, v]) => [k, String(v)]),
   ).toString();
   return (
@@ -45,26 +31,32 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
         <input name="actor" defaultValue={filters.actor} placeholder="actor (e.g. automatic)" aria-label="actor" />
         <input name="action" defaultValue={filters.action} placeholder="action" list="audit-actions" aria-label="action" />
         <datalist id="audit-actions">
-          {ACTIONS.map((a) => (
+          {AUDIT_ACTIONS.map((a) => (
             <option key={a} value={a} />
           ))}
         </datalist>
         <input name="since" defaultValue={filters.since} placeholder="since (ISO time)" aria-label="since" />
         <input name="until" defaultValue={filters.until} placeholder="until (ISO time)" aria-label="until" />
         <button type="submit">Filter</button>
-        <a href={`/api/audit/export?format=csv&${qs}`} download>
-          Export CSV
-        </a>
-        <a href={`/api/audit/export?format=json&${qs}`} download>
-          Export JSON
-        </a>
+        <span>
+          Export every entry matching these filters (not only the {filters.limit} shown), newest first, with its evidence:{' '}
+          <a href={`/api/audit/export?format=csv&${qs}`} download data-testid="export-csv">
+            CSV
+          </a>{' '}
+          ·{' '}
+          <a href={`/api/audit/export?format=json&${qs}`} download data-testid="export-json">
+            JSON
+          </a>
+        </span>
       </form>
       {problems.length ? (
         <p className="result error" role="alert">
           Bad filter: {problems.join('; ')}
         </p>
       ) : null}
-      <p className="muted">{entries.length} entries, newest first.</p>
+      <p className="muted">
+        {entries.length} entries, newest first{entries.length >= filters.limit ? ` (the newest ${filters.limit}; the exports hold them all)` : ''}.
+      </p>
       <AuditTable entries={entries} />
     </>
   );
