@@ -65,7 +65,8 @@ describe('console: verify and repair', () => {
   const local = (minute: number): string => new Date(minute).toISOString().slice(0, 16);
 
   before(async () => {
-    const building = ensureConsoleBuilt();
+    // Build the console first: on a busy machine a build next to the pipeline's start slows both.
+    await ensureConsoleBuilt();
     producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     const rig = await launchMigrationRig(cfg, env, { retention: '30m', aggregatorLateness: '5s' });
@@ -82,7 +83,6 @@ describe('console: verify and repair', () => {
       { username: 'victor', role: 'viewer' },
     ]);
     users = written.users;
-    await building;
     consoleApp = await new ConsoleProcess(`${env}-console`, await freePort(), {
       SWITCHYARD_ENVS: env,
       TEMPORAL_TASK_QUEUE: rig.taskQueue,
