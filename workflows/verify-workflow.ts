@@ -48,7 +48,8 @@ const comparing = proxyActivities<VerifyActivities>({
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: [VerifyFailureType.invalidInput] },
 });
-const recording = proxyActivities<VerifyActivities>({
+/** Records a run's start and outcome in the migration's audit history (shared with the repair workflow). */
+export const recording = proxyActivities<VerifyActivities>({
   startToCloseTimeout: '1 minute',
   retry: {
     initialInterval: '1 second',
