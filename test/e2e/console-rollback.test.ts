@@ -228,7 +228,8 @@ describe('console and notifications: an automatic rollback in cutover', () => {
       (Number(ev.mismatches) > 0 && Number(ev.mismatchRate) > policy.rollbackMismatchRate) || Number(ev.newStoreErrorRate) > policy.rollbackErrorRate,
       JSON.stringify(ev),
     );
-    assert.equal(ev.ramp, 50);
+    // At 50 % or, if the automatic step to 100 % came before the first corrupted write, at 100 %.
+    assert.ok(ev.ramp === 50 || ev.ramp === 100, `rolled back at ${String(ev.ramp)}%`);
     assert.ok(Number(ev.comparisons) >= policy.minSamplesForRollback);
     for (const [k, v] of Object.entries(rolled.rolledBack!.evidence)) assert.deepEqual(ev[k], v, `evidence ${k} as the workflow recorded it`);
     assert.equal(body.reason, rolled.rolledBack!.reason);
