@@ -188,6 +188,10 @@ describe('e2e: one environment migrated through every stage on the real stack', 
     minSamplesForRollback: 5,
     minNewStoreReads: 20,
     rollbackMismatchRate: 0.05,
+    // The injected fault is judged on mismatches. Shadow reads that time out on a busy 2-core test
+    // machine (250 ms) are new-store errors too: keep those thresholds above that noise here.
+    rollbackErrorRate: 0.25,
+    maxNewStoreErrorRate: 0.25,
     ackTimeoutMs: 20_000,
     keepOldTables: false,
   };
