@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '../config/config.js';
 import { runMain } from '../kit/cli.js';
+import { consoleBuildReason } from './start/console-build.js';
 
 interface Phase {
   name: string;
@@ -38,7 +39,10 @@ const PHASES: Phase[] = [
     timeoutMs: 900_000,
   },
   { name: 'disruptive', dir: 'test/integration', match: isDisruptive, needsStack: true, concurrency: 1, timeoutMs: 900_000 },
-  { name: 'e2e', dir: 'test/e2e', match: (f) => f.endsWith('.test.ts'), needsStack: true, concurrency: 1, timeoutMs: 1_800_000 },
+  // Two files at a time: the browser tests wait on the stack more than they use the CPU; in file
+  // order (console-verify, console, migration-scenario) the scenario starts when the shorter
+  // console test ends, and its timed part (the rollback, minutes in) runs alone.
+  { name: 'e2e', dir: 'test/e2e', match: (f) => f.endsWith('.test.ts'), needsStack: true, concurrency: 2, timeoutMs: 1_800_000 },
 ];
 
 function listFiles(dir: string): string[] {
@@ -186,6 +190,14 @@ async function main(args: string[]): Promise<number> {
           break;
         }
         stackUp = true;
+      }
+      // The browser tests run two at a time and serve the console's production build: build it
+      // once here when it is missing or older than its sources (the static phase builds it too).
+      if (phase.name === 'e2e' && consoleBuildReason(REPO_ROOT) !== undefined) {
+        console.log('\n=== e2e: next build web (the console is not built, or older than its sources) ===');
+        await runCommand(process.execPath, [path.join(REPO_ROOT, 'node_modules/next/dist/bin/next'), 'build', 'web', '--webpack'], {
+          NEXT_TELEMETRY_DISABLED: '1',
+        });
       }
       const code = await runNodeTests(phase.name, files, phase.concurrency, phase.timeoutMs);
       if (code !== 0) exit = 1;

@@ -23,6 +23,7 @@ import {
   type VerifyReport,
 } from '../contract/index.js';
 import { UsageError } from '../kit/cli.js';
+import { innermost, listRuns } from '../kit/workflow-runs.js';
 
 const MINUTE_MS = 60_000;
 
@@ -104,16 +105,6 @@ export function formatRepairReport(r: RepairReport): string {
   return lines.join('\n');
 }
 
-/** The newest runs of one type for env (newest first). */
-export async function listRuns(client: Client, type: string, env: string, limit = 10): Promise<{ workflowId: string; startTime: Date; status: string }[]> {
-  const prefix = type === VERIFY_WORKFLOW_TYPE ? verifyWorkflowId(env, '') : repairWorkflowId(env, '');
-  const runs: { workflowId: string; startTime: Date; status: string }[] = [];
-  for await (const w of client.workflow.list({ query: `WorkflowType = '${type}'` })) {
-    if (w.workflowId.startsWith(prefix)) runs.push({ workflowId: w.workflowId, startTime: w.startTime, status: w.status.name });
-  }
-  return runs.sort((a, b) => b.startTime.getTime() - a.startTime.getTime()).slice(0, limit);
-}
-
 /** Polls a run's progress query, printing a line when it changes, until it ends; returns the final report. */
 async function follow<R extends { status: string; finishedAt: number | null }>(client: Client, id: string, query: string, line: (r: R) => string): Promise<R> {
   const handle = client.workflow.getHandle(id);
@@ -148,13 +139,6 @@ const verifyLine = (r: VerifyReport): string =>
 const repairLine = (r: RepairReport): string =>
   `repair ${r.status}${r.plan ? `: ${r.readSoFar} of ${r.plan.messages} messages read (${Math.round((r.progress ?? 0) * 100)}%)` : ''}${r.replay ? `, ${r.replay.written} points written` : ''}${r.verify ? `, re-verify ${r.verify.status}` : ''}`;
 
-/** The innermost message of a failure chain (the activity's own words). */
-export function innermost(err: unknown): string {
-  let e: unknown = err;
-  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
-  return e instanceof Error ? e.message : String(e);
-}
-
 export interface RunOptions {
   taskQueue: string;
   wait: boolean;
@@ -175,13 +159,13 @@ export async function runVerify(client: Client, input: VerifyInput, o: RunOption
 export async function verifyStatus(client: Client, idOrEnv: string, envs: string[]): Promise<number> {
   let id = idOrEnv;
   if (envs.includes(idOrEnv)) {
-    const runs = await listRuns(client, VERIFY_WORKFLOW_TYPE, idOrEnv);
+    const runs = await listRuns(client, VERIFY_WORKFLOW_TYPE, verifyWorkflowId, idOrEnv, envs, 10);
     if (runs.length === 0) {
       console.log(`${idOrEnv}: no verify run yet (npm run ops -- verify ${idOrEnv} --reason "...")`);
       return 0;
     }
     id = runs[0]!.workflowId;
-    for (const r of runs.slice(1)) console.log(`earlier: ${r.workflowId} ${r.status.toLowerCase()} (started ${r.startTime.toISOString()})`);
+    for (const r of runs.slice(1)) console.log(`earlier: ${r.workflowId} ${r.status.toLowerCase()} (started ${new Date(r.startTime).toISOString()})`);
   }
   try {
     console.log(formatVerifyReport(await client.workflow.getHandle(id).query<VerifyReport>(VERIFY_PROGRESS_QUERY), 5));
@@ -220,7 +204,7 @@ export async function runRepair(client: Client, input: RepairInput, o: RunOption
 export async function repairStatus(client: Client, idOrEnv: string, envs: string[]): Promise<number> {
   let id = idOrEnv;
   if (envs.includes(idOrEnv)) {
-    const runs = (await listRuns(client, REPAIR_WORKFLOW_TYPE, idOrEnv, 20)).filter((r) => !r.workflowId.endsWith('-plan'));
+    const runs = (await listRuns(client, REPAIR_WORKFLOW_TYPE, repairWorkflowId, idOrEnv, envs, 20)).filter((r) => !r.workflowId.endsWith('-plan'));
     if (runs.length === 0) {
       console.log(`${idOrEnv}: no repair run yet`);
       return 0;

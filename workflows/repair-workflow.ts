@@ -20,7 +20,7 @@ import {
   type VerifyInput,
   type VerifyReport,
 } from '../contract/index.js';
-import { differences, recordRefusal, recording, reportSummary, verifyInputProblem } from './verify-workflow.js';
+import { differences, recordRefusal, reportSummary, runRecorder, verifyInputProblem } from './verify-workflow.js';
 
 function emptyReplayResult(): ReplayResult {
   return { read: 0, written: 0, outOfRange: 0, invalid: 0, rejected: 0, expired: 0, deleted: 0, keptExtras: 0 };
@@ -87,18 +87,7 @@ export async function repairWorkflow(input: RepairInput): Promise<RepairReport> 
     error: null,
   };
   setHandler(repairProgressQuery, () => report);
-  const record = (event: 'started' | 'finished' | 'failed', summary: Record<string, unknown>) =>
-    recording.recordOperation({
-      env: input.env,
-      operation: 'repair',
-      event,
-      workflowId,
-      range: report.plan?.range ?? input.range,
-      summary,
-      identity: input.identity,
-      reason: input.reason,
-      requestId: `${workflowId}:${event}`,
-    });
+  const record = runRecorder('repair', input, workflowId, () => report.plan?.range ?? input.range);
 
   try {
     const plan = await planning.planRepair({ ...input, workflowId });

@@ -104,6 +104,25 @@ export function reportSummary(r: VerifyReport): Record<string, unknown> {
 }
 
 /**
+ * The recorder of one run's start and outcome: each event goes into the env's audit history under
+ * the run's actor, with the range the run planned (or, before it planned, the one it was asked for).
+ */
+export function runRecorder(operation: 'verify' | 'repair', input: VerifyInput | RepairInput, workflowId: string, range: () => MinuteRange | null) {
+  return (event: 'started' | 'finished' | 'failed', summary: Record<string, unknown>) =>
+    recording.recordOperation({
+      env: input.env,
+      operation,
+      event,
+      workflowId,
+      range: range(),
+      summary,
+      identity: input.identity,
+      reason: input.reason,
+      requestId: `${workflowId}:${event}`,
+    });
+}
+
+/**
  * Records a request refused before it was planned (its input unusable) in the env's audit history,
  * when the request names an environment and an actor to record it under; a failure to record is
  * not the operator's problem here (the refusal is what they see).
@@ -165,18 +184,7 @@ export async function verifyWorkflow(input: VerifyInput): Promise<VerifyReport> 
     error: null,
   };
   setHandler(verifyProgressQuery, () => report);
-  const record = (event: 'started' | 'finished' | 'failed', summary: Record<string, unknown>) =>
-    recording.recordOperation({
-      env: input.env,
-      operation: 'verify',
-      event,
-      workflowId,
-      range: report.plan?.range ?? input.range ?? null,
-      summary,
-      identity: input.identity,
-      reason: input.reason,
-      requestId: `${workflowId}:${event}`,
-    });
+  const record = runRecorder('verify', input, workflowId, () => report.plan?.range ?? input.range ?? null);
 
   try {
     const plan = await planning.planVerify({ workflowId, env: input.env, range: input.range, slices });

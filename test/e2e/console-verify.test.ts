@@ -27,8 +27,7 @@ import { freePort, testConfig } from '../support/stack.js';
 
 // Verify and repair from the console, in a real browser, on the real stack (pipeline writing both
 // stores, query service, control worker, the migration in dual write): an operator starts a verify
-// on the environment page and sees its progress and report; a repair preview shows what it will
-// rewrite and changes nothing until confirmed; a viewer can start neither.
+// on the environment page and sees its progress and report; a viewer can start neither.
 const cfg = testConfig();
 
 describe('console: verify and repair', () => {
@@ -86,10 +85,11 @@ describe('console: verify and repair', () => {
       SWITCHYARD_QUERY_URL: rig.queryUrl,
     }).startAndWait();
     browser = await launchBrowser();
-    // A verify needs settled minutes after the coverage horizon: dual writes for a few minutes.
+    // A verify needs a settled minute from the coverage horizon on: the horizon's own minute is
+    // settled once it ended a minute (VERIFY_SETTLE_MS) before the minute now running began.
     const h = (await state()).coverageHorizon;
     assert.ok(h !== null, 'dual write recorded a horizon');
-    while (Date.now() < h + 4 * MINUTE_MS) await sleep(2000);
+    while (Date.now() < h + 2 * MINUTE_MS + 5_000) await sleep(2000);
   });
 
   after(async () => {

@@ -414,7 +414,11 @@ runMain(USAGE, async (argv) => {
       // Both launched (or failed) before going on, so a failure of one still cleans up the other's processes.
       const launched = await Promise.allSettled([sci.launch(), cut.launch()]);
       for (const l of launched) if (l.status === 'rejected') throw l.reason;
-      const [sr, cr] = await Promise.all([scienceRollback(sci, transitionsMs.length < o.transitions ? o.transitions : 0), cutoverRollback(cut)]);
+      // Both run to their end (or failure) before the clean-up stops their processes.
+      const [sres, cres] = await Promise.allSettled([scienceRollback(sci, transitionsMs.length < o.transitions ? o.transitions : 0), cutoverRollback(cut)]);
+      const failures = [sres, cres].filter((r) => r.status === 'rejected').map((r) => (r.reason instanceof Error ? r.reason.message : String(r.reason)));
+      if (sres.status === 'rejected' || cres.status === 'rejected') throw new Error(failures.join('; '));
+      const [sr, cr] = [sres.value, cres.value];
       transitionsMs.push(...sr.transitionsMs);
       Object.assign(figures, {
         [`rollback_science_${scale}_s`]: Number(sr.reactionS.toFixed(1)),
