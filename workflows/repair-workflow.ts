@@ -20,7 +20,7 @@ import {
   type VerifyInput,
   type VerifyReport,
 } from '../contract/index.js';
-import { differences, recordRefusal, reportSummary, runRecorder, verifyInputProblem } from './verify-workflow.js';
+import { differences, recordRefusal, reportSummary, runRecorder, runStart, verifyInputProblem } from './verify-workflow.js';
 
 function emptyReplayResult(): ReplayResult {
   return { read: 0, written: 0, outOfRange: 0, invalid: 0, rejected: 0, expired: 0, deleted: 0, keptExtras: 0 };
@@ -71,12 +71,7 @@ export async function repairWorkflow(input: RepairInput): Promise<RepairReport> 
     throw ApplicationFailure.create({ type: VerifyFailureType.invalidInput, message: `invalid repair request: ${problem}`, nonRetryable: true });
   }
   const report: RepairReport = {
-    workflowId,
-    env: input.env,
-    status: 'planning',
-    actor: input.identity,
-    reason: input.reason,
-    plan: null,
+    ...runStart(workflowId, input),
     replay: null,
     readSoFar: 0,
     progress: 0,

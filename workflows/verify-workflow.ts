@@ -103,6 +103,11 @@ export function reportSummary(r: VerifyReport): Record<string, unknown> {
   };
 }
 
+/** The fields a verify or repair report starts with: the run, its env and actor, nothing planned yet. */
+export function runStart(workflowId: string, input: VerifyInput | RepairInput) {
+  return { workflowId, env: input.env, status: 'planning' as const, actor: input.identity, reason: input.reason, plan: null };
+}
+
 /**
  * The recorder of one run's start and outcome: each event goes into the env's audit history under
  * the run's actor, with the range the run planned (or, before it planned, the one it was asked for).
@@ -163,12 +168,7 @@ export async function verifyWorkflow(input: VerifyInput): Promise<VerifyReport> 
   const sampleLimit = input.sampleLimit ?? VERIFY_DEFAULTS.sampleLimit;
   const startedAt = Date.now();
   const report: VerifyReport = {
-    workflowId,
-    env: input.env,
-    status: 'planning',
-    actor: input.identity,
-    reason: input.reason,
-    plan: null,
+    ...runStart(workflowId, input),
     counts: emptyCounts(),
     samples: emptySamples(),
     seriesDoneBySlice: Array.from({ length: slices }, () => 0),

@@ -335,17 +335,7 @@ export class DynamoMetricStore implements MetricStore {
     const problem = keySliceProblem(slice);
     if (problem !== undefined) throw new StoreError(`invalid key slice: ${problem}`, { retriable: false });
     const seen = new Set<string>();
-    const pages = this.pages('scan series', (startKey) =>
-      this.client.send(
-        new ScanCommand({
-          TableName: this.table,
-          ProjectionExpression: 'series',
-          Segment: slice.index,
-          TotalSegments: slice.count,
-          ExclusiveStartKey: startKey,
-        }),
-      ),
-    );
+    const pages = this.pages('scan series', (startKey) => this.client.send(this.seriesScan(slice, startKey)));
     for await (const items of pages) for (const item of items) if (item.series?.S !== undefined) seen.add(item.series.S);
     return [...seen].map((key) => {
       const cut = key.indexOf('#');
@@ -370,16 +360,7 @@ export class DynamoMetricStore implements MetricStore {
       }
     }
     const page: ScanCommandOutput = await this.run('scan series page', () =>
-      this.client.send(
-        new ScanCommand({
-          TableName: this.table,
-          ProjectionExpression: 'series',
-          Segment: slice.index,
-          TotalSegments: slice.count,
-          Limit: Math.max(1, Math.min(limit * 50, 10_000)),
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-        }),
-      ),
+      this.client.send(this.seriesScan(slice, startKey, Math.max(1, Math.min(limit * 50, 10_000)))),
     );
     const seen = new Set<string>();
     for (const item of page.Items ?? []) if (item.series?.S !== undefined) seen.add(item.series.S);
@@ -483,6 +464,18 @@ export class DynamoMetricStore implements MetricStore {
   }
 
   /** attempt(), with every failure turned into a StoreError (for calls where no point is at fault). */
+  /** A Scan of one segment's keys (series only), from startKey, of up to limit items. */
+  private seriesScan(slice: KeySlice, startKey: Record<string, AttributeValue> | undefined, limit?: number): ScanCommand {
+    return new ScanCommand({
+      TableName: this.table,
+      ProjectionExpression: 'series',
+      Segment: slice.index,
+      TotalSegments: slice.count,
+      Limit: limit,
+      ExclusiveStartKey: startKey,
+    });
+  }
+
   /** Every page of a Query or Scan, each call run (retried, its failure classified) like any other. */
   private async *pages(
     action: string,
