@@ -22,6 +22,8 @@ interface Phase {
   needsStack: boolean;
   concurrency: number;
   timeoutMs: number;
+  /** Files of the phase that run one at a time, before the others (which run `concurrency` at a time). */
+  solo?: (file: string) => boolean;
 }
 
 const isDisruptive = (f: string): boolean => f.endsWith('.disruptive.test.ts');
@@ -35,7 +37,10 @@ const PHASES: Phase[] = [
     dir: 'test/integration',
     match: (f) => f.endsWith('.test.ts') && !isDisruptive(f),
     needsStack: true,
-    concurrency: 1,
+    // Most integration files wait on the stack (rebalances, minutes closing, session timeouts):
+    // two at a time. The benchmark smoke runs and npm start load both cores: alone, first.
+    concurrency: 2,
+    solo: (f) => f.includes('/bench/') || f.includes('/start/'),
     timeoutMs: 900_000,
   },
   { name: 'disruptive', dir: 'test/integration', match: isDisruptive, needsStack: true, concurrency: 1, timeoutMs: 900_000 },
@@ -199,8 +204,10 @@ async function main(args: string[]): Promise<number> {
           NEXT_TELEMETRY_DISABLED: '1',
         });
       }
-      const code = await runNodeTests(phase.name, files, phase.concurrency, phase.timeoutMs);
-      if (code !== 0) exit = 1;
+      const solo = phase.solo ? files.filter(phase.solo) : [];
+      const shared = files.filter((f) => !solo.includes(f));
+      if (solo.length > 0 && (await runNodeTests(`${phase.name}-solo`, solo, 1, phase.timeoutMs)) !== 0) exit = 1;
+      if (shared.length > 0 && (await runNodeTests(phase.name, shared, phase.concurrency, phase.timeoutMs)) !== 0) exit = 1;
     }
   }
   console.log(`\n(test run took ${((Date.now() - started) / 1000).toFixed(0)} s; TAP output in test-results/)`);
