@@ -72,6 +72,11 @@ function runCommand(command: string, args: string[], env: Record<string, string>
   });
 }
 
+/** The console's production build (what the browser tests and `npm start` serve); its exit code. */
+function buildConsole(): Promise<number> {
+  return runCommand(process.execPath, [path.join(REPO_ROOT, 'node_modules/next/dist/bin/next'), 'build', 'web', '--webpack'], { NEXT_TELEMETRY_DISABLED: '1' });
+}
+
 const resultsDir = path.join(REPO_ROOT, 'test-results');
 let passed = 0;
 let failed = 0;
@@ -171,9 +176,7 @@ async function main(args: string[]): Promise<number> {
       // The console's production build type-checks web/ (with web/tsconfig.json) and is what the
       // browser tests and `npm start` serve.
       console.log('\n=== static: next build web (the console) ===');
-      const build = await runCommand(process.execPath, [path.join(REPO_ROOT, 'node_modules/next/dist/bin/next'), 'build', 'web', '--webpack'], {
-        NEXT_TELEMETRY_DISABLED: '1',
-      });
+      const build = await buildConsole();
       if (tsc !== 0 || lint !== 0 || format !== 0 || build !== 0) {
         console.error(
           `static checks failed (tsc exit ${tsc}, eslint exit ${lint}, prettier exit ${format}${format !== 0 ? ': run npm run format' : ''}, next build exit ${build})`,
@@ -200,9 +203,7 @@ async function main(args: string[]): Promise<number> {
       // once here when it is missing or older than its sources (the static phase builds it too).
       if (phase.name === 'e2e' && consoleBuildReason(REPO_ROOT) !== undefined) {
         console.log('\n=== e2e: next build web (the console is not built, or older than its sources) ===');
-        await runCommand(process.execPath, [path.join(REPO_ROOT, 'node_modules/next/dist/bin/next'), 'build', 'web', '--webpack'], {
-          NEXT_TELEMETRY_DISABLED: '1',
-        });
+        await buildConsole();
       }
       const solo = phase.solo ? files.filter(phase.solo) : [];
       const shared = files.filter((f) => !solo.includes(f));

@@ -27,7 +27,7 @@ import { createKafka } from '../../config/clients.js';
 import { ROLES } from '../../contract/index.js';
 import { loadConfig, type SwitchyardConfig } from '../../config/config.js';
 import { demoPolicy, productionPolicy } from '../../config/migration-policy.js';
-import { parseCommandLine, parseDuration, parseWhole, runMain } from '../../kit/cli.js';
+import { parseCommandLine, parseDuration, parseFraction, parseWhole, runMain } from '../../kit/cli.js';
 import { innermost } from '../../kit/workflow-runs.js';
 import { DEFAULT_RANGES, runReadTraffic } from '../generator/read-traffic.js';
 import { aggregatorGroup, writerGroup } from '../../pipeline/kernel/topics.js';
@@ -83,12 +83,6 @@ interface Options {
   settleMs: number;
   /** Overrides the policy's rollbackErrorRate and maxNewStoreErrorRate (null: the policy's). */
   errorRollback: number | null;
-}
-
-function parseRate(flag: string, text: string): number {
-  const v = Number(text);
-  if (text.trim() === '' || !Number.isFinite(v) || v <= 0 || v > 1) throw new Error(`--${flag}: '${text}' must be a rate above 0 and at most 1\n\n${USAGE}`);
-  return v;
 }
 
 /** The bench's policy: the rollback shape of `scale`, with bench-scale bakes and gate counts. */
@@ -411,7 +405,7 @@ runMain(USAGE, async (argv) => {
     readRate: parseWhole('read-rate', a['read-rate']!, 1, 10_000),
     apps: parseWhole('apps', a.apps!, 2, 10_000),
     settleMs: parseDuration('settle', a.settle!),
-    errorRollback: a['error-rollback'] === 'policy' ? null : parseRate('error-rollback', a['error-rollback']!),
+    errorRollback: a['error-rollback'] === 'policy' ? null : parseFraction('error-rollback', a['error-rollback']!),
   };
   const instances = 1 + 2 * o.writers + o.queryServices;
   if (instances < 6) progress(`note: ${instances} data-plane instances (fewer than 6)`);
