@@ -24,6 +24,8 @@ interface Phase {
   timeoutMs: number;
   /** Files of the phase that run one at a time, before the others (which run `concurrency` at a time). */
   solo?: (file: string) => boolean;
+  /** The phase's longest files: they run in a runner of their own while the others run one at a time beside them. */
+  first?: (file: string) => boolean;
 }
 
 const isDisruptive = (f: string): boolean => f.endsWith('.disruptive.test.ts');
@@ -44,10 +46,18 @@ const PHASES: Phase[] = [
     timeoutMs: 900_000,
   },
   { name: 'disruptive', dir: 'test/integration', match: isDisruptive, needsStack: true, concurrency: 1, timeoutMs: 900_000 },
-  // Two files at a time: the browser tests wait on the stack more than they use the CPU; in file
-  // order (console-verify, console, migration-scenario) the scenario starts when the shorter
-  // console test ends, and its timed part (the rollback, minutes in) runs alone.
-  { name: 'e2e', dir: 'test/e2e', match: (f) => f.endsWith('.test.ts'), needsStack: true, concurrency: 2, timeoutMs: 1_800_000 },
+  // Two files at a time: the browser tests wait on the stack more than they use the CPU. The
+  // migration scenario (the longest, about 6 minutes) starts first; the console tests run one
+  // after another beside it, so the phase lasts about as long as the scenario plus one console file.
+  {
+    name: 'e2e',
+    dir: 'test/e2e',
+    match: (f) => f.endsWith('.test.ts'),
+    needsStack: true,
+    concurrency: 2,
+    first: (f) => f.endsWith('migration-scenario.test.ts'),
+    timeoutMs: 1_800_000,
+  },
 ];
 
 function listFiles(dir: string): string[] {
@@ -208,7 +218,17 @@ async function main(args: string[]): Promise<number> {
       const solo = phase.solo ? files.filter(phase.solo) : [];
       const shared = files.filter((f) => !solo.includes(f));
       if (solo.length > 0 && (await runNodeTests(`${phase.name}-solo`, solo, 1, phase.timeoutMs)) !== 0) exit = 1;
-      if (shared.length > 0 && (await runNodeTests(phase.name, shared, phase.concurrency, phase.timeoutMs)) !== 0) exit = 1;
+      const first = phase.first ? shared.filter(phase.first) : [];
+      if (first.length > 0) {
+        // node --test starts files in its own (sorted) order: the long ones get a runner of their
+        // own, the others run one after another in a second runner beside it.
+        const rest = shared.filter((f) => !first.includes(f));
+        const codes = await Promise.all([
+          runNodeTests(`${phase.name}-long`, first, 1, phase.timeoutMs),
+          rest.length > 0 ? runNodeTests(phase.name, rest, Math.max(1, phase.concurrency - 1), phase.timeoutMs) : Promise.resolve(0),
+        ]);
+        if (codes.some((c) => c !== 0)) exit = 1;
+      } else if (shared.length > 0 && (await runNodeTests(phase.name, shared, phase.concurrency, phase.timeoutMs)) !== 0) exit = 1;
     }
   }
   console.log(`\n(test run took ${((Date.now() - started) / 1000).toFixed(0)} s; TAP output in test-results/)`);

@@ -364,6 +364,17 @@ describe('e2e: one environment migrated through every stage on the real stack', 
       return true;
     });
     pauseReads = false;
+    // Enough reads of every range at cutover 100 % to judge who served them (the 6-hour range is a
+    // fifth of the mix; a busy machine answers fewer reads a second) before leaving cutover.
+    const readsOfEachRange = (): number =>
+      Math.min(
+        ...DEFAULT_RANGES.map(
+          ([rangeMs]) =>
+            responses.filter((r) => r.status === 200 && r.request.sentAt >= fullCutoverAt && r.request.to - r.request.from === rangeMs).length,
+        ),
+      );
+    const enoughBy = Date.now() + 120_000;
+    while (readsOfEachRange() < 5 && Date.now() < enoughBy) await sleep(1000);
     await advanceWhenReady('cutover', 120_000);
     const leftCutoverAt = Date.now();
     // At cutover 100 %, before the TTL wait: most reads took their covered part from the new store
