@@ -114,6 +114,8 @@ async function startEverything(
     `starting ${envs.length * 5 + 2} processes: per environment an aggregator, two writers, a load and a read generator; the query service; the control worker`,
   );
   const query = sup.startAndWait(queryService(options.queryPort, maxRetention, envs));
+  // The worker creates any missing migration workflow (demo policy); a workflow started from now on is new.
+  const startedAfter = Date.now() - 1000;
   const worker = sup.startAndWait(controlWorker(client, cfg));
   const jobs = envs.flatMap((env) => streamJobs(env, retention(env))).map((spec) => sup.startAndWait(spec));
   const loadgens = envs.map((env, i) => sup.startAndWait(loadGenerator(env, i + 1, options.apps, options.ratePerEnv)));
@@ -125,8 +127,8 @@ async function startEverything(
       envs.map(async (env) => {
         const status = await ensureMigration(client, {
           env,
-          taskQueue: cfg.temporal.taskQueue,
           policy: policies.get(env)!,
+          startedAfter,
           terminateCommand: (id) =>
             `${path.relative(REPO_ROOT, path.join(cfg.stack.toolsDir, 'python', 'bin', 'temporal'))} workflow terminate --address ${formatHostPort(cfg.temporal.address)} --workflow-id ${id} --reason "demo restart"`,
           queryTimeoutMs: options.readyTimeoutMs,

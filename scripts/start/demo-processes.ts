@@ -75,7 +75,9 @@ export function queryService(port: number, retentionMs: number, environments: st
 export function controlWorker(client: Client, cfg: SwitchyardConfig): ProcessSpec {
   return {
     name: 'worker',
-    ...tsEntry('workers/control-worker.ts', []),
+    // The worker creates a missing migration workflow per env with the demo policy (npm start's
+    // own launcher only reads Temporal: the worker and the console are the clients that write).
+    ...tsEntry('workers/control-worker.ts', ['--create-migrations', 'demo']),
     probe: temporalWorkerReady(client, cfg.temporal.namespace, cfg.temporal.taskQueue),
     lifecycle: 'service',
     stopTier: SERVICE_TIER,

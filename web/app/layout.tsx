@@ -22,6 +22,8 @@ export default async function RootLayout({ children }: { children: React.ReactNo
               <Link href="/audit">Audit</Link>
               <Link href="/pipeline">Pipeline</Link>
               <Link href="/metrics">Metrics tab</Link>
+              <Link href="/tokens">API tokens</Link>
+              {user.role === 'approver' ? <Link href="/sessions">Sessions</Link> : null}
             </nav>
           ) : null}
           {user ? (
