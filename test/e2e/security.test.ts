@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DeleteTableCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import type { Client } from '@temporalio/client';
 import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
 import { readAudit } from '../../audit/audit-log.js';
 import { createDynamoClient } from '../../config/clients.js';
@@ -13,8 +14,8 @@ import { MIGRATION_WORKFLOW_TYPE, migrationWorkflowId, type MigrationPolicy, typ
 import { SCIENCE_STATS_TABLE } from '../../pipeline/kernel/science/control-tables.js';
 import { launchBrowser } from '../support/browser.js';
 import { ConsoleProcess, ensureConsoleBuilt, writeUsersFile, type TestUser } from '../support/console.js';
-import { launchMigrationRig, type MigrationRig } from '../support/migration-rig.js';
-import { dropEnv, type PipelineProcess, testEnv } from '../support/pipeline.js';
+import { temporalClient } from '../support/migration-rig.js';
+import { dropEnv, PipelineProcess, queryPort, queryProcess, testEnv } from '../support/pipeline.js';
 import { freePort, runCommand, testConfig } from '../support/stack.js';
 
 // The trust model on the real stack: each hole a security review found, tried again and shown
@@ -25,7 +26,7 @@ const cfg = testConfig();
 describe('security: one front door, revocable sessions, nothing around the console', () => {
   const env = testEnv('sec');
   const dynamo = createDynamoClient(cfg);
-  let rig: MigrationRig;
+  let rig: { taskQueue: string; queryUrl: string; client: Client; closeTemporal: () => Promise<void> };
   const procs: PipelineProcess[] = [];
   let consoleApp: ConsoleProcess;
   let users: Record<string, TestUser>;
@@ -98,8 +99,19 @@ describe('security: one front door, revocable sessions, nothing around the conso
 
   before(async () => {
     const building = ensureConsoleBuilt();
-    rig = await launchMigrationRig(cfg, env, { retention: '10m', aggregatorLateness: '5s' });
-    procs.push(...rig.procs);
+    // No pipeline: the query service (a data-plane instance that acknowledges control states) and
+    // the control worker are all these tests need.
+    const taskQueue = `switchyard-test-${env}`;
+    const query = queryProcess(`${env}-query`, env, ['--retention', '10m']).start();
+    procs.push(query);
+    await query.waitForLog(/query service on http:\/\/127\.0\.0\.1:\d+/, 180_000);
+    const queryUrl = `http://127.0.0.1:${await queryPort(query)}`;
+    // Start-up waits are generous: the worker bundles the workflows first, slow on a busy machine.
+    const worker = new PipelineProcess(`${env}-worker`, 'workers/control-worker.ts', [], { SWITCHYARD_ENVS: env, TEMPORAL_TASK_QUEUE: taskQueue }).start();
+    procs.push(worker);
+    await worker.waitForLog(/control worker polling/, 300_000);
+    const temporal = await temporalClient(cfg);
+    rig = { taskQueue, queryUrl, client: temporal.client, closeTemporal: temporal.close };
     await rig.client.workflow.start(MIGRATION_WORKFLOW_TYPE, { workflowId: migrationWorkflowId(env), taskQueue: rig.taskQueue, args: [{ env, policy }] });
     users = writeUsersFile(path.join(os.tmpdir(), `switchyard-${env}`), [
       { username: 'olivia', role: 'operator' },
@@ -116,7 +128,7 @@ describe('security: one front door, revocable sessions, nothing around the conso
       SWITCHYARD_USERS_FILE: path.join(os.tmpdir(), `switchyard-${env}`, 'users.json'),
       SWITCHYARD_QUERY_URL: rig.queryUrl,
       SWITCHYARD_AUTH_TABLE: authTable,
-    }).startAndWait();
+    }).startAndWait(180_000);
     browser = await launchBrowser();
   });
 
@@ -270,7 +282,7 @@ describe('security: one front door, revocable sessions, nothing around the conso
       SWITCHYARD_USERS_FILE: path.join(os.tmpdir(), `switchyard-${env}`, 'users.json'),
       SWITCHYARD_AUTH_TABLE: authTable,
       SWITCHYARD_TRUSTED_PROXY: '1',
-    }).startAndWait();
+    }).startAndWait(180_000);
     try {
       const res = await fetch(`${proxied.url}/login`, { headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'console.example' } });
       assert.equal(res.headers.get('strict-transport-security'), 'max-age=31536000; includeSubDomains');
@@ -379,6 +391,12 @@ describe('security: one front door, revocable sessions, nothing around the conso
     const start = await ops(['start', env, '--reason', reason], tokens.olivia);
     assert.equal(start.code, 0, start.stderr);
     assert.match(start.stdout, /as olivia\)/);
+    const after = await ops(['status', env], tokens.victor);
+    assert.equal(after.code, 0, after.stderr);
+    assert.match(after.stdout, new RegExp(`${env}: dual_write`));
+    assert.match(after.stdout, /coverage horizon \d{4}-/);
+    // The version the data plane applies, next to the newest on the control topic.
+    assert.match(after.stdout, /newest on the control topic v\d+; live instances apply v\d+ on \d+ \(/);
     // An identity in the body is not read: the actor is the token's owner.
     const res = await fetch(`${consoleApp.url}/api/ops/envs/${env}/ramp`, {
       method: 'POST',
