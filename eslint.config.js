@@ -25,8 +25,9 @@ const OUTSIDE = ['scripts', 'test', 'tools'];
 /**
  * What each folder may not import, bottom to top: contract and kit import nothing of the project;
  * pipeline's kernel only those two, its jobs and its control-plane clients also the kernel (the
- * jobs' command lines also config); audit the kernel's table helper; activities, web and workers
- * sit above (never the jobs); scripts, tools and tests may use everything.
+ * jobs' command lines also config; jobs never the clients); audit the kernel's table helper;
+ * activities, web and workers sit above (never the jobs); the launchers (scripts) start the jobs
+ * as processes and never import them; tools and tests may use everything.
  */
 export const LAYER_RULES = {
   contract: folderBans(
@@ -48,6 +49,10 @@ export const LAYER_RULES = {
   'pipeline/clients': folderBans(
     ['activities', 'audit', 'config', 'infra', ...OUTSIDE, 'web', 'workers', 'workflows', 'jobs'],
     'pipeline/clients/ serve the control plane: they import only the kernel, contract/ and kit/',
+  ),
+  'pipeline/jobs': folderBans(
+    ['activities', 'audit', 'config', 'infra', ...OUTSIDE, 'web', 'workers', 'workflows', 'clients'],
+    'the jobs run on their own: they import only the kernel, contract/ and kit/ (only their command lines read config/)',
   ),
   'pipeline/jobs/cli': folderBans(
     ['activities', 'audit', 'infra', ...OUTSIDE, 'web', 'workers', 'workflows', 'clients'],
@@ -74,7 +79,7 @@ export const LAYER_RULES = {
     'the console reads through contract/, audit/, config/ and the pipeline\u2019s kernel and clients, and writes only through workflow updates',
   ),
   workers: folderBans([...OUTSIDE, 'web', 'jobs'], 'workers/ host the control plane: no console, launcher, job, tool or test code'),
-  scripts: folderBans(['test', 'tools'], 'the launchers do not depend on tools or tests'),
+  scripts: folderBans(['test', 'tools', 'jobs'], 'the launchers do not depend on tools or tests, and start the jobs as processes (never import them)'),
   tools: folderBans(['scripts', 'web'], 'tools drive the system from outside: no launcher or console code'),
 };
 
@@ -90,8 +95,7 @@ export const workflowSandboxImports = {
   patterns: [
     {
       group: ['**/activities', '**/activities/**'],
-      message: 'Workflows import activities only as types, through proxyActivities (use `import type`).',
-      allowTypeImports: true,
+      message: 'Workflows call activities through proxyActivities with the interface in contract/activities.ts: nothing from activities/, not even types.',
     },
     {
       group: ['**/pipeline', '**/pipeline/**', '**/workers/**', '**/config/**', '**/infra/**'],

@@ -2,10 +2,10 @@
  * The stage of an environment's migration as another environment's workflow sees it (for the
  * promotion-order rule), from a description of its workflow execution.
  */
-import { Stage, STAGES, type MigrationState, type SearchAttributeName } from '../contract/index.js';
+import { SearchAttribute, Stage, STAGES, type MigrationState } from '../contract/index.js';
 
 /** The search attribute the migration workflow keeps its stage in. */
-export const STAGE_SEARCH_ATTRIBUTE: SearchAttributeName = 'SwitchyardStage';
+export const STAGE_SEARCH_ATTRIBUTE = SearchAttribute.stage;
 
 /** True for a stage name. */
 export function isStage(value: unknown): value is Stage {

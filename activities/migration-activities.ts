@@ -12,16 +12,16 @@
 import { ResourceNotFoundException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import cassandra from 'cassandra-driver';
+import type cassandra from 'cassandra-driver';
 import type { Kafka, Producer } from 'kafkajs';
 import { listLiveInstances, publishAndAwait, readLatestControlState, waitForAcknowledgement } from '../pipeline/clients/control-state-publisher.js';
 import type { ControlState, Heartbeat } from '../pipeline/kernel/control/control-state.js';
 import { createLogger, type Logger } from '../kit/logger.js';
 import { MINUTE_MS } from '../pipeline/kernel/model/metric-point.js';
 import { readScienceSummary, summarizeScience, type ScienceSummary } from '../pipeline/clients/science-stats-reader.js';
-import { cassandraKeyspaceFor, dropCassandraStore, findPointsBefore } from '../pipeline/kernel/stores/cassandra-store.js';
+import { cassandraKeyspaceFor, openOldStoreAdmin } from '../pipeline/kernel/stores/cassandra-store.js';
 import { envTopics, writerGroup } from '../pipeline/kernel/topics.js';
-import { ActivityFailureType, ENV_NAME_PATTERN, migrationWorkflowId, ROLES, STATE_QUERY_NAME } from '../contract/index.js';
+import { ActivityFailureType, ENV_NAME_PATTERN, migrationWorkflowId, NOT_STARTED, ROLES, STATE_QUERY_NAME } from '../contract/index.js';
 import type {
   AuditEntry,
   MigrationActivities,
@@ -29,7 +29,7 @@ import type {
   PublishControlInput,
   PublishControlResult,
   ScienceFigures,
-  Stage,
+  StageOrNotStarted,
   WriterHealth,
 } from '../contract/index.js';
 import { invalidInput, toActivityFailure } from './activity-failures.js';
@@ -44,7 +44,7 @@ export interface ActivityDeps {
   /** A connected producer (the control state is published with it). */
   producer: Producer;
   dynamo: DynamoDBClient;
-  /** A cassandra-driver client; it connects on first use if it has not yet. */
+  /** A cassandra-driver client for the old store (reached through its store interfaces); it connects on first use if it has not yet. */
   cassandra: cassandra.Client;
   /** A Temporal client, for other environments' migration stages. */
   temporal: Client;
@@ -73,6 +73,8 @@ export function toScienceFigures(summary: ScienceSummary, windowMs: number): Sci
     servedOld: c.servedOld,
     servedNew: c.servedNew,
     queries: c.queries,
+    splitQueries: c.splitQueries,
+    newStoreReads: summary.newStoreReads,
     candidateErrors: c.candidateErrors,
     candidateTimeouts: c.candidateTimeouts,
     p99OldMs: p99(summary.p99Ms.old),
@@ -245,9 +247,10 @@ export function createActivities(deps: ActivityDeps) {
       if (!Number.isSafeInteger(input.horizon)) throw invalidInput(`horizon must be an epoch-ms integer, got ${input.horizon}`);
       const log = logFor(env, 'verify-old-store-aged-out');
       return run(log, async () => {
-        const held = await findPointsBefore(db, env, input.horizon);
+        const oldStore = openOldStoreAdmin(db, env);
+        const held = await oldStore.pointsBefore(input.horizon);
         if (!held.tableExists) {
-          log.info({ keyspace: cassandraKeyspaceFor(env) }, 'old store table does not exist: aged out');
+          log.info({ keyspace: oldStore.location }, 'old store table does not exist: aged out');
           return { agedOut: true, oldestMinute: null };
         }
         if (held.oldestMinute === null) {
@@ -307,7 +310,7 @@ export function createActivities(deps: ActivityDeps) {
               '; publish oldWriter=false and oldStoreAvailable=false first',
           });
         }
-        await dropCassandraStore(db, env);
+        await openOldStoreAdmin(db, env).drop();
         log.info({ keyspace, controlVersion: latest.version }, 'dropped the old store');
         return { dropped: true };
       });
@@ -318,7 +321,7 @@ export function createActivities(deps: ActivityDeps) {
      * query's answer while it runs (falling back to its SwitchyardStage search attribute when no
      * worker answers in time); the search attribute, else 'complete', once it has closed.
      */
-    async environmentStage(input: { env: string }): Promise<{ stage: Stage | 'not_started' }> {
+    async environmentStage(input: { env: string }): Promise<{ stage: StageOrNotStarted }> {
       const env = checkEnv(input.env);
       const log = logFor(env, 'environment-stage');
       return run(log, async () => {
@@ -327,7 +330,7 @@ export function createActivities(deps: ActivityDeps) {
         try {
           description = await handle.describe();
         } catch (err) {
-          if (err instanceof WorkflowNotFoundError) return { stage: 'not_started' as const };
+          if (err instanceof WorkflowNotFoundError) return { stage: NOT_STARTED };
           throw err;
         }
         const attribute = stageFromSearchAttributes(description.typedSearchAttributes.getAll());

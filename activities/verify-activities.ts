@@ -11,10 +11,14 @@ import {
   ENV_NAME_PATTERN,
   migrationWorkflowId,
   UPDATE_NAMES,
+  VERIFY_EXTRA_ITEMS_LIMIT,
   VERIFY_PROGRESS_QUERY,
   VerifyFailureType,
   type MinuteRange,
   type OperationRecord,
+  type PointKey,
+  type ReplayChunkInput,
+  type ReplayChunkResult,
   type RepairInput,
   type RepairPlan,
   type ReplayResult,
@@ -26,8 +30,8 @@ import {
 } from '../contract/index.js';
 import { createLogger, type Logger } from '../kit/logger.js';
 import { readLatestControlState } from '../pipeline/clients/control-state-publisher.js';
-import { deleteItemsNotInLog, emptyReplay, rangeOffsets, replayRange, type PartitionSpan } from '../pipeline/clients/range-replay.js';
-import { emptyCounts, listAllSeries, seriesOfKey, seriesOfSlice, verifyChunk, type ChunkPosition, type StorePair } from '../pipeline/clients/range-verify.js';
+import { deleteListedExtras, emptyReplay, rangeOffsets, replayRange, watchKey, type PartitionSpan } from '../pipeline/clients/range-replay.js';
+import { emptyCounts, sliceProgress, startPosition, verifyChunk, type ChunkPosition, type StorePair } from '../pipeline/clients/range-verify.js';
 import { MINUTE_MS } from '../pipeline/kernel/model/metric-point.js';
 import { createMetricStore } from '../pipeline/kernel/stores/create-metric-store.js';
 import { envTopics } from '../pipeline/kernel/topics.js';
@@ -36,9 +40,6 @@ import type { ActivityDeps } from './migration-activities.js';
 
 /** One-sided minutes this close to their close are not judged by a verify (the writers may not have written them). */
 export const VERIFY_SETTLE_MS = 60_000;
-
-/** Series listings kept per worker process, by verify run (each slice of a run on this worker shares one). */
-const LISTING_TTL_MS = 15 * MINUTE_MS;
 
 function failure(type: string, message: string): ApplicationFailure {
   return ApplicationFailure.create({ type, message, nonRetryable: true });
@@ -69,7 +70,6 @@ export function createVerifyActivities(deps: ActivityDeps) {
   const baseLog = deps.logger ?? createLogger('verify-activities');
   const readTimeoutMs = deps.controlReadTimeoutMs ?? 15_000;
   const now = deps.now ?? Date.now;
-  const listings = new Map<string, { at: number; keys: Promise<string[]> }>();
 
   const logFor = (env: string, action: string): Logger => baseLog.child({ env, action });
 
@@ -102,19 +102,6 @@ export function createVerifyActivities(deps: ActivityDeps) {
     return control;
   };
 
-  /** Every series of a run, listed once per worker process (slices of the run on this worker share it). */
-  const listingFor = (workflowId: string, stores: StorePair): Promise<string[]> => {
-    const t = now();
-    for (const [id, l] of listings) if (t - l.at > LISTING_TTL_MS) listings.delete(id);
-    let entry = listings.get(workflowId);
-    if (entry === undefined) {
-      entry = { at: t, keys: listAllSeries(stores) };
-      entry.keys.catch(() => listings.delete(workflowId));
-      listings.set(workflowId, entry);
-    }
-    return entry.keys;
-  };
-
   const activities = {
     async planVerify(input: { workflowId: string; env: string; range?: MinuteRange; slices: number }): Promise<VerifyPlan> {
       const env = checkEnv(input.env);
@@ -131,9 +118,11 @@ export function createVerifyActivities(deps: ActivityDeps) {
             `${env} has no coverage horizon yet: the new store holds no complete minute to verify (start dual writes first)`,
           );
         const settled = newestSettledMinute(t, VERIFY_SETTLE_MS);
-        const oldestLive = Math.ceil((t - control.retentionMs) / MINUTE_MS) * MINUTE_MS;
         const requested = input.range ?? null;
-        const from = Math.max(horizon, requested?.fromMinute ?? oldestLive);
+        // From the horizon by default, past retention included: the old store holds nothing there,
+        // and an item the new store still returns past its expiry must be found (expired_returned).
+        // The science gate counts a verify that starts no later than max(horizon, its end - retention).
+        const from = Math.max(horizon, requested?.fromMinute ?? horizon);
         const to = Math.min(settled, requested?.toMinute ?? settled);
         if (requested !== null && requested.toMinute < horizon) {
           throw failure(
@@ -148,9 +137,6 @@ export function createVerifyActivities(deps: ActivityDeps) {
           );
         const unsettledMinutesLeftOut =
           requested !== null && requested.toMinute > settled ? (requested.toMinute - Math.max(settled, requested.fromMinute - MINUTE_MS)) / MINUTE_MS : 0;
-        const stores = storesFor(env, control.retentionMs, log);
-        const keys = await listingFor(input.workflowId, stores);
-        const seriesBySlice = Array.from({ length: input.slices }, (_, i) => seriesOfSlice(keys, i, input.slices).length);
         const plan: VerifyPlan = {
           env,
           range: { fromMinute: from, toMinute: to },
@@ -162,11 +148,9 @@ export function createVerifyActivities(deps: ActivityDeps) {
           tolerance: control.tolerance,
           settleMs: VERIFY_SETTLE_MS,
           slices: input.slices,
-          seriesBySlice,
-          seriesTotal: keys.length,
           plannedAt: t,
         };
-        log.info({ range: plan.range, series: keys.length, slices: input.slices }, 'verify planned');
+        log.info({ range: plan.range, slices: input.slices }, 'verify planned');
         return plan;
       });
     },
@@ -178,26 +162,33 @@ export function createVerifyActivities(deps: ActivityDeps) {
       return run(async () => {
         const ctx = Context.current();
         const stores = storesFor(env, plan.retentionMs, log);
-        const keys = await listingFor(input.workflowId, stores);
-        const series = seriesOfSlice(keys, input.slice, plan.slices);
         // A retried attempt resumes from the position its predecessor heartbeated (after whole groups only).
         const saved = ctx.info.heartbeatDetails as ChunkPosition | undefined;
-        const from: ChunkPosition = saved ?? { after: input.after, visited: 0, counts: emptyCounts(), samples: [] };
-        if (saved) log.info({ slice: input.slice, after: saved.after, visited: saved.visited }, 'verify chunk resumed from its last heartbeat');
+        const from: ChunkPosition = saved ?? { slice: input.position ?? startPosition(), visited: 0, counts: emptyCounts(), samples: [], extraItems: [] };
+        if (saved) log.info({ slice: input.slice, phase: saved.slice.phase, visited: saved.visited }, 'verify chunk resumed from its last heartbeat');
         const r = await verifyChunk({
           stores,
           plan,
-          series,
+          slice: input.slice,
           from,
           maxSeries: input.maxSeries,
           maxMs: input.maxMs,
           pointsPerSecond: input.pointsPerSecond,
           sampleLimit: input.sampleLimit,
-          onProgress: (p) => ctx.heartbeat(p),
+          extraLimit: VERIFY_EXTRA_ITEMS_LIMIT,
+          onProgress: (p) => ctx.heartbeat(structuredClone(p)),
           signal: ctx.cancellationSignal,
           now,
         });
-        return { after: r.after, done: r.done, visited: r.visited, counts: r.counts, samples: r.samples };
+        return {
+          position: r.slice,
+          done: r.slice.phase === 'done',
+          progress: sliceProgress(r.slice),
+          visited: r.visited,
+          counts: r.counts,
+          samples: r.samples,
+          extraItems: r.extraItems,
+        };
       });
     },
 
@@ -213,17 +204,17 @@ export function createVerifyActivities(deps: ActivityDeps) {
         const admin = kafka.admin();
         await admin.connect();
         try {
-          const probe = await rangeOffsets(admin, topic, input.range);
-          const byRetention = probe.retentionMs === null ? null : Math.ceil((t - probe.retentionMs + MINUTE_MS) / MINUTE_MS) * MINUTE_MS;
+          const probe = await rangeOffsets(admin, topic, input.range, t);
           const oldestLive = Math.ceil((t - control.retentionMs) / MINUTE_MS) * MINUTE_MS;
-          const oldestCovered = byRetention;
+          const oldestCovered = probe.oldestCoveredMinute;
           let range: MinuteRange | null = { ...input.range };
           let uncovered: MinuteRange | null = null;
           if (oldestCovered !== null && input.range.fromMinute < oldestCovered) {
             uncovered = { fromMinute: input.range.fromMinute, toMinute: Math.min(input.range.toMinute, oldestCovered - MINUTE_MS) };
             range = oldestCovered <= input.range.toMinute ? { fromMinute: oldestCovered, toMinute: input.range.toMinute } : null;
+            const kept = probe.retentionMs === null ? '' : ` (retention.ms ${Math.round(probe.retentionMs / 3_600_000)} h, and its log start)`;
             const what =
-              `${env}.metrics keeps ${Math.round(probe.retentionMs! / 3_600_000)} h of points: minutes before ${new Date(oldestCovered).toISOString()} ` +
+              `${env}.metrics${kept} holds points only from ${new Date(oldestCovered).toISOString()}: minutes before it ` +
               `(${(uncovered.toMinute - uncovered.fromMinute) / MINUTE_MS + 1} of the range) are no longer in the log and cannot be repaired from it`;
             if (!input.allowPartial || range === null)
               throw failure(VerifyFailureType.notCovered, `${what}${range === null ? '' : '; ask for the covered part (allow partial) to repair the rest'}`);
@@ -237,6 +228,7 @@ export function createVerifyActivities(deps: ActivityDeps) {
           }
           let extrasFound = 0;
           let extrasFoundBy: string | null = null;
+          let extraItems: PointKey[] = [];
           if (input.deleteExtras) {
             if (!input.verifyWorkflowId)
               throw failure(VerifyFailureType.extrasNotFound, 'deleting extra items needs the verify run that found them (verifyWorkflowId)');
@@ -248,13 +240,23 @@ export function createVerifyActivities(deps: ActivityDeps) {
               throw err;
             }
             if (report.env !== env) throw failure(VerifyFailureType.extrasNotFound, `verify run ${input.verifyWorkflowId} is of ${report.env}, not ${env}`);
-            if (report.finishedAt === null) throw failure(VerifyFailureType.extrasNotFound, `verify run ${input.verifyWorkflowId} has not finished`);
-            if (report.counts.extra === 0)
-              throw failure(VerifyFailureType.extrasNotFound, `verify run ${input.verifyWorkflowId} found no extra items: nothing to delete`);
-            extrasFound = report.counts.extra;
+            if (report.finishedAt === null || report.plan === null)
+              throw failure(VerifyFailureType.extrasNotFound, `verify run ${input.verifyWorkflowId} has not finished`);
+            extrasFound = report.counts.extra + report.counts.expired_returned;
+            // Only what that run reported, inside both its range and this repair's.
+            const within = range ?? input.range;
+            extraItems = (report.extraItems ?? []).filter(
+              (k) =>
+                k.minute >= Math.max(within.fromMinute, report.plan!.range.fromMinute) && k.minute <= Math.min(within.toMinute, report.plan!.range.toMinute),
+            );
+            if (extraItems.length === 0)
+              throw failure(
+                VerifyFailureType.extrasNotFound,
+                `verify run ${input.verifyWorkflowId} found no extra items inside this range (it checked ${new Date(report.plan.range.fromMinute).toISOString()} to ${new Date(report.plan.range.toMinute).toISOString()}): nothing to delete`,
+              );
             extrasFoundBy = input.verifyWorkflowId;
           }
-          const spans = range === null ? [] : (await rangeOffsets(admin, topic, range)).partitions;
+          const spans = range === null ? [] : (await rangeOffsets(admin, topic, range, t)).partitions;
           const messages = spans.reduce((n, p) => n + Number(BigInt(p.end) - BigInt(p.start)), 0);
           const plan: RepairPlan = {
             env,
@@ -268,8 +270,9 @@ export function createVerifyActivities(deps: ActivityDeps) {
             deleteExtras: input.deleteExtras === true,
             extrasFoundBy,
             extrasFound,
+            extraItems,
           };
-          log.info({ range, uncovered, messages }, 'repair planned');
+          log.info({ range, uncovered, messages, extraItems: extraItems.length }, 'repair planned');
           return plan;
         } finally {
           await admin.disconnect().catch(() => undefined);
@@ -277,43 +280,57 @@ export function createVerifyActivities(deps: ActivityDeps) {
       });
     },
 
-    async replayIntoNewStore(input: { workflowId: string; plan: RepairPlan }): Promise<ReplayResult> {
+    async replayIntoNewStore(input: ReplayChunkInput): Promise<ReplayChunkResult> {
       const plan = input.plan;
       const env = checkEnv(plan.env);
       const log = logFor(env, 'repair-replay');
       return run(async () => {
-        if (plan.range === null) return emptyReplay();
+        if (plan.range === null) return { positions: [], done: true, counts: emptyReplay(), seenExtras: [] };
         const ctx = Context.current();
         const control = await controlOf(env);
         const stores = storesFor(env, control.retentionMs, log);
-        // Deleting extras needs every key of the range seen in the log, so such a replay starts over;
-        // otherwise a retried attempt resumes from the offsets its predecessor heartbeated.
-        const saved = plan.deleteExtras ? undefined : (ctx.info.heartbeatDetails as { positions: PartitionSpan[]; counts: ReplayResult } | undefined);
+        // A retried attempt resumes from the offsets its predecessor heartbeated.
+        const saved = ctx.info.heartbeatDetails as { positions: PartitionSpan[]; counts: ReplayResult; seen: string[] } | undefined;
         if (saved) log.info({ positions: saved.positions }, 'replay resumed from its last heartbeat');
+        const seenBefore = new Set(saved?.seen ?? []);
         const groupId = `switchyard.${env}.repair.${input.workflowId}`;
-        const { counts, keys } = await replayRange({
+        const out = await replayRange({
           kafka,
           store: stores.new,
           topic: plan.topic,
           groupId,
           range: plan.range,
-          partitions: saved?.positions ?? plan.partitions,
+          partitions: saved?.positions ?? input.positions ?? plan.partitions,
           counts: saved?.counts,
-          collectKeys: plan.deleteExtras,
-          onProgress: (positions, c) => ctx.heartbeat({ positions, counts: c }),
+          watch: new Set(plan.extraItems.map(watchKey)),
+          maxMs: input.maxMs,
+          onProgress: (positions, c) => ctx.heartbeat({ positions, counts: c, seen: [...seenBefore] }),
           signal: ctx.cancellationSignal,
           logger: log,
         });
-        if (keys !== null) {
-          const all = await listAllSeries(stores);
-          counts.deleted = await deleteItemsNotInLog(stores.new, plan.range, keys, all.map(seriesOfKey));
+        for (const k of out.seen) seenBefore.add(k);
+        if (out.done) {
+          const admin = kafka.admin();
+          await admin.connect();
+          await admin.deleteGroups([groupId]).catch((err: unknown) => log.warn({ err: String(err) }, 'could not delete the repair consumer group'));
+          await admin.disconnect().catch(() => undefined);
         }
-        const admin = kafka.admin();
-        await admin.connect();
-        await admin.deleteGroups([groupId]).catch((err: unknown) => log.warn({ err: String(err) }, 'could not delete the repair consumer group'));
-        await admin.disconnect().catch(() => undefined);
-        log.info({ ...counts }, 'replay done');
-        return counts;
+        log.info({ ...out.counts, done: out.done }, out.done ? 'replay done' : 'replay chunk done');
+        return { positions: out.positions, done: out.done, counts: out.counts, seenExtras: [...seenBefore] };
+      });
+    },
+
+    async deleteExtraItems(input: { workflowId: string; plan: RepairPlan; seenInLog: string[] }): Promise<{ deleted: number; kept: number }> {
+      const plan = input.plan;
+      const env = checkEnv(plan.env);
+      const log = logFor(env, 'repair-delete-extras');
+      return run(async () => {
+        if (plan.range === null || !plan.deleteExtras || plan.extraItems.length === 0) return { deleted: 0, kept: 0 };
+        const control = await controlOf(env);
+        const stores = storesFor(env, control.retentionMs, log);
+        const r = await deleteListedExtras(stores, plan.range, plan.extraItems, new Set(input.seenInLog));
+        log.info({ ...r, listedBy: plan.extrasFoundBy }, 'extra items deleted');
+        return r;
       });
     },
 

@@ -20,7 +20,7 @@ import {
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import type { AuditEntry } from '../contract/index.js';
+import { ActivityFailureType, type AuditEntry } from '../contract/index.js';
 import { ensureDynamoTable, keyedTable } from '../pipeline/kernel/stores/ensure-dynamo-table.js';
 
 /** The audit table: key (env S, seq N). */
@@ -33,7 +33,7 @@ export const DEFAULT_AUDIT_LIMIT = 100;
 export class AuditSeqConflictError extends Error {
   /** The same write gives the same answer. */
   readonly retriable = false;
-  override readonly name = 'AuditSeqConflictError';
+  override readonly name = ActivityFailureType.auditSeqConflict;
   constructor(
     /** The entry that could not be written. */
     readonly entry: Pick<AuditEntry, 'env' | 'seq' | 'workflowId' | 'action'>,
@@ -51,7 +51,7 @@ export class AuditSeqConflictError extends Error {
 export class InvalidAuditEntryError extends Error {
   /** The same entry gives the same answer. */
   readonly retriable = false;
-  override readonly name = 'InvalidAuditEntryError';
+  override readonly name = ActivityFailureType.invalidAuditEntry;
 }
 
 /** Creates the audit table if it is missing (idempotent; safe when several callers race). */

@@ -8,6 +8,8 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { ENV_NAME_PATTERN } from '../contract/index.js';
+import { CONFIG_ERROR_NAME } from '../kit/cli.js';
 
 /** Root of the repository (the folder holding package.json). */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -85,7 +87,7 @@ export class ConfigError extends Error {
   readonly retriable = false;
   constructor(problems: string[]) {
     super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
-    this.name = 'ConfigError';
+    this.name = CONFIG_ERROR_NAME;
     this.problems = problems;
   }
 }
@@ -290,7 +292,7 @@ export function loadConfig(env: Env = process.env): SwitchyardConfig {
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '');
-  const envSchema = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/);
+  const envSchema = z.string().regex(ENV_NAME_PATTERN);
   for (const e of environments) {
     if (!envSchema.safeParse(e).success) {
       problems.push(`SWITCHYARD_ENVS: '${e}' must be lower-case letters, digits or '-', starting with a letter, at most 31 characters`);

@@ -4,7 +4,7 @@
  * implements it with real clients.
  */
 import type { AuditEntry } from './migration.js';
-import type { Stage } from './names.js';
+import type { StageOrNotStarted } from './names.js';
 
 /** The control-state fields the workflow changes (the rest, e.g. the fault switch, are kept). */
 export interface ControlPatch {
@@ -53,6 +53,10 @@ export interface ScienceFigures {
   servedNew: number;
   /** Queries served (a split query is one query; absent in figures recorded before it was read). */
   queries?: number;
+  /** Queries served in two parts, old store before the coverage horizon and new store from it (absent before it was counted). */
+  splitQueries?: number;
+  /** New-store reads attempted, the new-store error rate's denominator (absent before it was counted). */
+  newStoreReads?: number;
   candidateErrors: number;
   candidateTimeouts: number;
   p99OldMs: number | null;
@@ -85,8 +89,8 @@ export interface MigrationActivities {
   appendAudit(entry: AuditEntry): Promise<void>;
   /** Drops (or keeps) the old store's tables after decommission. */
   decommissionOldStore(input: { env: string; keepTables: boolean }): Promise<{ dropped: boolean }>;
-  /** The stage of another environment's migration ('not_started' when it has none). */
-  environmentStage(input: { env: string }): Promise<{ stage: Stage | 'not_started' }>;
+  /** The stage of another environment's migration (NOT_STARTED when it has none). */
+  environmentStage(input: { env: string }): Promise<{ stage: StageOrNotStarted }>;
   /** The highest audit seq of the env (0 when it has none), so a fresh run numbers after it. */
   lastAuditSeq(input: { env: string }): Promise<{ seq: number }>;
 }

@@ -1,7 +1,8 @@
 /**
  * The names every part of Switchyard shares: the workflow's type, id, updates, query and search
- * attributes, failure types, the data-plane roles and the environment-name pattern. Plain data
- * only (this file is part of the workflow bundle); import these, never write the strings again.
+ * attributes, failure types, audit actions, the data-plane roles and the environment-name
+ * pattern. Plain data and pure functions of it (this file is part of the workflow bundle); import
+ * these, never write the strings again.
  */
 
 /** The stages of a migration, in order. */
@@ -20,6 +21,17 @@ export const Stage = {
   decommission: 'decommission',
   complete: 'complete',
 } as const satisfies Record<string, Stage>;
+
+/** The stage after `stage`, or null after complete. */
+export function nextStage(stage: Stage): Stage | null {
+  return STAGES[STAGES.indexOf(stage) + 1] ?? null;
+}
+
+/** The pseudo-stage of an environment that has no migration workflow yet (promotion order). */
+export const NOT_STARTED = 'not_started';
+
+/** A stage, or not started. */
+export type StageOrNotStarted = Stage | typeof NOT_STARTED;
 
 /** Environment names, everywhere in Switchyard (workflow ids, topics, keyspaces, tables). */
 export const ENV_NAME_PATTERN = /^[a-z][a-z0-9-]{0,30}$/;
@@ -51,6 +63,66 @@ export type RequestKind = keyof typeof UPDATE_NAMES;
 /** Name of one update. */
 export type UpdateName = (typeof UPDATE_NAMES)[RequestKind];
 
+/**
+ * The actions the migration workflow records in the audit history (AuditEntry.action). A
+ * transition whose control state was not acknowledged is recorded as failedAction(action), a
+ * refused request as rejectedAction(kind), a verify or repair run's events as
+ * operationAction(operation, event).
+ */
+export const AuditAction = {
+  start: 'start',
+  /** Dual write's start was not acknowledged and is undone. */
+  startReverted: 'start_reverted',
+  recordCoverageHorizon: 'record_coverage_horizon',
+  advance: 'advance',
+  rollback: 'rollback',
+  automaticRollback: 'automatic_rollback',
+  autoRamp: 'auto_ramp',
+  setRamp: 'set_ramp',
+  setFault: 'set_fault',
+  pause: 'pause',
+  resume: 'resume',
+  approveDecommission: 'approve_decommission',
+  decommissionOldStore: 'decommission_old_store',
+  /** A publication that was not acknowledged, reverted. */
+  revert: 'revert',
+  revertFailed: 'revert_failed',
+} as const;
+
+/** One of the workflow's own audit actions. */
+export type AuditActionName = (typeof AuditAction)[keyof typeof AuditAction];
+
+/** The verify and repair runs the migration's audit history records (npm run ops -- verify|repair). */
+export const OPERATIONS = ['verify', 'repair'] as const;
+
+/** What happened to such a run. */
+export const OPERATION_EVENTS = ['started', 'finished', 'failed'] as const;
+
+/** The audit action of a transition whose control state was not acknowledged. */
+export function failedAction(action: AuditActionName): `${AuditActionName}_failed` {
+  return `${action}_failed`;
+}
+
+/** The audit action of a refused operator request. */
+export function rejectedAction(kind: RequestKind): `${RequestKind}_rejected` {
+  return `${kind}_rejected`;
+}
+
+/** The audit action of a verify or repair run's event. */
+export function operationAction(operation: (typeof OPERATIONS)[number], event: (typeof OPERATION_EVENTS)[number]): string {
+  return `${operation}_${event}`;
+}
+
+/** Every action the audit history may hold (for the console's filter). */
+export const AUDIT_ACTIONS: readonly string[] = [
+  ...Object.values(AuditAction),
+  ...Object.values(AuditAction)
+    .filter((a) => a !== AuditAction.revert && a !== AuditAction.revertFailed)
+    .map((a) => failedAction(a)),
+  ...(Object.keys(UPDATE_NAMES) as RequestKind[]).map((k) => rejectedAction(k)),
+  ...OPERATIONS.flatMap((o) => OPERATION_EVENTS.map((e) => operationAction(o, e))),
+];
+
 /** The migration workflow's state query. */
 export const STATE_QUERY_NAME = 'stateQuery';
 
@@ -70,6 +142,13 @@ export const SEARCH_ATTRIBUTES = {
 
 /** Names of the custom search attributes. */
 export type SearchAttributeName = keyof typeof SEARCH_ATTRIBUTES;
+
+/** The custom search attributes by what they hold. */
+export const SearchAttribute = {
+  env: 'SwitchyardEnv',
+  stage: 'SwitchyardStage',
+  rampPercent: 'SwitchyardRampPercent',
+} as const satisfies Record<string, SearchAttributeName>;
 
 /** Failure types the activities throw (ApplicationFailure.type) and the workflow matches on. */
 export const ActivityFailureType = {

@@ -8,6 +8,7 @@
  * which is the one writer of that history and keeps the latest verify for the cutover gate.
  */
 import type { Actor } from './migration.js';
+import type { OPERATION_EVENTS, OPERATIONS } from './names.js';
 
 /** Registered name of the verify workflow type. */
 export const VERIFY_WORKFLOW_TYPE = 'verifyWorkflow';
@@ -56,11 +57,15 @@ export interface MinuteRange {
 /** Input of a verify run. */
 export interface VerifyInput extends Actor {
   env: string;
-  /** Default: from the coverage horizon (or the oldest live minute) to the newest settled minute. */
+  /**
+   * Default: from the coverage horizon to the newest settled minute. Minutes of the range past
+   * retention are read too: the old store holds nothing there, so any item the new store still
+   * returns is found (expired_returned). A range starting before the horizon starts at it.
+   */
   range?: MinuteRange;
-  /** Parallel slices of the series (default 4). */
+  /** Parallel slices of the key space (default 4): Cassandra token ranges, DynamoDB Scan segments. */
   slices?: number;
-  /** Most points read per second from each store, over all slices (default 20 000). */
+  /** Most points read per second, both stores' reads counted together, over all slices (default 20 000). */
   pointsPerSecond?: number;
   /** Samples kept per class (default 20). */
   sampleLimit?: number;
@@ -113,9 +118,6 @@ export interface VerifyPlan {
   /** One-sided minutes this close to their close or expiry are not judged. */
   settleMs: number;
   slices: number;
-  /** Series found in either store, per slice. */
-  seriesBySlice: number[];
-  seriesTotal: number;
   plannedAt: number;
 }
 
@@ -130,18 +132,49 @@ export interface VerifyReport {
   counts: VerifyCounts;
   /** Bounded samples of each class. */
   samples: Record<DiffClass, DiffSample[]>;
-  /** Series done per slice. */
+  /** Series compared per slice so far. */
   seriesDoneBySlice: number[];
+  /** Share of each slice's key space walked, 0..1 (estimated in the new store's phase). */
+  progressBySlice: number[];
+  /** Keys of the items found extra or expired but returned (at most VERIFY_EXTRA_ITEMS_LIMIT): what a repair may delete. */
+  extraItems: PointKey[];
+  /** More such items were found than extraItems holds. */
+  extraItemsTruncated: boolean;
   startedAt: number;
   updatedAt: number;
   finishedAt: number | null;
-  /** Points compared per second (both stores' points read, over the run's time so far). */
+  /** Minutes compared per second (over the run's time so far). */
   pointsPerSecond: number;
   /** Time left at the rate so far (null before the first chunk or when done). */
   etaMs: number | null;
-  /** Share of series done, 0..1. */
+  /** Share of the key space walked, 0..1 (the mean of the slices'). */
   progress: number;
   error: string | null;
+}
+
+/** The key of one point. */
+export interface PointKey {
+  app: string;
+  metric: string;
+  minute: number;
+}
+
+/** Most extra item keys a verify run keeps (a repair deletes at most these). */
+export const VERIFY_EXTRA_ITEMS_LIMIT = 1000;
+
+/**
+ * Where a slice's walk of the two stores' key spaces stands: plain data, so any worker resumes it
+ * (range-verify.ts: old phase = the old store's token range, new phase = the new store's scan
+ * segment, for series only it holds).
+ */
+export interface VerifySlicePosition {
+  phase: 'old' | 'new' | 'done';
+  cursor: string | null;
+  doneInPage: string[];
+  lastOfPrevPage: string | null;
+  oldListed: number;
+  oldSeries: number;
+  newSeries: number;
 }
 
 /** Input of one chunk of one slice. */
@@ -149,8 +182,8 @@ export interface VerifySliceInput {
   workflowId: string;
   plan: VerifyPlan;
   slice: number;
-  /** Resume after this series key ("app#metric"), null from the start. */
-  after: string | null;
+  /** Where the slice's walk stands (null: its start). */
+  position: VerifySlicePosition | null;
   /** Most series in this chunk, and most time (the chunk ends after the series in flight). */
   maxSeries: number;
   maxMs: number;
@@ -161,13 +194,17 @@ export interface VerifySliceInput {
 
 /** What one chunk did. */
 export interface VerifySliceResult {
-  /** The last series done (resume after it). */
-  after: string | null;
+  /** Where the next chunk starts. */
+  position: VerifySlicePosition;
   done: boolean;
-  /** Series visited by this chunk (whether or not they held points in the range). */
+  /** Share of the slice walked, 0..1. */
+  progress: number;
+  /** Series compared by this chunk (whether or not they held points in the range). */
   visited: number;
   counts: VerifyCounts;
   samples: DiffSample[];
+  /** Keys of the extra and expired-but-returned items this chunk found (bounded). */
+  extraItems: PointKey[];
 }
 
 /** Input of a repair run. */
@@ -195,7 +232,7 @@ export interface RepairPlan {
   /** The part the topic no longer holds (null when all of it is covered). */
   uncovered: MinuteRange | null;
   topic: string;
-  /** The oldest minute whose points the topic still holds, by its retention (null: no limit known). */
+  /** The oldest minute whose points the topic still holds, by its log start and retention (null: no limit known). */
   oldestCoveredMinute: number | null;
   /** Per partition: where the replay starts (offset of the range's start time) and ends (exclusive). */
   partitions: { partition: number; start: string; end: string }[];
@@ -204,7 +241,10 @@ export interface RepairPlan {
   deleteExtras: boolean;
   /** The verify run whose extra items may be deleted. */
   extrasFoundBy: string | null;
+  /** Extra (and expired but returned) items that run found. */
   extrasFound: number;
+  /** The keys it listed inside this repair's range: the only items a repair may delete. */
+  extraItems: PointKey[];
 }
 
 /** What a replay did. */
@@ -221,8 +261,37 @@ export interface ReplayResult {
   rejected: number;
   /** Points already past retention (not written). */
   expired: number;
-  /** Extra items deleted (deleteExtras). */
+  /** Extra items deleted (deleteExtras): listed by the verify run, in no store but the new one, not in the log. */
   deleted: number;
+  /** Listed extra items kept because the log or the old store holds their point after all. */
+  keptExtras: number;
+}
+
+/** Where a replay stands on each partition: [start, end) offsets as strings. */
+export interface ReplayPosition {
+  partition: number;
+  start: string;
+  end: string;
+}
+
+/** Input of one chunk of a replay. */
+export interface ReplayChunkInput {
+  workflowId: string;
+  plan: RepairPlan;
+  /** Where each partition stands (null: the plan's start). */
+  positions: ReplayPosition[] | null;
+  /** Stop after about this long (the chunk ends after the batch in flight). */
+  maxMs: number;
+}
+
+/** What one chunk of a replay did. */
+export interface ReplayChunkResult {
+  positions: ReplayPosition[];
+  done: boolean;
+  /** This chunk's counts. */
+  counts: ReplayResult;
+  /** Keys ("app|metric|minute") of the plan's listed extra items seen in the log. */
+  seenExtras: string[];
 }
 
 /** A repair run as the console and the CLI show it. */
@@ -234,8 +303,10 @@ export interface RepairReport {
   reason: string;
   plan: RepairPlan | null;
   replay: ReplayResult | null;
-  /** Messages read so far (progress of the replay). */
+  /** Messages read so far (progress of the replay, updated as it goes). */
   readSoFar: number;
+  /** Share of the plan's messages read, 0..1. */
+  progress: number;
   /** The verify run started after the replay. */
   verifyWorkflowId: string | null;
   verify: VerifyReport | null;
@@ -247,8 +318,8 @@ export interface RepairReport {
 /** One verify or repair event recorded in the environment's audit history. */
 export interface OperationRecord extends Actor {
   env: string;
-  operation: 'verify' | 'repair';
-  event: 'started' | 'finished' | 'failed';
+  operation: (typeof OPERATIONS)[number];
+  event: (typeof OPERATION_EVENTS)[number];
   /** The verify or repair run. */
   workflowId: string;
   range: MinuteRange | null;
@@ -274,8 +345,14 @@ export interface VerifyActivities {
   verifySlice(input: VerifySliceInput): Promise<VerifySliceResult>;
   /** Fixes what a repair run rewrites: coverage by the topic, offsets for the range's times, the verify run behind deleted extras. */
   planRepair(input: RepairInput & { workflowId: string }): Promise<RepairPlan>;
-  /** Rewrites the new store for the plan's range from the topic (heartbeats its offsets; a retry resumes). */
-  replayIntoNewStore(input: { workflowId: string; plan: RepairPlan }): Promise<ReplayResult>;
+  /**
+   * Rewrites the new store for part of the plan's range from the topic, from `positions` (null:
+   * the plan's start offsets) for up to maxMs; heartbeats its offsets (a retry resumes). The
+   * workflow calls it until done, so its progress shows between calls.
+   */
+  replayIntoNewStore(input: ReplayChunkInput): Promise<ReplayChunkResult>;
+  /** Deletes the plan's listed extra items that the log did not hold and the old store does not hold. */
+  deleteExtraItems(input: { workflowId: string; plan: RepairPlan; seenInLog: string[] }): Promise<{ deleted: number; kept: number }>;
   /** Records a verify or repair event in the env's audit history (through the migration workflow). */
   recordOperation(input: OperationRecord): Promise<void>;
 }

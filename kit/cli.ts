@@ -10,6 +10,9 @@ export class UsageError extends Error {
   readonly retriable = false;
 }
 
+/** The name of config/'s ConfigError (kit imports nothing of the project): runMain reports it like a usage error. */
+export const CONFIG_ERROR_NAME = 'ConfigError';
+
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** Parses "500ms", "10s", "5m", "2h", "7d" (or a plain number of ms) into milliseconds. */
@@ -52,10 +55,14 @@ export function parseCommandLine<T extends ParseArgsConfig['options']>(
   }
 }
 
-/** Runs a CLI main: prints usage errors (exit 2), other errors (exit 1), and handles SIGINT/SIGTERM via stop. */
-export function runMain(usage: string, main: (argv: string[]) => Promise<{ stop?: () => Promise<void> } | void>): void {
+/**
+ * Runs a CLI main: prints usage errors (exit 2), other errors (exit 1), and handles SIGINT/SIGTERM
+ * via stop. A main that returns a number exits with it (a command that reports its own outcome).
+ */
+export function runMain(usage: string, main: (argv: string[]) => Promise<{ stop?: () => Promise<void> } | number | void>): void {
   main(process.argv.slice(2)).then(
     (handle) => {
+      if (typeof handle === 'number') process.exit(handle);
       if (!handle || !handle.stop) return;
       const stop = handle.stop;
       let stopping = false;
@@ -75,7 +82,7 @@ export function runMain(usage: string, main: (argv: string[]) => Promise<{ stop?
       process.on('SIGTERM', () => onSignal('SIGTERM'));
     },
     (err: unknown) => {
-      if (err instanceof UsageError || (err instanceof Error && err.name === 'ConfigError')) {
+      if (err instanceof UsageError || (err instanceof Error && err.name === CONFIG_ERROR_NAME)) {
         console.error(`${err.message}\n\n${usage}`);
         process.exit(2);
       }

@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '../config/config.js';
+import { runMain } from '../kit/cli.js';
 
 interface Phase {
   name: string;
@@ -126,9 +127,10 @@ async function ensureStack(): Promise<boolean> {
   return (await runCommand(process.execPath, ['--import', 'tsx', 'infra/stack/cli.ts', 'up'])) === 0;
 }
 
-async function main(): Promise<number> {
+const USAGE = 'usage: npm test [-- static|unit|workflows|integration|disruptive|e2e ...] [-- path/to/file.test.ts ...]';
+
+async function main(args: string[]): Promise<number> {
   fs.mkdirSync(resultsDir, { recursive: true });
-  const args = process.argv.slice(2);
   const explicitFiles = args.filter((a) => a.endsWith('.ts'));
   const phaseNames = args.filter((a) => !a.endsWith('.ts'));
   const unknown = phaseNames.filter((p) => p !== 'static' && !PHASES.some((ph) => ph.name === p));
@@ -195,10 +197,4 @@ async function main(): Promise<number> {
   return exit !== 0 || failed > 0 ? 1 : 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(USAGE, main);

@@ -49,9 +49,10 @@ options:
 
 verify and repair options:
   --from, --to <T>    ISO 8601 (2026-12-04T10:00Z), epoch ms, or now / now-30m / now-2h / now-1d
-  --slices <n>        parallel slices of the series (verify; default 4)
-  --rate <n>          most points read per second from each store (default 20000)
-  --delete-extras     repair: also delete items of the range that have no point in the log
+  --slices <n>        parallel slices of the key space: token ranges / scan segments (verify; default 4)
+  --rate <n>          most points read per second, both stores together (default 20000)
+  --delete-extras     repair: also delete the extra items the --verify run listed in the range (those that
+                      neither the log nor the old store holds)
   --verify <run id>   repair: the verify run that found those extra items (required with --delete-extras)
   --allow-partial     repair: rewrite the part of the range the topic still holds instead of refusing
   --yes               repair: carry it out (without it, only the plan is shown)

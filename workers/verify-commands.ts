@@ -5,7 +5,17 @@
  * console until it ends (unless --no-wait).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DIFF_CLASSES, type MinuteRange, type RepairInput, type RepairReport, type VerifyInput, type VerifyReport } from '../contract/index.js';
+import {
+  DIFF_CLASSES,
+  formatDuration,
+  formatMinute,
+  formatMinuteRange,
+  type MinuteRange,
+  type RepairInput,
+  type RepairReport,
+  type VerifyInput,
+  type VerifyReport,
+} from '../contract/index.js';
 import { UsageError } from '../kit/cli.js';
 import { callConsole, ConsoleApiError, type ConsoleApi } from './console-api.js';
 
@@ -36,13 +46,9 @@ export function parseRange(from: string | undefined, to: string | undefined, req
   return { fromMinute, toMinute };
 }
 
-const iso = (ms: number | null | undefined): string => (ms === null || ms === undefined ? '-' : new Date(ms).toISOString().replace(':00.000Z', 'Z'));
-const range = (r: MinuteRange | null | undefined): string => (r ? `${iso(r.fromMinute)} .. ${iso(r.toMinute)}` : '-');
-const duration = (ms: number | null): string => {
-  if (ms === null) return '-';
-  const s = Math.round(ms / 1000);
-  return s < 120 ? `${s} s` : s < 7200 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`;
-};
+const iso = (ms: number | null | undefined): string => (ms === null || ms === undefined ? '-' : formatMinute(ms));
+const range = (r: MinuteRange | null | undefined): string => (r ? formatMinuteRange(r) : '-');
+const duration = (ms: number | null): string => (ms === null ? '-' : formatDuration(ms));
 
 /** A verify report as a few readable lines. */
 export function formatVerifyReport(r: VerifyReport, samples = 3): string {
@@ -50,10 +56,10 @@ export function formatVerifyReport(r: VerifyReport, samples = 3): string {
   const lines = [
     `${r.workflowId}: ${r.status.toUpperCase()}  ${Math.round(r.progress * 100)}%  (${r.env}, by ${r.actor}: ${r.reason})`,
     `  range ${range(r.plan?.range)}${r.plan?.unsettledMinutesLeftOut ? `; ${r.plan.unsettledMinutesLeftOut} unsettled minutes of the request left out` : ''}`,
-    `  series ${r.seriesDoneBySlice.reduce((a, b) => a + b, 0)} of ${r.plan?.seriesTotal ?? '?'} in ${r.plan?.slices ?? '?'} slices; ` +
+    `  series ${r.seriesDoneBySlice.reduce((a, b) => a + b, 0)} compared in ${r.plan?.slices ?? '?'} slices; ` +
       `points read old ${c.oldPoints} / new ${c.newPoints}; minutes compared ${c.compared}, matched ${c.matched}`,
     `  ${DIFF_CLASSES.map((k) => `${k} ${c[k]}`).join(', ')}; unsettled (not judged) ${c.unsettled}`,
-    `  ${r.pointsPerSecond} points/s; ${r.finishedAt === null ? `ETA ${duration(r.etaMs)}` : `took ${duration(r.finishedAt - r.startedAt)}`}`,
+    `  ${r.pointsPerSecond} minutes compared/s; ${r.finishedAt === null ? `ETA ${duration(r.etaMs)}` : `took ${duration(r.finishedAt - r.startedAt)}`}`,
   ];
   if (r.error) lines.push(`  error: ${r.error}`);
   for (const k of DIFF_CLASSES) {
@@ -73,13 +79,18 @@ export function formatRepairReport(r: RepairReport): string {
   if (p) {
     lines.push(`  rewrites ${range(p.range)} of the new store from ${p.topic}: ${p.messages} messages in ${p.partitions.length} partitions`);
     if (p.uncovered)
-      lines.push(`  CANNOT repair ${range(p.uncovered)}: those minutes are older than the topic's retention (oldest covered ${iso(p.oldestCoveredMinute)})`);
-    if (p.deleteExtras) lines.push(`  deletes items of the range with no point in the log (${p.extrasFound} found by ${p.extrasFoundBy})`);
+      lines.push(
+        `  CANNOT repair ${range(p.uncovered)}: the topic no longer holds those minutes (by its log start and retention; oldest covered ${iso(p.oldestCoveredMinute)})`,
+      );
+    if (p.deleteExtras)
+      lines.push(
+        `  deletes the ${p.extraItems.length} extra items ${p.extrasFoundBy} listed in the range (of ${p.extrasFound} it found), unless the log or the old store holds them`,
+      );
   }
   if (r.replay) {
     const x = r.replay;
     lines.push(
-      `  replay: read ${x.read}, written ${x.written}, outside the range ${x.outOfRange}, invalid ${x.invalid}, refused ${x.rejected}, expired ${x.expired}, deleted ${x.deleted}`,
+      `  replay: read ${x.read}, written ${x.written}, outside the range ${x.outOfRange}, invalid ${x.invalid}, refused ${x.rejected}, expired ${x.expired}, deleted ${x.deleted}, extras kept ${x.keptExtras}`,
     );
   }
   if (r.verify) lines.push(formatVerifyReport(r.verify).replace(/^/gm, '  '));
@@ -127,9 +138,9 @@ async function follow<R>(api: ConsoleApi, kind: 'verify' | 'repair', id: string,
 }
 
 const verifyLine = (r: VerifyReport): string =>
-  `verify ${r.status} ${Math.round(r.progress * 100)}%: ${r.counts.compared} minutes compared, ${DIFF_CLASSES.map((k) => `${k} ${r.counts[k]}`).join(', ')}, ${r.pointsPerSecond} points/s, ETA ${duration(r.etaMs)}`;
+  `verify ${r.status} ${Math.round(r.progress * 100)}%: ${r.counts.compared} minutes compared, ${DIFF_CLASSES.map((k) => `${k} ${r.counts[k]}`).join(', ')}, ${r.pointsPerSecond} minutes compared/s, ETA ${duration(r.etaMs)}`;
 const repairLine = (r: RepairReport): string =>
-  `repair ${r.status}${r.plan ? `: ${r.plan.messages} messages to replay` : ''}${r.replay ? `, ${r.replay.written} points written` : ''}${r.verify ? `, re-verify ${r.verify.status}` : ''}`;
+  `repair ${r.status}${r.plan ? `: ${r.readSoFar} of ${r.plan.messages} messages read (${Math.round((r.progress ?? 0) * 100)}%)` : ''}${r.replay ? `, ${r.replay.written} points written` : ''}${r.verify ? `, re-verify ${r.verify.status}` : ''}`;
 
 export interface RunOptions {
   wait: boolean;

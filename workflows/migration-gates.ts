@@ -9,8 +9,12 @@
  * old-store age) that need an activity, checked in the update handler.
  */
 import type { ScienceFigures, WriterHealth } from '../contract/index.js';
-import { Stage, STAGES } from '../contract/index.js';
+import { NOT_STARTED, Stage, STAGES, type StageOrNotStarted } from '../contract/index.js';
+import { formatDuration, nextStage } from '../contract/index.js';
 import type { Evaluation, GateStatus, MigrationPolicy, MigrationState, VerifyOutcome, WindowFigures } from '../contract/index.js';
+
+/** Shared with the console and the CLI (contract/format.ts). */
+export { formatDuration, nextStage } from '../contract/index.js';
 
 /** One minute in ms (metric points are per minute). */
 export const MINUTE_MS = 60_000;
@@ -24,13 +28,8 @@ export function coverageHorizonAfter(acknowledgedAt: number): number {
 }
 
 /** Position of a stage in the migration (not_started = -1). */
-export function stageIndex(stage: Stage | 'not_started'): number {
-  return stage === 'not_started' ? -1 : STAGES.indexOf(stage);
-}
-
-/** The stage after `stage`, or null after complete. */
-export function nextStage(stage: Stage): Stage | null {
-  return STAGES[STAGES.indexOf(stage) + 1] ?? null;
+export function stageIndex(stage: StageOrNotStarted): number {
+  return stage === NOT_STARTED ? -1 : STAGES.indexOf(stage);
 }
 
 /** The first ramp step above `ramp`, or null at the top. */
@@ -69,28 +68,6 @@ export function ttlGateAt(state: Pick<MigrationState, 'coverageHorizon' | 'fullR
   const { agedOutAt, rollbackWindowEndsAt } = ttlGateParts(state, policy);
   if (agedOutAt === null || rollbackWindowEndsAt === null) return null;
   return Math.max(agedOutAt, rollbackWindowEndsAt);
-}
-
-/** Human-readable duration: 250ms, 45s, 10m, 2h 5m, 7d 3h. */
-export function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms)) return String(ms);
-  const sign = ms < 0 ? '-' : '';
-  let rest = Math.abs(Math.round(ms));
-  if (rest < 1000) return `${sign}${rest}ms`;
-  const units: [string, number][] = [
-    ['d', 86_400_000],
-    ['h', 3_600_000],
-    ['m', 60_000],
-    ['s', 1000],
-  ];
-  const parts: string[] = [];
-  for (const [unit, size] of units) {
-    const n = Math.floor(rest / size);
-    if (n > 0) parts.push(`${n}${unit}`);
-    rest -= n * size;
-    if (parts.length === 2) break;
-  }
-  return sign + parts.join(' ');
 }
 
 /** A rate in [0, 1] as a percentage with enough digits for thresholds like 0.1%. */
@@ -291,7 +268,7 @@ function observedChecks(ctx: GateContext, observation: GateObservation): { check
       if (state.stage === Stage.cutover) {
         checks.push({
           ok: f.newStoreErrorRate <= policy.maxNewStoreErrorRate,
-          text: `new-store error rate ${formatRate(f.newStoreErrorRate)} (max ${formatRate(policy.maxNewStoreErrorRate)})`,
+          text: `new-store error rate ${formatRate(f.newStoreErrorRate)}${f.newStoreReads !== undefined ? ` over ${f.newStoreReads} new-store reads` : ''} (max ${formatRate(policy.maxNewStoreErrorRate)})`,
         });
         evidence.newStoreErrorRate = f.newStoreErrorRate;
         evidence.maxNewStoreErrorRate = policy.maxNewStoreErrorRate;
@@ -491,7 +468,8 @@ export function windowRollbackReason(e: Evaluation, policy: MigrationPolicy): st
   const reasons: string[] = [];
   if (w.mismatchRate > policy.rollbackMismatchRate)
     reasons.push(`mismatch rate ${formatRate(w.mismatchRate)} > rollback threshold ${formatRate(policy.rollbackMismatchRate)}`);
-  if (e.stage === Stage.cutover && w.newStoreErrorRate > policy.rollbackErrorRate) {
+  // Reads served by the new store (cutover, and ttl_wait's watch): its errors count too.
+  if (e.stage !== Stage.science && w.newStoreErrorRate > policy.rollbackErrorRate) {
     reasons.push(`new-store error rate ${formatRate(w.newStoreErrorRate)} > rollback threshold ${formatRate(policy.rollbackErrorRate)}`);
   }
   return `${reasons.join(' and ')} over ${w.comparisons} comparisons in the last ${formatDuration(w.windowMs)} (${e.rollbackWindow ?? 'long'} window) at ${e.stage} ${e.ramp}%`;

@@ -13,11 +13,18 @@ import {
   verifyWorkflowId,
   type RepairInput,
   type RepairReport,
+  type ReplayChunkResult,
+  type ReplayPosition,
+  type ReplayResult,
   type VerifyActivities,
   type VerifyInput,
   type VerifyReport,
 } from '../contract/index.js';
-import { differences, reportSummary, verifyInputProblem } from './verify-workflow.js';
+import { differences, recordRefusal, reportSummary, verifyInputProblem } from './verify-workflow.js';
+
+function emptyReplayResult(): ReplayResult {
+  return { read: 0, written: 0, outOfRange: 0, invalid: 0, rejected: 0, expired: 0, deleted: 0, keptExtras: 0 };
+}
 
 /** The running report of a repair run. */
 export const repairProgressQuery = defineQuery<RepairReport>(REPAIR_PROGRESS_QUERY);
@@ -32,9 +39,10 @@ const planning = proxyActivities<VerifyActivities>({
     nonRetryableErrorTypes: [VerifyFailureType.invalidInput, VerifyFailureType.notCovered, VerifyFailureType.extrasNotFound],
   },
 });
-// A replay of days of a busy topic takes hours; a silent worker is noticed within 30 s and the retry resumes.
+// A replay runs in chunks of REPLAY_CHUNK_MS (plus the batch in flight and the consumer's join); a
+// silent worker is noticed within 30 s and the retry resumes from the offsets it heartbeated.
 const replaying = proxyActivities<VerifyActivities>({
-  startToCloseTimeout: '24 hours',
+  startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: [VerifyFailureType.invalidInput] },
 });
@@ -61,12 +69,17 @@ export function repairInputProblem(input: RepairInput): string | null {
   return null;
 }
 
+/** A replay chunk runs about this long, so the report's progress moves between chunks. */
+export const REPLAY_CHUNK_MS = 20_000;
+
 export async function repairWorkflow(input: RepairInput): Promise<RepairReport> {
-  const problem = repairInputProblem(input);
-  if (problem !== null)
-    throw ApplicationFailure.create({ type: VerifyFailureType.invalidInput, message: `invalid repair request: ${problem}`, nonRetryable: true });
   const info = workflowInfo();
   const workflowId = info.workflowId;
+  const problem = repairInputProblem(input);
+  if (problem !== null) {
+    if (input?.planOnly !== true) await recordRefusal('repair', input, workflowId, `invalid repair request: ${problem}`);
+    throw ApplicationFailure.create({ type: VerifyFailureType.invalidInput, message: `invalid repair request: ${problem}`, nonRetryable: true });
+  }
   const report: RepairReport = {
     workflowId,
     env: input.env,
@@ -76,6 +89,7 @@ export async function repairWorkflow(input: RepairInput): Promise<RepairReport> 
     plan: null,
     replay: null,
     readSoFar: 0,
+    progress: 0,
     verifyWorkflowId: null,
     verify: null,
     startedAt: Date.now(),
@@ -113,9 +127,27 @@ export async function repairWorkflow(input: RepairInput): Promise<RepairReport> 
       deleteExtras: plan.deleteExtras,
       extrasFoundBy: plan.extrasFoundBy,
       extrasFound: plan.extrasFound,
+      extrasListed: plan.extraItems.length,
     });
-    report.replay = await replaying.replayIntoNewStore({ workflowId, plan });
-    report.readSoFar = report.replay.read;
+    const replay = emptyReplayResult();
+    report.replay = replay;
+    let positions: ReplayPosition[] | null = null;
+    const seenExtras = new Set<string>();
+    for (;;) {
+      const chunk: ReplayChunkResult = await replaying.replayIntoNewStore({ workflowId, plan, positions, maxMs: REPLAY_CHUNK_MS });
+      for (const k of Object.keys(replay) as (keyof ReplayResult)[]) replay[k] += chunk.counts[k];
+      for (const k of chunk.seenExtras) seenExtras.add(k);
+      positions = chunk.positions;
+      report.readSoFar = replay.read;
+      report.progress = plan.messages === 0 ? 1 : Math.min(1, replay.read / plan.messages);
+      if (chunk.done) break;
+    }
+    report.progress = 1;
+    if (plan.deleteExtras) {
+      const d = await planning.deleteExtraItems({ workflowId, plan, seenInLog: [...seenExtras] });
+      replay.deleted = d.deleted;
+      replay.keptExtras = d.kept;
+    }
     if (plan.range !== null) {
       report.status = 'verifying';
       const childId = verifyWorkflowId(input.env, `${input.requestId}-reverify`);
@@ -150,8 +182,15 @@ export async function repairWorkflow(input: RepairInput): Promise<RepairReport> 
     report.status = 'failed';
     report.finishedAt = Date.now();
     report.error = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
-    if (report.plan !== null)
-      await record('failed', { error: report.error, replay: report.replay, verifyWorkflowId: report.verifyWorkflowId }).catch(() => undefined);
+    // A plan-only request records nothing; a refused one (a range not covered, extras no verify
+    // found, a bad range) is recorded with the reason, as is a run that failed under way.
+    if (input.planOnly !== true)
+      await record(
+        'failed',
+        report.plan === null
+          ? { refused: true, error: report.error }
+          : { error: report.error, replay: report.replay, verifyWorkflowId: report.verifyWorkflowId },
+      ).catch(() => undefined);
     throw err;
   }
 }

@@ -11,14 +11,18 @@ import {
   DIFF_CLASSES,
   ENV_NAME_PATTERN,
   VERIFY_PROGRESS_QUERY,
+  VERIFY_EXTRA_ITEMS_LIMIT,
   VerifyFailureType,
   type DiffClass,
   type DiffSample,
+  type MinuteRange,
+  type RepairInput,
   type VerifyActivities,
   type VerifyCounts,
   type VerifyInput,
   type VerifyReport,
   type VerifySliceResult,
+  type VerifySlicePosition,
 } from '../contract/index.js';
 import { actorProblem } from './migration-input.js';
 
@@ -90,7 +94,7 @@ export function reportSummary(r: VerifyReport): Record<string, unknown> {
     compared: r.counts.compared,
     mismatches: differences(r.counts),
     counts: r.counts,
-    series: r.plan?.seriesTotal ?? null,
+    series: r.counts.series,
     unsettledMinutesLeftOut: r.plan?.unsettledMinutesLeftOut ?? 0,
     durationMs: (r.finishedAt ?? r.updatedAt) - r.startedAt,
     pointsPerSecond: r.pointsPerSecond,
@@ -98,11 +102,42 @@ export function reportSummary(r: VerifyReport): Record<string, unknown> {
   };
 }
 
+/**
+ * Records a request refused before it was planned (its input unusable) in the env's audit history,
+ * when the request names an environment and an actor to record it under; a failure to record is
+ * not the operator's problem here (the refusal is what they see).
+ */
+export async function recordRefusal(operation: 'verify' | 'repair', input: VerifyInput | RepairInput, workflowId: string, error: string): Promise<void> {
+  if (input === null || typeof input !== 'object' || typeof input.env !== 'string' || !ENV_NAME_PATTERN.test(input.env) || actorProblem(input) !== null) return;
+  const range = rangeOrNull(input.range);
+  await recording
+    .recordOperation({
+      env: input.env,
+      operation,
+      event: 'failed',
+      workflowId,
+      range,
+      summary: { refused: true, error },
+      identity: input.identity,
+      reason: input.reason,
+      requestId: `${workflowId}:failed`,
+    })
+    .catch(() => undefined);
+}
+
+function rangeOrNull(r: unknown): MinuteRange | null {
+  if (r === null || typeof r !== 'object') return null;
+  const { fromMinute, toMinute } = r as Partial<MinuteRange>;
+  return typeof fromMinute === 'number' && typeof toMinute === 'number' ? { fromMinute, toMinute } : null;
+}
+
 export async function verifyWorkflow(input: VerifyInput): Promise<VerifyReport> {
-  const problem = verifyInputProblem(input);
-  if (problem !== null)
-    throw ApplicationFailure.create({ type: VerifyFailureType.invalidInput, message: `invalid verify request: ${problem}`, nonRetryable: true });
   const workflowId = workflowInfo().workflowId;
+  const problem = verifyInputProblem(input);
+  if (problem !== null) {
+    await recordRefusal('verify', input, workflowId, `invalid verify request: ${problem}`);
+    throw ApplicationFailure.create({ type: VerifyFailureType.invalidInput, message: `invalid verify request: ${problem}`, nonRetryable: true });
+  }
   const slices = input.slices ?? VERIFY_DEFAULTS.slices;
   const rate = input.pointsPerSecond ?? VERIFY_DEFAULTS.pointsPerSecond;
   const sampleLimit = input.sampleLimit ?? VERIFY_DEFAULTS.sampleLimit;
@@ -117,6 +152,9 @@ export async function verifyWorkflow(input: VerifyInput): Promise<VerifyReport> 
     counts: emptyCounts(),
     samples: emptySamples(),
     seriesDoneBySlice: Array.from({ length: slices }, () => 0),
+    progressBySlice: Array.from({ length: slices }, () => 0),
+    extraItems: [],
+    extraItemsTruncated: false,
     startedAt,
     updatedAt: startedAt,
     finishedAt: null,
@@ -144,17 +182,17 @@ export async function verifyWorkflow(input: VerifyInput): Promise<VerifyReport> 
     report.plan = plan;
     report.status = 'running';
     await record('started', {
-      plan: { range: plan.range, requested: plan.requested, horizon: plan.horizon, series: plan.seriesTotal, slices, pointsPerSecond: rate },
+      plan: { range: plan.range, requested: plan.requested, horizon: plan.horizon, slices, pointsPerSecond: rate },
     });
     await Promise.all(
       Array.from({ length: slices }, async (_, slice) => {
-        let after: string | null = null;
+        let position: VerifySlicePosition | null = null;
         for (;;) {
           const r: VerifySliceResult = await comparing.verifySlice({
             workflowId,
             plan,
             slice,
-            after,
+            position,
             maxSeries: VERIFY_DEFAULTS.chunkSeries,
             maxMs: VERIFY_DEFAULTS.chunkMs,
             pointsPerSecond: rate / slices,
@@ -162,15 +200,20 @@ export async function verifyWorkflow(input: VerifyInput): Promise<VerifyReport> 
           });
           for (const k of Object.keys(report.counts) as (keyof VerifyCounts)[]) report.counts[k] += r.counts[k];
           for (const s of r.samples) if (report.samples[s.kind].length < sampleLimit) report.samples[s.kind].push(s);
+          for (const e of r.extraItems) {
+            if (report.extraItems.length < VERIFY_EXTRA_ITEMS_LIMIT) report.extraItems.push(e);
+            else report.extraItemsTruncated = true;
+          }
+          if (report.extraItems.length < report.counts.extra + report.counts.expired_returned) report.extraItemsTruncated = true;
           report.seriesDoneBySlice[slice]! += r.visited;
-          after = r.after;
+          report.progressBySlice[slice] = r.progress;
+          position = r.position;
           const now = Date.now();
-          const done = report.seriesDoneBySlice.reduce((a, b) => a + b, 0);
           const elapsedMs = Math.max(1, now - startedAt);
           report.updatedAt = now;
           report.pointsPerSecond = Math.round((report.counts.compared * 1000) / elapsedMs);
-          report.progress = plan.seriesTotal === 0 ? 1 : Math.min(1, done / plan.seriesTotal);
-          report.etaMs = done === 0 ? null : Math.round((elapsedMs * Math.max(0, plan.seriesTotal - done)) / done);
+          report.progress = Math.min(1, report.progressBySlice.reduce((a, b) => a + b, 0) / slices);
+          report.etaMs = report.progress <= 0 ? null : Math.round((elapsedMs * (1 - report.progress)) / report.progress);
           if (r.done) return;
         }
       }),
@@ -185,8 +228,9 @@ export async function verifyWorkflow(input: VerifyInput): Promise<VerifyReport> 
     report.status = 'failed';
     report.finishedAt = Date.now();
     report.error = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
-    // A run refused before it started (no migration, a bad range) has nothing to record.
-    if (report.plan !== null) await record('failed', reportSummary(report)).catch(() => undefined);
+    // A run refused before it started (a bad range, nothing settled) is recorded with the reason;
+    // without a migration there is no audit history to record into, and that is the refusal.
+    await record('failed', report.plan === null ? { refused: true, error: report.error } : reportSummary(report)).catch(() => undefined);
     throw err;
   }
 }

@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { ConfigError, loadConfig, type SwitchyardConfig } from '../../config/config.js';
+import { runMain } from '../../kit/cli.js';
 import { down, logFileOf, selectServices, StackError, status, up } from './stack.js';
 import { formatStatus } from './format.js';
 import { tailFile } from './processes.js';
@@ -97,10 +98,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(err instanceof Error ? (err.stack ?? err.message) : err);
-    process.exit(1);
-  },
-);
+runMain(USAGE, main);

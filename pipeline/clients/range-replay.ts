@@ -9,7 +9,7 @@ import type { Admin, Consumer, Kafka } from 'kafkajs';
 import type { MinuteRange, ReplayResult } from '../../contract/index.js';
 import type { Logger } from '../../kit/logger.js';
 import { decodeMetricPoint } from '../kernel/codec/metric-point-codec.js';
-import { MINUTE_MS, pointKey, type MetricPoint } from '../kernel/model/metric-point.js';
+import { MINUTE_MS, type MetricPoint } from '../kernel/model/metric-point.js';
 import type { MetricStore } from '../kernel/stores/metric-store.js';
 
 /** How long after a minute ends its point is surely published (the aggregator's lateness is seconds). */
@@ -22,19 +22,41 @@ export interface PartitionSpan {
   end: string;
 }
 
-/** What the topic holds for a range: per-partition offsets and the oldest minute its retention keeps. */
+/** What the topic holds for a range: per-partition offsets, and the oldest minute it still holds whole. */
 export interface TopicCoverage {
   partitions: PartitionSpan[];
   /** topic retention.ms (null: unlimited, or not known). */
   retentionMs: number | null;
+  /**
+   * The oldest minute all of whose points the topic still holds (null: nothing was ever deleted
+   * from it and its retention is unlimited): the later of what retention.ms keeps and what the
+   * log start offsets (which retention.bytes or a records deletion advance) still hold.
+   */
+  oldestCoveredMinute: number | null;
+}
+
+/**
+ * Whether every partition still holds all messages stamped at or after `t`: a partition nothing
+ * was ever deleted from does; otherwise the first message at or after `t` must come after the
+ * partition's log start (so the oldest message kept is older than `t`). Message timestamps are the
+ * publisher's clock and rise with the offsets (one aggregator per partition publishes in order).
+ */
+async function coversFrom(admin: Admin, topic: string, t: number, low: Map<number, bigint>): Promise<boolean> {
+  if ([...low.values()].every((l) => l === 0n)) return true;
+  const at = await admin.fetchTopicOffsetsByTimestamp(topic, t);
+  return at.every(({ partition, offset }) => {
+    const l = low.get(partition) ?? 0n;
+    return l === 0n || BigInt(offset) > l;
+  });
 }
 
 /**
  * The offsets of a range on the topic: from the first message at or after the range's first
  * minute (a minute's point is published after it ends), to the first message after its last
- * minute's point is surely published (or the end of the log).
+ * minute's point is surely published (or the end of the log); and the oldest minute the topic
+ * still holds whole, searched between the range's start and now.
  */
-export async function rangeOffsets(admin: Admin, topic: string, range: MinuteRange): Promise<TopicCoverage> {
+export async function rangeOffsets(admin: Admin, topic: string, range: MinuteRange, now: number = Date.now()): Promise<TopicCoverage> {
   const [starts, ends, high, configs] = await Promise.all([
     admin.fetchTopicOffsetsByTimestamp(topic, range.fromMinute),
     admin.fetchTopicOffsetsByTimestamp(topic, range.toMinute + MINUTE_MS + PUBLISHED_WITHIN_MS),
@@ -43,20 +65,41 @@ export async function rangeOffsets(admin: Admin, topic: string, range: MinuteRan
   ]);
   const value = configs.resources[0]?.configEntries.find((e) => e.configName === 'retention.ms')?.configValue;
   const retentionMs = value === undefined || Number(value) < 0 ? null : Number(value);
+  const low = new Map(high.map((p) => [p.partition, BigInt(p.low)]));
+  // A minute m is held whole when every message stamped from m + 1 min (its points' earliest publication) is.
+  const held = (m: number) => coversFrom(admin, topic, m + MINUTE_MS, low);
+  let byLogStart: number | null = null;
+  if (![...low.values()].every((l) => l === 0n)) {
+    let lo = range.fromMinute;
+    let hi = Math.ceil(now / MINUTE_MS) * MINUTE_MS;
+    if (await held(lo)) byLogStart = lo;
+    else {
+      // The least minute in (lo, hi] held whole: held() is false at lo and (by definition) true at hi.
+      while (hi - lo > MINUTE_MS) {
+        const mid = lo + Math.floor((hi - lo) / MINUTE_MS / 2) * MINUTE_MS;
+        if (await held(mid)) hi = mid;
+        else lo = mid;
+      }
+      byLogStart = hi;
+    }
+  }
+  const byRetention = retentionMs === null ? null : Math.ceil((now - retentionMs + MINUTE_MS) / MINUTE_MS) * MINUTE_MS;
+  const bounds = [byLogStart, byRetention].filter((b): b is number => b !== null);
+  const oldestCoveredMinute = bounds.length === 0 ? null : Math.max(...bounds);
   const partitions = starts
     .map(({ partition, offset }) => {
       const h = high.find((p) => p.partition === partition);
-      const low = BigInt(h?.low ?? '0');
+      const lowP = BigInt(h?.low ?? '0');
       const hi = BigInt(h?.high ?? offset);
       let start = BigInt(offset);
-      if (start < low) start = low;
+      if (start < lowP) start = lowP;
       let end = BigInt(ends.find((p) => p.partition === partition)?.offset ?? String(hi));
       if (end > hi) end = hi;
       if (end < start) end = start;
       return { partition, start: String(start), end: String(end) };
     })
     .sort((a, b) => a.partition - b.partition);
-  return { partitions, retentionMs };
+  return { partitions, retentionMs, oldestCoveredMinute };
 }
 
 /** Options of replayRange. */
@@ -71,8 +114,10 @@ export interface ReplayOptions {
   partitions: PartitionSpan[];
   /** Counts so far (a resumed attempt's). */
   counts?: ReplayResult;
-  /** Keep the keys of the range's points seen in the log (to find items that have none). */
-  collectKeys: boolean;
+  /** Keys ("app|metric|minute") to watch for: those seen in the log are returned. */
+  watch?: ReadonlySet<string>;
+  /** Stop after about this long (after the batch in flight); the positions reached are returned. */
+  maxMs?: number;
   /** After each batch is written: the next offset of every partition, and the counts. */
   onProgress?: (positions: PartitionSpan[], counts: ReplayResult) => void;
   signal?: AbortSignal;
@@ -81,18 +126,35 @@ export interface ReplayOptions {
 
 /** Counts with nothing counted. */
 export function emptyReplay(): ReplayResult {
-  return { read: 0, written: 0, outOfRange: 0, invalid: 0, rejected: 0, expired: 0, deleted: 0 };
+  return { read: 0, written: 0, outOfRange: 0, invalid: 0, rejected: 0, expired: 0, deleted: 0, keptExtras: 0 };
 }
 
-/** Replays the partitions' spans into the store; resolves when every partition reached its end. */
-export async function replayRange(o: ReplayOptions): Promise<{ counts: ReplayResult; keys: Set<string> | null }> {
+/** The key a repair's watch list and a verify's extra items share. */
+export function watchKey(k: { app: string; metric: string; minute: number }): string {
+  return `${k.app}|${k.metric}|${k.minute}`;
+}
+
+/** What a replay (or a chunk of one) did. */
+export interface ReplayOutcome {
+  counts: ReplayResult;
+  /** Where each partition stands. */
+  positions: PartitionSpan[];
+  /** Every partition reached its end. */
+  done: boolean;
+  /** Watched keys seen in the log. */
+  seen: Set<string>;
+}
+
+/** Replays the partitions' spans into the store; resolves when every partition reached its end, or after maxMs. */
+export async function replayRange(o: ReplayOptions): Promise<ReplayOutcome> {
   const counts: ReplayResult = { ...(o.counts ?? emptyReplay()) };
-  const keys = o.collectKeys ? new Set<string>() : null;
+  const seen = new Set<string>();
   const position = new Map(o.partitions.map((p) => [p.partition, BigInt(p.start)]));
   const end = new Map(o.partitions.map((p) => [p.partition, BigInt(p.end)]));
   const pending = new Set(o.partitions.filter((p) => BigInt(p.start) < BigInt(p.end)).map((p) => p.partition));
   const spans = (): PartitionSpan[] => o.partitions.map((p) => ({ partition: p.partition, start: String(position.get(p.partition)), end: p.end }));
-  if (pending.size === 0) return { counts, keys };
+  if (pending.size === 0) return { counts, positions: spans(), done: true, seen };
+  const started = Date.now();
 
   const consumer: Consumer = o.kafka.consumer({ groupId: o.groupId, allowAutoTopicCreation: false, maxBytesPerPartition: 4 * 1024 * 1024 });
   let finish!: () => void;
@@ -136,7 +198,7 @@ export async function replayRange(o: ReplayOptions): Promise<{ counts: ReplayRes
             continue;
           }
           points.push(point);
-          keys?.add(pointKey(point));
+          if (o.watch?.has(watchKey(point))) seen.add(watchKey(point));
         }
         if (points.length > 0) {
           const r = await o.store.writePoints(points);
@@ -156,7 +218,7 @@ export async function replayRange(o: ReplayOptions): Promise<{ counts: ReplayRes
         }
         o.onProgress?.(spans(), { ...counts });
         await heartbeat();
-        if (pending.size === 0) finish();
+        if (pending.size === 0 || (o.maxMs !== undefined && Date.now() - started >= o.maxMs)) finish();
       },
     });
     for (const p of o.partitions)
@@ -166,24 +228,36 @@ export async function replayRange(o: ReplayOptions): Promise<{ counts: ReplayRes
     o.signal?.removeEventListener('abort', onAbort);
     await consumer.disconnect().catch(() => undefined);
   }
-  return { counts, keys };
+  return { counts, positions: spans(), done: pending.size === 0, seen };
 }
 
 /**
- * Deletes the store's items in the range that have no point in the log (`logKeys`): the "extra"
- * class, such as a point filed under the wrong minute. Reads the store the way served reads do.
+ * Deletes the items a verify run listed as extra (or expired but returned) that are still wrong:
+ * inside the range, not seen in the log's replay of it (`seenInLog`), and not held by the old
+ * store. Nothing else is ever deleted: an item missing from the log but never reported, or one the
+ * old store has after all, is kept (and counted).
  */
-export async function deleteItemsNotInLog(
-  store: MetricStore,
+export async function deleteListedExtras(
+  stores: { old: MetricStore; new: MetricStore },
   range: MinuteRange,
-  logKeys: Set<string>,
-  series: readonly { app: string; metric: string }[],
-): Promise<number> {
-  let deleted = 0;
-  for (const s of series) {
-    const points = await store.readSeries({ app: s.app, metric: s.metric, fromMinute: range.fromMinute, toMinute: range.toMinute });
-    const extra = points.filter((p) => !logKeys.has(pointKey(p))).map((p) => ({ app: p.app, metric: p.metric, minute: p.minute }));
-    if (extra.length > 0) deleted += await store.deletePoints(extra);
+  listed: readonly { app: string; metric: string; minute: number }[],
+  seenInLog: ReadonlySet<string>,
+): Promise<{ deleted: number; kept: number }> {
+  const inRange = listed.filter((k) => k.minute >= range.fromMinute && k.minute <= range.toMinute);
+  const doomed: { app: string; metric: string; minute: number }[] = [];
+  let kept = 0;
+  for (const k of inRange) {
+    if (seenInLog.has(watchKey(k))) {
+      kept++;
+      continue;
+    }
+    const old = await stores.old.readSeries({ app: k.app, metric: k.metric, fromMinute: k.minute, toMinute: k.minute });
+    if (old.length > 0) {
+      kept++;
+      continue;
+    }
+    doomed.push({ app: k.app, metric: k.metric, minute: k.minute });
   }
-  return deleted;
+  const deleted = doomed.length === 0 ? 0 : await stores.new.deletePoints(doomed);
+  return { deleted, kept };
 }

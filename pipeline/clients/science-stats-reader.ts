@@ -10,6 +10,9 @@ import {
   latencyAttribute,
   MISMATCH_SAMPLES_TABLE,
   SCIENCE_STATS_TABLE,
+  SLOT_MS,
+  SLOTS_PER_MINUTE,
+  slotAttribute,
   STATS_COUNTERS,
   type StatsCounter,
 } from '../kernel/science/control-tables.js';
@@ -19,6 +22,11 @@ import type { MismatchSample } from '../kernel/science/control-tables.js';
 export interface ScienceStatsRow {
   minute: number;
   counters: Record<StatsCounter, number>;
+  /**
+   * The counters per 10-second slot of the minute (SLOT_MS), for windows that start inside it;
+   * absent on rows written before the slots existed.
+   */
+  slots?: Record<StatsCounter, number[]>;
   /** Histogram counts per bucket, for the old and the new store. */
   latency: { old: number[]; new: number[] };
 }
@@ -32,6 +40,8 @@ export interface ScienceSummary {
   mismatchRate: number;
   /** (candidate errors + timeouts + new-store errors) / reads of the new store attempted. */
   newStoreErrorRate: number;
+  /** Reads of the new store attempted (the error rate's denominator). */
+  newStoreReads: number;
   /** Approximate p99 latency per store from the histogram (upper bound of its bucket), ms. */
   p99Ms: { old: number | null; new: number | null };
 }
@@ -56,7 +66,15 @@ export async function readScienceStats(client: DynamoDBClient, env: string, from
     for (const item of out.Items ?? []) {
       const counters = Object.fromEntries(STATS_COUNTERS.map((c) => [c, num(item[c])])) as Record<StatsCounter, number>;
       const hist = (store: 'old' | 'new'): number[] => Array.from({ length: LATENCY_BUCKETS_MS.length + 1 }, (_, i) => num(item[latencyAttribute(store, i)]));
-      rows.push({ minute: num(item.minute), counters, latency: { old: hist('old'), new: hist('new') } });
+      // Rows written since the slots exist have a slot attribute for every counter they count.
+      const hasSlots = STATS_COUNTERS.some((c) => Array.from({ length: SLOTS_PER_MINUTE }, (_, i) => item[slotAttribute(c, i)]).some((v) => v !== undefined));
+      const slots = hasSlots
+        ? (Object.fromEntries(STATS_COUNTERS.map((c) => [c, Array.from({ length: SLOTS_PER_MINUTE }, (_, i) => num(item[slotAttribute(c, i)]))])) as Record<
+            StatsCounter,
+            number[]
+          >)
+        : undefined;
+      rows.push({ minute: num(item.minute), counters, ...(slots ? { slots } : {}), latency: { old: hist('old'), new: hist('new') } });
     }
     start = out.LastEvaluatedKey;
   } while (start);
@@ -76,32 +94,48 @@ export function p99(hist: number[]): number | null {
   return null;
 }
 
-/** Adds rows up into a summary. */
-export function summarizeScience(rows: ScienceStatsRow[], fromMinute: number, toMinute: number): ScienceSummary {
+/**
+ * Adds rows up into a summary. With `windowStart`, the minute it falls inside counts only its
+ * slots that begin at or after it (a row without slots counts whole).
+ */
+export function summarizeScience(rows: ScienceStatsRow[], fromMinute: number, toMinute: number, windowStart?: number): ScienceSummary {
   const counters = Object.fromEntries(STATS_COUNTERS.map((c) => [c, 0])) as Record<StatsCounter, number>;
   const hist = { old: new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0), new: new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0) };
   for (const r of rows) {
-    for (const c of STATS_COUNTERS) counters[c] += r.counters[c];
+    const partial = windowStart !== undefined && r.slots !== undefined && r.minute < windowStart && windowStart < r.minute + MINUTE_MS;
+    if (partial) {
+      const firstSlot = Math.ceil((windowStart - r.minute) / SLOT_MS);
+      for (const c of STATS_COUNTERS) counters[c] += r.slots![c].slice(firstSlot).reduce((a, b) => a + b, 0);
+    } else for (const c of STATS_COUNTERS) counters[c] += r.counters[c];
     r.latency.old.forEach((n, i) => (hist.old[i]! += n));
     r.latency.new.forEach((n, i) => (hist.new[i]! += n));
   }
   const newFailures = counters.candidateErrors + counters.candidateTimeouts + counters.newStoreErrors;
-  const newAttempts = counters.comparisons + counters.candidateErrors + counters.candidateTimeouts + counters.servedNew;
+  // Every new-store read attempted, counted once (rows written before newReads existed: estimated
+  // from the comparisons, which counts a cutover read that was also compared twice).
+  const newAttempts =
+    counters.newReads > 0 ? counters.newReads : counters.comparisons + counters.candidateErrors + counters.candidateTimeouts + counters.servedNew;
   return {
     fromMinute,
     toMinute,
     counters,
     mismatchRate: counters.comparisons === 0 ? 0 : counters.mismatches / counters.comparisons,
     newStoreErrorRate: newAttempts === 0 ? 0 : newFailures / newAttempts,
+    newStoreReads: newAttempts,
     p99Ms: { old: p99(hist.old), new: p99(hist.new) },
   };
 }
 
-/** Reads and sums the stats of the last `windowMs` before `now`. */
+/**
+ * Reads and sums the stats of the last `windowMs` before `now`: to the 10-second slot (a slot
+ * counts when it begins at or after now - windowMs), so a one-minute window is the last minute,
+ * not the current calendar minute, and a window since a ramp step began holds nothing from before.
+ */
 export async function readScienceSummary(client: DynamoDBClient, env: string, windowMs: number, now = Date.now()): Promise<ScienceSummary> {
+  const windowStart = now - Math.max(0, windowMs);
   const to = Math.floor(now / MINUTE_MS) * MINUTE_MS;
-  const from = to - Math.max(0, Math.ceil(windowMs / MINUTE_MS) - 1) * MINUTE_MS;
-  return summarizeScience(await readScienceStats(client, env, from, to), from, to);
+  const from = Math.min(to, Math.floor(windowStart / MINUTE_MS) * MINUTE_MS);
+  return summarizeScience(await readScienceStats(client, env, from, to), from, to, windowStart);
 }
 
 /** Reads mismatch samples of an env between two minutes (inclusive), newest first, at most `limit`. */

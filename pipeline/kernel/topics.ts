@@ -1,6 +1,7 @@
 /**
  * Kafka topic names and creation for each environment.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, ITopicConfig, Message, TopicMessages } from 'kafkajs';
 
 /** Every topic an environment uses. */
@@ -43,8 +44,40 @@ export async function ensureTopics(admin: Admin, env: string, partitions: number
     { topic: t.metricsDlq, numPartitions: 1, replicationFactor, configEntries: [{ name: 'retention.ms', value: String(14 * 86_400_000) }] },
   ];
   const missing = wanted.filter((w) => !existing.has(w.topic));
-  if (missing.length > 0) await admin.createTopics({ topics: missing, waitForLeaders: true });
+  if (missing.length > 0) {
+    // kafkajs' own wait for leaders gives up on "This server does not host this topic-partition",
+    // which a KRaft broker answers for a moment after it created a topic: wait here instead.
+    await admin.createTopics({ topics: missing, waitForLeaders: false });
+    await waitForLeaders(
+      admin,
+      missing.map((m) => m.topic),
+    );
+  }
   return missing.map((m) => m.topic);
+}
+
+/** Waits until every partition of the topics has a leader (a just-created topic may be unknown for a moment). */
+export async function waitForLeaders(admin: Admin, topics: string[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const { topics: meta } = await admin.fetchTopicMetadata({ topics });
+      if (meta.length === topics.length && meta.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+      last = new Error(
+        `topics without a leader yet: ${
+          meta
+            .filter((t) => t.partitions.some((p) => p.leader < 0))
+            .map((t) => t.name)
+            .join(', ') || topics.join(', ')
+        }`,
+      );
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`the new topics ${topics.join(', ')} have no leader after ${timeoutMs} ms: ${(last as Error).message}`);
+    await sleep(200);
+  }
 }
 
 /**

@@ -11,7 +11,15 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { hashPassword, readUsersFile, verifyPassword, type ConsoleRole, type UsersFile } from '../../web/lib/console-users.js';
+import {
+  CONSOLE_ROLES,
+  hashPassword,
+  readUsersFile,
+  ROLE_DESCRIPTIONS,
+  verifyPassword,
+  type ConsoleRole,
+  type UsersFile,
+} from '../../web/lib/console-users.js';
 
 /** One demo sign-in, with what the role may do (printed at the end of `npm start`). */
 export interface DemoUser {
@@ -33,12 +41,12 @@ export interface DemoCredentials {
   createdUsers: boolean;
 }
 
-/** The demo users: one per role, named after it (what they can do in the console's own words, web/lib/roles.ts). */
-export const DEMO_USERS: readonly { username: string; role: ConsoleRole; can: string }[] = [
-  { username: 'viewer', role: 'viewer', can: 'reads every page; cannot act' },
-  { username: 'operator', role: 'operator', can: 'creates, starts, advances, ramps, pauses, resumes and rolls back migrations' },
-  { username: 'approver', role: 'approver', can: 'everything an operator can, and approves decommissions (of someone else’s request)' },
-];
+/** The demo users: one per role, named after it (what they can do in the console's own words). */
+export const DEMO_USERS: readonly { username: string; role: ConsoleRole; can: string }[] = CONSOLE_ROLES.map((role) => ({
+  username: role,
+  role,
+  can: ROLE_DESCRIPTIONS[role],
+}));
 
 /** A random password: 12 random bytes, 16 characters of base64url. */
 function newPassword(): string {

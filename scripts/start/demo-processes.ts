@@ -6,6 +6,7 @@
 import type { Client } from '@temporalio/client';
 import type { SwitchyardConfig } from '../../config/config.js';
 import { NEXT_BIN } from './console-build.js';
+import { SINKS } from '../../contract/index.js';
 import { durationArg } from '../../kit/cli.js';
 import { httpOkReady, jobHealthReady, outputReady, queryServiceReady, temporalWorkerReady } from './readiness.js';
 import type { OneOffSpec, ProcessSpec } from './supervisor.js';
@@ -41,7 +42,7 @@ export function streamJobs(env: string, retentionMs: number): ProcessSpec[] {
   const common = { probe: jobHealthReady(), lifecycle: 'service', stopTier: SERVICE_TIER } as const;
   return [
     { name: `aggregator-${env}`, ...tsEntry('pipeline/jobs/cli/aggregator.ts', ['--env', env, '--metrics-port', '0']), ...common },
-    ...(['cassandra', 'dynamodb'] as const).map((sink) => ({
+    ...SINKS.map((sink) => ({
       name: `writer-${sink}-${env}`,
       ...tsEntry('pipeline/jobs/cli/writer.ts', [
         '--env',

@@ -244,13 +244,16 @@ export function testEnv(prefix: string): string {
   return `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`;
 }
 
-/** Removes an environment's topics, keyspace and table (best effort, at the end of a test). */
+/** Removes an environment's topics, consumer groups, keyspace and table (best effort, at the end of a test or benchmark). */
 export async function dropEnv(cfg: SwitchyardConfig, env: string): Promise<void> {
   const admin = createKafka(cfg, { clientId: 'test-cleanup', quiet: true }).admin();
   try {
     await admin.connect();
     const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${env}.`));
     if (topics.length > 0) await admin.deleteTopics({ topics });
+    // And its consumer groups (jobs', repairs', a benchmark's own): every group named after the env.
+    const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.split(/[.-]/).includes(env));
+    if (groups.length > 0) await admin.deleteGroups(groups).catch(() => undefined);
   } catch {
     /* best effort */
   } finally {

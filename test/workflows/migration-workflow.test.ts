@@ -712,6 +712,49 @@ describe('migration workflow', () => {
     });
   });
 
+  it('watches ttl_wait while its rollback window is open: a burst sends every read back to the old store by itself', TIMEOUT, async () => {
+    const t = newTest();
+    const policy = testPolicy(t.env, { shortWindowMs: MINUTE });
+    await t.run(async () => {
+      await t.start(policy);
+      await driveTo(t, policy, 'ttl_wait');
+      const published = t.world.publications.length;
+      t.world.scienceFor = (windowMs) =>
+        windowMs <= MINUTE
+          ? healthyScience({ comparisons: 400, mismatches: 80, mismatchRate: 0.2 })
+          : healthyScience({ comparisons: 100_000, mismatches: 80, mismatchRate: 0.0008 });
+      await t.advanceTime(policy.evaluationIntervalMs);
+      const s = await t.waitFor((st) => st.rolledBack !== null, 'the automatic rollback from ttl_wait');
+      assert.deepEqual([s.stage, s.ramp, s.paused, s.ttlGateAt], ['cutover', 0, true, null]);
+      assert.match(
+        s.rolledBack?.reason ?? '',
+        /mismatch rate 20% > rollback threshold 1% over 400 comparisons in the last 1m \(short window\) at ttl_wait 100%/,
+      );
+      assert.deepEqual(
+        t.world.publications.slice(published).map((p) => p.patch),
+        [{ cutoverPercent: 0 }],
+      );
+      const entry = t.world.audits.at(-1)!;
+      assert.deepEqual([entry.actor, entry.action, entry.from, entry.to], ['automatic', 'automatic_rollback', 'ttl_wait', 'cutover']);
+    });
+  });
+
+  it('stops watching ttl_wait once its rollback window has closed', TIMEOUT, async () => {
+    const t = newTest();
+    const policy = testPolicy(t.env, { shortWindowMs: MINUTE });
+    await t.run(async () => {
+      await t.start(policy);
+      await driveTo(t, policy, 'ttl_wait');
+      await t.advanceTime(policy.rollbackWindowMs + MINUTE);
+      const reads = t.world.scienceReads.length;
+      t.world.scienceFor = () => healthyScience({ comparisons: 400, mismatches: 80, mismatchRate: 0.2 });
+      await t.advanceTime(10 * policy.evaluationIntervalMs);
+      const s = await t.state();
+      assert.deepEqual([s.stage, s.rolledBack], ['ttl_wait', null]);
+      assert.equal(t.world.scienceReads.length, reads, 'no science read after the window closed');
+    });
+  });
+
   it('audits an unacknowledged transition, reverts it, and changes nothing', TIMEOUT, async () => {
     const t = newTest();
     const policy = testPolicy(t.env);
@@ -738,6 +781,26 @@ describe('migration workflow', () => {
       // Every transition id was used once: a failed one is never reused for a different patch.
       const ids = t.world.publications.map((p) => p.transitionId);
       assert.equal(new Set(ids).size, ids.length);
+    });
+  });
+
+  it('audits the version an unacknowledged publication put on the topic, so every version has its entry', TIMEOUT, async () => {
+    const t = newTest();
+    const policy = testPolicy(t.env);
+    await t.run(async () => {
+      await t.start(policy);
+      await t.update(startUpdate, actor('alice'));
+      await t.advanceTime(policy.bakeMs.dualWrite + MINUTE);
+      t.world.failPublish = (input) =>
+        input.patch.sciencePercent === 1 ? { message: 'instance query-b (query-service) did not acknowledge version 3', published: true } : undefined;
+      await assertRejected(t.update(advanceUpdate, advance('alice', 'dual_write')), /advance did not happen: .*published again as v4/);
+      const failed = t.world.audits.find((e) => e.action === 'advance_failed')!;
+      assert.equal(failed.controlVersion, 3, 'the unacknowledged version is audited');
+      const versions = t.world.audits.map((e) => e.controlVersion).filter((v): v is number => v !== null);
+      assert.deepEqual(
+        [...versions].sort((a, b) => a - b),
+        t.world.publications.map((p) => p.version),
+      );
     });
   });
 

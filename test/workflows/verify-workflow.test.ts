@@ -66,10 +66,10 @@ describe('verify and repair workflows', () => {
       assert.deepEqual(r.seriesDoneBySlice, [5, 5]);
       assert.equal(r.progress, 1);
       assert.equal(r.samples.missing.length, 1);
-      // Slice 0 took two chunks: the second resumed after the first one's last series.
+      // Slice 0 took two chunks: the second resumed where the first one's walk stood.
       assert.deepEqual(
-        v.sliceCalls.filter((c) => c.slice === 0).map((c) => c.after),
-        [null, 'a#m'],
+        v.sliceCalls.filter((c) => c.slice === 0).map((c) => c.position?.cursor ?? null),
+        [null, 'tok-a'],
       );
       assert.deepEqual(
         v.records.map((x) => `${x.operation}_${x.event}`),
@@ -86,7 +86,7 @@ describe('verify and repair workflows', () => {
     });
   });
 
-  it('refuses a bad request before doing anything, and records nothing', TIMEOUT, async () => {
+  it('refuses a bad request before doing anything, and records the refusal with its reason', TIMEOUT, async () => {
     const { t, v } = setup();
     await t.run(async () => {
       await t.start(testPolicy(t.env));
@@ -98,7 +98,15 @@ describe('verify and repair workflows', () => {
         });
       }
       await assert.rejects(repair(t, { deleteExtras: true }), /verifyWorkflowId/);
-      assert.deepEqual(v.records, [] as typeof v.records);
+      // Refusals of requests that name an env and an actor are in the audit history; the others cannot be.
+      assert.deepEqual(
+        v.records.map((x) => `${x.operation}_${x.event}`),
+        ['verify_failed', 'verify_failed', 'repair_failed'],
+      );
+      const refused = t.world.audits.filter((a) => a.action.endsWith('_failed'));
+      assert.equal(refused.length, 3);
+      assert.ok(refused.every((a) => a.evidence.refused === true && /invalid (verify|repair) request/.test(String(a.evidence.error))));
+      assert.match(String(refused[0]!.evidence.error), /slices/);
       assert.deepEqual(v.sliceCalls, []);
     });
   });
@@ -116,6 +124,12 @@ describe('verify and repair workflows', () => {
       const done: RepairReport = await repair(t);
       assert.equal(done.status, 'repaired');
       assert.equal(done.replay?.written, 600);
+      assert.equal(done.progress, 1);
+      // The replay ran in chunks, each resuming where the previous one stopped.
+      assert.deepEqual(
+        v.replayCalls.filter((c) => c.workflowId === done.workflowId).map((c) => c.positions?.[0]?.start ?? null),
+        [null, '310'],
+      );
       assert.equal(done.verify?.status, 'clean');
       assert.deepEqual(done.verify?.plan?.range, RANGE);
       assert.deepEqual(
@@ -136,14 +150,24 @@ describe('verify and repair workflows', () => {
     });
   });
 
-  it('repair: a range the topic no longer holds is refused with the reason, and nothing is replayed', TIMEOUT, async () => {
+  it('repair: a range the topic no longer holds is refused with the reason, recorded, and nothing is replayed', TIMEOUT, async () => {
     const { t, v } = setup();
     v.refuseRepair = { type: VerifyFailureType.notCovered, message: 'minutes before X are no longer in the log' };
     await t.run(async () => {
       await t.start(testPolicy(t.env));
       await assert.rejects(repair(t), (err: unknown) => err instanceof WorkflowFailedError && /no longer in the log/.test(String(err.cause?.message)));
       assert.equal(v.replays, 0);
-      assert.deepEqual(v.records, [] as typeof v.records);
+      assert.deepEqual(
+        v.records.map((x) => `${x.operation}_${x.event}`),
+        ['repair_failed'],
+      );
+      const entry = t.world.audits.at(-1)!;
+      assert.equal(entry.action, 'repair_failed');
+      assert.equal(entry.evidence.refused, true);
+      assert.match(String(entry.evidence.error), /no longer in the log/);
+      // A preview refused the same way records nothing.
+      await assert.rejects(repair(t, { planOnly: true }), /no longer in the log/);
+      assert.equal(v.records.length, 1);
     });
   });
 

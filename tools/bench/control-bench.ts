@@ -24,6 +24,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import { Client } from '@temporalio/client';
 import { createKafka } from '../../config/clients.js';
+import { ROLES } from '../../contract/index.js';
 import { loadConfig, type SwitchyardConfig } from '../../config/config.js';
 import { demoPolicy, productionPolicy } from '../../config/migration-policy.js';
 import { parseCommandLine, parseDuration, parseWhole, runMain } from '../../kit/cli.js';
@@ -90,6 +91,8 @@ function benchPolicy(scale: 'demo' | 'production', env: string): MigrationPolicy
     minNewStoreReads: 20,
     maxWriterLag: 10_000,
     ackTimeoutMs: 20_000,
+    // The bench measures the control plane's reaction, not a full verify (production requires one before cutover).
+    verifyBeforeCutover: null,
   };
 }
 
@@ -113,7 +116,7 @@ class Scenario {
   }
 
   get dynamoWriters(): PipelineProcess[] {
-    return this.procs.filter((p) => p.name.includes('writer-dynamodb'));
+    return this.procs.filter((p) => p.name.includes(ROLES.writerDynamodb));
   }
 
   async launch(): Promise<void> {
@@ -408,7 +411,9 @@ runMain(USAGE, async (argv) => {
       progress(
         `${scale} policy shape (evaluation every ${sci.policy.evaluationIntervalMs / 1000} s, short window ${sci.policy.shortWindowMs! / 1000} s, long ${sci.policy.evaluationWindowMs / 1000} s, rollback at ${sci.policy.minSamplesForRollback}+ samples over ${sci.policy.rollbackMismatchRate * 100} %): starting ${sci.env} and ${cut.env} with ${instances} data-plane instances each`,
       );
-      await Promise.all([sci.launch(), cut.launch()]);
+      // Both launched (or failed) before going on, so a failure of one still cleans up the other's processes.
+      const launched = await Promise.allSettled([sci.launch(), cut.launch()]);
+      for (const l of launched) if (l.status === 'rejected') throw l.reason;
       const [sr, cr] = await Promise.all([scienceRollback(sci, transitionsMs.length < o.transitions ? o.transitions : 0), cutoverRollback(cut)]);
       transitionsMs.push(...sr.transitionsMs);
       Object.assign(figures, {

@@ -28,6 +28,7 @@ import path from 'node:path';
 import { createCassandraClient, createDynamoClient, createKafka } from '../../config/clients.js';
 import { loadConfig, type SwitchyardConfig } from '../../config/config.js';
 import { PartitionWindows } from '../../pipeline/jobs/aggregator/partition-windows.js';
+import { SINKS } from '../../contract/index.js';
 import { parseCommandLine, parseWhole, runMain } from '../../kit/cli.js';
 import { decodeObservations, encodeObservationBatch } from '../../pipeline/kernel/codec/observation-codec.js';
 import { decodeMetricPoint, encodeMetricPoint } from '../../pipeline/kernel/codec/metric-point-codec.js';
@@ -328,7 +329,7 @@ async function benchWriters(cfg: SwitchyardConfig, env: string, count: number, a
   if (batch.length > 0) await producer.send({ topic: envTopics(env).metrics, messages: batch, acks: -1 });
   await producer.disconnect();
   const out: Record<string, number> = {};
-  for (const sink of ['cassandra', 'dynamodb'] as const) {
+  for (const sink of SINKS) {
     const w = profiled(writerProcess(`${env}-writer-${sink}`, env, sink, ['--mode', 'on', '--partitions', '6']));
     w.start();
     try {

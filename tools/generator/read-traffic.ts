@@ -2,6 +2,7 @@
  * Read traffic like the dashboards' (the load on the read API): random apps and metrics, ranges
  * weighted towards "the last hour", at a target rate with bounded concurrency.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { PointStat } from '../../pipeline/kernel/model/metric-point.js';
@@ -167,13 +168,13 @@ export async function runReadTraffic(o: ReadTrafficOptions): Promise<ReadTraffic
   while (Date.now() - started < o.durationMs && !o.shouldStop?.()) {
     if (o.shouldPause?.()) {
       const p0 = Date.now();
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
       pausedMs += Date.now() - p0;
       continue;
     }
     const due = started + pausedMs + (issued / o.ratePerSec) * 1000;
     const wait = due - Date.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, Math.min(wait, 50)));
+    if (wait > 0) await sleep(Math.min(wait, 50));
     if (Date.now() < due) continue;
     if (inFlight >= concurrency) {
       await Promise.race(pending);

@@ -1,7 +1,7 @@
 'use client';
 
 import { useActionState, useRef } from 'react';
-import { Stage, type MigrationStateView } from '../../contract';
+import { nextStage, Stage, type MigrationStateView } from '../../contract';
 import { IDLE, type ActionState } from '../lib/action-state';
 import type { Role } from '../lib/roles';
 import { ActionResult, RequestForm } from './request-form';
@@ -14,15 +14,6 @@ export function freshRequestId(): string {
   crypto.getRandomValues(bytes);
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
-
-const NEXT: Record<string, string> = {
-  planned: Stage.dualWrite,
-  dual_write: Stage.science,
-  science: Stage.cutover,
-  cutover: Stage.ttlWait,
-  ttl_wait: Stage.decommission,
-  decommission: Stage.complete,
-};
 
 function GateEvidence({ state }: { state: MigrationStateView }) {
   if (state.gates.length === 0) return <p className="muted">The workflow has not evaluated this stage&apos;s gate yet: it checks it when you confirm.</p>;
@@ -96,7 +87,7 @@ export function ActionPanel({
     );
   }
   const s = state;
-  const next = NEXT[s.stage];
+  const next = nextStage(s.stage);
   const canRamp = s.stage === Stage.science || s.stage === Stage.cutover;
   return (
     <section className="actions" aria-label="actions">

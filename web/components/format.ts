@@ -1,4 +1,5 @@
 /** Display helpers shared by pages (pure functions). */
+import { formatDuration, formatMinuteRange } from '../../contract';
 
 export const pct = (x: number | null | undefined, digits = 2): string => (x === null || x === undefined ? '–' : `${(x * 100).toFixed(digits)}%`);
 
@@ -24,13 +25,8 @@ export function relative(ms: number | null | undefined, now = Date.now()): strin
 
 export const num = (x: number | null | undefined): string => (x === null || x === undefined ? '–' : Math.round(x).toLocaleString('en-US'));
 
-/** "45 s" / "12 min" / "3.5 h" (a duration in ms). */
-export function duration(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined || !Number.isFinite(ms)) return '–';
-  const s = Math.round(ms / 1000);
-  return s < 120 ? `${s} s` : s < 7200 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`;
-}
+/** "45s" / "12m 5s" / "3h 30m" (a duration in ms; contract's formatDuration). */
+export const duration = (ms: number | null | undefined): string => (ms === null || ms === undefined || !Number.isFinite(ms) ? '–' : formatDuration(ms));
 
-/** A range of minutes, both ends inclusive. */
-export const minuteRange = (r: { fromMinute: number; toMinute: number } | null | undefined): string =>
-  r ? `${time(r.fromMinute)} .. ${time(r.toMinute)}` : '–';
+/** A range of minutes, both ends inclusive (contract's formatMinuteRange). */
+export const minuteRange = (r: { fromMinute: number; toMinute: number } | null | undefined): string => (r ? formatMinuteRange(r) : '–');

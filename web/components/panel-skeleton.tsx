@@ -12,6 +12,18 @@ export function PanelSkeleton({ label, lines = 3 }: { label: string; lines?: num
   );
 }
 
+/** A route's loading page: its heading, muted, over one panel skeleton (the navigation stays usable). */
+export function PageSkeleton({ title, label, lines }: { title: string; label: string; lines: number }) {
+  return (
+    <>
+      <h1 className="muted">{title}</h1>
+      <section className="card">
+        <PanelSkeleton label={label} lines={lines} />
+      </section>
+    </>
+  );
+}
+
 /** One line naming what a panel could not reach (the page-level banner covers the rest). */
 export function PanelOutage({ outages }: { outages: Outage[] }) {
   if (outages.length === 0) return null;

@@ -111,7 +111,7 @@ export function VerifyReportView({ report: r, showSamples = true }: { report: Ve
         </dd>
         <dt>series</dt>
         <dd>
-          {num(done)} of {r.plan ? num(r.plan.seriesTotal) : '?'} done{r.plan ? ` in ${r.plan.slices} slices` : ''}
+          {num(done)} compared{r.plan ? ` in ${r.plan.slices} slices` : ''}
         </dd>
         <dt>points read</dt>
         <dd>
@@ -140,7 +140,7 @@ export function VerifyReportView({ report: r, showSamples = true }: { report: Ve
         </dd>
         <dt>rate</dt>
         <dd>
-          {num(r.pointsPerSecond)} points/s ·{' '}
+          {num(r.pointsPerSecond)} minutes compared/s ·{' '}
           {r.finishedAt === null ? `ETA ${duration(r.etaMs)}` : `took ${duration(r.finishedAt - r.startedAt)} (finished ${time(r.finishedAt)})`}
         </dd>
         <dt>started</dt>

@@ -4,7 +4,7 @@ import { revalidatePath } from 'next/cache';
 import { headers } from 'next/headers';
 import { redirect } from 'next/navigation';
 import { z } from 'zod';
-import { STAGES, UPDATE_NAMES, verifyWorkflowId, type MinuteRange, type RepairInput, type VerifyInput } from '../../contract';
+import { STAGES, UPDATE_NAMES, verifyWorkflowId, type RequestKind, type MinuteRange, type RepairInput, type VerifyInput } from '../../contract';
 import type { ActionState, RepairActionState, RepairFields } from './action-state';
 import { consoleSettings } from './console-settings';
 import { AccessDeniedError, getSession, requireRole } from './session';
@@ -35,14 +35,17 @@ const percentSchema = z
 /** Every request names its env, says why, and carries its request id. */
 const request = { env: envSchema, reason: reasonSchema, requestId: requestIdSchema };
 
+/** A request kind of the contract (a name that is not one fails to compile). */
+const requestKind = <K extends RequestKind>(k: K) => z.literal(k);
+
 const requestSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('start'), ...request, overridePromotionOrder: z.boolean() }),
-  z.object({ kind: z.literal('advance'), ...request, from: z.enum(STAGES), overridePromotionOrder: z.boolean() }),
-  z.object({ kind: z.literal('rollback'), ...request }),
-  z.object({ kind: z.literal('pause'), ...request }),
-  z.object({ kind: z.literal('resume'), ...request }),
-  z.object({ kind: z.literal('set_ramp'), ...request, percent: percentSchema }),
-  z.object({ kind: z.literal('approve_decommission'), ...request }),
+  z.object({ kind: requestKind('start'), ...request, overridePromotionOrder: z.boolean() }),
+  z.object({ kind: requestKind('advance'), ...request, from: z.enum(STAGES), overridePromotionOrder: z.boolean() }),
+  z.object({ kind: requestKind('rollback'), ...request }),
+  z.object({ kind: requestKind('pause'), ...request }),
+  z.object({ kind: requestKind('resume'), ...request }),
+  z.object({ kind: requestKind('set_ramp'), ...request, percent: percentSchema }),
+  z.object({ kind: requestKind('approve_decommission'), ...request }),
 ]);
 
 const answer = (status: ActionState['status'], message: string, kind = ''): ActionState => ({ status, message, kind, at: Date.now() });

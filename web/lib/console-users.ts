@@ -21,6 +21,13 @@ export type ConsoleRole = (typeof CONSOLE_ROLES)[number];
 /** A user name: 1-64 lower-case letters, digits, ".", "_" or "-", starting with a letter. */
 export const USERNAME_PATTERN = /^[a-z][a-z0-9._-]{0,63}$/;
 
+/** What each role may do, as shown on the sign-in page, by `npm start` and in the docs. */
+export const ROLE_DESCRIPTIONS: Record<ConsoleRole, string> = {
+  viewer: 'reads every page; cannot act',
+  operator: 'creates, starts, advances, ramps, pauses, resumes and rolls back migrations',
+  approver: 'everything an operator can, and approves decommissions (of someone else’s request)',
+};
+
 const KEY_BYTES = 64;
 const SALT_BYTES = 16;
 const HASH_PATTERN = /^scrypt\$([0-9a-f]{32})\$([0-9a-f]{128})$/;

@@ -25,7 +25,7 @@ import {
   windowRollbackReason,
   type GateObservation,
 } from '../migration-gates.js';
-import { applyRamp, errorMessage, gateContext, type Ramped, type Run } from './state.js';
+import { applyRamp, enterStage, errorMessage, gateContext, type Ramped, type Run, type WorkflowState } from './state.js';
 import { transition } from './transitions.js';
 
 /**
@@ -33,6 +33,31 @@ import { transition } from './transitions.js';
  * (and replay that way); runs from it on read the long, short and step windows.
  */
 export const GATES_V2_PATCH = 'gates-v2';
+
+/**
+ * The patch of the TTL wait's watch: runs from it on keep evaluating the science windows in
+ * ttl_wait while its rollback window is open (reads are all on the new store, the old store is
+ * still complete) and roll back to cutover at 0 % by themselves on a burst or a trickle, as
+ * cutover does. Histories recorded before it only wait for the TTL gate there.
+ */
+export const TTL_WAIT_ROLLBACK_PATCH = 'ttl-wait-rollback';
+
+/** When the TTL wait's old-store check last ran in this run (the watch ticks more often than it). */
+const ttlGateCheckedAt = new WeakMap<Run, number>();
+
+/** Whether ttl_wait is within its rollback window, with nothing rolled back: the window the watch covers. */
+function ttlWaitWatched(r: Run): boolean {
+  const s = r.state;
+  return s.stage === Stage.ttlWait && s.fullRampSince !== null && s.rolledBack === null && Date.now() < s.fullRampSince + r.policy.rollbackWindowMs;
+}
+
+/** When the TTL gate is next checked (null: it passed, or there is no gate time). */
+function ttlGateDueAt(r: Run, lastCheckAt: number): number | null {
+  const s = r.state;
+  if (s.ttlGateAt === null || s.gates.some((g) => g.passed)) return null;
+  // Histories started before ttlCheckIntervalMs existed have none: the same timers as before.
+  return Math.max(s.ttlGateAt, lastCheckAt + (r.policy.ttlCheckIntervalMs ?? r.policy.evaluationIntervalMs));
+}
 
 /** When the next tick is due (null: only a change wakes the loop), given when the last one ran. */
 export function nextTickAt(r: Run, lastTickAt: number): number | null {
@@ -43,11 +68,17 @@ export function nextTickAt(r: Run, lastTickAt: number): number | null {
     case Stage.science:
     case Stage.cutover:
       return interval;
-    case Stage.ttlWait:
+    case Stage.ttlWait: {
       // The durable TTL timer: sleep until the gate time, then check the old store until it has aged out.
-      // Histories started before ttlCheckIntervalMs existed have none: the same timers as before.
-      if (s.ttlGateAt === null || s.gates.some((g) => g.passed)) return null;
-      return Math.max(s.ttlGateAt, lastTickAt + (r.policy.ttlCheckIntervalMs ?? r.policy.evaluationIntervalMs));
+      if (ttlWaitWatched(r) && patched(TTL_WAIT_ROLLBACK_PATCH)) {
+        // And, while the rollback window is open, an evaluation every interval.
+        const gate = ttlGateDueAt(r, ttlGateCheckedAt.get(r) ?? lastTickAt);
+        const watchUntil = s.fullRampSince! + r.policy.rollbackWindowMs;
+        const watch = interval < watchUntil ? interval : watchUntil;
+        return gate === null ? watch : Math.min(gate, watch);
+      }
+      return ttlGateDueAt(r, lastTickAt);
+    }
     default:
       return null;
   }
@@ -56,13 +87,52 @@ export function nextTickAt(r: Run, lastTickAt: number): number | null {
 export async function tick(r: Run): Promise<void> {
   try {
     if (isRamped(r.state.stage)) await evaluateScience(r, r.state.stage);
-    else if (r.state.stage === Stage.dualWrite || r.state.stage === Stage.ttlWait) r.state.gates = [await evaluateExitGate(r)];
+    else if (r.state.stage === Stage.dualWrite) r.state.gates = [await evaluateExitGate(r)];
+    else if (r.state.stage === Stage.ttlWait) await ttlWaitTick(r);
   } catch (err) {
     // An activity that keeps failing, or a transition that was not acknowledged (already
     // audited): try again on the next tick. Anything else is a bug: fail the workflow task.
     if (!(err instanceof TemporalFailure)) throw err;
     log.warn('evaluation failed; retrying on the next tick', { env: r.env, workflowId: r.workflowId, stage: r.state.stage, error: errorMessage(err) });
   }
+}
+
+/** A tick of the TTL wait: the watch (while the rollback window is open), then the TTL gate when due. */
+async function ttlWaitTick(r: Run): Promise<void> {
+  const now = Date.now();
+  if (ttlWaitWatched(r) && patched(TTL_WAIT_ROLLBACK_PATCH)) {
+    if (await watchTtlWait(r)) return;
+    const due = ttlGateDueAt(r, ttlGateCheckedAt.get(r) ?? Number.NEGATIVE_INFINITY);
+    if (due === null || due > now) return;
+  }
+  ttlGateCheckedAt.set(r, now);
+  r.state.gates = [await evaluateExitGate(r)];
+}
+
+/**
+ * The TTL wait's watch: every read is served by the new store, so the cutover's rollback rule
+ * still applies — a burst (short window) or a trickle (long window) of mismatches or new-store
+ * errors above the rollback thresholds sends every read back to the old store (cutover at 0 %,
+ * paused) and records the evidence. True when it rolled back.
+ */
+async function watchTtlWait(r: Run): Promise<boolean> {
+  const [long, short] = await Promise.all([
+    r.acts.readScience({ env: r.env, windowMs: r.policy.evaluationWindowMs }),
+    r.acts.readScience({ env: r.env, windowMs: shortWindowMs(r.policy) }),
+  ]);
+  const s = r.state;
+  const judged = judgeWindows(Stage.cutover, 100, { long, short, step: long }, r.policy, Date.now());
+  const e = { ...judged, stage: Stage.ttlWait, verdict: judged.verdict === 'rollback' ? judged.verdict : ('healthy' as const) };
+  s.evaluations = [...s.evaluations, e].slice(-MAX_EVALUATIONS);
+  if (e.verdict !== 'rollback') return false;
+  await automaticRollback(r, Stage.cutover, e, e.rollbackWindow === 'short' ? short : long, (st, now) => {
+    enterStage(st, Stage.cutover, now);
+    st.ramp = 0;
+    st.rampSince = now;
+    st.fullRampSince = null;
+    st.ttlGateAt = null;
+  });
+  return true;
 }
 
 /** Reads the figures the current exit gate needs (if its local conditions hold) and judges it. */
@@ -167,7 +237,17 @@ export async function evaluateWindows(r: Run, stage: Ramped): Promise<void> {
   else s.gates = [await evaluateExitGate(r)];
 }
 
-export async function automaticRollback(r: Run, stage: Ramped, e: Evaluation, figures: ScienceFigures): Promise<void> {
+/**
+ * Rolls back by itself: the ramp to 0 (in science and cutover), or, given `move`, the stage move
+ * it makes (from ttl_wait: back to cutover at 0 %); paused, with the reason and evidence recorded.
+ */
+export async function automaticRollback(
+  r: Run,
+  stage: Ramped,
+  e: Evaluation,
+  figures: ScienceFigures,
+  move: (s: WorkflowState, now: number) => void = (st, now) => applyRamp(st, 0, now),
+): Promise<void> {
   const reason = e.rollbackWindow ? windowRollbackReason(e, r.policy) : rollbackReason(e, r.policy);
   const evidence = {
     windowMs: figures.windowMs,
@@ -190,10 +270,10 @@ export async function automaticRollback(r: Run, stage: Ramped, e: Evaluation, fi
     evidence,
     revertOnFailure: false,
     apply: (s, now) => {
-      applyRamp(s, 0, now);
+      move(s, now);
       s.paused = true;
       s.rolledBack = { at: now, reason, evidence };
     },
   });
-  log.warn('automatic rollback', { env: r.env, workflowId: r.workflowId, stage, reason });
+  log.warn('automatic rollback', { env: r.env, workflowId: r.workflowId, stage: e.stage, reason });
 }

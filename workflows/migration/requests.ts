@@ -6,7 +6,10 @@
 import { ApplicationFailure, TemporalFailure, log, patched, setHandler } from '@temporalio/workflow';
 import type { UpdateDefinition } from '@temporalio/common';
 import {
+  formatDuration,
   MigrationFailureType,
+  nextStage,
+  rejectedAction,
   Stage,
   STAGES,
   type Actor,
@@ -17,7 +20,7 @@ import {
   type SetRampInput,
   type UpdateResult,
 } from '../../contract/index.js';
-import { formatDuration, formatTime, isRamped, localGateFailures, nextStage } from '../migration-gates.js';
+import { formatTime, isRamped, localGateFailures } from '../migration-gates.js';
 import { actorProblem } from '../migration-input.js';
 import type { TransitionLock } from './lock.js';
 import { errorMessage, gateContext, MAX_RECENT_REQUESTS, rejection, type Run } from './state.js';
@@ -183,7 +186,7 @@ export class RequestDesk {
       try {
         await audit(this.r, seq, {
           actor: identity,
-          action: `${kind}_rejected`,
+          action: rejectedAction(kind),
           from: s.stage,
           to: s.stage,
           reason: problem,

@@ -5,7 +5,12 @@
  */
 import { TemporalFailure, sleep } from '@temporalio/workflow';
 import {
+  AuditAction,
   AUTOMATIC_ACTOR,
+  failedAction,
+  nextStage,
+  NOT_STARTED,
+  operationAction,
   Stage,
   type Actor,
   type AdvanceInput,
@@ -14,7 +19,7 @@ import {
   type SetRampInput,
   type UpdateResult,
 } from '../../contract/index.js';
-import { coverageHorizonAfter, formatTime, nextStage, rampSteps, stageIndex, ttlGateAt } from '../migration-gates.js';
+import { coverageHorizonAfter, formatTime, rampSteps, stageIndex, ttlGateAt } from '../migration-gates.js';
 import { evaluateExitGate } from './evaluation.js';
 import { applyRamp, enterStage, errorMessage, rejection, result, type Ramped, type Run } from './state.js';
 import { audit, transition } from './transitions.js';
@@ -38,7 +43,7 @@ export async function advance(r: Run, a: AdvanceInput): Promise<UpdateResult> {
       const first = r.policy.scienceSteps[0] ?? 100;
       await transition(r, {
         ...base,
-        action: 'advance',
+        action: AuditAction.advance,
         revertOnFailure: true,
         apply: (s, now) => {
           enterStage(s, Stage.science, now);
@@ -51,7 +56,7 @@ export async function advance(r: Run, a: AdvanceInput): Promise<UpdateResult> {
       const first = r.policy.cutoverSteps[0] ?? 100;
       await transition(r, {
         ...base,
-        action: 'advance',
+        action: AuditAction.advance,
         reassert: ['sciencePercent'], // science stays at 100% for cutover's shadow reads
         revertOnFailure: true,
         apply: (s, now) => {
@@ -66,7 +71,7 @@ export async function advance(r: Run, a: AdvanceInput): Promise<UpdateResult> {
     case Stage.cutover: {
       await transition(r, {
         ...base,
-        action: 'advance',
+        action: AuditAction.advance,
         reassert: ['cutoverPercent'],
         revertOnFailure: true,
         apply: (s, now) => {
@@ -82,7 +87,7 @@ export async function advance(r: Run, a: AdvanceInput): Promise<UpdateResult> {
     case Stage.ttlWait: {
       await transition(r, {
         ...base,
-        action: 'advance',
+        action: AuditAction.advance,
         revertOnFailure: false,
         apply: (s, now) => {
           enterStage(s, Stage.decommission, now);
@@ -102,7 +107,7 @@ export async function advance(r: Run, a: AdvanceInput): Promise<UpdateResult> {
 export async function startDualWrite(r: Run, a: Actor, evidence: Record<string, unknown>): Promise<UpdateResult> {
   const { ack } = await transition(r, {
     actor: a.identity,
-    action: 'start',
+    action: AuditAction.start,
     reason: a.reason,
     evidence,
     reassert: ['oldWriter'],
@@ -121,7 +126,7 @@ export async function startDualWrite(r: Run, a: Actor, evidence: Record<string, 
     // The workflow's own step (it follows from the acknowledgement), not the operator's.
     await transition(r, {
       actor: AUTOMATIC_ACTOR,
-      action: 'record_coverage_horizon',
+      action: AuditAction.recordCoverageHorizon,
       reason: `first full minute after the new writer was acknowledged at ${formatTime(acknowledgedAt)}`,
       evidence: { coverageHorizon: horizon, acknowledgedAt, startedBy: a.identity },
       revertOnFailure: false,
@@ -133,7 +138,7 @@ export async function startDualWrite(r: Run, a: Actor, evidence: Record<string, 
     // Start is all or nothing: without a published horizon the new store's data cannot be judged.
     await transition(r, {
       actor: AUTOMATIC_ACTOR,
-      action: 'start_reverted',
+      action: AuditAction.startReverted,
       reason: `the coverage horizon was not acknowledged (${errorMessage(err)}): dual write switched off again`,
       evidence: {},
       reassert: ['coverageHorizon'], // instances may have applied the unacknowledged horizon
@@ -155,14 +160,14 @@ export async function promotionOrder(r: Run, to: Stage, a: AdvanceInput): Promis
   if (stageIndex(stage) >= stageIndex(to)) return { promotionOrder: promotion };
   if (a.overridePromotionOrder === true) return { promotionOrder: { ...promotion, overridden: true, overrideReason: a.reason } };
   throw rejection(
-    `promotion order: ${r.env} may not enter ${to} before ${predecessor} has (${predecessor} is ${stage === 'not_started' ? 'not started' : `in ${stage}`}); ` +
+    `promotion order: ${r.env} may not enter ${to} before ${predecessor} has (${predecessor} is ${stage === NOT_STARTED ? 'not started' : `in ${stage}`}); ` +
       'to override, repeat with overridePromotionOrder and a reason',
   );
 }
 
 export async function rollback(r: Run, a: Actor): Promise<UpdateResult> {
   const s = r.state;
-  const base = { actor: a.identity, action: 'rollback', reason: a.reason, revertOnFailure: false };
+  const base = { actor: a.identity, action: AuditAction.rollback, reason: a.reason, revertOnFailure: false };
   switch (s.stage) {
     case Stage.dualWrite:
       await transition(r, {
@@ -209,7 +214,7 @@ export async function rollback(r: Run, a: Actor): Promise<UpdateResult> {
 export async function pause(r: Run, a: Actor): Promise<UpdateResult> {
   await transition(r, {
     actor: a.identity,
-    action: 'pause',
+    action: AuditAction.pause,
     reason: a.reason,
     evidence: { ramp: r.state.ramp },
     revertOnFailure: false,
@@ -227,7 +232,7 @@ export async function resume(r: Run, a: Actor): Promise<UpdateResult> {
   const restartAt = s.ramp === 0 ? (rampSteps(stage, r.policy)[0] ?? 100) : null;
   await transition(r, {
     actor: a.identity,
-    action: 'resume',
+    action: AuditAction.resume,
     reason: a.reason,
     evidence: { ramp: s.ramp, rolledBack: s.rolledBack, restartAt },
     revertOnFailure: true,
@@ -247,7 +252,7 @@ export async function setRamp(r: Run, a: SetRampInput): Promise<UpdateResult> {
   const from = s.ramp;
   await transition(r, {
     actor: a.identity,
-    action: 'set_ramp',
+    action: AuditAction.setRamp,
     reason: a.reason,
     evidence: { from, to: a.percent },
     revertOnFailure: a.percent > from,
@@ -261,7 +266,7 @@ export async function setFault(r: Run, a: SetFaultInput): Promise<UpdateResult> 
   const from = r.state.faultRate ?? null;
   await transition(r, {
     actor: a.identity,
-    action: 'set_fault',
+    action: AuditAction.setFault,
     reason: a.reason,
     evidence: { from, to: rate },
     extra: { faults: { newWriterCorruptionRate: rate } },
@@ -280,7 +285,7 @@ export async function approveDecommission(r: Run, a: Actor): Promise<UpdateResul
   const requestedBy = r.state.approvalRequestedBy;
   await transition(r, {
     actor: a.identity,
-    action: 'approve_decommission',
+    action: AuditAction.approveDecommission,
     reason: a.reason,
     evidence: { requestedBy, keepOldTables: r.policy.keepOldTables },
     revertOnFailure: true,
@@ -304,7 +309,7 @@ export async function finishDecommission(r: Run): Promise<void> {
     const seq = ++r.state.auditSeq;
     await audit(r, seq, {
       actor: AUTOMATIC_ACTOR,
-      action: 'decommission_old_store_failed',
+      action: failedAction(AuditAction.decommissionOldStore),
       from: Stage.decommission,
       to: Stage.decommission,
       reason: errorMessage(err),
@@ -316,7 +321,7 @@ export async function finishDecommission(r: Run): Promise<void> {
   }
   await transition(r, {
     actor: AUTOMATIC_ACTOR,
-    action: 'decommission_old_store',
+    action: AuditAction.decommissionOldStore,
     reason: keepTables ? 'old store detached; its tables are kept (policy keepOldTables)' : 'old store detached and its tables dropped',
     evidence: { keepTables, dropped },
     revertOnFailure: false,
@@ -336,7 +341,7 @@ export async function recordOperation(r: Run, a: OperationRecord): Promise<Updat
   const seq = ++s.auditSeq;
   await audit(r, seq, {
     actor: a.identity,
-    action: `${a.operation}_${a.event}`,
+    action: operationAction(a.operation, a.event),
     from: s.stage,
     to: s.stage,
     reason: a.reason,

@@ -66,7 +66,9 @@ export async function transition(r: Run, spec: TransitionSpec): Promise<{ ack: P
         to: from,
         reason: spec.reason,
         evidence: { ...spec.evidence, patch, error: message },
-        controlVersion: null,
+        // The version went out even though not every instance acknowledged it: it stays on the
+        // topic (instances converge on it), so it has its audit entry like every other version.
+        controlVersion: unacknowledgedVersion(err),
       });
       const reverted = spec.revertOnFailure ? await revert(r, before, patch, spec.action) : '';
       throw ApplicationFailure.create({
@@ -120,6 +122,20 @@ export async function transition(r: Run, spec: TransitionSpec): Promise<{ ack: P
   return { ack };
 }
 
+/**
+ * The control-state version an unacknowledged publication put on the topic (carried in the
+ * acknowledgement timeout's details), or null when nothing was published (e.g. Kafka was down).
+ */
+export function unacknowledgedVersion(err: unknown): number | null {
+  for (let e: unknown = err; e instanceof Error; e = (e as { cause?: unknown }).cause) {
+    if (e instanceof ApplicationFailure) {
+      const version = (e.details?.[0] as { version?: unknown } | undefined)?.version;
+      if (typeof version === 'number' && Number.isInteger(version) && version > 0) return version;
+    }
+  }
+  return null;
+}
+
 /** Publishes the previous values of the fields an unacknowledged patch touched. */
 export async function revert(r: Run, before: ControlFields, patch: ControlPatch, action: string): Promise<string> {
   const s = r.state;
@@ -157,7 +173,7 @@ export async function revert(r: Run, before: ControlFields, patch: ControlPatch,
       to: s.stage,
       reason,
       evidence: { revertedAction: action, patch: undo, error: message },
-      controlVersion: null,
+      controlVersion: unacknowledgedVersion(err),
     });
     return `; publishing the previous control state failed too (${message}): instances that applied the patch keep it until the next transition`;
   }

@@ -9,6 +9,7 @@ import { loadConfig } from '../../../config/config.js';
 import { createControlStateClient, type ControlStateClient } from '../control-state-client.js';
 import { initialControlState } from '../../kernel/control/control-state.js';
 import { ensureControlTopics } from '../../kernel/control/control-topics.js';
+import { ROLES } from '../../../contract/index.js';
 import { createLogger } from '../../../kit/logger.js';
 import { CandidateRunner } from '../query/candidate-runner.js';
 import { startQueryService } from '../query/query-service.js';
@@ -49,7 +50,7 @@ runMain(USAGE, async (argv) => {
   const port = parseWhole('port', a.port!, 0, 65535);
   const retentionMs = parseDuration('retention', a.retention!);
   const candidateTimeoutMs = parseDuration('candidate-timeout', a['candidate-timeout']!);
-  const logger = createLogger('query', cfg.logLevel);
+  const logger = createLogger(ROLES.query, cfg.logLevel);
   const instanceId = `query-${os.hostname()}-${process.pid}`;
   const kafka = createKafka(cfg, { clientId: 'switchyard-query' });
   const admin = kafka.admin();
@@ -70,7 +71,7 @@ runMain(USAGE, async (argv) => {
   for (const env of envs) {
     controls.set(
       env,
-      createControlStateClient({ kafka, env, role: 'query', instanceId: `${instanceId}-${env}`, initial: initialControlState(env, retentionMs), logger }),
+      createControlStateClient({ kafka, env, role: ROLES.query, instanceId: `${instanceId}-${env}`, initial: initialControlState(env, retentionMs), logger }),
     );
     const shared = { env, retentionMs, logger, closeClient: false };
     stores.set(env, {

@@ -6,6 +6,7 @@ import { createCassandraClient, createDynamoClient, createKafka } from '../../..
 import { loadConfig } from '../../../config/config.js';
 import { createMetricStore } from '../../kernel/stores/create-metric-store.js';
 import { ensureTopics } from '../../kernel/topics.js';
+import { SINKS } from '../../../contract/index.js';
 import { parseCommandLine, parseDuration, parseEnv, parseWhole, runMain } from '../../../kit/cli.js';
 
 const USAGE = `usage: npm run setup -- [--env <env>] [--partitions <n>] [--retention <duration>]
@@ -28,7 +29,7 @@ runMain(USAGE, async (argv) => {
     for (const env of envs) {
       const created = await ensureTopics(admin, env, partitions);
       console.log(`${env}: topics ${created.length > 0 ? `created ${created.join(', ')}` : 'already there'}`);
-      for (const kind of ['cassandra', 'dynamodb'] as const) {
+      for (const kind of SINKS) {
         const store = createMetricStore(kind, { env, retentionMs, cassandraClient, dynamoClient, closeClient: false });
         const warnings = await store.ensureSchema();
         console.log(`${env}: ${kind} schema ready${warnings.length > 0 ? ` (warning: ${warnings.join('; ')})` : ''}`);

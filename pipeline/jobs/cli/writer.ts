@@ -3,6 +3,7 @@
  */
 import { createCassandraClient, createDynamoClient, createKafka } from '../../../config/clients.js';
 import { loadConfig } from '../../../config/config.js';
+import { writerRole } from '../../../contract/index.js';
 import { createLogger } from '../../../kit/logger.js';
 import { createPipelineMetrics } from '../../kernel/observability/pipeline-metrics.js';
 import { createMetricStore } from '../../kernel/stores/create-metric-store.js';
@@ -35,16 +36,17 @@ runMain(USAGE, async (argv) => {
   if (sink !== 'cassandra' && sink !== 'dynamodb') throw new UsageError(`--sink: '${String(sink)}' must be cassandra or dynamodb`);
   const retentionMs = parseDuration('retention', args.retention!);
   const { env } = common;
-  const logger = createLogger(`writer-${sink}`, cfg.logLevel);
+  const role = writerRole(sink);
+  const logger = createLogger(role, cfg.logLevel);
   const kafka = createKafka(cfg, { clientId: `switchyard-writer-${sink}-${env}` });
   const store =
     sink === 'cassandra'
       ? createMetricStore('cassandra', { env, retentionMs, logger, cassandraClient: createCassandraClient(cfg) })
       : createMetricStore('dynamodb', { env, retentionMs, logger, dynamoClient: createDynamoClient(cfg) });
-  const metrics = createPipelineMetrics(`writer-${sink}`);
+  const metrics = createPipelineMetrics(role);
   const mode = args.mode;
   if (mode !== 'follow' && mode !== 'on' && mode !== 'off') throw new UsageError(`--mode: '${String(mode)}' must be follow, on or off`);
-  const control = createControlStateClient({ kafka, env, role: `writer-${sink}`, initial: initialControlState(env, retentionMs), logger });
+  const control = createControlStateClient({ kafka, env, role, initial: initialControlState(env, retentionMs), logger });
   const enabled = (): boolean => (mode === 'follow' ? (sink === 'cassandra' ? control.current().oldWriter : control.current().newWriter) : mode === 'on');
   const corruptionRate = (): number => (sink === 'dynamodb' && mode === 'follow' ? control.current().faults.newWriterCorruptionRate : 0);
   const job = createWriter({ kafka, env, store, logger, metrics, enabled, corruptionRate, sessionTimeoutMs: common.sessionTimeoutMs });

@@ -178,6 +178,7 @@ export class ReadRouter {
         { store: covers.servedBy, fromMinute: newQ.fromMinute, toMinute: newQ.toMinute },
       ];
       const servedBy = oldQ ? (covers.servedBy === 'new' ? 'split' : 'old') : covers.servedBy;
+      if (servedBy === 'split') rec.recordSplit(env);
       return { points: stitch(before, covers.points), servedBy, parts, compared: covers.compared };
     }
 

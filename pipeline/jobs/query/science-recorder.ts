@@ -7,7 +7,7 @@
  * at the next flush (up to a bound, after which the oldest minutes are dropped and logged).
  */
 import { PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { minuteOf } from '../../kernel/model/metric-point.js';
+import { MINUTE_MS, minuteOf } from '../../kernel/model/metric-point.js';
 import type { Logger } from '../../../kit/logger.js';
 import type { Comparison, MismatchKind } from '../../kernel/science/compare.js';
 import {
@@ -15,6 +15,8 @@ import {
   latencyBucket,
   MISMATCH_SAMPLES_TABLE,
   SCIENCE_STATS_TABLE,
+  SLOT_MS,
+  slotAttribute,
   type MismatchSample,
   type StatsCounter,
 } from '../../kernel/science/control-tables.js';
@@ -48,7 +50,7 @@ interface Bucket {
 /** What the read path reports science results to (the recorder; a fake in unit tests). */
 export type ScienceSink = Pick<
   ScienceRecorder,
-  'recordServed' | 'recordShadowLatency' | 'recordCandidateFailure' | 'recordNewStoreError' | 'recordSkipped' | 'recordComparison'
+  'recordServed' | 'recordSplit' | 'recordShadowLatency' | 'recordCandidateFailure' | 'recordNewStoreError' | 'recordSkipped' | 'recordComparison'
 >;
 
 /** In-memory science aggregation with periodic batched flushes. */
@@ -86,19 +88,32 @@ export class ScienceRecorder {
     b.counters.set(counter, (b.counters.get(counter) ?? 0) + n);
   }
 
+  /** Adds to a counter of the current minute and to its 10-second slot (windows that start inside a minute read the slots). */
+  private count(env: string, counter: StatsCounter, n = 1): void {
+    this.add(env, counter, n);
+    this.add(env, slotAttribute(counter, Math.floor((this.opts.now() % MINUTE_MS) / SLOT_MS)), n);
+  }
+
   /**
    * A query (or, with countQuery false, the part of a split query before the coverage horizon)
    * was served by a store, in latencyMs (failed: the client got an error).
    */
   recordServed(env: string, store: 'old' | 'new', latencyMs: number, failed = false, countQuery = true): void {
-    if (countQuery) this.add(env, 'queries');
-    this.add(env, store === 'old' ? 'servedOld' : 'servedNew');
-    if (failed) this.add(env, 'servedErrors');
+    if (countQuery) this.count(env, 'queries');
+    this.count(env, store === 'old' ? 'servedOld' : 'servedNew');
+    if (store === 'new') this.count(env, 'newReads');
+    if (failed) this.count(env, 'servedErrors');
     this.add(env, latencyAttribute(store, latencyBucket(latencyMs)));
+  }
+
+  /** A query was served in two parts: the old store before the coverage horizon, the new store from it. */
+  recordSplit(env: string): void {
+    this.count(env, 'splitQueries');
   }
 
   /** A shadow (not served) read of a store took latencyMs. */
   recordShadowLatency(env: string, store: 'old' | 'new', latencyMs: number): void {
+    if (store === 'new') this.count(env, 'newReads');
     this.add(env, latencyAttribute(store, latencyBucket(latencyMs)));
   }
 
@@ -108,18 +123,22 @@ export class ScienceRecorder {
    * failures count in the new-store error rate.
    */
   recordCandidateFailure(env: string, kind: 'error' | 'timeout', store: 'old' | 'new' = 'new'): void {
-    if (store === 'old') this.add(env, kind === 'error' ? 'oldShadowErrors' : 'oldShadowTimeouts');
-    else this.add(env, kind === 'error' ? 'candidateErrors' : 'candidateTimeouts');
+    if (store === 'old') this.count(env, kind === 'error' ? 'oldShadowErrors' : 'oldShadowTimeouts');
+    else {
+      this.count(env, kind === 'error' ? 'candidateErrors' : 'candidateTimeouts');
+      this.count(env, 'newReads');
+    }
   }
 
   /** A served new-store read failed (cutover) and was answered from the old store instead. */
   recordNewStoreError(env: string): void {
-    this.add(env, 'newStoreErrors');
+    this.count(env, 'newStoreErrors');
+    this.count(env, 'newReads');
   }
 
   /** The candidate was not read because the in-flight cap was reached (skipped, never queued). */
   recordSkipped(env: string): void {
-    this.add(env, 'candidateSkipped');
+    this.count(env, 'candidateSkipped');
   }
 
   /** One comparison's outcome; keeps a sample of it when it differs and the minute has room. */
@@ -129,14 +148,14 @@ export class ScienceRecorder {
     c: Pick<Comparison, 'compared' | 'matched' | 'mismatches'>,
   ): void {
     if (c.compared === 0) return;
-    this.add(env, 'comparisons');
+    this.count(env, 'comparisons');
     if (c.mismatches.length === 0) {
-      this.add(env, 'matches');
+      this.count(env, 'matches');
       return;
     }
-    this.add(env, 'mismatches');
+    this.count(env, 'mismatches');
     const kinds = [...new Set(c.mismatches.map((m) => m.kind))];
-    for (const k of kinds) this.add(env, KIND_COUNTER[k]);
+    for (const k of kinds) this.count(env, KIND_COUNTER[k]);
     const b = this.bucket(env);
     if (b.samplesTaken >= this.opts.maxSamplesPerMinute) return;
     b.samplesTaken++;

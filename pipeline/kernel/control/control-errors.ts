@@ -2,12 +2,13 @@
  * Errors of the control channel. Like kafkajs' errors, each carries `retriable`: whether trying
  * the same call again can help (Temporal activities map that to their retry policy).
  */
+import { ActivityFailureType } from '../../../contract/index.js';
 
 /** A control state, or the options of a control-channel call, fail validation: retrying cannot help. */
 export class InvalidControlStateError extends Error {
   /** Retrying the same input gives the same answer. */
   readonly retriable = false;
-  override readonly name = 'InvalidControlStateError';
+  override readonly name = ActivityFailureType.invalidControlState;
 }
 
 /** A control-channel topic could not be read to its end in time (Kafka down or slow). */

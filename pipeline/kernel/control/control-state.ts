@@ -6,6 +6,7 @@
  * plane is down.
  */
 import { z } from 'zod';
+import { ENV_NAME_PATTERN, PLANNED_CONTROL_FIELDS } from '../../../contract/index.js';
 
 /** The compacted topic holding the latest control state of every environment (key = env). */
 export const CONTROL_TOPIC = 'switchyard.control';
@@ -16,7 +17,7 @@ export const HEARTBEAT_TOPIC = 'switchyard.heartbeats';
 /** How an environment's data plane is configured. */
 export const controlStateSchema = z.object({
   /** Environment name. */
-  env: z.string().regex(/^[a-z][a-z0-9-]{0,30}$/),
+  env: z.string().regex(ENV_NAME_PATTERN),
   /** Monotonically increasing per environment; instances apply only newer versions. */
   version: z.number().int().nonnegative(),
   /** The old store's (Cassandra) writer writes. */
@@ -48,17 +49,12 @@ export const controlStateSchema = z.object({
 /** One environment's control state. */
 export type ControlState = z.infer<typeof controlStateSchema>;
 
-/** The state an environment starts in before any control plane has spoken: old store only. */
+/** The state an environment starts in before any control plane has spoken: the stage table's planned row (old store only). */
 export function initialControlState(env: string, retentionMs: number): ControlState {
   return {
     env,
     version: 0,
-    oldWriter: true,
-    newWriter: false,
-    sciencePercent: 0,
-    cutoverPercent: 0,
-    coverageHorizon: null,
-    oldStoreAvailable: true,
+    ...PLANNED_CONTROL_FIELDS,
     retentionMs,
     tolerance: { relative: 1e-9, absolute: 0 },
     faults: { newWriterCorruptionRate: 0 },

@@ -5,6 +5,7 @@
  */
 import kafkajs, { type Admin, type ITopicConfig } from 'kafkajs';
 import { CONTROL_TOPIC, HEARTBEAT_TOPIC } from './control-state.js';
+import { waitForLeaders } from '../topics.js';
 
 // kafkajs is CommonJS and Node's named-export detection misses this one; take it off the default export.
 const { ConfigResourceTypes } = kafkajs;
@@ -65,7 +66,11 @@ export async function ensureControlTopics(admin: Admin, opts: { replicationFacto
     .map((w) => ({ topic: w.topic, numPartitions: 1, replicationFactor, configEntries: Object.entries(w.config).map(([name, value]) => ({ name, value })) }));
   if (missing.length > 0) {
     try {
-      await admin.createTopics({ topics: missing, waitForLeaders: true });
+      await admin.createTopics({ topics: missing, waitForLeaders: false });
+      await waitForLeaders(
+        admin,
+        missing.map((m) => m.topic),
+      );
     } catch (err) {
       // Another instance may have created it between listTopics and here; that is success.
       if ((err as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw err;

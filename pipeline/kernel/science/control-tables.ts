@@ -34,10 +34,31 @@ export const STATS_COUNTERS = [
   // Cutover's shadow reads of the old store that failed or timed out: not the new store's failures.
   'oldShadowErrors',
   'oldShadowTimeouts',
+  // Every read of the new store attempted, whatever its role (science candidate, cutover served
+  // read): the denominator of the new-store error rate. Rows written before it have none.
+  'newReads',
+  // Queries served in two parts (old store before the coverage horizon, new store from it).
+  'splitQueries',
 ] as const;
 
 /** One counter's name. */
 export type StatsCounter = (typeof STATS_COUNTERS)[number];
+
+/**
+ * Each counter is also kept per 10-second slot of its minute (attribute `<counter>_s<slot>`), so
+ * a window that starts inside a minute (the short burst window, the comparisons since a ramp step
+ * began) counts only what happened in it, not the whole minute. Rows written before the slots
+ * existed have only the minute's totals.
+ */
+export const SLOT_MS = 10_000;
+
+/** Slots per minute. */
+export const SLOTS_PER_MINUTE = 6;
+
+/** Attribute name of a counter's slot (0..5) within its minute. */
+export function slotAttribute(counter: StatsCounter, slot: number): string {
+  return `${counter}_s${slot}`;
+}
 
 /** Attribute name of a latency bucket of a store ('old' or 'new'). */
 export function latencyAttribute(store: 'old' | 'new', bucket: number): string {

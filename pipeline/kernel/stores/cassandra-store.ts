@@ -7,7 +7,7 @@
 import cassandra from 'cassandra-driver';
 import type { MetricPoint } from '../model/metric-point.js';
 import { forEachConcurrent } from './bounded-concurrency.js';
-import type { KeySlice, MetricStore, PointId, SeriesId, SeriesQuery, WriteResult } from './metric-store.js';
+import type { KeySlice, MetricStore, OldPointsBefore, OldStoreAdmin, PointId, SeriesId, SeriesPage, SeriesQuery, WriteResult } from './metric-store.js';
 import { isExpired, keySliceProblem, planWrite, queryProblem } from './point-rules.js';
 import { resolveRetryPolicy, retryTransient, type RetryContext, type RetryPolicy } from './retry-policy.js';
 import { errorMessage, StoreError } from './store-error.js';
@@ -85,13 +85,17 @@ function statementFailure(err: unknown, action: string): StoreError {
 }
 
 /** MetricStore on Cassandra: writes with per-point TTLs, reads one partition slice. */
-export class CassandraMetricStore implements MetricStore {
+export class CassandraMetricStore implements MetricStore, OldStoreAdmin {
   /** Always 'cassandra'. */
   readonly kind = 'cassandra' as const;
   /** The environment whose data this store holds. */
   readonly env: string;
   /** The keyspace holding this environment's table. */
   readonly keyspace: string;
+  /** Where this environment's data lives (OldStoreAdmin): the keyspace. */
+  get location(): string {
+    return this.keyspace;
+  }
   private readonly client: cassandra.Client;
   private readonly retentionMs: number;
   private readonly now: () => number;
@@ -103,6 +107,9 @@ export class CassandraMetricStore implements MetricStore {
   private readonly insertCql: string;
   private readonly selectCql: string;
   private readonly listCql: string;
+  private readonly listPageCql: string;
+  private readonly listFirstPageCql: string;
+  private readonly hasCql: string;
   private readonly deleteCql: string;
   // LOCAL_QUORUM both ways so a read sees every acknowledged write on a ring with RF >= 3, as
   // DynamoDB's ConsistentRead does; science-mode comparisons would otherwise flag replica lag.
@@ -126,6 +133,9 @@ export class CassandraMetricStore implements MetricStore {
     this.selectCql =
       `SELECT app, metric, minute, count, min, max, sum, median, p95, p99 FROM ${table} ` + 'WHERE app = ? AND metric = ? AND minute >= ? AND minute <= ?';
     this.listCql = `SELECT DISTINCT app, metric FROM ${table} WHERE token(app, metric) >= ? AND token(app, metric) <= ?`;
+    this.listPageCql = `SELECT DISTINCT token(app, metric) AS t, app, metric FROM ${table} WHERE token(app, metric) > ? AND token(app, metric) <= ? LIMIT ?`;
+    this.listFirstPageCql = this.listPageCql.replace('token(app, metric) > ?', 'token(app, metric) >= ?');
+    this.hasCql = `SELECT minute FROM ${table} WHERE app = ? AND metric = ? LIMIT 1`;
     this.deleteCql = `DELETE FROM ${table} WHERE app = ? AND metric = ? AND minute = ?`;
   }
 
@@ -253,6 +263,43 @@ export class CassandraMetricStore implements MetricStore {
     return out;
   }
 
+  /**
+   * One page of a token range's partitions, in token order. The cursor is the last token listed,
+   * so any process resumes after it. (Two series sharing one 64-bit token across a page boundary
+   * would lose the second; at millions of series the odds are about one in 10^7.)
+   */
+  async listSeriesPage(slice: KeySlice, cursor: string | null, limit: number): Promise<SeriesPage> {
+    const problem = keySliceProblem(slice);
+    if (problem !== undefined) throw new StoreError(`invalid key slice: ${problem}`, { retriable: false });
+    if (cursor !== null && !/^-?\d+$/.test(cursor)) throw new StoreError(`invalid listing cursor ${JSON.stringify(cursor)}: a token`, { retriable: false });
+    const [first, last] = tokenRange(slice);
+    const after = cursor === null ? first : BigInt(cursor);
+    const pageSize = Math.max(1, Math.min(limit, READ_PAGE_SIZE));
+    const Long = cassandra.types.Long;
+    const params = [Long.fromString(after.toString()), Long.fromString(last.toString()), pageSize];
+    const rs = await this.run('list series page', () =>
+      this.client.execute(cursor === null ? this.listFirstPageCql : this.listPageCql, params, {
+        prepare: true,
+        fetchSize: pageSize,
+        consistency: this.consistency,
+      }),
+    );
+    const series = rs.rows.map((row) => ({ app: row.get('app') as string, metric: row.get('metric') as string }));
+    const lastRow = rs.rows.at(-1);
+    const lastToken = lastRow === undefined ? last : BigInt((lastRow.get('t') as cassandra.types.Long).toString());
+    const done = rs.rows.length < pageSize || lastToken >= last;
+    const progress = done ? 1 : Number(((lastToken - first) * 10_000n) / (last - first + 1n)) / 10_000;
+    return { series, next: done ? null : lastToken.toString(), progress };
+  }
+
+  /** Whether any live row of the series is stored. */
+  async hasSeries(series: SeriesId): Promise<boolean> {
+    const rs = await this.run('has series', () =>
+      this.client.execute(this.hasCql, [series.app, series.metric], { prepare: true, consistency: this.consistency }),
+    );
+    return rs.rows.length > 0;
+  }
+
   /** Deletes rows by key (idempotent). */
   async deletePoints(keys: PointId[]): Promise<number> {
     await forEachConcurrent(keys, this.concurrency, async (k) => {
@@ -261,6 +308,49 @@ export class CassandraMetricStore implements MetricStore {
       );
     });
     return keys.length;
+  }
+
+  /**
+   * Whether the env's points table holds any point before `before` (epoch ms). A point found with a
+   * LIMIT 1 scan (Cassandra pages a filtered scan per token range, so no coordinator reads the whole
+   * table under one timeout), then the oldest such minute when a min() over the same filter answers
+   * within 10 s. A keyspace or table dropped meanwhile holds nothing.
+   */
+  async pointsBefore(before: number): Promise<OldPointsBefore> {
+    const db = this.client;
+    const keyspace = this.keyspace;
+    const table = `${keyspace}.${CASSANDRA_TABLE}`;
+    const exists = await db.execute('SELECT table_name FROM system_schema.tables WHERE keyspace_name = ? AND table_name = ?', [keyspace, CASSANDRA_TABLE], {
+      prepare: true,
+    });
+    if (exists.rowLength === 0) return { tableExists: false, oldestMinute: null, exact: true };
+    const options = { prepare: true, consistency: cassandra.types.consistencies.localQuorum };
+    let found: number | undefined;
+    try {
+      const rs = await db.execute(`SELECT minute FROM ${table} WHERE minute < ? LIMIT 1 ALLOW FILTERING`, [new Date(before)], options);
+      const row = rs.first() as cassandra.types.Row | null;
+      found = row ? (row.get('minute') as Date).getTime() : undefined;
+    } catch (err) {
+      if (isMissingSchema(err)) return { tableExists: false, oldestMinute: null, exact: true };
+      throw err;
+    }
+    if (found === undefined) return { tableExists: true, oldestMinute: null, exact: true };
+    try {
+      const rs = await db.execute(`SELECT min(minute) AS oldest FROM ${table} WHERE minute < ? ALLOW FILTERING`, [new Date(before)], {
+        ...options,
+        readTimeout: 10_000,
+      });
+      const v = (rs.first() as cassandra.types.Row | null)?.get('oldest') as Date | null | undefined;
+      return { tableExists: true, oldestMinute: v ? Math.min(found, v.getTime()) : found, exact: v !== undefined && v !== null };
+    } catch {
+      return { tableExists: true, oldestMinute: found, exact: false };
+    }
+  }
+
+  /** Drops the env's points table and keyspace (IF EXISTS: a repeat is a no-op). */
+  async drop(): Promise<void> {
+    await this.client.execute(`DROP TABLE IF EXISTS ${this.keyspace}.${CASSANDRA_TABLE}`);
+    await this.client.execute(`DROP KEYSPACE IF EXISTS ${this.keyspace}`);
   }
 
   /** Shuts the client down unless it was marked shared (closeClient: false). */
@@ -332,57 +422,15 @@ export function cassandraOptionProblems(opts: Partial<CassandraStoreOptions> | u
   return problems;
 }
 
-/** What the old store holds before a time (the TTL-wait check of the migration). */
-export interface OldPointsBefore {
-  /** False when the env's keyspace or table does not exist (nothing is held). */
-  tableExists: boolean;
-  /** The oldest minute held before the time, or null when none is. */
-  oldestMinute: number | null;
-  /** False when min() did not answer in time and oldestMinute is just the first minute found. */
-  exact: boolean;
-}
+/** The retention of a store opened only to scan or drop it (one day; it writes nothing). */
+const NOMINAL_RETENTION_MS = 86_400_000;
 
 /**
- * Whether an env's points table holds any point before `before` (epoch ms). A point found with a
- * LIMIT 1 scan (Cassandra pages a filtered scan per token range, so no coordinator reads the whole
- * table under one timeout), then the oldest such minute when a min() over the same filter answers
- * within 10 s. A keyspace or table dropped meanwhile holds nothing.
+ * The old store's admin side (TTL-wait check, decommission) for one env, on a shared client that
+ * it never closes. Scanning and dropping do not depend on the retention, so it is nominal here.
  */
-export async function findPointsBefore(db: cassandra.Client, env: string, before: number): Promise<OldPointsBefore> {
-  const keyspace = cassandraKeyspaceFor(env);
-  const table = `${keyspace}.${CASSANDRA_TABLE}`;
-  const exists = await db.execute('SELECT table_name FROM system_schema.tables WHERE keyspace_name = ? AND table_name = ?', [keyspace, CASSANDRA_TABLE], {
-    prepare: true,
-  });
-  if (exists.rowLength === 0) return { tableExists: false, oldestMinute: null, exact: true };
-  const options = { prepare: true, consistency: cassandra.types.consistencies.localQuorum };
-  let found: number | undefined;
-  try {
-    const rs = await db.execute(`SELECT minute FROM ${table} WHERE minute < ? LIMIT 1 ALLOW FILTERING`, [new Date(before)], options);
-    const row = rs.first() as cassandra.types.Row | null;
-    found = row ? (row.get('minute') as Date).getTime() : undefined;
-  } catch (err) {
-    if (isMissingSchema(err)) return { tableExists: false, oldestMinute: null, exact: true };
-    throw err;
-  }
-  if (found === undefined) return { tableExists: true, oldestMinute: null, exact: true };
-  try {
-    const rs = await db.execute(`SELECT min(minute) AS oldest FROM ${table} WHERE minute < ? ALLOW FILTERING`, [new Date(before)], {
-      ...options,
-      readTimeout: 10_000,
-    });
-    const v = (rs.first() as cassandra.types.Row | null)?.get('oldest') as Date | null | undefined;
-    return { tableExists: true, oldestMinute: v ? Math.min(found, v.getTime()) : found, exact: v !== undefined && v !== null };
-  } catch {
-    return { tableExists: true, oldestMinute: found, exact: false };
-  }
-}
-
-/** Drops an env's points table and keyspace (IF EXISTS: a repeat is a no-op). */
-export async function dropCassandraStore(db: cassandra.Client, env: string): Promise<void> {
-  const keyspace = cassandraKeyspaceFor(env);
-  await db.execute(`DROP TABLE IF EXISTS ${keyspace}.${CASSANDRA_TABLE}`);
-  await db.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
+export function openOldStoreAdmin(client: cassandra.Client, env: string): OldStoreAdmin {
+  return new CassandraMetricStore({ env, retentionMs: NOMINAL_RETENTION_MS, client, closeClient: false });
 }
 
 /** An "invalid request" that says the keyspace or table does not exist. */

@@ -33,7 +33,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { POINT_STATS, type MetricPoint } from '../model/metric-point.js';
 import { forEachConcurrent } from './bounded-concurrency.js';
-import type { KeySlice, MetricStore, PointId, SeriesId, SeriesQuery, WriteResult } from './metric-store.js';
+import type { KeySlice, MetricStore, PointId, SeriesId, SeriesPage, SeriesQuery, WriteResult } from './metric-store.js';
 import { keySliceProblem, planWrite, queryProblem } from './point-rules.js';
 import { backoffDelayMs, resolveRetryPolicy, retryTransient, type RetryPolicy } from './retry-policy.js';
 import { keyedTable } from './ensure-dynamo-table.js';
@@ -359,6 +359,60 @@ export class DynamoMetricStore implements MetricStore {
       const cut = key.indexOf('#');
       return { app: key.slice(0, cut), metric: key.slice(cut + 1) };
     });
+  }
+
+  /**
+   * One page of a parallel-Scan segment, reading keys only: up to `limit` items (DynamoDB has no
+   * distinct-partition listing, so a scan reads every item's key). The cursor is the page's
+   * LastEvaluatedKey as JSON. The segment's progress cannot be known; it is reported as 0 until done.
+   */
+  async listSeriesPage(slice: KeySlice, cursor: string | null, limit: number): Promise<SeriesPage> {
+    const problem = keySliceProblem(slice);
+    if (problem !== undefined) throw new StoreError(`invalid key slice: ${problem}`, { retriable: false });
+    let startKey: Record<string, AttributeValue> | undefined;
+    if (cursor !== null) {
+      try {
+        startKey = JSON.parse(cursor) as Record<string, AttributeValue>;
+      } catch {
+        throw new StoreError(`invalid listing cursor ${JSON.stringify(cursor)}: a DynamoDB key as JSON`, { retriable: false });
+      }
+    }
+    const page: ScanCommandOutput = await this.run('scan series page', () =>
+      this.client.send(
+        new ScanCommand({
+          TableName: this.table,
+          ProjectionExpression: 'series',
+          Segment: slice.index,
+          TotalSegments: slice.count,
+          Limit: Math.max(1, Math.min(limit * 50, 10_000)),
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      ),
+    );
+    const seen = new Set<string>();
+    for (const item of page.Items ?? []) if (item.series?.S !== undefined) seen.add(item.series.S);
+    const next = page.LastEvaluatedKey === undefined ? null : JSON.stringify(page.LastEvaluatedKey);
+    return {
+      series: [...seen].map((key) => ({ app: key.slice(0, key.indexOf('#')), metric: key.slice(key.indexOf('#') + 1) })),
+      next,
+      progress: next === null ? 1 : 0,
+    };
+  }
+
+  /** Whether any item of the series is stored (expired ones not yet deleted included, as listSeries lists them). */
+  async hasSeries(series: SeriesId): Promise<boolean> {
+    const out = await this.run('has series', () =>
+      this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'series = :s',
+          ExpressionAttributeValues: { ':s': { S: seriesKey(series.app, series.metric) } },
+          ProjectionExpression: 'series',
+          Limit: 1,
+        }),
+      ),
+    );
+    return (out.Items ?? []).length > 0;
   }
 
   /** Deletes items by key in BatchWriteItem chunks, retrying unprocessed ones. */

@@ -4,7 +4,7 @@
  * already expired on arrival counted and not stored.
  */
 import { pointKey, type MetricPoint } from '../model/metric-point.js';
-import type { KeySlice, MetricStore, PointId, SeriesId, SeriesQuery, WriteResult } from './metric-store.js';
+import type { KeySlice, MetricStore, PointId, SeriesId, SeriesPage, SeriesQuery, WriteResult } from './metric-store.js';
 import { assertNoProblems, storeOptionProblems, type StoreOptions } from './store-options.js';
 import { copyPoint, isExpired, keySliceProblem, planWrite, queryProblem, seriesSlice } from './point-rules.js';
 import { StoreError } from './store-error.js';
@@ -69,6 +69,25 @@ export class MemoryMetricStore implements MetricStore {
       if (seriesSlice(key, slice.count) === slice.index) out.set(key, { app: p.app, metric: p.metric });
     }
     return [...out.values()];
+  }
+
+  /** One page of the slice's series, sorted by key; the cursor is the last key of the page. */
+  async listSeriesPage(slice: KeySlice, cursor: string | null, limit: number): Promise<SeriesPage> {
+    const all = (await this.listSeries(slice)).map((s) => `${s.app}#${s.metric}`).sort();
+    const rest = cursor === null ? all : all.filter((k) => k > cursor);
+    const page = rest.slice(0, Math.max(1, limit));
+    const done = all.length - rest.length + page.length;
+    return {
+      series: page.map((k) => ({ app: k.slice(0, k.indexOf('#')), metric: k.slice(k.indexOf('#') + 1) })),
+      next: page.length < rest.length ? page[page.length - 1]! : null,
+      progress: all.length === 0 ? 1 : done / all.length,
+    };
+  }
+
+  /** Whether any point of the series is held. */
+  async hasSeries(series: SeriesId): Promise<boolean> {
+    for (const p of this.points.values()) if (p.app === series.app && p.metric === series.metric) return true;
+    return false;
   }
 
   /** Deletes the keys given. */

@@ -38,6 +38,17 @@ export interface KeySlice {
   count: number;
 }
 
+/**
+ * One page of a slice's series listing: `next` resumes the listing after this page (null: the
+ * slice is done). A cursor is plain text, valid in any process (a restarted worker resumes with it).
+ */
+export interface SeriesPage {
+  series: SeriesId[];
+  next: string | null;
+  /** How far through its slice the listing is after this page, 0..1 (an estimate where the store cannot tell). */
+  progress: number;
+}
+
 /** Outcome of writing a batch: points stored, and points the store rejected (with why). */
 export interface WriteResult {
   written: number;
@@ -66,8 +77,39 @@ export interface MetricStore {
    * deleted included: a series is listed if it may hold anything), in no particular order.
    */
   listSeries(slice: KeySlice): Promise<SeriesId[]>;
+  /**
+   * The same listing one page at a time, from `cursor` (null: the slice's start), about `limit`
+   * series or rows per page; a series may appear on two consecutive pages (callers skip repeats).
+   */
+  listSeriesPage(slice: KeySlice, cursor: string | null, limit: number): Promise<SeriesPage>;
+  /** Whether the store holds any row of the series (as listSeries would list it). */
+  hasSeries(series: SeriesId): Promise<boolean>;
   /** Deletes points by key (absent keys are fine); returns how many keys it was asked to delete. */
   deletePoints(keys: PointId[]): Promise<number>;
   /** Releases connections. */
   close(): Promise<void>;
+}
+
+/** What the old store holds before a time (the TTL-wait check of the migration). */
+export interface OldPointsBefore {
+  /** False when the env's table does not exist (nothing is held). */
+  tableExists: boolean;
+  /** The oldest minute held before the time, or null when none is. */
+  oldestMinute: number | null;
+  /** False when the oldest minute could not be had in time and oldestMinute is just the first minute found. */
+  exact: boolean;
+}
+
+/**
+ * The old store's side of the migration's end, for one environment: whether it still holds data
+ * older than a time (the TTL wait), and dropping it (decommission). The Cassandra store
+ * implements it (openOldStoreAdmin in cassandra-store.ts).
+ */
+export interface OldStoreAdmin {
+  /** Where the environment's data lives, for messages (the Cassandra keyspace). */
+  readonly location: string;
+  /** Whether any point older than `before` (epoch ms) is held, and the oldest such minute. */
+  pointsBefore(before: number): Promise<OldPointsBefore>;
+  /** Drops the environment's table and its keyspace (a repeat is a no-op). */
+  drop(): Promise<void>;
 }

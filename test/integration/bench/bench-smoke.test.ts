@@ -78,6 +78,37 @@ describe('benchmarks (smoke runs)', () => {
     assert.ok((f.data_plane_instances ?? 0) >= 6, `${f.data_plane_instances} instances listening`);
   });
 
+  it('bench:control prints the transition and rollback figures', async () => {
+    const r = await run('bench:control', ['--policy', 'demo', '--transitions', '3', '--query-services', '1', '--apps', '4', '--obs-rate', '100'], 600_000);
+    assert.equal(r.code, 0, r.stderr.slice(-3000));
+    const f = figures(r.stdout, r.stderr);
+    assertPositive(f, ['advance_to_acked_p50_ms', 'advance_to_acked_p99_ms', 'rollback_reaction_s', 'rollback_science_demo_s', 'rollback_cutover_demo_s']);
+    assert.equal(f.transitions, 3);
+    assert.match(r.stderr, /\[bench:control +\d+ s\]/, 'progress lines while it runs');
+  });
+
+  it('bench:verify prints the verify speed and the ETA it gives at the seed scale', async () => {
+    const r = await run('bench:verify', ['--series', '12', '--minutes', '10', '--slices', '1,2'], 300_000);
+    assert.equal(r.code, 0, r.stderr.slice(-3000));
+    const f = figures(r.stdout, r.stderr);
+    assertPositive(f, [
+      'verify_points_per_s',
+      'verify_points_read_per_s',
+      'verify_points_per_s_1_slices',
+      'verify_points_per_s_2_slices',
+      'seed_points',
+      'verify_eta_hours_at_seed_scale',
+      'verify_eta_hours_at_default_limit',
+      'slices_needed_within_retention',
+    ]);
+    assert.equal(f.points_per_run, 120);
+    assert.equal(f.seed_points, 30_000 * 7 * 86_400);
+    // The ETA is the seed's points over the measured speed (not a constant).
+    assert.ok(Math.abs(f.verify_eta_hours_at_seed_scale! - f.seed_points / f.verify_points_per_s! / 3600) <= 0.1 + f.verify_eta_hours_at_seed_scale! * 0.01);
+    assert.match(r.stderr, /\[bench:verify +\d+ s\]/, 'progress lines while it runs');
+    assert.match(r.stderr, /cleaning up bv/);
+  });
+
   it('a benchmark refuses a bad option with a clear error', async () => {
     const r = await run('bench:pipeline', ['--only', 'everything'], 60_000);
     assert.notEqual(r.code, 0);

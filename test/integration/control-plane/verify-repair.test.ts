@@ -32,9 +32,9 @@ import { initialControlState } from '../../../pipeline/kernel/control/control-st
 import { MINUTE_MS, type MetricPoint } from '../../../pipeline/kernel/model/metric-point.js';
 import { createMetricStore } from '../../../pipeline/kernel/stores/create-metric-store.js';
 import { dynamoTableFor, seriesKey } from '../../../pipeline/kernel/stores/dynamodb-store.js';
-import { envTopics, ensureTopics } from '../../../pipeline/kernel/topics.js';
+import { envTopics, ensureTopics, writerGroup } from '../../../pipeline/kernel/topics.js';
 import { startControlWorker, temporalClient } from '../../support/migration-rig.js';
-import { dropEnv, queryPort, queryProcess, testEnv, type PipelineProcess } from '../../support/pipeline.js';
+import { dropEnv, queryPort, queryProcess, testEnv, writerProcess, type PipelineProcess } from '../../support/pipeline.js';
 import { testConfig } from '../../support/stack.js';
 
 // Verify and repair on the real stack (Kafka, Cassandra, DynamoDB-compatible server, Temporal, the
@@ -74,6 +74,10 @@ describe('verify and repair on the real stack', () => {
   let producer: Producer;
   let worker: PipelineProcess;
   let query: PipelineProcess;
+  let liveWriter: PipelineProcess | undefined;
+  let stopLive = false;
+  let live: Promise<void> | undefined;
+  const livePoints: MetricPoint[] = [];
   let client: Client;
   let closeTemporal: () => Promise<void>;
   let stopReads = false;
@@ -198,7 +202,9 @@ describe('verify and repair on the real stack', () => {
       .terminate('test over')
       .catch(() => undefined);
     await closeTemporal?.();
-    await Promise.all([worker, query].map((p) => p?.stop('SIGKILL')));
+    stopLive = true;
+    await live;
+    await Promise.all([worker, query, liveWriter].map((p) => p?.stop('SIGKILL')));
     await producer.disconnect();
     await admin.disconnect();
     await cassandra.shutdown();
@@ -233,7 +239,14 @@ describe('verify and repair on the real stack', () => {
     assert.notEqual(at('value_drift').old?.median, 99999);
     assert.equal(at('missing').new, undefined);
     assert.ok(at('missing').old);
-    assert.equal(first.plan?.seriesTotal, APPS * METRICS.length);
+    assert.equal(
+      first.seriesDoneBySlice.reduce((a, b) => a + b, 0),
+      APPS * METRICS.length,
+    );
+    assert.deepEqual(
+      first.extraItems.map((k) => `${k.app}|${k.metric}|${k.minute}`).sort(),
+      [skipped, expired].map((k) => `${k.app}|${k.metric}|${k.minute}`).sort(),
+    );
     assert.equal(first.progress, 1);
     assert.ok(first.pointsPerSecond > 0);
   });
@@ -261,7 +274,33 @@ describe('verify and repair on the real stack', () => {
     );
   });
 
-  it('repairs the changed and the deleted point from the log; extra items only when asked, after a verify found them', async () => {
+  it('repairs the changed and the deleted point from the log while the live writers keep writing; extra items only when asked, after a verify found them', async () => {
+    // The live DynamoDB writer, from the end of the log (what is in it now is the test's own data),
+    // writes the points published meanwhile: new minutes, outside the repaired range.
+    const topic = envTopics(env).metrics;
+    const ends = await admin.fetchTopicOffsets(topic);
+    await admin.setOffsets({ groupId: writerGroup(env, 'dynamodb'), topic, partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })) });
+    liveWriter = writerProcess(`${env}-writer-dynamodb`, env, 'dynamodb', ['--mode', 'on', '--retention', '60m', '--partitions', '3']).start();
+    await liveWriter.waitForLog(/running/);
+    live = (async () => {
+      for (let i = 0; !stopLive; i++) {
+        const p: MetricPoint = {
+          app: `live-${i % 5}`,
+          metric: 'router.service_ms',
+          minute: thisMinute + Math.floor(i / 5) * MINUTE_MS,
+          count: 1,
+          min: 1,
+          max: 1,
+          sum: 1,
+          median: 1,
+          p95: 1,
+          p99: 1,
+        };
+        livePoints.push(p);
+        await producer.send({ topic, messages: [{ key: p.app, value: encodeMetricPoint(p) }] });
+        await sleep(200);
+      }
+    })();
     const fixed = await repair();
     assert.equal(fixed.status, 'still_mismatched');
     assert.equal(fixed.replay?.written, points.length);
@@ -280,6 +319,26 @@ describe('verify and repair on the real stack', () => {
     assert.equal(cleaned.status, 'repaired');
     assert.equal(cleaned.verify?.status, 'clean');
     assert.equal(cleaned.verify?.counts.matched, points.length);
+    assert.ok(cleaned.progress === 1 && cleaned.readSoFar === points.length);
+
+    // The live writer kept writing while the repairs ran: its points are in the new store.
+    stopLive = true;
+    await live;
+    const newStore = createMetricStore('dynamodb', { env, retentionMs: RETENTION_MS, dynamoClient: dynamo, closeClient: false });
+    const wanted = new Map(livePoints.map((p) => [`${p.app}|${p.minute}`, p]));
+    const deadline = Date.now() + 60_000;
+    let found = 0;
+    while (Date.now() < deadline) {
+      found = 0;
+      for (let a = 0; a < 5; a++)
+        found += (
+          await newStore.readSeries({ app: `live-${a}`, metric: 'router.service_ms', fromMinute: thisMinute, toMinute: thisMinute + 600 * MINUTE_MS })
+        ).filter((p) => wanted.has(`${p.app}|${p.minute}`)).length;
+      if (found === wanted.size) break;
+      await sleep(500);
+    }
+    assert.equal(found, wanted.size, 'every live point written during the repairs is in the new store');
+    assert.ok(livePoints.length > 10, `${livePoints.length} live points published during the repairs`);
   });
 
   it('records every run, its range and outcome in the audit history; served reads never failed', async () => {
@@ -293,6 +352,61 @@ describe('verify and repair on the real stack', () => {
     assert.deepEqual(firstDone.evidence.range, range);
     assert.equal(firstDone.evidence.status, 'mismatched');
     assert.equal(firstDone.actor, 'alice');
+    // The refusal of the uncovered range is in the history too, with its reason.
+    const refused = entries.find((e) => e.action === 'repair_failed' && e.evidence.refused === true && /no longer in the log/.test(String(e.evidence.error)));
+    assert.ok(refused, actions.join(' '));
+    assert.equal(refused.actor, 'alice');
+    const noVerify = entries.find((e) => e.action === 'repair_failed' && /no verify run/.test(String(e.evidence.error)));
+    assert.ok(noVerify, 'deleting extras without a verify run is recorded as refused');
+  });
+
+  it('writes only points inside the range: a tampered point just outside it stays as it is', async () => {
+    const inside = { app: 'app-0007', metric: METRICS[0]!, minute: firstMinute + 21 * MINUTE_MS };
+    const outside = { app: 'app-0007', metric: METRICS[0]!, minute: firstMinute + 19 * MINUTE_MS };
+    const key = (k: typeof inside) => ({ series: { S: seriesKey(k.app, k.metric) }, minute: { N: String(k.minute) } });
+    for (const k of [inside, outside])
+      await dynamo.send(
+        new UpdateItemCommand({ TableName: table, Key: key(k), UpdateExpression: 'SET median = :v', ExpressionAttributeValues: { ':v': { N: '4242' } } }),
+      );
+    const sub: MinuteRange = { fromMinute: firstMinute + 20 * MINUTE_MS, toMinute: firstMinute + 25 * MINUTE_MS };
+    const r = await repair({ range: sub });
+    assert.equal(r.status, 'repaired', JSON.stringify(r.verify?.counts));
+    assert.ok((r.replay?.outOfRange ?? 0) > 0, 'the replay read points of other minutes and skipped them');
+    assert.equal(r.replay?.written, points.filter((p) => p.minute >= sub.fromMinute && p.minute <= sub.toMinute).length);
+    const store = createMetricStore('dynamodb', { env, retentionMs: RETENTION_MS, dynamoClient: dynamo, closeClient: false });
+    const read = async (k: typeof inside) => (await store.readSeries({ ...k, fromMinute: k.minute, toMinute: k.minute }))[0]?.median;
+    assert.notEqual(await read(inside), 4242, 'inside the range: rewritten from the log');
+    assert.equal(await read(outside), 4242, 'outside the range: not written');
+  });
+
+  it('a range partly older than the topic holds (its log start advanced) is refused, then repaired in part with allowPartial, saying what it could not repair', async () => {
+    // Drop the log's records before minute firstMinute + 30 (as retention.bytes would).
+    const topic = envTopics(env).metrics;
+    const cut = firstMinute + 30 * MINUTE_MS;
+    const at = await admin.fetchTopicOffsetsByTimestamp(topic, cut + MINUTE_MS);
+    await admin.deleteTopicRecords({ topic, partitions: at.map((p) => ({ partition: p.partition, offset: p.offset })) });
+    const sub: MinuteRange = { fromMinute: firstMinute + 20 * MINUTE_MS, toMinute: firstMinute + 40 * MINUTE_MS };
+    await assert.rejects(
+      repair({ range: sub }),
+      (err) => err instanceof WorkflowFailedError && /no longer in the log and cannot be repaired from it.*allow partial/.test(failureText(err)),
+    );
+    const r = await repair({ range: sub, allowPartial: true });
+    assert.equal(r.status, 'repaired', JSON.stringify(r.plan));
+    assert.ok(r.plan?.uncovered !== null && r.plan?.range !== null);
+    assert.equal(r.plan!.uncovered!.fromMinute, sub.fromMinute);
+    // The topic holds minutes from about the cut on: what it could not repair ends just before what it did.
+    assert.equal(r.plan!.range!.fromMinute, r.plan!.uncovered!.toMinute + MINUTE_MS);
+    assert.ok(
+      Math.abs(r.plan!.range!.fromMinute - cut) <= 2 * MINUTE_MS,
+      `covered from ${new Date(r.plan!.range!.fromMinute).toISOString()}, cut at ${new Date(cut).toISOString()}`,
+    );
+    assert.deepEqual(r.verify?.plan?.range, r.plan!.range);
+    const entries = await readAudit(dynamo, { env });
+    const started = entries.find((e) => e.action === 'repair_started' && e.evidence.workflowId === r.workflowId)!;
+    assert.deepEqual(started.evidence.uncovered, r.plan!.uncovered);
+  });
+
+  it('served reads never failed during verify and repair', async () => {
     stopReads = true;
     await reads;
     assert.deepEqual(readResults.failed, []);

@@ -33,6 +33,8 @@ describe('migration activities (no services)', () => {
       servedOld: 150,
       servedNew: 50,
       queries: 190,
+      splitQueries: 0,
+      newStoreReads: 200 + 2 + 1 + 50,
       candidateErrors: 2,
       candidateTimeouts: 1,
       p99OldMs: 5,

@@ -31,12 +31,26 @@ describe('layer boundaries lint rule', () => {
       ['pipeline/kernel/topics.ts', '../jobs/aggregator/aggregator.js'],
       ['pipeline/clients/heartbeat-table.ts', '../jobs/control-state-client.js'],
       ['pipeline/jobs/writer/writer.ts', '../../../tools/generator/workload.js'],
+      ['pipeline/jobs/query/read-router.ts', '../../clients/science-stats-reader.js'],
+      ['pipeline/jobs/writer/writer.ts', '../../clients/heartbeat-table.js'],
+      ['pipeline/jobs/cli/writer.ts', '../../clients/control-state-publisher.js'],
+      ['scripts/start.ts', '../pipeline/jobs/writer/writer.js'],
+      ['scripts/start/demo-processes.ts', '../../pipeline/jobs/cli/job-options.js'],
     ];
     for (const [file, spec] of cases) {
       const messages = await restricted(file, `import * as m from '${spec}';\nexport const x = m;\n`);
       assert.equal(messages.length, 1, `${file} importing ${spec}: ${messages.join('; ')}`);
       assert.match(messages[0]!, /layer boundaries/);
     }
+  });
+
+  it('refuses even a type-only import of activities/ in workflows/', async () => {
+    const messages = await restricted(
+      'workflows/migration/run.ts',
+      "import type { MigrationActivities } from '../../activities/migration-activities.js';\nexport type A = MigrationActivities;\n",
+    );
+    assert.equal(messages.length, 1, messages.join('; '));
+    assert.match(messages[0]!, /contract\/activities\.ts/);
   });
 
   it('allows imports down the layers', async () => {

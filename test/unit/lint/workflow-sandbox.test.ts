@@ -35,7 +35,7 @@ describe('workflow sandbox lint rule', () => {
     assert.match(text, /no-restricted-globals: Unexpected use of 'process'/);
   });
 
-  it('allows type-only imports of activities and the workflow API', async () => {
+  it('allows type-only imports of workflow code and the workflow API', async () => {
     const messages = await lintAsWorkflow(
       [
         "import { proxyActivities } from '@temporalio/workflow';",

@@ -163,6 +163,25 @@ const SCENARIOS: Scenario[] = [
       await t.waitFor((s) => s.rolledBack !== null, 'the burst rolled back on the short window');
     },
   },
+  {
+    // ttl-wait-rollback: the TTL wait watched while its rollback window is open (healthy ticks,
+    // then a burst rolls every read back to the old store by itself), then resumed.
+    name: 'ttl-wait-watch',
+    run: async (t) => {
+      const policy = testPolicy(t.env, { shortWindowMs: MINUTE });
+      await t.start(policy);
+      await driveTo(t, policy, 'ttl_wait');
+      await t.advanceTime(3 * policy.evaluationIntervalMs);
+      t.world.scienceFor = (windowMs) =>
+        windowMs <= MINUTE
+          ? healthyScience({ comparisons: 400, mismatches: 80, mismatchRate: 0.2 })
+          : healthyScience({ comparisons: 100_000, mismatches: 80, mismatchRate: 0.0008 });
+      await t.advanceTime(policy.evaluationIntervalMs);
+      await t.waitFor((s) => s.rolledBack !== null && s.stage === 'cutover', 'the watch rolled ttl_wait back');
+      t.world.scienceFor = null;
+      await t.update(resumeUpdate, actor('alice', 'new writer fixed, store repaired'));
+    },
+  },
 ];
 
 /**

@@ -103,8 +103,12 @@ export class FakeWorld {
   lastSeq = 0;
   lastSeqReads = 0;
   decommissions: { keepTables: boolean }[] = [];
-  /** Returns a message to make a publication fail (non-retryable), or undefined. */
-  failPublish: (input: PublishControlInput) => string | undefined = () => undefined;
+  /**
+   * Returns a message to make a publication fail (non-retryable), or undefined. With
+   * `published: true` the failure is an acknowledgement timeout of a version that did go out
+   * (it uses up a version and carries it in the failure's details, as the real activity does).
+   */
+  failPublish: (input: PublishControlInput) => string | { message: string; published: true } | undefined = () => undefined;
   private version = 0;
 
   /** The activities, as the worker registers them. */
@@ -114,7 +118,17 @@ export class FakeWorld {
         const earlier = this.publications.find((p) => p.transitionId === input.transitionId);
         if (earlier) return { version: earlier.version, acknowledged: ['writer-a', 'query-a'], acknowledgedAt: earlier.acknowledgedAt, published: false };
         const failure = this.failPublish(input);
-        if (failure !== undefined) throw ApplicationFailure.create({ message: failure, type: 'AcknowledgementTimeout', nonRetryable: true });
+        if (typeof failure === 'string') throw ApplicationFailure.create({ message: failure, type: 'AcknowledgementTimeout', nonRetryable: true });
+        if (failure !== undefined) {
+          const version = ++this.version;
+          this.publications.push({ ...input, version, acknowledgedAt: Context.current().info.currentAttemptScheduledTimestampMs + 25 });
+          throw ApplicationFailure.create({
+            message: failure.message,
+            type: 'AcknowledgementTimeout',
+            nonRetryable: true,
+            details: [{ env: input.env, version }],
+          });
+        }
         // Server time (skipped), like a real acknowledgement seen by the workflow's clock.
         const acknowledgedAt = Context.current().info.currentAttemptScheduledTimestampMs + 25;
         const publication = { ...input, version: ++this.version, acknowledgedAt };

@@ -11,12 +11,15 @@ import {
   UPDATE_NAMES,
   VerifyFailureType,
   type RepairPlan,
+  type ReplayChunkInput,
+  type ReplayChunkResult,
   type ReplayResult,
   type VerifyActivities,
   type VerifyCounts,
   type VerifyPlan,
   type VerifySliceInput,
   type VerifySliceResult,
+  type VerifySlicePosition,
 } from '../../../contract/index.js';
 import { MINUTE } from './test-policy.js';
 
@@ -26,19 +29,51 @@ export function counts(c: Partial<VerifyCounts> = {}): VerifyCounts {
   return { series: 0, oldPoints: 0, newPoints: 0, compared: 0, matched: 0, missing: 0, extra: 0, value_drift: 0, expired_returned: 0, unsettled: 0, ...c };
 }
 
+/** A slice position in a phase, at a cursor. */
+export function at(phase: VerifySlicePosition['phase'], cursor: string | null, oldListed: number): VerifySlicePosition {
+  return { phase, cursor, doneInPage: [], lastOfPrevPage: null, oldListed, oldSeries: 0, newSeries: 0 };
+}
+
 /** What the fake verify and repair activities did, and what they answer. */
 export class FakeVerifyWorld {
   /** Per slice, the chunks it answers in order (the last one done). */
   chunks: VerifySliceResult[][] = [
     [
-      { after: 'a#m', done: false, visited: 3, counts: counts({ series: 3, oldPoints: 180, newPoints: 180, compared: 180, matched: 180 }), samples: [] },
-      { after: 'c#m', done: true, visited: 2, counts: counts({ series: 2, oldPoints: 120, newPoints: 120, compared: 120, matched: 120 }), samples: [] },
+      {
+        position: at('old', 'tok-a', 0.5),
+        done: false,
+        progress: 0.4,
+        visited: 3,
+        counts: counts({ series: 3, oldPoints: 180, newPoints: 180, compared: 180, matched: 180 }),
+        samples: [],
+        extraItems: [],
+      },
+      {
+        position: at('done', null, 1),
+        done: true,
+        progress: 1,
+        visited: 2,
+        counts: counts({ series: 2, oldPoints: 120, newPoints: 120, compared: 120, matched: 120 }),
+        samples: [],
+        extraItems: [],
+      },
     ],
-    [{ after: 'b#m', done: true, visited: 5, counts: counts({ series: 5, oldPoints: 300, newPoints: 300, compared: 300, matched: 300 }), samples: [] }],
+    [
+      {
+        position: at('done', null, 1),
+        done: true,
+        progress: 1,
+        visited: 5,
+        counts: counts({ series: 5, oldPoints: 300, newPoints: 300, compared: 300, matched: 300 }),
+        samples: [],
+        extraItems: [],
+      },
+    ],
   ];
   sliceCalls: VerifySliceInput[] = [];
   records: { operation: string; event: string; workflowId: string }[] = [];
   replays = 0;
+  replayCalls: ReplayChunkInput[] = [];
   /** When set, planRepair refuses with this type and message. */
   refuseRepair: { type: string; message: string } | null = null;
   /** Differences the verify run after a replay finds (value drift). */
@@ -59,8 +94,6 @@ export class FakeVerifyWorld {
         tolerance: { relative: 1e-9, absolute: 0 },
         settleMs: MINUTE,
         slices,
-        seriesBySlice: [5, 5],
-        seriesTotal: 10,
         plannedAt: 0,
       }),
       verifySlice: async (input): Promise<VerifySliceResult> => {
@@ -85,12 +118,18 @@ export class FakeVerifyWorld {
           deleteExtras: input.deleteExtras === true,
           extrasFoundBy: input.verifyWorkflowId ?? null,
           extrasFound: input.deleteExtras ? 1 : 0,
+          extraItems: input.deleteExtras ? [{ app: 'a', metric: 'm', minute: input.range.fromMinute }] : [],
         };
       },
-      replayIntoNewStore: async (): Promise<ReplayResult> => {
-        this.replays++;
-        return { read: 600, written: 600, outOfRange: 0, invalid: 0, rejected: 0, expired: 0, deleted: 0 };
+      // The replay answers in two chunks of 300 messages.
+      replayIntoNewStore: async (input): Promise<ReplayChunkResult> => {
+        this.replayCalls.push(input);
+        const first = input.positions === null;
+        if (!first) this.replays++;
+        const half: ReplayResult = { read: 300, written: 300, outOfRange: 0, invalid: 0, rejected: 0, expired: 0, deleted: 0, keptExtras: 0 };
+        return { positions: [{ partition: 0, start: first ? '310' : '610', end: '610' }], done: !first, counts: half, seenExtras: [] };
       },
+      deleteExtraItems: async ({ plan }) => ({ deleted: plan.extraItems.length, kept: 0 }),
       recordOperation: async (input) => {
         this.records.push({ operation: input.operation, event: input.event, workflowId: input.workflowId });
         try {

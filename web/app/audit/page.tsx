@@ -3,24 +3,9 @@ import { OutageBanner } from '../../components/outage-banner';
 import { parseAuditFilters, toAuditQuery } from '../../lib/audit-filters';
 import { environments, loadAudit } from '../../lib/data';
 import { requirePageUser } from '../../lib/session';
-import { Stage } from '../../../contract';
+import { AUDIT_ACTIONS } from '../../../contract';
 
 export const dynamic = 'force-dynamic';
-
-const ACTIONS = [
-  'start',
-  'advance',
-  'advance_failed',
-  'rollback',
-  'automatic_rollback',
-  'auto_ramp',
-  'set_ramp',
-  'pause',
-  'resume',
-  'revert',
-  'approve_decommission',
-  Stage.decommission,
-];
 
 export default async function AuditPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   await requirePageUser();
@@ -45,7 +30,7 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
         <input name="actor" defaultValue={filters.actor} placeholder="actor (e.g. automatic)" aria-label="actor" />
         <input name="action" defaultValue={filters.action} placeholder="action" list="audit-actions" aria-label="action" />
         <datalist id="audit-actions">
-          {ACTIONS.map((a) => (
+          {AUDIT_ACTIONS.map((a) => (
             <option key={a} value={a} />
           ))}
         </datalist>

@@ -134,7 +134,6 @@ describe('control state: publish, apply, acknowledge', () => {
       assert.equal(result.version, version);
       assert.deepEqual(ids(result.acknowledged), ids(started.map((s) => ({ instanceId: s.client.instanceId }) as Heartbeat)));
       for (const hb of result.acknowledged) assert.ok(hb.appliedVersion >= version && hb.alive && hb.env === env);
-      assert.ok(result.elapsedMs < 5000, `acknowledgement took ${result.elapsedMs} ms`);
       for (const s of started) {
         assert.equal(s.client.current().version, version);
         assert.equal(s.client.current().sciencePercent, version === 2 ? 5 : 0);
@@ -234,7 +233,6 @@ describe('control state: publish, apply, acknowledge', () => {
     t.diagnostic(`v4 acknowledged in ${result.elapsedMs} ms once the ghost went silent`);
     assert.deepEqual(ids(result.acknowledged), ids(running().map((i) => ({ instanceId: i.client.instanceId }) as Heartbeat)));
     assert.ok(resolvedAt >= ghost.at + 3 * HEARTBEAT_MS, 'the ghost counted until it had been silent for 3 intervals');
-    assert.ok(result.elapsedMs < 5000, `acknowledgement took ${result.elapsedMs} ms`);
     assert.equal(leaving.client.appliedVersion(), 3, 'the stopped instance did not apply v4');
   });
 

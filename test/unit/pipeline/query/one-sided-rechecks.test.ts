@@ -47,6 +47,7 @@ async function setup() {
   const comparisons: Pick<Comparison, 'compared' | 'matched' | 'mismatches'>[] = [];
   const sink: ScienceSink = {
     recordServed: () => undefined,
+    recordSplit: () => undefined,
     recordShadowLatency: () => undefined,
     recordCandidateFailure: () => undefined,
     recordNewStoreError: () => undefined,

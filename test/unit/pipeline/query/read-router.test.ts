@@ -29,16 +29,18 @@ const pt = (i: number, over: Partial<MetricPoint> = {}): MetricPoint => ({
 /** A science sink that just counts. */
 function fakeSink() {
   const events: string[] = [];
+  const splits: string[] = [];
   const comparisons: Pick<Comparison, 'compared' | 'matched' | 'mismatches'>[] = [];
   const sink: ScienceSink = {
     recordServed: (_e, store, _ms, failed) => void events.push(`served:${store}${failed ? ':failed' : ''}`),
+    recordSplit: (e) => void splits.push(e),
     recordShadowLatency: (_e, store) => void events.push(`shadow:${store}`),
     recordCandidateFailure: (_e, kind, store) => void events.push(`candidate:${kind}${store === 'old' ? ':old' : ''}`),
     recordNewStoreError: () => void events.push('new-store-error'),
     recordSkipped: () => void events.push('skipped'),
     recordComparison: (_e, _q, c) => void comparisons.push(c),
   };
-  return { sink, events, comparisons };
+  return { sink, events, comparisons, splits };
 }
 
 async function setup(state: Partial<ControlState>, newOverride?: Partial<MetricStore>, oldOverride?: Partial<MetricStore>) {
@@ -105,6 +107,7 @@ describe('read router', () => {
       [2, 3, 4, 5, 6, 7, 8, 9, 10],
       'complete history, in minute order, one point per minute',
     );
+    assert.deepEqual(s.splits, ['test'], 'the split query is counted as split, once');
     await s.router.settled();
     assert.ok(s.comparisons.every((c) => c.mismatches.length === 0));
     assert.deepEqual(

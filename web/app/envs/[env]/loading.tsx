@@ -1,13 +1,6 @@
-import { PanelSkeleton } from '../../../components/panel-skeleton';
+import { PageSkeleton } from '../../../components/panel-skeleton';
 
-/** Shown while an environment's stage, gates and charts load. */
+/** Shown while an environment's stage, gates and charts load (a slow or unreachable service holds only this page, not the navigation). */
 export default function EnvLoading() {
-  return (
-    <>
-      <h1 className="muted">Loading the environment…</h1>
-      <section className="card">
-        <PanelSkeleton label="stage and gates" lines={6} />
-      </section>
-    </>
-  );
+  return <PageSkeleton title="Loading the environment…" label="stage and gates" lines={6} />;
 }

@@ -1,0 +1,212 @@
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import type { Client } from '@temporalio/client';
+import type { Producer } from 'kafkajs';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { readAudit } from '../../audit/audit-log.js';
+import { createDynamoClient, createKafka } from '../../config/clients.js';
+import { demoPolicy } from '../../config/migration-policy.js';
+import {
+  MIGRATION_WORKFLOW_TYPE,
+  migrationWorkflowId,
+  STATE_QUERY_NAME,
+  UPDATE_NAMES,
+  type MigrationPolicy,
+  type MigrationState,
+} from '../../contract/index.js';
+import { MINUTE_MS } from '../../pipeline/kernel/model/metric-point.js';
+import { createMetricStore } from '../../pipeline/kernel/stores/create-metric-store.js';
+import { dynamoTableFor, seriesKey } from '../../pipeline/kernel/stores/dynamodb-store.js';
+import { launchBrowser, screenshot } from '../support/browser.js';
+import { ConsoleProcess, ensureConsoleBuilt, writeUsersFile, type TestUser } from '../support/console.js';
+import { launchMigrationRig, runLiveLoad } from '../support/migration-rig.js';
+import { dropEnv, type PipelineProcess, testEnv } from '../support/pipeline.js';
+import { freePort, testConfig } from '../support/stack.js';
+
+// Verify and repair from the console, in a real browser, on the real stack (pipeline writing both
+// stores, query service, control worker, the migration in dual write): an operator starts a verify
+// on the environment page and sees its progress and report; a repair preview shows what it will
+// rewrite and changes nothing until confirmed; a viewer can start neither.
+const cfg = testConfig();
+
+describe('console: verify and repair', () => {
+  const env = testEnv('cvr');
+  const kafka = createKafka(cfg, { clientId: 'test-console-verify' });
+  const dynamo = createDynamoClient(cfg);
+  const procs: PipelineProcess[] = [];
+  let producer: Producer;
+  let client: Client;
+  let closeTemporal: () => Promise<void>;
+  let consoleApp: ConsoleProcess;
+  let users: Record<string, TestUser>;
+  let browser: Browser;
+  let stopLoad = false;
+  let load: Promise<unknown>;
+  const secret = randomBytes(32).toString('base64url');
+  const policy: MigrationPolicy = { ...demoPolicy([env]), autoRamp: false, retentionMs: 30 * MINUTE_MS };
+
+  const state = (): Promise<MigrationState> => client.workflow.getHandle(migrationWorkflowId(env)).query<MigrationState>(STATE_QUERY_NAME);
+  const signIn = async (username: string): Promise<{ context: BrowserContext; page: Page }> => {
+    const context = await browser.newContext({ baseURL: consoleApp.url, viewport: { width: 1400, height: 1000 } });
+    const page = await context.newPage();
+    await page.goto('/login');
+    await page.getByLabel('Username').fill(username);
+    await page.getByLabel('Password').fill(users[username]!.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL((u) => u.pathname === '/');
+    return { context, page };
+  };
+  /** A datetime-local value (UTC) of a minute. */
+  const local = (minute: number): string => new Date(minute).toISOString().slice(0, 16);
+
+  before(async () => {
+    const building = ensureConsoleBuilt();
+    producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    const rig = await launchMigrationRig(cfg, env, { retention: '30m', aggregatorLateness: '5s' });
+    procs.push(...rig.procs);
+    client = rig.client;
+    closeTemporal = rig.closeTemporal;
+    load = runLiveLoad(producer, env, { apps: 3, count: 300, ratePerSec: 150, seed: 17, shouldStop: () => stopLoad });
+    await client.workflow.start(MIGRATION_WORKFLOW_TYPE, { workflowId: migrationWorkflowId(env), taskQueue: rig.taskQueue, args: [{ env, policy }] });
+    await client.workflow
+      .getHandle(migrationWorkflowId(env))
+      .executeUpdate(UPDATE_NAMES.start, { args: [{ identity: 'olivia', reason: 'e2e: dual writes for a verify', requestId: randomUUID() }] });
+    const written = writeUsersFile(path.join(os.tmpdir(), `switchyard-${env}`), [
+      { username: 'olivia', role: 'operator' },
+      { username: 'victor', role: 'viewer' },
+    ]);
+    users = written.users;
+    await building;
+    consoleApp = await new ConsoleProcess(`${env}-console`, await freePort(), {
+      SWITCHYARD_ENVS: env,
+      TEMPORAL_TASK_QUEUE: rig.taskQueue,
+      SWITCHYARD_SESSION_SECRET: secret,
+      SWITCHYARD_USERS_FILE: written.file,
+      SWITCHYARD_QUERY_URL: rig.queryUrl,
+    }).startAndWait();
+    browser = await launchBrowser();
+    // A verify needs settled minutes after the coverage horizon: dual writes for a few minutes.
+    const h = (await state()).coverageHorizon;
+    assert.ok(h !== null, 'dual write recorded a horizon');
+    while (Date.now() < h + 4 * MINUTE_MS) await sleep(2000);
+  });
+
+  after(async () => {
+    stopLoad = true;
+    await Promise.race([load, sleep(15_000)]);
+    await browser?.close();
+    await consoleApp?.stop();
+    await client?.workflow
+      .getHandle(migrationWorkflowId(env))
+      .terminate('test over')
+      .catch(() => undefined);
+    await closeTemporal?.();
+    await producer?.disconnect();
+    await Promise.all(procs.map((p) => p.stop('SIGKILL')));
+    dynamo.destroy();
+    await dropEnv(cfg, env);
+  });
+
+  it('shows a viewer no verify or repair action', async () => {
+    const { context, page } = await signIn('victor');
+    await page.goto(`/envs/${env}`);
+    await page.getByTestId('verify-panel').waitFor();
+    await page.getByTestId('verify-viewer-note').getByText('verify and repair need the operator role').waitFor();
+    assert.equal(await page.getByTestId('start-verify').count(), 0);
+    assert.equal(await page.getByTestId('preview-repair').count(), 0);
+    await context.close();
+  });
+
+  it('lets an operator start a verify on the environment page and shows its progress and report', async () => {
+    const { context, page } = await signIn('olivia');
+    await page.goto(`/envs/${env}`);
+    const form = page.getByRole('form', { name: 'Start verify' });
+    await form.getByRole('textbox', { name: 'reason for Start verify' }).fill('e2e: full diff before cutover');
+    await page.getByTestId('start-verify').click();
+    await page.locator('[data-testid=verify-result][data-status=ok]').waitFor({ timeout: 60_000 });
+    // The panel shows the run: a progress bar, then its report with the counts.
+    const report = page.getByTestId('verify-report');
+    await report.waitFor({ timeout: 60_000 });
+    await page.getByTestId('verify-progress').first().waitFor();
+    await page
+      .locator('[data-testid=verify-status][data-status=clean], [data-testid=verify-status][data-status=mismatched]')
+      .first()
+      .waitFor({ timeout: 180_000 });
+    const counts = (await page.getByTestId('verify-counts').first().textContent()) ?? '';
+    assert.match(counts, /missing/);
+    await screenshot(page, 'verify-report');
+    const audit = await readAudit(dynamo, { env, limit: 50 });
+    assert.ok(audit.some((e) => e.action === 'verify_finished' && e.actor === 'olivia'));
+    await context.close();
+  });
+
+  it('previews a repair (what it will rewrite) and changes nothing until it is confirmed', async () => {
+    const s = await state();
+    const from = s.coverageHorizon!;
+    const to = from + 2 * MINUTE_MS;
+    // Tamper with one point of the range in the new store.
+    const stored = await createMetricStore('dynamodb', { env, retentionMs: policy.retentionMs, dynamoClient: dynamo, closeClient: false }).readSeries({
+      app: 'app-0000',
+      metric: 'router.service_ms',
+      fromMinute: from,
+      toMinute: to,
+    });
+    const victim = stored[0];
+    assert.ok(victim, `a point of app-0000 between ${local(from)} and ${local(to)}`);
+    const key = { series: { S: seriesKey(victim.app, victim.metric) }, minute: { N: String(victim.minute) } };
+    await dynamo.send(
+      new UpdateItemCommand({
+        TableName: dynamoTableFor(env),
+        Key: key,
+        UpdateExpression: 'SET median = :v',
+        ExpressionAttributeValues: { ':v': { N: '987654' } },
+      }),
+    );
+    const medianNow = async (): Promise<number | undefined> =>
+      (
+        await createMetricStore('dynamodb', { env, retentionMs: policy.retentionMs, dynamoClient: dynamo, closeClient: false }).readSeries({
+          app: victim.app,
+          metric: victim.metric,
+          fromMinute: victim.minute,
+          toMinute: victim.minute,
+        })
+      )[0]?.median;
+
+    const { context, page } = await signIn('olivia');
+    await page.goto(`/envs/${env}`);
+    const form = page.getByRole('form', { name: 'Preview repair' });
+    await form.getByLabel('repair from (UTC)').fill(local(from));
+    await form.getByLabel('repair to (UTC)').fill(local(to));
+    await form.getByRole('textbox', { name: 'reason for Preview repair' }).fill('e2e: rewrite the tampered minute');
+    await page.getByTestId('preview-repair').click();
+    const preview = page.getByTestId('repair-preview');
+    await preview.waitFor({ timeout: 90_000 });
+    const messages = Number(await preview.getByTestId('repair-plan-messages').getAttribute('data-messages'));
+    assert.ok(messages > 0, `the plan reads ${messages} messages`);
+    assert.match((await preview.getByTestId('repair-plan-range').textContent()) ?? '', /of the new store/);
+    await screenshot(page, 'repair-preview');
+    // Nothing has changed: the tampered value is still there, no repair is in the audit history.
+    await sleep(3000);
+    assert.equal(await medianNow(), 987654);
+    assert.ok(!(await readAudit(dynamo, { env, limit: 100 })).some((e) => e.action.startsWith('repair_')));
+
+    await preview.getByTestId('confirm-repair').click();
+    await page.locator('[data-testid=repair-result][data-status=ok]').waitFor({ timeout: 60_000 });
+    const deadline = Date.now() + 240_000;
+    while ((await medianNow()) === 987654) {
+      assert.ok(Date.now() < deadline, 'the repair rewrote the tampered point within 4 minutes');
+      await sleep(1000);
+    }
+    assert.equal(await medianNow(), victim.median);
+    await page.getByTestId('repair-report').waitFor({ timeout: 120_000 });
+    const entries = await readAudit(dynamo, { env, limit: 100 });
+    assert.ok(entries.some((e) => e.action === 'repair_started' && e.actor === 'olivia'));
+    await context.close();
+  });
+});

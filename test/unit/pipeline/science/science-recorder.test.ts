@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { ScienceRecorder } from '../../../../pipeline/jobs/query/science-recorder.js';
+
+/** A DynamoDB client that keeps the science-stats updates it is sent, as attribute name -> amount added. */
+function fakeDynamo(): { client: DynamoDBClient; added: Map<string, number> } {
+  const added = new Map<string, number>();
+  const client = {
+    send: async (cmd: unknown) => {
+      if (cmd instanceof UpdateItemCommand) {
+        const input = cmd.input;
+        const names = input.ExpressionAttributeNames ?? {};
+        const values = input.ExpressionAttributeValues ?? {};
+        for (const [, nameRef, valueRef] of (input.UpdateExpression ?? '').matchAll(/(#c\d+) (:v\d+)/g)) {
+          const name = names[nameRef!]!;
+          added.set(name, (added.get(name) ?? 0) + Number(values[valueRef!]!.N));
+        }
+      }
+      return {};
+    },
+  } as unknown as DynamoDBClient;
+  return { client, added };
+}
+
+describe('science recorder', () => {
+  it('counts each counter in its minute and in the 10-second slot it happened in', async () => {
+    const { client, added } = fakeDynamo();
+    let now = 120_000 + 25_000; // 00:02:25, slot 2
+    const rec = new ScienceRecorder({ dynamo: client, instanceId: 'q1', now: () => now });
+    rec.recordComparison('e', { app: 'a', metric: 'm', from: 0, to: 0 }, { compared: 1, matched: 1, mismatches: [] });
+    now = 120_000 + 55_000; // slot 5
+    rec.recordComparison('e', { app: 'a', metric: 'm', from: 0, to: 0 }, { compared: 1, matched: 1, mismatches: [] });
+    await rec.flush();
+    assert.equal(added.get('comparisons'), 2);
+    assert.equal(added.get('comparisons_s2'), 1);
+    assert.equal(added.get('comparisons_s5'), 1);
+    assert.equal(added.get('matches_s5'), 1);
+  });
+
+  it('counts every new-store read attempted once: served, science candidates, and failures', async () => {
+    const { client, added } = fakeDynamo();
+    const rec = new ScienceRecorder({ dynamo: client, instanceId: 'q1', now: () => 0 });
+    rec.recordServed('e', 'new', 3); // cutover: served by the new store
+    rec.recordShadowLatency('e', 'new', 4); // science: the candidate read of the new store returned
+    rec.recordShadowLatency('e', 'old', 4); // cutover: the old store's shadow read is not a new-store read
+    rec.recordCandidateFailure('e', 'timeout'); // science: the candidate timed out
+    rec.recordCandidateFailure('e', 'error', 'old'); // cutover: the old store's shadow failed
+    rec.recordNewStoreError('e'); // cutover: a served new-store read failed (answered from the old store)
+    await rec.flush();
+    assert.equal(added.get('newReads'), 4);
+    assert.equal(added.get('newStoreErrors'), 1);
+    assert.equal(added.get('candidateTimeouts'), 1);
+    assert.equal(added.get('oldShadowErrors'), 1);
+  });
+});
