@@ -99,9 +99,9 @@ export async function proxy(request: NextRequest): Promise<NextResponse> {
     const headers = new Headers(request.headers);
     headers.set('x-nonce', nonce);
     headers.set('content-security-policy', csp);
-    // Without a trusted proxy in front, forwarded headers are whatever the client made up: drop
-    // them, and Next.js fills them in from the connection itself (its host, scheme and address).
-    if (!s.trustedProxy) for (const h of ['x-forwarded-host', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-port', 'x-real-ip']) headers.delete(h);
+    // Without a trusted proxy in front, a forwarded host is whatever the client made up: drop it,
+    // and Next.js fills it in from the Host header (its own server-action origin check reads it).
+    if (!s.trustedProxy) headers.delete('x-forwarded-host');
     response = NextResponse.next({ request: { headers } });
   }
   response.headers.set('content-security-policy', csp);

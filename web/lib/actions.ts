@@ -229,8 +229,10 @@ export async function repairAction(_prev: RepairActionState, form: FormData): Pr
 const loginSchema = z.object({ username: z.string().trim().min(1, 'enter a username').max(64), password: z.string().min(1, 'enter a password').max(256) });
 
 /**
- * The client's address for sign-in throttling: what Next.js took from the socket (the proxy drops
- * a client's own X-Forwarded-For), or behind a trusted proxy the address that proxy appended last.
+ * The client's address for sign-in throttling: X-Forwarded-For as Next.js passes it on (it sets it
+ * from the connection when the client sent none), or behind a trusted proxy the address that proxy
+ * appended last. Without a trusted proxy a client can send its own X-Forwarded-For and so choose
+ * its address key; the per-user-name limit holds whatever it sends.
  */
 function clientAddress(h: Headers): string {
   const forwarded = (h.get('x-forwarded-for') ?? '')
