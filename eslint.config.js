@@ -12,7 +12,7 @@ import tseslint from 'typescript-eslint';
 const nodeBuiltins = [...new Set(builtinModules.flatMap((m) => [m, `node:${m}`]))];
 
 /** Every top-level folder of source code. */
-const FOLDERS = ['activities', 'audit', 'config', 'contract', 'infra', 'kit', 'pipeline', 'scripts', 'test', 'tools', 'web', 'workers', 'workflows'];
+const FOLDERS = ['activities', 'audit', 'config', 'contract', 'infra', 'kit', 'notify', 'pipeline', 'scripts', 'test', 'tools', 'web', 'workers', 'workflows'];
 
 /** A ban on importing the given folders (top-level, or pipeline's parts), with the layer rule in the message. */
 function folderBans(folders, why) {
@@ -39,15 +39,15 @@ export const LAYER_RULES = {
     'kit/ is shared by every entry point and imports nothing of the project',
   ),
   pipeline: folderBans(
-    ['activities', 'audit', 'config', 'infra', ...OUTSIDE, 'web', 'workers', 'workflows'],
+    ['activities', 'audit', 'config', 'infra', 'notify', ...OUTSIDE, 'web', 'workers', 'workflows'],
     'the data plane runs on its own: pipeline/ imports only contract/ and kit/',
   ),
   'pipeline/kernel': folderBans(
-    ['activities', 'audit', 'config', 'infra', ...OUTSIDE, 'web', 'workers', 'workflows', 'jobs', 'clients'],
+    ['activities', 'audit', 'config', 'infra', 'notify', ...OUTSIDE, 'web', 'workers', 'workflows', 'jobs', 'clients'],
     'pipeline/kernel/ is shared by the jobs and the control plane: it imports only contract/ and kit/',
   ),
   'pipeline/clients': folderBans(
-    ['activities', 'audit', 'config', 'infra', ...OUTSIDE, 'web', 'workers', 'workflows', 'jobs'],
+    ['activities', 'audit', 'config', 'infra', 'notify', ...OUTSIDE, 'web', 'workers', 'workflows', 'jobs'],
     'pipeline/clients/ serve the control plane: they import only the kernel, contract/ and kit/',
   ),
   'pipeline/jobs': folderBans(
@@ -55,20 +55,24 @@ export const LAYER_RULES = {
     'the jobs run on their own: they import only the kernel, contract/ and kit/ (only their command lines read config/)',
   ),
   'pipeline/jobs/cli': folderBans(
-    ['activities', 'audit', 'infra', ...OUTSIDE, 'web', 'workers', 'workflows', 'clients'],
+    ['activities', 'audit', 'infra', 'notify', ...OUTSIDE, 'web', 'workers', 'workflows', 'clients'],
     'the data plane runs on its own: its command lines import only the kernel, the jobs, contract/, kit/ and config/',
   ),
   audit: folderBans(
-    ['activities', 'config', 'infra', ...OUTSIDE, 'web', 'workers', 'workflows', 'jobs', 'clients'],
+    ['activities', 'config', 'infra', 'notify', ...OUTSIDE, 'web', 'workers', 'workflows', 'jobs', 'clients'],
     'audit/ is a repository used by activities and the console: it imports only contract/, kit/ and pipeline/kernel/',
   ),
   config: folderBans(
-    ['activities', 'audit', 'infra', 'pipeline', ...OUTSIDE, 'web', 'workers', 'workflows'],
+    ['activities', 'audit', 'infra', 'notify', 'pipeline', ...OUTSIDE, 'web', 'workers', 'workflows'],
     'config/ reads settings: it imports only contract/ and kit/',
   ),
   infra: folderBans(
-    ['activities', 'audit', 'pipeline', ...OUTSIDE, 'web', 'workers', 'workflows'],
+    ['activities', 'audit', 'notify', 'pipeline', ...OUTSIDE, 'web', 'workers', 'workflows'],
     'infra/ starts services: it imports only contract/, kit/ and config/',
+  ),
+  notify: folderBans(
+    ['activities', 'audit', 'infra', 'pipeline', ...OUTSIDE, 'web', 'workers', 'workflows'],
+    'notify/ posts notifications for the worker and the console: it imports only contract/, kit/ and config/',
   ),
   activities: folderBans(
     ['infra', ...OUTSIDE, 'web', 'workers', 'workflows', 'jobs'],
@@ -101,7 +105,7 @@ export const workflowSandboxImports = {
       group: ['**/pipeline', '**/pipeline/**', '**/workers/**', '**/config/**', '**/infra/**'],
       message: 'Workflows may not import data-plane, worker, config or infra code.',
     },
-    ...folderBans(['audit', 'kit', 'scripts', 'test', 'tools', 'web'], 'workflows/ import only contract/ and the workflow API'),
+    ...folderBans(['audit', 'kit', 'notify', 'scripts', 'test', 'tools', 'web'], 'workflows/ import only contract/ and the workflow API'),
     { group: ['@aws-sdk/*', 'next', 'next/*', 'react'], message: 'Workflows must not hold clients or do I/O: call an activity instead.' },
   ],
 };

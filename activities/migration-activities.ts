@@ -32,6 +32,8 @@ import type {
   StageOrNotStarted,
   WriterHealth,
 } from '../contract/index.js';
+import { notificationFromAudit } from '../notify/events.js';
+import type { Notifier } from '../notify/notifier.js';
 import { invalidInput, toActivityFailure } from './activity-failures.js';
 import { appendAuditEntry, ensureAuditTable, readAudit } from '../audit/audit-log.js';
 import { alreadyPublished, baseControlState, nextControlState } from './control-transition.js';
@@ -55,6 +57,10 @@ export interface ActivityDeps {
   stageQueryTimeoutMs?: number;
   /** The clock (tests). */
   now?: () => number;
+  /** Sends a notification for each audit entry that needs a person (absent: none are sent). */
+  notifier?: Notifier;
+  /** The console's address, for links in notifications. */
+  consoleUrl?: string | null;
 }
 
 /** Reported for a p99 above the largest latency bucket (JSON has no Infinity: Temporal would turn it into null, i.e. "no data"). */
@@ -274,6 +280,12 @@ export function createActivities(deps: ActivityDeps) {
           { seq: entry.seq, auditAction: entry.action, from: entry.from, to: entry.to, actor: entry.actor, written },
           written ? 'audit entry written' : 'audit entry already written',
         );
+        // Notify in the background, so a slow webhook never holds the transition (the notifier
+        // retries on its own and never throws). A retried activity notifies again with the same
+        // id (workflow id + seq): at least once, and receivers de-duplicate on the id.
+        const notifier = deps.notifier;
+        const notification = notifier ? notificationFromAudit(entry, deps.consoleUrl ?? null) : null;
+        if (notifier && notification) void notifier.send(notification);
       });
     },
 

@@ -8,3 +8,4 @@ export * from './control-fields.js';
 export * from './format.js';
 export type * from './migration.js';
 export type * from './activities.js';
+export * from './notifications.js';

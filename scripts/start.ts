@@ -22,7 +22,18 @@ import { StackError, up } from '../infra/stack/stack.js';
 import type { MigrationPolicy } from '../contract/index.js';
 import { assertConsoleStartable, consoleBuildReason } from './start/console-build.js';
 import { ensureDemoCredentials, type DemoCredentials } from './start/demo-credentials.js';
-import { consoleBuildStep, consoleProcess, controlWorker, loadGenerator, queryService, readGenerator, setupStep, streamJobs } from './start/demo-processes.js';
+import {
+  consoleBuildStep,
+  consoleProcess,
+  controlWorker,
+  demoNotifyEnv,
+  loadGenerator,
+  notificationReceiver,
+  queryService,
+  readGenerator,
+  setupStep,
+  streamJobs,
+} from './start/demo-processes.js';
 import { durationArg } from '../kit/cli.js';
 import { stopLeftovers } from './start/leftovers.js';
 import { ensureMigration, type MigrationStatus } from './start/migrations.js';
@@ -111,12 +122,14 @@ async function startEverything(
   await sup.runToCompletion(setupStep(maxRetention), 5 * 60_000);
 
   progress(
-    `starting ${envs.length * 5 + 2} processes: per environment an aggregator, two writers, a load and a read generator; the query service; the control worker`,
+    `starting ${envs.length * 5 + 3} processes: per environment an aggregator, two writers, a load and a read generator; the query service; the notification receiver; the control worker`,
   );
   const query = sup.startAndWait(queryService(options.queryPort, maxRetention, envs));
   // The worker creates any missing migration workflow (demo policy); a workflow started from now on is new.
   const startedAfter = Date.now() - 1000;
-  const worker = sup.startAndWait(controlWorker(client, cfg));
+  // Notifications go to a local receiver (and to the user's own routes), so the demo shows them end to end.
+  const notifyEnv = demoNotifyEnv(options.receiverPort, options.console ? options.consolePort : undefined);
+  const worker = sup.startAndWait(notificationReceiver(options.receiverPort)).then(() => sup.startAndWait(controlWorker(client, cfg, notifyEnv)));
   const jobs = envs.flatMap((env) => streamJobs(env, retention(env))).map((spec) => sup.startAndWait(spec));
   const loadgens = envs.map((env, i) => sup.startAndWait(loadGenerator(env, i + 1, options.apps, options.ratePerEnv)));
   const readgens = query.then(() =>
@@ -149,7 +162,9 @@ async function startEverything(
   if (credentials) {
     // ─── the console: started last, by the single entry in demo-processes.ts ───
     progress(`starting the console on port ${options.consolePort}`);
-    await sup.startAndWait(consoleProcess({ port: options.consolePort, queryUrl, sessionSecret: credentials.sessionSecret, usersFile: credentials.usersFile }));
+    await sup.startAndWait(
+      consoleProcess({ port: options.consolePort, queryUrl, sessionSecret: credentials.sessionSecret, usersFile: credentials.usersFile, env: notifyEnv }),
+    );
   }
   return statuses;
 }
@@ -175,6 +190,7 @@ async function main(argv: string[]): Promise<void> {
     progress(`stopped ${leftovers.stopped.length} processes left running by an earlier npm start that did not stop cleanly: ${leftovers.stopped.join(', ')}`);
   await assertPortFree('SWITCHYARD_QUERY_PORT', options.queryPort, leftovers.otherStarts);
   if (options.console) await assertPortFree('SWITCHYARD_CONSOLE_PORT', options.consolePort, leftovers.otherStarts);
+  await assertPortFree('SWITCHYARD_NOTIFY_RECEIVER_PORT', options.receiverPort, leftovers.otherStarts);
 
   progress('bringing up the local stack (the first run downloads the servers: a few minutes)');
   await up(cfg, [], progress);
@@ -201,6 +217,7 @@ async function main(argv: string[]): Promise<void> {
       policy: policies.get(cfg.environments[0]!)!,
       temporalUiUrl: `http://${cfg.temporal.address.host}:${cfg.temporal.uiPort}/namespaces/${cfg.temporal.namespace}/workflows`,
       queryUrl: `http://127.0.0.1:${options.queryPort}`,
+      receiverUrl: `http://127.0.0.1:${options.receiverPort}`,
       logDir,
       processNames: sup.pids().map((p) => p.name),
     }),

@@ -9,6 +9,9 @@ import { createActivities } from '../activities/migration-activities.js';
 import { createVerifyActivities } from '../activities/verify-activities.js';
 import { connectTemporal, createCassandraClient, createDynamoClient, createKafka } from '../config/clients.js';
 import { formatHostPort, loadConfig } from '../config/config.js';
+import { loadNotifierSettings, redactWebhookUrl } from '../config/notifications.js';
+import { createNotifier } from '../notify/notifier.js';
+import { createGateWatcher, runGateWatcher, stateReader } from './gate-watcher.js';
 import { parseCommandLine, runMain, UsageError } from '../kit/cli.js';
 import { createLogger } from '../kit/logger.js';
 import { createMissingMigrations } from './create-migrations.js';
@@ -38,7 +41,23 @@ runMain(USAGE, async (argv) => {
     tls: cfg.temporal.tls ? {} : undefined,
     ...(cfg.temporal.apiKey ? { apiKey: cfg.temporal.apiKey } : {}),
   });
-  const deps = { kafka, producer, dynamo, cassandra, temporal, logger };
+  // Notifications (off without a route): audit entries that need a person, and newly met gates.
+  const notify = loadNotifierSettings();
+  const notifier = createNotifier({ settings: notify, logger: logger.child({ component: 'notifier' }) });
+  const deps = { kafka, producer, dynamo, cassandra, temporal, logger, notifier, consoleUrl: notify.consoleUrl };
+  const gateWatch =
+    notify.routes.length > 0 && notify.gatePollMs > 0
+      ? runGateWatcher(
+          createGateWatcher({ readState: stateReader(temporal), environments: cfg.environments, notifier, consoleUrl: notify.consoleUrl, logger }),
+          notify.gatePollMs,
+        )
+      : null;
+  logger.info(
+    { action: 'notifier', routes: notify.routes.map((r) => ({ env: r.env, url: redactWebhookUrl(r.url), format: r.format, events: r.events.length })) },
+    notify.routes.length > 0
+      ? `notifications go to ${notify.routes.length} webhook route(s)`
+      : 'notifications are off (no SWITCHYARD_NOTIFY_URL or SWITCHYARD_NOTIFY_ROUTES)',
+  );
   const worker = await Worker.create({
     connection,
     namespace: cfg.temporal.namespace,
@@ -58,6 +77,7 @@ runMain(USAGE, async (argv) => {
   if (scale) await createMissingMigrations(temporal, cfg, scale, logger);
   return {
     async stop() {
+      gateWatch?.stop();
       worker.shutdown();
       await running.catch(() => undefined);
       await connection.close();

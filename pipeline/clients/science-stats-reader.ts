@@ -6,8 +6,13 @@ import { QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk
 import { MINUTE_MS } from '../kernel/model/metric-point.js';
 import type { MismatchKind } from '../kernel/science/compare.js';
 import {
+  LATENCY_BUCKET_COUNT,
   LATENCY_BUCKETS_MS,
+  LATENCY_OVERFLOW_BUCKET,
   latencyAttribute,
+  latencyBucket,
+  latencyBucketRange,
+  legacyLatencyAttribute,
   MISMATCH_SAMPLES_TABLE,
   SCIENCE_STATS_TABLE,
   SLOT_MS,
@@ -27,7 +32,7 @@ export interface ScienceStatsRow {
    * absent on rows written before the slots existed.
    */
   slots?: Record<StatsCounter, number[]>;
-  /** Histogram counts per bucket, for the old and the new store. */
+  /** Histogram counts per fine bucket (LATENCY_BUCKET_COUNT of them), for the old and the new store. */
   latency: { old: number[]; new: number[] };
 }
 
@@ -42,7 +47,7 @@ export interface ScienceSummary {
   newStoreErrorRate: number;
   /** Reads of the new store attempted (the error rate's denominator). */
   newStoreReads: number;
-  /** Approximate p99 latency per store from the histogram (upper bound of its bucket), ms. */
+  /** p99 latency per store from the histogram (its bucket's midpoint, within ±6.25 %; Infinity above the largest bucket), ms. */
   p99Ms: { old: number | null; new: number | null };
 }
 
@@ -65,7 +70,6 @@ export async function readScienceStats(client: DynamoDBClient, env: string, from
     );
     for (const item of out.Items ?? []) {
       const counters = Object.fromEntries(STATS_COUNTERS.map((c) => [c, num(item[c])])) as Record<StatsCounter, number>;
-      const hist = (store: 'old' | 'new'): number[] => Array.from({ length: LATENCY_BUCKETS_MS.length + 1 }, (_, i) => num(item[latencyAttribute(store, i)]));
       // Rows written since the slots exist have a slot attribute for every counter they count.
       const hasSlots = STATS_COUNTERS.some((c) => Array.from({ length: SLOTS_PER_MINUTE }, (_, i) => item[slotAttribute(c, i)]).some((v) => v !== undefined));
       const slots = hasSlots
@@ -74,14 +78,32 @@ export async function readScienceStats(client: DynamoDBClient, env: string, from
             number[]
           >)
         : undefined;
-      rows.push({ minute: num(item.minute), counters, ...(slots ? { slots } : {}), latency: { old: hist('old'), new: hist('new') } });
+      rows.push({ minute: num(item.minute), counters, ...(slots ? { slots } : {}), latency: { old: histogramOf(item, 'old'), new: histogramOf(item, 'new') } });
     }
     start = out.LastEvaluatedKey;
   } while (start);
   return rows;
 }
 
-/** p99 of a latency histogram: the upper bound of its bucket (Infinity for the open-ended last one), null when empty. */
+/**
+ * A store's fine histogram from a stats item: the fine buckets (`lh_<store>_<i>`), plus the coarse
+ * buckets of items written before them, each counted in the fine bucket of its upper bound (the
+ * open-ended one in the overflow bucket), so older minutes read as they did.
+ */
+export function histogramOf(item: Record<string, AttributeValue>, store: 'old' | 'new'): number[] {
+  const hist = new Array<number>(LATENCY_BUCKET_COUNT).fill(0);
+  for (let i = 0; i < LATENCY_BUCKET_COUNT; i++) {
+    const v = item[latencyAttribute(store, i)];
+    if (v) hist[i]! += num(v);
+  }
+  for (let i = 0; i <= LATENCY_BUCKETS_MS.length; i++) {
+    const v = item[legacyLatencyAttribute(store, i)];
+    if (v) hist[i < LATENCY_BUCKETS_MS.length ? latencyBucket(LATENCY_BUCKETS_MS[i]!) : LATENCY_OVERFLOW_BUCKET]! += num(v);
+  }
+  return hist;
+}
+
+/** p99 of a latency histogram: its bucket's midpoint (Infinity for the open-ended last one), null when empty. */
 export function p99(hist: number[]): number | null {
   const total = hist.reduce((a, b) => a + b, 0);
   if (total === 0) return null;
@@ -89,7 +111,10 @@ export function p99(hist: number[]): number | null {
   let seen = 0;
   for (let i = 0; i < hist.length; i++) {
     seen += hist[i]!;
-    if (seen >= target) return i < LATENCY_BUCKETS_MS.length ? LATENCY_BUCKETS_MS[i]! : Infinity;
+    if (seen >= target) {
+      const { lowerMs, upperMs } = latencyBucketRange(i);
+      return upperMs === Infinity ? Infinity : (lowerMs + upperMs) / 2;
+    }
   }
   return null;
 }
@@ -100,7 +125,7 @@ export function p99(hist: number[]): number | null {
  */
 export function summarizeScience(rows: ScienceStatsRow[], fromMinute: number, toMinute: number, windowStart?: number): ScienceSummary {
   const counters = Object.fromEntries(STATS_COUNTERS.map((c) => [c, 0])) as Record<StatsCounter, number>;
-  const hist = { old: new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0), new: new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0) };
+  const hist = { old: new Array<number>(LATENCY_BUCKET_COUNT).fill(0), new: new Array<number>(LATENCY_BUCKET_COUNT).fill(0) };
   for (const r of rows) {
     const partial = windowStart !== undefined && r.slots !== undefined && r.minute < windowStart && windowStart < r.minute + MINUTE_MS;
     if (partial) {

@@ -72,13 +72,58 @@ export function queryService(port: number, retentionMs: number, environments: st
   };
 }
 
+/**
+ * The local webhook receiver the demo's notifications go to (tools/notification-receiver.ts);
+ * the console lists what it received.
+ */
+export function notificationReceiver(port: number): ProcessSpec {
+  return {
+    name: 'notify-receiver',
+    ...tsEntry('tools/notification-receiver.ts', ['--port', String(port)]),
+    probe: httpOkReady(`http://127.0.0.1:${port}/health`),
+    lifecycle: 'service',
+    stopTier: SERVICE_TIER,
+  };
+}
+
+/**
+ * The notifier's settings for the demo's worker and console: the user's own routes
+ * (SWITCHYARD_NOTIFY_ROUTES, if any) plus the local receiver in both formats, and the receiver's
+ * address for the console.
+ */
+export function demoNotifyEnv(
+  receiverPort: number,
+  consolePort: number | undefined,
+  env: Record<string, string | undefined> = process.env,
+): Record<string, string> {
+  let own: unknown[] = [];
+  try {
+    const parsed: unknown = JSON.parse(env.SWITCHYARD_NOTIFY_ROUTES ?? '[]');
+    if (Array.isArray(parsed)) own = parsed;
+  } catch {
+    // left as it is: the worker reports the malformed variable when it starts
+    return {};
+  }
+  const receiver = `http://127.0.0.1:${receiverPort}`;
+  return {
+    SWITCHYARD_NOTIFY_ROUTES: JSON.stringify([
+      ...own,
+      { env: '*', url: `${receiver}/hooks/json`, format: 'json' },
+      { env: '*', url: `${receiver}/hooks/slack`, format: 'slack' },
+    ]),
+    SWITCHYARD_NOTIFY_RECEIVER_URL: receiver,
+    ...(consolePort !== undefined && !env.SWITCHYARD_CONSOLE_URL ? { SWITCHYARD_CONSOLE_URL: `http://127.0.0.1:${consolePort}` } : {}),
+  };
+}
+
 /** The control plane's Temporal worker (workflows and activities of every environment). */
-export function controlWorker(client: Client, cfg: SwitchyardConfig): ProcessSpec {
+export function controlWorker(client: Client, cfg: SwitchyardConfig, env: Record<string, string> = {}): ProcessSpec {
   return {
     name: 'worker',
     // The worker creates a missing migration workflow per env with the demo policy (npm start's
     // own launcher only reads Temporal: the worker and the console are the clients that write).
     ...tsEntry('workers/control-worker.ts', ['--create-migrations', 'demo']),
+    env,
     probe: temporalWorkerReady(client, cfg.temporal.namespace, cfg.temporal.taskQueue),
     lifecycle: 'service',
     stopTier: SERVICE_TIER,
@@ -137,6 +182,8 @@ export interface ConsoleSettings {
   queryUrl: string;
   sessionSecret: string;
   usersFile: string;
+  /** Extra variables (the notifier's, for the test button and the receiver's messages). */
+  env?: Record<string, string>;
 }
 
 /**
@@ -161,6 +208,7 @@ export function consoleProcess(s: ConsoleSettings): ProcessSpec {
       SWITCHYARD_USERS_FILE: s.usersFile,
       SWITCHYARD_POLICY_SCALE: 'demo',
       NEXT_TELEMETRY_DISABLED: '1',
+      ...s.env,
     },
     probe: httpOkReady(`http://127.0.0.1:${s.port}/login`),
     lifecycle: 'service',

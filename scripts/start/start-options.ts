@@ -33,7 +33,11 @@ options:
 
 environment (besides the configuration variables in README "Configuration"):
   SWITCHYARD_QUERY_PORT   port of the query service (default 8080)
-  SWITCHYARD_CONSOLE_PORT port of the console (default 3000)`;
+  SWITCHYARD_CONSOLE_PORT port of the console (default 3000)
+  SWITCHYARD_NOTIFY_RECEIVER_PORT port of the local notification receiver (default 3100); the
+                          notifier posts every event to it (generic JSON and Slack format) besides
+                          any SWITCHYARD_NOTIFY_URL / SWITCHYARD_NOTIFY_ROUTES, and the console's
+                          Notifications page shows what it received`;
 
 /** The checked options of `npm start`. */
 export interface StartOptions {
@@ -49,6 +53,8 @@ export interface StartOptions {
   stopGraceMs: number;
   queryPort: number;
   consolePort: number;
+  /** Port of the local notification receiver. */
+  receiverPort: number;
 }
 
 /** Thrown for a bad command line or variable; lists every problem. */
@@ -100,7 +106,11 @@ export function parseStartOptions(argv: string[], env: Record<string, string | u
     stopGraceMs: check(15_000, () => parseDuration('stop-grace', a['stop-grace']!)),
     queryPort: port('SWITCHYARD_QUERY_PORT', 8080),
     consolePort: port('SWITCHYARD_CONSOLE_PORT', 3000),
+    receiverPort: port('SWITCHYARD_NOTIFY_RECEIVER_PORT', 3100),
   };
+  if (options.receiverPort === options.queryPort || (options.console && options.receiverPort === options.consolePort)) {
+    problems.push(`SWITCHYARD_NOTIFY_RECEIVER_PORT ${options.receiverPort} is also the query service's or the console's port: each needs a port of its own`);
+  }
   if (options.queryPort === options.consolePort && options.console) {
     problems.push(`SWITCHYARD_QUERY_PORT and SWITCHYARD_CONSOLE_PORT are both ${options.queryPort}: the query service and the console need a port each`);
   }

@@ -18,6 +18,8 @@ export interface SummaryInput {
   policy: MigrationPolicy;
   temporalUiUrl: string;
   queryUrl: string;
+  /** The local notification receiver's address (absent: not started). */
+  receiverUrl?: string;
   logDir: string;
   processNames: string[];
 }
@@ -52,6 +54,7 @@ export function formatSummary(s: SummaryInput): string {
   lines.push(
     `${label('Temporal UI')}${s.temporalUiUrl}`,
     `${label('Query service')}${s.queryUrl}/v1/envs`,
+    ...(s.receiverUrl ? [`${label('Notifications')}${s.receiverUrl}/messages (local receiver; the console's Notifications page shows them)`] : []),
     `${label('Operator CLI')}npm run ops -- status   (with an API token from ${s.consoleUrl ? `${s.consoleUrl}/tokens` : 'the console'} in SWITCHYARD_TOKEN)`,
     `${label('Logs')}${shown(s.logDir)}/<name>.log, for ${s.processNames.join(', ')}`,
     '',

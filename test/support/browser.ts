@@ -57,3 +57,25 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   await page.screenshot({ path: file, fullPage: true });
   return file;
 }
+
+/** How much wider than the window the page is, in px (0: no horizontal overflow), and the widest elements when it overflows. */
+export async function horizontalOverflow(page: Page): Promise<{ overflow: number; culprits: string[] }> {
+  // A string expression: the tests compile without the DOM's types.
+  return await page.evaluate<{ overflow: number; culprits: string[] }>(`(() => {
+    const overflow = document.documentElement.scrollWidth - window.innerWidth;
+    const culprits = overflow <= 0 ? [] : [...document.querySelectorAll('body *')]
+      .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)
+      .slice(0, 5)
+      .map((e) => e.tagName.toLowerCase() + '.' + e.className + ' (' + Math.round(e.getBoundingClientRect().right) + ' px)');
+    return { overflow, culprits };
+  })()`);
+}
+
+/** Fails when the page is wider than the window (document.documentElement.scrollWidth > window.innerWidth). */
+export async function assertNoHorizontalOverflow(page: Page, what: string): Promise<void> {
+  const { overflow, culprits } = await horizontalOverflow(page);
+  if (overflow > 0) {
+    await screenshot(page, `failed-overflow-${what.replace(/[^a-z0-9]+/gi, '-')}`);
+    throw new Error(`${what} is ${overflow} px wider than the window (${page.viewportSize()?.width} px); widest: ${culprits.join(', ')}`);
+  }
+}

@@ -20,9 +20,19 @@ export async function temporalClient(cfg: SwitchyardConfig): Promise<{ client: C
 }
 
 /** The control worker for env, polling taskQueue (started; resolves once it polls). */
-export async function startControlWorker(env: string, taskQueue: string): Promise<PipelineProcess> {
-  const worker = new PipelineProcess(`${env}-worker`, 'workers/control-worker.ts', [], { SWITCHYARD_ENVS: env, TEMPORAL_TASK_QUEUE: taskQueue }).start();
-  await worker.waitForLog(/control worker polling/);
+export async function startControlWorker(
+  env: string,
+  taskQueue: string,
+  extraEnv: Record<string, string> = {},
+  readyTimeoutMs = 60_000,
+): Promise<PipelineProcess> {
+  const worker = new PipelineProcess(`${env}-worker`, 'workers/control-worker.ts', [], {
+    SWITCHYARD_ENVS: env,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    ...extraEnv,
+  }).start();
+  // Bundling the workflows takes most of the worker's start-up (long on a busy machine).
+  await worker.waitForLog(/control worker polling/, readyTimeoutMs);
   return worker;
 }
 
@@ -38,13 +48,24 @@ export interface MigrationRig {
 }
 
 /** Starts the pipeline (writers following the control state), a query service and the control worker for env. */
-export async function launchMigrationRig(cfg: SwitchyardConfig, env: string, o: { retention: string; aggregatorLateness: string }): Promise<MigrationRig> {
+export async function launchMigrationRig(
+  cfg: SwitchyardConfig,
+  env: string,
+  o: {
+    retention: string;
+    aggregatorLateness: string;
+    /** Extra variables for the control worker (e.g. the notifier's). */
+    workerEnv?: Record<string, string>;
+    /** How long the worker may take to start polling (default 60 s). */
+    workerReadyTimeoutMs?: number;
+  },
+): Promise<MigrationRig> {
   const taskQueue = `switchyard-test-${env}`;
   const pipeline = await launchPipeline(cfg, env, { writerMode: 'follow', writerRetention: o.retention, aggregatorLateness: o.aggregatorLateness });
   const query = queryProcess(`${env}-query`, env, ['--retention', o.retention]).start();
   const procs = [...pipeline.all, query];
   const queryUrl = `http://127.0.0.1:${await queryPort(query)}`;
-  procs.push(await startControlWorker(env, taskQueue));
+  procs.push(await startControlWorker(env, taskQueue, o.workerEnv, o.workerReadyTimeoutMs));
   const { client, close } = await temporalClient(cfg);
   return { taskQueue, pipeline, queryUrl, procs, client, closeTemporal: close };
 }

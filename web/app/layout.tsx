@@ -17,11 +17,12 @@ export default async function RootLayout({ children }: { children: React.ReactNo
             Switchyard
           </Link>
           {user ? (
-            <nav style={{ display: 'flex', gap: '1rem' }}>
+            <nav className="main">
               <Link href="/">Overview</Link>
               <Link href="/audit">Audit</Link>
               <Link href="/pipeline">Pipeline</Link>
               <Link href="/metrics">Metrics tab</Link>
+              <Link href="/notifications">Notifications</Link>
               <Link href="/tokens">API tokens</Link>
               {user.role === 'approver' ? <Link href="/sessions">Sessions</Link> : null}
             </nav>

@@ -1,9 +1,12 @@
 'use client';
 
-import { useActionState, useRef } from 'react';
+import { useRouter } from 'next/navigation';
+import { useActionState, useEffect, useRef } from 'react';
 import { nextStage, Stage, type MigrationStateView } from '../../contract';
 import { IDLE, type ActionState } from '../lib/action-state';
 import type { Role } from '../lib/roles';
+import type { AdvanceCheck } from '../lib/advance-checks';
+import { Evidence } from './evidence';
 import { ActionResult, RequestForm } from './request-form';
 
 type Action = (prev: ActionState, form: FormData) => Promise<ActionState>;
@@ -15,31 +18,39 @@ export function freshRequestId(): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-function GateEvidence({ state }: { state: MigrationStateView }) {
-  if (state.gates.length === 0) return <p className="muted">The workflow has not evaluated this stage&apos;s gate yet: it checks it when you confirm.</p>;
+/** Every rule that could refuse the advance, met or not, and the gate's evidence. */
+function AdvanceChecklist({ state, checks }: { state: MigrationStateView; checks: AdvanceCheck[] }) {
+  const refusing = checks.filter((c) => c.ok === false);
   return (
-    <table className="evidence" data-testid="gate-evidence">
-      <thead>
-        <tr>
-          <th>gate</th>
-          <th>met</th>
-          <th>detail</th>
-          <th>evidence</th>
-        </tr>
-      </thead>
-      <tbody>
-        {state.gates.map((g) => (
-          <tr key={g.name}>
-            <td>{g.name}</td>
-            <td>{g.passed ? 'yes' : 'no'}</td>
-            <td>{g.detail}</td>
-            <td>
-              <code>{JSON.stringify(g.evidence)}</code>
-            </td>
-          </tr>
+    <div data-testid="advance-checks" data-refusing={refusing.map((c) => c.rule).join(',')}>
+      {refusing.length > 0 ? (
+        <p className="result rejected" data-testid="advance-refusal">
+          The workflow will refuse this now: {refusing.map((c) => c.rule).join(', ')} not met.
+        </p>
+      ) : null}
+      <ul className="checks">
+        {checks.map((c, i) => (
+          <li key={`${c.rule}-${i}`} data-rule={c.rule} data-ok={String(c.ok)}>
+            {c.ok === true ? (
+              <span className="pill ok">ok</span>
+            ) : c.ok === false ? (
+              <span className="pill bad">refuses</span>
+            ) : (
+              <span className="pill warn">unknown</span>
+            )}
+            <span>
+              <strong>{c.rule}</strong>: {c.text}
+            </span>
+          </li>
         ))}
-      </tbody>
-    </table>
+      </ul>
+      {state.gates.map((g) => (
+        <div key={g.name} data-testid="gate-evidence">
+          <p className="hint">evidence of gate {g.name}</p>
+          <Evidence evidence={g.evidence} />
+        </div>
+      ))}
+    </div>
   );
 }
 
@@ -51,6 +62,7 @@ export function ActionPanel({
   role,
   username,
   migrationAction,
+  checks = [],
 }: {
   env: string;
   state: MigrationStateView | null;
@@ -58,10 +70,17 @@ export function ActionPanel({
   role: Role;
   username: string;
   migrationAction: Action;
+  /** The rules that could refuse an advance, as the page could judge them (shown before confirming). */
+  checks?: AdvanceCheck[];
 }) {
   // One action state for the whole panel: the answer stays on screen when the request changes
   // the stage and with it the forms shown.
   const [answer, dispatch, pending] = useActionState(migrationAction, IDLE);
+  // Show what the request changed at once: re-read the page as soon as the workflow answers.
+  const router = useRouter();
+  useEffect(() => {
+    if (answer.status !== 'idle') router.refresh();
+  }, [answer.at, answer.status, router]);
   // One request id per request until the workflow answers: a double submit takes effect once.
   const request = useRef<{ answerAt: number; kind: string; id: string } | null>(null);
   const submit = (data: FormData): void => {
@@ -96,6 +115,13 @@ export function ActionPanel({
           <label className="inline">
             <input type="checkbox" name="overridePromotionOrder" /> override promotion order
           </label>
+          {checks
+            .filter((c) => c.rule === 'promotion order' && c.ok === false)
+            .map((c) => (
+              <p key={c.rule} className="hint" data-testid="start-refusal">
+                {c.text}
+              </p>
+            ))}
         </RequestForm>
       ) : null}
       {next && s.stage !== Stage.planned && s.stage !== Stage.decommission ? (
@@ -106,9 +132,10 @@ export function ActionPanel({
           confirm={
             <>
               <p>
-                Leave <strong>{s.stage}</strong> for <strong>{next}</strong>. The workflow checks the gate again and refuses if it is not met.
+                Leave <strong>{s.stage}</strong> for <strong>{next}</strong>. The workflow judges every rule below again when you confirm, and refuses if one is
+                not met.
               </p>
-              <GateEvidence state={s} />
+              <AdvanceChecklist state={s} checks={checks} />
             </>
           }
         >

@@ -1,43 +1,46 @@
 import type { AuditEntry } from '../../contract';
+import { Evidence } from './evidence';
 import { time } from './format';
 
 /** Audit entries, newest first, with their evidence. */
 export function AuditTable({ entries, showEnv = true }: { entries: AuditEntry[]; showEnv?: boolean }) {
   if (entries.length === 0) return <p className="muted">No audit entries.</p>;
   return (
-    <table data-testid="audit-table">
-      <thead>
-        <tr>
-          <th>when</th>
-          {showEnv ? <th>env</th> : null}
-          <th>#</th>
-          <th>actor</th>
-          <th>action</th>
-          <th>from → to</th>
-          <th>reason</th>
-          <th>evidence</th>
-          <th>control</th>
-        </tr>
-      </thead>
-      <tbody>
-        {entries.map((e) => (
-          <tr key={`${e.env}-${e.workflowId}-${e.seq}`} data-action={e.action} data-actor={e.actor}>
-            <td>{time(e.at)}</td>
-            {showEnv ? <td>{e.env}</td> : null}
-            <td>{e.seq}</td>
-            <td>{e.actor}</td>
-            <td>{e.action}</td>
-            <td>
-              {e.from} → {e.to}
-            </td>
-            <td>{e.reason}</td>
-            <td>
-              <code>{Object.keys(e.evidence).length ? JSON.stringify(e.evidence) : ''}</code>
-            </td>
-            <td>{e.controlVersion ?? ''}</td>
+    <div className="scroll-x">
+      <table data-testid="audit-table" className="audit">
+        <thead>
+          <tr>
+            <th>when</th>
+            {showEnv ? <th>env</th> : null}
+            <th>#</th>
+            <th>actor</th>
+            <th>action</th>
+            <th>from → to</th>
+            <th>reason</th>
+            <th>evidence</th>
+            <th>control</th>
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {entries.map((e) => (
+            <tr key={`${e.env}-${e.workflowId}-${e.seq}`} data-action={e.action} data-actor={e.actor}>
+              <td>{time(e.at)}</td>
+              {showEnv ? <td>{e.env}</td> : null}
+              <td>{e.seq}</td>
+              <td>{e.actor}</td>
+              <td>{e.action}</td>
+              <td>
+                {e.from} → {e.to}
+              </td>
+              <td>{e.reason}</td>
+              <td className="evidence-cell">
+                <Evidence evidence={e.evidence} />
+              </td>
+              <td>{e.controlVersion ?? ''}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }

@@ -6,7 +6,9 @@ import { redirect } from 'next/navigation';
 import { z } from 'zod';
 import { STAGES, UPDATE_NAMES, verifyWorkflowId, type RequestKind, type MinuteRange, type RepairInput, type VerifyInput } from '../../contract';
 import type { ActionState, RepairActionState, RepairFields } from './action-state';
+import { testNotification } from '../../notify/events';
 import { consoleSettings } from './console-settings';
+import { consoleNotifier } from './notifications';
 import { AccessDeniedError, getSession, requireRole } from './session';
 import { createMigration, RequestRejectedError, sendMigrationUpdate } from './temporal';
 import { planRepairRun, startRepairRun, startVerifyRun } from './verify-runs';
@@ -223,6 +225,28 @@ export async function repairAction(_prev: RepairActionState, form: FormData): Pr
     if (err instanceof AccessDeniedError) return reply('error', `refused: ${err.message}`);
     if (err instanceof RequestRejectedError) return reply('rejected', `the repair was refused: ${err.message}`);
     return reply('error', `could not reach the repair workflow: ${(err as Error).message}`);
+  }
+}
+
+/** Sends a test notification for an env to the routes that take it (operator role). */
+export async function testNotificationAction(_prev: ActionState, form: FormData): Promise<ActionState> {
+  const kind = 'test_notification';
+  try {
+    const user = await requireRole('operator');
+    const env = envSchema.safeParse(form.get('env'));
+    if (!env.success) return answer('error', 'not sent: unknown environment', kind);
+    const n = consoleNotifier();
+    if ('error' in n) return answer('error', `not sent: ${n.error}`, kind);
+    const reports = await n.notifier.send(testNotification(env.data, user.username, Date.now(), n.settings.consoleUrl));
+    revalidatePath('/notifications');
+    if (reports.length === 0)
+      return answer('rejected', `no route takes ${env.data}'s notifications: set SWITCHYARD_NOTIFY_URL or SWITCHYARD_NOTIFY_ROUTES`, kind);
+    const failed = reports.filter((r) => !r.ok);
+    const text = reports.map((r) => `${r.route} (${r.format}): ${r.ok ? 'delivered' : `failed after ${r.attempts} attempts, ${r.error}`}`).join('; ');
+    return answer(failed.length ? 'error' : 'ok', text, kind);
+  } catch (err) {
+    if (err instanceof AccessDeniedError) return answer('error', `refused: ${err.message}`, kind);
+    return answer('error', `could not send: ${(err as Error).message}`, kind);
   }
 }
 

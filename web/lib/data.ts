@@ -4,7 +4,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { readAudit, type AuditQuery } from '../../audit/audit-log';
 import { createDynamoClient } from '../../config/clients';
 import { MINUTE_MS } from '../../pipeline/kernel/model/metric-point';
-import { LATENCY_BUCKETS_MS } from '../../pipeline/kernel/science/control-tables';
+import { LATENCY_MAX_US } from '../../pipeline/kernel/science/control-tables';
 import {
   p99,
   readMismatchSamples,
@@ -55,16 +55,17 @@ export interface MinutePoint {
   minute: number;
   comparisons: number;
   mismatchRate: number | null;
-  servedOld: number;
-  servedNew: number;
+  /** Reads served per store (null: no figures for the minute, drawn as a gap). */
+  servedOld: number | null;
+  servedNew: number | null;
   p99OldMs: number | null;
   p99NewMs: number | null;
 }
 
 function p99FromHistogram(hist: number[]): number | null {
   const v = p99(hist);
-  // The last bucket is open-ended: chart it at twice the largest bound.
-  return v === Infinity ? 2 * LATENCY_BUCKETS_MS[LATENCY_BUCKETS_MS.length - 1]! : v;
+  // The last bucket is open-ended: chart it at its lower bound.
+  return v === Infinity ? LATENCY_MAX_US / 1000 : v;
 }
 
 function toMinutePoints(rows: ScienceStatsRow[], from: number, to: number): MinutePoint[] {
@@ -77,8 +78,8 @@ function toMinutePoints(rows: ScienceStatsRow[], from: number, to: number): Minu
       minute: m,
       comparisons: c?.comparisons ?? 0,
       mismatchRate: c && c.comparisons > 0 ? c.mismatches / c.comparisons : null,
-      servedOld: c?.servedOld ?? 0,
-      servedNew: c?.servedNew ?? 0,
+      servedOld: c ? c.servedOld : null,
+      servedNew: c ? c.servedNew : null,
       p99OldMs: r ? p99FromHistogram(r.latency.old) : null,
       p99NewMs: r ? p99FromHistogram(r.latency.new) : null,
     });
@@ -211,20 +212,27 @@ export async function loadEnvDetail(env: string): Promise<{ detail: EnvDetail; o
   };
 }
 
-/** The mismatch samples of an env's last hour (newest 20), for the explorer panel. */
-export async function loadEnvSamples(env: string): Promise<{ samples: MismatchSample[]; outages: Outage[] }> {
+/** The mismatch explorer's time ranges, minutes back from now. */
+export const SAMPLE_RANGES = { '15m': 15, '1h': 60, '6h': 360, '24h': 1440 } as const;
+
+/** One of SAMPLE_RANGES' keys. */
+export type SampleRange = keyof typeof SAMPLE_RANGES;
+
+/** The mismatch samples of an env's last `range` (newest 20), for the explorer panel. */
+export async function loadEnvSamples(env: string, range: SampleRange = '1h'): Promise<{ samples: MismatchSample[]; outages: Outage[] }> {
   const outages: Outage[] = [];
-  const { from, to } = hourWindow();
+  const to = Math.floor(Date.now() / MINUTE_MS) * MINUTE_MS;
+  const from = to - (SAMPLE_RANGES[range] - 1) * MINUTE_MS;
   const samples = await attempt('DynamoDB', outages, () => readMismatchSamples(dynamo(), env, from, to, 20));
   return { samples: samples ?? [], outages };
 }
 
-/** An env's newest 100 audit entries, for the timeline panel. */
-export async function loadEnvAudit(env: string): Promise<{ entries: AuditEntry[]; outages: Outage[] }> {
+/** An env's newest 200 audit entries, for the timeline, the charts' stage bands and the summary (one read per request). */
+export const loadEnvAudit = cache(async (env: string): Promise<{ entries: AuditEntry[]; outages: Outage[] }> => {
   const outages: Outage[] = [];
-  const entries = await attempt('DynamoDB', outages, () => readAudit(dynamo(), { env, limit: 100, newestFirst: true }));
+  const entries = await attempt('DynamoDB', outages, () => readAudit(dynamo(), { env, limit: 200, newestFirst: true }));
   return { entries: entries ?? [], outages };
-}
+});
 
 /** Audit entries across environments, filtered (newest first). */
 export async function loadAudit(q: AuditQuery): Promise<{ entries: AuditEntry[]; outages: Outage[] }> {

@@ -11,8 +11,63 @@ export const SCIENCE_STATS_TABLE = 'switchyard-science-stats';
 /** Mismatch samples: key (envMinute = "<env>#<minute>", sampleId). */
 export const MISMATCH_SAMPLES_TABLE = 'switchyard-mismatch-samples';
 
-/** Latency histogram bucket upper bounds, ms (the last bucket is everything above). */
+/**
+ * The coarse latency buckets of items written before the fine histogram (upper bounds, ms; the
+ * last bucket is everything above). Read only, for older items: see LEGACY_LATENCY_PREFIX.
+ */
 export const LATENCY_BUCKETS_MS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000] as const;
+
+/**
+ * The latency histogram, the same for both stores: log-linear (HDR-style) buckets over whole
+ * microseconds. Below 8 µs one bucket per µs; above, every power of two is split into
+ * LATENCY_SUB_BUCKETS equal buckets, so a bucket is at most 1/8 of its value wide (a value read
+ * back as its bucket's midpoint is within ±6.25 %). Everything at or above LATENCY_MAX_US (about
+ * 67 s) falls in one last, open-ended bucket. Stored sparsely: one counter attribute per
+ * non-empty bucket (`lh_old_<i>`, `lh_new_<i>`), added up atomically like the other counters.
+ */
+export const LATENCY_SUB_BUCKETS = 8;
+/** Start of the open-ended last bucket, µs. */
+export const LATENCY_MAX_US = 2 ** 26;
+const SUB_BITS = Math.log2(LATENCY_SUB_BUCKETS);
+
+/** Index of the fine bucket a latency (ms) falls in. */
+export function latencyBucket(ms: number): number {
+  const us = Number.isFinite(ms) && ms > 0 ? Math.floor(ms * 1000) : 0;
+  if (us >= LATENCY_MAX_US) return LATENCY_OVERFLOW_BUCKET;
+  if (us < LATENCY_SUB_BUCKETS) return us;
+  const octave = 31 - Math.clz32(us); // floor(log2 us), >= SUB_BITS
+  const sub = (us >>> (octave - SUB_BITS)) - LATENCY_SUB_BUCKETS; // 0 .. SUB_BUCKETS-1
+  return LATENCY_SUB_BUCKETS + (octave - SUB_BITS) * LATENCY_SUB_BUCKETS + sub;
+}
+
+/** The open-ended last bucket (at or above LATENCY_MAX_US). */
+export const LATENCY_OVERFLOW_BUCKET = LATENCY_SUB_BUCKETS + (Math.log2(LATENCY_MAX_US) - SUB_BITS) * LATENCY_SUB_BUCKETS;
+
+/** How many fine buckets a histogram has (the overflow bucket included). */
+export const LATENCY_BUCKET_COUNT = LATENCY_OVERFLOW_BUCKET + 1;
+
+/** A fine bucket's range, ms: [lower, upper); upper is Infinity for the overflow bucket. */
+export function latencyBucketRange(i: number): { lowerMs: number; upperMs: number } {
+  if (i >= LATENCY_OVERFLOW_BUCKET) return { lowerMs: LATENCY_MAX_US / 1000, upperMs: Infinity };
+  if (i < LATENCY_SUB_BUCKETS) return { lowerMs: i / 1000, upperMs: (i + 1) / 1000 };
+  const octave = SUB_BITS + Math.floor((i - LATENCY_SUB_BUCKETS) / LATENCY_SUB_BUCKETS);
+  const sub = (i - LATENCY_SUB_BUCKETS) % LATENCY_SUB_BUCKETS;
+  const width = 2 ** (octave - SUB_BITS);
+  return { lowerMs: ((LATENCY_SUB_BUCKETS + sub) * width) / 1000, upperMs: ((LATENCY_SUB_BUCKETS + sub + 1) * width) / 1000 };
+}
+
+/** Attribute-name prefix of the coarse buckets of older items (`lat_old_05`); read, never written. */
+export const LEGACY_LATENCY_PREFIX = 'lat_';
+
+/** Attribute name of a fine latency bucket of a store ('old' or 'new'). */
+export function latencyAttribute(store: 'old' | 'new', bucket: number): string {
+  return `lh_${store}_${bucket}`;
+}
+
+/** Attribute name of a coarse bucket of an older item. */
+export function legacyLatencyAttribute(store: 'old' | 'new', bucket: number): string {
+  return `${LEGACY_LATENCY_PREFIX}${store}_${String(bucket).padStart(2, '0')}`;
+}
 
 /** Counter attributes of a science-stats row. */
 export const STATS_COUNTERS = [
@@ -58,17 +113,6 @@ export const SLOTS_PER_MINUTE = 6;
 /** Attribute name of a counter's slot (0..5) within its minute. */
 export function slotAttribute(counter: StatsCounter, slot: number): string {
   return `${counter}_s${slot}`;
-}
-
-/** Attribute name of a latency bucket of a store ('old' or 'new'). */
-export function latencyAttribute(store: 'old' | 'new', bucket: number): string {
-  return `lat_${store}_${String(bucket).padStart(2, '0')}`;
-}
-
-/** Index of the histogram bucket a latency falls in. */
-export function latencyBucket(ms: number): number {
-  const i = LATENCY_BUCKETS_MS.findIndex((b) => ms <= b);
-  return i === -1 ? LATENCY_BUCKETS_MS.length : i;
 }
 
 const TABLES = [keyedTable(SCIENCE_STATS_TABLE, ['env', 'S'], ['minute', 'N']), keyedTable(MISMATCH_SAMPLES_TABLE, ['envMinute', 'S'], ['sampleId', 'S'])];

@@ -6,7 +6,13 @@ import { auditItem } from '../../../audit/audit-log.js';
 import { ActivityFailureType } from '../../../contract/index.js';
 import { createActivities, P99_OVER_LARGEST_BUCKET_MS, toScienceFigures, type ActivityDeps } from '../../../activities/migration-activities.js';
 import { summarizeScience } from '../../../pipeline/clients/science-stats-reader.js';
-import { LATENCY_BUCKETS_MS, STATS_COUNTERS } from '../../../pipeline/kernel/science/control-tables.js';
+import {
+  LATENCY_BUCKET_COUNT,
+  LATENCY_OVERFLOW_BUCKET,
+  latencyBucket,
+  latencyBucketRange,
+  STATS_COUNTERS,
+} from '../../../pipeline/kernel/science/control-tables.js';
 
 describe('migration activities (no services)', () => {
   it('maps a science summary to the figures the gates use; a p99 over the largest bucket stays a number', () => {
@@ -21,8 +27,9 @@ describe('migration activities (no services)', () => {
       candidateTimeouts: 1,
       newStoreErrors: 1,
     });
-    const hist = (bucket: number): number[] => Array.from({ length: LATENCY_BUCKETS_MS.length + 1 }, (_, i) => (i === bucket ? 10 : 0));
-    const summary = summarizeScience([{ minute: 0, counters, latency: { old: hist(2), new: hist(LATENCY_BUCKETS_MS.length) } }], 0, 0);
+    const hist = (bucket: number): number[] => Array.from({ length: LATENCY_BUCKET_COUNT }, (_, i) => (i === bucket ? 10 : 0));
+    const summary = summarizeScience([{ minute: 0, counters, latency: { old: hist(latencyBucket(5)), new: hist(LATENCY_OVERFLOW_BUCKET) } }], 0, 0);
+    const five = latencyBucketRange(latencyBucket(5));
     const figures = toScienceFigures(summary, 600_000);
     assert.deepEqual(figures, {
       windowMs: 600_000,
@@ -37,7 +44,7 @@ describe('migration activities (no services)', () => {
       newStoreReads: 200 + 2 + 1 + 50,
       candidateErrors: 2,
       candidateTimeouts: 1,
-      p99OldMs: 5,
+      p99OldMs: (five.lowerMs + five.upperMs) / 2,
       p99NewMs: P99_OVER_LARGEST_BUCKET_MS,
     });
     // What Temporal's JSON payload converter would carry: no Infinity turned into null.

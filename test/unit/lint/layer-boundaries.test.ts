@@ -36,6 +36,10 @@ describe('layer boundaries lint rule', () => {
       ['pipeline/jobs/cli/writer.ts', '../../clients/control-state-publisher.js'],
       ['scripts/start.ts', '../pipeline/jobs/writer/writer.js'],
       ['scripts/start/demo-processes.ts', '../../pipeline/jobs/cli/job-options.js'],
+      ['notify/notifier.ts', '../activities/migration-activities.js'],
+      ['notify/notifier.ts', '../pipeline/kernel/topics.js'],
+      ['pipeline/jobs/query/read-router.ts', '../../../notify/notifier.js'],
+      ['workflows/migration-gates.ts', '../notify/events.js'],
     ];
     for (const [file, spec] of cases) {
       const messages = await restricted(file, `import * as m from '${spec}';\nexport const x = m;\n`);
@@ -65,6 +69,9 @@ describe('layer boundaries lint rule', () => {
       ['web/lib/data.ts', '../../pipeline/clients/science-stats-reader'],
       ['pipeline/jobs/query/read-router.ts', '../../kernel/stores/metric-store.js'],
       ['tools/bench/pipeline-bench.ts', '../../pipeline/jobs/aggregator/aggregator.js'],
+      ['notify/notifier.ts', '../config/notifications.js'],
+      ['activities/migration-activities.ts', '../notify/events.js'],
+      ['web/lib/notifications.ts', '../../notify/notifier'],
     ];
     for (const [file, spec] of cases) {
       assert.deepEqual(await restricted(file, `import * as m from '${spec}';\nexport const x = m;\n`), [], `${file} importing ${spec}`);

@@ -11,9 +11,10 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
   await requirePageUser();
   const { filters, problems } = parseAuditFilters(await searchParams);
   const { entries, outages } = problems.length ? { entries: [], outages: [] } : await loadAudit(toAuditQuery(filters));
+  // The export links carry the filters but not the page's limit: an export holds every matching entry.
   const qs = new URLSearchParams(
     Object.entries(filters)
-      .filter(([, v]) => v !== '' && v !== undefined)
+      .filter(([k, v]) => k !== 'limit' && v !== '' && v !== undefined)
       .map(([k, v]) => [k, String(v)]),
   ).toString();
   return (
@@ -37,19 +38,25 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
         <input name="since" defaultValue={filters.since} placeholder="since (ISO time)" aria-label="since" />
         <input name="until" defaultValue={filters.until} placeholder="until (ISO time)" aria-label="until" />
         <button type="submit">Filter</button>
-        <a href={`/api/audit/export?format=csv&${qs}`} download>
-          Export CSV
-        </a>
-        <a href={`/api/audit/export?format=json&${qs}`} download>
-          Export JSON
-        </a>
+        <span>
+          Export every entry matching these filters (not only the {filters.limit} shown), newest first, with its evidence:{' '}
+          <a href={`/api/audit/export?format=csv&${qs}`} download data-testid="export-csv">
+            CSV
+          </a>{' '}
+          ·{' '}
+          <a href={`/api/audit/export?format=json&${qs}`} download data-testid="export-json">
+            JSON
+          </a>
+        </span>
       </form>
       {problems.length ? (
         <p className="result error" role="alert">
           Bad filter: {problems.join('; ')}
         </p>
       ) : null}
-      <p className="muted">{entries.length} entries, newest first.</p>
+      <p className="muted">
+        {entries.length} entries, newest first{entries.length >= filters.limit ? ` (the newest ${filters.limit}; the exports hold them all)` : ''}.
+      </p>
       <AuditTable entries={entries} />
     </>
   );

@@ -59,7 +59,7 @@ export default async function MetricsPreviewPage({ searchParams }: { searchParam
         testId="chart-preview"
         title={`${app} ${metric}: median and p99 (ms)`}
         rows={rows}
-        unit=" ms"
+        unit="ms"
         lines={[
           { key: 'median', label: 'median', color: '#2257d6' },
           { key: 'p99', label: 'p99', color: '#b42318' },

@@ -29,28 +29,35 @@ export default async function PipelinePage() {
             <dt>control state</dt>
             <dd>{control ? `v${control.version} (${control.reason})` : 'none published yet'}</dd>
           </dl>
-          <table>
-            <thead>
-              <tr>
-                <th>job</th>
-                <th>consumer group</th>
-                <th>topic</th>
-                <th>lag (records)</th>
-              </tr>
-            </thead>
-            <tbody>
-              {(f?.lags ?? []).map((l) => (
-                <tr key={l.group} data-testid={`lag-${l.group}`}>
-                  <td>{l.job}</td>
-                  <td>
-                    <code>{l.group}</code>
-                  </td>
-                  <td>{l.topic}</td>
-                  <td>{l.lag === null ? '–' : num(l.lag)}</td>
+          <p className="hint" data-testid={`lag-note-${env}`}>
+            Expected lag: the aggregator commits only the offset of the oldest window still open (a window stays open for its minute plus the allowed lateness),
+            so its lag is the records of the last minute or two — thousands at steady load is normal. A writer&apos;s lag should stay near zero. Worry when a
+            lag keeps growing from one refresh to the next.
+          </p>
+          <div className="scroll-x">
+            <table>
+              <thead>
+                <tr>
+                  <th>job</th>
+                  <th>consumer group</th>
+                  <th>topic</th>
+                  <th>lag (records)</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {(f?.lags ?? []).map((l) => (
+                  <tr key={l.group} data-testid={`lag-${l.group}`}>
+                    <td>{l.job}</td>
+                    <td>
+                      <code>{l.group}</code>
+                    </td>
+                    <td>{l.topic}</td>
+                    <td>{l.lag === null ? '–' : num(l.lag)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
           <h3>Instances (from heartbeats)</h3>
           {instances.length === 0 ? (
             <p className="muted">{instancesKnown ? 'No live writer or query-service instance.' : 'Reading heartbeats…'}</p>

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LATENCY_BUCKETS_MS, STATS_COUNTERS, type StatsCounter } from '../../../../pipeline/kernel/science/control-tables.js';
+import { LATENCY_BUCKET_COUNT, STATS_COUNTERS, type StatsCounter } from '../../../../pipeline/kernel/science/control-tables.js';
 import { summarizeScience } from '../../../../pipeline/clients/science-stats-reader.js';
 
 const zeros = (): Record<StatsCounter, number> => Object.fromEntries(STATS_COUNTERS.map((c) => [c, 0])) as Record<StatsCounter, number>;
-const hist = (): number[] => new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0);
+const hist = (): number[] => new Array<number>(LATENCY_BUCKET_COUNT).fill(0);
 
 describe('science summary', () => {
   it('counts the new store\u2019s failures in the new-store error rate, and the old store\u2019s shadow failures apart', () => {

@@ -1,0 +1,115 @@
+/**
+ * Which events need a person, in words: a notification from an audit entry (automatic rollback,
+ * stage entered, approval requested, migration complete) or from a newly met exit gate. Pure
+ * functions; the notifier posts what these return.
+ */
+import { AUTOMATIC_ACTOR, NotificationKind, Stage, type AuditEntry, type GateStatus, type NotificationPayload } from '../contract/index.js';
+
+/** Where reads are served from after an automatic rollback, in the words the console uses too. */
+export function readsAfterRollback(stage: string): string {
+  if (stage === Stage.cutover) return 'reads back on Cassandra (the old store serves 100% of reads); both stores are still written';
+  if (stage === Stage.science) return 'shadow reads of DynamoDB stopped; Cassandra serves every read; both stores are still written';
+  return 'exposure to the new store back to 0%';
+}
+
+const fmt = (v: unknown): string => (typeof v === 'number' && !Number.isInteger(v) ? v.toPrecision(3) : String(v));
+
+/** The notification of an audit entry, or null when the entry needs nobody. */
+export function notificationFromAudit(e: AuditEntry, consoleUrl: string | null): NotificationPayload | null {
+  const base = {
+    schema: 'switchyard.notification/v1' as const,
+    id: `${e.workflowId}:${e.seq}`,
+    env: e.env,
+    at: e.at,
+    time: new Date(e.at).toISOString(),
+    stage: e.to,
+    fromStage: e.from,
+    actor: e.actor,
+    reason: e.reason,
+    evidence: e.evidence,
+    workflowId: e.workflowId,
+    consoleUrl: consoleUrl ? `${consoleUrl}/envs/${encodeURIComponent(e.env)}` : null,
+  };
+  if (e.action === 'automatic_rollback') {
+    const ev = e.evidence;
+    const figures =
+      typeof ev.mismatchRate === 'number'
+        ? ` Figures: ${fmt(ev.comparisons)} comparisons, ${fmt(ev.mismatches)} mismatches (rate ${fmt(ev.mismatchRate)}, limit ${fmt(ev.rollbackMismatchRate)}), new-store error rate ${fmt(ev.newStoreErrorRate)} over ${fmt(ev.windowMs)} ms.`
+        : '';
+    return {
+      ...base,
+      kind: NotificationKind.automaticRollback,
+      title: `${e.env}: automatic rollback in ${e.to} at ${fmt(ev.ramp ?? '?')}%: ${readsAfterRollback(e.to).split(';')[0]}`,
+      text: `The ${e.env} migration rolled itself back in ${e.to}: ${e.reason}. Now: ${readsAfterRollback(e.to)}; ramping is paused.${figures} Fix the cause, then resume in the console.`,
+    };
+  }
+  if (e.from === e.to) return null;
+  if (e.to === Stage.complete) {
+    return {
+      ...base,
+      kind: NotificationKind.migrationComplete,
+      title: `${e.env}: migration complete`,
+      text: `The ${e.env} migration is complete: DynamoDB serves every read and takes every write; the old store was ${e.evidence.dropped === false ? 'kept' : 'decommissioned'}.`,
+    };
+  }
+  if (e.to === Stage.decommission) {
+    return {
+      ...base,
+      kind: NotificationKind.approvalRequested,
+      title: `${e.env}: decommission waits for approval`,
+      text: `${e.actor} asked to decommission the old store of ${e.env} (${e.reason}). An approver other than ${e.actor} must approve it in the console.`,
+    };
+  }
+  const who = e.actor === AUTOMATIC_ACTOR ? 'the workflow' : e.actor;
+  return {
+    ...base,
+    kind: NotificationKind.stageEntered,
+    title: `${e.env}: ${e.from} → ${e.to}`,
+    text: `The ${e.env} migration entered ${e.to} (from ${e.from}, by ${who}: ${e.reason}).`,
+  };
+}
+
+/** The notification of a newly met exit gate. `stageEnteredAt` keys it: one per gate per stage visit. */
+export function notificationFromGate(
+  o: { env: string; stage: string; stageEnteredAt: number; workflowId: string; gate: GateStatus; at: number },
+  consoleUrl: string | null,
+): NotificationPayload {
+  return {
+    schema: 'switchyard.notification/v1',
+    id: `${o.workflowId}:gate:${o.stage}:${o.stageEnteredAt}`,
+    kind: NotificationKind.gateMet,
+    env: o.env,
+    at: o.at,
+    time: new Date(o.at).toISOString(),
+    title: `${o.env}: gate ${o.gate.name} met: an operator may advance`,
+    text: `The exit gate of ${o.stage} (${o.gate.name}) is met: ${o.gate.detail}. An operator may advance ${o.env} in the console.`,
+    stage: o.stage,
+    fromStage: o.stage,
+    actor: AUTOMATIC_ACTOR,
+    reason: o.gate.detail,
+    evidence: o.gate.evidence,
+    workflowId: o.workflowId,
+    consoleUrl: consoleUrl ? `${consoleUrl}/envs/${encodeURIComponent(o.env)}` : null,
+  };
+}
+
+/** The console's test notification. */
+export function testNotification(env: string, identity: string, at: number, consoleUrl: string | null): NotificationPayload {
+  return {
+    schema: 'switchyard.notification/v1',
+    id: `test:${env}:${at}`,
+    kind: NotificationKind.test,
+    env,
+    at,
+    time: new Date(at).toISOString(),
+    title: `${env}: test notification from ${identity}`,
+    text: `${identity} sent this from the Switchyard console to check the ${env} route. Nothing happened to the migration.`,
+    stage: '',
+    fromStage: '',
+    actor: identity,
+    reason: 'send test notification',
+    evidence: {},
+    workflowId: '',
+    consoleUrl: consoleUrl ? `${consoleUrl}/envs/${encodeURIComponent(env)}` : null,
+  };
+}

@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { AuditEntry, MigrationStateView } from '../../../contract/index.js';
+import { migrationSummary, routingWords, stageSpans } from '../../../web/lib/status-words.js';
+import { axisTop, formatValue } from '../../../web/components/chart-scale.js';
+
+const state = (over: Partial<MigrationStateView>): MigrationStateView =>
+  ({ stage: 'cutover', ramp: 50, paused: false, rolledBack: null, pendingApproval: false, ...over }) as MigrationStateView;
+const entry = (seq: number, at: number, action: string, from: string, to: string, actor = 'olivia'): AuditEntry => ({
+  env: 'staging',
+  seq,
+  at,
+  actor,
+  action,
+  from,
+  to,
+  reason: `r${seq}`,
+  evidence: {},
+  workflowId: 'w',
+  runId: 'r',
+  controlVersion: seq,
+});
+
+describe('status in plain words', () => {
+  it('says where reads go in cutover, and after an automatic rollback that they are back on Cassandra, with when and why', () => {
+    assert.equal(routingWords(state({})).reads, '50 % DynamoDB, 50 % Cassandra (every read compared)');
+    const rolled = routingWords(
+      state({ ramp: 0, paused: true, rolledBack: { at: Date.UTC(2026, 11, 5, 13, 22), reason: 'mismatch rate 20% above 5%', evidence: {} } }),
+    );
+    assert.equal(
+      rolled.rollback,
+      'reads back on Cassandra (the old store serves 100% of reads): rolled back automatically at 13:22 UTC because mismatch rate 20% above 5%',
+    );
+    assert.equal(routingWords(state({ stage: 'complete', ramp: 0 })).writes, 'DynamoDB only');
+    assert.match(routingWords(state({ stage: 'dual_write', ramp: 0 })).reads, /^100 % Cassandra/);
+  });
+
+  it('summarizes a completed migration: each stage began and ended, rollbacks, who requested and approved', () => {
+    const entries = [
+      entry(1, 1000, 'start', 'planned', 'dual_write'),
+      entry(2, 2000, 'advance', 'dual_write', 'science'),
+      entry(3, 2500, 'automatic_rollback', 'science', 'science', 'automatic'),
+      entry(4, 3000, 'advance', 'science', 'cutover'),
+      entry(5, 4000, 'advance', 'cutover', 'ttl_wait'),
+      entry(6, 5000, 'advance', 'ttl_wait', 'decommission', 'olivia'),
+      entry(7, 5500, 'approve_decommission', 'decommission', 'decommission', 'alma'),
+      entry(8, 6000, 'decommission_old_store', 'decommission', 'complete', 'automatic'),
+    ].reverse();
+    const sum = migrationSummary(entries);
+    assert.deepEqual(
+      sum.spans.map((s) => [s.stage, s.from, s.to]),
+      [
+        ['dual_write', 1000, 2000],
+        ['science', 2000, 3000],
+        ['cutover', 3000, 4000],
+        ['ttl_wait', 4000, 5000],
+        ['decommission', 5000, 6000],
+        ['complete', 6000, null],
+      ],
+    );
+    assert.deepEqual(
+      sum.rollbacks.map((r) => [r.actor, r.stage]),
+      [['automatic', 'science']],
+    );
+    assert.equal(sum.requestedBy, 'olivia');
+    assert.equal(sum.approvedBy, 'alma');
+    assert.equal(sum.completedAt, 6000);
+    assert.deepEqual(stageSpans([], { stage: 'science', stageEnteredAt: 42 }), [{ stage: 'science', from: 42, to: null }]);
+  });
+});
+
+describe('chart scales', () => {
+  it('fits a percent axis to the data and never goes above 100 %', () => {
+    assert.equal(axisTop([0.19, 0.02], 'percent'), 0.5);
+    assert.equal(axisTop([0.004], 'percent'), 0.005);
+    assert.equal(axisTop([0.97, 1], 'percent'), 1);
+    assert.equal(axisTop([], 'percent'), 0.01);
+    assert.equal(axisTop([37], 'ms'), 50);
+    assert.equal(formatValue(0.1234, 'percent'), '12 %');
+    assert.equal(formatValue(13.21, 'ms'), '13.2 ms');
+    assert.equal(formatValue(1234, 'per-minute'), '1,234/min');
+  });
+});

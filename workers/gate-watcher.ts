@@ -1,0 +1,77 @@
+/**
+ * Tells a person when a stage's exit gate becomes met (an operator may advance). The workflow
+ * records no audit entry for that, so the worker looks at each environment's state query every
+ * pollMs and notifies once per stage visit (keyed on the stage and when it was entered; the same
+ * id after a worker restart, so a receiver de-duplicates). Runs beside the worker, never in the
+ * workflow.
+ */
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { migrationWorkflowId, STATE_QUERY_NAME, type MigrationStateView } from '../contract/index.js';
+import { withTimeout } from '../kit/async.js';
+import type { Logger } from '../kit/logger.js';
+import { notificationFromGate } from '../notify/events.js';
+import type { Notifier } from '../notify/notifier.js';
+
+/** What the watcher needs. */
+export interface GateWatcherOptions {
+  /** Reads an env's migration state (null: no workflow). */
+  readState: (env: string) => Promise<MigrationStateView | null>;
+  environments: string[];
+  notifier: Notifier;
+  consoleUrl: string | null;
+  logger?: Logger;
+  now?: () => number;
+}
+
+/** One look at every environment: notifies each newly met gate. Returns the keys notified. */
+export function createGateWatcher(o: GateWatcherOptions): { check(): Promise<string[]> } {
+  const notified = new Set<string>();
+  const now = o.now ?? Date.now;
+  return {
+    async check() {
+      const sent: string[] = [];
+      for (const env of o.environments) {
+        let s: MigrationStateView | null;
+        try {
+          s = await o.readState(env);
+        } catch (err) {
+          o.logger?.debug({ action: 'gate-watch', env, err: (err as Error).message }, 'could not read the migration state');
+          continue;
+        }
+        if (!s || s.gates.length === 0 || !s.gates.every((g) => g.passed) || s.rolledBack) continue;
+        const workflowId = migrationWorkflowId(env);
+        const key = `${workflowId}:${s.stage}:${s.stageEnteredAt}`;
+        if (notified.has(key)) continue;
+        notified.add(key);
+        sent.push(key);
+        const n = notificationFromGate({ env, stage: s.stage, stageEnteredAt: s.stageEnteredAt, workflowId, gate: s.gates[0]!, at: now() }, o.consoleUrl);
+        void o.notifier.send(n);
+      }
+      return sent;
+    },
+  };
+}
+
+/** The state of env's migration workflow through a Temporal client (null: none). */
+export function stateReader(client: Client): (env: string) => Promise<MigrationStateView | null> {
+  return async (env) => {
+    try {
+      return await withTimeout(client.workflow.getHandle(migrationWorkflowId(env)).query<MigrationStateView>(STATE_QUERY_NAME), 5000, 'the state query');
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return null;
+      throw err;
+    }
+  };
+}
+
+/** Runs check() every pollMs until stopped. */
+export function runGateWatcher(watcher: { check(): Promise<string[]> }, pollMs: number): { stop(): void } {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    void watcher.check().finally(() => (running = false));
+  }, pollMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
