@@ -65,7 +65,7 @@ describe('security: one front door, revocable sessions, nothing around the conso
   });
   /** A multipart body with one field's value replaced (React prefixes the field names of an action's form, e.g. 1_username). */
   const setField = (body: string, field: string, value: string): string => {
-    const re = new RegExp(`(name="(?:\\d+_)?${field}"\r\n\r\n)[^\r]*`);
+    const re = new RegExp(`(name="(?:_?\\d+_)?${field}"\r\n\r\n)[^\r]*`);
     assert.match(body, re, `the form has a ${field} field`);
     return body.replace(re, (_m, head: string) => `${head}${value}`);
   };
@@ -331,7 +331,7 @@ describe('security: one front door, revocable sessions, nothing around the conso
     // An empty ramp percent is refused, not taken as 0.
     const rampBefore = (await state()).ramp;
     const boundary = /boundary=(\S+)/.exec(migrationRequest.headers['content-type'] ?? '')![1]!;
-    const prefix = /name="(\d+_)?kind"/.exec(migrationRequest.body)?.[1] ?? '';
+    const prefix = /name="(_?\d+_)?kind"/.exec(migrationRequest.body)?.[1] ?? '';
     const asRamp = setField(setField(migrationRequest.body, 'kind', 'set_ramp'), 'reason', 'security: empty percent').replace(
       `--${boundary}--`,
       `--${boundary}\r\nContent-Disposition: form-data; name="${prefix}percent"\r\n\r\n\r\n--${boundary}--`,
