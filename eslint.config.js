@@ -51,7 +51,7 @@ export const LAYER_RULES = {
     'pipeline/clients/ serve the control plane: they import only the kernel, contract/ and kit/',
   ),
   'pipeline/jobs': folderBans(
-    ['activities', 'audit', 'config', 'infra', ...OUTSIDE, 'web', 'workers', 'workflows', 'clients'],
+    ['activities', 'audit', 'config', 'infra', 'notify', ...OUTSIDE, 'web', 'workers', 'workflows', 'clients'],
     'the jobs run on their own: they import only the kernel, contract/ and kit/ (only their command lines read config/)',
   ),
   'pipeline/jobs/cli': folderBans(

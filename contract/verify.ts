@@ -168,11 +168,17 @@ export const VERIFY_EXTRA_ITEMS_LIMIT = 1000;
  * segment, for series only it holds).
  */
 export interface VerifySlicePosition {
+  /** old: the old store's part of the key space; new: the new store's (series only it holds); done. */
   phase: 'old' | 'new' | 'done';
+  /** The cursor of the page in work (null: the phase's first page). */
   cursor: string | null;
+  /** Series of that page already done (a resumed walk skips them). */
   doneInPage: string[];
+  /** The last series of the previous page (a scan may continue a series onto the next page). */
   lastOfPrevPage: string | null;
+  /** How far the old phase's listing is, 0..1 (Cassandra knows it from the token). */
   oldListed: number;
+  /** Series listed in each phase so far (the new phase's progress is estimated from them). */
   oldSeries: number;
   newSeries: number;
 }

@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '../config/config.js';
 import { runMain } from '../kit/cli.js';
+import { consoleBuildReason } from './start/console-build.js';
 
 interface Phase {
   name: string;
@@ -21,6 +22,8 @@ interface Phase {
   needsStack: boolean;
   concurrency: number;
   timeoutMs: number;
+  /** Files of the phase that run one at a time, before the others (which run `concurrency` at a time). */
+  solo?: (file: string) => boolean;
 }
 
 const isDisruptive = (f: string): boolean => f.endsWith('.disruptive.test.ts');
@@ -34,11 +37,17 @@ const PHASES: Phase[] = [
     dir: 'test/integration',
     match: (f) => f.endsWith('.test.ts') && !isDisruptive(f),
     needsStack: true,
-    concurrency: 1,
+    // Most integration files wait on the stack (rebalances, minutes closing, session timeouts):
+    // two at a time. The benchmark smoke runs and npm start load both cores: alone, first.
+    concurrency: 2,
+    solo: (f) => f.includes('/bench/') || f.includes('/start/'),
     timeoutMs: 900_000,
   },
   { name: 'disruptive', dir: 'test/integration', match: isDisruptive, needsStack: true, concurrency: 1, timeoutMs: 900_000 },
-  { name: 'e2e', dir: 'test/e2e', match: (f) => f.endsWith('.test.ts'), needsStack: true, concurrency: 1, timeoutMs: 1_800_000 },
+  // Two files at a time: the browser tests wait on the stack more than they use the CPU; in file
+  // order (console-verify, console, migration-scenario) the scenario starts when the shorter
+  // console test ends, and its timed part (the rollback, minutes in) runs alone.
+  { name: 'e2e', dir: 'test/e2e', match: (f) => f.endsWith('.test.ts'), needsStack: true, concurrency: 2, timeoutMs: 1_800_000 },
 ];
 
 function listFiles(dir: string): string[] {
@@ -61,6 +70,11 @@ function runCommand(command: string, args: string[], env: Record<string, string>
     const child = spawn(command, args, { cwd: REPO_ROOT, stdio: 'inherit', env: { ...process.env, ...env } });
     child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
   });
+}
+
+/** The console's production build (what the browser tests and `npm start` serve); its exit code. */
+function buildConsole(): Promise<number> {
+  return runCommand(process.execPath, [path.join(REPO_ROOT, 'node_modules/next/dist/bin/next'), 'build', 'web', '--webpack'], { NEXT_TELEMETRY_DISABLED: '1' });
 }
 
 const resultsDir = path.join(REPO_ROOT, 'test-results');
@@ -162,9 +176,7 @@ async function main(args: string[]): Promise<number> {
       // The console's production build type-checks web/ (with web/tsconfig.json) and is what the
       // browser tests and `npm start` serve.
       console.log('\n=== static: next build web (the console) ===');
-      const build = await runCommand(process.execPath, [path.join(REPO_ROOT, 'node_modules/next/dist/bin/next'), 'build', 'web', '--webpack'], {
-        NEXT_TELEMETRY_DISABLED: '1',
-      });
+      const build = await buildConsole();
       if (tsc !== 0 || lint !== 0 || format !== 0 || build !== 0) {
         console.error(
           `static checks failed (tsc exit ${tsc}, eslint exit ${lint}, prettier exit ${format}${format !== 0 ? ': run npm run format' : ''}, next build exit ${build})`,
@@ -187,8 +199,16 @@ async function main(args: string[]): Promise<number> {
         }
         stackUp = true;
       }
-      const code = await runNodeTests(phase.name, files, phase.concurrency, phase.timeoutMs);
-      if (code !== 0) exit = 1;
+      // The browser tests run two at a time and serve the console's production build: build it
+      // once here when it is missing or older than its sources (the static phase builds it too).
+      if (phase.name === 'e2e' && consoleBuildReason(REPO_ROOT) !== undefined) {
+        console.log('\n=== e2e: next build web (the console is not built, or older than its sources) ===');
+        await buildConsole();
+      }
+      const solo = phase.solo ? files.filter(phase.solo) : [];
+      const shared = files.filter((f) => !solo.includes(f));
+      if (solo.length > 0 && (await runNodeTests(`${phase.name}-solo`, solo, 1, phase.timeoutMs)) !== 0) exit = 1;
+      if (shared.length > 0 && (await runNodeTests(phase.name, shared, phase.concurrency, phase.timeoutMs)) !== 0) exit = 1;
     }
   }
   console.log(`\n(test run took ${((Date.now() - started) / 1000).toFixed(0)} s; TAP output in test-results/)`);

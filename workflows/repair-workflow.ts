@@ -20,7 +20,7 @@ import {
   type VerifyInput,
   type VerifyReport,
 } from '../contract/index.js';
-import { differences, recordRefusal, reportSummary, verifyInputProblem } from './verify-workflow.js';
+import { differences, recordRefusal, reportSummary, runRecorder, runStart, verifyInputProblem } from './verify-workflow.js';
 
 function emptyReplayResult(): ReplayResult {
   return { read: 0, written: 0, outOfRange: 0, invalid: 0, rejected: 0, expired: 0, deleted: 0, keptExtras: 0 };
@@ -45,16 +45,6 @@ const replaying = proxyActivities<VerifyActivities>({
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: [VerifyFailureType.invalidInput] },
-});
-const recording = proxyActivities<VerifyActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 20,
-    nonRetryableErrorTypes: [VerifyFailureType.invalidInput],
-  },
 });
 
 /** Why a repair request is unusable, or null. */
@@ -81,12 +71,7 @@ export async function repairWorkflow(input: RepairInput): Promise<RepairReport> 
     throw ApplicationFailure.create({ type: VerifyFailureType.invalidInput, message: `invalid repair request: ${problem}`, nonRetryable: true });
   }
   const report: RepairReport = {
-    workflowId,
-    env: input.env,
-    status: 'planning',
-    actor: input.identity,
-    reason: input.reason,
-    plan: null,
+    ...runStart(workflowId, input),
     replay: null,
     readSoFar: 0,
     progress: 0,
@@ -97,18 +82,7 @@ export async function repairWorkflow(input: RepairInput): Promise<RepairReport> 
     error: null,
   };
   setHandler(repairProgressQuery, () => report);
-  const record = (event: 'started' | 'finished' | 'failed', summary: Record<string, unknown>) =>
-    recording.recordOperation({
-      env: input.env,
-      operation: 'repair',
-      event,
-      workflowId,
-      range: report.plan?.range ?? input.range,
-      summary,
-      identity: input.identity,
-      reason: input.reason,
-      requestId: `${workflowId}:${event}`,
-    });
+  const record = runRecorder('repair', input, workflowId, () => report.plan?.range ?? input.range);
 
   try {
     const plan = await planning.planRepair({ ...input, workflowId });

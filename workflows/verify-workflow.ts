@@ -48,7 +48,8 @@ const comparing = proxyActivities<VerifyActivities>({
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: [VerifyFailureType.invalidInput] },
 });
-const recording = proxyActivities<VerifyActivities>({
+/** Records a run's start and outcome in the migration's audit history (shared with the repair workflow). */
+export const recording = proxyActivities<VerifyActivities>({
   startToCloseTimeout: '1 minute',
   retry: {
     initialInterval: '1 second',
@@ -102,6 +103,30 @@ export function reportSummary(r: VerifyReport): Record<string, unknown> {
   };
 }
 
+/** The fields a verify or repair report starts with: the run, its env and actor, nothing planned yet. */
+export function runStart(workflowId: string, input: VerifyInput | RepairInput) {
+  return { workflowId, env: input.env, status: 'planning' as const, actor: input.identity, reason: input.reason, plan: null };
+}
+
+/**
+ * The recorder of one run's start and outcome: each event goes into the env's audit history under
+ * the run's actor, with the range the run planned (or, before it planned, the one it was asked for).
+ */
+export function runRecorder(operation: 'verify' | 'repair', input: VerifyInput | RepairInput, workflowId: string, range: () => MinuteRange | null) {
+  return (event: 'started' | 'finished' | 'failed', summary: Record<string, unknown>) =>
+    recording.recordOperation({
+      env: input.env,
+      operation,
+      event,
+      workflowId,
+      range: range(),
+      summary,
+      identity: input.identity,
+      reason: input.reason,
+      requestId: `${workflowId}:${event}`,
+    });
+}
+
 /**
  * Records a request refused before it was planned (its input unusable) in the env's audit history,
  * when the request names an environment and an actor to record it under; a failure to record is
@@ -143,12 +168,7 @@ export async function verifyWorkflow(input: VerifyInput): Promise<VerifyReport> 
   const sampleLimit = input.sampleLimit ?? VERIFY_DEFAULTS.sampleLimit;
   const startedAt = Date.now();
   const report: VerifyReport = {
-    workflowId,
-    env: input.env,
-    status: 'planning',
-    actor: input.identity,
-    reason: input.reason,
-    plan: null,
+    ...runStart(workflowId, input),
     counts: emptyCounts(),
     samples: emptySamples(),
     seriesDoneBySlice: Array.from({ length: slices }, () => 0),
@@ -164,18 +184,7 @@ export async function verifyWorkflow(input: VerifyInput): Promise<VerifyReport> 
     error: null,
   };
   setHandler(verifyProgressQuery, () => report);
-  const record = (event: 'started' | 'finished' | 'failed', summary: Record<string, unknown>) =>
-    recording.recordOperation({
-      env: input.env,
-      operation: 'verify',
-      event,
-      workflowId,
-      range: report.plan?.range ?? input.range ?? null,
-      summary,
-      identity: input.identity,
-      reason: input.reason,
-      requestId: `${workflowId}:${event}`,
-    });
+  const record = runRecorder('verify', input, workflowId, () => report.plan?.range ?? input.range ?? null);
 
   try {
     const plan = await planning.planVerify({ workflowId, env: input.env, range: input.range, slices });

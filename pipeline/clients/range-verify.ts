@@ -11,7 +11,7 @@
  * verify sees what a client would be served. Used by the verify activities; no Temporal here.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DIFF_CLASSES, type DiffClass, type DiffSample, type VerifyCounts, type VerifyPlan } from '../../contract/index.js';
+import { DIFF_CLASSES, type DiffClass, type DiffSample, type VerifyCounts, type VerifyPlan, type VerifySlicePosition } from '../../contract/index.js';
 import type { MetricPoint } from '../kernel/model/metric-point.js';
 import { compareSeries } from '../kernel/science/compare.js';
 import type { MetricStore, PointId, SeriesId } from '../kernel/stores/metric-store.js';
@@ -55,22 +55,8 @@ function sampleValues(p: MetricPoint | undefined): Record<string, number | strin
   return p === undefined ? undefined : { ...p };
 }
 
-/** Where a slice's walk stands. */
-export interface SlicePosition {
-  /** old: the old store's part of the key space; new: the new store's (series only it holds); done. */
-  phase: 'old' | 'new' | 'done';
-  /** The cursor of the page in work (null: the phase's first page). */
-  cursor: string | null;
-  /** Series of that page already done (a resumed walk skips them). */
-  doneInPage: string[];
-  /** The last series of the previous page (a scan may continue a series onto the next page). */
-  lastOfPrevPage: string | null;
-  /** How far the old phase's listing is, 0..1 (Cassandra knows it from the token). */
-  oldListed: number;
-  /** Series listed in each phase so far (the new phase's progress is estimated from them). */
-  oldSeries: number;
-  newSeries: number;
-}
+/** Where a slice's walk stands (plain data, in the contract: a resumed chunk gets it back). */
+export type SlicePosition = VerifySlicePosition;
 
 /** A slice's walk before it starts. */
 export function startPosition(): SlicePosition {

@@ -139,7 +139,6 @@ describe('console and notifications: an automatic rollback in cutover', () => {
       durationMs: 20 * 60_000,
       seed: 7,
       shouldStop: () => stopLoad,
-      ranges: [[90_000, 1]],
     });
     await client.workflow.start(MIGRATION_WORKFLOW_TYPE, { workflowId: migrationWorkflowId(env), taskQueue: rig.taskQueue, args: [{ env, policy }] });
     const written = writeUsersFile(path.join(os.tmpdir(), `switchyard-${env}`), [
@@ -199,6 +198,17 @@ describe('console and notifications: an automatic rollback in cutover', () => {
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     assert.equal((await state()).stage, 'dual_write', 'nothing was sent');
 
+    // The gate watcher (polling the state every 2 s) notifies dual write's gate once it is met:
+    // wait for that before advancing, as an operator paged by it would.
+    const gateBy = Date.now() + 120_000;
+    const isGateMet = (m: ReceivedMessage): boolean => {
+      const b = m.body as NotificationPayload;
+      return b.kind === 'gate_met' && b.env === env;
+    };
+    while (!receiver.messages().some(isGateMet)) {
+      assert.ok(Date.now() < gateBy, `no gate_met notification within 120 s: ${JSON.stringify(receiver.messages().map((m) => m.body))}`);
+      await sleep(500);
+    }
     // Through science to cutover (overriding the promotion order, with a reason), then a fault.
     await advanceWhenReady('dual_write', 90_000);
     await waitFor('science at 100%', (s) => s.stage === 'science' && s.ramp === 100, 240_000);
@@ -228,7 +238,8 @@ describe('console and notifications: an automatic rollback in cutover', () => {
       (Number(ev.mismatches) > 0 && Number(ev.mismatchRate) > policy.rollbackMismatchRate) || Number(ev.newStoreErrorRate) > policy.rollbackErrorRate,
       JSON.stringify(ev),
     );
-    assert.equal(ev.ramp, 50);
+    // At 50 % or, if the automatic step to 100 % came before the first corrupted write, at 100 %.
+    assert.ok(ev.ramp === 50 || ev.ramp === 100, `rolled back at ${String(ev.ramp)}%`);
     assert.ok(Number(ev.comparisons) >= policy.minSamplesForRollback);
     for (const [k, v] of Object.entries(rolled.rolledBack!.evidence)) assert.deepEqual(ev[k], v, `evidence ${k} as the workflow recorded it`);
     assert.equal(body.reason, rolled.rolledBack!.reason);
@@ -244,11 +255,16 @@ describe('console and notifications: an automatic rollback in cutover', () => {
     const words = page.getByTestId('env-rollback-words');
     await words.waitFor({ timeout: 15_000 });
     assert.match((await words.textContent()) ?? '', /reads: 100 % Cassandra — reads back on Cassandra: rolled back automatically at \d\d:\d\d UTC because /);
-    await page.getByTestId('rollback-evidence').getByText('mismatchRate').waitFor();
+    // The evidence's own row (the reason above it may name the figure too).
+    await page.getByTestId('rollback-evidence').getByText('mismatchRate', { exact: true }).first().waitFor();
     await page.locator('[data-testid=chart-mismatch][data-has-data=yes]').waitFor({ timeout: 30_000 });
     const yMax = Number(await page.getByTestId('chart-mismatch').getAttribute('data-y-max'));
     assert.ok(yMax > 0 && yMax <= 1, `percent axis top ${yMax}`);
-    const ticks = await page.locator('[data-testid=chart-mismatch] .recharts-yAxis .recharts-cartesian-axis-tick-value').allTextContents();
+    // recharts draws the axes once its container has been measured; its tick labels sit in their own
+    // layer (`recharts-yAxis-tick-labels`), outside the axis group.
+    const tickLabels = page.locator('[data-testid=chart-mismatch] .recharts-yAxis-tick-labels .recharts-cartesian-axis-tick-value');
+    await tickLabels.first().waitFor({ timeout: 15_000 });
+    const ticks = await tickLabels.allTextContents();
     assert.ok(ticks.length > 0 && ticks.every((t) => /%$/.test(t.trim()) && parseFloat(t) <= 100), `percent ticks: ${ticks.join(', ')}`);
     await assertNoHorizontalOverflow(page, 'the env page with the rollback evidence');
     await screenshot(page, 'env-automatic-rollback-1280');

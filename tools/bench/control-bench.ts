@@ -27,7 +27,8 @@ import { createKafka } from '../../config/clients.js';
 import { ROLES } from '../../contract/index.js';
 import { loadConfig, type SwitchyardConfig } from '../../config/config.js';
 import { demoPolicy, productionPolicy } from '../../config/migration-policy.js';
-import { parseCommandLine, parseDuration, parseWhole, runMain } from '../../kit/cli.js';
+import { parseCommandLine, parseDuration, parseFraction, parseWhole, runMain } from '../../kit/cli.js';
+import { innermost } from '../../kit/workflow-runs.js';
 import { DEFAULT_RANGES, runReadTraffic } from '../generator/read-traffic.js';
 import { aggregatorGroup, writerGroup } from '../../pipeline/kernel/topics.js';
 import {
@@ -52,6 +53,11 @@ const USAGE = `usage: npm run bench:control -- [options]
   --obs-rate <n>                   live observations per second per environment (default 400)
   --read-rate <n>                  reads per second per query service (default 10)
   --apps <n>                       apps reporting (default 8)
+  --error-rollback <rate>          the new-store error rate (0..1) that rolls a stage back and blocks a
+                                   ramp step (default 0.5; 'policy': the policy's own, 5 %). The bench
+                                   judges its fault on mismatches: on a 2-core machine running 12
+                                   data-plane processes, reads time out often enough (6.8 % in a run)
+                                   to roll cutover back at 1 % before any fault
   --settle <duration>              the query services' --settle: when a minute only one store has
                                    is judged at the latest without proof of the other writer's
                                    progress (default 30s, the service's default)
@@ -75,13 +81,16 @@ interface Options {
   readRate: number;
   apps: number;
   settleMs: number;
+  /** Overrides the policy's rollbackErrorRate and maxNewStoreErrorRate (null: the policy's). */
+  errorRollback: number | null;
 }
 
 /** The bench's policy: the rollback shape of `scale`, with bench-scale bakes and gate counts. */
-function benchPolicy(scale: 'demo' | 'production', env: string): MigrationPolicy {
+function benchPolicy(scale: 'demo' | 'production', env: string, errorRollback: number | null): MigrationPolicy {
   const shape = scale === 'demo' ? demoPolicy([env]) : productionPolicy([env]);
   return {
     ...shape,
+    ...(errorRollback === null ? {} : { rollbackErrorRate: errorRollback, maxNewStoreErrorRate: errorRollback }),
     retentionMs: 10 * 60_000,
     ttlGraceMs: 60_000,
     rollbackWindowMs: 60_000,
@@ -112,7 +121,7 @@ class Scenario {
     readonly scale: 'demo' | 'production',
     readonly o: Options,
   ) {
-    this.policy = benchPolicy(scale, env);
+    this.policy = benchPolicy(scale, env, o.errorRollback);
   }
 
   get dynamoWriters(): PipelineProcess[] {
@@ -383,6 +392,7 @@ runMain(USAGE, async (argv) => {
     'read-rate': { type: 'string', default: '10' },
     apps: { type: 'string', default: '8' },
     settle: { type: 'string', default: '30s' },
+    'error-rollback': { type: 'string', default: '0.5' },
   });
   const scales: ('demo' | 'production')[] | null =
     a.policy === 'both' ? ['demo', 'production'] : a.policy === 'demo' || a.policy === 'production' ? [a.policy] : null;
@@ -395,6 +405,7 @@ runMain(USAGE, async (argv) => {
     readRate: parseWhole('read-rate', a['read-rate']!, 1, 10_000),
     apps: parseWhole('apps', a.apps!, 2, 10_000),
     settleMs: parseDuration('settle', a.settle!),
+    errorRollback: a['error-rollback'] === 'policy' ? null : parseFraction('error-rollback', a['error-rollback']!),
   };
   const instances = 1 + 2 * o.writers + o.queryServices;
   if (instances < 6) progress(`note: ${instances} data-plane instances (fewer than 6)`);
@@ -414,7 +425,14 @@ runMain(USAGE, async (argv) => {
       // Both launched (or failed) before going on, so a failure of one still cleans up the other's processes.
       const launched = await Promise.allSettled([sci.launch(), cut.launch()]);
       for (const l of launched) if (l.status === 'rejected') throw l.reason;
-      const [sr, cr] = await Promise.all([scienceRollback(sci, transitionsMs.length < o.transitions ? o.transitions : 0), cutoverRollback(cut)]);
+      // Both run to their end (or failure) before the clean-up stops their processes.
+      const [sres, cres] = await Promise.allSettled([scienceRollback(sci, transitionsMs.length < o.transitions ? o.transitions : 0), cutoverRollback(cut)]);
+      // The innermost message: a refused update says why (e.g. an automatic rollback in effect).
+      const failures: string[] = [];
+      if (sres.status === 'rejected') failures.push(`${sci.env}: ${innermost(sres.reason)}`);
+      if (cres.status === 'rejected') failures.push(`${cut.env}: ${innermost(cres.reason)}`);
+      if (sres.status === 'rejected' || cres.status === 'rejected') throw new Error(failures.join('; '));
+      const [sr, cr] = [sres.value, cres.value];
       transitionsMs.push(...sr.transitionsMs);
       Object.assign(figures, {
         [`rollback_science_${scale}_s`]: Number(sr.reactionS.toFixed(1)),

@@ -7,6 +7,7 @@ import { PanelSkeleton } from '../components/panel-skeleton';
 import { environments, loadEnvOverview, loadOverview, type EnvOverview } from '../lib/data';
 import { requirePageUser } from '../lib/session';
 import { Stage } from '../../contract';
+import { routingWords } from '../lib/status-words';
 
 export const dynamic = 'force-dynamic';
 
@@ -46,8 +47,18 @@ function EnvCard({ e }: { e: EnvOverview }) {
       </h2>
       <StageStepper stage={s?.stage ?? null} ramp={s?.ramp} />
       <dl className="facts">
-        <dt>ramp</dt>
-        <dd>{s && (s.stage === Stage.science || s.stage === Stage.cutover) ? `${s.ramp}%` : '–'}</dd>
+        {s ? (
+          <>
+            <dt>reads</dt>
+            <dd data-testid={`reads-${e.env}`}>{routingWords(s).rollback ?? routingWords(s).reads}</dd>
+          </>
+        ) : null}
+        {s && (s.stage === Stage.science || s.stage === Stage.cutover) ? (
+          <>
+            <dt>ramp</dt>
+            <dd>{`${s.ramp}%`}</dd>
+          </>
+        ) : null}
         <dt>mismatch rate</dt>
         <dd>
           {pct(e.last5m?.mismatchRate)} last 5 min ({num(e.last5m?.counters.comparisons)} comparisons) · {pct(e.lastHour?.mismatchRate)} last hour
@@ -58,8 +69,12 @@ function EnvCard({ e }: { e: EnvOverview }) {
         </dd>
         <dt>coverage horizon</dt>
         <dd>{s?.coverageHorizon ? `${time(s.coverageHorizon)} (the new store has every minute from here)` : '–'}</dd>
-        <dt>TTL gate</dt>
-        <dd>{s?.ttlGateAt ? `${relative(s.ttlGateAt)} (${time(s.ttlGateAt)})` : '–'}</dd>
+        {s?.stage === Stage.ttlWait ? (
+          <>
+            <dt>TTL gate</dt>
+            <dd>{s.ttlGateAt ? `${relative(s.ttlGateAt)} (${time(s.ttlGateAt)})` : '–'}</dd>
+          </>
+        ) : null}
         <dt>instances</dt>
         <dd>
           <Health e={e} />

@@ -65,12 +65,7 @@ export function VerifyActions({
         buttonTestId="start-verify"
         reasonPlaceholder="why verify (goes into the audit log)"
       >
-        <label className="inline">
-          from (UTC) <input type="datetime-local" name="from" aria-label="verify from (UTC)" />
-        </label>
-        <label className="inline">
-          to (UTC) <input type="datetime-local" name="to" aria-label="verify to (UTC)" />
-        </label>
+        <RangeFields kind="verify" />
         <span className="muted">empty: the default range (coverage horizon to the newest settled minute)</span>
       </RequestForm>
       <ActionResult state={verifyAnswer} testId="verify-result" />
@@ -83,12 +78,7 @@ export function VerifyActions({
         buttonTestId="preview-repair"
         reasonPlaceholder="why repair (goes into the audit log)"
       >
-        <label className="inline">
-          from (UTC) <input type="datetime-local" name="from" required aria-label="repair from (UTC)" />
-        </label>
-        <label className="inline">
-          to (UTC) <input type="datetime-local" name="to" required aria-label="repair to (UTC)" />
-        </label>
+        <RangeFields kind="repair" required />
         <label className="inline">
           <input type="checkbox" name="deleteExtras" /> delete extra items found by
         </label>
@@ -130,5 +120,18 @@ export function VerifyActions({
       ) : null}
       <ActionResult state={repairAnswer} testId="repair-result" />
     </section>
+  );
+}
+
+/** The range inputs of a verify or repair form (UTC, to the minute). */
+function RangeFields({ kind, required = false }: { kind: 'verify' | 'repair'; required?: boolean }) {
+  return (
+    <>
+      {(['from', 'to'] as const).map((end) => (
+        <label className="inline" key={end}>
+          {end} (UTC) <input type="datetime-local" name={end} required={required} aria-label={`${kind} ${end} (UTC)`} />
+        </label>
+      ))}
+    </>
   );
 }

@@ -15,6 +15,7 @@ import {
   type VerifyInput,
 } from '../../contract';
 import { policyFor } from '../../config/migration-policy';
+import { listRuns } from '../../kit/workflow-runs';
 import { checkToken } from './auth-store';
 import { consoleSettings } from './console-settings';
 import { roleAtLeast, ROLES, type Role } from './roles';
@@ -224,14 +225,11 @@ export async function runs(request: NextRequest): Promise<NextResponse> {
     }
     if (env === null || !cfg.environments.includes(env))
       return fail(400, `bad request: name a run (id=) or an environment (env=: ${cfg.environments.join(', ')})`);
-    const prefix = kind === 'verify' ? verifyWorkflowId(env, '') : repairWorkflowId(env, '');
-    const type = kind === 'verify' ? VERIFY_WORKFLOW_TYPE : REPAIR_WORKFLOW_TYPE;
-    const list: { workflowId: string; startTime: string; status: string }[] = [];
-    for await (const w of client.workflow.list({ query: `WorkflowType = '${type}'` })) {
-      if (w.workflowId.startsWith(prefix) && !w.workflowId.endsWith('-plan'))
-        list.push({ workflowId: w.workflowId, startTime: w.startTime.toISOString(), status: w.status.name });
-    }
-    list.sort((a, b) => b.startTime.localeCompare(a.startTime));
-    return NextResponse.json({ env, runs: list.slice(0, 10) });
+    const runs =
+      kind === 'verify'
+        ? await listRuns(client, VERIFY_WORKFLOW_TYPE, verifyWorkflowId, env, cfg.environments, 10)
+        : (await listRuns(client, REPAIR_WORKFLOW_TYPE, repairWorkflowId, env, cfg.environments, 20)).filter((r) => !r.workflowId.endsWith('-plan'));
+    const list = runs.slice(0, 10).map((r) => ({ ...r, startTime: new Date(r.startTime).toISOString() }));
+    return NextResponse.json({ env, runs: list });
   });
 }

@@ -41,9 +41,9 @@ export function routingWords(s: MigrationStateView): { reads: string; writes: st
       writes = 'DynamoDB only';
       break;
   }
-  const rollback = s.rolledBack
-    ? `${readsAfterRollback(s.stage).split(';')[0]}: rolled back automatically at ${hhmm(s.rolledBack.at)} UTC because ${s.rolledBack.reason}`
-    : null;
+  // The first words of what the notification says too ("reads back on Cassandra ..."), without its parenthesis.
+  const back = readsAfterRollback(s.stage).split(/[;(]/)[0]!.trim();
+  const rollback = s.rolledBack ? `${back}: rolled back automatically at ${hhmm(s.rolledBack.at)} UTC because ${s.rolledBack.reason}` : null;
   return { reads, writes, rollback };
 }
 

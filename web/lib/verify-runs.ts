@@ -13,21 +13,16 @@ import {
   type VerifyReport,
 } from '../../contract';
 import { withTimeout } from '../../kit/async';
+import { innermost, listRuns, type RunSummary } from '../../kit/workflow-runs';
 import { consoleSettings } from './console-settings';
 import type { Outage } from './data';
 import { RequestRejectedError, temporalClient } from './temporal';
 
 // Verify and repair runs of an environment, the console's side of workers/verify-commands.ts:
 // each run is a workflow of its own (one id per request), found by listing its type and id
-// prefix, read through its progress query, started by its registered type name.
+// prefix (kit/workflow-runs.ts), read through its progress query, started by its registered type name.
 
-/** One run as the visibility list shows it. */
-export interface RunSummary {
-  workflowId: string;
-  /** Temporal's execution status (RUNNING, COMPLETED, FAILED, ...). */
-  status: string;
-  startTime: number;
-}
+export type { RunSummary };
 
 /** The newest run of a type, its report (when its progress query answers) and the runs before it. */
 export interface RunsView<R> {
@@ -47,29 +42,6 @@ export interface VerifyRepairView {
 
 const EMPTY = { latest: null, report: null, reportError: null, earlier: [] };
 
-/** The innermost message of a failure chain (the activity's or the workflow's own words). */
-export function innermost(err: unknown): string {
-  let e: unknown = err;
-  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
-  return e instanceof Error ? e.message : String(e);
-}
-
-/** The newest runs of one type for env, newest first (ids of an env whose name extends env's are left out). */
-async function listRuns(client: Client, type: string, env: string, limit: number): Promise<RunSummary[]> {
-  const id = type === VERIFY_WORKFLOW_TYPE ? verifyWorkflowId : repairWorkflowId;
-  const prefix = id(env, '');
-  // `switchyard-verify-prod-` also prefixes the runs of an env named `prod-eu`.
-  const others = consoleSettings()
-    .cfg.environments.filter((e) => e !== env && e.startsWith(`${env}-`))
-    .map((e) => id(e, ''));
-  const runs: RunSummary[] = [];
-  for await (const w of client.workflow.list({ query: `WorkflowType = '${type}'` })) {
-    if (w.workflowId.startsWith(prefix) && !others.some((o) => w.workflowId.startsWith(o)))
-      runs.push({ workflowId: w.workflowId, startTime: w.startTime.getTime(), status: w.status.name });
-  }
-  return runs.sort((a, b) => b.startTime - a.startTime).slice(0, limit);
-}
-
 async function runsView<R>(client: Client, runs: RunSummary[], query: string): Promise<RunsView<R>> {
   const [latest, ...earlier] = runs;
   if (!latest) return { ...EMPTY };
@@ -87,7 +59,10 @@ export async function loadVerifyRepair(env: string): Promise<VerifyRepairView> {
   try {
     const client = await withTimeout(temporalClient(), 4000, 'Temporal');
     const [verifies, repairs] = await withTimeout(
-      Promise.all([listRuns(client, VERIFY_WORKFLOW_TYPE, env, 6), listRuns(client, REPAIR_WORKFLOW_TYPE, env, 20)]),
+      Promise.all([
+        listRuns(client, VERIFY_WORKFLOW_TYPE, verifyWorkflowId, env, consoleSettings().cfg.environments, 6),
+        listRuns(client, REPAIR_WORKFLOW_TYPE, repairWorkflowId, env, consoleSettings().cfg.environments, 20),
+      ]),
       5000,
       'Temporal',
     );

@@ -4,7 +4,7 @@
  * ttl_wait refresh the exit gate.
  */
 import { TemporalFailure, log, patched } from '@temporalio/workflow';
-import { AUTOMATIC_ACTOR, Stage, type Evaluation, type GateStatus, type ScienceFigures } from '../../contract/index.js';
+import { AUTOMATIC_ACTOR, AuditAction, Stage, type Evaluation, type GateStatus, type ScienceFigures } from '../../contract/index.js';
 import {
   MAX_EVALUATIONS,
   allowsRampUp,
@@ -168,7 +168,7 @@ export async function evaluateScience(r: Run, stage: Ramped): Promise<void> {
       const from = s.ramp;
       await transition(r, {
         actor: AUTOMATIC_ACTOR,
-        action: 'auto_ramp',
+        action: AuditAction.autoRamp,
         reason: `${stage} healthy at ${from}% for ${formatDuration(now - s.rampSince)}: ${e.comparisons} comparisons, mismatch rate ${formatRate(e.mismatchRate)}`,
         evidence: { from, to: next, ...figures },
         revertOnFailure: true,
@@ -211,7 +211,7 @@ export async function evaluateWindows(r: Run, stage: Ramped): Promise<void> {
     const from = s.ramp;
     await transition(r, {
       actor: AUTOMATIC_ACTOR,
-      action: 'auto_ramp',
+      action: AuditAction.autoRamp,
       reason: `${stage} healthy at ${from}% for ${formatDuration(now - s.rampSince)}: ${step.comparisons} comparisons since the step began, mismatch rate ${formatRate(step.mismatchRate)}; last ${formatDuration(short.windowMs)}: ${short.comparisons} comparisons, ${formatRate(short.mismatchRate)}`,
       evidence: {
         from,
@@ -265,7 +265,7 @@ export async function automaticRollback(
   };
   await transition(r, {
     actor: AUTOMATIC_ACTOR,
-    action: 'automatic_rollback',
+    action: AuditAction.automaticRollback,
     reason,
     evidence,
     revertOnFailure: false,

@@ -6,7 +6,7 @@
  */
 import { ApplicationFailure, TemporalFailure, log, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
-import { AUTOMATIC_ACTOR, MigrationFailureType, type AuditEntry, type ControlPatch, type PublishControlResult } from '../../contract/index.js';
+import { AUTOMATIC_ACTOR, AuditAction, MigrationFailureType, type AuditEntry, type ControlPatch, type PublishControlResult } from '../../contract/index.js';
 import { controlFields, revertPatch, transitionPatch, type ControlFields } from '../control-fields.js';
 import { SWITCHYARD_ENV, SWITCHYARD_RAMP_PERCENT, SWITCHYARD_STAGE } from '../search-attribute-keys.js';
 import { errorMessage, type Run, type WorkflowState } from './state.js';
@@ -155,7 +155,7 @@ export async function revert(r: Run, before: ControlFields, patch: ControlPatch,
     s.controlVersion = ack.version;
     await audit(r, seq, {
       actor: AUTOMATIC_ACTOR,
-      action: 'revert',
+      action: AuditAction.revert,
       from: s.stage,
       to: s.stage,
       reason,
@@ -168,7 +168,7 @@ export async function revert(r: Run, before: ControlFields, patch: ControlPatch,
     const message = errorMessage(err);
     await audit(r, seq, {
       actor: AUTOMATIC_ACTOR,
-      action: 'revert_failed',
+      action: AuditAction.revertFailed,
       from: s.stage,
       to: s.stage,
       reason,

@@ -16,7 +16,7 @@ import type { Logger } from '../../../kit/logger.js';
 import type { PipelineMetrics } from '../../kernel/observability/pipeline-metrics.js';
 import { aggregatorGroup, chunkTopicMessages, envTopics } from '../../kernel/topics.js';
 import { parseCheckpoint, PartitionWindows } from './partition-windows.js';
-import { jobConsumer } from '../job-consumer.js';
+import { jobConsumer, runJobConsumer, withHeartbeats } from '../job-consumer.js';
 
 /** Options of the aggregator job. */
 /** The aggregator's consumer settings on top of every job's (large fetches: it reads a high-volume topic). */
@@ -235,7 +235,7 @@ export function createAggregator(opts: AggregatorOptions): Aggregator {
       m.messagesIn.inc({ topic: topics.observations }, processed);
       if (processed > 0) st.lastMessageAt = now();
       st.caughtUp = st.windows.nextOffset !== undefined && BigInt(batch.highWatermark) <= st.windows.nextOffset;
-      await flush(partition, st);
+      await withHeartbeats(heartbeat, () => flush(partition, st));
       await heartbeat();
     });
     m.openWindows.set(
@@ -270,7 +270,6 @@ export function createAggregator(opts: AggregatorOptions): Aggregator {
     async start() {
       await admin.connect();
       await producer.connect();
-      await consumer.connect();
       consumer.on(consumer.events.REBALANCING, () => {
         rebalancing = true;
       });
@@ -280,14 +279,21 @@ export function createAggregator(opts: AggregatorOptions): Aggregator {
         for (const p of [...states.keys()]) if (!mine.has(p)) states.delete(p);
         log.info({ action: 'group-join', partitions: [...mine].sort((a, b) => a - b) }, 'joined group');
       });
-      consumer.on(consumer.events.CRASH, (e) => {
-        lastError = e.payload.error.message;
-        states.clear();
-        log.error({ action: 'consumer-crash', err: e.payload.error.message, restart: e.payload.restart }, 'consumer crashed');
-      });
-      await consumer.subscribe({ topic: topics.observations, fromBeginning: true });
       running = true;
-      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch });
+      await runJobConsumer(consumer, {
+        subscription: { topics: [topics.observations], fromBeginning: true },
+        run: { autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch },
+        isRunning: () => running,
+        logger: log,
+        onCrash: (message) => {
+          lastError = message;
+          // A rejoin resumes every partition from its checkpoint.
+          states.clear();
+        },
+        onRejoin: () => {
+          lastError = undefined;
+        },
+      });
       idleTimer = setInterval(() => void idleTick(), Math.min(1000, idleMs));
       log.info({ action: 'start', allowedLatenessMs, idleMs }, 'aggregator running');
     },

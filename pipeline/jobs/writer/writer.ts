@@ -15,7 +15,7 @@ import type { PipelineMetrics } from '../../kernel/observability/pipeline-metric
 import type { MetricStore, WriteResult } from '../../kernel/stores/metric-store.js';
 import { chunkTopicMessages, envTopics, writerGroup } from '../../kernel/topics.js';
 import { injectFaults } from './fault-injector.js';
-import { jobConsumer } from '../job-consumer.js';
+import { jobConsumer, runJobConsumer, withHeartbeats } from '../job-consumer.js';
 
 /** Options of a writer job. */
 export interface WriterOptions {
@@ -127,7 +127,7 @@ export function createWriter(opts: WriterOptions): Writer {
         points = injected.points;
         log.warn({ action: 'faults-injected', rate, ...injected.faults }, 'fault switch is on: corrupting points on purpose');
       }
-      const rejected = await writeWithRetry(points, payload);
+      const rejected = await withHeartbeats(payload.heartbeat, () => writeWithRetry(points, payload));
       if (rejected === undefined) return; // stopping or rebalancing: leave the batch uncommitted
       for (const { point, reason } of rejected) {
         m.deadLettered.inc({ env, kind: 'rejected-point' });
@@ -156,14 +156,16 @@ export function createWriter(opts: WriterOptions): Writer {
       const warnings = await store.ensureSchema();
       for (const w of warnings) log.warn({ action: 'schema-warning' }, w);
       await producer.connect();
-      await consumer.connect();
-      consumer.on(consumer.events.CRASH, (e) => {
-        lastError = e.payload.error.message;
-        log.error({ action: 'consumer-crash', err: e.payload.error.message, restart: e.payload.restart }, 'consumer crashed');
-      });
-      await consumer.subscribe({ topic: topics.metrics, fromBeginning: true });
       running = true;
-      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
+      await runJobConsumer(consumer, {
+        subscription: { topics: [topics.metrics], fromBeginning: true },
+        run: { autoCommit: false, eachBatchAutoResolve: false, eachBatch },
+        isRunning: () => running,
+        logger: log,
+        onCrash: (message) => {
+          lastError = message;
+        },
+      });
       log.info({ action: 'start' }, 'writer running');
     },
     async stop() {

@@ -27,7 +27,6 @@ import {
   waitUntilTableExists,
   type AttributeValue,
   type DynamoDBClient,
-  type QueryCommandOutput,
   type ScanCommandOutput,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
@@ -302,26 +301,25 @@ export class DynamoMetricStore implements MetricStore {
     if (query.app.includes('#') || query.metric.includes('#')) return [];
     const now = this.now();
     const out: MetricPoint[] = [];
-    let startKey: Record<string, AttributeValue> | undefined;
-    do {
-      const page: QueryCommandOutput = await this.run('query', () =>
-        this.client.send(
-          new QueryCommand({
-            TableName: this.table,
-            KeyConditionExpression: 'series = :series AND #minute BETWEEN :from AND :to',
-            ExpressionAttributeNames: { '#minute': 'minute' }, // MINUTE is a reserved word
-            ExpressionAttributeValues: {
-              ':series': { S: seriesKey(query.app, query.metric) },
-              ':from': { N: String(query.fromMinute) },
-              ':to': { N: String(query.toMinute) },
-            },
-            ScanIndexForward: true,
-            ConsistentRead: true, // read-your-writes, as the Cassandra side gives at LOCAL_QUORUM
-            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-          }),
-        ),
-      );
-      for (const item of page.Items ?? []) {
+    const pages = this.pages('query', (startKey) =>
+      this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'series = :series AND #minute BETWEEN :from AND :to',
+          ExpressionAttributeNames: { '#minute': 'minute' }, // MINUTE is a reserved word
+          ExpressionAttributeValues: {
+            ':series': { S: seriesKey(query.app, query.metric) },
+            ':from': { N: String(query.fromMinute) },
+            ':to': { N: String(query.toMinute) },
+          },
+          ScanIndexForward: true,
+          ConsistentRead: true, // read-your-writes, as the Cassandra side gives at LOCAL_QUORUM
+          ExclusiveStartKey: startKey,
+        }),
+      ),
+    );
+    for await (const items of pages)
+      for (const item of items) {
         const point = this.fromItem(item);
         // DynamoDB returns expired items until its TTL process deletes them (days later, or never
         // on endpoints without TTL): a result must not depend on when that happens.
@@ -329,8 +327,6 @@ export class DynamoMetricStore implements MetricStore {
         if (expiresAtSeconds * 1000 <= now) continue;
         out.push(point);
       }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
     return out;
   }
 
@@ -339,22 +335,8 @@ export class DynamoMetricStore implements MetricStore {
     const problem = keySliceProblem(slice);
     if (problem !== undefined) throw new StoreError(`invalid key slice: ${problem}`, { retriable: false });
     const seen = new Set<string>();
-    let startKey: Record<string, AttributeValue> | undefined;
-    do {
-      const page: ScanCommandOutput = await this.run('scan series', () =>
-        this.client.send(
-          new ScanCommand({
-            TableName: this.table,
-            ProjectionExpression: 'series',
-            Segment: slice.index,
-            TotalSegments: slice.count,
-            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-          }),
-        ),
-      );
-      for (const item of page.Items ?? []) if (item.series?.S !== undefined) seen.add(item.series.S);
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
+    const pages = this.pages('scan series', (startKey) => this.client.send(this.seriesScan(slice, startKey)));
+    for await (const items of pages) for (const item of items) if (item.series?.S !== undefined) seen.add(item.series.S);
     return [...seen].map((key) => {
       const cut = key.indexOf('#');
       return { app: key.slice(0, cut), metric: key.slice(cut + 1) };
@@ -378,16 +360,7 @@ export class DynamoMetricStore implements MetricStore {
       }
     }
     const page: ScanCommandOutput = await this.run('scan series page', () =>
-      this.client.send(
-        new ScanCommand({
-          TableName: this.table,
-          ProjectionExpression: 'series',
-          Segment: slice.index,
-          TotalSegments: slice.count,
-          Limit: Math.max(1, Math.min(limit * 50, 10_000)),
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-        }),
-      ),
+      this.client.send(this.seriesScan(slice, startKey, Math.max(1, Math.min(limit * 50, 10_000)))),
     );
     const seen = new Set<string>();
     for (const item of page.Items ?? []) if (item.series?.S !== undefined) seen.add(item.series.S);
@@ -491,6 +464,33 @@ export class DynamoMetricStore implements MetricStore {
   }
 
   /** attempt(), with every failure turned into a StoreError (for calls where no point is at fault). */
+  /** A Scan of one segment's keys (series only), from startKey, of up to limit items. */
+  private seriesScan(slice: KeySlice, startKey: Record<string, AttributeValue> | undefined, limit?: number): ScanCommand {
+    return new ScanCommand({
+      TableName: this.table,
+      ProjectionExpression: 'series',
+      Segment: slice.index,
+      TotalSegments: slice.count,
+      Limit: limit,
+      ExclusiveStartKey: startKey,
+    });
+  }
+
+  /** Every page of a Query or Scan, each call run (retried, its failure classified) like any other. */
+  private async *pages(
+    action: string,
+    send: (
+      startKey: Record<string, AttributeValue> | undefined,
+    ) => Promise<{ Items?: Record<string, AttributeValue>[]; LastEvaluatedKey?: Record<string, AttributeValue> }>,
+  ): AsyncGenerator<Record<string, AttributeValue>[]> {
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.run(action, () => send(startKey));
+      yield page.Items ?? [];
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+  }
+
   private async run<T>(action: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await this.attempt(action, fn);

@@ -62,30 +62,32 @@ export default async function PipelinePage() {
           {instances.length === 0 ? (
             <p className="muted">{instancesKnown ? 'No live writer or query-service instance.' : 'Reading heartbeats…'}</p>
           ) : (
-            <table data-testid={`instances-${env}`}>
-              <thead>
-                <tr>
-                  <th>instance</th>
-                  <th>role</th>
-                  <th>applies control state</th>
-                  <th>last heartbeat</th>
-                </tr>
-              </thead>
-              <tbody>
-                {instances.map((i) => (
-                  <tr key={i.instanceId}>
-                    <td>
-                      <code>{i.instanceId}</code>
-                    </td>
-                    <td>{i.role}</td>
-                    <td>
-                      v{i.appliedVersion} {i.current ? <span className="pill ok">current</span> : <span className="pill warn">behind</span>}
-                    </td>
-                    <td>{relative(i.at)}</td>
+            <div className="scroll-x">
+              <table data-testid={`instances-${env}`}>
+                <thead>
+                  <tr>
+                    <th>instance</th>
+                    <th>role</th>
+                    <th>applies control state</th>
+                    <th>last heartbeat</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
+                </thead>
+                <tbody>
+                  {instances.map((i) => (
+                    <tr key={i.instanceId}>
+                      <td>
+                        <code>{i.instanceId}</code>
+                      </td>
+                      <td>{i.role}</td>
+                      <td>
+                        v{i.appliedVersion} {i.current ? <span className="pill ok">current</span> : <span className="pill warn">behind</span>}
+                      </td>
+                      <td>{relative(i.at)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
           )}
         </section>
       ))}

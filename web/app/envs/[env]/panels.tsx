@@ -1,3 +1,4 @@
+import type { ReactNode } from 'react';
 import { AuditTable } from '../../../components/audit-table';
 import { MismatchExplorer } from '../../../components/mismatch-explorer';
 import { PanelOutage } from '../../../components/panel-skeleton';
@@ -166,33 +167,33 @@ function RunWithoutReport({ view, testId }: { view: RunsView<unknown>; testId: s
   );
 }
 
+/** One kind's newest run: its report, else its status (the report could not be read), else "none yet" (when nothing was unreachable). */
+function LatestRun({ kind, view, report, noRuns }: { kind: 'verify' | 'repair'; view: RunsView<unknown>; report: ReactNode; noRuns: boolean }) {
+  return (
+    <>
+      <h3>Latest {kind}</h3>
+      {report ? (
+        report
+      ) : view.latest ? (
+        <RunWithoutReport view={view} testId={`${kind}-status`} />
+      ) : noRuns ? (
+        <p className="muted" data-testid={`${kind}-none`}>
+          No {kind} run yet.
+        </p>
+      ) : null}
+    </>
+  );
+}
+
 /** The newest verify run of the env (with the runs before it) and the newest repair run. */
 export async function VerifyRepairPanel({ env }: { env: string }) {
   const { verify, repair, outages } = await loadVerifyRepair(env);
   return (
     <div data-testid="verify-runs">
       <PanelOutage outages={outages} />
-      <h3>Latest verify</h3>
-      {verify.report ? (
-        <VerifyReportView report={verify.report} />
-      ) : verify.latest ? (
-        <RunWithoutReport view={verify} testId="verify-status" />
-      ) : outages.length === 0 ? (
-        <p className="muted" data-testid="verify-none">
-          No verify run yet.
-        </p>
-      ) : null}
+      <LatestRun kind="verify" view={verify} noRuns={outages.length === 0} report={verify.report && <VerifyReportView report={verify.report} />} />
       <EarlierRuns runs={verify.earlier} testId="verify-earlier" />
-      <h3>Latest repair</h3>
-      {repair.report ? (
-        <RepairReportView report={repair.report} />
-      ) : repair.latest ? (
-        <RunWithoutReport view={repair} testId="repair-status" />
-      ) : outages.length === 0 ? (
-        <p className="muted" data-testid="repair-none">
-          No repair run yet.
-        </p>
-      ) : null}
+      <LatestRun kind="repair" view={repair} noRuns={outages.length === 0} report={repair.report && <RepairReportView report={repair.report} />} />
     </div>
   );
 }
