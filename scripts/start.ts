@@ -125,6 +125,8 @@ async function startEverything(
     `starting ${envs.length * 5 + 3} processes: per environment an aggregator, two writers, a load and a read generator; the query service; the notification receiver; the control worker`,
   );
   const query = sup.startAndWait(queryService(options.queryPort, maxRetention, envs));
+  // The worker creates any missing migration workflow (demo policy); a workflow started from now on is new.
+  const startedAfter = Date.now() - 1000;
   // Notifications go to a local receiver (and to the user's own routes), so the demo shows them end to end.
   const notifyEnv = demoNotifyEnv(options.receiverPort, options.console ? options.consolePort : undefined);
   const worker = sup.startAndWait(notificationReceiver(options.receiverPort)).then(() => sup.startAndWait(controlWorker(client, cfg, notifyEnv)));
@@ -138,8 +140,8 @@ async function startEverything(
       envs.map(async (env) => {
         const status = await ensureMigration(client, {
           env,
-          taskQueue: cfg.temporal.taskQueue,
           policy: policies.get(env)!,
+          startedAfter,
           terminateCommand: (id) =>
             `${path.relative(REPO_ROOT, path.join(cfg.stack.toolsDir, 'python', 'bin', 'temporal'))} workflow terminate --address ${formatHostPort(cfg.temporal.address)} --workflow-id ${id} --reason "demo restart"`,
           queryTimeoutMs: options.readyTimeoutMs,

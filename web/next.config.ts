@@ -18,6 +18,7 @@ const nextConfig: NextConfig = {
     '@aws-sdk/client-dynamodb',
     'pino',
     'prom-client',
+    'rate-limiter-flexible',
   ],
   outputFileTracingRoot: repoRoot,
   // The shared modules are NodeNext-style TypeScript: they import './x.js' meaning './x.ts'.
@@ -28,15 +29,26 @@ const nextConfig: NextConfig = {
     return config;
   },
   poweredByHeader: false,
-  // Security headers on every page and route: no framing (clickjacking), no MIME sniffing, no
-  // referrer leaving the console, forms and the base URL only to the console itself. (A script
-  // CSP with nonces is not set yet.)
+  // Server actions come only from the console's own pages, or from the hosts listed in
+  // SWITCHYARD_ALLOWED_ORIGINS (read when the server starts). The proxy (proxy.ts) makes the same
+  // check first, ignoring X-Forwarded-Host unless SWITCHYARD_TRUSTED_PROXY is set.
+  experimental: {
+    serverActions: {
+      allowedOrigins: (process.env.SWITCHYARD_ALLOWED_ORIGINS ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+      bodySizeLimit: '64kb',
+    },
+  },
+  // Security headers on every response, static files included: no framing (clickjacking), no MIME
+  // sniffing, no referrer leaving the console. The Content-Security-Policy, with a fresh script
+  // nonce per response, and HSTS over HTTPS are set by the proxy (proxy.ts).
   async headers() {
     return [
       {
         source: '/:path*',
         headers: [
-          { key: 'Content-Security-Policy', value: "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'" },
           { key: 'X-Frame-Options', value: 'DENY' },
           { key: 'X-Content-Type-Options', value: 'nosniff' },
           { key: 'Referrer-Policy', value: 'no-referrer' },

@@ -1,35 +1,112 @@
 import { unsealData } from 'iron-session';
 import { NextResponse, type NextRequest } from 'next/server';
+import { loadConfig } from '../config/config';
+import {
+  checkActionEnvelope,
+  checkEnvPage,
+  checkOrigin,
+  checkPath,
+  contentSecurityPolicy,
+  guardSettings,
+  HSTS,
+  isHttps,
+  newNonce,
+  type GuardSettings,
+  type Refusal,
+} from './lib/request-guard';
 
-// First line of defence: nothing but the sign-in page and static assets answers without a valid
-// session cookie. Pages redirect to /login; API routes and server actions get 401. Every page,
-// action and route handler checks the session and the role again on the server (lib/session.ts),
-// so this is not the only check.
+// First line of defence, before any page, route handler or server action runs:
+//  - a broken URL is a 400, a request that changes something from another site's page a 403
+//    (a forwarded host counts only behind a trusted proxy), a server action that is not a form,
+//    is malformed or too large a 400 or 413;
+//  - without a session cookie that unseals, pages redirect to /login and everything else gets 401,
+//    except the sign-in page itself (whose form is a server action: on /login any action's own
+//    role check refuses it) and the token-authenticated operator API (/api/ops/, checked there);
+//  - an environment page of an unknown env is a 404;
+//  - every response gets a Content-Security-Policy with a fresh nonce for Next.js's scripts, and
+//    HSTS when served over HTTPS.
+// Every page, action and route handler checks the session (in the session table, so a signed-out
+// session is refused) and the role again on the server (lib/session.ts): this is not the only check.
 
 const SESSION_COOKIE = 'switchyard_session';
 
-async function hasSession(request: NextRequest): Promise<boolean> {
+let settings: GuardSettings | undefined;
+function guard(): GuardSettings {
+  settings ??= guardSettings(process.env, loadConfig().environments);
+  return settings;
+}
+
+async function hasSessionCookie(request: NextRequest): Promise<boolean> {
   const sealed = request.cookies.get(SESSION_COOKIE)?.value;
   const secret = process.env.SWITCHYARD_SESSION_SECRET;
   if (!sealed || !secret || secret.length < 32) return false;
   try {
-    const data = await unsealData<{ username?: string }>(sealed, { password: secret });
-    return typeof data.username === 'string' && data.username.length > 0;
+    const data = await unsealData<{ username?: string; sessionId?: string }>(sealed, { password: secret });
+    return typeof data.username === 'string' && data.username.length > 0 && typeof data.sessionId === 'string';
   } catch {
     return false;
   }
 }
 
-export async function proxy(request: NextRequest): Promise<NextResponse> {
-  const { pathname } = request.nextUrl;
-  if (pathname === '/login') return NextResponse.next();
-  if (await hasSession(request)) return NextResponse.next();
-  const isAction = request.method === 'POST' && request.headers.has('next-action');
-  if (pathname.startsWith('/api/') || isAction || request.method !== 'GET') {
-    return NextResponse.json({ error: 'not signed in' }, { status: 401 });
+function refuse(request: NextRequest, r: Refusal): NextResponse {
+  const wantsHtml = request.method === 'GET' && (request.headers.get('accept') ?? '').includes('text/html');
+  if (wantsHtml) {
+    const html = `<!doctype html><html lang="en"><head><title>${r.status}</title></head><body><h1>${r.status}</h1><p>${escapeHtml(r.message)}</p><p><a href="/">Overview</a></p></body></html>`;
+    return new NextResponse(html, { status: r.status, headers: { 'content-type': 'text/html; charset=utf-8' } });
   }
-  const login = new URL('/login', request.url);
-  return NextResponse.redirect(login);
+  return NextResponse.json({ error: r.message }, { status: r.status });
+}
+
+const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** A server action's form must parse: a malformed multipart body is the client's error (400), not the server's. */
+async function checkActionForm(request: NextRequest): Promise<Refusal | null> {
+  try {
+    await request.clone().formData();
+    return null;
+  } catch (err) {
+    return { status: 400, message: `bad request: the action's form could not be read (${(err as Error).message.slice(0, 200)})` };
+  }
+}
+
+async function check(request: NextRequest): Promise<NextResponse | null> {
+  const s = guard();
+  const { pathname } = request.nextUrl;
+  const early = checkPath(pathname) ?? checkOrigin(request.method, request.headers, s);
+  if (early) return refuse(request, early);
+  const isAction = request.method === 'POST' && request.headers.has('next-action');
+  if (isAction) {
+    const bad = checkActionEnvelope(request.headers) ?? (await checkActionForm(request));
+    if (bad) return refuse(request, bad);
+  }
+  if (pathname === '/login') return null;
+  if (pathname.startsWith('/api/ops/') && /^bearer /i.test(request.headers.get('authorization') ?? '')) return null;
+  if (!(await hasSessionCookie(request))) {
+    if (pathname.startsWith('/api/') || isAction || request.method !== 'GET') return NextResponse.json({ error: 'not signed in' }, { status: 401 });
+    return NextResponse.redirect(new URL('/login', request.url));
+  }
+  const missing = checkEnvPage(pathname, s);
+  return missing ? refuse(request, missing) : null;
+}
+
+export async function proxy(request: NextRequest): Promise<NextResponse> {
+  const s = guard();
+  const nonce = newNonce();
+  const csp = contentSecurityPolicy(nonce, process.env.NODE_ENV === 'development');
+  let response = await check(request);
+  if (!response) {
+    // Next.js reads the nonce from the request's CSP header and puts it on the scripts it renders.
+    const headers = new Headers(request.headers);
+    headers.set('x-nonce', nonce);
+    headers.set('content-security-policy', csp);
+    // Without a trusted proxy in front, a forwarded host is whatever the client made up: drop it,
+    // and Next.js fills it in from the Host header (its own server-action origin check reads it).
+    if (!s.trustedProxy) headers.delete('x-forwarded-host');
+    response = NextResponse.next({ request: { headers } });
+  }
+  response.headers.set('content-security-policy', csp);
+  if (isHttps(request.nextUrl, request.headers, s)) response.headers.set('strict-transport-security', HSTS);
+  return response;
 }
 
 export const config = {

@@ -12,13 +12,20 @@ import { formatHostPort, loadConfig } from '../config/config.js';
 import { loadNotifierSettings, redactWebhookUrl } from '../config/notifications.js';
 import { createNotifier } from '../notify/notifier.js';
 import { createGateWatcher, runGateWatcher, stateReader } from './gate-watcher.js';
-import { runMain } from '../kit/cli.js';
+import { parseCommandLine, runMain, UsageError } from '../kit/cli.js';
 import { createLogger } from '../kit/logger.js';
+import { createMissingMigrations } from './create-migrations.js';
 
 const require = createRequire(import.meta.url);
-const USAGE = 'usage: npm run worker   (configuration from environment variables; see README)';
+const USAGE = `usage: npm run worker -- [--create-migrations demo|production]   (configuration from environment variables; see README)
+  --create-migrations <scale>   create each environment's migration workflow, in planned with the demo or
+                                production policy, where none runs (npm start uses demo); a running or
+                                completed one is left as it is`;
 
-runMain(USAGE, async () => {
+runMain(USAGE, async (argv) => {
+  const a = parseCommandLine(argv, { 'create-migrations': { type: 'string' } });
+  const scale = a['create-migrations'];
+  if (scale !== undefined && scale !== 'demo' && scale !== 'production') throw new UsageError(`--create-migrations: '${scale}' is not demo or production`);
   const cfg = loadConfig();
   const logger = createLogger('control-worker', cfg.logLevel);
   const kafka = createKafka(cfg, { clientId: 'switchyard-control-worker' });
@@ -67,6 +74,7 @@ runMain(USAGE, async () => {
     logger.error({ action: 'worker-failed', err: (err as Error).message }, 'worker stopped with an error');
     process.exit(1);
   });
+  if (scale) await createMissingMigrations(temporal, cfg, scale, logger);
   return {
     async stop() {
       gateWatch?.stop();

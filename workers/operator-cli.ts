@@ -1,32 +1,29 @@
 /**
- * `npm run ops -- <command>`: the operator CLI. It uses the same Temporal Updates as the console,
- * so every action is validated by the workflow, carries the operator's identity and reason, and
- * lands in the audit log.
+ * `npm run ops -- <command>`: the operator CLI. It goes through the console's server (its operator
+ * API, /api/ops/), like the console's own forms: the console checks the API token and the role,
+ * sets the identity (the token's owner) and sends the same Temporal Updates, so every action is
+ * validated by the workflow, carries its reason and lands in the audit log under its real actor.
+ * The CLI never writes to Temporal itself; `status` also reads the control topic's versions.
  */
 import { randomUUID } from 'node:crypto';
-import os from 'node:os';
-import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { connectTemporal, createKafka } from '../config/clients.js';
+import { createKafka } from '../config/clients.js';
 import { loadConfig } from '../config/config.js';
-import { policyFor } from '../config/migration-policy.js';
 import { parseCommandLine, runMain, UsageError } from '../kit/cli.js';
 import { listLiveInstances, readLatestControlState } from '../pipeline/clients/control-state-publisher.js';
 import type { Heartbeat } from '../pipeline/kernel/control/control-state.js';
-import {
-  MIGRATION_WORKFLOW_TYPE,
-  migrationWorkflowId,
-  STAGES,
-  STATE_QUERY_NAME,
-  UPDATE_NAMES,
-  type MigrationState,
-  type UpdateResult,
-} from '../contract/index.js';
+import { STAGES, type MigrationState, type UpdateResult } from '../contract/index.js';
+import { callConsole, ConsoleApiError, consoleApiFromEnv } from './console-api.js';
 import { parseRange, repairStatus, runRepair, runVerify, verifyStatus } from './verify-commands.js';
 
 /** Flags that take no value (so the word after them is a positional). */
 const BOOLEAN_FLAGS = ['--override-promotion-order', '--demo', '--delete-extras', '--allow-partial', '--yes', '--no-wait'];
 
 const USAGE = `usage: npm run ops -- <command> [options]
+
+Every command goes through the console (SWITCHYARD_CONSOLE_URL, default http://127.0.0.1:$SWITCHYARD_CONSOLE_PORT
+or :3000) with your personal API token, made on the console's API tokens page (/tokens) and passed in
+SWITCHYARD_TOKEN or the file SWITCHYARD_TOKEN_FILE (default ~/.config/switchyard/token), never as a flag.
+You act as the token's owner, with their role: the audit log names you.
 
 commands:
   status [env]                          stage, ramp, horizon, gates and timers of every environment
@@ -35,7 +32,7 @@ commands:
   rollback <env>                        ramp back to 0 (science, cutover) or back a stage
   pause <env> | resume <env>            stop / restart automatic ramping
   ramp <env> <percent>                  set the science or cutover ramp
-  approve <env>                         approve decommissioning the old store
+  approve <env>                         approve decommissioning the old store (an approver's token)
   fault <env> <rate>                    demo: make the new-store writer corrupt this share of points (0 = off)
   verify <env> [--from T] [--to T]      full diff of both stores over a range of minutes (default: the coverage
                                         horizon to the newest settled minute); follows it and prints the report
@@ -46,7 +43,6 @@ commands:
 
 options:
   --reason <text>     why (recorded in the audit log; required for every action)
-  --as <identity>     operator identity (default $SWITCHYARD_OPERATOR or the OS user)
   --override-promotion-order   advance even though the previous environment has not got there
   --demo              start with demo-scale policy (minutes instead of days)
   --request-id <id>   idempotency key (default: a new one; repeat it to retry safely)
@@ -62,7 +58,18 @@ verify and repair options:
   --yes               repair: carry it out (without it, only the plan is shown)
   --no-wait           start the run and return (follow it with verify status / repair status)`;
 
+/** What the console answers for a migration's state. */
+type Lookup = { kind: 'running'; state: MigrationState } | { kind: 'none' } | { kind: 'closed'; status: string } | { kind: 'unreachable'; message: string };
+
 runMain(USAGE, async (argv) => {
+  // Who acts is the token's owner, decided by the console: no flag may claim otherwise, and no
+  // secret goes on a command line.
+  for (const a of argv) {
+    if (a === '--as' || a.startsWith('--as='))
+      throw new UsageError('--as is gone: you act as the owner of your API token (SWITCHYARD_TOKEN), and the audit log names them');
+    if (a === '--token' || a.startsWith('--token='))
+      throw new UsageError('--token is not accepted (a flag lands in shell history): put the token in SWITCHYARD_TOKEN or in the token file');
+  }
   const [command, ...rest] = argv;
   if (!command) throw new UsageError('no command given');
   const positional = rest.filter((a, i) => !a.startsWith('--') && !(rest[i - 1]?.startsWith('--') && !BOOLEAN_FLAGS.includes(rest[i - 1]!)));
@@ -70,7 +77,6 @@ runMain(USAGE, async (argv) => {
     rest.filter((a) => !positional.includes(a)),
     {
       reason: { type: 'string', default: '' },
-      as: { type: 'string', default: process.env.SWITCHYARD_OPERATOR ?? os.userInfo().username },
       from: { type: 'string' },
       'override-promotion-order': { type: 'boolean', default: false },
       demo: { type: 'boolean', default: false },
@@ -86,38 +92,48 @@ runMain(USAGE, async (argv) => {
     },
   );
   const cfg = loadConfig();
-  if ((command === 'verify' || command === 'repair') && positional[0] === 'status') {
-    if (!positional[1]) throw new UsageError(`${command} status: name a run id or an environment (${cfg.environments.join(', ')})`);
-    const connection = await connectTemporal(cfg);
-    try {
-      const client = new Client({ connection, namespace: cfg.temporal.namespace });
-      process.exitCode = await (command === 'verify' ? verifyStatus : repairStatus)(client, positional[1], cfg.environments);
-    } finally {
-      await connection.close();
-    }
-    return;
-  }
-  const env = positional[0];
-  const needEnv = (): string => {
-    if (!env) throw new UsageError(`${command}: name the environment (${cfg.environments.join(', ')})`);
-    if (!cfg.environments.includes(env)) throw new UsageError(`unknown environment '${env}' (${cfg.environments.join(', ')})`);
-    return env;
-  };
-  const actor = { identity: flags.as!, reason: flags.reason!, requestId: flags['request-id'] ?? randomUUID() };
-  // Every action lands in the audit log with its reason, so the workflow refuses actions without one.
-  if (command !== 'status' && actor.reason.trim() === '') throw new UsageError(`${command}: --reason "<why>" is required (it is recorded in the audit log)`);
-
-  let faultRate: number | undefined;
-  if (command === 'fault') {
-    faultRate = Number(positional[1]);
-    if (positional[1] === undefined || positional[1].trim() === '' || !Number.isFinite(faultRate) || faultRate < 0 || faultRate > 1) {
-      throw new UsageError(`fault: rate '${positional[1] ?? ''}' must be a number from 0 to 1`);
-    }
-  }
-
-  const connection = await connectTemporal(cfg);
-  const client = new Client({ connection, namespace: cfg.temporal.namespace });
+  const api = consoleApiFromEnv();
   try {
+    if ((command === 'verify' || command === 'repair') && positional[0] === 'status') {
+      if (!positional[1]) throw new UsageError(`${command} status: name a run id or an environment (${cfg.environments.join(', ')})`);
+      process.exitCode = await (command === 'verify' ? verifyStatus : repairStatus)(api, positional[1], cfg.environments);
+      return;
+    }
+    const env = positional[0];
+    const needEnv = (): string => {
+      if (!env) throw new UsageError(`${command}: name the environment (${cfg.environments.join(', ')})`);
+      if (!cfg.environments.includes(env)) throw new UsageError(`unknown environment '${env}' (${cfg.environments.join(', ')})`);
+      return env;
+    };
+    const actor = { reason: flags.reason!, requestId: flags['request-id'] ?? randomUUID() };
+    // Every action lands in the audit log with its reason, so the workflow refuses actions without one.
+    if (command !== 'status' && actor.reason.trim() === '') throw new UsageError(`${command}: --reason "<why>" is required (it is recorded in the audit log)`);
+
+    if (command === 'status') {
+      const envs = env ? [needEnv()] : cfg.environments;
+      const answer = await callConsole<{ envs: { env: string; migration: Lookup }[] }>(
+        api,
+        'GET',
+        `/api/ops/status${env ? `?env=${encodeURIComponent(env)}` : ''}`,
+      );
+      // The workflow's controlVersion is what it last published; the data plane may apply a newer
+      // one (a fault-switch change) or still an older one, so status shows both (read from the topic).
+      const kafka = createKafka(cfg);
+      const instances = await listLiveInstances(kafka, { timeoutMs: 10_000 }).catch((err: Error) => err);
+      for (const e of envs) {
+        const latest = await readLatestControlState(kafka, e, 10_000).then(
+          (c) => c?.version ?? 0,
+          (err: Error) => err,
+        );
+        const m = answer.envs.find((x) => x.env === e)?.migration;
+        if (m?.kind === 'running') console.log(formatState(m.state));
+        else if (m?.kind === 'none') console.log(`${e}: not started (npm run ops -- start ${e})`);
+        else if (m?.kind === 'closed') console.log(`${e}: ${m.status.toLowerCase()}`);
+        else console.log(`${e}: unavailable (${m?.kind === 'unreachable' ? m.message : 'no answer'})`);
+        console.log(formatApplied(e, latest, instances));
+      }
+      return;
+    }
     if (command === 'verify' || command === 'repair') {
       const e = needEnv();
       const numberFlag = (name: 'slices' | 'rate'): number | undefined => {
@@ -127,18 +143,13 @@ runMain(USAGE, async (argv) => {
         if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} '${v}' must be a positive number`);
         return n;
       };
-      const run = { taskQueue: cfg.temporal.taskQueue, wait: !flags['no-wait'] };
+      const run = { wait: !flags['no-wait'] };
       const rate = numberFlag('rate');
       if (command === 'verify') {
         const slices = numberFlag('slices');
-        const input = {
-          ...actor,
-          env: e,
-          range: parseRange(flags.from, flags.to, false),
-          ...(slices ? { slices } : {}),
-          ...(rate ? { pointsPerSecond: rate } : {}),
-        };
-        process.exitCode = await runVerify(client, input, run);
+        const range = parseRange(flags.from, flags.to, false);
+        const input = { ...actor, env: e, ...(range ? { range } : {}), ...(slices ? { slices } : {}), ...(rate ? { pointsPerSecond: rate } : {}) };
+        process.exitCode = await runVerify(api, input, run);
       } else {
         if (flags['delete-extras'] && !flags.verify)
           throw new UsageError('repair: --delete-extras needs --verify <run id>, the verify run that found the extra items');
@@ -151,103 +162,57 @@ runMain(USAGE, async (argv) => {
           ...(flags.verify ? { verifyWorkflowId: flags.verify } : {}),
           ...(rate ? { pointsPerSecond: rate } : {}),
         };
-        process.exitCode = await runRepair(client, input, { ...run, confirm: flags.yes! });
-      }
-      return;
-    }
-    if (command === 'status') {
-      const envs = env ? [needEnv()] : cfg.environments;
-      // The workflow's controlVersion is what it last published; the data plane may apply a newer
-      // one (a fault-switch change) or still an older one, so status shows both.
-      const kafka = createKafka(cfg);
-      const instances = await listLiveInstances(kafka, { timeoutMs: 10_000 }).catch((err: Error) => err);
-      const latest = new Map<string, number | Error>();
-      for (const e of envs)
-        latest.set(
-          e,
-          await readLatestControlState(kafka, e, 10_000).then(
-            (c) => c?.version ?? 0,
-            (err: Error) => err,
-          ),
-        );
-      for (const e of envs) {
-        try {
-          const s = await client.workflow.getHandle(migrationWorkflowId(e)).query<MigrationState>(STATE_QUERY_NAME);
-          console.log(formatState(s));
-        } catch (err) {
-          if (err instanceof WorkflowNotFoundError) console.log(`${e}: not started (npm run ops -- start ${e})`);
-          else console.log(`${e}: unavailable (${(err as Error).message})`);
-        }
-        console.log(formatApplied(e, latest.get(e)!, instances));
+        process.exitCode = await runRepair(api, input, { ...run, confirm: flags.yes! });
       }
       return;
     }
     const e = needEnv();
-    const handle = client.workflow.getHandle(migrationWorkflowId(e));
-    if (command === 'start') {
-      try {
-        await client.workflow.start(MIGRATION_WORKFLOW_TYPE, {
-          workflowId: migrationWorkflowId(e),
-          taskQueue: cfg.temporal.taskQueue,
-          args: [{ env: e, policy: policyFor(e, cfg.environments, flags.demo ? 'demo' : 'production') }],
-        });
-      } catch (err) {
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      }
-    }
-    const update = (name: string, arg: unknown): Promise<UpdateResult> =>
-      handle.executeUpdate<UpdateResult, [unknown]>(name, { args: [arg], updateId: actor.requestId });
-    let result: UpdateResult;
+    let body: Record<string, unknown>;
     switch (command) {
       case 'start':
-        result = await update(UPDATE_NAMES.start, actor);
+        body = { ...actor, demo: flags.demo };
         break;
       case 'advance': {
         const from = flags.from;
         if (!from || !(STAGES as readonly string[]).includes(from)) throw new UsageError(`advance: --from <stage> is required (${STAGES.join(', ')})`);
-        result = await update(UPDATE_NAMES.advance, { ...actor, from, overridePromotionOrder: flags['override-promotion-order'] });
+        body = { ...actor, from, overridePromotionOrder: flags['override-promotion-order'] };
         break;
       }
       case 'rollback':
-        result = await update(UPDATE_NAMES.rollback, actor);
-        break;
       case 'pause':
-        result = await update(UPDATE_NAMES.pause, actor);
-        break;
       case 'resume':
-        result = await update(UPDATE_NAMES.resume, actor);
+      case 'approve':
+        body = actor;
         break;
       case 'ramp': {
-        const percent = Number(positional[1]);
-        if (!Number.isFinite(percent)) throw new UsageError(`ramp: percent '${positional[1]}' is not a number`);
-        result = await update(UPDATE_NAMES.set_ramp, { ...actor, percent });
+        const percent = positional[1] === undefined || positional[1].trim() === '' ? NaN : Number(positional[1]);
+        if (!Number.isInteger(percent) || percent < 0 || percent > 100)
+          throw new UsageError(`ramp: percent '${positional[1] ?? ''}' must be a whole number from 0 to 100`);
+        body = { ...actor, percent };
         break;
       }
-      case 'approve':
-        result = await update(UPDATE_NAMES.approve_decommission, actor);
+      case 'fault': {
+        const rate = Number(positional[1]);
+        if (positional[1] === undefined || positional[1].trim() === '' || !Number.isFinite(rate) || rate < 0 || rate > 1) {
+          throw new UsageError(`fault: rate '${positional[1] ?? ''}' must be a number from 0 to 1`);
+        }
+        body = { ...actor, rate };
         break;
-      case 'fault':
-        // Through the workflow, so the change is published, acknowledged and audited like any other.
-        result = await update(UPDATE_NAMES.set_fault, { ...actor, newWriterCorruptionRate: faultRate });
-        break;
+      }
       default:
         throw new UsageError(`unknown command '${command}'`);
     }
-    console.log(`${e}: ${result.message} (stage ${result.stage}, ramp ${result.ramp}%, control state v${result.controlVersion})`);
+    const answer = await callConsole<{ actor: string; result: UpdateResult }>(api, 'POST', `/api/ops/envs/${encodeURIComponent(e)}/${command}`, body);
+    const r = answer.result;
+    console.log(`${e}: ${r.message} (stage ${r.stage}, ramp ${r.ramp}%, control state v${r.controlVersion}; as ${answer.actor})`);
   } catch (err) {
-    if (err instanceof WorkflowUpdateFailedError) {
-      console.error(`rejected: ${err.cause?.message ?? err.message}`);
-      process.exitCode = 1;
-      return;
-    }
-    if (err instanceof WorkflowNotFoundError) {
-      console.error(`${env}: no migration running (npm run ops -- start ${env})`);
-      process.exitCode = 1;
+    if (err instanceof ConsoleApiError) {
+      // 409: the workflow refused the request (its reason); 401/403: the token or the role; others: say what the console said.
+      console.error(err.status === 409 ? err.message : `refused (${err.status || 'no answer'}): ${err.message}`);
+      process.exitCode = err.status === 0 || err.status >= 500 ? 3 : 1;
       return;
     }
     throw err;
-  } finally {
-    await connection.close();
   }
 });
 

@@ -1,21 +1,15 @@
 /**
  * The verify and repair commands of the operator CLI: start a run, follow its progress, and show
  * a run's report (`npm run ops -- verify|repair ...`). A run is a workflow of its own; the CLI
- * starts it, then (with --wait, the default on a terminal) polls its progress query until it ends.
+ * asks the console to start it (as the API token's owner), then polls its progress through the
+ * console until it ends (unless --no-wait).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import {
   DIFF_CLASSES,
   formatDuration,
   formatMinute,
   formatMinuteRange,
-  REPAIR_PROGRESS_QUERY,
-  REPAIR_WORKFLOW_TYPE,
-  repairWorkflowId,
-  VERIFY_PROGRESS_QUERY,
-  VERIFY_WORKFLOW_TYPE,
-  verifyWorkflowId,
   type MinuteRange,
   type RepairInput,
   type RepairReport,
@@ -23,7 +17,7 @@ import {
   type VerifyReport,
 } from '../contract/index.js';
 import { UsageError } from '../kit/cli.js';
-import { innermost, listRuns } from '../kit/workflow-runs.js';
+import { callConsole, ConsoleApiError, type ConsoleApi } from './console-api.js';
 
 const MINUTE_MS = 60_000;
 
@@ -105,31 +99,40 @@ export function formatRepairReport(r: RepairReport): string {
   return lines.join('\n');
 }
 
-/** Polls a run's progress query, printing a line when it changes, until it ends; returns the final report. */
-async function follow<R extends { status: string; finishedAt: number | null }>(client: Client, id: string, query: string, line: (r: R) => string): Promise<R> {
-  const handle = client.workflow.getHandle(id);
+/** A run as the console's operator API answers it. */
+interface RunAnswer<R> {
+  id: string;
+  status: string;
+  report: R;
+}
+
+/** An env's newest runs of a kind (newest first), from the console. */
+async function listRuns(api: ConsoleApi, kind: 'verify' | 'repair', env: string): Promise<{ workflowId: string; startTime: string; status: string }[]> {
+  return (
+    await callConsole<{ runs: { workflowId: string; startTime: string; status: string }[] }>(
+      api,
+      'GET',
+      `/api/ops/runs?kind=${kind}&env=${encodeURIComponent(env)}`,
+    )
+  ).runs;
+}
+
+/** Polls a run's progress through the console, printing a line when it changes, until it ends; returns the final report. */
+async function follow<R>(api: ConsoleApi, kind: 'verify' | 'repair', id: string, line: (r: R) => string): Promise<R> {
   let last = '';
   for (;;) {
-    let r: R;
+    let answer: RunAnswer<R>;
     try {
-      r = await handle.query<R>(query);
+      answer = await callConsole<RunAnswer<R>>(api, 'GET', `/api/ops/runs?kind=${kind}&id=${encodeURIComponent(id)}`);
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw err;
+      if (err instanceof ConsoleApiError && err.status !== 503) throw err;
       await sleep(1000);
       continue;
     }
-    const text = line(r);
+    const text = line(answer.report);
     if (text !== last) console.error(text);
     last = text;
-    const desc = await handle.describe();
-    if (desc.status.name !== 'RUNNING') {
-      try {
-        return (await handle.result()) as R;
-      } catch (err) {
-        if (err instanceof WorkflowFailedError) return await handle.query<R>(query);
-        throw err;
-      }
-    }
+    if (answer.status !== 'RUNNING') return answer.report;
     await sleep(2000);
   }
 }
@@ -140,71 +143,72 @@ const repairLine = (r: RepairReport): string =>
   `repair ${r.status}${r.plan ? `: ${r.readSoFar} of ${r.plan.messages} messages read (${Math.round((r.progress ?? 0) * 100)}%)` : ''}${r.replay ? `, ${r.replay.written} points written` : ''}${r.verify ? `, re-verify ${r.verify.status}` : ''}`;
 
 export interface RunOptions {
-  taskQueue: string;
   wait: boolean;
 }
 
-/** `verify <env>`: starts a run; with wait, follows it and prints its report. Exit code 1 when it is not clean. */
-export async function runVerify(client: Client, input: VerifyInput, o: RunOptions): Promise<number> {
-  const id = verifyWorkflowId(input.env, input.requestId);
-  await client.workflow.start(VERIFY_WORKFLOW_TYPE, { workflowId: id, taskQueue: o.taskQueue, args: [input] });
-  console.log(`started ${id} (npm run ops -- verify status ${id})`);
+/** `verify <env>`: starts a run through the console; with wait, follows it and prints its report. Exit code 1 when it is not clean. */
+export async function runVerify(api: ConsoleApi, input: Omit<VerifyInput, 'identity'>, o: RunOptions): Promise<number> {
+  const { env, ...body } = input;
+  const started = await callConsole<{ workflowId: string; alreadyStarted: boolean; actor: string }>(
+    api,
+    'POST',
+    `/api/ops/envs/${encodeURIComponent(env)}/verify`,
+    body,
+  );
+  const id = started.workflowId;
+  console.log(`${started.alreadyStarted ? 'already started' : 'started'} ${id} as ${started.actor} (npm run ops -- verify status ${id})`);
   if (!o.wait) return 0;
-  const r = await follow<VerifyReport>(client, id, VERIFY_PROGRESS_QUERY, verifyLine);
+  const r = await follow<VerifyReport>(api, 'verify', id, verifyLine);
   console.log(formatVerifyReport(r));
   return r.status === 'clean' ? 0 : 1;
 }
 
 /** `verify status <id|env>`: a run's report, or the newest run of an env and the runs before it. */
-export async function verifyStatus(client: Client, idOrEnv: string, envs: string[]): Promise<number> {
+export async function verifyStatus(api: ConsoleApi, idOrEnv: string, envs: string[]): Promise<number> {
   let id = idOrEnv;
   if (envs.includes(idOrEnv)) {
-    const runs = await listRuns(client, VERIFY_WORKFLOW_TYPE, verifyWorkflowId, idOrEnv, envs, 10);
+    const runs = await listRuns(api, 'verify', idOrEnv);
     if (runs.length === 0) {
       console.log(`${idOrEnv}: no verify run yet (npm run ops -- verify ${idOrEnv} --reason "...")`);
       return 0;
     }
     id = runs[0]!.workflowId;
-    for (const r of runs.slice(1)) console.log(`earlier: ${r.workflowId} ${r.status.toLowerCase()} (started ${new Date(r.startTime).toISOString()})`);
+    for (const r of runs.slice(1)) console.log(`earlier: ${r.workflowId} ${r.status.toLowerCase()} (started ${r.startTime})`);
   }
   try {
-    console.log(formatVerifyReport(await client.workflow.getHandle(id).query<VerifyReport>(VERIFY_PROGRESS_QUERY), 5));
+    const answer = await callConsole<RunAnswer<VerifyReport>>(api, 'GET', `/api/ops/runs?kind=verify&id=${encodeURIComponent(id)}`);
+    console.log(formatVerifyReport(answer.report, 5));
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new UsageError(`no verify run '${id}' (name a run id or an environment)`);
+    if (err instanceof ConsoleApiError && err.status === 404) throw new UsageError(`no verify run '${id}' (name a run id or an environment)`);
     throw err;
   }
   return 0;
 }
 
-/** `repair <env>`: plans the repair and shows it; with confirm, runs it (and follows it with wait). */
-export async function runRepair(client: Client, input: RepairInput, o: RunOptions & { confirm: boolean }): Promise<number> {
-  const planId = repairWorkflowId(input.env, `${input.requestId}-plan`);
-  const planned = await client.workflow
-    .execute(REPAIR_WORKFLOW_TYPE, { workflowId: planId, taskQueue: o.taskQueue, args: [{ ...input, planOnly: true }] })
-    .catch(async (err: unknown) => {
-      if (err instanceof WorkflowFailedError) throw new Error(`the repair was refused: ${innermost(err)}`);
-      throw err;
-    });
-  const plan = planned as RepairReport;
-  console.log(formatRepairReport(plan));
+/** `repair <env>`: plans the repair through the console and shows it; with confirm, runs it (and follows it with wait). */
+export async function runRepair(api: ConsoleApi, input: Omit<RepairInput, 'identity'>, o: RunOptions & { confirm: boolean }): Promise<number> {
+  const { env, ...body } = input;
+  const path = `/api/ops/envs/${encodeURIComponent(env)}/repair`;
+  const planned = await callConsole<{ plan: RepairReport }>(api, 'POST', path, { ...body, confirm: false });
+  console.log(formatRepairReport(planned.plan));
   if (!o.confirm) {
     console.log('nothing changed: run again with --yes to carry out this repair');
     return 0;
   }
-  const id = repairWorkflowId(input.env, input.requestId);
-  await client.workflow.start(REPAIR_WORKFLOW_TYPE, { workflowId: id, taskQueue: o.taskQueue, args: [input] });
-  console.log(`started ${id} (npm run ops -- repair status ${id})`);
+  const started = await callConsole<{ workflowId: string; alreadyStarted: boolean; actor: string }>(api, 'POST', path, { ...body, confirm: true });
+  const id = started.workflowId;
+  console.log(`${started.alreadyStarted ? 'already started' : 'started'} ${id} as ${started.actor} (npm run ops -- repair status ${id})`);
   if (!o.wait) return 0;
-  const r = await follow<RepairReport>(client, id, REPAIR_PROGRESS_QUERY, repairLine);
+  const r = await follow<RepairReport>(api, 'repair', id, repairLine);
   console.log(formatRepairReport(r));
   return r.status === 'repaired' ? 0 : 1;
 }
 
 /** `repair status <id|env>`. */
-export async function repairStatus(client: Client, idOrEnv: string, envs: string[]): Promise<number> {
+export async function repairStatus(api: ConsoleApi, idOrEnv: string, envs: string[]): Promise<number> {
   let id = idOrEnv;
   if (envs.includes(idOrEnv)) {
-    const runs = (await listRuns(client, REPAIR_WORKFLOW_TYPE, repairWorkflowId, idOrEnv, envs, 20)).filter((r) => !r.workflowId.endsWith('-plan'));
+    const runs = await listRuns(api, 'repair', idOrEnv);
     if (runs.length === 0) {
       console.log(`${idOrEnv}: no repair run yet`);
       return 0;
@@ -212,9 +216,10 @@ export async function repairStatus(client: Client, idOrEnv: string, envs: string
     id = runs[0]!.workflowId;
   }
   try {
-    console.log(formatRepairReport(await client.workflow.getHandle(id).query<RepairReport>(REPAIR_PROGRESS_QUERY)));
+    const answer = await callConsole<RunAnswer<RepairReport>>(api, 'GET', `/api/ops/runs?kind=repair&id=${encodeURIComponent(id)}`);
+    console.log(formatRepairReport(answer.report));
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new UsageError(`no repair run '${id}' (name a run id or an environment)`);
+    if (err instanceof ConsoleApiError && err.status === 404) throw new UsageError(`no repair run '${id}' (name a run id or an environment)`);
     throw err;
   }
   return 0;

@@ -120,7 +120,9 @@ export function demoNotifyEnv(
 export function controlWorker(client: Client, cfg: SwitchyardConfig, env: Record<string, string> = {}): ProcessSpec {
   return {
     name: 'worker',
-    ...tsEntry('workers/control-worker.ts', []),
+    // The worker creates a missing migration workflow per env with the demo policy (npm start's
+    // own launcher only reads Temporal: the worker and the console are the clients that write).
+    ...tsEntry('workers/control-worker.ts', ['--create-migrations', 'demo']),
     env,
     probe: temporalWorkerReady(client, cfg.temporal.namespace, cfg.temporal.taskQueue),
     lifecycle: 'service',

@@ -1,24 +1,14 @@
 /**
  * Makes sure every environment has its migration workflow, so the console has something to
- * drive: a new one is created in stage planned with the given (demo) policy; one that is already
- * running is left exactly as it is, whatever its stage, so running `npm start` again never resets
- * or duplicates a migration in progress.
- *
- * Workflows are started by their type name, never by importing the workflow function (the
- * console does the same; see HOUSE_STYLE).
+ * drive. The control worker creates a missing one in stage planned with the demo policy (it is one
+ * of the two clients that write to Temporal, with the console); this module only reads: it waits
+ * for each workflow and reports whether it is new or was already running (left exactly as it is,
+ * whatever its stage, so running `npm start` again never resets or duplicates a migration).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import {
-  MIGRATION_WORKFLOW_TYPE,
-  migrationWorkflowId,
-  Stage,
-  STATE_QUERY_NAME,
-  type MigrationInput,
-  type MigrationPolicy,
-  type MigrationState,
-} from '../../contract/index.js';
+import { migrationWorkflowId, Stage, STATE_QUERY_NAME, type MigrationInput, type MigrationPolicy, type MigrationState } from '../../contract/index.js';
 import { durationArg } from '../../kit/cli.js';
 import { StartError } from './start-error.js';
 
@@ -70,10 +60,20 @@ async function queryState(handle: WorkflowHandle, env: string, timeoutMs: number
   }
 }
 
-/** Ensures env's migration workflow exists (created in planned with policy when there is none). */
+/**
+ * Waits until env's migration workflow runs (the control worker creates it in planned with the
+ * demo policy when there is none) and says whether it was created now or was already running.
+ */
 export async function ensureMigration(
   client: Client,
-  o: { env: string; taskQueue: string; policy: MigrationPolicy; terminateCommand: (workflowId: string) => string; queryTimeoutMs: number },
+  o: {
+    env: string;
+    policy: MigrationPolicy;
+    terminateCommand: (workflowId: string) => string;
+    queryTimeoutMs: number;
+    /** When this start began: a workflow started since was created by this start's worker. */
+    startedAfter: number;
+  },
 ): Promise<MigrationStatus> {
   const { env } = o;
   const workflowId = migrationWorkflowId(env);
@@ -94,28 +94,32 @@ export async function ensureMigration(
       note: `the migration finished earlier; to run the demo again from the start: npm run stack -- down && rm -rf .stack/data && npm start`,
     };
   }
-  let action: MigrationStatus['action'] = 'running';
+  if (status !== 'RUNNING') {
+    // The control worker creates the missing workflows (npm start runs it with --create-migrations
+    // demo): the worker and the console are the only clients that write to Temporal. Wait for it.
+    const deadline = Date.now() + o.queryTimeoutMs;
+    for (;;) {
+      const d = await handle.describe().catch(() => undefined);
+      if (d?.status.name === 'RUNNING') break;
+      if (Date.now() > deadline)
+        throw new StartError(
+          `migration workflow of ${env}`,
+          `was not created within ${Math.round(o.queryTimeoutMs / 1000)} s (last seen: ${d?.status.name.toLowerCase() ?? 'none'})`,
+          'The control worker creates it at start (--create-migrations); see its log.',
+        );
+      await sleep(500);
+    }
+  }
+  const described = await handle.describe();
+  const action: MigrationStatus['action'] = described.startTime.getTime() >= o.startedAfter ? 'created' : 'running';
   let note: string | undefined;
-  if (status === 'RUNNING') {
+  if (action === 'running') {
     const actual = await policyOfRun(handle).catch(() => undefined);
     const diff = actual && policyDifference(actual, o.policy);
     if (diff) {
       note = `it runs with another policy (${diff}); to start it over with the demo policy: ${o.terminateCommand(workflowId)}, then npm start`;
     }
-  } else {
-    // None yet, or the last one failed, was terminated or timed out: start one. The policies make a
-    // concurrent start (another npm start, the console) harmless: whoever comes second gets the
-    // running workflow instead of an error or a second run.
-    await client.workflow.start(MIGRATION_WORKFLOW_TYPE, {
-      workflowId,
-      taskQueue: o.taskQueue,
-      args: [{ env, policy: o.policy } satisfies MigrationInput],
-      workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
-      workflowIdConflictPolicy: 'USE_EXISTING',
-    });
-    action = 'created';
-    if (status !== undefined) note = `the previous run ended ${status.toLowerCase()}; this is a new one`;
-  }
+  } else if (status !== undefined && status !== 'RUNNING') note = `the previous run ended ${status.toLowerCase()}; this is a new one`;
   const state = await queryState(handle, env, o.queryTimeoutMs);
   return { env, workflowId, action, stage: state.stage, ramp: state.ramp, ...(note ? { note } : {}) };
 }

@@ -55,7 +55,7 @@ export function formatSummary(s: SummaryInput): string {
     `${label('Temporal UI')}${s.temporalUiUrl}`,
     `${label('Query service')}${s.queryUrl}/v1/envs`,
     ...(s.receiverUrl ? [`${label('Notifications')}${s.receiverUrl}/messages (local receiver; the console's Notifications page shows them)`] : []),
-    `${label('Operator CLI')}npm run ops -- status`,
+    `${label('Operator CLI')}npm run ops -- status   (with an API token from ${s.consoleUrl ? `${s.consoleUrl}/tokens` : 'the console'} in SWITCHYARD_TOKEN)`,
     `${label('Logs')}${shown(s.logDir)}/<name>.log, for ${s.processNames.join(', ')}`,
     '',
     'Press Ctrl-C to stop (the local stack keeps running; `npm run stack -- down` stops it).',

@@ -103,6 +103,9 @@ export async function runReadTraffic(o: ReadTrafficOptions): Promise<ReadTraffic
     return ranges[ranges.length - 1]![0];
   };
   const concurrency = o.concurrency ?? 16;
+  // The query service may want a bearer token (SWITCHYARD_QUERY_TOKEN); send it when one is set.
+  const token = process.env.SWITCHYARD_QUERY_TOKEN?.trim();
+  const authHeaders: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   const stats = o.stats ?? (['median', 'p99'] as const);
   const latencies: number[] = [];
   const s: ReadTrafficSummary = { queries: 0, errors: 0, errorsByStatus: {}, servedBy: {}, p50Ms: 0, p95Ms: 0, p99Ms: 0, maxMs: 0, seconds: 0 };
@@ -131,7 +134,7 @@ export async function runReadTraffic(o: ReadTrafficOptions): Promise<ReadTraffic
     const t0 = performance.now();
     let response: ReadResponse | undefined;
     try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+      const res = await fetch(url, { signal: AbortSignal.timeout(10_000), headers: authHeaders });
       let body: unknown;
       if (o.onResponse) {
         const text = await res.text();

@@ -23,6 +23,8 @@ export default async function RootLayout({ children }: { children: React.ReactNo
               <Link href="/pipeline">Pipeline</Link>
               <Link href="/metrics">Metrics tab</Link>
               <Link href="/notifications">Notifications</Link>
+              <Link href="/tokens">API tokens</Link>
+              {user.role === 'approver' ? <Link href="/sessions">Sessions</Link> : null}
             </nav>
           ) : null}
           {user ? (

@@ -1,6 +1,7 @@
 'use server';
 
 import { revalidatePath } from 'next/cache';
+import { headers } from 'next/headers';
 import { redirect } from 'next/navigation';
 import { z } from 'zod';
 import { STAGES, UPDATE_NAMES, verifyWorkflowId, type RequestKind, type MinuteRange, type RepairInput, type VerifyInput } from '../../contract';
@@ -12,6 +13,9 @@ import { AccessDeniedError, getSession, requireRole } from './session';
 import { createMigration, RequestRejectedError, sendMigrationUpdate } from './temporal';
 import { planRepairRun, startRepairRun, startVerifyRun } from './verify-runs';
 import { authenticate } from './users';
+import { createSession, endSession } from './auth-store';
+import { guardSettings } from './request-guard';
+import { recordFailedSignIn, recordSignIn, signInWaitSeconds } from './sign-in-throttle';
 
 // Every write of the console. Each action checks the session and the role on the server first
 // (a forged request from a viewer's browser is refused here, whatever the page showed), then
@@ -21,6 +25,14 @@ import { authenticate } from './users';
 const envSchema = z.string().refine((e) => consoleSettings().cfg.environments.includes(e), { message: 'unknown environment' });
 const reasonSchema = z.string().trim().min(3, 'a reason of at least 3 characters is required').max(500, 'the reason is longer than 500 characters');
 const requestIdSchema = z.string().regex(/^[A-Za-z0-9-]{8,64}$/, 'malformed request id');
+
+/** A ramp percent as the form sends it: a whole number from 0 to 100 (an empty field is no percent, not 0). */
+const percentSchema = z
+  .string({ error: 'a percent from 0 to 100 is required' })
+  .trim()
+  .regex(/^\d{1,3}$/, 'the percent must be a whole number from 0 to 100')
+  .transform(Number)
+  .pipe(z.number().max(100, 'the percent must be a whole number from 0 to 100'));
 
 /** Every request names its env, says why, and carries its request id. */
 const request = { env: envSchema, reason: reasonSchema, requestId: requestIdSchema };
@@ -34,7 +46,7 @@ const requestSchema = z.discriminatedUnion('kind', [
   z.object({ kind: requestKind('rollback'), ...request }),
   z.object({ kind: requestKind('pause'), ...request }),
   z.object({ kind: requestKind('resume'), ...request }),
-  z.object({ kind: requestKind('set_ramp'), ...request, percent: z.coerce.number().int('the percent is a whole number').min(0).max(100) }),
+  z.object({ kind: requestKind('set_ramp'), ...request, percent: percentSchema }),
   z.object({ kind: requestKind('approve_decommission'), ...request }),
 ]);
 
@@ -240,28 +252,57 @@ export async function testNotificationAction(_prev: ActionState, form: FormData)
 
 const loginSchema = z.object({ username: z.string().trim().min(1, 'enter a username').max(64), password: z.string().min(1, 'enter a password').max(256) });
 
-/** Signs in with a username and password from the users file. */
+/**
+ * The client's address for sign-in throttling: X-Forwarded-For as Next.js passes it on (it sets it
+ * from the connection when the client sent none), or behind a trusted proxy the address that proxy
+ * appended last. Without a trusted proxy a client can send its own X-Forwarded-For and so choose
+ * its address key; the per-user-name limit holds whatever it sends.
+ */
+function clientAddress(h: Headers): string {
+  const forwarded = (h.get('x-forwarded-for') ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (forwarded.length === 0) return 'unknown';
+  return guardSettings(process.env, []).trustedProxy ? forwarded[forwarded.length - 1]! : forwarded[0]!;
+}
+
+/**
+ * Signs in with a username and password from the users file, and starts a server-side session.
+ * Throttled per user name and per client address (lib/sign-in-throttle.ts): past the limit every
+ * attempt is refused with the time to wait, before any password is checked.
+ */
 export async function loginAction(_prev: ActionState, form: FormData): Promise<ActionState> {
   const parsed = loginSchema.safeParse({ username: form.get('username'), password: form.get('password') });
   if (!parsed.success) return answer('error', parsed.error.issues.map((i) => i.message).join('; '));
-  let user;
+  const { username, password } = parsed.data;
+  const address = clientAddress(await headers());
+  let sessionId: string;
   try {
-    user = authenticate(parsed.data.username, parsed.data.password);
+    const wait = await signInWaitSeconds(username, address);
+    if (wait > 0) return answer('error', `too many attempts, try again in ${wait} s`);
+    const user = await authenticate(username, password);
+    if (!user) {
+      await recordFailedSignIn(username, address);
+      return answer('error', 'wrong username or password');
+    }
+    await recordSignIn(username);
+    sessionId = await createSession(user.username, user.role);
   } catch (err) {
     return answer('error', `sign-in is unavailable: ${(err as Error).message}`);
   }
-  if (!user) return answer('error', 'wrong username or password');
   const session = await getSession();
-  session.username = user.username;
-  session.role = user.role;
+  session.username = username;
+  session.sessionId = sessionId;
   session.signedInAt = Date.now();
   await session.save();
   redirect('/');
 }
 
-/** Signs out (destroys the session cookie). */
+/** Signs out: ends the session on the server (the cookie is worthless from now on), then clears the cookie. */
 export async function logoutAction(): Promise<void> {
   const session = await getSession();
+  if (session.sessionId) await endSession(session.sessionId);
   session.destroy();
   redirect('/login');
 }

@@ -13,8 +13,14 @@ export interface ConsoleSettings {
   queryUrl: string;
   /** Base URL of the Temporal web UI, for links to the workflows. */
   temporalUiUrl: string;
-  /** How long a session lasts, seconds. */
+  /** How long a session lasts at most, seconds (its absolute lifetime). */
   sessionTtlSeconds: number;
+  /** How long a session may go unused before it ends, seconds. */
+  sessionIdleSeconds: number;
+  /** DynamoDB table of sessions and API tokens. */
+  authTable: string;
+  /** Longest lifetime of a personal API token, days. */
+  tokenMaxDays: number;
 }
 
 const schema = z.object({
@@ -30,6 +36,17 @@ const schema = z.object({
     .min(60)
     .max(7 * 24 * 3600)
     .default(8 * 3600),
+  SWITCHYARD_SESSION_IDLE: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(7 * 24 * 3600)
+    .default(30 * 60),
+  SWITCHYARD_AUTH_TABLE: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{3,255}$/, 'SWITCHYARD_AUTH_TABLE must be a DynamoDB table name')
+    .default('switchyard-console-auth'),
+  SWITCHYARD_TOKEN_MAX_DAYS: z.coerce.number().int().min(1).max(365).default(90),
 });
 
 /** Thrown when the console is misconfigured; the message names every problem. */
@@ -53,6 +70,9 @@ export function consoleSettings(): ConsoleSettings {
     queryUrl: v.SWITCHYARD_QUERY_URL.replace(/\/$/, ''),
     temporalUiUrl: (v.SWITCHYARD_TEMPORAL_UI_URL ?? `http://${cfg.temporal.address.host}:${cfg.temporal.uiPort}`).replace(/\/$/, ''),
     sessionTtlSeconds: v.SWITCHYARD_SESSION_TTL,
+    sessionIdleSeconds: v.SWITCHYARD_SESSION_IDLE,
+    authTable: v.SWITCHYARD_AUTH_TABLE,
+    tokenMaxDays: v.SWITCHYARD_TOKEN_MAX_DAYS,
   };
   return cached;
 }

@@ -8,7 +8,7 @@
  * salt and a 64-byte key. Only node:crypto, node:fs and zod are imported, so server code of the
  * Next.js console can import this file as it is.
  */
-import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import { z } from 'zod';
 
@@ -17,6 +17,9 @@ export const CONSOLE_ROLES = ['viewer', 'operator', 'approver'] as const;
 
 /** One console role. */
 export type ConsoleRole = (typeof CONSOLE_ROLES)[number];
+
+/** A user name: 1-64 lower-case letters, digits, ".", "_" or "-", starting with a letter. */
+export const USERNAME_PATTERN = /^[a-z][a-z0-9._-]{0,63}$/;
 
 /** What each role may do, as shown on the sign-in page, by `npm start` and in the docs. */
 export const ROLE_DESCRIPTIONS: Record<ConsoleRole, string> = {
@@ -47,12 +50,26 @@ export function verifyPassword(password: string, stored: string): boolean {
   return timingSafeEqual(actual, expected);
 }
 
+/**
+ * verifyPassword without blocking: scrypt runs on libuv's thread pool, so a server checking
+ * passwords (the console's sign-in) keeps answering other requests meanwhile.
+ */
+export async function verifyPasswordAsync(password: string, stored: string): Promise<boolean> {
+  const m = HASH_PATTERN.exec(stored);
+  if (!m) return false;
+  const expected = Buffer.from(m[2]!, 'hex');
+  const actual = await new Promise<Buffer>((resolve, reject) =>
+    scrypt(password, Buffer.from(m[1]!, 'hex'), KEY_BYTES, (err, key) => (err ? reject(err) : resolve(key))),
+  );
+  return timingSafeEqual(actual, expected);
+}
+
 /** Schema of the users file (SWITCHYARD_USERS_FILE). */
 export const usersFileSchema = z.object({
   users: z
     .array(
       z.object({
-        username: z.string().regex(/^[a-z][a-z0-9._-]{0,63}$/, 'must be 1-64 lower-case letters, digits, ".", "_" or "-", starting with a letter'),
+        username: z.string().regex(USERNAME_PATTERN, 'must be 1-64 lower-case letters, digits, ".", "_" or "-", starting with a letter'),
         role: z.enum(CONSOLE_ROLES),
         passwordHash: z.string().regex(HASH_PATTERN, 'must be scrypt$<32 hex digits of salt>$<128 hex digits of hash> (see hashPassword)'),
       }),

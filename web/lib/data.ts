@@ -265,6 +265,12 @@ export interface PreviewPoint {
   count: number;
 }
 
+/** The query service's bearer token, when one is configured (SWITCHYARD_QUERY_TOKEN). */
+function queryAuthHeaders(): Record<string, string> {
+  const token = process.env.SWITCHYARD_QUERY_TOKEN?.trim();
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
 /** An app's median and p99 over the last `minutes`, through the query service (what users see). */
 export async function loadMetricsPreview(
   env: string,
@@ -276,7 +282,7 @@ export async function loadMetricsPreview(
   const to = Date.now();
   const from = to - minutes * MINUTE_MS;
   const url = `${consoleSettings().queryUrl}/v1/envs/${encodeURIComponent(env)}/apps/${encodeURIComponent(app)}/metrics/${encodeURIComponent(metric)}?from=${from}&to=${to}&stats=median,p99,count`;
-  const res = await attempt('query service', outages, () => fetch(url, { cache: 'no-store' }));
+  const res = await attempt('query service', outages, () => fetch(url, { cache: 'no-store', headers: queryAuthHeaders() }));
   if (!res) return { points: [], servedBy: null, outages, error: null };
   const body = (await res.json().catch(() => ({}))) as { points?: PreviewPoint[]; error?: string; problems?: string[] };
   if (!res.ok) return { points: [], servedBy: null, outages, error: `${res.status}: ${body.error ?? ''} ${(body.problems ?? []).join('; ')}`.trim() };

@@ -2,14 +2,19 @@ import 'server-only';
 import { getIronSession, type SessionOptions } from 'iron-session';
 import { cookies, headers } from 'next/headers';
 import { redirect } from 'next/navigation';
+import { checkSession } from './auth-store';
 import { consoleSettings } from './console-settings';
 import { roleAtLeast, type Role } from './roles';
 import { loadUsers } from './users';
 
-/** What the sealed session cookie holds. */
+/**
+ * What the sealed session cookie holds: who, and the id of their server-side session (the
+ * session table, lib/auth-store.ts, decides whether it is still valid: signed out, ended by an
+ * approver, idle or past its lifetime).
+ */
 export interface SessionData {
   username?: string;
-  role?: Role;
+  sessionId?: string;
   signedInAt?: number;
 }
 
@@ -51,12 +56,15 @@ export async function getSession() {
 }
 
 /**
- * The signed-in user, checked against the users file on every request (a removed user or a
- * changed role takes effect at once), or null.
+ * The signed-in user, or null: the cookie's session must be live in the session table (sign-out
+ * and "end sessions" delete it; idle timeout and absolute lifetime end it), and the user must
+ * still be in the users file, with the role it says now (a removed user or a changed role takes
+ * effect at once).
  */
 export async function currentUser(): Promise<SignedInUser | null> {
   const session = await getSession();
-  if (!session.username) return null;
+  if (!session.username || !session.sessionId) return null;
+  if ((await checkSession(session.username, session.sessionId)) !== null) return null;
   const user = loadUsers().get(session.username);
   if (!user) return null;
   return { username: user.username, role: user.role };

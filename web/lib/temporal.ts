@@ -2,7 +2,7 @@ import 'server-only';
 import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { connectTemporal } from '../../config/clients';
 import { policyFor } from '../../config/migration-policy';
-import type { MigrationStateView } from '../../contract';
+import type { MigrationPolicy, MigrationStateView } from '../../contract';
 import { MIGRATION_WORKFLOW_TYPE, migrationWorkflowId, STATE_QUERY_NAME, type UpdateResult } from '../../contract';
 import { consoleSettings } from './console-settings';
 import { withTimeout } from '../../kit/async';
@@ -74,8 +74,8 @@ export async function sendMigrationUpdate(env: string, updateName: string, input
   }
 }
 
-/** Starts the env's migration workflow in `planned` with the configured policy; false when one already runs. */
-export async function createMigration(env: string): Promise<boolean> {
+/** Starts the env's migration workflow in `planned` with the configured policy (or the one given); false when one already runs. */
+export async function createMigration(env: string, policy?: MigrationPolicy): Promise<boolean> {
   const { cfg } = consoleSettings();
   const client = await temporalClient();
   const scale = process.env.SWITCHYARD_POLICY_SCALE === 'demo' ? 'demo' : 'production';
@@ -83,7 +83,7 @@ export async function createMigration(env: string): Promise<boolean> {
     await client.workflow.start(MIGRATION_WORKFLOW_TYPE, {
       workflowId: migrationWorkflowId(env),
       taskQueue: cfg.temporal.taskQueue,
-      args: [{ env, policy: policyFor(env, cfg.environments, scale) }],
+      args: [{ env, policy: policy ?? policyFor(env, cfg.environments, scale) }],
     });
     return true;
   } catch (err) {

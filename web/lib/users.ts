@@ -1,6 +1,6 @@
 import 'server-only';
 import fs from 'node:fs';
-import { readUsersFile, verifyPassword } from './console-users';
+import { readUsersFile, verifyPasswordAsync } from './console-users';
 import { consoleSettings } from './console-settings';
 import type { Role } from './roles';
 
@@ -35,9 +35,9 @@ export function loadUsers(): Map<string, ConsoleUser> {
 // so a wrong username costs the same scrypt as a wrong password and timing tells nothing.
 const DECOY_HASH = `scrypt$${'0'.repeat(32)}$${'0'.repeat(128)}`;
 
-/** The user when the password is right, else null. */
-export function authenticate(username: string, password: string): ConsoleUser | null {
+/** The user when the password is right, else null (scrypt off the event loop: sign-in never blocks the server). */
+export async function authenticate(username: string, password: string): Promise<ConsoleUser | null> {
   const user = loadUsers().get(username);
-  const ok = verifyPassword(password, user?.passwordHash ?? DECOY_HASH);
+  const ok = await verifyPasswordAsync(password, user?.passwordHash ?? DECOY_HASH);
   return user && ok ? user : null;
 }

@@ -19,7 +19,7 @@ import { ensureScienceTables } from '../../kernel/science/control-tables.js';
 import { ScienceRecorder } from '../query/science-recorder.js';
 import { createMetricStore } from '../../kernel/stores/create-metric-store.js';
 import { envTopics, writerGroup } from '../../kernel/topics.js';
-import { parseCommandLine, parseDuration, parseEnv, parseWhole, runMain } from '../../../kit/cli.js';
+import { parseCommandLine, parseDuration, parseEnv, parseWhole, runMain, UsageError } from '../../../kit/cli.js';
 
 const USAGE = `usage: npm run query -- [options]
   --port <port>            HTTP port of the read API (default 8080; 0 = any free port)
@@ -43,6 +43,9 @@ runMain(USAGE, async (argv) => {
     settle: { type: 'string', default: `${DEFAULT_SETTLE_MS}ms` },
   });
   const cfg = loadConfig();
+  // Optional: with SWITCHYARD_QUERY_TOKEN set, the read API wants it as a bearer token (real deployments).
+  const token = process.env.SWITCHYARD_QUERY_TOKEN?.trim() || undefined;
+  if (token !== undefined && token.length < 16) throw new UsageError('SWITCHYARD_QUERY_TOKEN must be at least 16 characters');
   const envs = a.envs ? a.envs.split(',').map((e) => parseEnv(e.trim(), cfg.environments)) : cfg.environments;
   const port = parseWhole('port', a.port!, 0, 65535);
   const retentionMs = parseDuration('retention', a.retention!);
@@ -113,6 +116,7 @@ runMain(USAGE, async (argv) => {
       control: (env) => controls.get(env)!.current(),
       registry,
       logger,
+      ...(token ? { token } : {}),
       health: () => ({ ok: true, detail: { instanceId, versions: Object.fromEntries([...controls].map(([env, c]) => [env, c.appliedVersion()])) } }),
     },
     port,

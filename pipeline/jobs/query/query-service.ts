@@ -8,6 +8,7 @@
  *
  * Several instances may run at once; each applies the control state it receives on its own.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { Registry } from 'prom-client';
 import { Counter, Histogram } from 'prom-client';
@@ -26,6 +27,11 @@ export interface QueryServiceOptions {
   limits?: QueryLimits;
   health?: () => { ok: boolean; detail: Record<string, unknown> };
   now?: () => number;
+  /**
+   * When set, every /v1/ request must carry `Authorization: Bearer <token>` (401 otherwise);
+   * /healthz and /metrics stay open for probes and scrapers.
+   */
+  token?: string;
 }
 
 /** A listening query service. */
@@ -37,6 +43,14 @@ export interface QueryServer {
 function send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(JSON.stringify(body));
+}
+
+const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
+
+/** True when the request carries the configured bearer token (compared in constant time). */
+function hasToken(req: http.IncomingMessage, token: string): boolean {
+  const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+  return m !== null && timingSafeEqual(digest(m[1]!), digest(token));
 }
 
 /** Starts the HTTP server on host:port (port 0 = any free port). */
@@ -74,6 +88,15 @@ export async function startQueryService(o: QueryServiceOptions, port: number, ho
       res.writeHead(200, { 'content-type': o.registry.contentType });
       res.end(await o.registry.metrics());
       return;
+    }
+    if (o.token !== undefined && !hasToken(req, o.token)) {
+      requests.inc({ env: 'unknown', status: '401', served_by: 'none' });
+      return send(
+        res,
+        401,
+        { error: 'a bearer token is required (Authorization: Bearer <token>, see SWITCHYARD_QUERY_TOKEN)' },
+        { 'www-authenticate': 'Bearer' },
+      );
     }
     if (url.pathname === '/v1/envs') {
       return send(res, 200, { environments: o.environments.map((env) => ({ env, control: o.control(env) })) });

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { hashPassword, readUsersFile, UsersFileError, verifyPassword } from '../../../web/lib/console-users.js';
+import { hashPassword, readUsersFile, UsersFileError, verifyPassword, verifyPasswordAsync } from '../../../web/lib/console-users.js';
 
 describe('console users: password hashes', () => {
   it('verifies the password a hash was made from', () => {
@@ -84,5 +84,14 @@ describe('console users: the users file', () => {
 
   it('says when the file is not JSON', () => {
     assert.throws(() => readUsersFile(write('{nope')), /cannot read it as JSON/);
+  });
+});
+
+describe('verifyPasswordAsync', () => {
+  it('agrees with verifyPassword on right, wrong and malformed hashes', async () => {
+    const stored = hashPassword('correct horse');
+    assert.equal(await verifyPasswordAsync('correct horse', stored), true);
+    for (const wrong of ['correct hors', 'Correct horse', '']) assert.equal(await verifyPasswordAsync(wrong, stored), false, wrong);
+    assert.equal(await verifyPasswordAsync('pw', 'scrypt$00$00'), false);
   });
 });

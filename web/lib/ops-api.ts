@@ -1,0 +1,235 @@
+import 'server-only';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { NextResponse, type NextRequest } from 'next/server';
+import { z } from 'zod';
+import {
+  REPAIR_PROGRESS_QUERY,
+  REPAIR_WORKFLOW_TYPE,
+  repairWorkflowId,
+  STAGES,
+  UPDATE_NAMES,
+  VERIFY_PROGRESS_QUERY,
+  VERIFY_WORKFLOW_TYPE,
+  verifyWorkflowId,
+  type RepairInput,
+  type VerifyInput,
+} from '../../contract';
+import { policyFor } from '../../config/migration-policy';
+import { listRuns } from '../../kit/workflow-runs';
+import { checkToken } from './auth-store';
+import { consoleSettings } from './console-settings';
+import { roleAtLeast, ROLES, type Role } from './roles';
+import { AccessDeniedError, type SignedInUser } from './session';
+import { createMigration, lookupMigration, RequestRejectedError, sendMigrationUpdate, temporalClient } from './temporal';
+import { loadUsers } from './users';
+import { planRepairRun, startRepairRun, startVerifyRun } from './verify-runs';
+
+// The operator API under /api/ops/: what `npm run ops` calls. The caller is the owner of a
+// personal API token (Authorization: Bearer syt_...), made on the console's API tokens page; the
+// role is the lower of the token's and the user's current one, and the user must still be in the
+// users file. The identity of every request (the audit actor, the approver) is the token's owner:
+// an identity in the body is not read. The same workflow updates as the console's forms, so the
+// workflow's own checks (the two-person decommission rule among them) hold here too.
+
+/** The token's owner with the role it may act with, or AccessDeniedError (401/403). */
+export async function requireTokenRole(request: NextRequest, needed: Role): Promise<SignedInUser & { tokenId: string }> {
+  const m = /^Bearer\s+(\S+)$/i.exec(request.headers.get('authorization') ?? '');
+  if (!m) throw new AccessDeniedError('an API token is required (Authorization: Bearer <token>; create one on the console page /tokens)', 401);
+  const checked = await checkToken(m[1]!);
+  if (!checked.ok) throw new AccessDeniedError(`the API token is refused: ${checked.reason}`, 401);
+  const user = loadUsers().get(checked.username);
+  if (!user) throw new AccessDeniedError(`the API token is refused: ${checked.username} is no longer a console user`, 401);
+  // A token never carries more than its owner has now (a demoted user's old token is demoted too).
+  const role = ROLES[Math.min(ROLES.indexOf(checked.role), ROLES.indexOf(user.role))]!;
+  if (!roleAtLeast(role, needed)) throw new AccessDeniedError(`the ${needed} role is required (${user.username}'s token is a ${role} token)`, 403);
+  return { username: user.username, role, tokenId: checked.tokenId };
+}
+
+/** A JSON error answer. */
+export const fail = (status: number, error: string, extra: Record<string, unknown> = {}): NextResponse => NextResponse.json({ error, ...extra }, { status });
+
+/** Runs a handler, turning refusals into 401/403/409 and an unreachable Temporal into 503. */
+export async function answerOps(run: () => Promise<NextResponse>): Promise<NextResponse> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof AccessDeniedError) return fail(err.status, err.message);
+    if (err instanceof RequestRejectedError) return fail(409, `rejected: ${err.message}`);
+    if (err instanceof WorkflowNotFoundError) return fail(404, err.message);
+    return fail(503, `could not reach the migration workflow: ${(err as Error).message}`);
+  }
+}
+
+/** A request's JSON body, or a 400/413 answer. */
+export async function jsonBody(request: NextRequest, limit = 16 * 1024): Promise<unknown | NextResponse> {
+  const length = Number(request.headers.get('content-length') ?? '0');
+  if (length > limit) return fail(413, `too large: at most ${limit} bytes`);
+  const text = await request.text();
+  if (text.length > limit) return fail(413, `too large: at most ${limit} bytes`);
+  if (text.trim() === '') return {};
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return fail(400, 'bad request: the body is not JSON');
+  }
+}
+
+const reason = z.string().trim().min(3, 'a reason of at least 3 characters is required (--reason)').max(500);
+const requestId = z.string().regex(/^[A-Za-z0-9-]{8,64}$/, 'malformed request id');
+const minute = z.number().int().min(0).max(8_640_000_000_000_000);
+const range = z.object({ fromMinute: minute, toMinute: minute }).refine((r) => r.fromMinute <= r.toMinute, 'from is after to');
+const base = { reason, requestId };
+
+/** The body of each command (unknown fields, an identity among them, are dropped). */
+const commandSchemas = {
+  start: z.object({ ...base, demo: z.boolean().default(false) }),
+  advance: z.object({ ...base, from: z.enum(STAGES), overridePromotionOrder: z.boolean().default(false) }),
+  rollback: z.object(base),
+  pause: z.object(base),
+  resume: z.object(base),
+  ramp: z.object({ ...base, percent: z.number().int('the percent is a whole number').min(0).max(100) }),
+  approve: z.object(base),
+  fault: z.object({ ...base, rate: z.number().min(0).max(1) }),
+  verify: z.object({
+    ...base,
+    range: range.optional(),
+    slices: z.number().int().min(1).max(64).optional(),
+    pointsPerSecond: z.number().positive().optional(),
+  }),
+  repair: z.object({
+    ...base,
+    range,
+    deleteExtras: z.boolean().default(false),
+    verifyWorkflowId: z.string().max(200).optional(),
+    allowPartial: z.boolean().default(false),
+    pointsPerSecond: z.number().positive().optional(),
+    confirm: z.boolean().default(false),
+  }),
+} as const;
+
+/** A command of the operator API. */
+export type OpsCommand = keyof typeof commandSchemas;
+
+/** The role each command needs: approving a decommission is an approver's; everything else an operator's. */
+const NEEDED: Record<OpsCommand, Role> = {
+  start: 'operator',
+  advance: 'operator',
+  rollback: 'operator',
+  pause: 'operator',
+  resume: 'operator',
+  ramp: 'operator',
+  approve: 'approver',
+  fault: 'operator',
+  verify: 'operator',
+  repair: 'operator',
+};
+
+/** POST /api/ops/envs/<env>/<command>: one operator request, as the token's owner. */
+export async function runCommand(request: NextRequest, env: string, command: string): Promise<NextResponse> {
+  return await answerOps(async () => {
+    if (!(command in commandSchemas)) return fail(404, `unknown command '${command.slice(0, 40)}' (${Object.keys(commandSchemas).join(', ')})`);
+    const cmd = command as OpsCommand;
+    const user = await requireTokenRole(request, NEEDED[cmd]);
+    if (!consoleSettings().cfg.environments.includes(env))
+      return fail(404, `unknown environment '${env.slice(0, 40)}' (${consoleSettings().cfg.environments.join(', ')})`);
+    const body = await jsonBody(request);
+    if (body instanceof NextResponse) return body;
+    const parsed = commandSchemas[cmd].safeParse(body);
+    if (!parsed.success) return fail(400, `bad request: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`);
+    const actor = { identity: user.username, reason: parsed.data.reason, requestId: parsed.data.requestId };
+    const p = parsed.data as Record<string, unknown>;
+    switch (cmd) {
+      case 'verify': {
+        const input: VerifyInput = {
+          ...actor,
+          env,
+          ...(p.range ? { range: p.range as VerifyInput['range'] } : {}),
+          ...(p.slices ? { slices: p.slices as number } : {}),
+          ...(p.pointsPerSecond ? { pointsPerSecond: p.pointsPerSecond as number } : {}),
+        };
+        return NextResponse.json({ actor: user.username, ...(await startVerifyRun(input)) });
+      }
+      case 'repair': {
+        if (p.deleteExtras && !p.verifyWorkflowId) return fail(400, 'bad request: deleting extra items needs the verify run that found them');
+        if (typeof p.verifyWorkflowId === 'string' && !p.verifyWorkflowId.startsWith(verifyWorkflowId(env, '')))
+          return fail(400, `bad request: ${p.verifyWorkflowId} is not a verify run of ${env}`);
+        const input: RepairInput = {
+          ...actor,
+          env,
+          range: p.range as RepairInput['range'],
+          ...(p.deleteExtras ? { deleteExtras: true, verifyWorkflowId: p.verifyWorkflowId as string } : {}),
+          ...(p.allowPartial ? { allowPartial: true } : {}),
+          ...(p.pointsPerSecond ? { pointsPerSecond: p.pointsPerSecond as number } : {}),
+        };
+        if (!p.confirm) return NextResponse.json({ actor: user.username, plan: await planRepairRun(input) });
+        return NextResponse.json({ actor: user.username, ...(await startRepairRun(input)) });
+      }
+      case 'start': {
+        // Creating the workflow is part of starting it here, as with the console's create button.
+        const { cfg } = consoleSettings();
+        await createMigration(env, p.demo ? policyFor(env, cfg.environments, 'demo') : undefined);
+        break;
+      }
+    }
+    const updates: Record<Exclude<OpsCommand, 'verify' | 'repair'>, [string, Record<string, unknown>]> = {
+      start: [UPDATE_NAMES.start, {}],
+      advance: [UPDATE_NAMES.advance, { from: p.from, overridePromotionOrder: p.overridePromotionOrder }],
+      rollback: [UPDATE_NAMES.rollback, {}],
+      pause: [UPDATE_NAMES.pause, {}],
+      resume: [UPDATE_NAMES.resume, {}],
+      ramp: [UPDATE_NAMES.set_ramp, { percent: p.percent }],
+      approve: [UPDATE_NAMES.approve_decommission, {}],
+      fault: [UPDATE_NAMES.set_fault, { newWriterCorruptionRate: p.rate }],
+    };
+    const [name, extra] = updates[cmd];
+    const result = await sendMigrationUpdate(env, name, { ...actor, ...extra });
+    return NextResponse.json({ actor: user.username, result });
+  });
+}
+
+/** GET /api/ops/status[?env=]: each env's migration state (viewers may read). */
+export async function status(request: NextRequest): Promise<NextResponse> {
+  return await answerOps(async () => {
+    const user = await requireTokenRole(request, 'viewer');
+    const { cfg } = consoleSettings();
+    const env = request.nextUrl.searchParams.get('env');
+    if (env !== null && !cfg.environments.includes(env)) return fail(404, `unknown environment '${env.slice(0, 40)}' (${cfg.environments.join(', ')})`);
+    const envs = env ? [env] : cfg.environments;
+    const migrations = await Promise.all(envs.map(async (e) => ({ env: e, migration: await lookupMigration(e) })));
+    return NextResponse.json({ actor: user.username, role: user.role, envs: migrations });
+  });
+}
+
+/** GET /api/ops/runs?kind=verify|repair&(id=<run id>|env=<env>): a run's progress report, or an env's newest runs. */
+export async function runs(request: NextRequest): Promise<NextResponse> {
+  return await answerOps(async () => {
+    await requireTokenRole(request, 'viewer');
+    const { cfg } = consoleSettings();
+    const q = request.nextUrl.searchParams;
+    const kind = q.get('kind');
+    if (kind !== 'verify' && kind !== 'repair') return fail(400, "bad request: kind must be 'verify' or 'repair'");
+    const client = await temporalClient();
+    const id = q.get('id');
+    const env = q.get('env');
+    if (id !== null) {
+      const ok = cfg.environments.some((e) => id.startsWith(kind === 'verify' ? verifyWorkflowId(e, '') : repairWorkflowId(e, '')));
+      if (!ok) return fail(404, `no ${kind} run '${id.slice(0, 100)}'`);
+      const handle = client.workflow.getHandle(id);
+      try {
+        const [report, described] = await Promise.all([handle.query(kind === 'verify' ? VERIFY_PROGRESS_QUERY : REPAIR_PROGRESS_QUERY), handle.describe()]);
+        return NextResponse.json({ id, status: described.status.name, report });
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return fail(404, `no ${kind} run '${id}'`);
+        throw err;
+      }
+    }
+    if (env === null || !cfg.environments.includes(env))
+      return fail(400, `bad request: name a run (id=) or an environment (env=: ${cfg.environments.join(', ')})`);
+    const runs =
+      kind === 'verify'
+        ? await listRuns(client, VERIFY_WORKFLOW_TYPE, verifyWorkflowId, env, cfg.environments, 10)
+        : (await listRuns(client, REPAIR_WORKFLOW_TYPE, repairWorkflowId, env, cfg.environments, 20)).filter((r) => !r.workflowId.endsWith('-plan'));
+    const list = runs.slice(0, 10).map((r) => ({ ...r, startTime: new Date(r.startTime).toISOString() }));
+    return NextResponse.json({ env, runs: list });
+  });
+}
