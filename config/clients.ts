@@ -9,6 +9,7 @@ import { Connection } from '@temporalio/client';
 import cassandra from 'cassandra-driver';
 import { Kafka, logLevel as kafkaLogLevel, type KafkaConfig } from 'kafkajs';
 import { formatHostPort, isLoopbackHost, type SwitchyardConfig } from './config.js';
+import { readLocalKafkaCredentials, type KafkaPrincipal } from './kafka-credentials.js';
 
 /** Options shared by the client factories. */
 export interface ClientOptions {
@@ -17,7 +18,14 @@ export interface ClientOptions {
 }
 
 /** A kafkajs instance for the configured brokers (kafkajs' own logging is kept to errors). */
-export function createKafka(cfg: SwitchyardConfig, opts: ClientOptions & { clientId?: string; quiet?: boolean } = {}): Kafka {
+export function createKafka(
+  cfg: SwitchyardConfig,
+  opts: ClientOptions & {
+    clientId?: string;
+    quiet?: boolean;
+    /** Authenticate as this principal instead of the process's own (local stack). */ principal?: KafkaPrincipal;
+  } = {},
+): Kafka {
   // The producers pick partitions with the default (murmur2) partitioner on purpose; no need to warn.
   process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
   const config: KafkaConfig = {
@@ -28,11 +36,24 @@ export function createKafka(cfg: SwitchyardConfig, opts: ClientOptions & { clien
     // kafkajs logs every failed connection attempt at ERROR; probes that expect failures stay quiet.
     logLevel: opts.quiet ? kafkaLogLevel.NOTHING : kafkaLogLevel.ERROR,
   };
-  if (cfg.kafka.sasl) {
-    const { mechanism, username, password } = cfg.kafka.sasl;
-    config.sasl = { mechanism, username, password } as KafkaConfig['sasl'];
-  }
+  const sasl = kafkaSasl(cfg, opts.principal);
+  if (sasl) config.sasl = sasl as KafkaConfig['sasl'];
   return new Kafka(config);
+}
+
+/**
+ * The SASL settings a Kafka client uses: KAFKA_SASL_* when set; on the local stack, the password
+ * of the process's principal (or `principal`) from the stack's credentials file, read when the
+ * client is made (the stack writes it on first start); none when neither exists.
+ */
+export function kafkaSasl(
+  cfg: SwitchyardConfig,
+  principal: KafkaPrincipal = cfg.kafka.principal,
+): { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string } | undefined {
+  if (cfg.kafka.sasl) return cfg.kafka.sasl;
+  if (cfg.kafka.localCredentialsFile === undefined) return undefined;
+  const creds = readLocalKafkaCredentials(cfg.kafka.localCredentialsFile);
+  return creds ? { mechanism: creds.mechanism, username: principal, password: creds.users[principal] } : undefined;
 }
 
 /** A cassandra-driver client for the configured contact points (not yet connected). */

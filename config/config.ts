@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ENV_NAME_PATTERN } from '../contract/index.js';
 import { CONFIG_ERROR_NAME } from '../kit/cli.js';
+import { isKafkaPrincipal, KAFKA_PRINCIPALS, localKafkaCredentialsFile, type KafkaPrincipal } from './kafka-credentials.js';
 
 /** Root of the repository (the folder holding package.json). */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -31,8 +32,6 @@ export interface SwitchyardConfig {
     /** API key for Temporal Cloud; implies TLS. */
     apiKey: string | undefined;
     tls: boolean;
-    /** Port of the local dev server's web UI. */
-    uiPort: number;
     taskQueue: string;
   };
   /** Kafka connection and local broker settings. */
@@ -40,7 +39,15 @@ export interface SwitchyardConfig {
     brokers: HostPort[];
     clientId: string;
     ssl: boolean;
+    /** SASL credentials from KAFKA_SASL_*; when unset, a local stack broker's own (see localCredentialsFile). */
     sasl: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string } | undefined;
+    /** Who this process is to the local stack's broker (config/kafka-credentials.ts): the process's own, or SWITCHYARD_KAFKA_PRINCIPAL. */
+    principal: KafkaPrincipal;
+    /**
+     * The local stack's SCRAM credentials file, when the broker is the stack's (one loopback broker)
+     * and KAFKA_SASL_* is not set: clients read their principal's password from it.
+     */
+    localCredentialsFile: string | undefined;
     /** KRaft controller port of the local broker. */
     controllerPort: number;
   };
@@ -139,8 +146,14 @@ export function formatHostPort(hp: HostPort): string {
 
 type Env = Record<string, string | undefined>;
 
+/** What a process says about itself when it loads the configuration. */
+export interface LoadConfigOptions {
+  /** The Kafka principal this kind of process authenticates as on the local stack (default admin). */
+  kafkaPrincipal?: KafkaPrincipal;
+}
+
 /** Reads the environment's settings over the defaults, validates them, and returns the config. */
-export function loadConfig(env: Env = process.env): SwitchyardConfig {
+export function loadConfig(env: Env = process.env, opts: LoadConfigOptions = {}): SwitchyardConfig {
   const problems: string[] = [];
   const get = (name: string, fallback: string): string => {
     const v = env[name];
@@ -216,7 +229,6 @@ export function loadConfig(env: Env = process.env): SwitchyardConfig {
     namespace: name('TEMPORAL_NAMESPACE', 'default'),
     apiKey: temporalApiKey,
     tls: bool('TEMPORAL_TLS', temporalApiKey !== undefined),
-    uiPort: port('TEMPORAL_UI_PORT', 8233),
     taskQueue: name('TEMPORAL_TASK_QUEUE', 'switchyard-control'),
   };
 
@@ -234,11 +246,17 @@ export function loadConfig(env: Env = process.env): SwitchyardConfig {
       sasl = { mechanism: saslMechanism as (typeof SASL_MECHANISMS)[number], username, password };
     }
   }
+  const principalName = optional('SWITCHYARD_KAFKA_PRINCIPAL') ?? opts.kafkaPrincipal ?? 'admin';
+  if (!isKafkaPrincipal(principalName))
+    problems.push(`SWITCHYARD_KAFKA_PRINCIPAL: '${principalName}' must be one of ${Object.keys(KAFKA_PRINCIPALS).join(', ')}`);
+  const brokers = hostPortList('KAFKA_BROKERS', '127.0.0.1:9092', 9092);
   const kafka = {
-    brokers: hostPortList('KAFKA_BROKERS', '127.0.0.1:9092', 9092),
+    brokers,
     clientId: name('KAFKA_CLIENT_ID', 'switchyard'),
     ssl: bool('KAFKA_SSL', false),
     sasl,
+    principal: (isKafkaPrincipal(principalName) ? principalName : 'admin') as KafkaPrincipal,
+    localCredentialsFile: undefined as string | undefined,
     controllerPort: port('KAFKA_CONTROLLER_PORT', 9093),
   };
 
@@ -286,6 +304,9 @@ export function loadConfig(env: Env = process.env): SwitchyardConfig {
     javaHome: optional('SWITCHYARD_JAVA_HOME') ?? optional('JAVA_HOME'),
     python: get('SWITCHYARD_PYTHON', 'python3'),
   };
+
+  // A local stack broker's credentials (only when no others are configured).
+  if (saslMechanism === undefined && brokers.length === 1 && isLoopbackHost(brokers[0]!.host)) kafka.localCredentialsFile = localKafkaCredentialsFile(dir);
 
   // Environments
   const environments = get('SWITCHYARD_ENVS', 'test,staging,production')

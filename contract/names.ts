@@ -199,3 +199,9 @@ export const ROLES = {
 
 /** The identity the workflow uses for its own actions; operators may not use it. */
 export const AUTOMATIC_ACTOR = 'automatic';
+
+/** The compacted topic holding the latest control state of every environment (key = env). */
+export const CONTROL_TOPIC = 'switchyard.control';
+
+/** The topic where data-plane instances announce themselves and the version they apply. */
+export const HEARTBEAT_TOPIC = 'switchyard.heartbeats';

@@ -215,7 +215,7 @@ async function main(argv: string[]): Promise<void> {
       credentials,
       migrations,
       policy: policies.get(cfg.environments[0]!)!,
-      temporalUiUrl: `http://${cfg.temporal.address.host}:${cfg.temporal.uiPort}/namespaces/${cfg.temporal.namespace}/workflows`,
+      temporalUiUrl: null,
       queryUrl: `http://127.0.0.1:${options.queryPort}`,
       receiverUrl: `http://127.0.0.1:${options.receiverPort}`,
       logDir,

@@ -46,16 +46,16 @@ const PHASES: Phase[] = [
     timeoutMs: 900_000,
   },
   { name: 'disruptive', dir: 'test/integration', match: isDisruptive, needsStack: true, concurrency: 1, timeoutMs: 900_000 },
-  // Two files at a time: the browser tests wait on the stack more than they use the CPU. The
-  // migration scenario (the longest, about 6 minutes) starts first; the console tests run one
-  // after another beside it, so the phase lasts about as long as the scenario plus one console file.
+  // Two runners side by side: the browser tests wait on the stack more than they use the CPU. One
+  // runs the migration scenario (about 6 minutes) and then the security suite, the other the
+  // three console files one after another (about 11 minutes in all).
   {
     name: 'e2e',
     dir: 'test/e2e',
     match: (f) => f.endsWith('.test.ts'),
     needsStack: true,
     concurrency: 2,
-    first: (f) => f.endsWith('migration-scenario.test.ts'),
+    first: (f) => f.endsWith('migration-scenario.test.ts') || f.endsWith('security.test.ts'),
     timeoutMs: 1_800_000,
   },
 ];

@@ -39,7 +39,7 @@ runMain(USAGE, async (argv) => {
     jitter: { type: 'string', default: '0' },
     partitions: { type: 'string', default: '6' },
   });
-  const cfg = loadConfig();
+  const cfg = loadConfig(process.env, { kafkaPrincipal: 'tools' });
   const env = parseEnv(a.env, cfg.environments);
   const apps = parseWhole('apps', a.apps!, 1, 1_000_000);
   const rate = parseWhole('rate', a.rate!, 0, 10_000_000);

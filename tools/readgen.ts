@@ -28,7 +28,7 @@ runMain(USAGE, async (argv) => {
     concurrency: { type: 'string', default: '16' },
     seed: { type: 'string', default: '1' },
   });
-  const cfg = loadConfig();
+  const cfg = loadConfig(process.env, { kafkaPrincipal: 'tools' });
   const env = parseEnv(a.env, cfg.environments);
   try {
     new URL(a.url!);

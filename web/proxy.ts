@@ -1,7 +1,9 @@
 import { unsealData } from 'iron-session';
 import { NextResponse, type NextRequest } from 'next/server';
 import { loadConfig } from '../config/config';
+import { checkSession } from './lib/auth-store';
 import {
+  actionBodyKind,
   checkActionEnvelope,
   checkEnvPage,
   checkOrigin,
@@ -36,15 +38,27 @@ function guard(): GuardSettings {
   return settings;
 }
 
-async function hasSessionCookie(request: NextRequest): Promise<boolean> {
+/**
+ * A live session: the cookie unseals and names a session the session table still holds (signed
+ * out, ended by an approver, idle or past its lifetime: not live). Checked here too so a page
+ * asked for with a dead session is a redirect to the sign-in page, not a page that redirects
+ * itself after its status was sent. Session table unreachable: the pages' own check decides.
+ */
+async function hasLiveSession(request: NextRequest): Promise<boolean> {
   const sealed = request.cookies.get(SESSION_COOKIE)?.value;
   const secret = process.env.SWITCHYARD_SESSION_SECRET;
   if (!sealed || !secret || secret.length < 32) return false;
+  let data: { username?: string; sessionId?: string };
   try {
-    const data = await unsealData<{ username?: string; sessionId?: string }>(sealed, { password: secret });
-    return typeof data.username === 'string' && data.username.length > 0 && typeof data.sessionId === 'string';
+    data = await unsealData<{ username?: string; sessionId?: string }>(sealed, { password: secret });
   } catch {
     return false;
+  }
+  if (typeof data.username !== 'string' || data.username.length === 0 || typeof data.sessionId !== 'string') return false;
+  try {
+    return (await checkSession(data.username, data.sessionId)) === null;
+  } catch {
+    return true;
   }
 }
 
@@ -59,13 +73,18 @@ function refuse(request: NextRequest, r: Refusal): NextResponse {
 
 const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-/** A server action's form must parse: a malformed multipart body is the client's error (400), not the server's. */
-async function checkActionForm(request: NextRequest): Promise<Refusal | null> {
+/** A server action's body must parse: a malformed form or argument text is the client's error (400), not the server's. */
+async function checkActionBody(request: NextRequest): Promise<Refusal | null> {
+  const kind = actionBodyKind(request.headers);
   try {
-    await request.clone().formData();
+    if (kind === 'json-text') JSON.parse(await request.clone().text());
+    else await request.clone().formData();
     return null;
   } catch (err) {
-    return { status: 400, message: `bad request: the action's form could not be read (${(err as Error).message.slice(0, 200)})` };
+    return {
+      status: 400,
+      message: `bad request: the action's ${kind === 'json-text' ? 'arguments' : 'form'} could not be read (${(err as Error).message.slice(0, 200)})`,
+    };
   }
 }
 
@@ -76,12 +95,12 @@ async function check(request: NextRequest): Promise<NextResponse | null> {
   if (early) return refuse(request, early);
   const isAction = request.method === 'POST' && request.headers.has('next-action');
   if (isAction) {
-    const bad = checkActionEnvelope(request.headers) ?? (await checkActionForm(request));
+    const bad = checkActionEnvelope(request.headers) ?? (await checkActionBody(request));
     if (bad) return refuse(request, bad);
   }
   if (pathname === '/login') return null;
   if (pathname.startsWith('/api/ops/') && /^bearer /i.test(request.headers.get('authorization') ?? '')) return null;
-  if (!(await hasSessionCookie(request))) {
+  if (!(await hasLiveSession(request))) {
     if (pathname.startsWith('/api/') || isAction || request.method !== 'GET') return NextResponse.json({ error: 'not signed in' }, { status: 401 });
     return NextResponse.redirect(new URL('/login', request.url));
   }

@@ -26,7 +26,7 @@ runMain(USAGE, async (argv) => {
   const a = parseCommandLine(argv, { 'create-migrations': { type: 'string' } });
   const scale = a['create-migrations'];
   if (scale !== undefined && scale !== 'demo' && scale !== 'production') throw new UsageError(`--create-migrations: '${scale}' is not demo or production`);
-  const cfg = loadConfig();
+  const cfg = loadConfig(process.env, { kafkaPrincipal: 'worker' });
   const logger = createLogger('control-worker', cfg.logLevel);
   const kafka = createKafka(cfg, { clientId: 'switchyard-control-worker' });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });

@@ -91,7 +91,7 @@ runMain(USAGE, async (argv) => {
       'no-wait': { type: 'boolean', default: false },
     },
   );
-  const cfg = loadConfig();
+  const cfg = loadConfig(process.env, { kafkaPrincipal: 'tools' });
   const api = consoleApiFromEnv();
   try {
     if ((command === 'verify' || command === 'repair') && positional[0] === 'status') {

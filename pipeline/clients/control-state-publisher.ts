@@ -9,13 +9,26 @@
  * on a shared cluster should lower that setting or accept the extra seconds per call.
  */
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Kafka, Producer } from 'kafkajs';
 import { createLogger, type Logger } from '../../kit/logger.js';
 import { decodeControlState, describeIssues, encodeControlState } from '../kernel/control/control-codec.js';
 import { AcknowledgementTimeoutError, ControlReadTimeoutError, InvalidControlStateError } from '../kernel/control/control-errors.js';
-import { CONTROL_TOPIC, HEARTBEAT_TOPIC, controlStateSchema, type ControlState, type Heartbeat } from '../kernel/control/control-state.js';
+import {
+  CONTROL_PUBLISHER_HEADER,
+  CONTROL_TOPIC,
+  HEARTBEAT_TOPIC,
+  controlStateSchema,
+  type ControlState,
+  type Heartbeat,
+} from '../kernel/control/control-state.js';
 import { HeartbeatTable } from './heartbeat-table.js';
 import { tailTopic, type TopicTail } from '../kernel/control/topic-tail.js';
+
+/** The publishing process (host and pid), sent with every state: instances log it when they apply one. */
+export function defaultPublisher(): string {
+  return `${hostname()}/pid ${process.pid}`;
+}
 
 /** Where a published state landed. */
 export interface PublishedControlState {
@@ -33,12 +46,16 @@ export interface PublishedControlState {
  * caller must never publish a lower version than the env's latest — after compaction it would
  * become what newly started instances read.
  */
-export async function publishControlState(producer: Producer, state: ControlState): Promise<PublishedControlState> {
+export async function publishControlState(producer: Producer, state: ControlState, publisher = defaultPublisher()): Promise<PublishedControlState> {
   const parsed = controlStateSchema.safeParse(state);
   if (!parsed.success)
     throw new InvalidControlStateError(`control state for env ${String((state as { env?: unknown }).env)} is invalid: ${describeIssues(parsed.error)}`);
   const valid = parsed.data;
-  const [meta] = await producer.send({ topic: CONTROL_TOPIC, acks: -1, messages: [{ key: valid.env, value: encodeControlState(valid) }] });
+  const [meta] = await producer.send({
+    topic: CONTROL_TOPIC,
+    acks: -1,
+    messages: [{ key: valid.env, value: encodeControlState(valid), headers: { [CONTROL_PUBLISHER_HEADER]: publisher } }],
+  });
   return { env: valid.env, version: valid.version, partition: meta?.partition ?? 0, offset: meta?.baseOffset ?? meta?.offset ?? '-1' };
 }
 

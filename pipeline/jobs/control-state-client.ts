@@ -13,7 +13,14 @@ import { ENV_NAME_PATTERN } from '../../contract/index.js';
 import { createLogger, type Logger } from '../../kit/logger.js';
 import { decodeControlState, describeIssues, encodeHeartbeat } from '../kernel/control/control-codec.js';
 import { InvalidControlStateError } from '../kernel/control/control-errors.js';
-import { CONTROL_TOPIC, HEARTBEAT_TOPIC, controlStateSchema, type ControlState, type Heartbeat } from '../kernel/control/control-state.js';
+import {
+  CONTROL_PUBLISHER_HEADER,
+  CONTROL_TOPIC,
+  HEARTBEAT_TOPIC,
+  controlStateSchema,
+  type ControlState,
+  type Heartbeat,
+} from '../kernel/control/control-state.js';
 import { tailTopic, type TopicTail } from '../kernel/control/topic-tail.js';
 
 /** Options of createControlStateClient. */
@@ -82,6 +89,8 @@ export function createControlStateClient(opts: ControlStateClientOptions): Contr
   let candidate: ControlState | undefined;
   let applyChain: Promise<void> = Promise.resolve();
   let startupDone = false;
+  // Where the candidate came from: its offset and the publisher its record names.
+  let candidateFrom = { offset: '-1', publisher: 'unknown' };
   let stopped = false;
   let tail: TopicTail | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -110,7 +119,10 @@ export function createControlStateClient(opts: ControlStateClientOptions): Contr
         log.warn({ action: 'control-record-invalid', offset: m.offset, key, stateEnv: state.env }, 'ignoring a control record whose key and env disagree');
         continue;
       }
-      if (state.version > (candidate?.version ?? applied.version)) candidate = state;
+      if (state.version > (candidate?.version ?? applied.version)) {
+        candidate = state;
+        candidateFrom = { offset: m.offset, publisher: m.headers?.[CONTROL_PUBLISHER_HEADER]?.toString() ?? 'unknown (no publisher header)' };
+      }
     }
     if (startupDone) void scheduleApply();
   };
@@ -120,6 +132,7 @@ export function createControlStateClient(opts: ControlStateClientOptions): Contr
 
   const applyCandidate = async (): Promise<void> => {
     const next = candidate;
+    const from = candidateFrom;
     if (next === undefined || next.version <= applied.version || stopped) return;
     const prev = applied;
     try {
@@ -139,7 +152,17 @@ export function createControlStateClient(opts: ControlStateClientOptions): Contr
     }
     applied = deepFreeze(next);
     if (candidate === next) candidate = undefined;
-    log.info({ action: 'control-state-applied', version: next.version, previousVersion: prev.version, reason: next.reason }, 'applied control state');
+    log.info(
+      {
+        action: 'control-state-applied',
+        version: next.version,
+        previousVersion: prev.version,
+        reason: next.reason,
+        offset: from.offset,
+        publishedBy: from.publisher,
+      },
+      'applied control state',
+    );
     // Acknowledge at once rather than at the next tick: the control plane is waiting on it.
     beat();
   };

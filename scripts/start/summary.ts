@@ -16,7 +16,8 @@ export interface SummaryInput {
   migrations: MigrationStatus[];
   /** The demo policy of the first environment (they share it unless SWITCHYARD_POLICY_FILE says otherwise). */
   policy: MigrationPolicy;
-  temporalUiUrl: string;
+  /** A Temporal web UI, or null (the local stack runs Temporal without one). */
+  temporalUiUrl: string | null;
   queryUrl: string;
   /** The local notification receiver's address (absent: not started). */
   receiverUrl?: string;
@@ -52,7 +53,7 @@ export function formatSummary(s: SummaryInput): string {
   );
   for (const m of s.migrations) if (m.note) lines.push(`${indent}${m.env}: ${m.note}`);
   lines.push(
-    `${label('Temporal UI')}${s.temporalUiUrl}`,
+    `${label('Temporal UI')}${s.temporalUiUrl ?? 'not started: the local Temporal runs headless, so every operator action goes through the console (docs/security.md)'}`,
     `${label('Query service')}${s.queryUrl}/v1/envs`,
     ...(s.receiverUrl ? [`${label('Notifications')}${s.receiverUrl}/messages (local receiver; the console's Notifications page shows them)`] : []),
     `${label('Operator CLI')}npm run ops -- status   (with an API token from ${s.consoleUrl ? `${s.consoleUrl}/tokens` : 'the console'} in SWITCHYARD_TOKEN)`,

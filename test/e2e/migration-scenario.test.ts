@@ -369,8 +369,7 @@ describe('e2e: one environment migrated through every stage on the real stack', 
     const readsOfEachRange = (): number =>
       Math.min(
         ...DEFAULT_RANGES.map(
-          ([rangeMs]) =>
-            responses.filter((r) => r.status === 200 && r.request.sentAt >= fullCutoverAt && r.request.to - r.request.from === rangeMs).length,
+          ([rangeMs]) => responses.filter((r) => r.status === 200 && r.request.sentAt >= fullCutoverAt && r.request.to - r.request.from === rangeMs).length,
         ),
       );
     const enoughBy = Date.now() + 120_000;

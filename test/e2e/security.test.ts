@@ -8,9 +8,10 @@ import { DeleteTableCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import type { Client } from '@temporalio/client';
 import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
 import { readAudit } from '../../audit/audit-log.js';
-import { createDynamoClient } from '../../config/clients.js';
+import { createDynamoClient, createKafka } from '../../config/clients.js';
 import { demoPolicy } from '../../config/migration-policy.js';
 import { MIGRATION_WORKFLOW_TYPE, migrationWorkflowId, type MigrationPolicy, type MigrationState } from '../../contract/index.js';
+import { CONTROL_TOPIC, HEARTBEAT_TOPIC } from '../../pipeline/kernel/control/control-state.js';
 import { SCIENCE_STATS_TABLE } from '../../pipeline/kernel/science/control-tables.js';
 import { launchBrowser } from '../support/browser.js';
 import { ConsoleProcess, ensureConsoleBuilt, writeUsersFile, type TestUser } from '../support/console.js';
@@ -175,8 +176,14 @@ describe('security: one front door, revocable sessions, nothing around the conso
     assert.equal((await health(alma.cookie)).status, 200, "alma's own session goes on");
     const victor = await signIn('victor');
     await victor.page.goto('/sessions');
-    assert.equal(new URL(victor.page.url()).pathname, '/', 'a viewer is sent back to the overview');
-    await Promise.all([olivia.context.close(), alma.context.close(), victor.context.close()]);
+    // The page redirects before it reads anything (its status is already sent: the redirect is in the page).
+    await victor.page.waitForURL((u) => u.pathname === '/', { timeout: 15_000 });
+    assert.equal(await victor.page.getByTestId('session-table').count(), 0, 'a viewer sees no session table');
+    const oscar = await signIn('oscar');
+    await oscar.page.goto('/sessions');
+    await oscar.page.waitForURL((u) => u.pathname === '/', { timeout: 15_000 });
+    assert.equal(await oscar.page.getByTestId('session-table').count(), 0, 'an operator sees no session table');
+    await Promise.all([olivia.context.close(), alma.context.close(), victor.context.close(), oscar.context.close()]);
   });
 
   it('throttles the 11th wrong password in a minute, even when right, while the server stays responsive', async () => {
@@ -338,7 +345,7 @@ describe('security: one front door, revocable sessions, nothing around the conso
     );
     const refused = await action({}, asRamp);
     assert.equal(refused.status, 200);
-    assert.match(await refused.text(), /not sent: percent: the percent must be a whole number from 0 to 100/);
+    assert.match(await refused.text(), /not sent: percent: (the percent must be a whole number from 0 to 100|a percent from 0 to 100 is required)/);
     assert.equal((await state()).ramp, rampBefore);
     await context.close();
   });
@@ -408,7 +415,8 @@ describe('security: one front door, revocable sessions, nothing around the conso
     const started = audit.find((e) => e.action === 'start');
     assert.ok(started, 'a start entry');
     assert.equal(started.actor, 'olivia');
-    const claimed = audit.filter((e) => e.reason === 'security: claims to be alma');
+    // A refused request is audited too, with the refusal as its reason and the request's own in its evidence.
+    const claimed = audit.filter((e) => e.reason === 'security: claims to be alma' || e.evidence?.requestReason === 'security: claims to be alma');
     assert.ok(claimed.length > 0, 'the ramp request was audited');
     for (const e of claimed) assert.equal(e.actor, 'olivia', 'the body cannot name another actor');
     assert.equal(audit.filter((e) => e.actor === 'alma').length, 0, 'nothing in the audit log claims to be alma');
@@ -464,5 +472,68 @@ describe('security: one front door, revocable sessions, nothing around the conso
     assert.equal(afterwards.s400 - before.s400, 5, 'each counted as a client error');
     assert.equal(afterwards.s5xx, before.s5xx, 'none counted as a server or store error');
     assert.equal(await storeErrors(), errorsBefore, 'the store error counts the gates read are untouched');
+  });
+
+  it('lets only the control worker write the control topic; every Kafka client must authenticate', async () => {
+    const send = async (kafka: ReturnType<typeof createKafka>, topic: string, key: string): Promise<unknown> => {
+      const producer = kafka.producer({ retry: { retries: 0 } });
+      try {
+        await producer.connect();
+        await producer.send({ topic, acks: -1, messages: [{ key, value: Buffer.from('{}') }] });
+        return null;
+      } catch (err) {
+        return err;
+      } finally {
+        await producer.disconnect().catch(() => undefined);
+      }
+    };
+    // A throwaway key: instances of this test's env never read it, and the tombstone below retires it.
+    const key = `${env}-acl`;
+    // Every other principal of the stack is refused by the broker's ACLs, whatever it sends.
+    for (const principal of ['query', 'writer', 'aggregator', 'console', 'tools'] as const) {
+      const err = await send(createKafka(cfg, { clientId: `sec-${principal}`, principal, quiet: true }), CONTROL_TOPIC, key);
+      assert.ok(err instanceof Error, `${principal} wrote ${CONTROL_TOPIC}`);
+      assert.match(String((err as { type?: string }).type ?? err.message), /TOPIC_AUTHORIZATION_FAILED|not authorized/i, `${principal}: ${err.message}`);
+    }
+    // Heartbeats (what acknowledges a control state) come from the data plane only.
+    const forged = await send(createKafka(cfg, { clientId: 'sec-tools-hb', principal: 'tools', quiet: true }), HEARTBEAT_TOPIC, key);
+    assert.ok(forged instanceof Error, `tools wrote ${HEARTBEAT_TOPIC}`);
+    // The worker's name with a wrong password, or no credentials at all: no connection.
+    const wrong = await send(
+      createKafka(
+        { ...cfg, kafka: { ...cfg.kafka, sasl: { mechanism: 'scram-sha-256', username: 'worker', password: 'guessed' } } },
+        { quiet: true, connectTimeoutMs: 2000 },
+      ),
+      CONTROL_TOPIC,
+      key,
+    );
+    assert.ok(wrong instanceof Error);
+    assert.match(wrong.message, /SASL|authentication/i);
+    const none = await send(
+      createKafka({ ...cfg, kafka: { ...cfg.kafka, localCredentialsFile: undefined } }, { quiet: true, connectTimeoutMs: 2000 }),
+      CONTROL_TOPIC,
+      key,
+    );
+    assert.ok(none instanceof Error, 'a client without credentials wrote the control topic');
+    // The worker's own principal may (the ACLs do not simply shut everyone out); a tombstone retires the key.
+    const worker = createKafka(cfg, { clientId: 'sec-worker', principal: 'worker' }).producer();
+    await worker.connect();
+    await worker.send({ topic: CONTROL_TOPIC, acks: -1, messages: [{ key, value: null }] });
+    await worker.disconnect();
+    // Each instance logs which worker published the state it applies (the start above published one).
+    const applied = procs[0]!
+      .log()
+      .split('\n')
+      .find((l) => l.includes('"action":"control-state-applied"'));
+    assert.ok(applied, 'the query service applied a control state');
+    assert.match(applied, /"publishedBy":"[^"]+\/pid \d+"/);
+  });
+
+  it('runs the local Temporal without its web UI (its write actions cannot be turned off)', async () => {
+    const refused = await fetch('http://127.0.0.1:8233/', { signal: AbortSignal.timeout(5000) }).then(
+      (r) => `answered ${r.status}`,
+      (err: Error) => (err.cause as { code?: string } | undefined)?.code ?? err.message,
+    );
+    assert.equal(refused, 'ECONNREFUSED', 'nothing listens on the dev server UI port');
   });
 });

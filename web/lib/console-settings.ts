@@ -12,7 +12,8 @@ export interface ConsoleSettings {
   /** Base URL of the query service (the "Metrics tab" preview reads through it). */
   queryUrl: string;
   /** Base URL of the Temporal web UI, for links to the workflows. */
-  temporalUiUrl: string;
+  /** A Temporal web UI to link workflows to (SWITCHYARD_TEMPORAL_UI_URL), or null. */
+  temporalUiUrl: string | null;
   /** How long a session lasts at most, seconds (its absolute lifetime). */
   sessionTtlSeconds: number;
   /** How long a session may go unused before it ends, seconds. */
@@ -61,14 +62,15 @@ export function consoleSettings(): ConsoleSettings {
   if (cached) return cached;
   const parsed = schema.safeParse(process.env);
   if (!parsed.success) throw new ConsoleConfigError(`console configuration: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
-  const cfg = loadConfig();
+  const cfg = loadConfig(process.env, { kafkaPrincipal: 'console' });
   const v = parsed.data;
   cached = {
     cfg,
     sessionSecret: v.SWITCHYARD_SESSION_SECRET,
     usersFile: v.SWITCHYARD_USERS_FILE,
     queryUrl: v.SWITCHYARD_QUERY_URL.replace(/\/$/, ''),
-    temporalUiUrl: (v.SWITCHYARD_TEMPORAL_UI_URL ?? `http://${cfg.temporal.address.host}:${cfg.temporal.uiPort}`).replace(/\/$/, ''),
+    // The local stack runs Temporal without its web UI; a real cluster's UI (read-only for operators) may be linked.
+    temporalUiUrl: v.SWITCHYARD_TEMPORAL_UI_URL === undefined ? null : v.SWITCHYARD_TEMPORAL_UI_URL.replace(/\/$/, ''),
     sessionTtlSeconds: v.SWITCHYARD_SESSION_TTL,
     sessionIdleSeconds: v.SWITCHYARD_SESSION_IDLE,
     authTable: v.SWITCHYARD_AUTH_TABLE,

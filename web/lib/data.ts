@@ -15,7 +15,7 @@ import {
 } from '../../pipeline/clients/science-stats-reader';
 import type { MismatchSample } from '../../pipeline/kernel/science/control-tables';
 import type { ControlState, Heartbeat } from '../../pipeline/kernel/control/control-state';
-import { Stage, STAGES, type AuditEntry } from '../../contract';
+import { migrationWorkflowId, Stage, STAGES, type AuditEntry } from '../../contract';
 import { consoleSettings } from './console-settings';
 import { fleet, type PipelineFigures } from './fleet';
 import { lookupMigration, temporalUiLink, type MigrationLookup } from './temporal';
@@ -192,7 +192,9 @@ export async function loadOverview(): Promise<{ envs: EnvOverview[]; outages: Ou
 /** Everything the environment page shows at once (the slower panels load on their own: loadEnvSamples, loadEnvAudit). */
 export interface EnvDetail extends EnvOverview {
   series: MinutePoint[];
-  temporalLink: string;
+  temporalLink: string | null;
+  /** The env's migration workflow id (for the Temporal CLI when no UI is linked). */
+  workflowId: string;
 }
 
 /** The environment page's data (the last hour); null when env is not one the console manages. */
@@ -207,6 +209,7 @@ export async function loadEnvDetail(env: string): Promise<{ detail: EnvDetail; o
       ...envOverview(env, migration, rows, to),
       series: toMinutePoints(rows ?? [], from, to),
       temporalLink: temporalUiLink(env),
+      workflowId: migrationWorkflowId(env),
     },
     outages,
   };

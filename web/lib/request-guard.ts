@@ -87,14 +87,23 @@ export function checkOrigin(method: string, headers: Headers, s: GuardSettings):
   return { status: 403, message: `refused: a request from ${originHost} is not from this console (${own || 'unknown host'})` };
 }
 
+/** How React encodes a server action's arguments: a form (multipart or urlencoded), or plain values as JSON text. */
+export function actionBodyKind(headers: Headers): 'form' | 'json-text' | null {
+  const type = (headers.get('content-type') ?? '').toLowerCase();
+  if (type.startsWith('multipart/form-data') || type.startsWith('application/x-www-form-urlencoded')) return 'form';
+  // An action called without a form (sign-out, a button with bound values) sends text/plain.
+  if (type.startsWith('text/plain')) return 'json-text';
+  return null;
+}
+
 /**
- * A server action's body: the console's actions all take a form, so anything but
- * multipart/form-data or a urlencoded form is a 400, and a body over the limit (or of unknown
- * length) a 413 or a 400. The body itself is parsed by checkActionForm.
+ * A server action's body: a form, or React's JSON text of plain arguments; any other type is a
+ * 400, and a body over the limit (or of unknown length) a 413 or a 400. The body itself is parsed
+ * by checkActionBody (proxy.ts).
  */
 export function checkActionEnvelope(headers: Headers): Refusal | null {
   const type = (headers.get('content-type') ?? '').toLowerCase();
-  if (!type.startsWith('multipart/form-data') && !type.startsWith('application/x-www-form-urlencoded'))
+  if (actionBodyKind(headers) === null)
     return { status: 400, message: `bad request: a console action takes a form (multipart/form-data), not '${type || 'no content type'}'` };
   const lengthText = headers.get('content-length');
   if (lengthText === null) return { status: 400, message: 'bad request: a console action must say its length (Content-Length)' };

@@ -92,8 +92,9 @@ export async function createMigration(env: string, policy?: MigrationPolicy): Pr
   }
 }
 
-/** Link to the env's workflow in the Temporal web UI. */
-export function temporalUiLink(env: string): string {
+/** Link to the env's workflow in the Temporal web UI, when one is configured (null otherwise). */
+export function temporalUiLink(env: string): string | null {
   const { cfg, temporalUiUrl } = consoleSettings();
+  if (temporalUiUrl === null) return null;
   return `${temporalUiUrl}/namespaces/${encodeURIComponent(cfg.temporal.namespace)}/workflows/${encodeURIComponent(migrationWorkflowId(env))}`;
 }

@@ -58,10 +58,7 @@ export const temporalService: StackService = {
   name: 'temporal',
   startTimeoutMs: 60_000,
   stopGraceMs: 10_000,
-  ports: (cfg) => [
-    { label: 'grpc', host: cfg.temporal.address.host, port: cfg.temporal.address.port },
-    { label: 'ui', host: cfg.temporal.address.host, port: cfg.temporal.uiPort },
-  ],
+  ports: (cfg) => [{ label: 'grpc', host: cfg.temporal.address.host, port: cfg.temporal.address.port }],
   isLocal: (cfg) => isLoopbackHost(cfg.temporal.address.host),
   endpoint: (cfg) => formatHostPort(cfg.temporal.address),
   marker: (cfg) => temporalCli(cfg),
@@ -83,8 +80,9 @@ export const temporalService: StackService = {
       cfg.temporal.address.host,
       '--port',
       String(cfg.temporal.address.port),
-      '--ui-port',
-      String(cfg.temporal.uiPort),
+      // No web UI: its write actions (signal, update, terminate, reset) cannot be turned off on
+      // the dev server, and every operator action goes through the console (docs/security.md).
+      '--headless',
       '--namespace',
       cfg.temporal.namespace,
       '--log-level',

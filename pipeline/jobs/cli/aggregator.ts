@@ -22,7 +22,7 @@ runMain(USAGE, async (argv) => {
     lateness: { type: 'string', default: `${AGGREGATOR_DEFAULTS.allowedLatenessMs}ms` },
     idle: { type: 'string', default: `${AGGREGATOR_DEFAULTS.idleMs}ms` },
   });
-  const cfg = loadConfig();
+  const cfg = loadConfig(process.env, { kafkaPrincipal: 'aggregator' });
   const common = parseCommonJobArgs(args, cfg);
   const allowedLatenessMs = parseDuration('lateness', args.lateness!);
   const idleMs = parseDuration('idle', args.idle!);

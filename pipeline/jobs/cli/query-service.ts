@@ -42,7 +42,7 @@ runMain(USAGE, async (argv) => {
     'flush-interval': { type: 'string', default: '2s' },
     settle: { type: 'string', default: `${DEFAULT_SETTLE_MS}ms` },
   });
-  const cfg = loadConfig();
+  const cfg = loadConfig(process.env, { kafkaPrincipal: 'query' });
   // Optional: with SWITCHYARD_QUERY_TOKEN set, the read API wants it as a bearer token (real deployments).
   const token = process.env.SWITCHYARD_QUERY_TOKEN?.trim() || undefined;
   if (token !== undefined && token.length < 16) throw new UsageError('SWITCHYARD_QUERY_TOKEN must be at least 16 characters');

@@ -6,6 +6,7 @@ import { createCassandraClient, createDynamoClient, createKafka } from '../../..
 import { loadConfig } from '../../../config/config.js';
 import { createMetricStore } from '../../kernel/stores/create-metric-store.js';
 import { ensureTopics } from '../../kernel/topics.js';
+import { ensureControlTopics } from '../../kernel/control/control-topics.js';
 import { SINKS } from '../../../contract/index.js';
 import { parseCommandLine, parseDuration, parseEnv, parseWhole, runMain } from '../../../kit/cli.js';
 
@@ -28,6 +29,10 @@ runMain(USAGE, async (argv) => {
   try {
     for (const env of envs) {
       const created = await ensureTopics(admin, env, partitions);
+      if (env === envs[0]) {
+        const control = await ensureControlTopics(admin);
+        if (control.created.length > 0) console.log(`control topics: created ${control.created.join(', ')}`);
+      }
       console.log(`${env}: topics ${created.length > 0 ? `created ${created.join(', ')}` : 'already there'}`);
       for (const kind of SINKS) {
         const store = createMetricStore(kind, { env, retentionMs, cassandraClient, dynamoClient, closeClient: false });

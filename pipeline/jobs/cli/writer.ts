@@ -30,7 +30,7 @@ runMain(USAGE, async (argv) => {
     retention: { type: 'string', default: '7d' },
     mode: { type: 'string', default: 'follow' },
   });
-  const cfg = loadConfig();
+  const cfg = loadConfig(process.env, { kafkaPrincipal: 'writer' });
   const common = parseCommonJobArgs(args, cfg);
   const sink = args.sink;
   if (sink !== 'cassandra' && sink !== 'dynamodb') throw new UsageError(`--sink: '${String(sink)}' must be cassandra or dynamodb`);

@@ -8,11 +8,15 @@
 import { z } from 'zod';
 import { ENV_NAME_PATTERN, PLANNED_CONTROL_FIELDS } from '../../../contract/index.js';
 
-/** The compacted topic holding the latest control state of every environment (key = env). */
-export const CONTROL_TOPIC = 'switchyard.control';
+// The control channel's two topics (their names are the contract's: the local stack's ACLs name them too).
+export { CONTROL_TOPIC, HEARTBEAT_TOPIC } from '../../../contract/index.js';
 
-/** The topic where data-plane instances announce themselves and the version they apply. */
-export const HEARTBEAT_TOPIC = 'switchyard.heartbeats';
+/**
+ * Header of a control record naming the process that published it (host and pid). Only the
+ * control worker's principal may write the control topic (the local broker's ACLs), so this says
+ * which worker; instances log it with each state they apply.
+ */
+export const CONTROL_PUBLISHER_HEADER = 'switchyard-publisher';
 
 /** How an environment's data plane is configured. */
 export const controlStateSchema = z.object({

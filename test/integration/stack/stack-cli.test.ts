@@ -64,8 +64,7 @@ describe('stack command', () => {
     // A folder where the database file should be: the server exits at once.
     fs.mkdirSync(path.join(env.SWITCHYARD_STACK_DIR!, 'data', 'temporal', 'temporal.db'), { recursive: true });
     const port = await freePort();
-    const uiPort = await freePort();
-    const res = await runStackCli(['up', 'temporal'], { ...env, TEMPORAL_ADDRESS: `127.0.0.1:${port}`, TEMPORAL_UI_PORT: String(uiPort) });
+    const res = await runStackCli(['up', 'temporal'], { ...env, TEMPORAL_ADDRESS: `127.0.0.1:${port}` });
     assert.equal(res.code, 1, res.stdout);
     assert.match(res.stderr, /temporal: exited before it was ready/);
     assert.match(res.stderr, /unable to open database file/);

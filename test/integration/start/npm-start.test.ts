@@ -149,7 +149,13 @@ describe('npm start', () => {
     }
     // What a second npm start does: the running workflow is kept, not restarted or duplicated.
     const { runId } = await client.workflow.getHandle(migrationWorkflowId(envs[0]!)).describe();
-    const again = await ensureMigration(client, { env: envs[0]!, policy: demoPolicy(envs), terminateCommand: () => '', queryTimeoutMs: 30_000, startedAfter: Date.now() });
+    const again = await ensureMigration(client, {
+      env: envs[0]!,
+      policy: demoPolicy(envs),
+      terminateCommand: () => '',
+      queryTimeoutMs: 30_000,
+      startedAfter: Date.now(),
+    });
     assert.equal(again.action, 'running');
     assert.equal(again.stage, 'planned');
     assert.equal((await client.workflow.getHandle(migrationWorkflowId(envs[0]!)).describe()).runId, runId);

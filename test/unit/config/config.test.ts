@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { kafkaSasl } from '../../../config/clients.js';
 import { ConfigError, isLoopbackHost, loadConfig, parseHostPort } from '../../../config/config.js';
+import {
+  localKafkaCredentialsFile,
+  makeLocalKafkaCredentials,
+  readLocalKafkaCredentials,
+  writeLocalKafkaCredentials,
+} from '../../../config/kafka-credentials.js';
 
 describe('loadConfig', () => {
   it('uses local-stack defaults when nothing is set', () => {
@@ -56,7 +66,8 @@ describe('loadConfig', () => {
           KAFKA_BROKERS: 'broker:abc',
           DYNAMODB_ENDPOINT: 'not a url',
           AWS_REGION: 'moon',
-          TEMPORAL_UI_PORT: '0',
+          KAFKA_CONTROLLER_PORT: '0',
+          SWITCHYARD_KAFKA_PRINCIPAL: 'root',
           KAFKA_SASL_MECHANISM: 'plain',
           SWITCHYARD_ENVS: 'Prod,prod,prod',
           LOG_LEVEL: 'loud',
@@ -69,7 +80,8 @@ describe('loadConfig', () => {
           'KAFKA_BROKERS',
           'DYNAMODB_ENDPOINT',
           'AWS_REGION',
-          'TEMPORAL_UI_PORT',
+          'KAFKA_CONTROLLER_PORT',
+          'SWITCHYARD_KAFKA_PRINCIPAL',
           'KAFKA_SASL_USERNAME',
           'SWITCHYARD_ENVS',
           'LOG_LEVEL',
@@ -80,6 +92,50 @@ describe('loadConfig', () => {
         return true;
       },
     );
+  });
+});
+
+describe('Kafka credentials', () => {
+  const stackDir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-creds-'));
+  const file = localKafkaCredentialsFile(stackDir);
+
+  it('has none on the local stack before the stack made them', () => {
+    const cfg = loadConfig({ SWITCHYARD_STACK_DIR: stackDir });
+    assert.equal(cfg.kafka.localCredentialsFile, file);
+    assert.equal(kafkaSasl(cfg), undefined);
+  });
+
+  it("authenticates a process as its own principal with the stack's password, owner-readable only", () => {
+    const creds = makeLocalKafkaCredentials();
+    writeLocalKafkaCredentials(file, creds);
+    assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+    assert.notEqual(creds.users.worker, creds.users.query, 'one password per principal');
+    assert.deepEqual(kafkaSasl(loadConfig({ SWITCHYARD_STACK_DIR: stackDir }, { kafkaPrincipal: 'query' })), {
+      mechanism: 'scram-sha-256',
+      username: 'query',
+      password: creds.users.query,
+    });
+    assert.equal(kafkaSasl(loadConfig({ SWITCHYARD_STACK_DIR: stackDir }))?.username, 'admin', 'admin by default (the stack, setup, tests)');
+    assert.equal(
+      kafkaSasl(loadConfig({ SWITCHYARD_STACK_DIR: stackDir, SWITCHYARD_KAFKA_PRINCIPAL: 'tools' }, { kafkaPrincipal: 'query' }))?.username,
+      'tools',
+    );
+    assert.equal(kafkaSasl(loadConfig({ SWITCHYARD_STACK_DIR: stackDir }), 'worker')?.password, creds.users.worker);
+  });
+
+  it('uses KAFKA_SASL_* instead, and nothing from the stack for a remote cluster', () => {
+    const own = loadConfig({ SWITCHYARD_STACK_DIR: stackDir, KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' });
+    assert.deepEqual(kafkaSasl(own, 'worker'), { mechanism: 'scram-sha-512', username: 'u', password: 'p' });
+    const remote = loadConfig({ SWITCHYARD_STACK_DIR: stackDir, KAFKA_BROKERS: 'kafka-1.internal:9092' });
+    assert.equal(remote.kafka.localCredentialsFile, undefined);
+    assert.equal(kafkaSasl(remote), undefined);
+  });
+
+  it('names what is wrong with a damaged credentials file', () => {
+    fs.writeFileSync(file, JSON.stringify({ mechanism: 'scram-sha-256', users: { admin: 'x' } }));
+    assert.throws(() => readLocalKafkaCredentials(file), /lacks the principal\(s\) worker, aggregator/);
+    fs.writeFileSync(file, '{');
+    assert.throws(() => readLocalKafkaCredentials(file), /is not JSON/);
   });
 });
 

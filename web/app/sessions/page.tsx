@@ -4,6 +4,7 @@ import { listSessions, listTokens } from '../../lib/auth-store';
 import { consoleSettings } from '../../lib/console-settings';
 import { roleAtLeast } from '../../lib/roles';
 import { requirePageUser } from '../../lib/session';
+import { loadUsers } from '../../lib/users';
 import { EndSessionsForm } from './end-sessions-form';
 
 export const dynamic = 'force-dynamic';
@@ -14,7 +15,9 @@ export default async function SessionsPage() {
   if (!roleAtLeast(user.role, 'approver')) redirect('/');
   const [sessions, tokens] = await Promise.all([listSessions(), listTokens()]);
   const active = tokens.filter((t) => t.state === 'active');
-  const users = [...new Set(sessions.map((s) => s.username))].sort();
+  // Every user of the users file (not only those signed in now), so a form stays on the page, with
+  // its answer, after it ended the last of a user's sessions.
+  const users = [...new Set([...loadUsers().keys(), ...sessions.map((x) => x.username)])].sort();
   const s = consoleSettings();
   return (
     <>

@@ -52,7 +52,9 @@ export default async function TokensPage() {
                     <td>{time(t.expiresAt)}</td>
                     <td>{t.lastUsedAt ? time(t.lastUsedAt) : '–'}</td>
                     <td>{state}</td>
-                    <td>{state === 'active' ? <RevokeTokenForm id={t.id} /> : null}</td>
+                    <td>
+                      <RevokeTokenForm id={t.id} active={state === 'active'} />
+                    </td>
                   </tr>
                 );
               })}

@@ -31,15 +31,17 @@ export function CreateTokenForm({ maxDays }: { maxDays: number }) {
   );
 }
 
-/** Revokes one token. */
-export function RevokeTokenForm({ id }: { id: string }) {
+/** Revokes one token; stays on the page once the token is revoked, to show the answer. */
+export function RevokeTokenForm({ id, active }: { id: string; active: boolean }) {
   const [state, action, pending] = useActionState(revokeTokenAction, IDLE);
   return (
     <form action={action} aria-label={`Revoke token ${id}`}>
       <input type="hidden" name="id" value={id} />
-      <button type="submit" className="danger" disabled={pending}>
-        Revoke
-      </button>
+      {active ? (
+        <button type="submit" className="danger" disabled={pending}>
+          Revoke
+        </button>
+      ) : null}
       <ActionResult state={state} testId="revoke-result" />
     </form>
   );

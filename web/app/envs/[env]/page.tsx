@@ -126,9 +126,15 @@ export default async function EnvPage({
           ) : null}
           <dt>workflow</dt>
           <dd>
-            <a href={d.temporalLink} target="_blank" rel="noreferrer">
-              open in the Temporal UI
-            </a>
+            {d.temporalLink ? (
+              <a href={d.temporalLink} target="_blank" rel="noreferrer">
+                open in the Temporal UI
+              </a>
+            ) : (
+              <span title="the local stack runs Temporal without its web UI: every action goes through this console">
+                <code>{d.workflowId}</code> (history: <code>temporal workflow show -w {d.workflowId}</code>)
+              </span>
+            )}
           </dd>
         </dl>
         {s && s.gates.length > 0 ? (
