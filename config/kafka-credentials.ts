@@ -49,6 +49,11 @@ export function localKafkaCredentialsFile(stackDir: string): string {
   return path.join(stackDir, 'conf', 'kafka', 'credentials.json');
 }
 
+/** Client settings for Kafka's own tools (console producer/consumer, kafka-topics) as admin, next to the credentials. */
+export function localKafkaAdminClientProperties(stackDir: string): string {
+  return path.join(stackDir, 'conf', 'kafka', 'admin-client.properties');
+}
+
 /** New random credentials for every principal (SCRAM passwords: 24 random bytes each, base64url). */
 export function makeLocalKafkaCredentials(): LocalKafkaCredentials {
   const users = Object.fromEntries(Object.keys(KAFKA_PRINCIPALS).map((p) => [p, randomBytes(24).toString('base64url')])) as Record<KafkaPrincipal, string>;

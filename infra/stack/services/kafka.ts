@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createKafka } from '../../../config/clients.js';
 import {
+  localKafkaAdminClientProperties,
   localKafkaCredentialsFile,
   makeLocalKafkaCredentials,
   readLocalKafkaCredentials,
@@ -71,7 +72,7 @@ export const kafkaService: StackService = {
     }
     // Kafka's own tools (console consumer, kafka-topics) connect as admin with this file.
     fs.writeFileSync(
-      path.join(path.dirname(credsFile), 'admin-client.properties'),
+      localKafkaAdminClientProperties(cfg.stack.dir),
       [
         'security.protocol=SASL_PLAINTEXT',
         'sasl.mechanism=SCRAM-SHA-256',

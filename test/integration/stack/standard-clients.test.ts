@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { formatHostPort } from '../../../config/config.js';
+import { localKafkaAdminClientProperties } from '../../../config/kafka-credentials.js';
 import { runCommand, testConfig, uniqueName } from '../../support/stack.js';
 
 // Tools that are not the project's own code must work against the stack too: it speaks the
@@ -28,7 +29,8 @@ describe('standard clients against the local stack', () => {
     assert.match(res.stdout, /SwitchyardRampPercent\s+Int/);
   });
 
-  it("Kafka's own console producer and consumer exchange messages", async () => {
+  it("Kafka's own console producer and consumer exchange messages (as admin, with the stack's client settings)", async () => {
+    const adminProps = localKafkaAdminClientProperties(cfg.stack.dir);
     const topic = uniqueName('console');
     const create = await runCommand(java, [
       '-cp',
@@ -41,11 +43,17 @@ describe('standard clients against the local stack', () => {
       topic,
       '--partitions',
       '1',
+      '--command-config',
+      adminProps,
     ]);
     assert.equal(create.code, 0, create.stderr);
-    const produce = await runCommand(java, ['-cp', kafkaCp, 'org.apache.kafka.tools.ConsoleProducer', '--bootstrap-server', broker, '--topic', topic], {
-      input: 'first line\nsecond line\n',
-    });
+    const produce = await runCommand(
+      java,
+      ['-cp', kafkaCp, 'org.apache.kafka.tools.ConsoleProducer', '--bootstrap-server', broker, '--command-config', adminProps, '--topic', topic],
+      {
+        input: 'first line\nsecond line\n',
+      },
+    );
     assert.equal(produce.code, 0, produce.stderr);
     const consume = await runCommand(java, [
       '-cp',
@@ -53,6 +61,8 @@ describe('standard clients against the local stack', () => {
       'org.apache.kafka.tools.consumer.ConsoleConsumer',
       '--bootstrap-server',
       broker,
+      '--command-config',
+      adminProps,
       '--topic',
       topic,
       '--from-beginning',
