@@ -62,7 +62,7 @@ export const kafkaService: StackService = {
     if (!creds && formatted) {
       throw new Error(
         `kafka: the data in ${dataDir} was formatted before the local broker required authentication, and ${credsFile} is missing. ` +
-          `Move the folder aside (npm run stack -- down; mv ${dataDir} ${dataDir}.old) and start again: the broker is formatted with new credentials and empty topics`,
+          `Move the folder aside (npm run stack -- down; mv ${dataDir} ${dataDir}.old) and start again: the broker is formatted with new credentials and empty topics (a running migration publishes its control state again at its next step; until then the data plane runs with the initial state)`,
       );
     }
     if (!creds) {
