@@ -388,6 +388,9 @@ describe('console: sign-in, roles and actions in a real browser', () => {
       TEMPORAL_ADDRESS: `127.0.0.1:${dead}`,
       KAFKA_BROKERS: `127.0.0.1:${dead}`,
       DYNAMODB_ENDPOINT: `http://127.0.0.1:${dead}`,
+      // Sign-in sessions live in DynamoDB too: here in a DynamoDB of their own that is up (with
+      // none, sign-in itself answers "sign-in is unavailable"), so the pages can show the outage.
+      SWITCHYARD_AUTH_DYNAMODB_ENDPOINT: cfg.dynamodb.endpoint!.toString(),
     }).startAndWait();
     try {
       const context = await browser.newContext({ baseURL: broken.url });
