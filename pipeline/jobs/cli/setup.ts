@@ -27,12 +27,11 @@ runMain(USAGE, async (argv) => {
   const cassandraClient = createCassandraClient(cfg);
   const dynamoClient = createDynamoClient(cfg);
   try {
+    // The control channel's topics once, for every environment.
+    const control = await ensureControlTopics(admin);
+    if (control.created.length > 0) console.log(`control topics: created ${control.created.join(', ')}`);
     for (const env of envs) {
       const created = await ensureTopics(admin, env, partitions);
-      if (env === envs[0]) {
-        const control = await ensureControlTopics(admin);
-        if (control.created.length > 0) console.log(`control topics: created ${control.created.join(', ')}`);
-      }
       console.log(`${env}: topics ${created.length > 0 ? `created ${created.join(', ')}` : 'already there'}`);
       for (const kind of SINKS) {
         const store = createMetricStore(kind, { env, retentionMs, cassandraClient, dynamoClient, closeClient: false });
