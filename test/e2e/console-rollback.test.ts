@@ -20,7 +20,7 @@ import {
 } from '../../contract/index.js';
 import { runReadTraffic } from '../../tools/generator/read-traffic.js';
 import { startNotificationReceiver, type NotificationReceiver, type ReceivedMessage } from '../../tools/notifications/receiver.js';
-import { assertNoHorizontalOverflow, launchBrowser, screenshot } from '../support/browser.js';
+import { assertNoHorizontalOverflow, launchBrowser, newConsoleContext, screenshot } from '../support/browser.js';
 import { ConsoleProcess, ensureConsoleBuilt, writeUsersFile, type TestUser } from '../support/console.js';
 import { launchMigrationRig, runLiveLoad } from '../support/migration-rig.js';
 import { dropEnv, PipelineProcess, testEnv } from '../support/pipeline.js';
@@ -101,7 +101,7 @@ describe('console and notifications: an automatic rollback in cutover', () => {
     }
   };
   const signIn = async (username: string, width: number, height: number): Promise<Page> => {
-    const context = await browser.newContext({ baseURL: consoleApp.url, viewport: { width, height } });
+    const context = await newConsoleContext(browser, { baseURL: consoleApp.url, viewport: { width, height } });
     const page = await context.newPage();
     await page.goto('/login');
     await page.getByLabel('Username').fill(username);

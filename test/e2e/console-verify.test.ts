@@ -19,7 +19,7 @@ import {
   type MigrationState,
 } from '../../contract/index.js';
 import { MINUTE_MS } from '../../pipeline/kernel/model/metric-point.js';
-import { launchBrowser, screenshot } from '../support/browser.js';
+import { launchBrowser, newConsoleContext, screenshot } from '../support/browser.js';
 import { ConsoleProcess, ensureConsoleBuilt, writeUsersFile, type TestUser } from '../support/console.js';
 import { launchMigrationRig, runLiveLoad } from '../support/migration-rig.js';
 import { dropEnv, type PipelineProcess, testEnv } from '../support/pipeline.js';
@@ -48,7 +48,7 @@ describe('console: verify and repair', () => {
 
   const state = (): Promise<MigrationState> => client.workflow.getHandle(migrationWorkflowId(env)).query<MigrationState>(STATE_QUERY_NAME);
   const signIn = async (username: string): Promise<{ context: BrowserContext; page: Page }> => {
-    const context = await browser.newContext({ baseURL: consoleApp.url, viewport: { width: 1400, height: 1000 } });
+    const context = await newConsoleContext(browser, { baseURL: consoleApp.url, viewport: { width: 1400, height: 1000 } });
     const page = await context.newPage();
     await page.goto('/login');
     await page.getByLabel('Username').fill(username);

@@ -13,7 +13,7 @@ import { createDynamoClient, createKafka } from '../../config/clients.js';
 import { demoPolicy } from '../../config/migration-policy.js';
 import { runReadTraffic, type ReadTrafficSummary } from '../../tools/generator/read-traffic.js';
 import { MIGRATION_WORKFLOW_TYPE, migrationWorkflowId, type MigrationPolicy, type MigrationState } from '../../contract/index.js';
-import { launchBrowser, screenshot } from '../support/browser.js';
+import { launchBrowser, newConsoleContext, screenshot } from '../support/browser.js';
 import { ConsoleProcess, ensureConsoleBuilt, writeUsersFile, type TestUser } from '../support/console.js';
 import { launchMigrationRig, runLiveLoad } from '../support/migration-rig.js';
 import { dropEnv, PipelineProcess, testEnv } from '../support/pipeline.js';
@@ -58,7 +58,7 @@ describe('console: sign-in, roles and actions in a real browser', () => {
   const state = (): Promise<MigrationState> => client.workflow.getHandle(migrationWorkflowId(env)).query<MigrationState>('stateQuery');
 
   const signIn = async (username: string): Promise<{ context: BrowserContext; page: Page }> => {
-    const context = await browser.newContext({ baseURL: consoleApp.url, viewport: { width: 1400, height: 1000 } });
+    const context = await newConsoleContext(browser, { baseURL: consoleApp.url, viewport: { width: 1400, height: 1000 } });
     const page = await context.newPage();
     await page.goto('/login');
     await page.getByLabel('Username').fill(username);
@@ -393,7 +393,7 @@ describe('console: sign-in, roles and actions in a real browser', () => {
       SWITCHYARD_AUTH_DYNAMODB_ENDPOINT: cfg.dynamodb.endpoint!.toString(),
     }).startAndWait();
     try {
-      const context = await browser.newContext({ baseURL: broken.url });
+      const context = await newConsoleContext(browser, { baseURL: broken.url });
       const page = await context.newPage();
       await page.goto('/login');
       await page.getByLabel('Username').fill('victor');

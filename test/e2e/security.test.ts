@@ -13,7 +13,7 @@ import { demoPolicy } from '../../config/migration-policy.js';
 import { MIGRATION_WORKFLOW_TYPE, migrationWorkflowId, type MigrationPolicy, type MigrationState } from '../../contract/index.js';
 import { CONTROL_TOPIC, HEARTBEAT_TOPIC } from '../../pipeline/kernel/control/control-state.js';
 import { SCIENCE_STATS_TABLE } from '../../pipeline/kernel/science/control-tables.js';
-import { launchBrowser } from '../support/browser.js';
+import { launchBrowser, newConsoleContext } from '../support/browser.js';
 import { ConsoleProcess, ensureConsoleBuilt, writeUsersFile, type TestUser } from '../support/console.js';
 import { temporalClient } from '../support/migration-rig.js';
 import { dropEnv, PipelineProcess, queryPort, queryProcess, testEnv } from '../support/pipeline.js';
@@ -44,7 +44,7 @@ describe('security: one front door, revocable sessions, nothing around the conso
   const state = (): Promise<MigrationState> => rig.client.workflow.getHandle(migrationWorkflowId(env)).query<MigrationState>('stateQuery');
 
   const signIn = async (username: string, password = users[username]!.password): Promise<{ context: BrowserContext; page: Page; cookie: string }> => {
-    const context = await browser.newContext({ baseURL: consoleApp.url });
+    const context = await newConsoleContext(browser, { baseURL: consoleApp.url });
     const page = await context.newPage();
     page.on('request', (r: Request) => {
       if (r.method() === 'POST' && r.headers()['next-action'] && new URL(r.url()).pathname === '/login') loginRequest ??= capture(r);

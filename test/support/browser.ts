@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 import { REPO_ROOT } from '../../config/config.js';
 
 export const CHROMIUM = process.env.SWITCHYARD_CHROMIUM ?? '/usr/bin/chromium';
@@ -48,6 +48,17 @@ export async function launchBrowser(): Promise<Browser> {
       '--disable-dev-shm-usage',
     ],
   });
+}
+
+/**
+ * A browser context on the console. A page streams its panels as their data arrives and "load"
+ * waits for the last one: on a 2-core machine running the stack and three browser suites, CI saw
+ * one page take over 30 s (Playwright's default), so navigations here may take a minute.
+ */
+export async function newConsoleContext(browser: Browser, options: BrowserContextOptions): Promise<BrowserContext> {
+  const context = await browser.newContext(options);
+  context.setDefaultNavigationTimeout(60_000);
+  return context;
 }
 
 /** Saves a full-page screenshot under test-results/screenshots/ (kept as a CI artifact). */

@@ -164,10 +164,15 @@ export async function readStored(store: MetricStore, expected: Map<string, Metri
     }
   }
   const out = new Map<string, MetricPoint>();
-  for (const s of series.values()) {
-    // One minute either side: a point filed under a wrong minute would show up as extra.
-    for (const p of await store.readSeries({ app: s.app, metric: s.metric, fromMinute: s.from - 60_000, toMinute: s.to + 60_000 })) out.set(keyOf(p), p);
-  }
+  // Sixteen series at a time: a wide minute (thousands of series) is read in seconds, not minutes.
+  const pending = [...series.values()];
+  const readNext = async (): Promise<void> => {
+    for (let s = pending.pop(); s !== undefined; s = pending.pop()) {
+      // One minute either side: a point filed under a wrong minute would show up as extra.
+      for (const p of await store.readSeries({ app: s.app, metric: s.metric, fromMinute: s.from - 60_000, toMinute: s.to + 60_000 })) out.set(keyOf(p), p);
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, readNext));
   return out;
 }
 
@@ -195,13 +200,27 @@ export async function waitForStores(
   timeoutMs: number,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  const seriesOf = (p: MetricPoint): string => `${p.app}|${p.metric}`;
+  // Each series is read until it matches exactly (no point missing, differing or extra); then it is
+  // not read again: points are final per minute, so a wide minute's thousands of series are read
+  // about once, not on every pass.
+  const waiting = { cassandra: new Set([...expected.values()].map(seriesOf)), dynamodb: new Set([...expected.values()].map(seriesOf)) };
   let last = '';
   for (;;) {
-    const diffs: string[] = [];
-    for (const kind of ['cassandra', 'dynamodb'] as const) {
-      const d = diffPoints(expected, await readStored(stores[kind], expected));
-      if (d) diffs.push(`${kind}:\n${d}`);
-    }
+    const read = async (kind: 'cassandra' | 'dynamodb'): Promise<string> => {
+      const wanted = new Map([...expected].filter(([, p]) => waiting[kind].has(seriesOf(p))));
+      const stored = await readStored(stores[kind], wanted);
+      const differing = new Set<string>();
+      for (const [k, p] of wanted) {
+        const got = stored.get(k);
+        if (!got || diffPoints(new Map([[k, p]]), new Map([[k, got]])) !== '') differing.add(seriesOf(p));
+      }
+      for (const p of stored.values()) if (!wanted.has(keyOf(p))) differing.add(seriesOf(p));
+      waiting[kind] = differing;
+      const d = diffPoints(wanted, stored);
+      return d ? `${kind}:\n${d}` : '';
+    };
+    const diffs = (await Promise.all([read('cassandra'), read('dynamodb')])).filter((d) => d !== '');
     if (diffs.length === 0) return;
     last = diffs.join('\n');
     if (Date.now() > deadline) throw new Error(`stores do not match the batch computation after ${timeoutMs} ms:\n${last}`);

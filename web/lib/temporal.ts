@@ -43,7 +43,7 @@ export async function lookupMigration(env: string): Promise<MigrationLookup> {
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return { kind: 'none' };
       // A closed workflow still answers queries in Temporal; if it does not, say how it ended.
-      const described = await handle.describe().catch(() => undefined);
+      const described = await withTimeout(handle.describe(), 4000, 'Temporal').catch(() => undefined);
       if (described && described.status.name !== 'RUNNING') return { kind: 'closed', status: described.status.name };
       throw err;
     }
