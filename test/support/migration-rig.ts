@@ -62,7 +62,11 @@ export async function launchMigrationRig(
 ): Promise<MigrationRig> {
   const taskQueue = `switchyard-test-${env}`;
   const pipeline = await launchPipeline(cfg, env, { writerMode: 'follow', writerRetention: o.retention, aggregatorLateness: o.aggregatorLateness });
-  const query = queryProcess(`${env}-query`, env, ['--retention', o.retention]).start();
+  // Shadow reads may take 1 s (the service's default is 250 ms) before they count as new-store
+  // errors: these tests inject faults judged on mismatches, and on the 2-core CI machine running
+  // three browser suites side by side CI saw 30 % of 250 ms shadow reads time out, which rolled a
+  // cutover back before the fault reached the new store.
+  const query = queryProcess(`${env}-query`, env, ['--retention', o.retention, '--candidate-timeout', '1s']).start();
   const procs = [...pipeline.all, query];
   const queryUrl = `http://127.0.0.1:${await queryPort(query)}`;
   procs.push(await startControlWorker(env, taskQueue, o.workerEnv, o.workerReadyTimeoutMs));
