@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { createKafka } from '../../../config/clients.js';
+import { encodeMetricPoint } from '../../../pipeline/kernel/codec/metric-point-codec.js';
 import { decodeObservations, encodeObservationBatch } from '../../../pipeline/kernel/codec/observation-codec.js';
 import type { Observation } from '../../../pipeline/kernel/model/observation.js';
 import { envTopics } from '../../../pipeline/kernel/topics.js';
@@ -103,30 +104,35 @@ describe('pipeline: bad input', () => {
   });
 
   it('publishes a minute whose points exceed the broker\u2019s message size limit in one partition', async () => {
-    // One app (one partition) with 8 000 series closing at once: about 1.5 MB of points, more than
-    // Kafka's default 1 MiB limit on a partition's record batch, which a single send would break.
+    // One app (one partition) with 3 000 series closing at once, with long app and metric names
+    // (about 500 bytes a point with its key): about 1.5 MB of points, more than Kafka's default
+    // 1 MiB limit on a partition's record batch, which a single send would break.
     const kafka = createKafka(cfg, { clientId: 'test-wide' });
     // The previous minute: ahead of the watermark the first test left (its data is 5-10 min old).
     const t1 = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
-    const wide: Observation[] = Array.from({ length: 8000 }, (_, i) => ({
-      app: 'wide-app',
-      metric: `wide.m${String(i).padStart(4, '0')}`,
+    const app = `wide-app-${'x'.repeat(111)}`;
+    const wide: Observation[] = Array.from({ length: 3000 }, (_, i) => ({
+      app,
+      metric: `wide.${'m'.repeat(100)}${String(i).padStart(4, '0')}`,
       value: 1 + (i % 97),
       time: t1 + 1000 + (i % 50_000),
     }));
+    const expected = batchCompute(wide);
+    const minuteBytes = [...expected.values()].reduce((n, p) => n + encodeMetricPoint(p).length + Buffer.byteLength(p.app), 0);
+    assert.ok(minuteBytes > 1.3 * 1024 * 1024, `the minute's points and keys are ${minuteBytes} bytes, well over 1 MiB`);
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     for (let i = 0; i < wide.length; i += 1000)
-      await producer.send({ topic: envTopics(env).observations, messages: [{ key: 'wide-app', value: encodeObservationBatch(wide.slice(i, i + 1000)) }] });
+      await producer.send({ topic: envTopics(env).observations, messages: [{ key: app, value: encodeObservationBatch(wide.slice(i, i + 1000)) }] });
     // A later observation of the same app moves the watermark past the minute (lateness 60 s).
     await producer.send({
       topic: envTopics(env).observations,
-      messages: [{ key: 'wide-app', value: encodeObservationBatch([{ app: 'wide-app', metric: 'wide.m0000', value: 1, time: t1 + 3 * 60_000 }]) }],
+      messages: [{ key: app, value: encodeObservationBatch([{ app, metric: wide[0]!.metric, value: 1, time: t1 + 3 * 60_000 }]) }],
     });
     await producer.disconnect();
     const stores = openStores(cfg, env);
     try {
-      await waitForStores(stores, batchCompute(wide), 120_000);
+      await waitForStores(stores, expected, 120_000);
     } finally {
       await stores.close();
     }
