@@ -15,6 +15,7 @@ import { createGateWatcher, runGateWatcher, stateReader } from './gate-watcher.j
 import { parseCommandLine, runMain, UsageError } from '../kit/cli.js';
 import { createLogger } from '../kit/logger.js';
 import { createMissingMigrations } from './create-migrations.js';
+import { workflowBundle } from './workflow-bundle.js';
 
 const require = createRequire(import.meta.url);
 const USAGE = `usage: npm run worker -- [--create-migrations demo|production]   (configuration from environment variables; see README)
@@ -62,7 +63,7 @@ runMain(USAGE, async (argv) => {
     connection,
     namespace: cfg.temporal.namespace,
     taskQueue: cfg.temporal.taskQueue,
-    workflowsPath: require.resolve('../workflows/index.ts'),
+    workflowBundle: await workflowBundle(require.resolve('../workflows/index.ts'), logger),
     activities: { ...createActivities(deps), ...createVerifyActivities(deps) },
   });
   logger.info(
