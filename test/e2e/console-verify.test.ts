@@ -124,7 +124,10 @@ describe('console: verify and repair', () => {
     const form = page.getByRole('form', { name: 'Start verify' });
     await form.getByRole('textbox', { name: 'reason for Start verify' }).fill('e2e: full diff before cutover');
     await page.getByTestId('start-verify').click();
-    await page.locator('[data-testid=verify-result][data-status=ok]').waitFor({ timeout: 60_000 });
+    // The answer comes once the workflow has started the run (CI saw over a minute under load).
+    const answer = page.getByTestId('verify-result');
+    await answer.waitFor({ timeout: 150_000 });
+    assert.equal(await answer.getAttribute('data-status'), 'ok', `the start of the verify was answered: ${await answer.textContent()}`);
     // The panel shows the run: a progress bar, then its report with the counts.
     const report = page.getByTestId('verify-report');
     await report.waitFor({ timeout: 60_000 });
