@@ -176,21 +176,31 @@ export async function readStored(store: MetricStore, expected: Map<string, Metri
   return out;
 }
 
-/** Describes how stored points differ from expected ones ('' when equal). */
-export function diffPoints(expected: Map<string, MetricPoint>, actual: Map<string, MetricPoint>, percentileTolerance = 0): string {
-  const problems: string[] = [];
-  for (const [k, e] of expected) {
-    const a = actual.get(k);
-    if (!a) problems.push(`missing ${k}`);
+/** Each way stored points differ from expected ones, with the point's key. */
+function pointProblems(expected: Map<string, MetricPoint>, actual: Map<string, MetricPoint>, percentileTolerance = 0): { key: string; problem: string }[] {
+  const problems: { key: string; problem: string }[] = [];
+  for (const [key, e] of expected) {
+    const a = actual.get(key);
+    if (!a) problems.push({ key, problem: `missing ${key}` });
     else {
-      for (const f of ['count', 'min', 'max', 'sum'] as const) if (a[f] !== e[f]) problems.push(`${k}: ${f} ${a[f]} != ${e[f]}`);
+      for (const f of ['count', 'min', 'max', 'sum'] as const) if (a[f] !== e[f]) problems.push({ key, problem: `${key}: ${f} ${a[f]} != ${e[f]}` });
       for (const f of ['median', 'p95', 'p99'] as const) {
-        if (Math.abs(a[f] - e[f]) > percentileTolerance * Math.abs(e[f])) problems.push(`${k}: ${f} ${a[f]} != ${e[f]}`);
+        if (Math.abs(a[f] - e[f]) > percentileTolerance * Math.abs(e[f])) problems.push({ key, problem: `${key}: ${f} ${a[f]} != ${e[f]}` });
       }
     }
   }
-  for (const k of actual.keys()) if (!expected.has(k)) problems.push(`extra ${k}`);
-  return problems.slice(0, 20).join('\n') + (problems.length > 20 ? `\n... and ${problems.length - 20} more` : '');
+  for (const key of actual.keys()) if (!expected.has(key)) problems.push({ key, problem: `extra ${key}` });
+  return problems;
+}
+
+function describeProblems(problems: { problem: string }[]): string {
+  const shown = problems.slice(0, 20).map((p) => p.problem);
+  return shown.join('\n') + (problems.length > 20 ? `\n... and ${problems.length - 20} more` : '');
+}
+
+/** Describes how stored points differ from expected ones ('' when equal). */
+export function diffPoints(expected: Map<string, MetricPoint>, actual: Map<string, MetricPoint>, percentileTolerance = 0): string {
+  return describeProblems(pointProblems(expected, actual, percentileTolerance));
 }
 
 /** Polls both stores until each holds exactly the expected points; throws with the difference on timeout. */
@@ -200,30 +210,23 @@ export async function waitForStores(
   timeoutMs: number,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  const seriesOf = (p: MetricPoint): string => `${p.app}|${p.metric}`;
+  // A point's key is app|metric|minute: its series is the key without the minute.
+  const seriesOf = (key: string): string => key.slice(0, key.lastIndexOf('|'));
   // Each series is read until it matches exactly (no point missing, differing or extra); then it is
   // not read again: points are final per minute, so a wide minute's thousands of series are read
   // about once, not on every pass.
-  const waiting = { cassandra: new Set([...expected.values()].map(seriesOf)), dynamodb: new Set([...expected.values()].map(seriesOf)) };
-  let last = '';
+  const all = new Set([...expected.keys()].map(seriesOf));
+  const waiting = { cassandra: all, dynamodb: all };
+  const check = async (kind: 'cassandra' | 'dynamodb'): Promise<string> => {
+    const wanted = new Map([...expected].filter(([key]) => waiting[kind].has(seriesOf(key))));
+    const problems = pointProblems(wanted, await readStored(stores[kind], wanted));
+    waiting[kind] = new Set(problems.map((p) => seriesOf(p.key)));
+    return problems.length > 0 ? `${kind}:\n${describeProblems(problems)}` : '';
+  };
   for (;;) {
-    const read = async (kind: 'cassandra' | 'dynamodb'): Promise<string> => {
-      const wanted = new Map([...expected].filter(([, p]) => waiting[kind].has(seriesOf(p))));
-      const stored = await readStored(stores[kind], wanted);
-      const differing = new Set<string>();
-      for (const [k, p] of wanted) {
-        const got = stored.get(k);
-        if (!got || diffPoints(new Map([[k, p]]), new Map([[k, got]])) !== '') differing.add(seriesOf(p));
-      }
-      for (const p of stored.values()) if (!wanted.has(keyOf(p))) differing.add(seriesOf(p));
-      waiting[kind] = differing;
-      const d = diffPoints(wanted, stored);
-      return d ? `${kind}:\n${d}` : '';
-    };
-    const diffs = (await Promise.all([read('cassandra'), read('dynamodb')])).filter((d) => d !== '');
+    const diffs = (await Promise.all([check('cassandra'), check('dynamodb')])).filter((d) => d !== '');
     if (diffs.length === 0) return;
-    last = diffs.join('\n');
-    if (Date.now() > deadline) throw new Error(`stores do not match the batch computation after ${timeoutMs} ms:\n${last}`);
+    if (Date.now() > deadline) throw new Error(`stores do not match the batch computation after ${timeoutMs} ms:\n${diffs.join('\n')}`);
     await new Promise((r) => setTimeout(r, 1000));
   }
 }
