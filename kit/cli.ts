@@ -60,7 +60,13 @@ export function parseCommandLine<T extends ParseArgsConfig['options']>(
  * via stop. A main that returns a number exits with it (a command that reports its own outcome).
  */
 export function runMain(usage: string, main: (argv: string[]) => Promise<{ stop?: () => Promise<void> } | number | void>): void {
-  main(process.argv.slice(2)).then(
+  const argv = process.argv.slice(2);
+  // Every command answers --help (or -h) with its usage on stdout and exit 0, before any check.
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(usage);
+    process.exit(0);
+  }
+  main(argv).then(
     (handle) => {
       if (typeof handle === 'number') process.exit(handle);
       if (!handle || !handle.stop) return;

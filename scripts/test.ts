@@ -2,7 +2,7 @@
  * `npm test`: the one test command of the repository.
  *
  * Phases, in order: static (tsc + eslint + prettier --check + next build of the console), unit, workflows, integration (brings the local stack
- * up itself when it is not running), disruptive (integration tests that stop and start real
+ * up itself when it is not running: it starts it first, beside the phases that do not need it), disruptive (integration tests that stop and start real
  * services, run alone and last), e2e. `npm test -- unit integration` runs only those phases;
  * `npm test -- path/to/file.test.ts` runs only those files (starting the stack if needed).
  * Ends with one line "tests: N passed, N failed".
@@ -140,6 +140,7 @@ function countTap(phase: string, file: string): void {
 
 async function runNodeTests(name: string, files: string[], concurrency: number, timeoutMs: number): Promise<number> {
   console.log(`\n=== ${name}: ${files.length} file(s) ===`);
+  const started = Date.now();
   const tap = path.join(resultsDir, `${name}.tap`);
   const code = await runCommand(process.execPath, [
     '--import',
@@ -154,12 +155,16 @@ async function runNodeTests(name: string, files: string[], concurrency: number, 
     ...files,
   ]);
   countTap(name, tap);
+  console.log(`=== ${name}: ${((Date.now() - started) / 1000).toFixed(0)} s ===`);
   return code;
 }
 
 async function ensureStack(): Promise<boolean> {
   console.log('\n=== local stack: up (provisions on first use) ===');
-  return (await runCommand(process.execPath, ['--import', 'tsx', 'infra/stack/cli.ts', 'up'])) === 0;
+  const started = Date.now();
+  const code = await runCommand(process.execPath, ['--import', 'tsx', 'infra/stack/cli.ts', 'up']);
+  console.log(`=== local stack: ${code === 0 ? 'up' : `failed (exit ${code})`} after ${((Date.now() - started) / 1000).toFixed(0)} s ===`);
+  return code === 0;
 }
 
 const USAGE = 'usage: npm test [-- static|unit|workflows|integration|disruptive|e2e ...] [-- path/to/file.test.ts ...]';
@@ -182,10 +187,19 @@ async function main(args: string[]): Promise<number> {
     exit = await runNodeTests('selected', explicitFiles, 1, 1_800_000);
   } else {
     const want = (n: string): boolean => phaseNames.length === 0 || phaseNames.includes(n);
+    // The stack takes about 40 s to come up, most of it Cassandra's start, which leaves the CPU
+    // idle for long stretches: when a later phase needs it, it starts now, beside the phases
+    // that do not, and the first phase that needs it waits for it.
+    const stackNeeded = PHASES.some((p) => p.needsStack && want(p.name) && listFiles(p.dir).some(p.match));
+    const stackStarting = stackNeeded ? ensureStack() : undefined;
     if (want('static')) {
       console.log('\n=== static: tsc --noEmit, eslint, prettier --check ===');
-      const tsc = await runCommand(process.execPath, [path.join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', '.']);
-      const lint = await runCommand(process.execPath, [path.join(REPO_ROOT, 'node_modules/eslint/bin/eslint.js'), '.', '--max-warnings=0']);
+      const staticStarted = Date.now();
+      // tsc and eslint are single-threaded: side by side on two cores.
+      const [tsc, lint] = await Promise.all([
+        runCommand(process.execPath, [path.join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', '.']),
+        runCommand(process.execPath, [path.join(REPO_ROOT, 'node_modules/eslint/bin/eslint.js'), '.', '--max-warnings=0']),
+      ]);
       // One format for the whole tree (.prettierrc.json); `npm run format` rewrites it.
       const format = await runCommand(process.execPath, [
         path.join(REPO_ROOT, 'node_modules/prettier/bin/prettier.cjs'),
@@ -198,6 +212,7 @@ async function main(args: string[]): Promise<number> {
       // browser tests and `npm start` serve.
       console.log('\n=== static: next build web (the console) ===');
       const build = await buildConsole();
+      console.log(`=== static: ${((Date.now() - staticStarted) / 1000).toFixed(0)} s ===`);
       if (tsc !== 0 || lint !== 0 || format !== 0 || build !== 0) {
         console.error(
           `static checks failed (tsc exit ${tsc}, eslint exit ${lint}, prettier exit ${format}${format !== 0 ? ': run npm run format' : ''}, next build exit ${build})`,
@@ -212,7 +227,7 @@ async function main(args: string[]): Promise<number> {
       const files = listFiles(phase.dir).filter(phase.match);
       if (files.length === 0) continue;
       if (phase.needsStack && !stackUp) {
-        if (!(await ensureStack())) {
+        if (!(await (stackStarting ?? ensureStack()))) {
           console.error('the local stack did not come up: skipping phases that need it');
           failed += 1;
           exit = 1;

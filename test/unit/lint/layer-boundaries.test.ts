@@ -5,11 +5,18 @@ import { ESLint } from 'eslint';
 import { REPO_ROOT } from '../../../config/config.js';
 
 // Proves the layer boundaries fire: a wrong-way import fails lint, the right-way one passes.
-const eslint = new ESLint({ cwd: REPO_ROOT });
+// The project's own config, with only the boundary rule run: that rule needs no type
+// information, so the linter skips building the TypeScript program (40 s of CPU in CI).
+const RULE = '@typescript-eslint/no-restricted-imports';
+const eslint = new ESLint({
+  cwd: REPO_ROOT,
+  ruleFilter: ({ ruleId }) => ruleId === RULE,
+  overrideConfig: { languageOptions: { parserOptions: { projectService: false, project: false } } },
+});
 
 async function restricted(file: string, code: string): Promise<string[]> {
   const [result] = await eslint.lintText(code, { filePath: path.join(REPO_ROOT, file) });
-  return (result?.messages ?? []).filter((m) => m.ruleId === '@typescript-eslint/no-restricted-imports').map((m) => m.message);
+  return (result?.messages ?? []).filter((m) => m.ruleId === RULE).map((m) => m.message);
 }
 
 describe('layer boundaries lint rule', () => {
