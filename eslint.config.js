@@ -111,7 +111,7 @@ export const workflowSandboxImports = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.stack/**', 'web/.next/**', 'web/next-env.d.ts', 'dist/**', 'test-results/**'] },
+  { ignores: ['node_modules/**', '.stack/**', 'web/.next/**', 'web/next-env.d.ts', 'dist/**', 'test-results/**', '.cache/**'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts', '**/*.tsx'],
