@@ -61,11 +61,27 @@ export function streamJobs(env: string, retentionMs: number): ProcessSpec[] {
   ];
 }
 
+/**
+ * How long the demo's shadow reads may take. The service's default (250 ms) is for a store on its
+ * own hosts; the demo runs the whole fleet, the stores and the console on one machine, where the
+ * DynamoDB-compatible server's p99 reaches 240 ms (measured on 2 cores), and every shadow read past
+ * the limit counts as a new-store error: at 250 ms a user's own clicks in the console rolled
+ * cutover back on timeouts alone. A timeout never delays a served read.
+ */
+export const DEMO_CANDIDATE_TIMEOUT = '1s';
+
 /** One query service for every environment in SWITCHYARD_ENVS. */
 export function queryService(port: number, retentionMs: number, environments: string[]): ProcessSpec {
   return {
     name: 'query',
-    ...tsEntry('pipeline/jobs/cli/query-service.ts', ['--port', String(port), '--retention', durationArg(retentionMs)]),
+    ...tsEntry('pipeline/jobs/cli/query-service.ts', [
+      '--port',
+      String(port),
+      '--retention',
+      durationArg(retentionMs),
+      '--candidate-timeout',
+      DEMO_CANDIDATE_TIMEOUT,
+    ]),
     probe: queryServiceReady(`http://127.0.0.1:${port}`, environments),
     lifecycle: 'service',
     stopTier: SERVICE_TIER,

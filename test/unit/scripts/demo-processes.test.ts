@@ -50,6 +50,14 @@ describe('the demo processes', () => {
     assert.deepEqual(load.args.slice(3), ['--env', 'test', '--apps', '20', '--rate', '200', '--duration', '1h', '--seed', '1']);
     const read = readGenerator('test', 1, 20, 2, 'http://127.0.0.1:8080');
     assert.ok(read.args.join(' ').includes('--url http://127.0.0.1:8080 --apps 20 --rate 2'));
-    assert.deepEqual(queryService(8080, 600_000, ['test']).args.slice(2), ['pipeline/jobs/cli/query-service.ts', '--port', '8080', '--retention', '10m']);
+    assert.deepEqual(queryService(8080, 600_000, ['test']).args.slice(2), [
+      'pipeline/jobs/cli/query-service.ts',
+      '--port',
+      '8080',
+      '--retention',
+      '10m',
+      '--candidate-timeout',
+      '1s',
+    ]);
   });
 });
