@@ -8,7 +8,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { migrationWorkflowId, Stage, STATE_QUERY_NAME, type MigrationInput, type MigrationPolicy, type MigrationState } from '../../contract/index.js';
+import {
+  migrationWorkflowId,
+  SearchAttribute,
+  Stage,
+  STATE_QUERY_NAME,
+  type MigrationInput,
+  type MigrationPolicy,
+  type MigrationState,
+} from '../../contract/index.js';
 import { durationArg } from '../../kit/cli.js';
 import { StartError } from './start-error.js';
 
@@ -120,6 +128,17 @@ export async function ensureMigration(
       note = `it runs with another policy (${diff}); to start it over with the demo policy: ${o.terminateCommand(workflowId)}, then npm start`;
     }
   } else if (status !== undefined && status !== 'RUNNING') note = `the previous run ended ${status.toLowerCase()}; this is a new one`;
+  // A migration that was already running says where it is in its search attributes: a query would
+  // make the worker replay its whole history first (a mid-way demo migration has thousands of
+  // events: three such queries held a restart for about two minutes). A new one answers the query,
+  // which also shows the worker serves it.
+  const attributes = described.typedSearchAttributes.getAll();
+  const attribute = (name: string): unknown => attributes.find((p) => p.key.name === name)?.value;
+  const stage = attribute(SearchAttribute.stage);
+  const ramp = attribute(SearchAttribute.rampPercent);
+  if (action === 'running' && typeof stage === 'string') {
+    return { env, workflowId, action, stage, ramp: typeof ramp === 'number' ? ramp : 0, ...(note ? { note } : {}) };
+  }
   const state = await queryState(handle, env, o.queryTimeoutMs);
   return { env, workflowId, action, stage: state.stage, ramp: state.ramp, ...(note ? { note } : {}) };
 }
