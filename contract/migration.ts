@@ -132,6 +132,12 @@ export interface MigrationState {
   paused: boolean;
   /** Set by an automatic rollback until an operator resumes. */
   rolledBack: { at: number; reason: string; evidence: Record<string, number | string | boolean | null> } | null;
+  /**
+   * When an operator last resumed after an automatic rollback (absent: never). The rollback
+   * windows reach back no further than this: what came before already rolled the stage back, and
+   * a resume is judged on the evidence gathered since.
+   */
+  resumedAt?: number | null;
   coverageHorizon: number | null;
   /** When the current stage was entered / its current ramp step reached 100 (for bake times). */
   stageEnteredAt: number;

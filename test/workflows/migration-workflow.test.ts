@@ -386,6 +386,44 @@ describe('migration workflow', () => {
     });
   });
 
+  it('judges a resume on the evidence gathered since it, not on the minutes that rolled it back', TIMEOUT, async () => {
+    const t = newTest();
+    const policy = testPolicy(t.env, { shortWindowMs: MINUTE, evaluationIntervalMs: 5_000 });
+    const bad = healthyScience({ comparisons: 2000, mismatches: 100, mismatchRate: 0.05 });
+    await t.run(async () => {
+      await t.start(policy);
+      await driveTo(t, policy, 'science');
+      await t.update(setRampUpdate, ramp('alice', 25));
+      t.world.science = bad;
+      await t.advanceTime(policy.evaluationIntervalMs);
+      await t.waitFor((st) => st.rolledBack !== null, 'the automatic rollback');
+
+      // At 0 % nothing new is compared: any window reaching back before the resume still holds the
+      // bad minutes that rolled it back; what comes after the resume is clean.
+      t.world.scienceFor = (windowMs) => (windowMs > 20_000 ? bad : healthyScience({ comparisons: 300 }));
+      const resumed = await t.update(resumeUpdate, actor('bob', 'fixed the float rounding in the writer'));
+      assert.deepEqual([resumed.stage, resumed.ramp], ['science', 1]);
+      const reads = t.world.scienceReads.length;
+      await t.advanceTime(3 * policy.evaluationIntervalMs);
+      await t.waitUntil(() => t.world.scienceReads.length >= reads + 9, 'three evaluations after the resume');
+      let s = await t.state();
+      assert.equal(s.rolledBack, null, `rolled back again right after the resume: ${s.rolledBack?.reason}`);
+      assert.equal(s.ramp, 1);
+      const windows = t.world.scienceReads.slice(reads);
+      assert.ok(
+        windows.every((w) => w <= 20_000),
+        `every window read after the resume reaches back no further than it: ${windows.join(', ')}`,
+      );
+
+      // Still armed: bad evidence gathered after the resume rolls it back at the next tick.
+      t.world.scienceFor = null;
+      t.world.science = bad;
+      await t.advanceTime(policy.evaluationIntervalMs);
+      s = await t.waitFor((st) => st.rolledBack !== null, 'a rollback on evidence gathered since the resume');
+      assert.deepEqual([s.stage, s.ramp, s.paused], ['science', 0, true]);
+    });
+  });
+
   it('rolls cutover back (all reads to the old store) on a bad new-store error rate', TIMEOUT, async () => {
     const t = newTest();
     const policy = testPolicy(t.env);

@@ -188,9 +188,13 @@ export async function evaluateWindows(r: Run, stage: Ramped): Promise<void> {
   const started = Date.now();
   // The step's window reaches back to when the step began (minute-grained, like the stats).
   const stepMs = Math.max(1, started - s.rampSince);
+  // After a resume, the rollback windows reach back no further than the resume: the evidence
+  // before it already rolled the stage back (in science at 0 % nothing new was compared since),
+  // so judging it again would roll back within a second of every resume.
+  const sinceResumeMs = s.resumedAt === undefined || s.resumedAt === null ? Number.POSITIVE_INFINITY : Math.max(1, started - s.resumedAt);
   const [long, short, step] = await Promise.all([
-    r.acts.readScience({ env: r.env, windowMs: r.policy.evaluationWindowMs }),
-    r.acts.readScience({ env: r.env, windowMs: shortWindowMs(r.policy) }),
+    r.acts.readScience({ env: r.env, windowMs: Math.min(r.policy.evaluationWindowMs, sinceResumeMs) }),
+    r.acts.readScience({ env: r.env, windowMs: Math.min(shortWindowMs(r.policy), sinceResumeMs) }),
     r.acts.readScience({ env: r.env, windowMs: stepMs }),
   ]);
   const now = Date.now();

@@ -230,6 +230,7 @@ export async function resume(r: Run, a: Actor): Promise<UpdateResult> {
   const stage = s.stage as Ramped;
   // After any rollback (ramp 0) start again from the first step; after a plain pause keep the ramp.
   const restartAt = s.ramp === 0 ? (rampSteps(stage, r.policy)[0] ?? 100) : null;
+  const afterRollback = s.rolledBack !== null;
   await transition(r, {
     actor: a.identity,
     action: AuditAction.resume,
@@ -239,6 +240,8 @@ export async function resume(r: Run, a: Actor): Promise<UpdateResult> {
     apply: (st, now) => {
       st.paused = false;
       st.rolledBack = null;
+      // The rollback windows start again here (see evaluateWindows).
+      if (afterRollback) st.resumedAt = now;
       if (restartAt !== null) applyRamp(st, restartAt, now);
     },
   });
