@@ -86,6 +86,11 @@ function listFiles(dir: string): string[] {
   return out;
 }
 
+/** Whole seconds since a Date.now() reading, for the phase timings. */
+function secondsSince(started: number): string {
+  return ((Date.now() - started) / 1000).toFixed(0);
+}
+
 function runCommand(command: string, args: string[], env: Record<string, string> = {}): Promise<number> {
   return new Promise((resolve) => {
     const child = spawn(command, args, { cwd: REPO_ROOT, stdio: 'inherit', env: { ...process.env, ...env } });
@@ -155,7 +160,7 @@ async function runNodeTests(name: string, files: string[], concurrency: number, 
     ...files,
   ]);
   countTap(name, tap);
-  console.log(`=== ${name}: ${((Date.now() - started) / 1000).toFixed(0)} s ===`);
+  console.log(`=== ${name}: ${secondsSince(started)} s ===`);
   return code;
 }
 
@@ -163,7 +168,7 @@ async function ensureStack(): Promise<boolean> {
   console.log('\n=== local stack: up (provisions on first use) ===');
   const started = Date.now();
   const code = await runCommand(process.execPath, ['--import', 'tsx', 'infra/stack/cli.ts', 'up']);
-  console.log(`=== local stack: ${code === 0 ? 'up' : `failed (exit ${code})`} after ${((Date.now() - started) / 1000).toFixed(0)} s ===`);
+  console.log(`=== local stack: ${code === 0 ? 'up' : `failed (exit ${code})`} after ${secondsSince(started)} s ===`);
   return code === 0;
 }
 
@@ -212,7 +217,7 @@ async function main(args: string[]): Promise<number> {
       // browser tests and `npm start` serve.
       console.log('\n=== static: next build web (the console) ===');
       const build = await buildConsole();
-      console.log(`=== static: ${((Date.now() - staticStarted) / 1000).toFixed(0)} s ===`);
+      console.log(`=== static: ${secondsSince(staticStarted)} s ===`);
       if (tsc !== 0 || lint !== 0 || format !== 0 || build !== 0) {
         console.error(
           `static checks failed (tsc exit ${tsc}, eslint exit ${lint}, prettier exit ${format}${format !== 0 ? ': run npm run format' : ''}, next build exit ${build})`,
@@ -259,7 +264,7 @@ async function main(args: string[]): Promise<number> {
       } else if (shared.length > 0 && (await runNodeTests(phase.name, shared, phase.concurrency, phase.timeoutMs)) !== 0) exit = 1;
     }
   }
-  console.log(`\n(test run took ${((Date.now() - started) / 1000).toFixed(0)} s; TAP output in test-results/)`);
+  console.log(`\n(test run took ${secondsSince(started)} s; TAP output in test-results/)`);
   if (failures.length > 0) console.log(`\nfailures:\n${failures.join('\n')}`);
   console.log(`tests: ${passed} passed, ${failed} failed`);
   return exit !== 0 || failed > 0 ? 1 : 0;

@@ -17,6 +17,7 @@ import {
   type MigrationPolicy,
   type MigrationState,
 } from '../../contract/index.js';
+import { stageFromSearchAttributes } from '../../activities/environment-stage.js';
 import { durationArg } from '../../kit/cli.js';
 import { StartError } from './start-error.js';
 
@@ -133,10 +134,9 @@ export async function ensureMigration(
   // events: three such queries held a restart for about two minutes). A new one answers the query,
   // which also shows the worker serves it.
   const attributes = described.typedSearchAttributes.getAll();
-  const attribute = (name: string): unknown => attributes.find((p) => p.key.name === name)?.value;
-  const stage = attribute(SearchAttribute.stage);
-  const ramp = attribute(SearchAttribute.rampPercent);
-  if (action === 'running' && typeof stage === 'string') {
+  const stage = stageFromSearchAttributes(attributes);
+  const ramp = attributes.find((p) => p.key.name === SearchAttribute.rampPercent)?.value;
+  if (action === 'running' && stage !== undefined) {
     return { env, workflowId, action, stage, ramp: typeof ramp === 'number' ? ramp : 0, ...(note ? { note } : {}) };
   }
   const state = await queryState(handle, env, o.queryTimeoutMs);

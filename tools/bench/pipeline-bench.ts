@@ -450,10 +450,6 @@ async function benchDelay(cfg: SwitchyardConfig, env: string, rate: number, minu
 }
 
 runMain(USAGE, async (argv) => {
-  if (argv.includes('--help')) {
-    console.log(USAGE);
-    return;
-  }
   const a = parseCommandLine(argv, {
     observations: { type: 'string', default: '5000000' },
     points: { type: 'string', default: '300000' },

@@ -191,7 +191,8 @@ export async function evaluateWindows(r: Run, stage: Ramped): Promise<void> {
   // After a resume, the rollback windows reach back no further than the resume: the evidence
   // before it already rolled the stage back (in science at 0 % nothing new was compared since),
   // so judging it again would roll back within a second of every resume.
-  const sinceResumeMs = s.resumedAt === undefined || s.resumedAt === null ? Number.POSITIVE_INFINITY : Math.max(1, started - s.resumedAt);
+  const resumedAt = s.resumedAt ?? null;
+  const sinceResumeMs = resumedAt === null ? Number.POSITIVE_INFINITY : Math.max(1, started - resumedAt);
   const [long, short, step] = await Promise.all([
     r.acts.readScience({ env: r.env, windowMs: Math.min(r.policy.evaluationWindowMs, sinceResumeMs) }),
     r.acts.readScience({ env: r.env, windowMs: Math.min(shortWindowMs(r.policy), sinceResumeMs) }),
