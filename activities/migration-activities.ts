@@ -14,7 +14,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type cassandra from 'cassandra-driver';
 import type { Kafka, Producer } from 'kafkajs';
-import { listLiveInstances, publishAndAwait, readLatestControlState, waitForAcknowledgement } from '../pipeline/clients/control-state-publisher.js';
+import { listLiveInstances, publishAndAwait, readLatestControlState, watchAcknowledgements } from '../pipeline/clients/control-state-publisher.js';
 import type { ControlState, Heartbeat } from '../pipeline/kernel/control/control-state.js';
 import { createLogger, type Logger } from '../kit/logger.js';
 import { MINUTE_MS } from '../pipeline/kernel/model/metric-point.js';
@@ -118,6 +118,15 @@ export function createActivities(deps: ActivityDeps) {
     return baseLog.child({ env, action, ...workflow });
   };
 
+  /** How long the current activity attempt waited between being scheduled and starting (undefined outside a worker). */
+  const activityQueuedMs = (startedAt: number): number | undefined => {
+    try {
+      return Math.max(0, startedAt - Context.current().info.currentAttemptScheduledTimestampMs);
+    } catch {
+      return undefined;
+    }
+  };
+
   /** Runs an activity body, turning data-plane errors into Temporal failures. */
   const run = async <T>(log: Logger, fn: () => Promise<T>): Promise<T> => {
     try {
@@ -157,22 +166,40 @@ export function createActivities(deps: ActivityDeps) {
       if (typeof input.transitionId !== 'string' || input.transitionId.length === 0) throw invalidInput('transitionId must be a non-empty string');
       if (!(input.ackTimeoutMs > 0)) throw invalidInput(`ackTimeoutMs must be positive, got ${input.ackTimeoutMs}`);
       return run(log, async () => {
-        const latest = await readLatestControlState(kafka, env, readTimeoutMs, { logger: log });
-        if (alreadyPublished(latest, input.transitionId)) {
+        const startedAt = Date.now();
+        // Waiting in the task queue under load is part of how long a rollback takes: say how long.
+        const queuedMs = activityQueuedMs(startedAt);
+        // The heartbeat reader joins its group while the latest state is read: one join, not two, before the publish.
+        const watch = watchAcknowledgements(kafka, { env, logger: log });
+        try {
+          const latest = await readLatestControlState(kafka, env, readTimeoutMs, { logger: log });
+          const readLatestMs = Date.now() - startedAt;
+          if (alreadyPublished(latest, input.transitionId)) {
+            log.info(
+              { version: latest.version, transitionId: input.transitionId },
+              'transition already published by an earlier attempt; waiting for acknowledgement only',
+            );
+            const acknowledged = await watch.until(latest.version, input.ackTimeoutMs);
+            return { version: latest.version, acknowledged: ids(acknowledged), acknowledgedAt: now(), published: false };
+          }
+          const next: ControlState = nextControlState(baseControlState(latest, input), input, new Date(now()));
+          const res = await publishAndAwait({ kafka, producer }, next, { timeoutMs: input.ackTimeoutMs, logger: log, watch });
           log.info(
-            { version: latest.version, transitionId: input.transitionId },
-            'transition already published by an earlier attempt; waiting for acknowledgement only',
+            {
+              version: next.version,
+              transitionId: input.transitionId,
+              acknowledged: ids(res.acknowledged),
+              elapsedMs: res.elapsedMs,
+              readLatestMs,
+              ...(queuedMs === undefined ? {} : { queuedMs }),
+              reason: input.reason,
+            },
+            'published control state',
           );
-          const acknowledged = await waitForAcknowledgement(kafka, { env, version: latest.version, timeoutMs: input.ackTimeoutMs, logger: log });
-          return { version: latest.version, acknowledged: ids(acknowledged), acknowledgedAt: now(), published: false };
+          return { version: next.version, acknowledged: ids(res.acknowledged), acknowledgedAt: now(), published: true };
+        } finally {
+          await watch.stop();
         }
-        const next: ControlState = nextControlState(baseControlState(latest, input), input, new Date(now()));
-        const res = await publishAndAwait({ kafka, producer }, next, { timeoutMs: input.ackTimeoutMs, logger: log });
-        log.info(
-          { version: next.version, transitionId: input.transitionId, acknowledged: ids(res.acknowledged), elapsedMs: res.elapsedMs, reason: input.reason },
-          'published control state',
-        );
-        return { version: next.version, acknowledged: ids(res.acknowledged), acknowledgedAt: now(), published: true };
       });
     },
 

@@ -111,97 +111,158 @@ export interface AcknowledgementOptions {
 // How often the live set is re-judged between records, so an instance that goes silent stops counting.
 const RECHECK_MS = 200;
 
+/** Options of watchAcknowledgements. */
+export interface AcknowledgementWatchOptions {
+  env: string;
+  /** Only count instances of these roles (default: every role). */
+  roles?: readonly string[];
+  logger?: Logger;
+}
+
+/** A running read of the heartbeat topic, to wait on acknowledgements of versions published later. */
+export interface AcknowledgementWatch {
+  /**
+   * Resolves with the live instances of the env (and roles) once every one of them reports
+   * appliedVersion >= version; rejects with AcknowledgementTimeoutError (retriable) naming each
+   * laggard after timeoutMs, or with the signal's reason.
+   */
+  until(version: number, timeoutMs: number, signal?: AbortSignal): Promise<Heartbeat[]>;
+  /** Stops reading and removes the reader's group; a wait still open is rejected. */
+  stop(): Promise<void>;
+}
+
 /**
- * Resolves with the live instances of the env (and roles) once every one of them reports
- * appliedVersion >= version. Tails the heartbeat topic for the whole wait (one consumer, no
- * re-reads); an instance that says goodbye or goes silent for 3 intervals stops counting.
- *
- * With no live instance at all it resolves at once with []: the data plane may simply be down,
- * and every instance reads the newest state when it starts, so there is nobody to wait for.
- * Rejects with AcknowledgementTimeoutError (retriable) naming each laggard on timeout.
+ * Starts reading the heartbeat topic (a throwaway group, from the beginning) before there is a
+ * version to wait for, so joining the group overlaps the caller's other work: the control plane
+ * starts it while it reads the latest state, and the wait for the acknowledgement of what it then
+ * publishes costs no group join of its own. An instance that says goodbye or goes silent for 3
+ * intervals stops counting. With no live instance at all a wait resolves at once with []: the data
+ * plane may simply be down, and every instance reads the newest state when it starts.
  */
-export function waitForAcknowledgement(kafka: Kafka, opts: AcknowledgementOptions): Promise<Heartbeat[]> {
-  const { env, version, timeoutMs } = opts;
-  if (!Number.isInteger(version) || version < 0) return Promise.reject(new InvalidControlStateError(`version must be a non-negative integer, got ${version}`));
-  if (!(timeoutMs > 0)) return Promise.reject(new InvalidControlStateError(`timeoutMs must be positive, got ${timeoutMs}`));
-  const log = (opts.logger ?? createLogger('control-state-publisher')).child({ env, version, call: 'await-acknowledgement' });
+export function watchAcknowledgements(kafka: Kafka, opts: AcknowledgementWatchOptions): AcknowledgementWatch {
+  const { env } = opts;
+  const baseLog = (opts.logger ?? createLogger('control-state-publisher')).child({ env, call: 'await-acknowledgement' });
   const filter = { env, ...(opts.roles ? { roles: opts.roles } : {}) };
   const table = new HeartbeatTable();
+  interface Waiter {
+    version: number;
+    resolve: (v: Heartbeat[]) => void;
+    reject: (e: unknown) => void;
+  }
+  const waiters = new Set<Waiter>();
+  let recheckTimer: NodeJS.Timeout | undefined;
 
-  if (opts.signal?.aborted) return Promise.reject(opts.signal.reason);
-
-  return new Promise<Heartbeat[]>((resolve, reject) => {
-    let done = false;
-    let recheckTimer: NodeJS.Timeout | undefined;
-
-    const finish = (outcome: { ok: true; value: Heartbeat[] } | { ok: false; error: unknown }): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(recheckTimer);
-      clearTimeout(timeoutTimer);
-      opts.signal?.removeEventListener('abort', onAbort);
-      // The group is cleaned up before answering, so a finished activity leaves nothing behind.
-      void tail.stop().finally(() => (outcome.ok ? resolve(outcome.value) : reject(outcome.error)));
-    };
-
-    const check = (): void => {
-      // Before the tail has read everything up to the start, an absent instance may just be unread.
-      if (done || !tail.isCaughtUp()) return;
-      const live = table.live(Date.now(), filter);
-      if (live.every((hb) => hb.appliedVersion >= version)) {
-        log.debug({ instances: live.map((hb) => hb.instanceId) }, 'every live instance acknowledged');
-        finish({ ok: true, value: live });
+  const check = (): void => {
+    // Before the tail has read everything up to the start, an absent instance may just be unread.
+    if (waiters.size === 0 || !tail.isCaughtUp()) return;
+    const live = table.live(Date.now(), filter);
+    for (const w of [...waiters]) {
+      if (live.every((hb) => hb.appliedVersion >= w.version)) {
+        baseLog.debug({ version: w.version, instances: live.map((hb) => hb.instanceId) }, 'every live instance acknowledged');
+        waiters.delete(w);
+        w.resolve(live);
       }
-    };
+    }
+  };
+  // The live set is re-judged between records too, so an instance that goes silent stops counting.
+  const recheck = (): void => {
+    recheckTimer = undefined;
+    check();
+    if (waiters.size > 0) recheckTimer = setTimeout(recheck, RECHECK_MS);
+  };
 
-    const onTimeout = (): void => {
-      if (!tail.isCaughtUp()) {
-        finish({
-          ok: false,
-          error: new AcknowledgementTimeoutError(
-            env,
-            version,
-            [],
-            timeoutMs,
-            new ControlReadTimeoutError(HEARTBEAT_TOPIC, timeoutMs, tail.lastError()).message,
-          ),
-        });
-        return;
-      }
-      const now = Date.now();
-      const laggards = table
-        .live(now, filter)
-        .filter((hb) => hb.appliedVersion < version)
-        .map((hb) => ({ instanceId: hb.instanceId, role: hb.role, appliedVersion: hb.appliedVersion, lastHeartbeatAgoMs: now - hb.at }));
-      // Everyone may have caught up in the last instant: check once more before failing.
-      if (laggards.length === 0) return check();
-      finish({ ok: false, error: new AcknowledgementTimeoutError(env, version, laggards, timeoutMs) });
-    };
-
-    const recheck = (): void => {
+  const tail: TopicTail = tailTopic({
+    kafka,
+    topic: HEARTBEAT_TOPIC,
+    groupId: throwawayGroupId('await-ack'),
+    logger: baseLog,
+    deleteGroupOnStop: true,
+    onMessages: (messages) => {
+      table.addMessages(messages);
       check();
-      if (!done) recheckTimer = setTimeout(recheck, RECHECK_MS);
-    };
-
-    const onAbort = (): void => finish({ ok: false, error: opts.signal?.reason ?? new Error('aborted') });
-
-    // The handlers above run only from Kafka callbacks and timers, i.e. after `tail` and `timeoutTimer` exist.
-    const tail: TopicTail = tailTopic({
-      kafka,
-      topic: HEARTBEAT_TOPIC,
-      groupId: throwawayGroupId('await-ack'),
-      logger: log,
-      deleteGroupOnStop: true,
-      onMessages: (messages) => {
-        table.addMessages(messages);
-        check();
-      },
-    });
-    opts.signal?.addEventListener('abort', onAbort);
-    void tail.caughtUp.then(check);
-    recheckTimer = setTimeout(recheck, RECHECK_MS);
-    const timeoutTimer = setTimeout(onTimeout, timeoutMs);
+    },
   });
+  void tail.caughtUp.then(check);
+
+  return {
+    until(version, timeoutMs, signal) {
+      if (!Number.isInteger(version) || version < 0)
+        return Promise.reject(new InvalidControlStateError(`version must be a non-negative integer, got ${version}`));
+      if (!(timeoutMs > 0)) return Promise.reject(new InvalidControlStateError(`timeoutMs must be positive, got ${timeoutMs}`));
+      if (signal?.aborted) return Promise.reject(signal.reason);
+      return new Promise<Heartbeat[]>((resolve, reject) => {
+        let timeoutTimer: NodeJS.Timeout | undefined = undefined;
+        const done = (): void => {
+          clearTimeout(timeoutTimer);
+          signal?.removeEventListener('abort', onAbort);
+        };
+        const w: Waiter = {
+          version,
+          resolve: (v) => {
+            done();
+            resolve(v);
+          },
+          reject: (e) => {
+            done();
+            reject(e);
+          },
+        };
+        const fail = (e: unknown): void => {
+          if (!waiters.delete(w)) return;
+          w.reject(e);
+        };
+        const onAbort = (): void => fail(signal?.reason ?? new Error('aborted'));
+        timeoutTimer = setTimeout(() => {
+          if (!tail.isCaughtUp()) {
+            fail(
+              new AcknowledgementTimeoutError(env, version, [], timeoutMs, new ControlReadTimeoutError(HEARTBEAT_TOPIC, timeoutMs, tail.lastError()).message),
+            );
+            return;
+          }
+          const now = Date.now();
+          const laggards = table
+            .live(now, filter)
+            .filter((hb) => hb.appliedVersion < version)
+            .map((hb) => ({ instanceId: hb.instanceId, role: hb.role, appliedVersion: hb.appliedVersion, lastHeartbeatAgoMs: now - hb.at }));
+          // Everyone may have caught up in the last instant: check once more before failing.
+          if (laggards.length === 0) return check();
+          fail(new AcknowledgementTimeoutError(env, version, laggards, timeoutMs));
+        }, timeoutMs);
+        signal?.addEventListener('abort', onAbort);
+        waiters.add(w);
+        check();
+        if (waiters.has(w) && recheckTimer === undefined) recheckTimer = setTimeout(recheck, RECHECK_MS);
+      });
+    },
+    async stop() {
+      clearTimeout(recheckTimer);
+      recheckTimer = undefined;
+      for (const w of [...waiters]) {
+        waiters.delete(w);
+        w.reject(new Error('the acknowledgement watch was stopped'));
+      }
+      await tail.stop();
+    },
+  };
+}
+
+/**
+ * Resolves with the live instances of the env (and roles) once every one of them reports
+ * appliedVersion >= version: a watch (above) for one wait. Its group is removed before it answers,
+ * so a finished activity leaves nothing behind. Rejects with AcknowledgementTimeoutError
+ * (retriable) naming each laggard on timeout.
+ */
+export async function waitForAcknowledgement(kafka: Kafka, opts: AcknowledgementOptions): Promise<Heartbeat[]> {
+  const { version, timeoutMs } = opts;
+  if (!Number.isInteger(version) || version < 0) throw new InvalidControlStateError(`version must be a non-negative integer, got ${version}`);
+  if (!(timeoutMs > 0)) throw new InvalidControlStateError(`timeoutMs must be positive, got ${timeoutMs}`);
+  if (opts.signal?.aborted) throw opts.signal.reason;
+  const watch = watchAcknowledgements(kafka, { env: opts.env, ...(opts.roles ? { roles: opts.roles } : {}), ...(opts.logger ? { logger: opts.logger } : {}) });
+  try {
+    return await watch.until(version, timeoutMs, opts.signal);
+  } finally {
+    await watch.stop();
+  }
 }
 
 /** What publishAndAwait did. */
@@ -215,36 +276,38 @@ export interface PublishAndAwaitResult extends PublishedControlState {
 /**
  * Publishes a state and waits until every live instance of its env (optionally: of some roles)
  * applies it — the call the control plane's activities make for each transition. The wait starts
- * before the publish, so joining the reader group overlaps the publish and the instances' work.
+ * before the publish, so joining the reader group overlaps the publish and the instances' work;
+ * a caller that started a watch earlier (watchAcknowledgements) passes it, and stops it itself.
  */
 export async function publishAndAwait(
   clients: { kafka: Kafka; producer: Producer },
   state: ControlState,
-  opts: { timeoutMs: number; roles?: readonly string[]; logger?: Logger },
+  opts: { timeoutMs: number; roles?: readonly string[]; logger?: Logger; watch?: AcknowledgementWatch },
 ): Promise<PublishAndAwaitResult> {
   const parsed = controlStateSchema.safeParse(state);
   if (!parsed.success)
     throw new InvalidControlStateError(`control state for env ${String((state as { env?: unknown }).env)} is invalid: ${describeIssues(parsed.error)}`);
   const t0 = Date.now();
   const abort = new AbortController();
-  const acknowledged = waitForAcknowledgement(clients.kafka, {
-    env: state.env,
-    version: state.version,
-    timeoutMs: opts.timeoutMs,
-    signal: abort.signal,
-    ...(opts.roles ? { roles: opts.roles } : {}),
-    ...(opts.logger ? { logger: opts.logger } : {}),
-  });
-  let published: PublishedControlState;
+  const own = opts.watch === undefined;
+  const watch =
+    opts.watch ??
+    watchAcknowledgements(clients.kafka, { env: state.env, ...(opts.roles ? { roles: opts.roles } : {}), ...(opts.logger ? { logger: opts.logger } : {}) });
   try {
-    published = await publishControlState(clients.producer, parsed.data);
-  } catch (err) {
-    abort.abort(err);
-    await acknowledged.catch(() => undefined);
-    throw err;
+    const acknowledged = watch.until(state.version, opts.timeoutMs, abort.signal);
+    let published: PublishedControlState;
+    try {
+      published = await publishControlState(clients.producer, parsed.data);
+    } catch (err) {
+      abort.abort(err);
+      await acknowledged.catch(() => undefined);
+      throw err;
+    }
+    const instances = await acknowledged;
+    return { ...published, acknowledged: instances, elapsedMs: Date.now() - t0 };
+  } finally {
+    if (own) await watch.stop();
   }
-  const instances = await acknowledged;
-  return { ...published, acknowledged: instances, elapsedMs: Date.now() - t0 };
 }
 
 /** A consumer group id nobody else uses, for one read. */

@@ -318,6 +318,15 @@ describe('e2e: one environment migrated through every stage on the real stack', 
     assert.ok(corruptedAt !== null, 'the DynamoDB writer logged its first corrupted write');
     const reaction = rolledBackAt - corruptedAt;
     t.diagnostic(`fault in cutover: switch at +0 ms, first corrupted write at +${corruptedAt - switchAt} ms, rolled back ${reaction} ms after it`);
+    // Where the seconds went: the first mismatch a query service sampled, and what each evaluation
+    // saw from the first corrupted write on (times from that write).
+    const samples = await readMismatchSamples(dynamo, env, switchAt - (switchAt % MINUTE_MS), rolledBackAt - (rolledBackAt % MINUTE_MS), 50);
+    const firstSampled = Math.min(...samples.map((x) => x.at).filter((at) => at >= switchAt));
+    t.diagnostic(`first mismatch sampled at +${firstSampled - corruptedAt} ms after the first corrupted write`);
+    const seen = rolled.evaluations.filter((e) => e.at >= corruptedAt - 5_000);
+    t.diagnostic(
+      `evaluations after the first corrupted write: ${seen.map((e) => `+${e.at - corruptedAt} ms short ${e.short?.mismatches ?? '-'}/${e.short?.comparisons ?? '-'} ${e.verdict}`).join('; ')}`,
+    );
     assert.ok(reaction >= 0 && reaction <= 15_000, `rolled back ${reaction} ms after the first corrupted write (at most 15 s)`);
 
     // Fix: fault off, and repair the new store with the repair workflow: it replays the metrics

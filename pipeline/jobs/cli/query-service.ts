@@ -27,7 +27,8 @@ const USAGE = `usage: npm run query -- [options]
   --candidate-timeout <d>  how long a shadow read may take before it counts as a timeout (default 250ms)
   --max-candidates <n>     most shadow reads in flight; over it samples are skipped (default 64)
   --retention <duration>   retention until the control state says otherwise (default 7d)
-  --flush-interval <d>     how often science stats are written (default 2s)
+  --flush-interval <d>     how often science stats are written (default 2s; within 250 ms of a
+                           mismatch or a new-store failure)
   --settle <duration>      how long after a minute ends a minute only one store has is judged at the
                            latest (default ${DEFAULT_SETTLE_MS / 1000}s); sooner once the other store's writer is
                            proven, by its committed offsets, to have written past the read`;

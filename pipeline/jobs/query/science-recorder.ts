@@ -5,6 +5,10 @@
  *
  * Recording never throws and never blocks a query: a failed flush keeps the counts and retries
  * at the next flush (up to a bound, after which the oldest minutes are dropped and logged).
+ *
+ * Bad news travels first: a mismatch or a new-store failure brings the next flush forward to
+ * within alertFlushDelayMs (default 250 ms), so the control plane's short rollback window sees a
+ * burst without waiting out the regular interval. Flushes stay bounded (one per delay at most).
  */
 import { PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { MINUTE_MS, minuteOf } from '../../kernel/model/metric-point.js';
@@ -34,6 +38,11 @@ export interface ScienceRecorderOptions {
   instanceId: string;
   logger?: Logger;
   flushIntervalMs?: number;
+  /**
+   * After a mismatch or a new-store failure, the longest wait before the next flush (while
+   * started); default 250 ms. Healthy traffic is flushed every flushIntervalMs.
+   */
+  alertFlushDelayMs?: number;
   /** Samples kept per env and minute by this instance. */
   maxSamplesPerMinute?: number;
   /** How long stats and samples are kept (DynamoDB TTL attribute expiresAt), ms. */
@@ -58,11 +67,12 @@ export class ScienceRecorder {
   private readonly buckets = new Map<string, Bucket>();
   private readonly opts: Required<Omit<ScienceRecorderOptions, 'logger'>> & { logger?: Logger };
   private timer: NodeJS.Timeout | undefined;
+  private alertTimer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private seq = 0;
 
   constructor(opts: ScienceRecorderOptions) {
-    this.opts = { flushIntervalMs: 2000, maxSamplesPerMinute: 5, keepMs: 30 * 86_400_000, now: Date.now, ...opts };
+    this.opts = { flushIntervalMs: 2000, alertFlushDelayMs: 250, maxSamplesPerMinute: 5, keepMs: 30 * 86_400_000, now: Date.now, ...opts };
   }
 
   /** Starts periodic flushing. */
@@ -73,7 +83,22 @@ export class ScienceRecorder {
   /** Stops flushing after a last flush. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.alertTimer) clearTimeout(this.alertTimer);
+    this.alertTimer = undefined;
     await this.flush();
+  }
+
+  /** Brings the next flush forward (while started): something the rollback rule counts happened. */
+  private flushSoon(): void {
+    if (!this.timer || this.alertTimer) return;
+    this.alertTimer = setTimeout(() => {
+      this.alertTimer = undefined;
+      // A flush under way took its entries before this news: write it right after that one.
+      const running = this.flushing;
+      void (running ? running.then(() => this.flush()) : this.flush());
+    }, this.opts.alertFlushDelayMs);
+    this.alertTimer.unref();
   }
 
   private bucket(env: string): Bucket {
@@ -127,6 +152,7 @@ export class ScienceRecorder {
     else {
       this.count(env, kind === 'error' ? 'candidateErrors' : 'candidateTimeouts');
       this.count(env, 'newReads');
+      this.flushSoon();
     }
   }
 
@@ -134,6 +160,7 @@ export class ScienceRecorder {
   recordNewStoreError(env: string): void {
     this.count(env, 'newStoreErrors');
     this.count(env, 'newReads');
+    this.flushSoon();
   }
 
   /** The candidate was not read because the in-flight cap was reached (skipped, never queued). */
@@ -154,6 +181,7 @@ export class ScienceRecorder {
       return;
     }
     this.count(env, 'mismatches');
+    this.flushSoon();
     const kinds = [...new Set(c.mismatches.map((m) => m.kind))];
     for (const k of kinds) this.count(env, KIND_COUNTER[k]);
     const b = this.bucket(env);

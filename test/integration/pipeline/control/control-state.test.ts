@@ -11,6 +11,7 @@ import {
   publishControlState,
   readLatestControlState,
   waitForAcknowledgement,
+  watchAcknowledgements,
 } from '../../../../pipeline/clients/control-state-publisher.js';
 import { CONTROL_TOPIC, HEARTBEAT_TOPIC, initialControlState, type ControlState, type Heartbeat } from '../../../../pipeline/kernel/control/control-state.js';
 import { CONTROL_TOPIC_CONFIG, HEARTBEAT_TOPIC_CONFIG, ensureControlTopics } from '../../../../pipeline/kernel/control/control-topics.js';
@@ -270,6 +271,31 @@ describe('control state: publish, apply, acknowledge', () => {
     const t0 = Date.now();
     assert.deepEqual(await waitForAcknowledgement(kafka, { env: `${env}-nobody`, version: 1, timeoutMs: 5000 }), []);
     assert.ok(Date.now() - t0 < 3000);
+  });
+
+  it('answers waits for versions published after a watch started, and rejects an open wait when stopped', async () => {
+    const watch = watchAcknowledgements(kafka, { env });
+    try {
+      // Started before there is anything to wait for: the version is published later, with the watch passed in.
+      const six = await publishAndAwait({ kafka, producer }, state(6, { newWriter: true, sciencePercent: 100, cutoverPercent: 5 }), {
+        timeoutMs: 10_000,
+        watch,
+      });
+      assert.deepEqual(ids(six.acknowledged), ids(running().map((i) => ({ instanceId: i.client.instanceId }) as Heartbeat)));
+      for (const i of running()) assert.equal(i.client.appliedVersion(), 6);
+      // The same watch answers a second wait (nobody skips a version), and a version nobody applies times out naming them.
+      assert.equal((await watch.until(6, 5000)).length, running().length);
+      await assert.rejects(
+        watch.until(7, 1500),
+        (e: unknown) => e instanceof AcknowledgementTimeoutError && e.retriable && e.version === 7 && e.laggards.length === running().length,
+      );
+      await assert.rejects(watch.until(-1, 1000), InvalidControlStateError);
+      const open = assert.rejects(watch.until(8, 60_000), /the acknowledgement watch was stopped/);
+      await watch.stop();
+      await open;
+    } finally {
+      await watch.stop();
+    }
   });
 });
 

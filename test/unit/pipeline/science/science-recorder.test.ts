@@ -54,4 +54,24 @@ describe('science recorder', () => {
     assert.equal(added.get('candidateTimeouts'), 1);
     assert.equal(added.get('oldShadowErrors'), 1);
   });
+
+  it('writes a mismatch or a new-store failure within the alert delay, and healthy traffic only at the interval', async () => {
+    const { client, added } = fakeDynamo();
+    const rec = new ScienceRecorder({ dynamo: client, instanceId: 'q1', flushIntervalMs: 60_000, alertFlushDelayMs: 50 });
+    rec.start();
+    try {
+      rec.recordComparison('e', { app: 'a', metric: 'm', from: 0, to: 0 }, { compared: 1, matched: 1, mismatches: [] });
+      await new Promise((r) => setTimeout(r, 150));
+      assert.equal(added.get('comparisons'), undefined, 'a match waits for the regular flush');
+      rec.recordComparison('e', { app: 'a', metric: 'm', from: 0, to: 60_000 }, { compared: 1, matched: 0, mismatches: [{ kind: 'value_drift', minute: 0 }] });
+      await new Promise((r) => setTimeout(r, 150));
+      assert.equal(added.get('comparisons'), 2, 'the mismatch brought the flush forward, with what came before it');
+      assert.equal(added.get('mismatches'), 1);
+      rec.recordNewStoreError('e');
+      await new Promise((r) => setTimeout(r, 150));
+      assert.equal(added.get('newStoreErrors'), 1);
+    } finally {
+      await rec.stop();
+    }
+  });
 });
