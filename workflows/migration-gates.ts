@@ -516,13 +516,15 @@ export function allowsRampUpWindows(e: Evaluation, policy: MigrationPolicy): boo
  */
 export function rampWaitText(
   e: Evaluation,
-  ctx: { policy: MigrationPolicy; paused: boolean; rolledBack: boolean; rampSince: number; next: number | null },
+  ctx: { policy: MigrationPolicy; paused: boolean; rolledBack: boolean; rampSince: number; next: number | null; faultRate?: number },
 ): string | null {
   const { policy } = ctx;
   if (ctx.next === null) return null;
   if (ctx.rolledBack) return `rolled back automatically: ramping resumes after an operator resumes`;
   if (ctx.paused) return `paused: no automatic step to ${ctx.next}% until resumed`;
   if (!policy.autoRamp) return `automatic ramping is off: set the ramp to ${ctx.next}% by hand`;
+  if ((ctx.faultRate ?? 0) > 0)
+    return `the fault switch is on (the new-store writer corrupts ${formatRate(ctx.faultRate!)} of points): no automatic step to ${ctx.next}% until it is off`;
   const parts: string[] = [];
   const elapsed = Math.max(0, e.at - ctx.rampSince);
   const need = policy.minSamplesForRollback;

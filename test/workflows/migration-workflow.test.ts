@@ -541,6 +541,34 @@ describe('migration workflow', () => {
     });
   });
 
+  it('holds automatic ramping while the fault switch is on, says so, and ramps again once it is off', TIMEOUT, async () => {
+    const t = newTest();
+    const policy = testPolicy(t.env, { autoRamp: true });
+    await t.run(async () => {
+      await t.start(policy);
+      await driveTo(t, policy, 'science');
+      // Healthy figures in every window: only the fault switch holds the step.
+      t.world.scienceFor = () => healthyScience({ comparisons: 5_000 });
+      await t.update(setFaultUpdate, { ...actor('alice', 'drill'), newWriterCorruptionRate: 0.5 });
+      const published = t.world.publications.length;
+      await t.advanceTime(policy.autoRampIntervalMs);
+      const held = await t.tickUntil(
+        policy.evaluationIntervalMs,
+        (st) => /the fault switch is on/.test(st.evaluations.at(-1)?.waitingFor ?? ''),
+        'the wait text naming the fault switch',
+      );
+      assert.equal(held.ramp, 1, 'no automatic step while the fault switch is on');
+      assert.equal(
+        held.evaluations.at(-1)?.waitingFor,
+        'the fault switch is on (the new-store writer corrupts 50% of points): no automatic step to 5% until it is off',
+      );
+      assert.equal(t.world.publications.length, published, 'nothing was published while held');
+      await t.update(setFaultUpdate, { ...actor('alice', 'drill over'), newWriterCorruptionRate: 0 });
+      const ramped = await t.tickUntil(policy.evaluationIntervalMs, (st) => st.ramp === 5, 'the ramp to reach 5% once the switch is off');
+      assert.equal(ramped.stage, 'science');
+    });
+  });
+
   it('ramps a quiet environment on the comparisons since the step began, and says what it waits for', TIMEOUT, async () => {
     const t = newTest();
     const policy = testPolicy(t.env, { autoRamp: true });

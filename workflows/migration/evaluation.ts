@@ -42,6 +42,19 @@ export const GATES_V2_PATCH = 'gates-v2';
  */
 export const TTL_WAIT_ROLLBACK_PATCH = 'ttl-wait-rollback';
 
+/**
+ * Since this patch, automatic ramping holds while the fault switch is on: a drill corrupts the
+ * new store on purpose, and stepping up would only serve more wrong values before the rollback
+ * rule has seen them (comparisons trail the writes by seconds). Histories recorded before it
+ * replay without the check.
+ */
+export const FAULT_HOLDS_RAMP_PATCH = 'fault-holds-ramp';
+
+/** Whether the fault switch holds automatic ramping now (patched only where it matters). */
+function faultHoldsRamp(r: Run): boolean {
+  return (r.state.faultRate ?? 0) > 0 && patched(FAULT_HOLDS_RAMP_PATCH);
+}
+
 /** When the TTL wait's old-store check last ran in this run (the watch ticks more often than it). */
 const ttlGateCheckedAt = new WeakMap<Run, number>();
 
@@ -210,7 +223,8 @@ export async function evaluateWindows(r: Run, stage: Ramped): Promise<void> {
     s.rolledBack === null &&
     next !== null &&
     now - s.rampSince >= r.policy.autoRampIntervalMs &&
-    allowsRampUpWindows(e, r.policy)
+    allowsRampUpWindows(e, r.policy) &&
+    !faultHoldsRamp(r)
   ) {
     s.evaluations = [...s.evaluations, e].slice(-MAX_EVALUATIONS);
     const from = s.ramp;
@@ -233,7 +247,14 @@ export async function evaluateWindows(r: Run, stage: Ramped): Promise<void> {
       apply: (st, at) => applyRamp(st, next, at),
     });
   } else {
-    const waitingFor = rampWaitText(e, { policy: r.policy, paused: s.paused, rolledBack: s.rolledBack !== null, rampSince: s.rampSince, next });
+    const waitingFor = rampWaitText(e, {
+      policy: r.policy,
+      paused: s.paused,
+      rolledBack: s.rolledBack !== null,
+      rampSince: s.rampSince,
+      next,
+      faultRate: s.faultRate ?? 0,
+    });
     s.evaluations = [...s.evaluations, waitingFor === null ? e : { ...e, waitingFor }].slice(-MAX_EVALUATIONS);
   }
   // Keep the exit gate's verdict current for the console.
