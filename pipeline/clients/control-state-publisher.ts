@@ -111,6 +111,13 @@ export interface AcknowledgementOptions {
 // How often the live set is re-judged between records, so an instance that goes silent stops counting.
 const RECHECK_MS = 200;
 
+/** Why a wait for an acknowledgement cannot start (a bad version or timeout, or an aborted signal's reason), or undefined. */
+function waitArgumentsRefused(version: number, timeoutMs: number, signal: AbortSignal | undefined): unknown {
+  if (!Number.isInteger(version) || version < 0) return new InvalidControlStateError(`version must be a non-negative integer, got ${version}`);
+  if (!(timeoutMs > 0)) return new InvalidControlStateError(`timeoutMs must be positive, got ${timeoutMs}`);
+  return signal?.aborted ? (signal.reason as unknown) : undefined;
+}
+
 /** Options of watchAcknowledgements. */
 export interface AcknowledgementWatchOptions {
   env: string;
@@ -186,10 +193,8 @@ export function watchAcknowledgements(kafka: Kafka, opts: AcknowledgementWatchOp
 
   return {
     until(version, timeoutMs, signal) {
-      if (!Number.isInteger(version) || version < 0)
-        return Promise.reject(new InvalidControlStateError(`version must be a non-negative integer, got ${version}`));
-      if (!(timeoutMs > 0)) return Promise.reject(new InvalidControlStateError(`timeoutMs must be positive, got ${timeoutMs}`));
-      if (signal?.aborted) return Promise.reject(signal.reason);
+      const refused = waitArgumentsRefused(version, timeoutMs, signal);
+      if (refused !== undefined) return Promise.reject(refused);
       return new Promise<Heartbeat[]>((resolve, reject) => {
         let timeoutTimer: NodeJS.Timeout | undefined = undefined;
         const done = (): void => {
@@ -254,9 +259,9 @@ export function watchAcknowledgements(kafka: Kafka, opts: AcknowledgementWatchOp
  */
 export async function waitForAcknowledgement(kafka: Kafka, opts: AcknowledgementOptions): Promise<Heartbeat[]> {
   const { version, timeoutMs } = opts;
-  if (!Number.isInteger(version) || version < 0) throw new InvalidControlStateError(`version must be a non-negative integer, got ${version}`);
-  if (!(timeoutMs > 0)) throw new InvalidControlStateError(`timeoutMs must be positive, got ${timeoutMs}`);
-  if (opts.signal?.aborted) throw opts.signal.reason;
+  // Refused before a reader group is joined for nothing.
+  const refused = waitArgumentsRefused(version, timeoutMs, opts.signal);
+  if (refused !== undefined) throw refused;
   const watch = watchAcknowledgements(kafka, { env: opts.env, ...(opts.roles ? { roles: opts.roles } : {}), ...(opts.logger ? { logger: opts.logger } : {}) });
   try {
     return await watch.until(version, timeoutMs, opts.signal);
