@@ -20,7 +20,9 @@
  *
  * Each scenario runs in its own environment (created here and deleted afterwards), so it can run
  * next to `npm start`. The two scenarios of a policy run side by side; the policies one after the
- * other. A policy's "shape" is its rollback parameters (evaluation interval, both windows, the
+ * other. A scenario cleans up only its own processes and environment, when it ends, so the one
+ * beside it keeps measuring; a scenario that fails is named with its reason in the last line
+ * (`failures`, `failed_scenarios`) and the run exits 1 after printing it. A policy's "shape" is its rollback parameters (evaluation interval, both windows, the
  * minimum samples and the rollback threshold); bakes and gate sample counts are cut to bench scale
  * so an environment reaches science and cutover in a couple of minutes.
  */
@@ -244,6 +246,17 @@ class Scenario {
     return out;
   }
 
+  /** Waits until the query services have served more than `above` reads from the new store. */
+  async waitForServedByNew(above: number, timeoutMs: number): Promise<{ old: number; new: number }> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const c = await this.servedCounts();
+      if (c.new > above) return c;
+      if (Date.now() > deadline) throw new Error(`${this.env}: cutover at 100 % but no read was served by the new store within ${timeoutMs / 1000} s`);
+      await sleep(500);
+    }
+  }
+
   /** Data-plane instances (every process but the control worker). */
   get instances(): number {
     return this.procs.filter((p) => !p.name.endsWith('-worker')).length;
@@ -284,19 +297,51 @@ class Scenario {
     return { switchAt, corruptedAt, rolledBackAt: rolled.rolledBack!.at, reason: rolled.rolledBack!.reason };
   }
 
+  /** Stops this scenario's load, workflow and processes and drops its environment; never throws. */
   async close(): Promise<void> {
     this.stop = true;
+    const step = async (what: string, fn: () => Promise<unknown>): Promise<void> => {
+      try {
+        await fn();
+      } catch (err) {
+        progress(`${this.env}: cleanup could not ${what}: ${innermost(err)}`);
+      }
+    };
     await Promise.race([Promise.allSettled(this.running), sleep(15_000)]);
-    await this.handle()
-      .terminate('bench over')
-      .catch(() => undefined);
-    await this.closeTemporal?.();
-    await Promise.all(this.procs.map((p) => p.stop('SIGKILL')));
-    await dropEnv(this.cfg, this.env);
-    const admin = createKafka(this.cfg, { clientId: 'bench-control-cleanup' }).admin();
-    await admin.connect();
-    await admin.deleteGroups([aggregatorGroup(this.env), writerGroup(this.env, 'cassandra'), writerGroup(this.env, 'dynamodb')]).catch(() => undefined);
-    await admin.disconnect();
+    if (this.client) await step('terminate the workflow', () => this.handle().terminate('bench over'));
+    await step('close the Temporal client', async () => this.closeTemporal?.());
+    await Promise.all(this.procs.map((p) => step(`stop ${p.name}`, () => p.stop('SIGKILL'))));
+    await step('drop the environment', () => dropEnv(this.cfg, this.env));
+    await step('delete the consumer groups', async () => {
+      const admin = createKafka(this.cfg, { clientId: 'bench-control-cleanup' }).admin();
+      await admin.connect();
+      try {
+        await admin.deleteGroups([aggregatorGroup(this.env), writerGroup(this.env, 'cassandra'), writerGroup(this.env, 'dynamodb')]).catch(() => undefined);
+      } finally {
+        await admin.disconnect();
+      }
+    });
+  }
+}
+
+/** How one scenario ended: its figures, or the reason it failed. */
+type ScenarioOutcome<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+/**
+ * Runs one scenario from launch to clean-up. It cleans up only its own processes and
+ * environment, whenever it ends, so a scenario beside it keeps measuring; a failure is returned
+ * with its reason (the innermost message: a refused update says why), never thrown.
+ */
+async function runScenario<T>(s: Scenario, measure: (s: Scenario) => Promise<T>): Promise<ScenarioOutcome<T>> {
+  try {
+    await s.launch();
+    return { ok: true, value: await measure(s) };
+  } catch (err) {
+    progress(`${s.env}: failed: ${innermost(err)}`);
+    return { ok: false, reason: innermost(err) };
+  } finally {
+    progress(`cleaning up ${s.env}`);
+    await s.close();
   }
 }
 
@@ -356,24 +401,31 @@ async function cutoverRollback(s: Scenario): Promise<{ reactionS: number; decisi
   await s.advanceWhenReady(Stage.science, 300_000);
   await s.update(UPDATE_NAMES.set_ramp, { percent: 100 });
   const before = await s.servedCounts();
+  // The short window may still hold science's comparisons, so it can be full at once: wait for
+  // reads the new store served since cutover reached 100 % as well (CI saw none in between).
   await s.waitForComparisons(300_000);
-  const after = await s.servedCounts();
-  if (after.new <= before.new) throw new Error(`${s.env}: cutover at 100 % but no read was served by the new store`);
+  const after = await s.waitForServedByNew(before.new, 120_000);
   progress(`${s.env}: cutover at 100 % (${after.new - before.new} reads served by the new store meanwhile); fault switch on`);
   const samples: { at: number; new: number; old: number }[] = [];
   let sampling = true;
   const sampler = (async () => {
     while (sampling) {
-      const c = await s.servedCounts();
-      samples.push({ at: Date.now(), ...c });
+      // A failed sample (a query service restarting) is skipped, never thrown past the scenario.
+      const c = await s.servedCounts().catch(() => undefined);
+      if (c) samples.push({ at: Date.now(), ...c });
       await sleep(200);
     }
   })();
-  const f = await s.injectFault();
-  // Keep sampling a while after the rollback so "stopped" means stopped.
-  await sleep(8_000);
-  sampling = false;
-  await sampler;
+  let f: Awaited<ReturnType<Scenario['injectFault']>>;
+  try {
+    f = await s.injectFault();
+    // Keep sampling a while after the rollback so "stopped" means stopped.
+    await sleep(8_000);
+  } finally {
+    sampling = false;
+    await sampler;
+  }
+  if (samples.length === 0) throw new Error(`${s.env}: no served-store sample could be read from the query services`);
   const finalNew = samples.at(-1)!.new;
   const back = samples.find((x) => x.at >= f.corruptedAt && x.new === finalNew);
   if (!back) throw new Error(`${s.env}: the new store kept serving reads after the rollback`);
@@ -420,6 +472,8 @@ runMain(USAGE, async (argv) => {
   if (instances < 6) progress(`note: ${instances} data-plane instances (fewer than 6)`);
   const id = Date.now().toString(36);
   const figures: Record<string, number> = {};
+  /** Scenario (stage_policy) → why it failed; reported in the last line, not thrown. */
+  const failures: Record<string, string> = {};
   const transitionsMs: number[] = [];
   for (const scale of scales) {
     const scenario = (kind: string): Scenario => {
@@ -427,34 +481,29 @@ runMain(USAGE, async (argv) => {
       return new Scenario(loadConfig({ ...process.env, SWITCHYARD_ENVS: env }), env, scale, o);
     };
     const [sci, cut] = [scenario('s'), scenario('c')];
-    try {
-      progress(
-        `${scale} policy shape (evaluation every ${sci.policy.evaluationIntervalMs / 1000} s, short window ${sci.policy.shortWindowMs! / 1000} s, long ${sci.policy.evaluationWindowMs / 1000} s, rollback at ${sci.policy.minSamplesForRollback}+ samples over ${sci.policy.rollbackMismatchRate * 100} %): starting ${sci.env} and ${cut.env} with ${instances} data-plane instances each`,
-      );
-      // Both launched (or failed) before going on, so a failure of one still cleans up the other's processes.
-      const launched = await Promise.allSettled([sci.launch(), cut.launch()]);
-      for (const l of launched) if (l.status === 'rejected') throw l.reason;
-      // Both run to their end (or failure) before the clean-up stops their processes.
-      const [sres, cres] = await Promise.allSettled([scienceRollback(sci, transitionsMs.length < o.transitions ? o.transitions : 0), cutoverRollback(cut)]);
-      // The innermost message: a refused update says why (e.g. an automatic rollback in effect).
-      const failures: string[] = [];
-      if (sres.status === 'rejected') failures.push(`${sci.env}: ${innermost(sres.reason)}`);
-      if (cres.status === 'rejected') failures.push(`${cut.env}: ${innermost(cres.reason)}`);
-      if (sres.status === 'rejected' || cres.status === 'rejected') throw new Error(failures.join('; '));
-      const [sr, cr] = [sres.value, cres.value];
-      transitionsMs.push(...sr.transitionsMs);
+    progress(
+      `${scale} policy shape (evaluation every ${sci.policy.evaluationIntervalMs / 1000} s, short window ${sci.policy.shortWindowMs! / 1000} s, long ${sci.policy.evaluationWindowMs / 1000} s, rollback at ${sci.policy.minSamplesForRollback}+ samples over ${sci.policy.rollbackMismatchRate * 100} %): starting ${sci.env} and ${cut.env} with ${instances} data-plane instances each`,
+    );
+    // Side by side; each cleans up after itself when it ends, so neither stops the other's processes.
+    const [sres, cres] = await Promise.all([
+      runScenario(sci, (s) => scienceRollback(s, transitionsMs.length < o.transitions ? o.transitions : 0)),
+      runScenario(cut, cutoverRollback),
+    ]);
+    if (sres.ok) {
+      transitionsMs.push(...sres.value.transitionsMs);
       Object.assign(figures, {
-        [`rollback_science_${scale}_s`]: Number(sr.reactionS.toFixed(1)),
-        [`rollback_cutover_${scale}_s`]: Number(cr.reactionS.toFixed(1)),
-        [`rollback_science_${scale}_decision_s`]: Number(sr.decisionS.toFixed(1)),
-        [`rollback_cutover_${scale}_decision_s`]: Number(cr.decisionS.toFixed(1)),
-        [`rollback_science_${scale}_from_switch_s`]: Number(sr.fromSwitchS.toFixed(1)),
-        [`rollback_cutover_${scale}_from_switch_s`]: Number(cr.fromSwitchS.toFixed(1)),
+        [`rollback_science_${scale}_s`]: Number(sres.value.reactionS.toFixed(1)),
+        [`rollback_science_${scale}_decision_s`]: Number(sres.value.decisionS.toFixed(1)),
+        [`rollback_science_${scale}_from_switch_s`]: Number(sres.value.fromSwitchS.toFixed(1)),
       });
-    } finally {
-      progress(`cleaning up ${sci.env} and ${cut.env}`);
-      await Promise.allSettled([sci.close(), cut.close()]);
-    }
+    } else failures[`science_${scale}`] = sres.reason;
+    if (cres.ok) {
+      Object.assign(figures, {
+        [`rollback_cutover_${scale}_s`]: Number(cres.value.reactionS.toFixed(1)),
+        [`rollback_cutover_${scale}_decision_s`]: Number(cres.value.decisionS.toFixed(1)),
+        [`rollback_cutover_${scale}_from_switch_s`]: Number(cres.value.fromSwitchS.toFixed(1)),
+      });
+    } else failures[`cutover_${scale}`] = cres.reason;
   }
   const reactionsOf = (scale: string): number[] =>
     Object.entries(figures)
@@ -464,16 +513,20 @@ runMain(USAGE, async (argv) => {
   // The policy tuned for fast reaction is the production shape (1 % of 200+ comparisons in the
   // last minute, evaluated every 5 s); the demo shape waits for 5 % of a minute's comparisons.
   const fast = reactionsOf('production');
+  const failed = Object.keys(failures).length;
   console.log(
     JSON.stringify({
-      advance_to_acked_p50_ms: Math.round(percentile(transitionsMs, 50)),
-      advance_to_acked_p99_ms: Math.round(percentile(transitionsMs, 99)),
+      ...(transitionsMs.length > 0
+        ? { advance_to_acked_p50_ms: Math.round(percentile(transitionsMs, 50)), advance_to_acked_p99_ms: Math.round(percentile(transitionsMs, 99)) }
+        : {}),
       transitions: transitionsMs.length,
       data_plane_instances: instances,
-      rollback_reaction_s: Math.max(...(fast.length > 0 ? fast : all)),
-      rollback_reaction_slowest_s: Math.max(...all),
+      ...(all.length > 0 ? { rollback_reaction_s: Math.max(...(fast.length > 0 ? fast : all)), rollback_reaction_slowest_s: Math.max(...all) } : {}),
       ...figures,
+      failed_scenarios: failed,
+      ...(failed > 0 ? { failures } : {}),
     }),
   );
-  process.exit(0);
+  // The line is printed either way; the exit code says whether every scenario measured.
+  process.exit(failed > 0 ? 1 : 0);
 });

@@ -113,8 +113,9 @@ describe('benchmarks (smoke runs)', () => {
       ['--policy', 'demo', '--transitions', '3', '--query-services', '1', '--apps', '4', '--obs-rate', '100', '--error-rollback', '0.5'],
       600_000,
     );
-    assert.equal(r.code, 0, r.stderr.slice(-3000));
     const f = figures(r.stdout, r.stderr);
+    assert.equal(f.failed_scenarios, 0, `every scenario measured: ${JSON.stringify(f)}`);
+    assert.equal(r.code, 0, r.stderr.slice(-3000));
     assertPositive(f, ['advance_to_acked_p50_ms', 'advance_to_acked_p99_ms', 'rollback_reaction_s', 'rollback_science_demo_s', 'rollback_cutover_demo_s']);
     assert.equal(f.transitions, 3);
     assert.match(r.stderr, /\[bench:control +\d+ s\]/, 'progress lines while it runs');
