@@ -21,6 +21,7 @@ import { MINUTE_MS } from '../pipeline/kernel/model/metric-point.js';
 import { readScienceSummary, summarizeScience, type ScienceSummary } from '../pipeline/clients/science-stats-reader.js';
 import { cassandraKeyspaceFor, openOldStoreAdmin } from '../pipeline/kernel/stores/cassandra-store.js';
 import { envTopics, writerGroup } from '../pipeline/kernel/topics.js';
+import { measureGroupLag } from '../pipeline/kernel/observability/writer-lag.js';
 import { ActivityFailureType, ENV_NAME_PATTERN, migrationWorkflowId, NOT_STARTED, ROLES, STATE_QUERY_NAME } from '../contract/index.js';
 import type {
   AuditEntry,
@@ -31,6 +32,7 @@ import type {
   ScienceFigures,
   StageOrNotStarted,
   WriterHealth,
+  WriterLag,
 } from '../contract/index.js';
 import { notificationFromAudit } from '../notify/events.js';
 import type { Notifier } from '../notify/notifier.js';
@@ -81,6 +83,8 @@ export function toScienceFigures(summary: ScienceSummary, windowMs: number): Sci
     queries: c.queries,
     splitQueries: c.splitQueries,
     newStoreReads: summary.newStoreReads,
+    unjudged: c.unjudged,
+    freshSplits: c.freshSplits,
     candidateErrors: c.candidateErrors,
     candidateTimeouts: c.candidateTimeouts,
     p99OldMs: p99(summary.p99Ms.old),
@@ -262,6 +266,38 @@ export function createActivities(deps: ActivityDeps) {
           await admin.disconnect().catch(() => undefined);
         }
       });
+    },
+
+    /**
+     * How far behind each store's writers are: the age of the oldest metrics record each writer
+     * group has not committed, and how many there are. Never throws: the evaluation that asks
+     * must go on (its rollback rule does not depend on this), so an unreachable Kafka is reported
+     * as `error` with no figures.
+     */
+    async writerLag(input: { env: string }): Promise<WriterLag> {
+      const env = checkEnv(input.env);
+      const log = logFor(env, 'writer-lag');
+      const at = now();
+      const admin = kafka.admin();
+      try {
+        await admin.connect();
+        const topic = envTopics(env).metrics;
+        const [oldLag, newLag] = await Promise.all(
+          (['cassandra', 'dynamodb'] as const).map((sink) => measureGroupLag(admin, topic, writerGroup(env, sink), { now: at })),
+        );
+        const lag: WriterLag = {
+          at,
+          old: { behindMs: oldLag!.behindMs, messages: oldLag!.messages },
+          new: { behindMs: newLag!.behindMs, messages: newLag!.messages },
+        };
+        log.debug({ ...lag }, 'writer lag');
+        return lag;
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'could not measure the writers\u2019 lag');
+        return { at, old: null, new: null, error: (err as Error).message };
+      } finally {
+        await admin.disconnect().catch(() => undefined);
+      }
     },
 
     /**

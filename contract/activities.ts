@@ -57,6 +57,14 @@ export interface ScienceFigures {
   splitQueries?: number;
   /** New-store reads attempted, the new-store error rate's denominator (absent before it was counted). */
   newStoreReads?: number;
+  /**
+   * Comparisons with a minute only one store had that was not judged: the other store's writer
+   * was not proven past it in time (down, restarting, behind). Never in the mismatch rate.
+   * Absent before it was counted.
+   */
+  unjudged?: number;
+  /** Cutover reads whose newest minutes the old store served, the new store's writer not yet proven past them (absent before it was counted). */
+  freshSplits?: number;
   candidateErrors: number;
   candidateTimeouts: number;
   p99OldMs: number | null;
@@ -75,6 +83,22 @@ export interface WriterHealth {
   parityGap: number;
 }
 
+/** How far behind one store's writer group is (see pipeline/kernel/observability/writer-lag.ts). */
+export interface StoreWriterLag {
+  /** Age of the oldest metrics record the writers of this store have not written yet, ms (0: caught up). */
+  behindMs: number;
+  /** Records not written yet, summed over partitions. */
+  messages: number;
+}
+
+/** Both writers' lag at one moment; `error` when it could not be measured (Kafka unreachable). */
+export interface WriterLag {
+  at: number;
+  old: StoreWriterLag | null;
+  new: StoreWriterLag | null;
+  error?: string;
+}
+
 /** The activities the migration workflow calls. */
 export interface MigrationActivities {
   /** Publishes the current control state with the patch applied (idempotent per transitionId) and waits for every live instance. */
@@ -83,6 +107,8 @@ export interface MigrationActivities {
   readScience(input: { env: string; windowMs: number }): Promise<ScienceFigures>;
   /** Writer liveness, lag and parity. */
   checkWriters(input: { env: string }): Promise<WriterHealth>;
+  /** How far behind each store's writers are, in time and records; never throws (an unreachable Kafka gives `error`). */
+  writerLag(input: { env: string }): Promise<WriterLag>;
   /** Whether the old store still holds any point older than the horizon. */
   verifyOldStoreAgedOut(input: { env: string; horizon: number }): Promise<{ agedOut: boolean; oldestMinute: number | null }>;
   /** Appends an audit entry; a repeat with the same (env, seq, workflowId) is a no-op. */

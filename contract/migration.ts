@@ -2,6 +2,7 @@
  * The migration's domain types, shared by the workflow, its activities, the worker, the CLI and
  * the console. Types only: this file is part of the workflow bundle.
  */
+import type { WriterLag } from './activities.js';
 import type { Stage } from './names.js';
 import type { VerifyOutcome } from './verify.js';
 
@@ -28,6 +29,14 @@ export interface MigrationPolicy {
   maxMismatchRate: number;
   maxNewStoreErrorRate: number;
   maxWriterLag: number;
+  /**
+   * Automatic ramping holds while either store's writer is behind by more than this (the age of
+   * its oldest unwritten record); a lagging writer never rolls the migration back. Absent: 30 s
+   * (DEFAULT_MAX_WRITER_BEHIND_MS in workflows/migration-gates.ts).
+   */
+  maxWriterBehindMs?: number;
+  /** A writer behind beyond maxWriterBehindMs for this long is an outage: it is audited and notified once. Absent: 5 minutes. */
+  writerOutageMs?: number;
   /** Automatic rollback: evaluated every evaluationIntervalMs over the last evaluationWindowMs. */
   evaluationIntervalMs: number;
   /**
@@ -158,6 +167,19 @@ export interface MigrationState {
   lastTransitionAt: number;
   /** The latest finished verify run (absent: none since this was added). */
   lastVerify?: VerifyOutcome | null;
+  /** Both writers' lag as the last evaluation measured it (science and cutover; absent before it was measured). */
+  writerLag?: WriterLag | null;
+  /** A writer behind beyond the policy's limit since `since` (automatic ramping holds); null when none is. */
+  writerHold?: WriterHold | null;
+}
+
+/** A writer lag episode: which store's writer is behind beyond the limit, since when, by how much. */
+export interface WriterHold {
+  since: number;
+  store: 'old' | 'new';
+  behindMs: number;
+  /** Whether the episode was long enough to be audited and notified as an outage. */
+  outage: boolean;
 }
 
 /** Input of the advance update: the operator names the stage they expect to leave. */

@@ -87,7 +87,22 @@ export const AuditAction = {
   /** A publication that was not acknowledged, reverted. */
   revert: 'revert',
   revertFailed: 'revert_failed',
+  /** A store's writer fell behind beyond the policy's limit: automatic ramping holds (no control change). */
+  writerLagHold: 'writer_lag_hold',
+  /** The writers caught up again: the hold ended. */
+  writerLagHoldEnded: 'writer_lag_hold_ended',
+  /** A writer has been behind long enough to be an outage (notified). */
+  writerOutage: 'writer_outage',
 } as const;
+
+/** Actions that record an observation, never a control-state change (so they have no `_failed` form). */
+const OBSERVATION_ACTIONS: readonly string[] = [
+  AuditAction.revert,
+  AuditAction.revertFailed,
+  AuditAction.writerLagHold,
+  AuditAction.writerLagHoldEnded,
+  AuditAction.writerOutage,
+];
 
 /** One of the workflow's own audit actions. */
 export type AuditActionName = (typeof AuditAction)[keyof typeof AuditAction];
@@ -117,7 +132,7 @@ export function operationAction(operation: (typeof OPERATIONS)[number], event: (
 export const AUDIT_ACTIONS: readonly string[] = [
   ...Object.values(AuditAction),
   ...Object.values(AuditAction)
-    .filter((a) => a !== AuditAction.revert && a !== AuditAction.revertFailed)
+    .filter((a) => !OBSERVATION_ACTIONS.includes(a))
     .map((a) => failedAction(a)),
   ...(Object.keys(UPDATE_NAMES) as RequestKind[]).map((k) => rejectedAction(k)),
   ...OPERATIONS.flatMap((o) => OPERATION_EVENTS.map((e) => operationAction(o, e))),

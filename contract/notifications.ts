@@ -17,6 +17,8 @@ export const NOTIFICATION_KINDS = [
   'stage_entered',
   /** The migration is complete. */
   'migration_complete',
+  /** A store's writer has been behind beyond the policy's limit for long: automatic ramping holds. */
+  'writer_outage',
   /** Sent from the console's "send test notification" button. */
   'test',
 ] as const;
@@ -31,6 +33,7 @@ export const NotificationKind = {
   approvalRequested: 'approval_requested',
   stageEntered: 'stage_entered',
   migrationComplete: 'migration_complete',
+  writerOutage: 'writer_outage',
   test: 'test',
 } as const satisfies Record<string, NotificationKind>;
 

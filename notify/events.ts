@@ -3,7 +3,7 @@
  * stage entered, approval requested, migration complete) or from a newly met exit gate. Pure
  * functions; the notifier posts what these return.
  */
-import { AUTOMATIC_ACTOR, NotificationKind, Stage, type AuditEntry, type GateStatus, type NotificationPayload } from '../contract/index.js';
+import { AuditAction, AUTOMATIC_ACTOR, NotificationKind, Stage, type AuditEntry, type GateStatus, type NotificationPayload } from '../contract/index.js';
 
 /** Where reads are served from after an automatic rollback, in the words the console uses too. */
 export function readsAfterRollback(stage: string): string {
@@ -41,6 +41,14 @@ export function notificationFromAudit(e: AuditEntry, consoleUrl: string | null):
       kind: NotificationKind.automaticRollback,
       title: `${e.env}: automatic rollback in ${e.to} at ${fmt(ev.ramp ?? '?')}%: ${readsAfterRollback(e.to).split(';')[0]}`,
       text: `The ${e.env} migration rolled itself back in ${e.to}: ${e.reason}. Now: ${readsAfterRollback(e.to)}; ramping is paused.${figures} Fix the cause, then resume in the console.`,
+    };
+  }
+  if (e.action === AuditAction.writerOutage) {
+    return {
+      ...base,
+      kind: NotificationKind.writerOutage,
+      title: `${e.env}: a writer is down or far behind (${e.to})`,
+      text: `${e.reason}. Reads are not affected: cutover serves the new store only up to what its writer has written, and nothing rolls back on a lagging writer. Automatic ramping holds until it catches up.`,
     };
   }
   if (e.from === e.to) return null;

@@ -8,7 +8,7 @@
  * validator checks without any I/O, and observed conditions (writer health, science figures,
  * old-store age) that need an activity, checked in the update handler.
  */
-import type { ScienceFigures, WriterHealth } from '../contract/index.js';
+import type { ScienceFigures, WriterHealth, WriterLag } from '../contract/index.js';
 import { NOT_STARTED, Stage, STAGES, type StageOrNotStarted } from '../contract/index.js';
 import { formatDuration, nextStage } from '../contract/index.js';
 import type { Evaluation, GateStatus, MigrationPolicy, MigrationState, VerifyOutcome, WindowFigures } from '../contract/index.js';
@@ -516,7 +516,15 @@ export function allowsRampUpWindows(e: Evaluation, policy: MigrationPolicy): boo
  */
 export function rampWaitText(
   e: Evaluation,
-  ctx: { policy: MigrationPolicy; paused: boolean; rolledBack: boolean; rampSince: number; next: number | null; faultRate?: number },
+  ctx: {
+    policy: MigrationPolicy;
+    paused: boolean;
+    rolledBack: boolean;
+    rampSince: number;
+    next: number | null;
+    faultRate?: number;
+    writerBehind?: WriterBehind | null;
+  },
 ): string | null {
   const { policy } = ctx;
   if (ctx.next === null) return null;
@@ -525,6 +533,7 @@ export function rampWaitText(
   if (!policy.autoRamp) return `automatic ramping is off: set the ramp to ${ctx.next}% by hand`;
   if ((ctx.faultRate ?? 0) > 0)
     return `the fault switch is on (the new-store writer corrupts ${formatRate(ctx.faultRate!)} of points): no automatic step to ${ctx.next}% until it is off`;
+  if (ctx.writerBehind) return `${writerBehindText(ctx.writerBehind, policy)}: no automatic step to ${ctx.next}% until it catches up`;
   const parts: string[] = [];
   const elapsed = Math.max(0, e.at - ctx.rampSince);
   const need = policy.minSamplesForRollback;
@@ -538,4 +547,51 @@ export function rampWaitText(
   const blocked = blockingWindow(e, policy);
   if (blocked) parts.push(blocked);
   return parts.length === 0 ? `ready: the next evaluation steps to ${ctx.next}%` : `to step to ${ctx.next}%: ${parts.join('; ')}`;
+}
+
+/** A store's writer behind beyond the policy's limit (or its lag unknown: behindMs null). */
+export interface WriterBehind {
+  store: 'old' | 'new';
+  /** null: the lag could not be measured. */
+  behindMs: number | null;
+}
+
+/** Ramps hold while a writer is behind by more than this, when the policy does not say. */
+export const DEFAULT_MAX_WRITER_BEHIND_MS = 30_000;
+
+/** A hold this long is an outage (audited and notified), when the policy does not say. */
+export const DEFAULT_WRITER_OUTAGE_MS = 5 * 60_000;
+
+/** The policy's limit on writer lag for automatic ramping. */
+export function maxWriterBehindMs(policy: MigrationPolicy): number {
+  return policy.maxWriterBehindMs ?? DEFAULT_MAX_WRITER_BEHIND_MS;
+}
+
+/** How long a hold lasts before it is an outage. */
+export function writerOutageMs(policy: MigrationPolicy): number {
+  return policy.writerOutageMs ?? DEFAULT_WRITER_OUTAGE_MS;
+}
+
+/** The store's writer in words. */
+export function writerName(store: 'old' | 'new'): string {
+  return store === 'old' ? 'the Cassandra (old-store) writer' : 'the DynamoDB (new-store) writer';
+}
+
+/**
+ * Which writer holds automatic ramping: the one furthest behind beyond the limit, or, when the
+ * lag could not be measured, both unknown (reported as the new store's, behindMs null). Null when
+ * both are within the limit.
+ */
+export function writerBehind(lag: WriterLag | null, policy: MigrationPolicy): WriterBehind | null {
+  if (lag === null || lag.old === null || lag.new === null) return { store: 'new', behindMs: null };
+  const limit = maxWriterBehindMs(policy);
+  const worst: 'old' | 'new' = lag.new.behindMs >= lag.old.behindMs ? 'new' : 'old';
+  const behindMs = lag[worst]!.behindMs;
+  return behindMs > limit ? { store: worst, behindMs } : null;
+}
+
+/** "the DynamoDB (new-store) writer is behind by 34 s (limit 30 s)", or why it is not known. */
+export function writerBehindText(b: WriterBehind, policy: MigrationPolicy): string {
+  if (b.behindMs === null) return `the writers\u2019 lag could not be measured (Kafka unreachable)`;
+  return `${writerName(b.store)} is behind by ${formatDuration(b.behindMs)} (limit ${formatDuration(maxWriterBehindMs(policy))})`;
 }

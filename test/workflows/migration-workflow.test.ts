@@ -569,6 +569,79 @@ describe('migration workflow', () => {
     });
   });
 
+  it(
+    'holds automatic ramping while a writer lags beyond the limit, never rolls back for it, audits the hold, an outage and its end, and ramps again after',
+    TIMEOUT,
+    async () => {
+      const t = newTest();
+      const policy = testPolicy(t.env, { autoRamp: true, maxWriterBehindMs: 15_000, writerOutageMs: 30 * MINUTE });
+      await t.run(async () => {
+        await t.start(policy);
+        await driveTo(t, policy, 'science');
+        t.world.scienceFor = () => healthyScience({ comparisons: 5_000 });
+        // The DynamoDB writer was killed: its oldest unwritten record is 34 s old.
+        t.world.lag = { old: { behindMs: 400, messages: 3 }, new: { behindMs: 34_000, messages: 5_200 } };
+        const published = t.world.publications.length;
+        await t.advanceTime(policy.autoRampIntervalMs);
+        const held = await t.tickUntil(
+          policy.evaluationIntervalMs,
+          (st) => /writer is behind/.test(st.evaluations.at(-1)?.waitingFor ?? ''),
+          'the wait text naming the lagging writer',
+        );
+        assert.equal(held.ramp, 1, 'no automatic step while the writer lags');
+        assert.equal(held.rolledBack, null, 'a lagging writer is no reason to roll back');
+        assert.equal(
+          held.evaluations.at(-1)?.waitingFor,
+          'the DynamoDB (new-store) writer is behind by 34s (limit 15s): no automatic step to 5% until it catches up',
+        );
+        assert.deepEqual(held.writerLag?.new, { behindMs: 34_000, messages: 5_200 }, 'the state shows the lag');
+        assert.deepEqual([held.writerHold?.store, held.writerHold?.behindMs, held.writerHold?.outage], ['new', 34_000, false]);
+        assert.equal(t.world.publications.length, published, 'nothing was published while held');
+        const began = t.world.audits.filter((a) => a.action === 'writer_lag_hold');
+        assert.equal(began.length, 1, 'the hold\u2019s beginning is audited once');
+        assert.match(began[0]!.reason, /behind by 34s \(limit 15s\): automatic ramping holds/);
+        assert.equal(began[0]!.evidence.newBehindMs, 34_000);
+        // Long enough to be an outage: audited (and so notified) once.
+        await t.advanceTime(policy.writerOutageMs!);
+        await t.tickUntil(policy.evaluationIntervalMs, (st) => st.writerHold?.outage === true, 'the outage');
+        await t.advanceTime(policy.evaluationIntervalMs * 3);
+        assert.equal(t.world.audits.filter((a) => a.action === 'writer_outage').length, 1);
+        // It restarts and catches up: the hold ends, the ramp goes on.
+        t.world.lag = { old: { behindMs: 300, messages: 2 }, new: { behindMs: 600, messages: 40 } };
+        const ramped = await t.tickUntil(policy.evaluationIntervalMs, (st) => st.ramp === 5, 'the ramp to reach 5% once the writer caught up');
+        assert.equal(ramped.writerHold, null);
+        const ended = t.world.audits.filter((a) => a.action === 'writer_lag_hold_ended');
+        assert.equal(ended.length, 1);
+        assert.match(ended[0]!.reason, /the writers caught up after \d/);
+        assert.ok(
+          t.world.audits.findIndex((a) => a.action === 'writer_lag_hold_ended') < t.world.audits.findIndex((a) => a.action === 'auto_ramp'),
+          'the hold ended before the next step',
+        );
+        assert.equal(t.world.audits.filter((a) => a.action === 'automatic_rollback').length, 0);
+      });
+    },
+  );
+
+  it('holds automatic ramping while the writers\u2019 lag cannot be measured', TIMEOUT, async () => {
+    const t = newTest();
+    const policy = testPolicy(t.env, { autoRamp: true });
+    await t.run(async () => {
+      await t.start(policy);
+      await driveTo(t, policy, 'science');
+      t.world.scienceFor = () => healthyScience({ comparisons: 5_000 });
+      t.world.lag = { old: null, new: null, error: 'broker down' };
+      await t.advanceTime(policy.autoRampIntervalMs);
+      const held = await t.tickUntil(
+        policy.evaluationIntervalMs,
+        (st) => /could not be measured/.test(st.evaluations.at(-1)?.waitingFor ?? ''),
+        'the wait text',
+      );
+      assert.equal(held.ramp, 1);
+      t.world.lag = { old: { behindMs: 0, messages: 0 }, new: { behindMs: 0, messages: 0 } };
+      await t.tickUntil(policy.evaluationIntervalMs, (st) => st.ramp === 5, 'the ramp to reach 5%');
+    });
+  });
+
   it('ramps a quiet environment on the comparisons since the step began, and says what it waits for', TIMEOUT, async () => {
     const t = newTest();
     const policy = testPolicy(t.env, { autoRamp: true });

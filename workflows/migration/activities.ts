@@ -22,6 +22,13 @@ export function migrationActivities(policy: MigrationPolicy): MigrationActivitie
     startToCloseTimeout: '1 minute',
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 3 },
   });
+  // The writers' lag is measured on every evaluation beside the science reads, and never throws
+  // (a Kafka outage is reported in its result): one short attempt, so a slow broker never holds
+  // up the evaluation that decides a rollback.
+  const measuring = proxyActivities<MigrationActivities>({
+    startToCloseTimeout: '20 seconds',
+    retry: { maximumAttempts: 1 },
+  });
   // The audit entry of a transition that happened must be written: retried until it is.
   const recording = proxyActivities<MigrationActivities>({
     startToCloseTimeout: '1 minute',
@@ -36,6 +43,7 @@ export function migrationActivities(policy: MigrationPolicy): MigrationActivitie
     publishControl: publishing.publishControl,
     readScience: reading.readScience,
     checkWriters: reading.checkWriters,
+    writerLag: measuring.writerLag,
     verifyOldStoreAgedOut: reading.verifyOldStoreAgedOut,
     environmentStage: reading.environmentStage,
     lastAuditSeq: recording.lastAuditSeq,

@@ -4,7 +4,7 @@
  * ttl_wait refresh the exit gate.
  */
 import { TemporalFailure, log, patched } from '@temporalio/workflow';
-import { AUTOMATIC_ACTOR, AuditAction, Stage, type Evaluation, type GateStatus, type ScienceFigures } from '../../contract/index.js';
+import { AUTOMATIC_ACTOR, AuditAction, Stage, type Evaluation, type GateStatus, type ScienceFigures, type WriterLag } from '../../contract/index.js';
 import {
   MAX_EVALUATIONS,
   allowsRampUp,
@@ -23,10 +23,15 @@ import {
   rollbackReason,
   shortWindowMs,
   windowRollbackReason,
+  writerBehind,
+  writerBehindText,
+  maxWriterBehindMs,
+  writerOutageMs,
   type GateObservation,
+  type WriterBehind,
 } from '../migration-gates.js';
 import { applyRamp, enterStage, errorMessage, gateContext, type Ramped, type Run, type WorkflowState } from './state.js';
-import { transition } from './transitions.js';
+import { audit, transition } from './transitions.js';
 
 /**
  * The patch of two-window evaluation: histories recorded before it evaluate one window per tick
@@ -49,6 +54,15 @@ export const TTL_WAIT_ROLLBACK_PATCH = 'ttl-wait-rollback';
  * replay without the check.
  */
 export const FAULT_HOLDS_RAMP_PATCH = 'fault-holds-ramp';
+
+/**
+ * Since this patch, each science and cutover evaluation also measures both writers' lag
+ * (writerLag): automatic ramping holds while either is behind beyond the policy's limit (or the
+ * lag cannot be measured), the state shows the figures, and the audit records when a hold began,
+ * when it became an outage (notified) and when it ended. A lagging writer never rolls back.
+ * Histories recorded before it replay without the activity.
+ */
+export const WRITER_LAG_PATCH = 'writer-lag-holds-ramp';
 
 /** Whether the fault switch holds automatic ramping now (patched only where it matters). */
 function faultHoldsRamp(r: Run): boolean {
@@ -206,14 +220,21 @@ export async function evaluateWindows(r: Run, stage: Ramped): Promise<void> {
   // so judging it again would roll back within a second of every resume.
   const resumedAt = s.resumedAt ?? null;
   const sinceResumeMs = resumedAt === null ? Number.POSITIVE_INFINITY : Math.max(1, started - resumedAt);
-  const [long, short, step] = await Promise.all([
+  const measuresLag = patched(WRITER_LAG_PATCH);
+  const [long, short, step, lag] = await Promise.all([
     r.acts.readScience({ env: r.env, windowMs: Math.min(r.policy.evaluationWindowMs, sinceResumeMs) }),
     r.acts.readScience({ env: r.env, windowMs: Math.min(shortWindowMs(r.policy), sinceResumeMs) }),
     r.acts.readScience({ env: r.env, windowMs: stepMs }),
+    measuresLag ? r.acts.writerLag({ env: r.env }) : Promise.resolve(null),
   ]);
   const now = Date.now();
   const e = judgeWindows(stage, s.ramp, { long, short, step }, r.policy, now);
   const next = nextRampStep(rampSteps(stage, r.policy), s.ramp);
+  const behind = measuresLag ? writerBehind(lag, r.policy) : null;
+  if (measuresLag) {
+    s.writerLag = lag;
+    await trackWriterHold(r, behind, lag);
+  }
   if (e.verdict === 'rollback' && s.ramp > 0 && s.rolledBack === null) {
     s.evaluations = [...s.evaluations, e].slice(-MAX_EVALUATIONS);
     await automaticRollback(r, stage, e, e.rollbackWindow === 'short' ? short : long);
@@ -224,7 +245,8 @@ export async function evaluateWindows(r: Run, stage: Ramped): Promise<void> {
     next !== null &&
     now - s.rampSince >= r.policy.autoRampIntervalMs &&
     allowsRampUpWindows(e, r.policy) &&
-    !faultHoldsRamp(r)
+    !faultHoldsRamp(r) &&
+    behind === null
   ) {
     s.evaluations = [...s.evaluations, e].slice(-MAX_EVALUATIONS);
     const from = s.ramp;
@@ -254,6 +276,7 @@ export async function evaluateWindows(r: Run, stage: Ramped): Promise<void> {
       rampSince: s.rampSince,
       next,
       faultRate: s.faultRate ?? 0,
+      writerBehind: behind,
     });
     s.evaluations = [...s.evaluations, waitingFor === null ? e : { ...e, waitingFor }].slice(-MAX_EVALUATIONS);
   }
@@ -261,6 +284,53 @@ export async function evaluateWindows(r: Run, stage: Ramped): Promise<void> {
   if (localGateFailures(gateContext(r)).length > 0) s.gates = [exitGate(gateContext(r), null)];
   else if (gateWindowMs(stage, r.policy) === r.policy.evaluationWindowMs) s.gates = [exitGate(gateContext(r), { kind: 'science', figures: long })];
   else s.gates = [await evaluateExitGate(r)];
+}
+
+/**
+ * Keeps the writer-lag episode in the state and the audit: when a writer falls behind beyond
+ * the limit (automatic ramping holds), when that has lasted long enough to be an outage
+ * (notified once), and when both caught up again. Nothing is published: a lagging writer changes
+ * nothing the data plane does, and is never a reason to roll back. An evaluation that could not
+ * measure the lag leaves the episode as it was.
+ */
+async function trackWriterHold(r: Run, behind: WriterBehind | null, lag: WriterLag | null): Promise<void> {
+  const s = r.state;
+  if (lag === null || lag.error !== undefined) return;
+  const now = Date.now();
+  const hold = s.writerHold ?? null;
+  const evidence = {
+    oldBehindMs: lag.old?.behindMs ?? null,
+    oldUnwritten: lag.old?.messages ?? null,
+    newBehindMs: lag.new?.behindMs ?? null,
+    newUnwritten: lag.new?.messages ?? null,
+    maxWriterBehindMs: maxWriterBehindMs(r.policy),
+    ramp: s.ramp,
+  };
+  const record = (action: string, reason: string): Promise<void> =>
+    audit(r, ++s.auditSeq, { actor: AUTOMATIC_ACTOR, action, from: s.stage, to: s.stage, reason, evidence, controlVersion: null });
+  if (behind !== null && behind.behindMs !== null) {
+    if (hold === null) {
+      s.writerHold = { since: now, store: behind.store, behindMs: behind.behindMs, outage: false };
+      await record(
+        AuditAction.writerLagHold,
+        `${writerBehindText(behind, r.policy)}: automatic ramping holds until it catches up (a lagging writer is not evidence that the data differs, so nothing rolls back)`,
+      );
+      return;
+    }
+    s.writerHold = { ...hold, store: behind.store, behindMs: behind.behindMs };
+    if (!hold.outage && now - hold.since >= writerOutageMs(r.policy)) {
+      s.writerHold.outage = true;
+      await record(
+        AuditAction.writerOutage,
+        `${writerBehindText(behind, r.policy)} for ${formatDuration(now - hold.since)}: check that writer (is it running, can it reach its store?); automatic ramping holds`,
+      );
+    }
+    return;
+  }
+  if (behind === null && hold !== null) {
+    s.writerHold = null;
+    await record(AuditAction.writerLagHoldEnded, `the writers caught up after ${formatDuration(now - hold.since)}: automatic ramping may go on`);
+  }
 }
 
 /**

@@ -14,11 +14,11 @@ import { createLogger } from '../../../kit/logger.js';
 import { CandidateRunner } from '../query/candidate-runner.js';
 import { startQueryService } from '../query/query-service.js';
 import { DEFAULT_SETTLE_MS, ReadRouter, type EnvStores } from '../query/read-router.js';
-import { KafkaWriterProgress } from '../query/writer-progress.js';
+import { KafkaWriterProgress } from '../../kernel/observability/writer-progress.js';
 import { ensureScienceTables } from '../../kernel/science/control-tables.js';
 import { ScienceRecorder } from '../query/science-recorder.js';
 import { createMetricStore } from '../../kernel/stores/create-metric-store.js';
-import { envTopics, writerGroup } from '../../kernel/topics.js';
+import { aggregatorGroup, envTopics, writerGroup } from '../../kernel/topics.js';
 import { parseCommandLine, parseDuration, parseEnv, parseWhole, runMain, UsageError } from '../../../kit/cli.js';
 
 const USAGE = `usage: npm run query -- [options]
@@ -29,9 +29,10 @@ const USAGE = `usage: npm run query -- [options]
   --retention <duration>   retention until the control state says otherwise (default 7d)
   --flush-interval <d>     how often science stats are written (default 2s; within 250 ms of a
                            mismatch or a new-store failure)
-  --settle <duration>      how long after a minute ends a minute only one store has is judged at the
-                           latest (default ${DEFAULT_SETTLE_MS / 1000}s); sooner once the other store's writer is
-                           proven, by its committed offsets, to have written past the read`;
+  --settle <duration>      how long a comparison with a minute only one store has is held waiting
+                           for proof (the other store's writer's committed offsets) that the writer
+                           passed the read (default ${DEFAULT_SETTLE_MS / 1000}s); without that proof the minute
+                           counts as not judged, never as missing or extra`;
 
 runMain(USAGE, async (argv) => {
   const a = parseCommandLine(argv, {
@@ -57,11 +58,13 @@ runMain(USAGE, async (argv) => {
   const admin = kafka.admin();
   await admin.connect();
   await ensureControlTopics(admin);
-  // Kept connected: the writers' committed offsets prove when a one-sided minute can be judged.
+  // Kept connected: the writers' committed offsets prove when a one-sided minute can be judged,
+  // and (with the aggregator's checkpoints) how far cutover may serve from the new store.
   const progress = new KafkaWriterProgress({
     admin,
     topic: (env) => envTopics(env).metrics,
     groups: (env) => ({ old: writerGroup(env, 'cassandra'), new: writerGroup(env, 'dynamodb') }),
+    aggregator: (env) => ({ group: aggregatorGroup(env), topic: envTopics(env).observations }),
     logger,
   });
   const cassandraClient = createCassandraClient(cfg);
@@ -97,7 +100,7 @@ runMain(USAGE, async (argv) => {
   collectDefaultMetrics({ register: registry });
   new Gauge({
     name: 'switchyard_query_one_sided_rechecks',
-    help: 'Minutes only one store had when read: waiting, judged once the other writer was proven past the read, judged after the settle time, not judged',
+    help: 'Minutes only one store had when read: waiting for proof, judged once the other writer was proven past the read, not judged (no proof within --settle: the writer was down or behind), dropped (re-read failed or stopping), over_cap (too many held)',
     labelNames: ['state'],
     registers: [registry],
     collect() {
@@ -105,9 +108,40 @@ runMain(USAGE, async (argv) => {
       this.set({ state: 'waiting' }, router.rechecksWaiting);
       if (!st) return;
       this.set({ state: 'judged_on_proof' }, st.judgedOnProof);
-      this.set({ state: 'judged_on_settle' }, st.judgedOnSettle);
+      this.set({ state: 'unjudged' }, st.unjudged);
       this.set({ state: 'dropped' }, st.dropped);
       this.set({ state: 'over_cap' }, st.overCap);
+    },
+  });
+  // How far each store's writer is behind, as this instance proves it (for the environments it
+  // reads with a fence or compares in): the age of the newest end-offset sample the writer's
+  // commits reached. A writer that keeps up shows about one poll interval (0.5-1 s).
+  new Gauge({
+    name: 'switchyard_query_writer_behind_seconds',
+    help: 'How far behind each store\u2019s writer is proven to be at most, seconds (store: old = Cassandra, new = DynamoDB); absent until proven',
+    labelNames: ['env', 'store'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const env of progress.watchedEnvs())
+        for (const store of ['old', 'new'] as const) {
+          const behind = progress.behindMs(env, store);
+          if (behind !== null) this.set({ env, store }, behind / 1000);
+        }
+    },
+  });
+  new Gauge({
+    name: 'switchyard_query_fresh_edge_seconds',
+    help: 'The newest minute each store is proven to hold completely (epoch seconds); cutover serves the new store up to it and the old store past it',
+    labelNames: ['env', 'store'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const env of progress.watchedEnvs())
+        for (const store of ['old', 'new'] as const) {
+          const edge = progress.freshEdge(env, store);
+          if (edge !== null) this.set({ env, store }, edge / 1000);
+        }
     },
   });
   const server = await startQueryService(

@@ -1,22 +1,26 @@
 /**
- * Judges the minutes a comparison could not: a minute only one store had, too fresh to call
- * missing (or extra) because the other store's writer may not have written it yet.
+ * Judges the minutes a comparison could not: a minute only one store had, which is a difference
+ * only if the other store's writer has written past it. Until that is proven it is not judged:
+ * a writer that is down, restarting or behind is an operational signal, not evidence that the
+ * data differs.
  *
  * The comparison is held, not recorded. As soon as the other writer is proven to have written
- * everything published before the read (WriterProgress), or at the latest once the settle time
- * has passed, that minute is read again from the store that lacked it (one point, off the served
- * path, under the same cap as every shadow read) and judged; then the held comparison is
- * recorded whole, so each read still counts once with its real outcome. Several reads that saw
- * the same one-sided minute share one re-read.
+ * everything published before the read (WriterProgress), that minute is read again from the
+ * store that lacked it (one point, off the served path, under the same cap as every shadow read)
+ * and judged; then the held comparison is recorded whole, so each read still counts once with its
+ * real outcome. Several reads that saw the same one-sided minute share one re-read. A minute whose
+ * proof has not come within the hold time is given up on: the comparison is recorded with what
+ * was judged, and the minute counts as not judged (never as missing or extra), however long the
+ * writer takes.
  */
 import type { ControlState } from '../../kernel/control/control-state.js';
-import { MINUTE_MS, type MetricPoint } from '../../kernel/model/metric-point.js';
+import type { MetricPoint } from '../../kernel/model/metric-point.js';
 import type { Logger } from '../../../kit/logger.js';
 import { compareSeries, type Comparison, type UnsettledMinute } from '../../kernel/science/compare.js';
 import type { ScienceSink } from './science-recorder.js';
 import type { EnvStores } from './read-router.js';
 import type { CandidateRunner } from './candidate-runner.js';
-import type { StoreSide, WriterProgress } from './writer-progress.js';
+import type { StoreSide, WriterProgress } from '../../kernel/observability/writer-progress.js';
 
 /** Options of the rechecks. */
 export interface OneSidedRechecksOptions {
@@ -24,11 +28,15 @@ export interface OneSidedRechecksOptions {
   recorder: Pick<ScienceSink, 'recordComparison'>;
   candidates: CandidateRunner;
   progress: WriterProgress;
-  /** A minute is judged at the latest this long after it ends, proof or not. */
-  settleMs: number;
+  /**
+   * How long a comparison is held waiting for the proof, from when its one-sided minute was seen;
+   * after it the minute is recorded as not judged (a bound on memory and on how late the
+   * comparison is counted, never a verdict).
+   */
+  holdMs: number;
   /** How often waiting minutes are looked at (default 200 ms). */
   tickMs?: number;
-  /** Most comparisons held at once; over it a comparison is recorded without its fresh minutes (default 10 000). */
+  /** Most comparisons held at once; over it a comparison is recorded with its fresh minutes not judged (default 10 000). */
   maxHeld?: number;
   now?: () => number;
   logger?: Logger;
@@ -40,6 +48,8 @@ interface Held {
   query: { app: string; metric: string; from: number; to: number };
   comparison: Comparison;
   waiting: number;
+  /** Its one-sided minutes given up on (no proof in time, re-read failed, stopped). */
+  unjudged: number;
 }
 
 /** One one-sided minute waiting to be read again, shared by the comparisons that saw it. */
@@ -63,11 +73,11 @@ interface Waiting {
 export interface RecheckStats {
   /** Minutes judged after proof that the other writer had passed them. */
   judgedOnProof: number;
-  /** Minutes judged after the settle time, without proof. */
-  judgedOnSettle: number;
-  /** Minutes not judged (the re-read failed, or the router stopped). */
+  /** Minutes not judged: no proof of the other writer within the hold time. */
+  unjudged: number;
+  /** Minutes not judged because the re-read failed or the router stopped. */
   dropped: number;
-  /** Comparisons recorded without their fresh minutes because too many were held. */
+  /** Comparisons recorded with their fresh minutes not judged because too many were held. */
   overCap: number;
 }
 
@@ -78,7 +88,7 @@ export class OneSidedRechecks {
   private readonly now: () => number;
   private timer: NodeJS.Timeout | undefined;
   private readonly inFlight = new Set<Promise<void>>();
-  readonly stats: RecheckStats = { judgedOnProof: 0, judgedOnSettle: 0, dropped: 0, overCap: 0 };
+  readonly stats: RecheckStats = { judgedOnProof: 0, unjudged: 0, dropped: 0, overCap: 0 };
 
   constructor(private readonly o: OneSidedRechecksOptions) {
     this.now = o.now ?? Date.now;
@@ -97,9 +107,9 @@ export class OneSidedRechecks {
     if (c.unsettled.length === 0) return this.o.recorder.recordComparison(env, query, c);
     if (this.held >= (this.o.maxHeld ?? 10_000)) {
       this.stats.overCap++;
-      return this.o.recorder.recordComparison(env, query, c);
+      return this.o.recorder.recordComparison(env, query, { ...c, unjudged: c.unsettled.length });
     }
-    const h: Held = { env, query, comparison: { ...c, mismatches: [...c.mismatches], unsettled: [] }, waiting: 0 };
+    const h: Held = { env, query, comparison: { ...c, mismatches: [...c.mismatches], unsettled: [] }, waiting: 0, unjudged: 0 };
     this.held++;
     for (const u of c.unsettled) this.add(env, query, state, u, seenAt, h);
     this.o.progress.watch(env);
@@ -121,7 +131,7 @@ export class OneSidedRechecks {
     await this.settled();
     const left = [...this.waiting.values()];
     this.waiting.clear();
-    for (const w of left) this.finish(w, undefined);
+    for (const w of left) this.finish(w, 'dropped');
   }
 
   private add(env: string, query: Held['query'], state: ControlState, u: UnsettledMinute, seenAt: number, h: Held): void {
@@ -136,13 +146,19 @@ export class OneSidedRechecks {
     h.waiting++;
   }
 
-  /** Re-reads every minute whose proof has come or whose settle time has passed. */
+  /** Re-reads every minute whose proof has come; gives up on those held past the hold time. */
   tick(): void {
     const now = this.now();
     for (const [key, w] of this.waiting) {
       if (w.rereading) continue;
       const proven = this.o.progress.passed(w.env, w.lacking, w.seenAt);
-      if (!proven && now < w.minute + MINUTE_MS + this.o.settleMs) continue;
+      if (!proven) {
+        if (now < w.seenAt + this.o.holdMs) continue;
+        // No proof in time: the writer is down or behind. Not evidence of a difference.
+        this.waiting.delete(key);
+        this.finish(w, 'unjudged');
+        continue;
+      }
       const store = this.o.stores(w.env)[w.lacking];
       const reread = this.o.candidates.tryRun(() => store.readSeries({ app: w.app, metric: w.metric, fromMinute: w.minute, toMinute: w.minute }));
       if (!reread) continue; // the shadow-read cap is full: the next tick tries again
@@ -154,13 +170,12 @@ export class OneSidedRechecks {
             { env: w.env, action: 'recheck-failed', store: w.lacking, outcome: outcome.kind },
             'could not read a one-sided minute again; not judged',
           );
-          return this.finish(w, undefined);
+          return this.finish(w, 'dropped');
         }
-        if (proven) this.stats.judgedOnProof++;
-        else this.stats.judgedOnSettle++;
+        this.stats.judgedOnProof++;
         const other = outcome.value.filter((x) => x.minute === w.minute);
         const [oldPoints, newPoints] = w.lacking === 'new' ? [[w.point], other] : [other, [w.point]];
-        // Judged as of now: the other writer is past it (or out of time).
+        // Judged as of now: the other writer is proven past it.
         const s = w.state;
         this.finish(
           w,
@@ -169,7 +184,7 @@ export class OneSidedRechecks {
             now: this.now(),
             retentionMs: s.retentionMs,
             tolerance: s.tolerance,
-            writersProven: proven,
+            writersProven: true,
           }),
         );
       });
@@ -182,18 +197,23 @@ export class OneSidedRechecks {
     }
   }
 
-  /** Adds a minute's judgment (none when it could not be judged) to each holder; records the complete ones. */
-  private finish(w: Waiting, judged: Comparison | undefined): void {
-    if (!judged) this.stats.dropped++;
+  /**
+   * Adds a minute's judgment to each holder, or, when it could not be judged, counts it as not
+   * judged there; records the holders that wait for nothing more.
+   */
+  private finish(w: Waiting, judged: Comparison | 'unjudged' | 'dropped'): void {
+    if (judged === 'unjudged') this.stats.unjudged++;
+    else if (judged === 'dropped') this.stats.dropped++;
     for (const h of w.holders) {
-      if (judged) {
+      if (typeof judged === 'string') h.unjudged++;
+      else {
         h.comparison.compared += judged.compared;
         h.comparison.matched += judged.matched;
         h.comparison.mismatches.push(...judged.mismatches);
       }
       if (--h.waiting === 0) {
         this.held--;
-        this.o.recorder.recordComparison(h.env, h.query, h.comparison);
+        this.o.recorder.recordComparison(h.env, h.query, h.unjudged > 0 ? { ...h.comparison, unjudged: h.unjudged } : h.comparison);
       }
     }
   }

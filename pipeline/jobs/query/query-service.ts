@@ -15,7 +15,7 @@ import { Counter, Histogram } from 'prom-client';
 import type { ControlState } from '../../kernel/control/control-state.js';
 import type { Logger } from '../../../kit/logger.js';
 import { DEFAULT_QUERY_LIMITS, parseSeriesRequest, type QueryLimits } from './query-params.js';
-import type { ReadRouter } from './read-router.js';
+import type { ReadRouter, RoutedRead } from './read-router.js';
 
 /** Options of the HTTP service. */
 export interface QueryServiceOptions {
@@ -45,6 +45,25 @@ function send(res: http.ServerResponse, status: number, body: unknown, headers: 
   res.end(JSON.stringify(body));
 }
 
+/**
+ * What a read response says about who served it: the store (old, new, split, none), each part's
+ * kind and store in minute order (`before_horizon=old,covered=new,fresh=old`), and, when the new
+ * store served without the fresh-end fence (the old store no longer written), how far behind its
+ * writer is proven to be at most and its fresh edge.
+ */
+export function servedHeaders(routed: Pick<RoutedRead, 'servedBy' | 'parts' | 'newWriter'>): Record<string, string> {
+  const h: Record<string, string> = {
+    'x-switchyard-served-by': routed.servedBy,
+    'x-switchyard-parts': routed.parts.map((p) => `${p.kind}=${p.store}`).join(','),
+  };
+  if (routed.newWriter) {
+    const { behindMs, freshEdge } = routed.newWriter;
+    h['x-switchyard-new-writer-behind-ms'] = behindMs === null ? 'unknown' : String(Math.round(behindMs));
+    h['x-switchyard-new-store-fresh-edge'] = freshEdge === null ? 'unknown' : new Date(freshEdge).toISOString();
+  }
+  return h;
+}
+
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 /** True when the request carries the configured bearer token (compared in constant time). */
@@ -65,7 +84,7 @@ export async function startQueryService(o: QueryServiceOptions, port: number, ho
   });
   const served = new Counter({
     name: 'switchyard_query_served_total',
-    help: 'Served reads per store; part is whole (one store served the query) or split (a cutover query reaching before the coverage horizon: the old store served the part before it, the new store the rest)',
+    help: 'Served reads per store; part is whole (one store served the query), split (a cutover query reaching before the coverage horizon: the old store served the part before it, the new store the rest) or fresh (the newest minutes of a cutover query, past what the new store\u2019s writer is proven to have written: served by the old store)',
     labelNames: ['env', 'store', 'part'],
     registers: [o.registry],
   });
@@ -125,7 +144,7 @@ export async function startQueryService(o: QueryServiceOptions, port: number, ho
       const routed = await o.router.read(env, { app: r.app, metric: r.metric, fromMinute: r.fromMinute, toMinute: r.toMinute });
       latency.observe({ env, served_by: routed.servedBy }, (performance.now() - t0) / 1000);
       requests.inc({ env, status: '200', served_by: routed.servedBy });
-      for (const p of routed.parts) served.inc({ env, store: p.store, part: routed.parts.length > 1 ? 'split' : 'whole' });
+      for (const p of routed.parts) served.inc({ env, store: p.store, part: p.kind === 'whole' ? 'whole' : p.kind === 'fresh' ? 'fresh' : 'split' });
       const points = routed.points.map((p) => {
         const out: Record<string, number | string> = { minute: new Date(p.minute).toISOString(), time: p.minute };
         for (const s of r.stats) out[s] = p[s];
@@ -135,7 +154,7 @@ export async function startQueryService(o: QueryServiceOptions, port: number, ho
         res,
         200,
         { env, app: r.app, metric: r.metric, from: new Date(r.fromMinute).toISOString(), to: new Date(r.toMinute).toISOString(), stats: r.stats, points },
-        { 'x-switchyard-served-by': routed.servedBy },
+        servedHeaders(routed),
       );
     } catch (err) {
       requests.inc({ env, status: '503', served_by: 'none' });

@@ -10,7 +10,15 @@
  *    served new results are still compared against the old store's same range while it exists,
  *    and a failing new-store read falls back to the old store for that part so the client never
  *    sees it;
+ *  - the fresh end: while the old store is still written, the new store serves only the minutes
+ *    its writer is proven (WriterProgress.freshEdge) to have written; the newer minutes come from
+ *    the old store (with any the new store already holds and the old one does not yet), stitched
+ *    in minute order. So no read lacks a minute the old store has because the new store's writer
+ *    is down, restarting or behind. Once the old store is no longer written, the new store serves
+ *    everything and the read says how far behind its writer is;
  *  - after decommission (old store gone): the new store serves everything.
+ * A minute only one store has is never judged a difference until the other store's writer is
+ * proven past it (OneSidedRechecks); without proof it counts as not judged.
  * The served read returns as soon as it is done; the candidate never delays or fails it.
  */
 import type { ControlState } from '../../kernel/control/control-state.js';
@@ -21,7 +29,7 @@ import type { ScienceSink } from './science-recorder.js';
 import type { MetricStore, SeriesQuery } from '../../kernel/stores/metric-store.js';
 import type { CandidateOutcome, CandidateRunner } from './candidate-runner.js';
 import { OneSidedRechecks, type RecheckStats } from './one-sided-rechecks.js';
-import type { WriterProgress } from './writer-progress.js';
+import type { WriterProgress } from '../../kernel/observability/writer-progress.js';
 
 /** The two stores of an environment. */
 export interface EnvStores {
@@ -40,29 +48,38 @@ export interface ReadRouterOptions {
   random?: () => number;
   now?: () => number;
   /**
-   * How long after a minute ends a minute only one store has counts as a difference (see
-   * CompareOptions.settleMs); default DEFAULT_SETTLE_MS.
+   * How long a comparison with a minute only one store has is held waiting for proof that the
+   * other store's writer passed it (then the minute counts as not judged), and how close to its
+   * expiry a one-sided minute is left out; default DEFAULT_SETTLE_MS.
    */
   settleMs?: number;
   /**
    * Proof of the writers' progress: with it, a minute only one store had is judged as soon as the
-   * other store's writer has provably written past the read (see OneSidedRechecks), not only
-   * after settleMs. Without it such a minute is left out of its comparison.
+   * other store's writer has provably written past the read (see OneSidedRechecks), and cutover
+   * serves the new store only up to its writer's fresh edge. Without it such a minute is never
+   * judged (counted as not judged), and cutover serves the new store whole.
    */
   progress?: WriterProgress;
 }
 
 /**
- * Default settle time: the aggregator closes a minute its allowed lateness (10 s by default) after
- * the minute ends, and both writers have written it a few seconds later, well within 30 s.
+ * Default hold: a writer killed without a goodbye keeps its partitions for its group's session
+ * timeout and then catches up, within a minute; a minute still unproven after it is not judged.
  */
-export const DEFAULT_SETTLE_MS = 30_000;
+export const DEFAULT_SETTLE_MS = 60_000;
+
+/**
+ * Which part of a read a served part is: the whole read, the part before the coverage horizon
+ * (old store), the covered part, or the fresh end past the new store's proven edge (old store).
+ */
+export type PartKind = 'whole' | 'before_horizon' | 'covered' | 'fresh';
 
 /** One part of a served read: which store served which minutes. */
 export interface ServedPart {
   store: 'old' | 'new';
   fromMinute: number;
   toMinute: number;
+  kind: PartKind;
 }
 
 /** What a routed read returns. */
@@ -78,6 +95,11 @@ export interface RoutedRead {
   parts: ServedPart[];
   /** True when a candidate read was started for comparison. */
   compared: boolean;
+  /**
+   * When the new store served without a fence (the old store no longer written): how far behind
+   * its writer is proven to be at most, ms, and its fresh edge (null: not known).
+   */
+  newWriter?: { behindMs: number | null; freshEdge: number | null };
 }
 
 /**
@@ -111,7 +133,7 @@ export class ReadRouter {
         recorder: o.recorder,
         candidates: o.candidates,
         progress: o.progress,
-        settleMs: o.settleMs ?? DEFAULT_SETTLE_MS,
+        holdMs: o.settleMs ?? DEFAULT_SETTLE_MS,
         now: this.now,
         ...(o.logger ? { logger: o.logger } : {}),
       });
@@ -127,7 +149,7 @@ export class ReadRouter {
     await this.rechecks?.settled();
   }
 
-  /** One-sided minutes waiting for proof or their settle time (0 without WriterProgress). */
+  /** One-sided minutes waiting for proof (0 without WriterProgress). */
   get rechecksWaiting(): number {
     return this.rechecks?.size ?? 0;
   }
@@ -141,6 +163,25 @@ export class ReadRouter {
   async close(): Promise<void> {
     await this.settled();
     await this.rechecks?.close();
+  }
+
+  /**
+   * The newest minute the new store may serve while the old store is still written (its writer's
+   * proven fresh edge; -Infinity before any proof), or undefined when no fence applies: the old
+   * store is no longer written, or there is no WriterProgress.
+   */
+  private fence(env: string, state: ControlState): number | undefined {
+    if (!this.o.progress || !state.oldWriter || !state.oldStoreAvailable) return undefined;
+    this.o.progress.watch(env);
+    return this.o.progress.freshEdge(env, 'new') ?? Number.NEGATIVE_INFINITY;
+  }
+
+  /** What a read served by the new store without a fence says about its writer. */
+  private newWriterInfo(env: string): RoutedRead['newWriter'] {
+    const p = this.o.progress;
+    if (!p) return undefined;
+    p.watch(env);
+    return { behindMs: p.behindMs(env, 'new'), freshEdge: p.freshEdge(env, 'new') };
   }
 
   /** Serves one query. Throws only when the serving store fails (and no fallback exists). */
@@ -159,28 +200,19 @@ export class ReadRouter {
 
     if (!state.oldStoreAvailable) {
       const points = await this.serve(env, 'new', stores.new, q);
-      return { points, servedBy: 'new', parts: [{ store: 'new', fromMinute: q.fromMinute, toMinute: q.toMinute }], compared: false };
+      const info = this.newWriterInfo(env);
+      return {
+        points,
+        servedBy: 'new',
+        parts: [{ store: 'new', fromMinute: q.fromMinute, toMinute: q.toMinute, kind: 'whole' }],
+        compared: false,
+        ...(info ? { newWriter: info } : {}),
+      };
     }
 
     const covered = clipToHorizon(q.fromMinute, q.toMinute, horizon);
     const toNew = state.cutoverPercent > 0 && covered !== undefined && this.random() * 100 < state.cutoverPercent;
-    if (toNew) {
-      const newQ: SeriesQuery = { ...q, fromMinute: covered.from, toMinute: covered.to };
-      const oldQ: SeriesQuery | undefined = covered.from > q.fromMinute ? { ...q, toMinute: covered.from - MINUTE_MS } : undefined;
-      // The part before the horizon is read from the old store concurrently (one query, two parts:
-      // the part is not counted as a query of its own).
-      const oldPart = oldQ ? this.serve(env, 'old', stores.old, oldQ, false) : Promise.resolve<MetricPoint[]>([]);
-      oldPart.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
-      const covers = await this.readNewPart(env, newQ, state, readAt);
-      const before = await oldPart;
-      const parts: ServedPart[] = [
-        ...(oldQ ? [{ store: 'old' as const, fromMinute: oldQ.fromMinute, toMinute: oldQ.toMinute }] : []),
-        { store: covers.servedBy, fromMinute: newQ.fromMinute, toMinute: newQ.toMinute },
-      ];
-      const servedBy = oldQ ? (covers.servedBy === 'new' ? 'split' : 'old') : covers.servedBy;
-      if (servedBy === 'split') rec.recordSplit(env);
-      return { points: stitch(before, covers.points), servedBy, parts, compared: covers.compared };
-    }
+    if (toNew) return this.readCutover(env, q, covered, state, readAt);
 
     const sample = covered !== undefined && state.sciencePercent > 0 && this.random() * 100 < state.sciencePercent;
     let candidate: Promise<CandidateOutcome<MetricPoint[]>> | undefined;
@@ -190,23 +222,96 @@ export class ReadRouter {
     }
     const served = await this.serve(env, 'old', stores.old, q);
     if (candidate) this.track(candidate, (outcome) => this.compare(env, q, state, readAt, 'new', outcome, served));
-    return { points: served, servedBy: 'old', parts: [{ store: 'old', fromMinute: q.fromMinute, toMinute: q.toMinute }], compared: candidate !== undefined };
+    return {
+      points: served,
+      servedBy: 'old',
+      parts: [{ store: 'old', fromMinute: q.fromMinute, toMinute: q.toMinute, kind: 'whole' }],
+      compared: candidate !== undefined,
+    };
   }
 
   /**
-   * Serves the covered part from the new store, comparing it against the old store's same range;
-   * falls back to the old store when the new one fails.
+   * A cut-over read: the part before the horizon from the old store, the covered part from the
+   * new store up to its writer's fresh edge, the fresh end past it from the old store (with any
+   * minute only the new store holds yet), stitched in minute order.
+   */
+  private async readCutover(env: string, q: SeriesQuery, covered: { from: number; to: number }, state: ControlState, readAt: number): Promise<RoutedRead> {
+    const stores = this.o.stores(env);
+    const rec = this.o.recorder;
+    const edge = this.fence(env, state);
+    const newTo = edge === undefined ? covered.to : Math.min(covered.to, edge);
+    const freshFrom = edge === undefined ? Number.POSITIVE_INFINITY : Math.max(covered.from, Math.floor(edge / MINUTE_MS) * MINUTE_MS + MINUTE_MS);
+    const newQ: SeriesQuery | undefined = newTo >= covered.from ? { ...q, fromMinute: covered.from, toMinute: newTo } : undefined;
+    const freshQ: SeriesQuery | undefined = freshFrom <= covered.to ? { ...q, fromMinute: freshFrom, toMinute: covered.to } : undefined;
+    const beforeQ: SeriesQuery | undefined = covered.from > q.fromMinute ? { ...q, toMinute: covered.from - MINUTE_MS } : undefined;
+    if (!newQ) {
+      // Nothing of the range is proven written to the new store yet: the old store serves it whole.
+      rec.recordFreshSplit(env);
+      const points = await this.serve(env, 'old', stores.old, q);
+      return { points, servedBy: 'old', parts: [{ store: 'old', fromMinute: q.fromMinute, toMinute: q.toMinute, kind: 'whole' }], compared: false };
+    }
+    // The old store's parts are read concurrently with the new store's (one query, several parts:
+    // a part is not counted as a query of its own).
+    const beforePart = beforeQ ? this.serve(env, 'old', stores.old, beforeQ, false) : Promise.resolve<MetricPoint[]>([]);
+    beforePart.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
+    // The fresh end falls back to what the new store has if the old store fails it.
+    const freshPart = freshQ ? this.serve(env, 'old', stores.old, freshQ, false).catch(() => null) : Promise.resolve<MetricPoint[] | null>([]);
+    const readQ: SeriesQuery = { ...q, fromMinute: covered.from, toMinute: freshQ ? covered.to : newTo };
+    const covers = await this.readNewPart(env, readQ, newQ, state, readAt);
+    const before = await beforePart;
+    if (covers.servedBy === 'old') {
+      // The new store failed: the old store answered the whole covered range already.
+      const parts: ServedPart[] = [
+        ...(beforeQ ? [{ store: 'old' as const, fromMinute: beforeQ.fromMinute, toMinute: beforeQ.toMinute, kind: 'before_horizon' as const }] : []),
+        { store: 'old', fromMinute: readQ.fromMinute, toMinute: readQ.toMinute, kind: 'covered' },
+      ];
+      await freshPart;
+      return { points: stitch(before, covers.points), servedBy: 'old', parts, compared: false };
+    }
+    const fromNew = covers.points.filter((p) => p.minute <= newTo);
+    let fresh: MetricPoint[] = [];
+    if (freshQ) {
+      rec.recordFreshSplit(env);
+      const oldFresh = await freshPart;
+      // Minutes the new store already holds past its proven edge fill what the old store lacks
+      // (its own writer may be the one behind); where both have a minute, the old store's wins.
+      fresh = stitch(
+        covers.points.filter((p) => p.minute > newTo),
+        oldFresh ?? [],
+      );
+    }
+    const parts: ServedPart[] = [
+      ...(beforeQ ? [{ store: 'old' as const, fromMinute: beforeQ.fromMinute, toMinute: beforeQ.toMinute, kind: 'before_horizon' as const }] : []),
+      { store: 'new', fromMinute: newQ.fromMinute, toMinute: newQ.toMinute, kind: beforeQ || freshQ ? 'covered' : 'whole' },
+      ...(freshQ ? [{ store: 'old' as const, fromMinute: freshQ.fromMinute, toMinute: freshQ.toMinute, kind: 'fresh' as const }] : []),
+    ];
+    if (beforeQ) rec.recordSplit(env);
+    const info = edge === undefined ? this.newWriterInfo(env) : undefined;
+    return {
+      points: stitch(before, fromNew, fresh),
+      servedBy: parts.length > 1 ? 'split' : 'new',
+      parts,
+      compared: covers.compared,
+      ...(info ? { newWriter: info } : {}),
+    };
+  }
+
+  /**
+   * Serves `q` from the new store, comparing its part `compareQ` (the minutes its writer is
+   * proven to have written) against the old store's same range; falls back to the old store when
+   * the new one fails.
    */
   private async readNewPart(
     env: string,
     q: SeriesQuery,
+    compareQ: SeriesQuery,
     state: ControlState,
     readAt: number,
   ): Promise<{ points: MetricPoint[]; servedBy: 'old' | 'new'; compared: boolean }> {
     const stores = this.o.stores(env);
     const rec = this.o.recorder;
     // Start the old-store read for comparison at the same time, off the critical path.
-    const shadow = this.o.candidates.tryRun(() => stores.old.readSeries(q));
+    const shadow = this.o.candidates.tryRun(() => stores.old.readSeries(compareQ));
     if (!shadow) rec.recordSkipped(env);
     const t0 = performance.now();
     let served: MetricPoint[];
@@ -222,7 +327,8 @@ export class ReadRouter {
       return { points: await this.serve(env, 'old', stores.old, q), servedBy: 'old', compared: false };
     }
     rec.recordServed(env, 'new', performance.now() - t0);
-    if (shadow) this.track(shadow, (outcome) => this.compare(env, q, state, readAt, 'old', outcome, served));
+    const compared = served.filter((p) => p.minute >= compareQ.fromMinute && p.minute <= compareQ.toMinute);
+    if (shadow) this.track(shadow, (outcome) => this.compare(env, compareQ, state, readAt, 'old', outcome, compared));
     return { points: served, servedBy: 'new', compared: shadow !== undefined };
   }
 
@@ -270,11 +376,13 @@ export class ReadRouter {
       retentionMs: state.retentionMs,
       tolerance: state.tolerance,
       settleMs: this.o.settleMs ?? DEFAULT_SETTLE_MS,
+      // A minute only one store has is judged only on proof of the other writer (the rechecks).
+      holdOneSided: true,
     });
     const query = { app: q.app, metric: q.metric, from: q.fromMinute, to: q.toMinute };
     // Both reads have returned: a point either returned was appended to the metrics topic before now.
     if (this.rechecks) this.rechecks.hold(env, query, state, c, this.now());
-    else rec.recordComparison(env, query, c);
+    else rec.recordComparison(env, query, { ...c, unjudged: c.unsettled.length });
   }
 }
 

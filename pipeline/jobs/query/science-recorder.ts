@@ -59,7 +59,14 @@ interface Bucket {
 /** What the read path reports science results to (the recorder; a fake in unit tests). */
 export type ScienceSink = Pick<
   ScienceRecorder,
-  'recordServed' | 'recordSplit' | 'recordShadowLatency' | 'recordCandidateFailure' | 'recordNewStoreError' | 'recordSkipped' | 'recordComparison'
+  | 'recordServed'
+  | 'recordSplit'
+  | 'recordFreshSplit'
+  | 'recordShadowLatency'
+  | 'recordCandidateFailure'
+  | 'recordNewStoreError'
+  | 'recordSkipped'
+  | 'recordComparison'
 >;
 
 /** In-memory science aggregation with periodic batched flushes. */
@@ -168,12 +175,25 @@ export class ScienceRecorder {
     this.count(env, 'candidateSkipped');
   }
 
-  /** One comparison's outcome; keeps a sample of it when it differs and the minute has room. */
+  /**
+   * A cutover read whose newest minutes came from the old store, because the new store's writer
+   * was not yet proven to have written them (the fresh-end split).
+   */
+  recordFreshSplit(env: string): void {
+    this.count(env, 'freshSplits');
+  }
+
+  /**
+   * One comparison's outcome; keeps a sample of it when it differs and the minute has room.
+   * `unjudged`: minutes only one store had whose other writer was not proven past them in time,
+   * counted apart (a comparison with any counts once in `unjudged`), never as a difference.
+   */
   recordComparison(
     env: string,
     query: { app: string; metric: string; from: number; to: number },
-    c: Pick<Comparison, 'compared' | 'matched' | 'mismatches'>,
+    c: Pick<Comparison, 'compared' | 'matched' | 'mismatches'> & { unjudged?: number },
   ): void {
+    if ((c.unjudged ?? 0) > 0) this.count(env, 'unjudged');
     if (c.compared === 0) return;
     this.count(env, 'comparisons');
     if (c.mismatches.length === 0) {

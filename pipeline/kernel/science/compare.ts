@@ -46,12 +46,21 @@ export interface CompareOptions {
    * published before the reads (see WriterProgress): the minute is judged whatever its age.
    */
   writersProven?: boolean;
+  /**
+   * Every minute only one store has is left unjudged (in `unsettled`), whatever its age, unless
+   * writersProven: only a proof that the lacking store's writer has passed the reads turns it
+   * into a difference. A writer that is down, restarting or behind leaves the minute one-sided
+   * for as long as it takes, and that is not evidence that the data differs. The read router
+   * compares this way; without it (default) a one-sided minute older than settleMs is judged.
+   */
+  holdOneSided?: boolean;
 }
 
 /**
- * A minute only one store had that ended less than settleMs ago: not judged by this comparison,
- * because the other store's writer may not have written it yet. The read router judges it again
- * once that writer has provably written past it (see OneSidedRechecks).
+ * A minute only one store had that this comparison did not judge (it ended less than settleMs
+ * ago, or holdOneSided): the other store's writer may not have written it yet. The read router
+ * judges it again once that writer has provably written past it (see OneSidedRechecks), and
+ * counts it as not judged if that proof does not come.
  */
 export interface UnsettledMinute {
   minute: number;
@@ -86,7 +95,7 @@ export function compareSeries(oldPoints: readonly MetricPoint[], newPoints: read
   // Within settleMs of either end of its life a minute may be in one store's result and not yet
   // (just closed) or no longer (just expired: the two reads run at slightly different times, and
   // Cassandra's TTL counts in whole seconds) in the other's: a race, not a difference.
-  const closing = (minute: number): boolean => !o.writersProven && minute + MINUTE_MS + settleMs > o.now;
+  const closing = (minute: number): boolean => !o.writersProven && (o.holdOneSided === true || minute + MINUTE_MS + settleMs > o.now);
   const expiring = (minute: number): boolean => minute + o.retentionMs - settleMs <= o.now;
   const byMinuteOld = new Map(oldPoints.filter((p) => p.minute >= horizon).map((p) => [p.minute, p]));
   const byMinuteNew = new Map(newPoints.filter((p) => p.minute >= horizon).map((p) => [p.minute, p]));
@@ -119,11 +128,6 @@ export function compareSeries(oldPoints: readonly MetricPoint[], newPoints: read
     }
   }
   return { compared: matched + mismatches.length, matched, mismatches, unsettled };
-}
-
-/** The minutes of [from, to] that lie before the horizon (served from the old store during cutover). */
-export function reachesBeforeHorizon(fromMinute: number, horizon: number | null): boolean {
-  return horizon === null || fromMinute < horizon;
 }
 
 /** The minute range [from, to] clipped to minutes at or after the horizon, or undefined when empty. */

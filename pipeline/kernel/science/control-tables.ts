@@ -94,6 +94,13 @@ export const STATS_COUNTERS = [
   'newReads',
   // Queries served in two parts (old store before the coverage horizon, new store from it).
   'splitQueries',
+  // Cutover reads whose newest minutes came from the old store: the new store's writer was not
+  // yet proven to have written them (the fresh-end split). Rows written before it have none.
+  'freshSplits',
+  // Comparisons with a minute only one store had that could not be judged: the other store's
+  // writer was not proven past it within the hold time (down, restarting, behind). Never
+  // counted as a mismatch. Rows written before it have none.
+  'unjudged',
 ] as const;
 
 /** One counter's name. */

@@ -41,6 +41,8 @@ describe('migration activities (no services)', () => {
       servedNew: 50,
       queries: 190,
       splitQueries: 0,
+      unjudged: 0,
+      freshSplits: 0,
       newStoreReads: 200 + 2 + 1 + 50,
       candidateErrors: 2,
       candidateTimeouts: 1,

@@ -41,7 +41,7 @@ describe('notifier settings', () => {
     assert.deepEqual(
       s.routes.map((r) => [r.env, r.format, r.events.length]),
       [
-        ['*', 'slack', 6],
+        ['*', 'slack', 7],
         ['production', 'json', 1],
       ],
     );

@@ -13,7 +13,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import type { ControlPatch, MigrationActivities, PublishControlInput, ScienceFigures, WriterHealth } from '../../../contract/index.js';
+import type { ControlPatch, MigrationActivities, PublishControlInput, ScienceFigures, WriterHealth, WriterLag } from '../../../contract/index.js';
 import { MINUTE, healthyScience, healthyWriters } from './test-policy.js';
 import { loadConfig } from '../../../config/config.js';
 import type { MigrationStateView } from '../../../contract/index.js';
@@ -103,6 +103,9 @@ export class FakeWorld {
   lastSeq = 0;
   lastSeqReads = 0;
   decommissions: { keepTables: boolean }[] = [];
+  /** What writerLag answers (both writers caught up unless a test says otherwise). */
+  lag: Omit<WriterLag, 'at'> = { old: { behindMs: 0, messages: 0 }, new: { behindMs: 0, messages: 0 } };
+  writerLagReads = 0;
   /**
    * Returns a message to make a publication fail (non-retryable), or undefined. With
    * `published: true` the failure is an acknowledgement timeout of a version that did go out
@@ -142,6 +145,10 @@ export class FakeWorld {
       checkWriters: async () => {
         this.writerChecks++;
         return { ...this.writers };
+      },
+      writerLag: async () => {
+        this.writerLagReads++;
+        return { at: Context.current().info.currentAttemptScheduledTimestampMs, ...this.lag };
       },
       verifyOldStoreAgedOut: async ({ horizon }) => {
         this.oldStoreChecks.push(horizon);

@@ -71,6 +71,10 @@ describe('cutover routing', () => {
     // The query service keeps one hour: minutes older than that are expired.
     q = queryProcess(`${env}-query`, env, ['--retention', '60m']).start();
     port = await queryPort(q);
+    // No writer runs here (the points are written directly), so neither writer can be proven to
+    // have written any minute: while the old store is still written, cutover serves the fresh end
+    // from it (the first test below). The routing tests after it are about the horizon and
+    // retention, with the old store no longer written (the new store serves its whole part).
     state = { ...initialControlState(env, 3_600_000), newWriter: true };
   });
   after(async () => {
@@ -81,7 +85,7 @@ describe('cutover routing', () => {
   });
 
   it('serves queries within coverage from the new store, and splits queries reaching before the horizon', async () => {
-    await publish({ sciencePercent: 100, cutoverPercent: 100, coverageHorizon: ago(20) });
+    await publish({ sciencePercent: 100, cutoverPercent: 100, coverageHorizon: ago(20), oldWriter: false });
     const started = Date.now();
     const inside = await get('cut-app', ago(15), now);
     assert.equal(inside.servedBy, 'new');
@@ -164,6 +168,18 @@ describe('cutover routing', () => {
       Object.keys(summary.servedBy),
       ['new'],
       `at cutover 100% with coverage past retention the new store serves every range: ${JSON.stringify(summary.servedBy)}`,
+    );
+  });
+  it('while the old store is still written, serves nothing from the new store past what its writer is proven to have written', async () => {
+    await publish({ sciencePercent: 100, cutoverPercent: 100, coverageHorizon: ago(20), oldWriter: true });
+    const res = await fetch(`http://127.0.0.1:${port}/v1/envs/${env}/apps/cut-app/metrics/router.service_ms?from=${ago(15)}&to=${now}`);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('x-switchyard-served-by'), 'old', 'no writer is proven past any minute: the old store serves');
+    const body = (await res.json()) as { points: { time: number }[] };
+    assert.deepEqual(
+      body.points.map((p) => p.time),
+      range(15, 5),
+      'every minute the old store has',
     );
   });
 });

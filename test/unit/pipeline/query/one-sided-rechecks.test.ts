@@ -5,7 +5,7 @@ import { initialControlState, type ControlState } from '../../../../pipeline/ker
 import type { MetricPoint } from '../../../../pipeline/kernel/model/metric-point.js';
 import { CandidateRunner } from '../../../../pipeline/jobs/query/candidate-runner.js';
 import { ReadRouter } from '../../../../pipeline/jobs/query/read-router.js';
-import { KafkaWriterProgress, type StoreSide, type WriterProgress } from '../../../../pipeline/jobs/query/writer-progress.js';
+import { closedThrough, KafkaWriterProgress, type StoreSide, type WriterProgress } from '../../../../pipeline/kernel/observability/writer-progress.js';
 import type { Comparison } from '../../../../pipeline/kernel/science/compare.js';
 import type { ScienceSink } from '../../../../pipeline/jobs/query/science-recorder.js';
 import { MemoryMetricStore } from '../../../../pipeline/kernel/stores/memory-store.js';
@@ -31,7 +31,13 @@ const q = (from: number, to: number) => ({ app: 'a', metric: 'router.service_ms'
 function manualProgress() {
   const through: Record<StoreSide, number> = { old: -Infinity, new: -Infinity };
   const watched: string[] = [];
-  const progress: WriterProgress = { watch: (env) => void watched.push(env), passed: (_env, side, at) => through[side] >= at, close: async () => undefined };
+  const progress: WriterProgress = {
+    watch: (env) => void watched.push(env),
+    passed: (_env, side, at) => through[side] >= at,
+    freshEdge: () => null,
+    behindMs: () => null,
+    close: async () => undefined,
+  };
   return { progress, through, watched };
 }
 
@@ -44,10 +50,11 @@ async function setup() {
   const newStore = new MemoryMetricStore(opts);
   await oldStore.writePoints(Array.from({ length: 11 }, (_, i) => pt(i)));
   await newStore.writePoints(Array.from({ length: 10 }, (_, i) => pt(i))); // minute 10 not (yet) in the new store
-  const comparisons: Pick<Comparison, 'compared' | 'matched' | 'mismatches'>[] = [];
+  const comparisons: (Pick<Comparison, 'compared' | 'matched' | 'mismatches'> & { unjudged?: number })[] = [];
   const sink: ScienceSink = {
     recordServed: () => undefined,
     recordSplit: () => undefined,
+    recordFreshSplit: () => undefined,
     recordShadowLatency: () => undefined,
     recordCandidateFailure: () => undefined,
     recordNewStoreError: () => undefined,
@@ -123,17 +130,39 @@ describe('one-sided rechecks', () => {
     assert.equal(s.comparisons.length, 0);
   });
 
-  it('without proof, judges once the settle time is over (a writer that is down leaves the minute missing)', async () => {
+  it('never judges a minute the other writer has not been proven to reach, however long it waits: it counts as not judged', async () => {
     const s = await setup();
     await s.router.read('test', q(9, 10));
     await s.router.settled();
-    s.advance(10_001); // minute 10 ended 30 s ago
+    // Past the minute's end plus 30 s (the old rule judged it missing then): still held.
+    s.advance(29_000);
+    await s.tick();
+    assert.equal(s.comparisons.length, 0, 'still waiting for proof of the new store\u2019s writer');
+    s.advance(1_001); // the hold time (30 s here) since it was seen is over: given up on, not judged
     await s.tick();
     assert.deepEqual(
-      s.comparisons.map((c) => c.mismatches.map((m) => m.kind)),
-      [['missing']],
+      s.comparisons.map((c) => [c.compared, c.matched, c.mismatches.length, c.unjudged]),
+      [[1, 1, 0, 1]],
+      'minute 9 (in both stores) judged and matching; minute 10 not judged, and no mismatch',
     );
-    assert.equal(s.router.recheckStats?.judgedOnSettle, 1);
+    assert.equal(s.router.recheckStats?.unjudged, 1);
+    assert.equal(s.router.recheckStats?.judgedOnProof, 0);
+  });
+
+  it('a minute the writer reaches only after a long outage is judged then, on proof, as written', async () => {
+    const s = await setup();
+    await s.router.read('test', q(9, 10));
+    await s.router.settled();
+    s.advance(25_000); // the new store's writer was down: no proof for 25 s, past the minute's old settle time
+    await s.tick();
+    assert.equal(s.comparisons.length, 0);
+    await s.newStore.writePoints([pt(10)]); // it restarts and writes the minute
+    s.through.new = s.clock();
+    await s.tick();
+    assert.deepEqual(
+      s.comparisons.map((c) => [c.compared, c.matched, c.mismatches.length, c.unjudged ?? 0]),
+      [[2, 2, 0, 0]],
+    );
   });
 
   it('an extra minute in the new store waits for the old writer', async () => {
@@ -155,14 +184,14 @@ describe('one-sided rechecks', () => {
     );
   });
 
-  it('close records what is held, without the unjudged minutes', async () => {
+  it('close records what is held, with its one-sided minutes not judged', async () => {
     const s = await setup();
     await s.router.read('test', q(8, 10));
     await s.router.settled();
     await s.router.close();
     assert.deepEqual(
-      s.comparisons.map((c) => [c.compared, c.mismatches.length]),
-      [[2, 0]],
+      s.comparisons.map((c) => [c.compared, c.mismatches.length, c.unjudged]),
+      [[2, 0, 1]],
     );
     assert.equal(s.router.recheckStats?.dropped, 1);
   });
@@ -221,5 +250,68 @@ describe('writer progress from Kafka offsets', () => {
     (f.admin as unknown as { fetchTopicOffsets: () => Promise<never> }).fetchTopicOffsets = () => Promise.reject(new Error('broker down'));
     await p.poll('test');
     assert.equal(p.passed('test', 'new', 500), true);
+  });
+});
+
+describe('the fresh edge: the newest minute a store is proven to hold completely', () => {
+  const cp = (w: number | null) => JSON.stringify({ v: 1, e: '10', m: w, w });
+
+  it('is the newest minute every observation partition has closed, per the aggregator\u2019s checkpoints', () => {
+    const minute = (i: number) => T + i * M;
+    assert.equal(
+      closedThrough([
+        { high: 10, low: 0, committed: 10, metadata: cp(minute(5) + 10_000) }, // closed through minute 4
+        { high: 7, low: 0, committed: 5, metadata: cp(minute(6)) }, // closed through minute 5
+        { high: 0, low: 0, committed: -1, metadata: null }, // never held a message: bounds nothing
+      ]),
+      minute(4),
+    );
+    assert.equal(closedThrough([{ high: 3, low: 0, committed: -1, metadata: null }]), null, 'messages but no checkpoint yet: no edge');
+    assert.equal(closedThrough([{ high: 3, low: 0, committed: 3, metadata: cp(null) }]), null, 'no watermark yet: no edge');
+    assert.equal(closedThrough([]), null);
+  });
+
+  it('moves a writer\u2019s edge to a sample\u2019s closed minute once the writer has passed that sample', async () => {
+    let now = T + 12 * M;
+    const high = new Map([[0, 10]]);
+    const committed: Record<string, number> = { 'g-old': -1, 'g-new': -1 };
+    let aggregatorW = T + 11 * M + 5_000; // minutes up to 10 closed
+    const admin = {
+      fetchTopicOffsets: async (topic: string) =>
+        topic === 'test.observations'
+          ? [{ partition: 0, offset: '50', high: '50', low: '0' }]
+          : [...high].map(([partition, h]) => ({ partition, offset: String(h), high: String(h), low: '0' })),
+      fetchOffsets: async ({ groupId, topics }: { groupId: string; topics: string[] }) =>
+        groupId === 'g-agg'
+          ? [{ topic: topics[0], partitions: [{ partition: 0, offset: '48', metadata: cp(aggregatorW) }] }]
+          : [{ topic: topics[0], partitions: [{ partition: 0, offset: String(committed[groupId]), metadata: null }] }],
+    } as unknown as Admin;
+    const p = new KafkaWriterProgress({
+      admin,
+      topic: (env) => `${env}.metrics`,
+      groups: () => ({ old: 'g-old', new: 'g-new' }),
+      aggregator: (env) => ({ group: 'g-agg', topic: `${env}.observations` }),
+      now: () => now,
+    });
+    await p.poll('test');
+    assert.equal(p.freshEdge('test', 'new'), null, 'nothing written yet');
+    assert.equal(p.behindMs('test', 'new'), null);
+    committed['g-old'] = 10;
+    now += 500;
+    await p.poll('test');
+    assert.equal(p.freshEdge('test', 'old'), T + 10 * M, 'the old writer passed the first sample: minute 10 is complete there');
+    assert.equal(p.freshEdge('test', 'new'), null, 'the new store\u2019s writer is behind: no edge');
+    // Minute 11 closes and is published (2 more records); the new writer catches up only to 10.
+    aggregatorW = T + 12 * M + 5_000;
+    high.set(0, 12);
+    committed['g-new'] = 10;
+    now += 500;
+    await p.poll('test');
+    assert.equal(p.freshEdge('test', 'new'), T + 10 * M, 'proven through minute 10, not 11');
+    assert.equal(p.behindMs('test', 'new'), 500, 'the newest sample it passed (the second) is half a second old');
+    committed['g-new'] = 12;
+    now += 500;
+    await p.poll('test');
+    assert.equal(p.freshEdge('test', 'new'), T + 11 * M);
   });
 });

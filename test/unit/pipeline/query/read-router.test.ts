@@ -4,6 +4,7 @@ import { initialControlState, type ControlState } from '../../../../pipeline/ker
 import type { MetricPoint } from '../../../../pipeline/kernel/model/metric-point.js';
 import { CandidateRunner } from '../../../../pipeline/jobs/query/candidate-runner.js';
 import { ReadRouter } from '../../../../pipeline/jobs/query/read-router.js';
+import type { WriterProgress } from '../../../../pipeline/kernel/observability/writer-progress.js';
 import type { Comparison } from '../../../../pipeline/kernel/science/compare.js';
 import type { ScienceSink } from '../../../../pipeline/jobs/query/science-recorder.js';
 import { MemoryMetricStore } from '../../../../pipeline/kernel/stores/memory-store.js';
@@ -30,10 +31,11 @@ const pt = (i: number, over: Partial<MetricPoint> = {}): MetricPoint => ({
 function fakeSink() {
   const events: string[] = [];
   const splits: string[] = [];
-  const comparisons: Pick<Comparison, 'compared' | 'matched' | 'mismatches'>[] = [];
+  const comparisons: (Pick<Comparison, 'compared' | 'matched' | 'mismatches'> & { unjudged?: number })[] = [];
   const sink: ScienceSink = {
     recordServed: (_e, store, _ms, failed) => void events.push(`served:${store}${failed ? ':failed' : ''}`),
     recordSplit: (e) => void splits.push(e),
+    recordFreshSplit: (e) => void events.push(`fresh-split:${e}`),
     recordShadowLatency: (_e, store) => void events.push(`shadow:${store}`),
     recordCandidateFailure: (_e, kind, store) => void events.push(`candidate:${kind}${store === 'old' ? ':old' : ''}`),
     recordNewStoreError: () => void events.push('new-store-error'),
@@ -95,12 +97,12 @@ describe('read router', () => {
     const s = await setup({ sciencePercent: 100, cutoverPercent: 100 });
     const inside = await s.router.read('test', q(6, 10));
     assert.equal(inside.servedBy, 'new');
-    assert.deepEqual(inside.parts, [{ store: 'new', fromMinute: T + 6 * M, toMinute: T + 10 * M }]);
+    assert.deepEqual(inside.parts, [{ store: 'new', fromMinute: T + 6 * M, toMinute: T + 10 * M, kind: 'whole' }]);
     const before = await s.router.read('test', q(2, 10));
     assert.equal(before.servedBy, 'split');
     assert.deepEqual(before.parts, [
-      { store: 'old', fromMinute: T + 2 * M, toMinute: T + 4 * M },
-      { store: 'new', fromMinute: T + 5 * M, toMinute: T + 10 * M },
+      { store: 'old', fromMinute: T + 2 * M, toMinute: T + 4 * M, kind: 'before_horizon' },
+      { store: 'new', fromMinute: T + 5 * M, toMinute: T + 10 * M, kind: 'covered' },
     ]);
     assert.deepEqual(
       before.points.map((p) => (p.minute - T) / M),
@@ -122,7 +124,7 @@ describe('read router', () => {
     const s = await setup({ sciencePercent: 100, cutoverPercent: 100, retentionMs: 10 * M });
     const r = await s.router.read('test', q(-330, 29));
     assert.equal(r.servedBy, 'new');
-    assert.deepEqual(r.parts, [{ store: 'new', fromMinute: T + 21 * M, toMinute: T + 29 * M }]);
+    assert.deepEqual(r.parts, [{ store: 'new', fromMinute: T + 21 * M, toMinute: T + 29 * M, kind: 'whole' }]);
     assert.deepEqual(
       s.events.filter((e) => e.startsWith('served:')),
       ['served:new'],
@@ -137,7 +139,7 @@ describe('read router', () => {
     assert.deepEqual(s.events, []);
     // Science mode clips too: the old store serves only what retention still holds.
     const partly = await s.router.read('test', q(0, 25));
-    assert.deepEqual(partly.parts, [{ store: 'old', fromMinute: T + 21 * M, toMinute: T + 25 * M }]);
+    assert.deepEqual(partly.parts, [{ store: 'old', fromMinute: T + 21 * M, toMinute: T + 25 * M, kind: 'whole' }]);
   });
 
   it('falls back to the old store when the new store fails a served read', async () => {
@@ -223,5 +225,86 @@ describe('read router', () => {
       s.comparisons[0]!.mismatches.map((m) => [m.kind, m.fields]),
       [['value_drift', ['p99']]],
     );
+  });
+});
+
+/** A router in cutover 100 % whose new store's writer is proven only up to `edge` (minute index, or null: never proven). */
+async function fenced(edge: number | null, state: Partial<ControlState> = {}) {
+  const s = await setup({ sciencePercent: 100, cutoverPercent: 100, ...state });
+  const watched: string[] = [];
+  const progress: WriterProgress = {
+    watch: (env) => void watched.push(env),
+    passed: () => false,
+    freshEdge: () => (edge === null ? null : T + edge * M),
+    behindMs: () => 34_000,
+    close: async () => undefined,
+  };
+  const router = new ReadRouter({
+    stores: () => ({ old: s.oldStore, new: s.newStore }),
+    control: () => ({ ...initialControlState('test', 86_400_000), coverageHorizon: T + 5 * M, sciencePercent: 100, cutoverPercent: 100, ...state }),
+    recorder: s.sink,
+    candidates: new CandidateRunner(8, 100),
+    random: () => 0.5,
+    now: () => NOW,
+    progress,
+  });
+  return { ...s, router, watched };
+}
+
+describe('read router: the fresh end while the old store is still written', () => {
+  it('serves the new store only up to its writer\u2019s proven edge and the newer minutes from the old store, stitched exactly', async () => {
+    const s = await fenced(16);
+    // The new store's writer is behind: it has not written minutes 17..19, which the old store has.
+    await s.newStore.deletePoints([17, 18, 19].map((m) => ({ app: 'a', metric: 'router.service_ms', minute: T + m * M })));
+    const r = await s.router.read('test', q(2, 19));
+    assert.equal(r.servedBy, 'split');
+    assert.deepEqual(r.parts, [
+      { store: 'old', fromMinute: T + 2 * M, toMinute: T + 4 * M, kind: 'before_horizon' },
+      { store: 'new', fromMinute: T + 5 * M, toMinute: T + 16 * M, kind: 'covered' },
+      { store: 'old', fromMinute: T + 17 * M, toMinute: T + 19 * M, kind: 'fresh' },
+    ]);
+    assert.deepEqual(
+      r.points.map((p) => (p.minute - T) / M),
+      Array.from({ length: 18 }, (_, i) => i + 2),
+      'every minute the old store has, once each, in minute order',
+    );
+    assert.ok(s.events.includes('fresh-split:test'), 'counted as a fresh-end split');
+    assert.deepEqual(s.watched.slice(0, 1), ['test'], 'keeps the writer progress polled');
+    await s.router.settled();
+    assert.deepEqual(
+      s.comparisons.map((c) => [c.compared, c.mismatches.length]),
+      [[12, 0]],
+      'only the minutes served by the new store (5..16) are compared: the fresh end is not judged',
+    );
+  });
+
+  it('takes a fresh minute only the new store holds yet (the old store\u2019s writer is behind), and prefers the old store\u2019s where both have it', async () => {
+    const s = await fenced(16);
+    await s.oldStore.deletePoints([{ app: 'a', metric: 'router.service_ms', minute: T + 19 * M }]);
+    await s.newStore.writePoints([pt(18, { p99: 99 })]);
+    const r = await s.router.read('test', q(10, 19));
+    assert.deepEqual(
+      r.points.map((p) => [(p.minute - T) / M, p.p99]),
+      [10, 11, 12, 13, 14, 15, 16, 17, 18, 19].map((m) => [m, 3]),
+      'minute 19 from the new store, minute 18 the old store\u2019s value',
+    );
+  });
+
+  it('serves from the old store whole until the new store\u2019s writer has proven anything', async () => {
+    const s = await fenced(null);
+    const r = await s.router.read('test', q(6, 19));
+    assert.equal(r.servedBy, 'old');
+    assert.equal(r.points.length, 14);
+    assert.deepEqual(
+      s.events.filter((e) => e.startsWith('served:')),
+      ['served:old'],
+    );
+  });
+
+  it('no fence once the old store is no longer written: the new store serves, and says how far behind its writer is', async () => {
+    const s = await fenced(16, { oldWriter: false });
+    const r = await s.router.read('test', q(6, 19));
+    assert.equal(r.servedBy, 'new');
+    assert.deepEqual(r.newWriter, { behindMs: 34_000, freshEdge: T + 16 * M });
   });
 });
