@@ -63,7 +63,7 @@ export interface ScienceFigures {
    * Absent before it was counted.
    */
   unjudged?: number;
-  /** Cutover reads whose newest minutes the old store served, the new store's writer not yet proven past them (absent before it was counted). */
+  /** Cutover reads whose fresh end got from the old store a minute the new store lacked (its writer not yet past it): holes kept out of served reads (absent before it was counted). */
   freshSplits?: number;
   candidateErrors: number;
   candidateTimeouts: number;

@@ -36,3 +36,23 @@ export function formatMinute(ms: number): string {
 export function formatMinuteRange(r: MinuteRange): string {
   return `${formatMinute(r.fromMinute)} .. ${formatMinute(r.toMinute)}`;
 }
+
+/** How far behind one store's writers are (see StoreWriterLag), or null when unknown. */
+interface LagFigures {
+  behindMs: number;
+  messages: number;
+}
+
+/** Lag this small is a writer keeping up (one poll or batch behind), not a writer behind. */
+export const CAUGHT_UP_MS = 2_000;
+
+/**
+ * One store's writer lag in words: "DynamoDB writer caught up", "Cassandra writer behind by 34s
+ * (5200 points unwritten)", "DynamoDB writer: lag unknown".
+ */
+export function describeWriterLag(store: 'old' | 'new', lag: LagFigures | null): string {
+  const name = store === 'old' ? 'Cassandra writer' : 'DynamoDB writer';
+  if (lag === null) return `${name}: lag unknown`;
+  if (lag.messages === 0 || lag.behindMs <= CAUGHT_UP_MS) return `${name} caught up`;
+  return `${name} behind by ${formatDuration(lag.behindMs)} (${lag.messages} points unwritten)`;
+}

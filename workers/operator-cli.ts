@@ -11,7 +11,10 @@ import { loadConfig } from '../config/config.js';
 import { parseCommandLine, runMain, UsageError } from '../kit/cli.js';
 import { listLiveInstances, readLatestControlState } from '../pipeline/clients/control-state-publisher.js';
 import type { Heartbeat } from '../pipeline/kernel/control/control-state.js';
-import { STAGES, type MigrationState, type UpdateResult } from '../contract/index.js';
+import { describeWriterLag, STAGES, type MigrationState, type UpdateResult } from '../contract/index.js';
+import type { Admin } from 'kafkajs';
+import { measureGroupLag } from '../pipeline/kernel/observability/writer-lag.js';
+import { envTopics, writerGroup } from '../pipeline/kernel/topics.js';
 import { callConsole, ConsoleApiError, consoleApiFromEnv } from './console-api.js';
 import { parseRange, repairStatus, runRepair, runVerify, verifyStatus } from './verify-commands.js';
 
@@ -120,17 +123,24 @@ runMain(USAGE, async (argv) => {
       // one (a fault-switch change) or still an older one, so status shows both (read from the topic).
       const kafka = createKafka(cfg);
       const instances = await listLiveInstances(kafka, { timeoutMs: 10_000 }).catch((err: Error) => err);
-      for (const e of envs) {
-        const latest = await readLatestControlState(kafka, e, 10_000).then(
-          (c) => c?.version ?? 0,
-          (err: Error) => err,
-        );
-        const m = answer.envs.find((x) => x.env === e)?.migration;
-        if (m?.kind === 'running') console.log(formatState(m.state));
-        else if (m?.kind === 'none') console.log(`${e}: not started (npm run ops -- start ${e})`);
-        else if (m?.kind === 'closed') console.log(`${e}: ${m.status.toLowerCase()}`);
-        else console.log(`${e}: unavailable (${m?.kind === 'unreachable' ? m.message : 'no answer'})`);
-        console.log(formatApplied(e, latest, instances));
+      const admin = kafka.admin();
+      await admin.connect().catch(() => undefined);
+      try {
+        for (const e of envs) {
+          const latest = await readLatestControlState(kafka, e, 10_000).then(
+            (c) => c?.version ?? 0,
+            (err: Error) => err,
+          );
+          const m = answer.envs.find((x) => x.env === e)?.migration;
+          if (m?.kind === 'running') console.log(formatState(m.state));
+          else if (m?.kind === 'none') console.log(`${e}: not started (npm run ops -- start ${e})`);
+          else if (m?.kind === 'closed') console.log(`${e}: ${m.status.toLowerCase()}`);
+          else console.log(`${e}: unavailable (${m?.kind === 'unreachable' ? m.message : 'no answer'})`);
+          console.log(formatApplied(e, latest, instances));
+          console.log(await formatWriters(admin, e, m?.kind === 'running' ? m.state : undefined));
+        }
+      } finally {
+        await admin.disconnect().catch(() => undefined);
       }
       return;
     }
@@ -226,6 +236,20 @@ function formatApplied(env: string, latest: number | Error, instances: Heartbeat
   for (const h of mine) byVersion.set(h.appliedVersion, [...(byVersion.get(h.appliedVersion) ?? []), h.instanceId]);
   const parts = [...byVersion.entries()].sort((a, b) => b[0] - a[0]).map(([v, ids]) => `v${v} on ${ids.length} (${ids.join(', ')})`);
   return `  ${topic}; live instances apply ${parts.join('; ')}`;
+}
+
+/**
+ * How far behind each store's writers are now, measured from the metrics topic (time and
+ * points), and whether the workflow holds automatic ramping for it.
+ */
+async function formatWriters(admin: Admin, env: string, s: MigrationState | undefined): Promise<string> {
+  const topic = envTopics(env).metrics;
+  const lag = async (sink: 'cassandra' | 'dynamodb') => measureGroupLag(admin, topic, writerGroup(env, sink)).catch(() => null);
+  const [oldLag, newLag] = await Promise.all([lag('cassandra'), lag('dynamodb')]);
+  const hold = s?.writerHold
+    ? `; automatic ramping holds since ${new Date(s.writerHold.since).toISOString()}${s.writerHold.outage ? ' (an outage: notified)' : ''}`
+    : '';
+  return `  writers: ${describeWriterLag('old', oldLag)}; ${describeWriterLag('new', newLag)}${hold}`;
 }
 
 /** One environment's state as a few readable lines. */

@@ -3,7 +3,7 @@ import type { Consumer, ConsumerConfig, ConsumerRunConfig, ConsumerSubscribeTopi
 import type { Logger } from '../../kit/logger.js';
 
 /** Default session timeout of a job's consumer group member, ms. */
-export const DEFAULT_SESSION_TIMEOUT_MS = 30_000;
+export const DEFAULT_SESSION_TIMEOUT_MS = 10_000;
 
 /**
  * A consumer of `groupId` with frequent heartbeats (a third of the session timeout, at most 3 s)

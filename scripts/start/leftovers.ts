@@ -107,3 +107,21 @@ export async function stopLeftovers(runDir: string, graceMs: number): Promise<Le
   }
   return report;
 }
+
+/**
+ * The children of the `npm start` running now (its record, its pid alive), by name with their
+ * current pids; undefined when no start is running. A child being restarted may be missing or
+ * name a pid that has just exited.
+ */
+export function runningStart(runDir: string): StartRecord | undefined {
+  if (!fs.existsSync(runDir)) return undefined;
+  for (const file of fs.readdirSync(runDir).filter((f) => /^start-\d+\.json$/.test(f))) {
+    try {
+      const record = recordSchema.parse(JSON.parse(fs.readFileSync(path.join(runDir, file), 'utf8')));
+      if (isStartProcess(record.supervisorPid)) return record;
+    } catch {
+      // being rewritten, or not a record: the next look reads it again
+    }
+  }
+  return undefined;
+}

@@ -14,7 +14,7 @@ import { parseDuration, parseEnv, parseWhole, UsageError } from '../../../kit/cl
 
 /** Usage lines of the common flags. */
 export const COMMON_JOB_USAGE = `  --partitions <n>        partitions for topics created on first use (default 6)
-  --session-timeout <d>   consumer group session timeout (default 30s; at least 6s)
+  --session-timeout <d>   consumer group session timeout (default 10s; at least 6s)
   --metrics-port <port>   Prometheus /metrics and /healthz port (default 0: any free port)`;
 
 /** parseArgs options of the common flags. */
@@ -22,7 +22,7 @@ export const COMMON_JOB_OPTIONS = {
   env: { type: 'string' },
   partitions: { type: 'string', default: '6' },
   'metrics-port': { type: 'string', default: '0' },
-  'session-timeout': { type: 'string', default: '30s' },
+  'session-timeout': { type: 'string', default: '10s' },
 } as const;
 
 /** The common flags, parsed and checked. */

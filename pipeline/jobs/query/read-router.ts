@@ -271,14 +271,14 @@ export class ReadRouter {
     const fromNew = covers.points.filter((p) => p.minute <= newTo);
     let fresh: MetricPoint[] = [];
     if (freshQ) {
-      rec.recordFreshSplit(env);
       const oldFresh = await freshPart;
+      const newFresh = covers.points.filter((p) => p.minute > newTo);
       // Minutes the new store already holds past its proven edge fill what the old store lacks
       // (its own writer may be the one behind); where both have a minute, the old store's wins.
-      fresh = stitch(
-        covers.points.filter((p) => p.minute > newTo),
-        oldFresh ?? [],
-      );
+      fresh = stitch(newFresh, oldFresh ?? []);
+      // Counted when the old store supplied a minute the new store did not have: a hole the fence kept out.
+      const inNew = new Set(newFresh.map((p) => p.minute));
+      if ((oldFresh ?? []).some((p) => !inNew.has(p.minute))) rec.recordFreshSplit(env);
     }
     const parts: ServedPart[] = [
       ...(beforeQ ? [{ store: 'old' as const, fromMinute: beforeQ.fromMinute, toMinute: beforeQ.toMinute, kind: 'before_horizon' as const }] : []),

@@ -176,8 +176,8 @@ export class ScienceRecorder {
   }
 
   /**
-   * A cutover read whose newest minutes came from the old store, because the new store's writer
-   * was not yet proven to have written them (the fresh-end split).
+   * A cutover read whose fresh end (past what the new store's writer is proven to have written)
+   * got from the old store a minute the new store did not have: a hole the fence kept out.
    */
   recordFreshSplit(env: string): void {
     this.count(env, 'freshSplits');

@@ -94,8 +94,9 @@ export const STATS_COUNTERS = [
   'newReads',
   // Queries served in two parts (old store before the coverage horizon, new store from it).
   'splitQueries',
-  // Cutover reads whose newest minutes came from the old store: the new store's writer was not
-  // yet proven to have written them (the fresh-end split). Rows written before it have none.
+  // Cutover reads whose fresh end (past what the new store's writer is proven to have written)
+  // got from the old store a minute the new store lacked: holes the fence kept out of served
+  // reads. Rows written before it have none.
   'freshSplits',
   // Comparisons with a minute only one store had that could not be judged: the other store's
   // writer was not proven past it within the hold time (down, restarting, behind). Never

@@ -288,6 +288,7 @@ describe('read router: the fresh end while the old store is still written', () =
       [10, 11, 12, 13, 14, 15, 16, 17, 18, 19].map((m) => [m, 3]),
       'minute 19 from the new store, minute 18 the old store\u2019s value',
     );
+    assert.ok(!s.events.includes('fresh-split:test'), 'no hole was kept out: the new store had every fresh minute the old one had');
   });
 
   it('serves from the old store whole until the new store\u2019s writer has proven anything', async () => {
