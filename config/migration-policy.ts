@@ -25,6 +25,10 @@ export function productionPolicy(promotionOrder: string[]): MigrationPolicy {
     maxMismatchRate: 0.0001,
     maxNewStoreErrorRate: 0.001,
     maxWriterLag: 10_000,
+    // A writer further behind than this holds automatic ramping (never a rollback); five minutes
+    // of it is an outage, audited and notified.
+    maxWriterBehindMs: 30_000,
+    writerOutageMs: 5 * MINUTE,
     // Two windows, as multi-window burn-rate alerting: the last minute catches a burst within
     // one evaluation or two, the last 10 minutes a trickle. Each tick is three small queries;
     // every 5 s keeps a rollback within 15 s of the first wrong point (docs/benchmarks-and-sizing.md).
@@ -62,6 +66,8 @@ export function demoPolicy(promotionOrder: string[]): MigrationPolicy {
     maxMismatchRate: 0.001,
     maxNewStoreErrorRate: 0.01,
     maxWriterLag: 5_000,
+    maxWriterBehindMs: 15_000,
+    writerOutageMs: 2 * MINUTE,
     evaluationWindowMs: 2 * MINUTE,
     ttlCheckIntervalMs: 5_000,
     shortWindowMs: MINUTE,

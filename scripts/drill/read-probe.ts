@@ -38,6 +38,8 @@ export interface ReadProbeOptions {
   series: SeriesId[];
   /** Minutes per read, ending at the current minute (default 5). */
   minutes?: number;
+  /** The query service's retention: a read starts no earlier than the first minute it still serves. */
+  retentionMs?: number;
   intervalMs?: number;
   headers?: Record<string, string>;
 }
@@ -51,7 +53,8 @@ export function startReadProbe(o: ReadProbeOptions): { stop(): Promise<ProbeRepo
       const s = o.series[i % o.series.length]!;
       const now = Date.now();
       const to = minuteOf(now);
-      const from = to - ((o.minutes ?? 5) - 1) * MINUTE_MS;
+      const firstRetained = o.retentionMs === undefined ? -Infinity : Math.floor((now - o.retentionMs) / MINUTE_MS) * MINUTE_MS + MINUTE_MS;
+      const from = Math.max(to - ((o.minutes ?? 5) - 1) * MINUTE_MS, firstRetained);
       try {
         const old = await o.oldStore.readSeries({ app: s.app, metric: s.metric, fromMinute: from, toMinute: to });
         const url = `${o.queryUrl}/v1/envs/${encodeURIComponent(o.env)}/apps/${encodeURIComponent(s.app)}/metrics/${encodeURIComponent(s.metric)}?from=${from}&to=${to}`;

@@ -1,8 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@temporalio/client';
+import type { Browser, Page } from 'playwright-core';
 import type { Producer } from 'kafkajs';
 import { readAudit } from '../../audit/audit-log.js';
 import { createDynamoClient, createKafka } from '../../config/clients.js';
@@ -23,17 +26,24 @@ import {
   type RepairReport,
   type UpdateResult,
 } from '../../contract/index.js';
-import { testConfig } from '../support/stack.js';
+import { freePort, runCommand, testConfig } from '../support/stack.js';
 import { launchMigrationRig, runLiveLoad } from '../support/migration-rig.js';
-import { batchCompute, dropEnv, keyOf, PipelineProcess, testEnv } from '../support/pipeline.js';
+import { batchCompute, dropEnv, keyOf, openStores, PipelineProcess, testEnv } from '../support/pipeline.js';
+import { launchBrowser, newConsoleContext, screenshot } from '../support/browser.js';
+import { ConsoleProcess, ensureConsoleBuilt, writeUsersFile, type TestUser } from '../support/console.js';
+import { startReadProbe } from '../../scripts/drill/read-probe.js';
+import { appId } from '../../tools/generator/workload.js';
 
 // A whole migration of one environment on the real stack with short durations: dual write,
 // science ramping by itself from 1 % at the demo's read traffic, cutover with an injected fault
 // that triggers the automatic rollback, the fault cleared and the new store repaired with the
 // repair workflow (the live writers keep running), resume, cutover, TTL wait, approval,
-// decommission. No served query fails, every served minute equals the batch computation over the
-// observations sent, and the audit table tells the story in order, one entry per control-state
-// version.
+// decommission. At cutover 100 % the new store's writer is killed (SIGKILL) at the worst second,
+// just before a minute is published, as a crash or an OOM kill would: no rollback, no served read
+// lacks a minute the old store had, and the console and `npm run ops -- status` show the writer's
+// lag and then its recovery. No served query fails, every served minute equals the batch
+// computation over the observations sent, and the audit table tells the story in order, one
+// entry per control-state version.
 const cfg = testConfig();
 
 /** The aggregator's allowed lateness in this run (short, because the load is real-time). */
@@ -161,6 +171,9 @@ describe('e2e: one environment migrated through every stage on the real stack', 
   let load: Promise<unknown>;
   let reads: Promise<ReadTrafficSummary>;
   let dynamoWriter: PipelineProcess;
+  let consoleApp: ConsoleProcess;
+  let users: Record<string, TestUser>;
+  let browser: Browser;
   /** Every observation the load loop sent, in order, for the batch computation. */
   const sent: Observation[] = [];
   /** Every response of the read traffic. */
@@ -234,6 +247,7 @@ describe('e2e: one environment migrated through every stage on the real stack', 
   };
 
   before(async () => {
+    const building = ensureConsoleBuilt();
     producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     const rig = await launchMigrationRig(cfg, env, { retention: `${RETENTION_MS}ms`, aggregatorLateness: `${AGGREGATOR_LATENESS_MS}ms` });
@@ -272,11 +286,25 @@ describe('e2e: one environment migrated through every stage on the real stack', 
       onResponse: (r) => responses.push(r),
     });
     await client.workflow.start(MIGRATION_WORKFLOW_TYPE, { workflowId: migrationWorkflowId(env), taskQueue, args: [{ env, policy }] });
+    // The console, for the environment page and the operator CLI during the writer crash.
+    const written = writeUsersFile(path.join(os.tmpdir(), `switchyard-${env}`), [{ username: 'vera', role: 'viewer' }]);
+    users = written.users;
+    await building;
+    consoleApp = await new ConsoleProcess(`${env}-console`, await freePort(), {
+      SWITCHYARD_ENVS: env,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      SWITCHYARD_SESSION_SECRET: randomBytes(32).toString('base64url'),
+      SWITCHYARD_USERS_FILE: written.file,
+      SWITCHYARD_QUERY_URL: queryUrl,
+    }).startAndWait(120_000);
+    browser = await launchBrowser();
   });
 
   after(async () => {
     stopLoad = true;
     await Promise.race([Promise.allSettled([load, reads]), sleep(15_000)]);
+    await browser?.close();
+    await consoleApp?.stop();
     await handle()
       .terminate('test over')
       .catch(() => undefined);
@@ -286,6 +314,107 @@ describe('e2e: one environment migrated through every stage on the real stack', 
     dynamo.destroy();
     await dropEnv(cfg, env);
   });
+
+  /** A viewer's API token, made in the console as a person would (the CLI goes through the console). */
+  const viewerToken = async (): Promise<{ token: string; page: Page }> => {
+    const context = await newConsoleContext(browser, { baseURL: consoleApp.url, viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    await page.goto('/login');
+    await page.getByLabel('Username').fill('vera');
+    await page.getByLabel('Password').fill(users.vera!.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL((u) => u.pathname === '/');
+    await page.goto('/tokens');
+    const form = page.getByRole('form', { name: 'Create a token' });
+    await form.getByLabel('Name').fill('writer crash check');
+    await form.getByLabel('Days').fill('1');
+    await form.getByRole('button', { name: 'Create token' }).click();
+    const token = (await page.getByTestId('new-token').textContent({ timeout: 30_000 })) ?? '';
+    assert.match(token, /^syt_/);
+    return { token, page };
+  };
+
+  /**
+   * At cutover 100 %: the DynamoDB writer is killed with SIGKILL just before the aggregator
+   * publishes the minute that closed, and comes back 15 s later (a crash, then a slow restart).
+   * Its group keeps the partitions until the session times out, so for about 20 s the new store
+   * lacks the newest minute the old store holds. Asserted: no automatic rollback, no read of the
+   * query API lacks a minute the old store had (a probe reads Cassandra, then the API, every
+   * 250 ms), and the environment page and `ops status` show the writer behind, then caught up.
+   */
+  const crashTheNewStoreWriter = async (t: { diagnostic(msg: string): void }): Promise<void> => {
+    const { token, page } = await viewerToken();
+    const ops = async (): Promise<string> => {
+      const r = await runCommand(process.execPath, ['--import', 'tsx', 'workers/operator-cli.ts', 'status', env], {
+        env: { SWITCHYARD_ENVS: env, SWITCHYARD_CONSOLE_URL: consoleApp.url, SWITCHYARD_TOKEN: token },
+        timeoutMs: 60_000,
+      });
+      return r.stdout;
+    };
+    const pageLag = async (): Promise<string> => {
+      await page.goto(`/envs/${env}`);
+      return (await page.getByTestId('writer-lag-new').textContent({ timeout: 60_000 })) ?? '';
+    };
+    const stores = openStores(cfg, env);
+    const auditBefore = (await state()).auditSeq;
+    // The worst second: the aggregator publishes a closed minute about its lateness into the next.
+    const worst = AGGREGATOR_LATENESS_MS - 2_000;
+    await sleep((((worst - (Date.now() % MINUTE_MS)) % MINUTE_MS) + MINUTE_MS) % MINUTE_MS);
+    const probe = startReadProbe({
+      queryUrl,
+      env,
+      oldStore: stores.cassandra,
+      series: Array.from({ length: APPS }, (_, i) => ({ app: appId(i + 1), metric: 'router.service_ms' })),
+      retentionMs: RETENTION_MS,
+    });
+    const killedAt = Date.now();
+    await dynamoWriter.stop('SIGKILL');
+    let opsBehind = '';
+    let pageBehind = '';
+    const restartAt = killedAt + 15_000;
+    while (Date.now() < restartAt + 20_000 && (opsBehind === '' || pageBehind === '')) {
+      if (Date.now() >= restartAt && !dynamoWriter.running) dynamoWriter.start();
+      const [o, p] = await Promise.all([opsBehind === '' ? ops() : Promise.resolve(''), pageBehind === '' ? pageLag() : Promise.resolve('')]);
+      if (/DynamoDB writer behind by/.test(o)) opsBehind = o;
+      if (/behind/.test(p)) pageBehind = p;
+    }
+    if (!dynamoWriter.running) {
+      await sleep(Math.max(0, restartAt - Date.now()));
+      dynamoWriter.start();
+    }
+    await screenshot(page, 'env-writer-behind');
+    assert.match(opsBehind, /DynamoDB writer behind by \d+s \(\d+ points unwritten\)/, `ops status shows the new store's writer behind:\n${opsBehind}`);
+    assert.match(pageBehind, /behind/, `the environment page shows the new store's writer behind: ${pageBehind}`);
+    // Recovery: both say caught up again.
+    let opsAfter = '';
+    let pageAfter = '';
+    for (const deadline = Date.now() + 120_000; Date.now() < deadline; await sleep(2_000)) {
+      [opsAfter, pageAfter] = await Promise.all([ops(), pageLag()]);
+      if (/DynamoDB writer caught up/.test(opsAfter) && /caught up/.test(pageAfter)) break;
+    }
+    assert.match(opsAfter, /DynamoDB writer caught up/, `ops status shows the writer caught up again:\n${opsAfter}`);
+    assert.match(pageAfter, /caught up/, `the environment page shows the writer caught up again: ${pageAfter}`);
+    const recoveredAt = Date.now();
+    // Evaluations over the crash's comparisons (held up to the query service's hold time) first.
+    await sleep(Math.max(0, killedAt + 70_000 - Date.now()));
+    const seen = await probe.stop();
+    await stores.close();
+    await page.context().close();
+    t.diagnostic(
+      `writer crash at cutover 100%: killed at :${String(new Date(killedAt).getUTCSeconds()).padStart(2, '0')}, restarted after 15 s, caught up on the page and in ops status ${((recoveredAt - killedAt) / 1000).toFixed(1)} s after the kill; probe: ${seen.probes} reads, ${seen.missing} lacking an old-store minute, ${seen.failed} failed`,
+    );
+    assert.ok(seen.probes > 50, `the probe read through the crash: ${JSON.stringify(seen)}`);
+    assert.equal(seen.missing, 0, `no read lacked a minute the old store had: ${JSON.stringify(seen.misses.slice(0, 5))}`);
+    const after = await state();
+    assert.equal(after.rolledBack, null, `no automatic rollback for a crashed writer: ${JSON.stringify(after.rolledBack)}`);
+    assert.deepEqual([after.stage, after.ramp], ['cutover', 100]);
+    const entries = await readAudit(dynamo, { env, fromSeq: auditBefore + 1, limit: 100 });
+    assert.deepEqual(
+      entries.filter((e) => e.action === 'automatic_rollback'),
+      [],
+      'no automatic rollback in the audit since the crash',
+    );
+  };
 
   it('migrates through every stage, rolls back on a fault by itself, finishes after the fix, and serves only what the batch computation gives', async (t) => {
     await sleep(3000);
@@ -362,6 +491,7 @@ describe('e2e: one environment migrated through every stage on the real stack', 
     const resumed = await update('resumeUpdate', {});
     assert.equal(resumed.stage, 'cutover');
     await waitFor('cutover at 100%', (s) => s.stage === 'cutover' && s.ramp === 100 && s.rolledBack === null, 120_000);
+    await crashTheNewStoreWriter(t);
     const fullCutoverAt = Date.now() + 2_000; // once every instance applies it
     // The cutover gate counts reads the new store really served: with no reads in its window (the
     // last minute, read to the 10-second slot) it refuses, naming the count.

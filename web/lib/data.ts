@@ -8,6 +8,7 @@ import { LATENCY_MAX_US } from '../../pipeline/kernel/science/control-tables';
 import {
   p99,
   readMismatchSamples,
+  readScienceSummary,
   readScienceStats,
   summarizeScience,
   type ScienceStatsRow,
@@ -294,3 +295,8 @@ export async function loadMetricsPreview(
 
 export { STAGES };
 export type { Stage };
+
+/** The science stats of an env's last `windowMs` (null when DynamoDB cannot be read). */
+export async function loadScienceWindow(env: string, windowMs: number): Promise<ScienceSummary | null> {
+  return attempt('DynamoDB', [], () => readScienceSummary(dynamo(), env, windowMs));
+}

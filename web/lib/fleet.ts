@@ -7,6 +7,7 @@ import { CONTROL_TOPIC, HEARTBEAT_TOPIC, type ControlState, type Heartbeat } fro
 import { HeartbeatTable } from '../../pipeline/clients/heartbeat-table';
 import { tailTopic, type TopicTail } from '../../pipeline/kernel/control/topic-tail';
 import { measureLag } from '../../pipeline/kernel/observability/consumer-lag';
+import { measureGroupLag, type GroupLag } from '../../pipeline/kernel/observability/writer-lag';
 import { createLogger } from '../../kit/logger';
 import { aggregatorGroup, envTopics, writerGroup } from '../../pipeline/kernel/topics';
 import { consoleSettings } from './console-settings';
@@ -124,6 +125,19 @@ class FleetWatcher {
       throughput: { observationBatchesPerSec: this.rate(topics.observations, obs?.end), metricPointsPerSec: this.rate(topics.metrics, met?.end) },
       dlq: { observations: obsDlq?.total ?? null, metrics: metDlq?.total ?? null },
     };
+  }
+
+  /**
+   * How far behind each store's writers are now, in time and points (null for a store whose lag
+   * cannot be read): the age of the oldest metrics record its writer group has not written.
+   */
+  async writerLag(env: string): Promise<{ old: GroupLag | null; new: GroupLag | null }> {
+    const admin = await this.connectedAdmin();
+    const topic = envTopics(env).metrics;
+    const [oldLag, newLag] = await Promise.all(
+      (['cassandra', 'dynamodb'] as const).map((sink) => measureGroupLag(admin, topic, writerGroup(env, sink)).catch(() => null)),
+    );
+    return { old: oldLag ?? null, new: newLag ?? null };
   }
 
   /** Records per second on a topic since the previous call at least 2 s ago. */

@@ -184,8 +184,28 @@ export class ReadRouter {
     return { behindMs: p.behindMs(env, 'new'), freshEdge: p.freshEdge(env, 'new') };
   }
 
-  /** Serves one query. Throws only when the serving store fails (and no fallback exists). */
+  /**
+   * Serves one query. Throws only when the serving store fails (and no fallback exists).
+   *
+   * Shadow reads wait for the served answer: they take their slot under the cap at once, but
+   * start on the event loop's next turn after this returns, so a caller that writes its response
+   * as soon as the answer is back (the HTTP service does) has written it before anything of a
+   * shadow read (its request, parsing its answer, comparing, recording) has run.
+   */
   async read(env: string, query: SeriesQuery): Promise<RoutedRead> {
+    let open!: (served: boolean) => void;
+    const afterServed = new Promise<boolean>((resolve) => (open = resolve));
+    try {
+      const routed = await this.route(env, query, afterServed);
+      setImmediate(() => open(true));
+      return routed;
+    } catch (err) {
+      open(false);
+      throw err;
+    }
+  }
+
+  private async route(env: string, query: SeriesQuery, afterServed: Promise<boolean>): Promise<RoutedRead> {
     // The comparison judges what the stores held when they were read, so it uses this time, not the
     // time the candidate finished (a minute expiring in between is no "expired_returned").
     const readAt = this.now();
@@ -212,12 +232,12 @@ export class ReadRouter {
 
     const covered = clipToHorizon(q.fromMinute, q.toMinute, horizon);
     const toNew = state.cutoverPercent > 0 && covered !== undefined && this.random() * 100 < state.cutoverPercent;
-    if (toNew) return this.readCutover(env, q, covered, state, readAt);
+    if (toNew) return this.readCutover(env, q, covered, state, readAt, afterServed);
 
     const sample = covered !== undefined && state.sciencePercent > 0 && this.random() * 100 < state.sciencePercent;
     let candidate: Promise<CandidateOutcome<MetricPoint[]>> | undefined;
     if (sample) {
-      candidate = this.o.candidates.tryRun(() => stores.new.readSeries({ ...q, fromMinute: covered.from, toMinute: covered.to }));
+      candidate = this.o.candidates.tryRun(() => stores.new.readSeries({ ...q, fromMinute: covered.from, toMinute: covered.to }), afterServed);
       if (!candidate) rec.recordSkipped(env);
     }
     const served = await this.serve(env, 'old', stores.old, q);
@@ -235,7 +255,14 @@ export class ReadRouter {
    * new store up to its writer's fresh edge, the fresh end past it from the old store (with any
    * minute only the new store holds yet), stitched in minute order.
    */
-  private async readCutover(env: string, q: SeriesQuery, covered: { from: number; to: number }, state: ControlState, readAt: number): Promise<RoutedRead> {
+  private async readCutover(
+    env: string,
+    q: SeriesQuery,
+    covered: { from: number; to: number },
+    state: ControlState,
+    readAt: number,
+    afterServed: Promise<boolean>,
+  ): Promise<RoutedRead> {
     const stores = this.o.stores(env);
     const rec = this.o.recorder;
     const edge = this.fence(env, state);
@@ -257,7 +284,7 @@ export class ReadRouter {
     // The fresh end falls back to what the new store has if the old store fails it.
     const freshPart = freshQ ? this.serve(env, 'old', stores.old, freshQ, false).catch(() => null) : Promise.resolve<MetricPoint[] | null>([]);
     const readQ: SeriesQuery = { ...q, fromMinute: covered.from, toMinute: freshQ ? covered.to : newTo };
-    const covers = await this.readNewPart(env, readQ, newQ, state, readAt);
+    const covers = await this.readNewPart(env, readQ, newQ, state, readAt, afterServed);
     const before = await beforePart;
     if (covers.servedBy === 'old') {
       // The new store failed: the old store answered the whole covered range already.
@@ -307,11 +334,12 @@ export class ReadRouter {
     compareQ: SeriesQuery,
     state: ControlState,
     readAt: number,
+    afterServed: Promise<boolean>,
   ): Promise<{ points: MetricPoint[]; servedBy: 'old' | 'new'; compared: boolean }> {
     const stores = this.o.stores(env);
     const rec = this.o.recorder;
-    // Start the old-store read for comparison at the same time, off the critical path.
-    const shadow = this.o.candidates.tryRun(() => stores.old.readSeries(compareQ));
+    // The old-store read for comparison, off the critical path: after the served answer.
+    const shadow = this.o.candidates.tryRun(() => stores.old.readSeries(compareQ), afterServed);
     if (!shadow) rec.recordSkipped(env);
     const t0 = performance.now();
     let served: MetricPoint[];
@@ -363,6 +391,7 @@ export class ReadRouter {
     served: MetricPoint[],
   ): void {
     const rec = this.o.recorder;
+    if (outcome.kind === 'cancelled') return;
     if (outcome.kind === 'timeout') return rec.recordCandidateFailure(env, 'timeout', candidateStore);
     if (outcome.kind === 'error') {
       this.o.logger?.debug({ env, action: 'candidate-failed', store: candidateStore, err: outcome.error.message }, 'candidate read failed');

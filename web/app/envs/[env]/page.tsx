@@ -14,6 +14,7 @@ import { requirePageUser } from '../../../lib/session';
 import { routingWords } from '../../../lib/status-words';
 import { Stage, type MigrationStateView } from '../../../../contract';
 import { AuditPanel, ChartsPanel, MismatchPanel, SummaryPanel, VerifyRepairPanel } from './panels';
+import { WriterLagPanel } from './writer-lag-panel';
 
 export const dynamic = 'force-dynamic';
 
@@ -167,6 +168,11 @@ export default async function EnvPage({
       {s?.stage === Stage.complete ? (
         <Suspense fallback={<PanelSkeleton label="the migration summary" lines={4} />}>
           <SummaryPanel env={d.env} />
+        </Suspense>
+      ) : null}
+      {s && s.stage !== Stage.planned && s.stage !== Stage.complete ? (
+        <Suspense fallback={<PanelSkeleton label="the writers" lines={3} />}>
+          <WriterLagPanel env={d.env} hold={s.writerHold ?? null} />
         </Suspense>
       ) : null}
       <section className="card">
