@@ -33,6 +33,10 @@ export interface SwitchyardConfig {
     apiKey: string | undefined;
     tls: boolean;
     taskQueue: string;
+    /** HTTP API port of the local dev server: fixed so it is known, and closed to every request (local stack only). */
+    httpPort: number;
+    /** Prometheus /metrics port of the local dev server (local stack only). */
+    metricsPort: number;
   };
   /** Kafka connection and local broker settings. */
   kafka: {
@@ -230,6 +234,8 @@ export function loadConfig(env: Env = process.env, opts: LoadConfigOptions = {})
     apiKey: temporalApiKey,
     tls: bool('TEMPORAL_TLS', temporalApiKey !== undefined),
     taskQueue: name('TEMPORAL_TASK_QUEUE', 'switchyard-control'),
+    httpPort: port('TEMPORAL_HTTP_PORT', 7243),
+    metricsPort: port('TEMPORAL_METRICS_PORT', 7244),
   };
 
   // Kafka
