@@ -113,9 +113,15 @@ export function checkOrigin(method: string, headers: Headers, s: GuardSettings):
   if (origin === null) return null; // not a browser: it needs a session or a token like anyone else
   const o = originOf(origin);
   if (o === null) return { status: 403, message: `refused: the Origin header '${origin.slice(0, 100)}' is not an http(s) origin` };
+  if (s.allowedOrigins.includes(o)) return null;
   const own = ownOrigins(headers, s);
-  if (own.includes(o) || s.allowedOrigins.includes(o)) return null;
-  return { status: 403, message: `refused: a request from ${o} is not from this console (${own[0] ?? 'unknown origin'})` };
+  if (!own.includes(o)) return { status: 403, message: `refused: a request from ${o} is not from this console (${own[0] ?? 'unknown origin'})` };
+  // Next.js compares the Origin's host with the host the request was sent to as well, and answers
+  // a mismatch (http://localhost:3000 sent to 127.0.0.1:3000: no browser does that) with a 500.
+  const forwarded = s.trustedProxy ? headers.get('x-forwarded-host')?.split(',')[0]?.trim() : undefined;
+  const sentTo = (forwarded || headers.get('host') || '').toLowerCase();
+  if (new URL(o).host !== sentTo) return { status: 403, message: `refused: the request comes from ${o} but was sent to ${sentTo || 'no host'}` };
+  return null;
 }
 
 /** How React encodes a server action's arguments: a form (multipart or urlencoded), or plain values as JSON text. */

@@ -9,6 +9,11 @@ describe('request guard: origin', () => {
   it("compares the Origin with the console's own origin (scheme, host and port), never with the Host header", () => {
     assert.equal(post({ origin: 'http://127.0.0.1:3000', host: '127.0.0.1:3000' }), null);
     assert.equal(post({ origin: 'http://localhost:3000', host: 'localhost:3000' }), null, 'the loopback names of the same port');
+    assert.match(
+      post({ origin: 'http://localhost:3000', host: '127.0.0.1:3000' })?.message ?? '',
+      /comes from http:\/\/localhost:3000 but was sent to 127\.0\.0\.1:3000/,
+      'an Origin that is not the host it was sent to (Next.js would answer 500)',
+    );
     const spoofedHost = post({ origin: 'http://evil.example:3000', host: 'evil.example:3000' });
     assert.equal(spoofedHost?.status, 403);
     assert.match(spoofedHost?.message ?? '', /a request from http:\/\/evil\.example:3000 is not from this console \(http:\/\/127\.0\.0\.1:3000\)/);
@@ -21,9 +26,9 @@ describe('request guard: origin', () => {
 
   it('uses SWITCHYARD_CONSOLE_URL when set, and the forwarded scheme and host only behind a trusted proxy', () => {
     const env = { PORT: '3000', SWITCHYARD_CONSOLE_URL: 'https://console.example.com/' };
-    assert.equal(post({ origin: 'https://console.example.com' }, env), null);
+    assert.equal(post({ origin: 'https://console.example.com', host: 'console.example.com' }, env), null);
     assert.equal(post({ origin: 'http://console.example.com' }, env)?.status, 403);
-    assert.equal(post({ origin: 'http://127.0.0.1:3000' }, env)?.status, 403, 'with a configured URL, only that');
+    assert.equal(post({ origin: 'http://127.0.0.1:3000', host: '127.0.0.1:3000' }, env)?.status, 403, 'with a configured URL, only that');
     const proxied = { SWITCHYARD_TRUSTED_PROXY: '1' };
     assert.deepEqual(ownOrigins(new Headers({ 'x-forwarded-host': 'console.internal', 'x-forwarded-proto': 'https' }), guardSettings(proxied, [])), [
       'https://console.internal',
