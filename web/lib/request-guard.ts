@@ -83,13 +83,22 @@ export function checkPath(pathname: string): Refusal | null {
   }
 }
 
+/** The names of this machine's loopback address, as a URL writes them. */
+const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
+
 /**
  * The origins the console's own pages have: SWITCHYARD_CONSOLE_URL's; else, behind a trusted
  * proxy, the forwarded scheme and host; else http on the loopback addresses of the port it
  * listens on. Never the Host header alone: any client sets it (`Host: evil.example:3000`).
  */
 export function ownOrigins(headers: Headers, s: GuardSettings): string[] {
-  if (s.consoleOrigin) return [s.consoleOrigin];
+  if (s.consoleOrigin) {
+    // A console on loopback is the same console under each loopback name (npm start prints
+    // 127.0.0.1; people type localhost): same scheme and port.
+    const u = new URL(s.consoleOrigin);
+    if (!LOOPBACK_NAMES.includes(u.hostname)) return [s.consoleOrigin];
+    return LOOPBACK_NAMES.flatMap((h) => originOf(`${u.protocol}//${h}${u.port ? `:${u.port}` : ''}`) ?? []);
+  }
   if (s.trustedProxy) {
     const host = headers.get('x-forwarded-host')?.split(',')[0]?.trim();
     const proto = headers.get('x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase() || 'http';
@@ -97,7 +106,7 @@ export function ownOrigins(headers: Headers, s: GuardSettings): string[] {
     if (o) return [o];
   }
   const port = s.listenPort ?? /:(\d{1,5})$/.exec(headers.get('host') ?? '')?.[1] ?? '80';
-  return ['127.0.0.1', 'localhost', '[::1]'].flatMap((h) => originOf(`http://${h}:${port}`) ?? []);
+  return LOOPBACK_NAMES.flatMap((h) => originOf(`http://${h}:${port}`) ?? []);
 }
 
 /**

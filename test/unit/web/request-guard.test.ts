@@ -29,6 +29,9 @@ describe('request guard: origin', () => {
     assert.equal(post({ origin: 'https://console.example.com', host: 'console.example.com' }, env), null);
     assert.equal(post({ origin: 'http://console.example.com' }, env)?.status, 403);
     assert.equal(post({ origin: 'http://127.0.0.1:3000', host: '127.0.0.1:3000' }, env)?.status, 403, 'with a configured URL, only that');
+    const loopback = { PORT: '3000', SWITCHYARD_CONSOLE_URL: 'http://127.0.0.1:3000' };
+    assert.equal(post({ origin: 'http://localhost:3000', host: 'localhost:3000' }, loopback), null, 'a loopback console under its other names');
+    assert.equal(post({ origin: 'http://localhost:3001', host: 'localhost:3001' }, loopback)?.status, 403);
     const proxied = { SWITCHYARD_TRUSTED_PROXY: '1' };
     assert.deepEqual(ownOrigins(new Headers({ 'x-forwarded-host': 'console.internal', 'x-forwarded-proto': 'https' }), guardSettings(proxied, [])), [
       'https://console.internal',
