@@ -37,7 +37,12 @@ const nextConfig: NextConfig = {
     serverActions: {
       allowedOrigins: (process.env.SWITCHYARD_ALLOWED_ORIGINS ?? '')
         .split(',')
-        .map((s) => s.trim().replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, ''))
+        .map((s) =>
+          s
+            .trim()
+            .replace(/^[a-z]+:\/\//i, '')
+            .replace(/\/.*$/, ''),
+        )
         .filter(Boolean),
       bodySizeLimit: '64kb',
     },
