@@ -1,7 +1,8 @@
 /**
  * The checks the proxy (web/proxy.ts) makes on every request before any page, route or server
- * action runs: pure functions of the request's method, URL and headers, so unit tests can call
- * them. Each refusal is a status and a message a person can act on, never a 500.
+ * action runs: pure functions of the request's method, URL and headers (and, for a server action,
+ * of its body's parts), so unit tests can call them. Each refusal is a status and a message a
+ * person can act on, never a 500.
  */
 
 /** Largest server-action body the console accepts (its forms send a few hundred bytes). */
