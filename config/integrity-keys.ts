@@ -5,8 +5,9 @@
  *   <stack dir>/conf/integrity/keys.json   (SWITCHYARD_INTEGRITY_KEY_FILE moves it; mode 600, folder 700)
  *   { "current": "k2", "keys": [{ "id": "k1", "secret": "<32 bytes, base64url>", "createdAt": "<ISO time>" }, ...] }
  *
- * Invariants: the file is made on first use by whichever process needs it first (the console, the
- * control worker or the operator CLI), atomically, so racing processes end up with the same key;
+ * Invariants: the file is made on first start by the console or the control worker, whichever
+ * comes first, atomically, so racing processes end up with the same key (the operator CLI only
+ * reads it);
  * it is refused when anyone but its owner may read it; every process that writes or checks a tag
  * reads the same file and sees a rotation at its next use (the file is read again when it
  * changes). New tags use `current`; the other keys only check old tags, until they are retired.
