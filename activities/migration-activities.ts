@@ -5,8 +5,8 @@
  *
  * Every activity can run more than once (a retry, or a worker that died after doing the work but
  * before reporting it), so every side effect is idempotent: a control state carries the
- * transition id that published it, an audit entry is keyed on (env, seq), dropping the old store
- * uses IF EXISTS. Business failures are non-retryable ApplicationFailures; unavailable services
+ * transition id that published it, an audit entry is keyed on (env, seq) and its chain hash is a
+ * function of the entry and the one before it, dropping the old store uses IF EXISTS. Business failures are non-retryable ApplicationFailures; unavailable services
  * surface as plain errors for Temporal to retry (see activity-failures.ts).
  */
 import { ResourceNotFoundException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -14,6 +14,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type cassandra from 'cassandra-driver';
 import type { Kafka, Producer } from 'kafkajs';
+import type { KeyRing } from '../kit/integrity.js';
 import { listLiveInstances, publishAndAwait, readLatestControlState, watchAcknowledgements } from '../pipeline/clients/control-state-publisher.js';
 import type { ControlState, Heartbeat } from '../pipeline/kernel/control/control-state.js';
 import { createLogger, type Logger } from '../kit/logger.js';
@@ -63,6 +64,8 @@ export interface ActivityDeps {
   notifier?: Notifier;
   /** The console's address, for links in notifications. */
   consoleUrl?: string | null;
+  /** The integrity key ring, read at each use (a rotation reaches a running worker): it hashes the audit chain. */
+  integrityKeys: () => KeyRing;
 }
 
 /** Reported for a p99 above the largest latency bucket (JSON has no Infinity: Temporal would turn it into null, i.e. "no data"). */
@@ -338,7 +341,7 @@ export function createActivities(deps: ActivityDeps) {
       const log = logFor(env, 'append-audit');
       await run(log, async () => {
         await ensureAuditTableOnce();
-        const { written } = await appendAuditEntry(dynamo, entry);
+        const { written } = await appendAuditEntry(dynamo, entry, deps.integrityKeys());
         log.info(
           { seq: entry.seq, auditAction: entry.action, from: entry.from, to: entry.to, actor: entry.actor, written },
           written ? 'audit entry written' : 'audit entry already written',

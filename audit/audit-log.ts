@@ -6,6 +6,10 @@
  * twice writes the same key twice, and the conditional put turns the repeat into a no-op. An
  * entry is never updated or deleted by this module.
  *
+ * Every entry is chained (audit-chain.ts): it carries a keyed hash over its content and the hash
+ * of the entry before it, so a change made in the table by anyone without the integrity key is
+ * found by verifyAuditChain (the console's audit page, `npm run ops -- audit verify`).
+ *
  * Errors carry `retriable` like kafkajs' and the control channel's: the activities map a
  * non-retriable one to a non-retryable ApplicationFailure. This module itself does not depend on
  * Temporal, so the console and the CLI can read the log with it.
@@ -21,7 +25,9 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { ActivityFailureType, type AuditEntry } from '../contract/index.js';
+import type { KeyRing } from '../kit/integrity.js';
 import { ensureDynamoTable, keyedTable } from '../pipeline/kernel/stores/ensure-dynamo-table.js';
+import { chainAttributes, linkOf, verifyChain, type ChainReport } from './audit-chain.js';
 
 /** The audit table: key (env S, seq N). */
 export const AUDIT_TABLE = 'switchyard-audit';
@@ -66,15 +72,30 @@ export interface AppendAuditResult {
 }
 
 /**
- * Appends an entry: a conditional put on (env, seq). If the seq is taken by the same workflow
- * and action, an earlier attempt of the same step wrote it: success, nothing written. If it is
- * taken by anything else, throws AuditSeqConflictError (not retriable): two writers disagree
- * about the env's history, and a person must look. Transient DynamoDB errors come out unchanged.
+ * Appends an entry: a conditional put on (env, seq), chained to the newest entry below its seq
+ * (read consistently first; the workflow writes an env's entries one at a time). If the seq is
+ * taken by the same workflow and action, an earlier attempt of the same step wrote it: success,
+ * nothing written. If it is taken by anything else, throws AuditSeqConflictError (not retriable):
+ * two writers disagree about the env's history, and a person must look. Transient DynamoDB errors
+ * come out unchanged.
  */
-export async function appendAuditEntry(dynamo: DynamoDBClient, entry: AuditEntry): Promise<AppendAuditResult> {
+export async function appendAuditEntry(dynamo: DynamoDBClient, entry: AuditEntry, keys: KeyRing): Promise<AppendAuditResult> {
   const item = auditItem(entry);
+  const before = await dynamo.send(
+    new QueryCommand({
+      TableName: AUDIT_TABLE,
+      KeyConditionExpression: '#env = :env AND #seq < :seq',
+      ExpressionAttributeNames: { '#env': 'env', '#seq': 'seq' },
+      ExpressionAttributeValues: { ':env': { S: entry.env }, ':seq': { N: String(entry.seq) } },
+      ScanIndexForward: false,
+      Limit: 1,
+      ConsistentRead: true,
+    }),
+  );
+  const prev = before.Items?.[0];
+  const chained = { ...item, ...chainAttributes(keys, item, prev ? linkOf(prev) : null) };
   try {
-    await dynamo.send(new PutItemCommand({ TableName: AUDIT_TABLE, Item: item, ConditionExpression: 'attribute_not_exists(seq)' }));
+    await dynamo.send(new PutItemCommand({ TableName: AUDIT_TABLE, Item: chained, ConditionExpression: 'attribute_not_exists(seq)' }));
     return { written: true };
   } catch (err) {
     if (!(err instanceof ConditionalCheckFailedException)) throw err;
@@ -91,6 +112,31 @@ export async function appendAuditEntry(dynamo: DynamoDBClient, entry: AuditEntry
     runId: found?.runId ?? '(unknown)',
     at: found?.at ?? 0,
   });
+}
+
+/** Checks one environment's whole hash chain (every entry, in seq order); a missing table is an empty log. */
+export async function verifyAuditChain(dynamo: DynamoDBClient, env: string, keys: KeyRing): Promise<ChainReport> {
+  const items: Record<string, AttributeValue>[] = [];
+  let start: Record<string, AttributeValue> | undefined;
+  try {
+    do {
+      const page = await dynamo.send(
+        new QueryCommand({
+          TableName: AUDIT_TABLE,
+          KeyConditionExpression: '#env = :env',
+          ExpressionAttributeNames: { '#env': 'env' },
+          ExpressionAttributeValues: { ':env': { S: env } },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      start = page.LastEvaluatedKey;
+    } while (start);
+  } catch (err) {
+    if (!(err instanceof ResourceNotFoundException)) throw err;
+  }
+  return verifyChain(env, items, keys);
 }
 
 /** Filters of readAudit; all optional. */
@@ -110,7 +156,34 @@ export interface AuditQuery {
   until?: number;
   /** Newest first (default: oldest first). */
   newestFirst?: boolean;
+  /**
+   * Only entries after this one in newest-first order (with newestFirst): the next page of an
+   * export starts after the last entry of the page before. With env only its seq counts.
+   */
+  after?: AuditCursor;
 }
+
+/** Where a page of entries (newest first) ended: the last entry's time, env and seq. */
+export interface AuditCursor {
+  at: number;
+  env: string;
+  seq: number;
+}
+
+/** The cursor after an entry, as text for a URL (`<at>.<env>.<seq>`). */
+export function formatAuditCursor(e: Pick<AuditEntry, 'at' | 'env' | 'seq'>): string {
+  return `${e.at}.${e.env}.${e.seq}`;
+}
+
+/** A cursor read back from its text, or null when it is not one. */
+export function parseAuditCursor(text: string): AuditCursor | null {
+  const m = /^(\d{1,16})\.([a-z][a-z0-9-]{0,30})\.(\d{1,15})$/.exec(text);
+  return m ? { at: Number(m[1]), env: m[2]!, seq: Number(m[3]) } : null;
+}
+
+/** Newest-first order of the all-environment read: time, then env, then seq (the reverse of the Scan's sort). */
+const newestFirstOrder = (a: Pick<AuditEntry, 'at' | 'env' | 'seq'>, b: Pick<AuditEntry, 'at' | 'env' | 'seq'>): number =>
+  b.at - a.at || b.env.localeCompare(a.env) || b.seq - a.seq;
 
 /**
  * Reads audit entries for the console and the CLI. With env: that env's entries in seq order
@@ -122,6 +195,7 @@ export async function readAudit(dynamo: DynamoDBClient, query: AuditQuery = {}):
   const limit = query.limit ?? DEFAULT_AUDIT_LIMIT;
   if (!Number.isInteger(limit) || limit <= 0) throw new InvalidAuditEntryError(`limit must be a positive integer, got ${limit}`);
   if (query.fromSeq !== undefined && query.env === undefined) throw new InvalidAuditEntryError('fromSeq needs env (seq numbers are per environment)');
+  if (query.after !== undefined && !query.newestFirst) throw new InvalidAuditEntryError('after pages newest-first reads only');
 
   const filters: string[] = [];
   const names: Record<string, string> = {};
@@ -153,10 +227,16 @@ export async function readAudit(dynamo: DynamoDBClient, query: AuditQuery = {}):
       names['#env'] = 'env';
       values[':env'] = { S: query.env };
       let keyCondition = '#env = :env';
-      if (query.fromSeq !== undefined) {
+      if (query.fromSeq !== undefined || query.after !== undefined) {
         names['#seq'] = 'seq';
-        values[':fromSeq'] = { N: String(query.fromSeq) };
-        keyCondition += ' AND #seq >= :fromSeq';
+        const from = query.fromSeq ?? 0;
+        values[':fromSeq'] = { N: String(from) };
+        if (query.after === undefined) keyCondition += ' AND #seq >= :fromSeq';
+        else {
+          values[':toSeq'] = { N: String(query.after.seq - 1) };
+          keyCondition += ' AND #seq BETWEEN :fromSeq AND :toSeq';
+          if (query.after.seq - 1 < from) return [];
+        }
       }
       const out: AuditEntry[] = [];
       let start: Record<string, AttributeValue> | undefined;
@@ -198,7 +278,8 @@ export async function readAudit(dynamo: DynamoDBClient, query: AuditQuery = {}):
     // A Scan has no order: sort by time, then env and seq so entries of one env stay in seq order.
     all.sort((a, b) => a.at - b.at || a.env.localeCompare(b.env) || a.seq - b.seq);
     if (query.newestFirst) all.reverse();
-    return all.slice(0, limit);
+    const after = query.after;
+    return (after ? all.filter((e) => newestFirstOrder(after, e) < 0) : all).slice(0, limit);
   } catch (err) {
     if (err instanceof ResourceNotFoundException) return [];
     throw err;

@@ -33,6 +33,10 @@ export interface SwitchyardConfig {
     apiKey: string | undefined;
     tls: boolean;
     taskQueue: string;
+    /** HTTP API port of the local dev server (default: the frontend's port + 10): known, and closed to every request (local stack only). */
+    httpPort: number;
+    /** Prometheus /metrics port of the local dev server (default: the frontend's port + 11; local stack only). */
+    metricsPort: number;
   };
   /** Kafka connection and local broker settings. */
   kafka: {
@@ -224,12 +228,18 @@ export function loadConfig(env: Env = process.env, opts: LoadConfigOptions = {})
 
   // Temporal
   const temporalApiKey = optional('TEMPORAL_API_KEY');
+  const temporalAddress = hostPort('TEMPORAL_ADDRESS', '127.0.0.1:7233', 7233);
+  // The dev server's other fixed ports follow the frontend's (7243 and 7244 for 7233), so a second
+  // local server on another frontend port does not collide with the first.
+  const besideFrontend = (offset: number): number => (temporalAddress.port + offset <= 65535 ? temporalAddress.port + offset : temporalAddress.port - offset);
   const temporal = {
-    address: hostPort('TEMPORAL_ADDRESS', '127.0.0.1:7233', 7233),
+    address: temporalAddress,
     namespace: name('TEMPORAL_NAMESPACE', 'default'),
     apiKey: temporalApiKey,
     tls: bool('TEMPORAL_TLS', temporalApiKey !== undefined),
     taskQueue: name('TEMPORAL_TASK_QUEUE', 'switchyard-control'),
+    httpPort: port('TEMPORAL_HTTP_PORT', besideFrontend(10)),
+    metricsPort: port('TEMPORAL_METRICS_PORT', besideFrontend(11)),
   };
 
   // Kafka

@@ -7,10 +7,16 @@ export async function register(): Promise<void> {
   if (process.env.NEXT_PHASE === 'phase-production-build') return;
   const { consoleSettings } = await import('./lib/console-settings');
   const { loadUsers } = await import('./lib/users');
+  const { loadIntegrityKeys } = await import('../config/integrity-keys');
   try {
     consoleSettings();
     const users = loadUsers();
-    console.log(`switchyard console: ${users.size} user(s) from ${consoleSettings().usersFile}; environments ${consoleSettings().cfg.environments.join(', ')}`);
+    // Tokens, sessions and the audit chain are hashed with this key: made here on the first start.
+    const keys = loadIntegrityKeys(consoleSettings().integrityKeyFile, { create: true });
+    console.log(
+      `switchyard console: ${users.size} user(s) from ${consoleSettings().usersFile}; environments ${consoleSettings().cfg.environments.join(', ')}; ` +
+        `integrity key ${keys.current.id} from ${consoleSettings().integrityKeyFile}`,
+    );
   } catch (err) {
     console.error(`switchyard console cannot start: ${(err as Error).message}`);
     process.exit(1);

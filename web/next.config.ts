@@ -29,14 +29,20 @@ const nextConfig: NextConfig = {
     return config;
   },
   poweredByHeader: false,
-  // Server actions come only from the console's own pages, or from the hosts listed in
-  // SWITCHYARD_ALLOWED_ORIGINS (read when the server starts). The proxy (proxy.ts) makes the same
-  // check first, ignoring X-Forwarded-Host unless SWITCHYARD_TRUSTED_PROXY is set.
+  // Server actions come only from the console's own pages, or from the origins listed in
+  // SWITCHYARD_ALLOWED_ORIGINS (read when the server starts; Next.js compares hosts only, the
+  // proxy, proxy.ts, first checks the whole origin: scheme, host and port, and ignores
+  // X-Forwarded-Host unless SWITCHYARD_TRUSTED_PROXY is set).
   experimental: {
     serverActions: {
       allowedOrigins: (process.env.SWITCHYARD_ALLOWED_ORIGINS ?? '')
         .split(',')
-        .map((s) => s.trim())
+        .map((s) =>
+          s
+            .trim()
+            .replace(/^[a-z]+:\/\//i, '')
+            .replace(/\/.*$/, ''),
+        )
         .filter(Boolean),
       bodySizeLimit: '64kb',
     },

@@ -5,22 +5,26 @@ import { checkSession } from './lib/auth-store';
 import {
   actionBodyKind,
   checkActionEnvelope,
+  checkActionReply,
   checkEnvPage,
   checkOrigin,
   checkPath,
   contentSecurityPolicy,
+  formActionPrefix,
   guardSettings,
   HSTS,
   isHttps,
   newNonce,
+  type ActionParts,
   type GuardSettings,
   type Refusal,
 } from './lib/request-guard';
 
 // First line of defence, before any page, route handler or server action runs:
-//  - a broken URL is a 400, a request that changes something from another site's page a 403
-//    (a forwarded host counts only behind a trusted proxy), a server action that is not a form,
-//    is malformed or too large a 400 or 413;
+//  - a broken URL is a 400, a request that changes something from another origin than the
+//    console's own (scheme, host and port; lib/request-guard.ts ownOrigins) a 403, a server action
+//    that is not a form, is malformed (its parts as React's decoder reads them) or too large a 400
+//    or 413, whether sent by the page's JavaScript (Next-Action header) or as a plain form post;
 //  - without a session cookie that unseals, pages redirect to /login and everything else gets 401,
 //    except the sign-in page itself (whose form is a server action: on /login any action's own
 //    role check refuses it) and the token-authenticated operator API (/api/ops/, checked there);
@@ -73,19 +77,33 @@ function refuse(request: NextRequest, r: Refusal): NextResponse {
 
 const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-/** A server action's body must parse: a malformed form or argument text is the client's error (400), not the server's. */
+/** A server action's body must parse as React's decoder reads it: a malformed form or argument text is the client's error (400), not the server's. */
 async function checkActionBody(request: NextRequest): Promise<Refusal | null> {
   const kind = actionBodyKind(request.headers);
+  let parts: ActionParts;
   try {
-    if (kind === 'json-text') JSON.parse(await request.clone().text());
-    else await request.clone().formData();
-    return null;
+    parts = kind === 'json-text' ? new Map([['0', await request.clone().text()]]) : new Map((await request.clone().formData()).entries());
   } catch (err) {
-    return {
-      status: 400,
-      message: `bad request: the action's ${kind === 'json-text' ? 'arguments' : 'form'} could not be read (${(err as Error).message.slice(0, 200)})`,
-    };
+    return { status: 400, message: `bad request: the action's form could not be read (${(err as Error).message.slice(0, 200)})` };
   }
+  return checkActionReply(parts);
+}
+
+/**
+ * A form posted without JavaScript (multipart, no Next-Action header) is a server action when it
+ * names one (`$ACTION_ID_...`, or `$ACTION_REF_<n>` with its bound arguments): checked the same way.
+ */
+async function checkFormPost(request: NextRequest): Promise<Refusal | null> {
+  const envelope = checkActionEnvelope(request.headers);
+  if (envelope) return envelope;
+  let parts: ActionParts;
+  try {
+    parts = new Map((await request.clone().formData()).entries());
+  } catch (err) {
+    return { status: 400, message: `bad request: the form could not be read (${(err as Error).message.slice(0, 200)})` };
+  }
+  const prefix = formActionPrefix(parts);
+  return prefix === null ? null : checkActionReply(parts, prefix);
 }
 
 async function check(request: NextRequest): Promise<NextResponse | null> {
@@ -96,6 +114,9 @@ async function check(request: NextRequest): Promise<NextResponse | null> {
   const isAction = request.method === 'POST' && request.headers.has('next-action');
   if (isAction) {
     const bad = checkActionEnvelope(request.headers) ?? (await checkActionBody(request));
+    if (bad) return refuse(request, bad);
+  } else if (request.method === 'POST' && (request.headers.get('content-type') ?? '').toLowerCase().startsWith('multipart/form-data')) {
+    const bad = await checkFormPost(request);
     if (bad) return refuse(request, bad);
   }
   if (pathname === '/login') return null;

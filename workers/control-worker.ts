@@ -9,6 +9,7 @@ import { createActivities } from '../activities/migration-activities.js';
 import { createVerifyActivities } from '../activities/verify-activities.js';
 import { connectTemporal, createCassandraClient, createDynamoClient, createKafka } from '../config/clients.js';
 import { formatHostPort, loadConfig } from '../config/config.js';
+import { integrityKeyFile, loadIntegrityKeys } from '../config/integrity-keys.js';
 import { loadNotifierSettings, redactWebhookUrl } from '../config/notifications.js';
 import { createNotifier } from '../notify/notifier.js';
 import { createGateWatcher, runGateWatcher, stateReader } from './gate-watcher.js';
@@ -45,7 +46,11 @@ runMain(USAGE, async (argv) => {
   // Notifications (off without a route): audit entries that need a person, and newly met gates.
   const notify = loadNotifierSettings();
   const notifier = createNotifier({ settings: notify, logger: logger.child({ component: 'notifier' }) });
-  const deps = { kafka, producer, dynamo, cassandra, temporal, logger, notifier, consoleUrl: notify.consoleUrl };
+  // The audit chain's key: made here on first start if the console has not made it yet.
+  const keyFile = integrityKeyFile(cfg);
+  loadIntegrityKeys(keyFile, { create: true });
+  const integrityKeys = () => loadIntegrityKeys(keyFile, { create: true });
+  const deps = { kafka, producer, dynamo, cassandra, temporal, logger, notifier, consoleUrl: notify.consoleUrl, integrityKeys };
   const gateWatch =
     notify.routes.length > 0 && notify.gatePollMs > 0
       ? runGateWatcher(

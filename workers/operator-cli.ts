@@ -4,10 +4,17 @@
  * sets the identity (the token's owner) and sends the same Temporal Updates, so every action is
  * validated by the workflow, carries its reason and lands in the audit log under its real actor.
  * The CLI never writes to Temporal itself; `status` also reads the control topic's versions.
+ *
+ * Two commands are local and need no token: `audit verify` checks the audit log's hash chain in
+ * DynamoDB with the integrity key (an auditor's check that does not trust the console), and
+ * `keys` lists and rotates that key (config/integrity-keys.ts). Both need the key file.
  */
 import { randomUUID } from 'node:crypto';
-import { createKafka } from '../config/clients.js';
-import { loadConfig } from '../config/config.js';
+import { describeChain } from '../audit/audit-chain.js';
+import { verifyAuditChain } from '../audit/audit-log.js';
+import { createDynamoClient, createKafka } from '../config/clients.js';
+import { loadConfig, type SwitchyardConfig } from '../config/config.js';
+import { integrityKeyFile, IntegrityKeyError, listIntegrityKeys, loadIntegrityKeys, retireIntegrityKey, rotateIntegrityKey } from '../config/integrity-keys.js';
 import { parseCommandLine, runMain, UsageError } from '../kit/cli.js';
 import { listLiveInstances, readLatestControlState } from '../pipeline/clients/control-state-publisher.js';
 import type { Heartbeat } from '../pipeline/kernel/control/control-state.js';
@@ -43,6 +50,14 @@ commands:
   repair <env> --from T --to T          rewrite the new store for those minutes from <env>.metrics, then verify
                                         them again; shows the plan and changes nothing without --yes
   repair status <run id | env>          a repair run's progress and report
+
+local commands (no token; on a machine with the integrity key file, SWITCHYARD_INTEGRITY_KEY_FILE):
+  audit verify [env]                    check the audit log's hash chain of every environment (or one): reports
+                                        the first entry changed, deleted or inserted outside Switchyard; exit 1 if
+                                        a chain is broken, 3 if it could not be checked
+  keys list | keys rotate               the integrity keys; rotate makes a new current key (old ones keep checking)
+  keys retire <id>                      drop an old key: tokens and sessions under it stop working, audit
+                                        entries hashed with it are reported as unverifiable
 
 options:
   --reason <text>     why (recorded in the audit log; required for every action)
@@ -95,6 +110,17 @@ runMain(USAGE, async (argv) => {
     },
   );
   const cfg = loadConfig(process.env, { kafkaPrincipal: 'tools' });
+  if (command === 'audit' || command === 'keys') {
+    try {
+      process.exitCode = await localCommand(cfg, command, positional);
+    } catch (err) {
+      if (err instanceof UsageError) throw err;
+      // Nothing checked (no key file, the table unreachable): not the same as a broken chain (1).
+      console.error(err instanceof IntegrityKeyError ? err.message : `cannot check: ${(err as Error).message}`);
+      process.exitCode = 3;
+    }
+    return;
+  }
   const api = consoleApiFromEnv();
   try {
     if ((command === 'verify' || command === 'repair') && positional[0] === 'status') {
@@ -225,6 +251,40 @@ runMain(USAGE, async (argv) => {
     throw err;
   }
 });
+
+/** `audit verify [env]` and `keys ...`: run here with the integrity key file, not through the console. */
+async function localCommand(cfg: SwitchyardConfig, command: 'audit' | 'keys', args: string[]): Promise<number> {
+  const file = integrityKeyFile(cfg);
+  const [sub, arg] = args;
+  if (command === 'keys') {
+    if (sub === 'list' || sub === undefined) {
+      for (const k of listIntegrityKeys(file)) console.log(`${k.id}${k.current ? ' (current)' : ''}  made ${k.createdAt}`);
+      console.log(`key file: ${file}`);
+    } else if (sub === 'rotate') {
+      console.log(`new current key ${rotateIntegrityKey(file)} in ${file}; the older keys still check what they made (keys retire <id> drops one)`);
+    } else if (sub === 'retire') {
+      if (!arg) throw new UsageError('keys retire: name the key (keys list shows them)');
+      retireIntegrityKey(file, arg);
+      console.log(`retired key ${arg}: tokens and sessions under it no longer work; audit entries it hashed no longer check`);
+    } else throw new UsageError(`keys: '${sub}' is not list, rotate or retire`);
+    return 0;
+  }
+  if (sub !== 'verify') throw new UsageError(`audit: '${sub ?? ''}' is not a command (audit verify [env])`);
+  if (arg !== undefined && !cfg.environments.includes(arg)) throw new UsageError(`unknown environment '${arg}' (${cfg.environments.join(', ')})`);
+  const keys = loadIntegrityKeys(file);
+  const dynamo = createDynamoClient(cfg);
+  try {
+    let broken = 0;
+    for (const env of arg ? [arg] : cfg.environments) {
+      const report = await verifyAuditChain(dynamo, env, keys);
+      if (report.broken) broken++;
+      console.log(describeChain(report));
+    }
+    return broken > 0 ? 1 : 0;
+  } finally {
+    dynamo.destroy();
+  }
+}
 
 /** Which control-state version the env's topic holds and which versions its live instances apply. */
 function formatApplied(env: string, latest: number | Error, instances: Heartbeat[] | Error): string {

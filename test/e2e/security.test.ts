@@ -1,23 +1,31 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DeleteTableCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
-import type { Client } from '@temporalio/client';
+import { DeleteTableCommand, GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { Client as TemporalClient, type Client } from '@temporalio/client';
+import { sealData } from 'iron-session';
 import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
-import { readAudit } from '../../audit/audit-log.js';
-import { createDynamoClient, createKafka } from '../../config/clients.js';
+import { AUDIT_TABLE, readAudit } from '../../audit/audit-log.js';
+import { connectTemporal, createDynamoClient, createKafka } from '../../config/clients.js';
 import { demoPolicy } from '../../config/migration-policy.js';
 import { MIGRATION_WORKFLOW_TYPE, migrationWorkflowId, type MigrationPolicy, type MigrationState } from '../../contract/index.js';
 import { CONTROL_TOPIC, HEARTBEAT_TOPIC } from '../../pipeline/kernel/control/control-state.js';
 import { SCIENCE_STATS_TABLE } from '../../pipeline/kernel/science/control-tables.js';
+import { readPid } from '../../infra/stack/processes.js';
+import { cassandraService } from '../../infra/stack/services/cassandra.js';
+import { dynamodbService } from '../../infra/stack/services/dynamodb.js';
+import { kafkaService } from '../../infra/stack/services/kafka.js';
+import { temporalService } from '../../infra/stack/services/temporal.js';
 import { launchBrowser, newConsoleContext } from '../support/browser.js';
 import { ConsoleProcess, ensureConsoleBuilt, writeUsersFile, type TestUser } from '../support/console.js';
 import { temporalClient } from '../support/migration-rig.js';
 import { dropEnv, PipelineProcess, queryPort, queryProcess, testEnv } from '../support/pipeline.js';
 import { freePort, runCommand, testConfig } from '../support/stack.js';
+import { answerToSimplePost, launchAsStack, listeningPorts } from '../support/stack-ports.js';
 
 // The trust model on the real stack: each hole a security review found, tried again and shown
 // closed. The console runs as `next start` (test/support/console.ts) with a migration rig behind
@@ -120,6 +128,7 @@ describe('security: one front door, revocable sessions, nothing around the conso
       { username: 'victor', role: 'viewer' },
       { username: 'alma', role: 'approver' },
       { username: 'tess', role: 'viewer' },
+      { username: 'bruno', role: 'viewer' },
     ]).users;
     await building;
     consoleApp = await new ConsoleProcess(`${env}-console`, await freePort(), {
@@ -224,6 +233,32 @@ describe('security: one front door, revocable sessions, nothing around the conso
     await Promise.all([watcher.context.close(), other.context.close()]);
   });
 
+  it('counts a sign-in before its password is checked: of 20 wrong passwords sent at once, only the limit is checked', async () => {
+    const watcher = await signIn('alma');
+    assert.ok(loginRequest, 'a sign-in was captured');
+    const form = loginRequest;
+    // From an address of its own, so this burst counts only against bruno's name and that address.
+    const attempt = (password: string): Promise<string> =>
+      fetch(form.url, {
+        method: 'POST',
+        headers: { ...form.headers, 'x-forwarded-for': '198.51.100.20' },
+        body: setField(setField(form.body, 'username', 'bruno'), 'password', password),
+        redirect: 'manual',
+      }).then((r) => r.text());
+    const t0 = performance.now();
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => attempt(`burst-${i}`)));
+    const elapsed = performance.now() - t0;
+    const checked = answers.filter((a) => /wrong username or password/.test(a)).length;
+    const refused = answers.filter((a) => /too many attempts, try again in \d+ s/.test(a)).length;
+    console.log(`burst of 20: ${checked} checked, ${refused} refused before any check, ${Math.round(elapsed)} ms`);
+    assert.equal(checked + refused, 20, 'every attempt was answered one way or the other');
+    assert.equal(checked, 10, 'only the limit (10 a minute) reached the password check');
+    // The right password waits too, and the console answered a signed-in user meanwhile.
+    assert.match(await attempt(users.bruno!.password), /too many attempts/);
+    assert.equal((await health(watcher.cookie)).status, 200);
+    await watcher.context.close();
+  });
+
   it('sends the security headers: a nonce CSP, no framing, no sniffing, no referrer; no HSTS over plain HTTP', async () => {
     const a = await fetch(`${consoleApp.url}/login`);
     const b = await fetch(`${consoleApp.url}/login`);
@@ -309,6 +344,39 @@ describe('security: one front door, revocable sessions, nothing around the conso
     }
   });
 
+  it('compares the Origin with the console’s own origin, scheme and port included, not with the Host header', async () => {
+    assert.ok(migrationRequest, 'needs the captured action');
+    const { context, cookie } = await signIn('olivia');
+    const port = new URL(consoleApp.url).port;
+    const before = (await readAudit(dynamo, { env, limit: 500 })).length;
+    /** The captured start, sent with the given Origin and Host (node:http: fetch does not let a caller set Host). */
+    const send = (origin: string, host: string): Promise<{ status: number; body: string }> =>
+      new Promise((resolve, reject) => {
+        const body = Buffer.from(migrationRequest!.body.replace('security: capture a request', 'security: forged origin'));
+        const req = http.request(
+          migrationRequest!.url,
+          { method: 'POST', headers: { ...migrationRequest!.headers, cookie, origin, host, 'content-length': String(body.length) } },
+          (res) => {
+            let text = '';
+            res.on('data', (d: Buffer) => (text += d.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+    const hostMatches = await send(`http://evil.example:${port}`, `evil.example:${port}`);
+    assert.equal(hostMatches.status, 403, hostMatches.body);
+    assert.match(hostMatches.body, new RegExp(`a request from http://evil\\.example:${port} is not from this console \\(http://127\\.0\\.0\\.1:${port}\\)`));
+    const otherScheme = await send(`https://127.0.0.1:${port}`, `127.0.0.1:${port}`);
+    assert.equal(otherScheme.status, 403, otherScheme.body);
+    assert.match(otherScheme.body, /a request from https:\/\/127\.0\.0\.1:\d+ is not from this console/);
+    await sleep(1000);
+    assert.equal((await readAudit(dynamo, { env, limit: 500 })).length, before, 'nothing was done');
+    assert.equal((await state()).stage, 'planned', 'still planned');
+    await context.close();
+  });
+
   it('answers bad console input with 400, 404 or 413 and a clear message, never 500', async () => {
     assert.ok(migrationRequest, 'needs the captured action');
     const { context, cookie } = await signIn('olivia');
@@ -347,6 +415,49 @@ describe('security: one front door, revocable sessions, nothing around the conso
     assert.equal(refused.status, 200);
     assert.match(await refused.text(), /not sent: percent: (the percent must be a whole number from 0 to 100|a percent from 0 to 100 is required)/);
     assert.equal((await state()).ramp, rampBefore);
+    await context.close();
+  });
+
+  it('answers a malformed action body 400, signed in or not, on /login too', async () => {
+    assert.ok(migrationRequest && loginRequest, 'needs the captured actions');
+    const { context, cookie } = await signIn('olivia');
+    const post = (url: string, headers: Record<string, string>, body: string | FormData) => fetch(url, { method: 'POST', headers, body, redirect: 'manual' });
+    const loginId = loginRequest.headers['next-action']!;
+    const envActionId = migrationRequest.headers['next-action']!;
+    const asForm = (parts: Record<string, string>): FormData => {
+      const f = new FormData();
+      for (const [k, v] of Object.entries(parts)) f.append(k, v);
+      return f;
+    };
+    const cases: { name: string; send: () => Promise<Response>; why: RegExp }[] = [
+      {
+        name: 'text/plain, no session, /login',
+        send: () => post(loginRequest!.url, { 'next-action': loginId, 'content-type': 'text/plain;charset=UTF-8' }, '[{},"$@99"]'),
+        why: /'\$@99' refers to part 99 of the body, which it does not have/,
+      },
+      { name: 'multipart, no session, /login', send: () => post(loginRequest!.url, { 'next-action': loginId }, asForm({ 0: '[{},"$@99"]' })), why: /part 99/ },
+      {
+        name: 'multipart, signed in',
+        send: () => post(migrationRequest!.url, { 'next-action': envActionId, cookie }, asForm({ 0: '[{},"$@99"]' })),
+        why: /part 99/,
+      },
+      {
+        name: 'not a form where the action takes one',
+        send: () => post(migrationRequest!.url, { 'next-action': envActionId, cookie, 'content-type': 'text/plain' }, '[{},{}]'),
+        why: /the last argument is not a form/,
+      },
+      {
+        name: 'a form posted without JavaScript, naming a part it does not have',
+        send: () => post(loginRequest!.url, {}, asForm({ $ACTION_REF_1: '', '$ACTION_1:0': '{"id":"x","bound":"$@9"}' })),
+        why: /part 9/,
+      },
+    ];
+    for (const c of cases) {
+      const res = await c.send();
+      const text = await res.text();
+      assert.equal(res.status, 400, `${c.name}: ${res.status} ${text.slice(0, 300)}`);
+      assert.match(text, c.why, c.name);
+    }
     await context.close();
   });
 
@@ -443,6 +554,150 @@ describe('security: one front door, revocable sessions, nothing around the conso
     await context.close();
   });
 
+  it('refuses a token or session row written straight into the auth table, and a real token row changed there', async () => {
+    const now = Date.now();
+    const hex = (s: string): string => createHash('sha256').update(s).digest('hex');
+    // A token of the attacker's choosing, as an approver: a row like the console's, with a made-up verifier.
+    const id = randomBytes(12).toString('base64url');
+    const secretPart = randomBytes(32).toString('base64url');
+    const forgedToken = `syt_${id}_${secretPart}`;
+    await dynamo.send(
+      new PutItemCommand({
+        TableName: authTable,
+        Item: {
+          pk: { S: `token#${id}` },
+          sk: { S: 'token' },
+          username: { S: 'alma' },
+          role: { S: 'approver' },
+          name: { S: 'forged' },
+          secretHash: { S: hex(secretPart) },
+          verifier: { S: `k1:${hex(`${id}${secretPart}`)}` },
+          createdAt: { N: String(now) },
+          expiresAt: { N: String(now + 86_400_000) },
+          expiresAtSec: { N: String(Math.ceil(now / 1000) + 86_400) },
+        },
+      }),
+    );
+    const asForged = await ops(['approve', env, '--reason', 'security: forged row'], forgedToken);
+    assert.equal(asForged.code, 1, asForged.stderr);
+    assert.match(asForged.stderr, /refused \(401\): the API token is refused: unknown token/);
+    assert.equal((await fetch(`${consoleApp.url}/api/ops/status`, { headers: { authorization: `Bearer ${forgedToken}` } })).status, 401);
+
+    // victor's real (viewer) token made an approver's in the table: refused; put back: it works.
+    const key = { pk: { S: `token#${/^syt_([A-Za-z0-9_-]{16})_/.exec(tokens.victor!)![1]}` }, sk: { S: 'token' } };
+    const setRole = (role: string) =>
+      dynamo.send(
+        new UpdateItemCommand({
+          TableName: authTable,
+          Key: key,
+          UpdateExpression: 'SET #r = :r',
+          ExpressionAttributeNames: { '#r': 'role' },
+          ExpressionAttributeValues: { ':r': { S: role } },
+        }),
+      );
+    assert.equal((await ops(['status', env], tokens.victor)).code, 0, 'the token works as made');
+    await setRole('approver');
+    const promoted = await ops(['status', env], tokens.victor);
+    assert.equal(promoted.code, 1, promoted.stderr);
+    assert.match(promoted.stderr, /refused \(401\): the API token is refused: unknown token/);
+    await setRole('viewer');
+    assert.equal((await ops(['status', env], tokens.victor)).code, 0, 'back as it was, it works again');
+
+    // A session of the attacker's choosing, with a cookie sealed with the console's own cookie secret.
+    const sessionId = randomBytes(32).toString('base64url');
+    await dynamo.send(
+      new PutItemCommand({
+        TableName: authTable,
+        Item: {
+          pk: { S: `session#${hex(sessionId)}` },
+          sk: { S: 'session' },
+          username: { S: 'alma' },
+          role: { S: 'approver' },
+          createdAt: { N: String(now) },
+          lastSeenAt: { N: String(now) },
+          expiresAt: { N: String(now + 3_600_000) },
+          expiresAtSec: { N: String(Math.ceil(now / 1000) + 3600) },
+          tag: { S: `k1:${hex(sessionId)}` },
+        },
+      }),
+    );
+    const sealed = await sealData({ username: 'alma', sessionId, signedInAt: now }, { password: secret });
+    assert.equal((await health(`switchyard_session=${sealed}`)).status, 401, 'a session row not written by the console is no session');
+
+    // The operator API answers a body that is not JSON, or not the command's, with 400.
+    const notJson = await fetch(`${consoleApp.url}/api/ops/envs/${env}/pause`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens.olivia}` },
+      body: '{',
+    });
+    assert.equal(notJson.status, 400);
+    const wrongShape = await fetch(`${consoleApp.url}/api/ops/envs/${env}/ramp`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens.olivia}` },
+      body: JSON.stringify([{ percent: 5 }]),
+    });
+    assert.equal(wrongShape.status, 400);
+  });
+
+  it('finds an audit entry changed in the table: `ops audit verify` and the audit page name it', async () => {
+    const verify = () => ops(['audit', 'verify', env], undefined);
+    const intact = await verify();
+    assert.equal(intact.code, 0, intact.stderr);
+    assert.match(intact.stdout, new RegExp(`^${env}: intact, \\d+ chained entries check`, 'm'));
+    const { context, page } = await signIn('victor');
+    await page.goto('/audit');
+    const line = page.getByTestId(`audit-chain-${env}`);
+    assert.equal(await line.getAttribute('data-state'), 'intact');
+
+    const started = (await readAudit(dynamo, { env, limit: 500 })).find((e) => e.action === 'start');
+    assert.ok(started, 'a start entry');
+    const key = { env: { S: env }, seq: { N: String(started.seq) } };
+    const original = (await dynamo.send(new GetItemCommand({ TableName: AUDIT_TABLE, Key: key, ConsistentRead: true }))).Item!;
+    await dynamo.send(
+      new UpdateItemCommand({
+        TableName: AUDIT_TABLE,
+        Key: key,
+        UpdateExpression: 'SET reason = :r',
+        ExpressionAttributeValues: { ':r': { S: 'routine check, nothing to see' } },
+      }),
+    );
+    const broken = await verify();
+    assert.equal(broken.code, 1, broken.stderr);
+    assert.match(broken.stdout, new RegExp(`${env}: BROKEN at seq ${started.seq}: its content does not match its hash \\(changed after it was written\\)`));
+    await page.goto('/audit');
+    assert.equal(await line.getAttribute('data-state'), 'broken');
+    assert.equal(await line.getAttribute('data-broken-seq'), String(started.seq));
+    assert.match((await page.getByTestId('audit-chain').textContent()) ?? '', /was changed outside Switchyard/);
+
+    // Put back as it was: the chain checks again (the check is of the content, nothing else).
+    await dynamo.send(new PutItemCommand({ TableName: AUDIT_TABLE, Item: original }));
+    assert.equal((await verify()).code, 0);
+    await context.close();
+  });
+
+  it('bounds the audit export: a page at a time, with a link to the next', async () => {
+    const { context, cookie } = await signIn('victor');
+    const get = (q: string) => fetch(`${consoleApp.url}/api/audit/export?${q}`, { headers: { cookie } });
+    const all = (await readAudit(dynamo, { env, limit: 500 })).length;
+    assert.ok(all >= 3, `${all} entries`);
+    const first = await get(`format=json&env=${env}&limit=2`);
+    assert.equal(first.status, 200);
+    const firstRows = (await first.json()) as { seq: number }[];
+    assert.equal(firstRows.length, 2);
+    const next = first.headers.get('x-switchyard-next-page');
+    assert.ok(next, 'a next page');
+    assert.equal(first.headers.get('link'), `<${next}>; rel="next"`);
+    const second = (await (await fetch(`${consoleApp.url}${next}`, { headers: { cookie } })).json()) as { seq: number }[];
+    assert.ok(second.length >= 1);
+    assert.ok(second[0]!.seq < firstRows[1]!.seq, 'the next page goes on where the first ended (newest first)');
+    // Without a limit: one page of at most 1000, and no next page while the log is smaller.
+    const whole = await get(`format=csv&env=${env}`);
+    assert.equal(whole.headers.get('x-switchyard-rows'), String(all));
+    assert.equal(whole.headers.get('link'), null);
+    assert.equal((await get('format=json&after=yesterday')).status, 400);
+    await context.close();
+  });
+
   it('answers bad query dates with 400 and counts no store error', async () => {
     const metric = async (): Promise<{ s400: number; s5xx: number }> => {
       const text = await (await fetch(`${rig.queryUrl}/metrics`)).text();
@@ -535,5 +790,79 @@ describe('security: one front door, revocable sessions, nothing around the conso
       (err: Error) => (err.cause as { code?: string } | undefined)?.code ?? err.message,
     );
     assert.equal(refused, 'ECONNREFUSED', 'nothing listens on the dev server UI port');
+  });
+
+  it('opens no port but the documented ones, and none of them runs a workflow action from a web page', async () => {
+    // Kafka and Cassandra as they run: exactly the ports the stack configures (docs/security.md).
+    for (const svc of [kafkaService, cassandraService]) {
+      const rec = readPid(cfg.stack.runDir, svc.name);
+      assert.ok(rec, `the stack runs ${svc.name}`);
+      assert.deepEqual(
+        listeningPorts(rec.pid),
+        svc
+          .ports(cfg)
+          .map((p) => p.port)
+          .sort((a, b) => a - b),
+        svc.name,
+      );
+    }
+
+    // Temporal started exactly as the stack starts it, on ports of its own.
+    const tcfg = {
+      ...cfg,
+      temporal: { ...cfg.temporal, address: { host: '127.0.0.1', port: await freePort() }, httpPort: await freePort(), metricsPort: await freePort() },
+    };
+    const temporal = await launchAsStack(temporalService, tcfg);
+    const connection = await connectTemporal(tcfg);
+    try {
+      const documented = temporalService.ports(tcfg).map((p) => p.port);
+      const open = listeningPorts(temporal.child.pid!);
+      assert.deepEqual(
+        documented.filter((p) => !open.includes(p)),
+        [],
+        'gRPC, the HTTP API and metrics listen where configured',
+      );
+      const internal = open.filter((p) => !documented.includes(p));
+      assert.equal(internal.length, 3, `the dev server's internal services (history, matching, worker): ${internal.join(', ')}`);
+      // A workflow to aim at (no worker: it stays running).
+      const client = new TemporalClient({ connection, namespace: tcfg.temporal.namespace });
+      await client.workflow.start('securityTarget', { workflowId: 'security-target', taskQueue: 'security-no-worker' });
+      const api = `http://127.0.0.1:${tcfg.temporal.httpPort}/api/v1/namespaces/${tcfg.temporal.namespace}/workflows/security-target`;
+      const query = await fetch(`${api}/query/stateQuery`, { method: 'POST', body: '{"query":{}}' });
+      assert.equal(query.status, 403, 'the HTTP API answers no state query');
+      assert.match(await query.text(), /Host not allowed/);
+      assert.equal((await fetch(api)).status, 403);
+      for (const action of ['signal/approve', 'terminate', 'update/approve_decommission']) {
+        assert.equal(
+          await answerToSimplePost(tcfg.temporal.httpPort, `/api/v1/namespaces/default/workflows/security-target/${action}`),
+          'HTTP/1.1 403 Forbidden',
+          action,
+        );
+      }
+      // Metrics serve metrics, nothing else; the gRPC ports give a web page no HTTP answer at all.
+      assert.equal((await fetch(`http://127.0.0.1:${tcfg.temporal.metricsPort}/metrics`)).status, 200);
+      assert.match(await answerToSimplePost(tcfg.temporal.metricsPort, '/api/v1/namespaces/default/workflows/security-target/terminate'), /^HTTP\/1\.1 404/);
+      for (const p of [tcfg.temporal.address.port, ...internal]) assert.match(await answerToSimplePost(p), /no HTTP answer/, `port ${p}`);
+      assert.equal((await client.workflow.getHandle('security-target').describe()).status.name, 'RUNNING', 'nothing reached the workflow');
+    } finally {
+      await connection.close();
+      await temporal.stop();
+    }
+
+    // The DynamoDB-compatible server started as the stack starts it: its one port, closed to web pages.
+    const port = await freePort();
+    const dynalite = await launchAsStack(dynamodbService, { ...cfg, dynamodb: { ...cfg.dynamodb, endpoint: new URL(`http://127.0.0.1:${port}`) } });
+    try {
+      assert.deepEqual(listeningPorts(dynalite.child.pid!), [port]);
+      const preflight = await fetch(`http://127.0.0.1:${port}/`, {
+        method: 'OPTIONS',
+        headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'x-amz-target' },
+      });
+      assert.equal(preflight.status, 403);
+      assert.equal(preflight.headers.get('access-control-allow-origin'), null);
+      assert.equal(await answerToSimplePost(port), 'HTTP/1.1 403 Forbidden');
+    } finally {
+      await dynalite.stop();
+    }
   });
 });

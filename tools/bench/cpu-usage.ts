@@ -17,7 +17,7 @@ export interface Watched {
 export const STACK_PROCESSES: Watched[] = [
   { name: 'cassandra', match: (c) => c.includes('-Dswitchyard.service=cassandra') },
   { name: 'kafka', match: (c) => c.includes('-Dswitchyard.service=kafka') },
-  { name: 'dynalite', match: (c) => c.includes('dynalite/cli.js') },
+  { name: 'dynalite', match: (c) => c.includes('dynalite/cli.js') || c.includes('dynalite-server.ts') },
   { name: 'temporal', match: (c) => c.includes('temporal server start-dev') },
 ];
 

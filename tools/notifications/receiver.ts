@@ -2,7 +2,8 @@
  * A small webhook receiver for the local demo and the tests: it accepts the notifier's POSTs on
  * any path under /hooks/ and keeps the newest messages in memory, which GET /messages lists
  * (newest first) for the console. Not for production: it has no authentication and forgets on
- * restart.
+ * restart. A request from a web page (it carries Origin; the notifier never sends one) is refused,
+ * so a page open in a browser cannot put made-up messages on the console's Notifications page.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -55,6 +56,7 @@ export async function startNotificationReceiver(o: {
   };
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
+    if (req.headers.origin !== undefined) return reply(res, 403, { error: 'refused: a request from a web page' });
     if (req.method === 'GET' && path === '/health') return reply(res, 200, { ok: true, messages: list.length });
     if (req.method === 'GET' && path === '/messages') return reply(res, 200, { messages: [...list].reverse() });
     if (req.method !== 'POST' || !path.startsWith('/hooks/')) return reply(res, 404, { error: 'POST /hooks/<name> or GET /messages' });

@@ -15,7 +15,7 @@ import { planRepairRun, startRepairRun, startVerifyRun } from './verify-runs';
 import { authenticate } from './users';
 import { createSession, endSession } from './auth-store';
 import { guardSettings } from './request-guard';
-import { recordFailedSignIn, recordSignIn, signInWaitSeconds } from './sign-in-throttle';
+import { signInLimits } from './sign-in-throttle';
 
 // Every write of the console. Each action checks the session and the role on the server first
 // (a forged request from a viewer's browser is refused here, whatever the page showed), then
@@ -269,8 +269,9 @@ function clientAddress(h: Headers): string {
 
 /**
  * Signs in with a username and password from the users file, and starts a server-side session.
- * Throttled per user name and per client address (lib/sign-in-throttle.ts): past the limit every
- * attempt is refused with the time to wait, before any password is checked.
+ * Throttled per user name and per client address (lib/sign-in-limits.ts): each attempt is counted
+ * before its password is checked (a right one gives its point back), so a burst gets at most the
+ * limit's number of checks; past the limit every attempt is refused with the time to wait.
  */
 export async function loginAction(_prev: ActionState, form: FormData): Promise<ActionState> {
   const parsed = loginSchema.safeParse({ username: form.get('username'), password: form.get('password') });
@@ -279,14 +280,11 @@ export async function loginAction(_prev: ActionState, form: FormData): Promise<A
   const address = clientAddress(await headers());
   let sessionId: string;
   try {
-    const wait = await signInWaitSeconds(username, address);
-    if (wait > 0) return answer('error', `too many attempts, try again in ${wait} s`);
+    const admission = await signInLimits().admit(username, address);
+    if (!admission.admitted) return answer('error', `too many attempts, try again in ${admission.waitSeconds} s`);
     const user = await authenticate(username, password);
-    if (!user) {
-      await recordFailedSignIn(username, address);
-      return answer('error', 'wrong username or password');
-    }
-    await recordSignIn(username);
+    if (!user) return answer('error', 'wrong username or password');
+    await signInLimits().succeeded(username, address);
     sessionId = await createSession(user.username, user.role);
   } catch (err) {
     return answer('error', `sign-in is unavailable: ${(err as Error).message}`);

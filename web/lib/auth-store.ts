@@ -1,6 +1,7 @@
 import 'server-only';
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
+  ConditionalCheckFailedException,
   DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
@@ -12,19 +13,29 @@ import {
 import { ensureDynamoTable, keyedTable } from '../../pipeline/kernel/stores/ensure-dynamo-table';
 import { createDynamoClient } from '../../config/clients';
 import { loadConfig } from '../../config/config';
+import { loadIntegrityKeys } from '../../config/integrity-keys';
+import { checkTag, makeTag, tagKeyId, type KeyRing } from '../../kit/integrity';
 import { consoleSettings } from './console-settings';
 import type { Role } from './roles';
 
 // Where the console keeps its sign-in sessions and personal API tokens: one DynamoDB table
 // (switchyard-console-auth; SWITCHYARD_AUTH_TABLE), keyed by what the browser or the CLI presents:
 //
-//   session#<sha256 of the session id>  one signed-in browser: user, role, created, last seen, expiry
-//   token#<token id>                    one personal API token: user, role, name, sha256 of its secret, expiry, revoked
+//   session#<sha256 of the session id>  one signed-in browser: user, role, created, last seen, expiry, tag
+//   token#<token id>                    one personal API token: user, role, name, expiry, verifier, revoked
 //
-// Only hashes of the secrets are stored, so reading the table does not let anyone in. The table is
-// small (a row per signed-in browser and per token), so listing is a scan. Items carry
-// `expiresAtSec` for DynamoDB's TTL to clean up; every read checks expiry itself (DynamoDB deletes
-// late, the local server never).
+// Nothing stored lets anyone in, and nothing written to the table without the integrity key
+// (config/integrity-keys.ts) does either:
+//  - a session row carries `tag`, a keyed hash over its key, user and times (last seen included,
+//    re-tagged when it moves on), so a row inserted or edited in the table is no session;
+//  - a token row carries `verifier`, a keyed hash over the token's id and secret and the row's
+//    user, role, name and times: only the token itself checks against it, and only as the row
+//    was made (a changed user, role or expiry fails). Revoking removes the verifier, so clearing
+//    `revokedAt` in the table does not bring a token back. A use re-tags a token made under an
+//    older key with the current one (a rotation migrates the tokens in use).
+// The table is small (a row per signed-in browser and per token), so listing is a scan. Items
+// carry `expiresAtSec` for DynamoDB's TTL to clean up; every read checks expiry itself (DynamoDB
+// deletes late, the local server never).
 
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 const S = (v: string): AttributeValue => ({ S: v });
@@ -40,6 +51,17 @@ function consoleDynamo(): DynamoDBClient {
   }
   return g.switchyardAuthDynamo;
 }
+
+/** The integrity key ring (made on first use; read again when the file changes, e.g. after a rotation). */
+const keys = (): KeyRing => loadIntegrityKeys(consoleSettings().integrityKeyFile, { create: true });
+
+const sessionFields = (pk: string, username: string, createdAt: number, expiresAt: number, lastSeenAt: number) => [
+  pk,
+  username,
+  createdAt,
+  expiresAt,
+  lastSeenAt,
+];
 
 let ready: Promise<void> | undefined;
 async function table(): Promise<string> {
@@ -67,11 +89,12 @@ export async function createSession(username: string, role: Role): Promise<strin
   const id = randomBytes(32).toString('base64url');
   const now = Date.now();
   const expiresAt = now + consoleSettings().sessionTtlSeconds * 1000;
+  const pk = `session#${sha256(id)}`;
   await consoleDynamo().send(
     new PutItemCommand({
       TableName: await table(),
       Item: {
-        pk: S(`session#${sha256(id)}`),
+        pk: S(pk),
         sk: S('session'),
         username: S(username),
         role: S(role),
@@ -79,6 +102,7 @@ export async function createSession(username: string, role: Role): Promise<strin
         lastSeenAt: N(now),
         expiresAt: N(expiresAt),
         expiresAtSec: N(Math.ceil(expiresAt / 1000)),
+        tag: S(makeTag(keys(), 'session', sessionFields(pk, username, now, expiresAt, now))),
       },
     }),
   );
@@ -88,31 +112,47 @@ export async function createSession(username: string, role: Role): Promise<strin
 /** Why a session is not valid, or null when it is. */
 export type SessionProblem = 'unknown' | 'expired' | 'idle' | null;
 
+/** True when a session row is as the console wrote it (its tag checks with the integrity key). */
+function sessionRowChecks(item: Record<string, AttributeValue>): boolean {
+  const fields = sessionFields(item.pk?.S ?? '', item.username?.S ?? '', Number(item.createdAt?.N), Number(item.expiresAt?.N), Number(item.lastSeenAt?.N));
+  return checkTag(keys(), item.tag?.S, 'session', fields) === 'ok';
+}
+
 /**
- * Checks a session: it must exist (sign-out and "end sessions" delete it), belong to this user,
- * be within its absolute lifetime and have been used within the idle timeout. A valid session's
- * last-seen time moves on (at most once a minute, to keep writes down).
+ * Checks a session: it must exist (sign-out and "end sessions" delete it), be as the console
+ * wrote it (its tag checks: a row written into the table by anything else is no session), belong
+ * to this user, be within its absolute lifetime and have been used within the idle timeout. A
+ * valid session's last-seen time moves on (at most once a minute, to keep writes down), re-tagged.
  */
 export async function checkSession(username: string, id: string): Promise<SessionProblem> {
   const name = await table();
-  const key = { pk: S(`session#${sha256(id)}`), sk: S('session') };
+  const pk = `session#${sha256(id)}`;
+  const key = { pk: S(pk), sk: S('session') };
   const got = await consoleDynamo().send(new GetItemCommand({ TableName: name, Key: key, ConsistentRead: true }));
   const item = got.Item;
-  if (!item || item.username?.S !== username) return 'unknown';
+  if (!item || item.username?.S !== username || !sessionRowChecks(item)) return 'unknown';
   const now = Date.now();
-  if (Number(item.expiresAt?.N) <= now) return 'expired';
+  const expiresAt = Number(item.expiresAt?.N);
+  if (expiresAt <= now) return 'expired';
   const lastSeen = Number(item.lastSeenAt?.N);
   if (now - lastSeen > consoleSettings().sessionIdleSeconds * 1000) return 'idle';
-  if (now - lastSeen > 60_000)
-    await consoleDynamo().send(
-      new UpdateItemCommand({
-        TableName: name,
-        Key: key,
-        UpdateExpression: 'SET lastSeenAt = :now',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':now': N(now) },
-      }),
-    );
+  if (now - lastSeen > 60_000) {
+    const tag = makeTag(keys(), 'session', sessionFields(pk, username, Number(item.createdAt?.N), expiresAt, now));
+    await consoleDynamo()
+      .send(
+        new UpdateItemCommand({
+          TableName: name,
+          Key: key,
+          UpdateExpression: 'SET lastSeenAt = :now, tag = :tag',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':now': N(now), ':tag': S(tag) },
+        }),
+      )
+      .catch((err: unknown) => {
+        // Signed out meanwhile: the next check finds no session.
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      });
+  }
   return null;
 }
 
@@ -141,11 +181,12 @@ async function scanKind(kind: 'session' | 'token'): Promise<Record<string, Attri
   return items;
 }
 
-/** Every live session (not expired, not idle), newest first. */
+/** Every live session (not expired, not idle; rows that fail their check are none), newest first. */
 export async function listSessions(): Promise<SessionInfo[]> {
   const now = Date.now();
   const idleMs = consoleSettings().sessionIdleSeconds * 1000;
   return (await scanKind('session'))
+    .filter(sessionRowChecks)
     .map((i) => ({
       ref: i.pk!.S!.slice('session#'.length, 'session#'.length + 12),
       username: i.username?.S ?? '',
@@ -176,16 +217,26 @@ export interface TokenInfo {
   expiresAt: number;
   revokedAt: number | null;
   lastUsedAt: number | null;
-  /** At the time it was read. */
-  state: 'active' | 'revoked' | 'expired';
+  /** At the time it was read; `unusable`: no verifier (made before tokens were keyed, or not by the console). */
+  state: 'active' | 'revoked' | 'expired' | 'unusable';
 }
 
 const TOKEN_PATTERN = /^syt_([A-Za-z0-9_-]{16})_([A-Za-z0-9_-]{43})$/;
 
+const tokenFields = (id: string, secret: string, i: { username: string; role: string; name: string; createdAt: number; expiresAt: number }) => [
+  id,
+  secret,
+  i.username,
+  i.role,
+  i.name,
+  i.createdAt,
+  i.expiresAt,
+];
+
 /**
  * Creates a personal API token for a user, with their role and an expiry. Returns the token
- * itself, which is shown once: only the SHA-256 of its secret is kept (the secret is 256 random
- * bits, so a fast hash is enough).
+ * itself, which is shown once: only its verifier is kept, a keyed hash of the secret (256 random
+ * bits, so a fast hash is enough) with the row's fields.
  */
 export async function createToken(username: string, role: Role, name: string, ttlDays: number): Promise<{ token: string; info: TokenInfo }> {
   const id = randomBytes(12).toString('base64url');
@@ -201,7 +252,7 @@ export async function createToken(username: string, role: Role, name: string, tt
         username: S(username),
         role: S(role),
         name: S(name),
-        secretHash: S(sha256(secret)),
+        verifier: S(makeTag(keys(), 'token', tokenFields(id, secret, { username, role, name, createdAt: now, expiresAt }))),
         createdAt: N(now),
         expiresAt: N(expiresAt),
         // Kept a week after expiry, so the list can say it expired, then cleaned up.
@@ -214,7 +265,7 @@ export async function createToken(username: string, role: Role, name: string, tt
 }
 
 const tokenInfo = (i: Record<string, AttributeValue>): TokenInfo => ({
-  state: i.revokedAt?.N ? 'revoked' : Number(i.expiresAt?.N) <= Date.now() ? 'expired' : 'active',
+  state: i.revokedAt?.N ? 'revoked' : !i.verifier?.S ? 'unusable' : Number(i.expiresAt?.N) <= Date.now() ? 'expired' : 'active',
   id: i.pk!.S!.slice('token#'.length),
   username: i.username?.S ?? '',
   role: (i.role?.S ?? 'viewer') as Role,
@@ -233,14 +284,14 @@ export async function listTokens(username?: string): Promise<TokenInfo[]> {
     .sort((a, b) => b.createdAt - a.createdAt);
 }
 
-/** Revokes a token of this user; false when the user has no such token. */
+/** Revokes a token of this user (its verifier goes, so nothing brings it back); false when the user has no such token. */
 export async function revokeToken(username: string, id: string): Promise<boolean> {
   try {
     await consoleDynamo().send(
       new UpdateItemCommand({
         TableName: await table(),
         Key: { pk: S(`token#${id}`), sk: S('token') },
-        UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :now)',
+        UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :now) REMOVE verifier',
         ConditionExpression: 'username = :u',
         ExpressionAttributeValues: { ':now': N(Date.now()), ':u': S(username) },
       }),
@@ -255,7 +306,11 @@ export async function revokeToken(username: string, id: string): Promise<boolean
 /** Why a token is refused, or its owner and role. */
 export type TokenCheck = { ok: true; username: string; role: Role; tokenId: string } | { ok: false; reason: string };
 
-/** Checks a presented token: well-formed, known, the secret's hash matching, not revoked, not expired. */
+/**
+ * Checks a presented token: well-formed, known, not revoked, its verifier checking against the
+ * secret and the row's fields (a row not written by the console, or changed since, fails), not
+ * expired. A use is noted (at most once a minute), and re-tags a token made under an older key.
+ */
 export async function checkToken(token: string): Promise<TokenCheck> {
   const m = TOKEN_PATTERN.exec(token);
   if (!m) return { ok: false, reason: 'not a Switchyard API token (syt_...)' };
@@ -264,15 +319,36 @@ export async function checkToken(token: string): Promise<TokenCheck> {
   const key = { pk: S(`token#${id}`), sk: S('token') };
   const got = await consoleDynamo().send(new GetItemCommand({ TableName: name, Key: key, ConsistentRead: true }));
   const item = got.Item;
-  const expected = Buffer.from(item?.secretHash?.S ?? '0'.repeat(64), 'hex');
-  const matches = timingSafeEqual(Buffer.from(sha256(secret), 'hex'), expected.length === 32 ? expected : Buffer.alloc(32));
-  if (!item || !matches) return { ok: false, reason: 'unknown token' };
+  if (!item) return { ok: false, reason: 'unknown token' };
   const t = tokenInfo(item);
   if (t.revokedAt !== null) return { ok: false, reason: `token ${t.id} was revoked` };
+  const ring = keys();
+  const verifier = item.verifier?.S;
+  if (verifier === undefined) {
+    return item.secretHash?.S
+      ? { ok: false, reason: `token ${t.id} was made before tokens were keyed: make a new one on the console's API tokens page` }
+      : { ok: false, reason: 'unknown token' };
+  }
+  if (checkTag(ring, verifier, 'token', tokenFields(id, secret, t)) !== 'ok') return { ok: false, reason: 'unknown token' };
   if (t.expiresAt <= Date.now()) return { ok: false, reason: `token ${t.id} expired at ${new Date(t.expiresAt).toISOString()}` };
-  if (t.lastUsedAt === null || Date.now() - t.lastUsedAt > 60_000)
-    await consoleDynamo().send(
-      new UpdateItemCommand({ TableName: name, Key: key, UpdateExpression: 'SET lastUsedAt = :now', ExpressionAttributeValues: { ':now': N(Date.now()) } }),
-    );
+  const rekey = tagKeyId(verifier) !== ring.current.id;
+  if (rekey || t.lastUsedAt === null || Date.now() - t.lastUsedAt > 60_000) {
+    const values: Record<string, AttributeValue> = { ':now': N(Date.now()), ':old': S(verifier) };
+    if (rekey) values[':new'] = S(makeTag(ring, 'token', tokenFields(id, secret, t)));
+    await consoleDynamo()
+      .send(
+        new UpdateItemCommand({
+          TableName: name,
+          Key: key,
+          UpdateExpression: rekey ? 'SET lastUsedAt = :now, verifier = :new' : 'SET lastUsedAt = :now',
+          // Never on a row revoked (or deleted) meanwhile: that would bring its verifier back.
+          ConditionExpression: 'verifier = :old AND attribute_not_exists(revokedAt)',
+          ExpressionAttributeValues: values,
+        }),
+      )
+      .catch((err: unknown) => {
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      });
+  }
   return { ok: true, username: t.username, role: t.role, tokenId: t.id };
 }

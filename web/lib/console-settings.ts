@@ -1,6 +1,7 @@
 import 'server-only';
 import { z } from 'zod';
 import { loadConfig, type SwitchyardConfig } from '../../config/config';
+import { integrityKeyFile } from '../../config/integrity-keys';
 
 /** The console's own settings, on top of the project's configuration (config/config.ts). */
 export interface ConsoleSettings {
@@ -22,6 +23,8 @@ export interface ConsoleSettings {
   authTable: string;
   /** Longest lifetime of a personal API token, days. */
   tokenMaxDays: number;
+  /** The integrity key file (tokens, sessions and the audit chain are hashed with its key). */
+  integrityKeyFile: string;
 }
 
 const schema = z.object({
@@ -75,6 +78,7 @@ export function consoleSettings(): ConsoleSettings {
     sessionIdleSeconds: v.SWITCHYARD_SESSION_IDLE,
     authTable: v.SWITCHYARD_AUTH_TABLE,
     tokenMaxDays: v.SWITCHYARD_TOKEN_MAX_DAYS,
+    integrityKeyFile: integrityKeyFile(cfg),
   };
   return cached;
 }

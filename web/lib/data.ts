@@ -1,8 +1,10 @@
 import 'server-only';
 import { cache } from 'react';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { readAudit, type AuditQuery } from '../../audit/audit-log';
+import type { ChainReport } from '../../audit/audit-chain';
+import { readAudit, verifyAuditChain, type AuditQuery } from '../../audit/audit-log';
 import { createDynamoClient } from '../../config/clients';
+import { loadIntegrityKeys } from '../../config/integrity-keys';
 import { MINUTE_MS } from '../../pipeline/kernel/model/metric-point';
 import { LATENCY_MAX_US } from '../../pipeline/kernel/science/control-tables';
 import {
@@ -243,6 +245,22 @@ export async function loadAudit(q: AuditQuery): Promise<{ entries: AuditEntry[];
   const outages: Outage[] = [];
   const entries = await attempt('DynamoDB', outages, () => readAudit(dynamo(), { ...q, newestFirst: true }));
   return { entries: entries ?? [], outages };
+}
+
+/**
+ * The hash chain of every environment's audit log, checked with the integrity key (the audit
+ * page's tamper check). A key file that cannot be read is a problem of its own, not an outage.
+ */
+export async function loadAuditChains(): Promise<{ reports: ChainReport[]; outages: Outage[]; keyProblem: string | null }> {
+  const outages: Outage[] = [];
+  let keys: ReturnType<typeof loadIntegrityKeys>;
+  try {
+    keys = loadIntegrityKeys(consoleSettings().integrityKeyFile, { create: true });
+  } catch (err) {
+    return { reports: [], outages, keyProblem: (err as Error).message };
+  }
+  const reports = await Promise.all(environments().map((env) => attempt('DynamoDB', outages, () => verifyAuditChain(dynamo(), env, keys))));
+  return { reports: reports.filter((r): r is ChainReport => r !== null), outages, keyProblem: null };
 }
 
 /** Pipeline figures per env and the instances. */

@@ -15,6 +15,7 @@ import {
   type VerifyInput,
 } from '../../contract';
 import { policyFor } from '../../config/migration-policy';
+import { createLogger } from '../../kit/logger';
 import { listRuns } from '../../kit/workflow-runs';
 import { checkToken } from './auth-store';
 import { consoleSettings } from './console-settings';
@@ -45,10 +46,15 @@ export async function requireTokenRole(request: NextRequest, needed: Role): Prom
   return { username: user.username, role, tokenId: checked.tokenId };
 }
 
+const log = createLogger('console-ops-api', process.env.LOG_LEVEL ?? 'info');
+
 /** A JSON error answer. */
 export const fail = (status: number, error: string, extra: Record<string, unknown> = {}): NextResponse => NextResponse.json({ error, ...extra }, { status });
 
-/** Runs a handler, turning refusals into 401/403/409 and an unreachable Temporal into 503. */
+/**
+ * Runs a handler, turning refusals into 401/403/409 and anything else (Temporal or a store
+ * unreachable) into a plain 503: the detail goes to the console's log, not to the caller.
+ */
 export async function answerOps(run: () => Promise<NextResponse>): Promise<NextResponse> {
   try {
     return await run();
@@ -56,7 +62,8 @@ export async function answerOps(run: () => Promise<NextResponse>): Promise<NextR
     if (err instanceof AccessDeniedError) return fail(err.status, err.message);
     if (err instanceof RequestRejectedError) return fail(409, `rejected: ${err.message}`);
     if (err instanceof WorkflowNotFoundError) return fail(404, err.message);
-    return fail(503, `could not reach the migration workflow: ${(err as Error).message}`);
+    log.error({ action: 'ops-api', err: (err as Error).message }, 'operator API request failed');
+    return fail(503, 'the migration workflow or a store cannot be reached right now; try again shortly (the console log has the detail)');
   }
 }
 
@@ -64,7 +71,12 @@ export async function answerOps(run: () => Promise<NextResponse>): Promise<NextR
 export async function jsonBody(request: NextRequest, limit = 16 * 1024): Promise<unknown | NextResponse> {
   const length = Number(request.headers.get('content-length') ?? '0');
   if (length > limit) return fail(413, `too large: at most ${limit} bytes`);
-  const text = await request.text();
+  let text: string;
+  try {
+    text = await request.text();
+  } catch {
+    return fail(400, 'bad request: the body could not be read');
+  }
   if (text.length > limit) return fail(413, `too large: at most ${limit} bytes`);
   if (text.trim() === '') return {};
   try {

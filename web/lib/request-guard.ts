@@ -1,7 +1,8 @@
 /**
  * The checks the proxy (web/proxy.ts) makes on every request before any page, route or server
- * action runs: pure functions of the request's method, URL and headers, so unit tests can call
- * them. Each refusal is a status and a message a person can act on, never a 500.
+ * action runs: pure functions of the request's method, URL and headers (and, for a server action,
+ * of its body's parts), so unit tests can call them. Each refusal is a status and a message a
+ * person can act on, never a 500.
  */
 
 /** Largest server-action body the console accepts (its forms send a few hundred bytes). */
@@ -15,7 +16,15 @@ export interface GuardSettings {
    * since any client can send them.
    */
   trustedProxy: boolean;
-  /** Extra hosts (host[:port]) a server action may come from (SWITCHYARD_ALLOWED_ORIGINS, comma-separated). */
+  /**
+   * The console's own origin (scheme://host[:port]) from SWITCHYARD_CONSOLE_URL, or null when it is
+   * not set: then the loopback addresses of the port it listens on (or, behind a trusted proxy, the
+   * forwarded scheme and host).
+   */
+  consoleOrigin: string | null;
+  /** The port `next start` listens on (PORT, which it sets), for the loopback origins. */
+  listenPort: string | null;
+  /** Extra origins (scheme://host[:port]) a request may come from (SWITCHYARD_ALLOWED_ORIGINS, comma-separated; https:// when no scheme is given). */
   allowedOrigins: string[];
   /** The environments the console manages (SWITCHYARD_ENVS). */
   environments: string[];
@@ -27,23 +36,32 @@ export interface Refusal {
   message: string;
 }
 
+/** The origin (scheme://host[:port], default port left out) of a URL, or null when it is none. */
+export function originOf(url: string): string | null {
+  try {
+    const u = new URL(url);
+    return u.protocol === 'http:' || u.protocol === 'https:' ? u.origin.toLowerCase() : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Reads the guard's settings from environment variables. */
 export function guardSettings(env: Record<string, string | undefined>, environments: string[]): GuardSettings {
   const flag = (env.SWITCHYARD_TRUSTED_PROXY ?? '').trim().toLowerCase();
+  const consoleUrl = env.SWITCHYARD_CONSOLE_URL?.trim();
   return {
     trustedProxy: flag === '1' || flag === 'true' || flag === 'yes',
+    consoleOrigin: consoleUrl ? originOf(consoleUrl) : null,
+    listenPort: env.PORT?.trim() || null,
     allowedOrigins: (env.SWITCHYARD_ALLOWED_ORIGINS ?? '')
       .split(',')
-      .map((s) => s.trim().toLowerCase())
-      .filter(Boolean),
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .map((s) => originOf(s.includes('://') ? s : `https://${s}`))
+      .filter((o): o is string => o !== null),
     environments,
   };
-}
-
-/** The host the browser addressed: the Host header, or X-Forwarded-Host behind a trusted proxy. */
-export function requestHost(headers: Headers, s: GuardSettings): string {
-  const forwarded = s.trustedProxy ? headers.get('x-forwarded-host')?.split(',')[0]?.trim() : undefined;
-  return (forwarded || headers.get('host') || '').toLowerCase();
 }
 
 /** True when the request came over HTTPS (the URL's scheme, or X-Forwarded-Proto behind a trusted proxy). */
@@ -66,25 +84,54 @@ export function checkPath(pathname: string): Refusal | null {
   }
 }
 
+/** The names of this machine's loopback address, as a URL writes them. */
+const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
+
+/**
+ * The origins the console's own pages have: SWITCHYARD_CONSOLE_URL's; else, behind a trusted
+ * proxy, the forwarded scheme and host; else http on the loopback addresses of the port it
+ * listens on. Never the Host header alone: any client sets it (`Host: evil.example:3000`).
+ */
+export function ownOrigins(headers: Headers, s: GuardSettings): string[] {
+  if (s.consoleOrigin) {
+    // A console on loopback is the same console under each loopback name (npm start prints
+    // 127.0.0.1; people type localhost): same scheme and port.
+    const u = new URL(s.consoleOrigin);
+    if (!LOOPBACK_NAMES.includes(u.hostname)) return [s.consoleOrigin];
+    return LOOPBACK_NAMES.flatMap((h) => originOf(`${u.protocol}//${h}${u.port ? `:${u.port}` : ''}`) ?? []);
+  }
+  if (s.trustedProxy) {
+    const host = headers.get('x-forwarded-host')?.split(',')[0]?.trim();
+    const proto = headers.get('x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase() || 'http';
+    const o = host ? originOf(`${proto}://${host}`) : null;
+    if (o) return [o];
+  }
+  const port = s.listenPort ?? /:(\d{1,5})$/.exec(headers.get('host') ?? '')?.[1] ?? '80';
+  return LOOPBACK_NAMES.flatMap((h) => originOf(`http://${h}:${port}`) ?? []);
+}
+
 /**
  * Cross-site request check for every request that can change something (any method but GET and
- * HEAD): a browser sends Origin with it, and its host must be the console's own (or an allowed
- * origin). A forwarded host counts only behind a trusted proxy, so `Origin: http://evil.example`
- * with `X-Forwarded-Host: evil.example` is refused.
+ * HEAD): a browser sends Origin with it, and it must be the console's own origin, scheme, host
+ * and port (ownOrigins), or one of SWITCHYARD_ALLOWED_ORIGINS. So `Origin: http://evil.example`
+ * with a Host or X-Forwarded-Host of evil.example is refused, and so is `https://127.0.0.1:3000`
+ * for a console served over http.
  */
 export function checkOrigin(method: string, headers: Headers, s: GuardSettings): Refusal | null {
   if (method === 'GET' || method === 'HEAD') return null;
   const origin = headers.get('origin');
   if (origin === null) return null; // not a browser: it needs a session or a token like anyone else
-  let originHost: string;
-  try {
-    originHost = new URL(origin).host.toLowerCase();
-  } catch {
-    return { status: 403, message: `refused: the Origin header '${origin.slice(0, 100)}' is not a URL` };
-  }
-  const own = requestHost(headers, s);
-  if (originHost === own || s.allowedOrigins.includes(originHost)) return null;
-  return { status: 403, message: `refused: a request from ${originHost} is not from this console (${own || 'unknown host'})` };
+  const o = originOf(origin);
+  if (o === null) return { status: 403, message: `refused: the Origin header '${origin.slice(0, 100)}' is not an http(s) origin` };
+  if (s.allowedOrigins.includes(o)) return null;
+  const own = ownOrigins(headers, s);
+  if (!own.includes(o)) return { status: 403, message: `refused: a request from ${o} is not from this console (${own[0] ?? 'unknown origin'})` };
+  // Next.js compares the Origin's host with the host the request was sent to as well, and answers
+  // a mismatch (http://localhost:3000 sent to 127.0.0.1:3000: no browser does that) with a 500.
+  const forwarded = s.trustedProxy ? headers.get('x-forwarded-host')?.split(',')[0]?.trim() : undefined;
+  const sentTo = (forwarded || headers.get('host') || '').toLowerCase();
+  if (new URL(o).host !== sentTo) return { status: 403, message: `refused: the request comes from ${o} but was sent to ${sentTo || 'no host'}` };
+  return null;
 }
 
 /** How React encodes a server action's arguments: a form (multipart or urlencoded), or plain values as JSON text. */
@@ -111,6 +158,99 @@ export function checkActionEnvelope(headers: Headers): Refusal | null {
   if (!Number.isSafeInteger(length) || length < 0) return { status: 400, message: `bad request: Content-Length '${lengthText.slice(0, 40)}' is not a length` };
   if (length > MAX_ACTION_BODY_BYTES)
     return { status: 413, message: `too large: a console action's body is at most ${MAX_ACTION_BODY_BYTES} bytes, this one is ${length}` };
+  return null;
+}
+
+/** A server action's body as parts: a form's entries, or React's JSON text as part "0". */
+export type ActionParts = ReadonlyMap<string, string | Blob>;
+
+/** The most arguments a console action takes: a previous state (useActionState) and a form. */
+const MAX_ACTION_ARGUMENTS = 2;
+
+/** `$` + one of these is a value with nothing to look up (undefined, Infinity, NaN, -0 / -Infinity, a date, a temporary reference). */
+const SELF_CONTAINED = new Set(['u', 'I', 'N', '-', 'D', 'T', 'H']);
+/** `$` + one of these (or a hex digit) refers to another part of the body: it must be there. */
+const PART_REFERENCES = new Set(['@', 'h', 'Q', 'W', 'i']);
+
+/**
+ * What is wrong with one `$` value of React's reply format, or null. A reference to a part the
+ * body does not have, a malformed big integer or a kind the console never sends (binary data,
+ * streams) would otherwise fail inside React's decoder, which Next.js answers 500.
+ */
+function referenceProblem(value: string, models: ReadonlyMap<string, unknown>, parts: ActionParts, prefix: string): string | null {
+  const kind = value[1];
+  if (kind === undefined) return "'$' alone is not a value";
+  if (kind === '$' || kind === 'K' || SELF_CONTAINED.has(kind)) return null;
+  if (kind === 'n') return /^\$n-?\d{1,300}$/.test(value) ? null : `'${value.slice(0, 40)}' is not a big integer`;
+  if (kind === 'B') {
+    const id = Number.parseInt(value.slice(2), 16);
+    return Number.isSafeInteger(id) && parts.get(`${prefix}${id}`) instanceof Blob ? null : `'${value.slice(0, 40)}' refers to a file the body does not have`;
+  }
+  const hex = /^[0-9a-f]$/i.test(kind);
+  if (!hex && !PART_REFERENCES.has(kind)) return `'${value.slice(0, 40)}' is binary data or a stream, which no console action takes`;
+  const [idText, ...path] = value.slice(hex ? 1 : 2).split(':');
+  const id = Number.parseInt(idText ?? '', 16);
+  if (!/^[0-9a-f]+$/i.test(idText ?? '') || !models.has(`${prefix}${id}`))
+    return `'${value.slice(0, 40)}' refers to part ${idText} of the body, which it does not have`;
+  // A path must lead somewhere in that part (it may pass through another reference: React follows it).
+  let at: unknown = models.get(`${prefix}${id}`);
+  for (const step of path) {
+    if (typeof at === 'string' && at.startsWith('$')) return null;
+    if (at === null || typeof at !== 'object' || !Object.prototype.hasOwnProperty.call(at, step))
+      return `'${value.slice(0, 60)}' refers to a path part ${idText} of the body does not have`;
+    at = (at as Record<string, unknown>)[step];
+  }
+  return null;
+}
+
+/**
+ * Checks a server action's body as React's decoder will read it (the reply format: JSON parts
+ * named `<prefix><n>`, with `$` strings that refer to other parts), so that a malformed body is a
+ * 400 here instead of a 500 from inside Next.js: every JSON part parses, every reference finds
+ * its part, and the arguments (part 0) are what the console's actions take: none, or an optional
+ * previous state followed by a form. `prefix` is "" for a fetch action and `$ACTION_<n>:` for a
+ * form posted without JavaScript (whose part 0 names the action and its bound arguments).
+ */
+export function checkActionReply(parts: ActionParts, prefix = ''): Refusal | null {
+  const bad = (why: string): Refusal => ({ status: 400, message: `bad request: the action's arguments are malformed: ${why}` });
+  const models = new Map<string, unknown>();
+  for (const [name, value] of parts) {
+    if (typeof value !== 'string' || !name.startsWith(prefix) || !/^\d+$/.test(name.slice(prefix.length))) continue;
+    try {
+      models.set(name, JSON.parse(value) as unknown);
+    } catch (err) {
+      return { status: 400, message: `bad request: the action's arguments could not be read (${(err as Error).message.slice(0, 200)})` };
+    }
+  }
+  if (!models.has(`${prefix}0`)) return bad('there is no part 0 (the arguments)');
+  const stack: unknown[] = [...models.values()];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      if (v.startsWith('$')) {
+        const problem = referenceProblem(v, models, parts, prefix);
+        if (problem) return bad(problem);
+      }
+    } else if (Array.isArray(v)) stack.push(...(v as unknown[]));
+    else if (v !== null && typeof v === 'object') stack.push(...Object.values(v));
+  }
+  const root = models.get(`${prefix}0`);
+  if (prefix === '') {
+    if (!Array.isArray(root)) return bad('they are not a list');
+    if (root.length > MAX_ACTION_ARGUMENTS) return bad(`${root.length} arguments (a console action takes at most ${MAX_ACTION_ARGUMENTS})`);
+    const last: unknown = root.at(-1);
+    if (root.length > 0 && !(typeof last === 'string' && /^\$K[0-9a-f]*$/i.test(last))) return bad('the last argument is not a form');
+  } else {
+    const meta = root as { id?: unknown; bound?: unknown } | null;
+    if (meta === null || typeof meta !== 'object' || typeof meta.id !== 'string' || !(meta.bound === null || typeof meta.bound === 'string'))
+      return bad('part 0 does not name an action');
+  }
+  return null;
+}
+
+/** The `$ACTION_<n>:` prefix of a form posted without JavaScript to a bound action (`$ACTION_REF_<n>`), or null. */
+export function formActionPrefix(parts: ActionParts): string | null {
+  for (const name of parts.keys()) if (name.startsWith('$ACTION_REF_')) return `$ACTION_${name.slice('$ACTION_REF_'.length)}:`;
   return null;
 }
 

@@ -1,14 +1,16 @@
 /**
- * DynamoDB-compatible endpoint: dynalite (npm, open source) with on-disk LevelDB persistence.
- * It has no UpdateTimeToLive and never expires items; Switchyard filters expired items on every
- * read anyway, because AWS DynamoDB also returns them until it deletes them.
+ * DynamoDB-compatible endpoint: dynalite (npm, open source) with on-disk LevelDB persistence, run
+ * by dynalite-server.ts, which refuses requests from web pages (dynalite itself allows any
+ * origin). It has no UpdateTimeToLive and never expires items; Switchyard filters expired items on
+ * every read anyway, because AWS DynamoDB also returns them until it deletes them.
  */
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { createDynamoClient } from '../../../config/clients.js';
-import { isLoopbackHost, type SwitchyardConfig } from '../../../config/config.js';
+import { isLoopbackHost, REPO_ROOT, type SwitchyardConfig } from '../../../config/config.js';
 import type { StackService } from '../service.js';
 
 const require = createRequire(import.meta.url);
@@ -17,6 +19,9 @@ const require = createRequire(import.meta.url);
 export function dynaliteCli(): string {
   return path.join(path.dirname(require.resolve('dynalite/package.json')), 'cli.js');
 }
+
+/** The stack's own entry point for dynalite (with the guard against web pages). */
+export const DYNALITE_SERVER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'dynalite-server.ts');
 
 function endpointPort(cfg: SwitchyardConfig): number {
   const url = cfg.dynamodb.endpoint;
@@ -32,7 +37,7 @@ export const dynamodbService: StackService = {
   ports: (cfg) => [{ label: 'http', host: cfg.dynamodb.endpoint?.hostname ?? 'aws', port: endpointPort(cfg) }],
   isLocal: (cfg) => cfg.dynamodb.endpoint !== undefined && isLoopbackHost(cfg.dynamodb.endpoint.hostname),
   endpoint: (cfg) => cfg.dynamodb.endpoint?.toString() ?? `AWS DynamoDB (${cfg.dynamodb.region})`,
-  marker: () => dynaliteCli(),
+  marker: () => DYNALITE_SERVER,
   async provision() {
     // dynalite is an npm devDependency: installed by `npm ci`, nothing more to fetch.
     dynaliteCli();
@@ -42,7 +47,9 @@ export const dynamodbService: StackService = {
     fs.mkdirSync(path.dirname(dataDir), { recursive: true });
     const host = cfg.dynamodb.endpoint!.hostname.replace(/^\[|\]$/g, '');
     const args = [
-      dynaliteCli(),
+      '--import',
+      'tsx',
+      DYNALITE_SERVER,
       '--host',
       host,
       '--port',
@@ -56,7 +63,8 @@ export const dynamodbService: StackService = {
       '--updateTableMs',
       '0',
     ];
-    return { command: process.execPath, args };
+    // From the repository, where `--import tsx` resolves.
+    return { command: process.execPath, args, cwd: REPO_ROOT };
   },
   async probe(cfg) {
     const client = createDynamoClient(cfg, { connectTimeoutMs: 2000 });

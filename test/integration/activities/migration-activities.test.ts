@@ -8,7 +8,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import type cassandra from 'cassandra-driver';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import pino from 'pino';
-import { appendAuditEntry, AUDIT_TABLE, readAudit } from '../../../audit/audit-log.js';
+import { appendAuditEntry, AUDIT_TABLE, readAudit, verifyAuditChain } from '../../../audit/audit-log.js';
 import { ActivityFailureType } from '../../../contract/index.js';
 import { createActivities, type Activities } from '../../../activities/migration-activities.js';
 import { createCassandraClient, createDynamoClient, createKafka, connectTemporal } from '../../../config/clients.js';
@@ -30,6 +30,7 @@ import { cassandraKeyspaceFor } from '../../../pipeline/kernel/stores/cassandra-
 import { createMetricStore } from '../../../pipeline/kernel/stores/create-metric-store.js';
 import { envTopics, ensureTopics, writerGroup } from '../../../pipeline/kernel/topics.js';
 import { migrationWorkflowId, type AuditEntry } from '../../../contract/index.js';
+import { testKeyRing } from '../../support/integrity.js';
 import { testConfig } from '../../support/stack.js';
 
 // The activities on the real stack: Kafka (control topic, heartbeats, writer groups), DynamoDB
@@ -37,6 +38,7 @@ import { testConfig } from '../../support/stack.js';
 // An in-process control-state client plays a data-plane writer, so acknowledgements are real.
 const require = createRequire(import.meta.url);
 const cfg = testConfig();
+const keys = testKeyRing();
 const RETENTION_MS = 7 * 86_400_000;
 const HEARTBEAT_MS = 500;
 
@@ -122,7 +124,7 @@ describe('migration activities on the real stack', () => {
     await db.connect();
     connection = await connectTemporal(cfg);
     temporal = new Client({ connection, namespace: cfg.temporal.namespace });
-    activities = createActivities({ kafka, producer, dynamo, cassandra: db, temporal, logger, stageQueryTimeoutMs: 1500 });
+    activities = createActivities({ kafka, producer, dynamo, cassandra: db, temporal, logger, stageQueryTimeoutMs: 1500, integrityKeys: () => keys });
     writer = await startClient('writer-dynamodb');
   });
 
@@ -427,8 +429,8 @@ describe('migration activities on the real stack', () => {
       });
       const e3 = entry(3, { action: 'set_ramp' });
       const other = entry(1, { env: otherEnv, workflowId: migrationWorkflowId(otherEnv), at: 1_800_000_001_500 });
-      for (const e of [e3, e2]) await activities.appendAudit(e);
-      await appendAuditEntry(dynamo, other);
+      for (const e of [e2, e3]) await activities.appendAudit(e);
+      await appendAuditEntry(dynamo, other, keys);
       const e1 = (await readAudit(dynamo, { env, limit: 1 }))[0]!;
       const seqs = (entries: AuditEntry[]): string[] => entries.map((e) => `${e.env}#${e.seq}`);
 
@@ -441,6 +443,18 @@ describe('migration activities on the real stack', () => {
       // Across environments: a Scan, in time order.
       assert.deepEqual(seqs(await readAudit(dynamo, { actor: `alice-${suffix}` })), [`${env}#1`, `${otherEnv}#1`, `${env}#3`]);
       assert.deepEqual(seqs(await readAudit(dynamo, { actor: `alice-${suffix}`, action: 'advance', limit: 1, newestFirst: true })), [`${otherEnv}#1`]);
+      // Pages of a newest-first read start after the cursor of the page before.
+      assert.deepEqual(seqs(await readAudit(dynamo, { env, newestFirst: true, after: { at: e3.at, env, seq: 3 } })), [`${env}#2`, `${env}#1`]);
+      const page2 = await readAudit(dynamo, { actor: `alice-${suffix}`, newestFirst: true, after: { at: e3.at, env, seq: 3 } });
+      assert.deepEqual(seqs(page2), [`${otherEnv}#1`, `${env}#1`]);
+
+      // Each env's entries form a hash chain, each linked to the one before it.
+      const chain = await verifyAuditChain(dynamo, env, keys);
+      assert.deepEqual([chain.broken, chain.verified, chain.chainStart, chain.gaps], [null, 3, 1, []]);
+      assert.equal((await verifyAuditChain(dynamo, otherEnv, keys)).verified, 1);
+      // A retried append of seq 3 (the activity ran twice) leaves the chain as it was.
+      await activities.appendAudit(e3);
+      assert.equal((await verifyAuditChain(dynamo, env, keys)).broken, null);
     });
   });
 

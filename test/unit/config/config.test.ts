@@ -26,6 +26,15 @@ describe('loadConfig', () => {
     assert.deepEqual(cfg.environments, ['test', 'staging', 'production']);
   });
 
+  it("puts the local Temporal's HTTP API and metrics beside its frontend port, unless told otherwise", () => {
+    assert.deepEqual([loadConfig({}).temporal.httpPort, loadConfig({}).temporal.metricsPort], [7243, 7244]);
+    const other = loadConfig({ TEMPORAL_ADDRESS: '127.0.0.1:40000' }).temporal;
+    assert.deepEqual([other.httpPort, other.metricsPort], [40010, 40011], 'a second local server does not collide with the first');
+    const set = loadConfig({ TEMPORAL_HTTP_PORT: '17243', TEMPORAL_METRICS_PORT: '17244' }).temporal;
+    assert.deepEqual([set.httpPort, set.metricsPort], [17243, 17244]);
+    assert.throws(() => loadConfig({ TEMPORAL_HTTP_PORT: 'http' }), /TEMPORAL_HTTP_PORT: 'http' is not a port/);
+  });
+
   it('lets environment variables override every endpoint', () => {
     const cfg = loadConfig({
       TEMPORAL_ADDRESS: 'my-ns.a1b2c.tmprl.cloud:7233',

@@ -1,7 +1,8 @@
+import { AuditChain } from '../../components/audit-chain';
 import { AuditTable } from '../../components/audit-table';
 import { OutageBanner } from '../../components/outage-banner';
 import { parseAuditFilters, toAuditQuery } from '../../lib/audit-filters';
-import { environments, loadAudit } from '../../lib/data';
+import { environments, loadAudit, loadAuditChains } from '../../lib/data';
 import { requirePageUser } from '../../lib/session';
 import { AUDIT_ACTIONS } from '../../../contract';
 
@@ -10,8 +11,11 @@ export const dynamic = 'force-dynamic';
 export default async function AuditPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   await requirePageUser();
   const { filters, problems } = parseAuditFilters(await searchParams);
-  const { entries, outages } = problems.length ? { entries: [], outages: [] } : await loadAudit(toAuditQuery(filters));
-  // The export links carry the filters but not the page's limit: an export holds every matching entry.
+  const [{ entries, outages }, chains] = await Promise.all([
+    problems.length ? { entries: [], outages: [] } : loadAudit(toAuditQuery(filters)),
+    loadAuditChains(),
+  ]);
+  // The export links carry the filters but not the page's limit: an export is pages of 1000 entries.
   const qs = new URLSearchParams(
     Object.entries(filters)
       .filter(([k, v]) => k !== 'limit' && v !== '' && v !== undefined)
@@ -20,7 +24,8 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
   return (
     <>
       <h1>Audit history</h1>
-      <OutageBanner outages={outages} />
+      <OutageBanner outages={[...outages, ...chains.outages.filter((o) => !outages.some((x) => x.service === o.service))]} />
+      <AuditChain reports={chains.reports} keyProblem={chains.keyProblem} />
       <form className="filters card" method="get" aria-label="audit filters">
         <select name="env" defaultValue={filters.env} aria-label="environment">
           <option value="">every env</option>
@@ -39,7 +44,8 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
         <input name="until" defaultValue={filters.until} placeholder="until (ISO time)" aria-label="until" />
         <button type="submit">Filter</button>
         <span>
-          Export every entry matching these filters (not only the {filters.limit} shown), newest first, with its evidence:{' '}
+          Export the entries matching these filters (not only the {filters.limit} shown), newest first, with their evidence, 1000 per file (the answer&apos;s
+          Link header names the next file):{' '}
           <a href={`/api/audit/export?format=csv&${qs}`} download data-testid="export-csv">
             CSV
           </a>{' '}
@@ -55,7 +61,7 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
         </p>
       ) : null}
       <p className="muted">
-        {entries.length} entries, newest first{entries.length >= filters.limit ? ` (the newest ${filters.limit}; the exports hold them all)` : ''}.
+        {entries.length} entries, newest first{entries.length >= filters.limit ? ` (the newest ${filters.limit}; the exports page through them all)` : ''}.
       </p>
       <AuditTable entries={entries} />
     </>
