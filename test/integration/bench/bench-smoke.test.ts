@@ -78,19 +78,23 @@ describe('benchmarks (smoke runs)', () => {
     assert.ok((f.data_plane_instances ?? 0) >= 6, `${f.data_plane_instances} instances listening`);
   });
 
-  it('bench:verify prints the verify speed and the ETA it gives at the seed scale', async () => {
-    const r = await run('bench:verify', ['--series', '12', '--minutes', '10', '--slices', '1,2'], 300_000);
+  it('bench:verify prints the verify speed with 1 and 2 workers, what each process used, and the ETA it gives at the seed scale', async () => {
+    const r = await run('bench:verify', ['--series', '12', '--minutes', '10', '--workers', '1,2', '--slices', '2'], 300_000);
     assert.equal(r.code, 0, r.stderr.slice(-3000));
     const f = figures(r.stdout, r.stderr);
     assertPositive(f, [
       'verify_points_per_s',
       'verify_points_read_per_s',
-      'verify_points_per_s_1_slices',
-      'verify_points_per_s_2_slices',
+      'verify_points_per_s_1_workers',
+      'verify_points_per_s_2_workers',
+      'verify_points_per_s_1w_2s',
+      'verify_points_per_s_2w_2s',
+      'verify_cpu_cores_1_workers_worker',
+      'worker_rss_mb',
       'seed_points',
       'verify_eta_hours_at_seed_scale',
       'verify_eta_hours_at_default_limit',
-      'slices_needed_within_retention',
+      'workers_needed_within_ttl_wait',
     ]);
     assert.equal(f.points_per_run, 120);
     assert.equal(f.seed_points, 30_000 * 7 * 86_400);
