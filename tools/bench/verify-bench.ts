@@ -11,7 +11,10 @@
  *     stores, the worker(s), Kafka, Temporal), so a figure says what limited it; worker_rss_mb: the
  *     largest resident memory of a worker during the runs; worker_cpu_us_per_point: the workers'
  *     CPU per minute compared, and one_worker_core_points_per_s what one worker with its own core
- *     would compare (stores not the limit);
+ *     would compare (stores not the limit); cpu_us_per_point_<process> the same for each process,
+ *     dynalite_core_points_per_s / cassandra_core_points_per_s what one core of that store allows
+ *     and machine_bound_points_per_s what this machine's cores allow with every process on them
+ *     (the stores' CPU includes whatever else uses them meanwhile: other work makes these low);
  *   - verify_eta_hours_at_seed_scale: how long a verify of the seed's scale would take at the
  *     speed measured here: --seed-rate points written a second (default 30 000) over
  *     --seed-retention (7 d); verify_eta_hours_at_default_limit at the verify's default rate limit
@@ -316,11 +319,21 @@ runMain(USAGE, async (argv) => {
       perWorker[`verify_slices_${w}_workers`] = b.slices;
       for (const [name, c] of Object.entries(b.cores)) perWorker[`verify_cpu_cores_${w}_workers_${name}`] = c;
     }
-    // The workers' own CPU per minute compared (in the fewest-workers' best run): what one worker
-    // with a core of its own would compare, the stores keeping up.
+    // CPU per minute compared of each process (in the fewest-workers' best run): what one worker with
+    // a core of its own would compare, the stores keeping up; what one core of each store allows
+    // (dynalite is one Node process: one core at most); what the machine's cores allow all together.
     const base = best(o.workers[0]!);
-    const workerUsPerPoint = ((base.cores.worker ?? 0) * 1e6) / base.compared;
+    const usPerPoint = Object.fromEntries(Object.entries(base.cores).map(([name, c]) => [name, (c * 1e6) / base.compared]));
+    const workerUsPerPoint = usPerPoint.worker ?? 0;
     const oneCore = workerUsPerPoint > 0 ? 1e6 / workerUsPerPoint : 0;
+    const bound = (us: number | undefined): number => (us !== undefined && us > 0 ? Math.round(1e6 / us) : 0);
+    const allUs = Object.values(usPerPoint).reduce((a, b) => a + b, 0);
+    const costs: Record<string, number> = {};
+    for (const [name, us] of Object.entries(usPerPoint)) costs[`cpu_us_per_point_${name}`] = Number(us.toFixed(1));
+    costs.dynalite_core_points_per_s = bound(usPerPoint.dynalite);
+    costs.cassandra_core_points_per_s = bound(usPerPoint.cassandra);
+    costs.machine_cores = os.cpus().length;
+    costs.machine_bound_points_per_s = allUs > 0 ? Math.round((os.cpus().length * 1e6) / allUs) : 0;
     const seedPoints = o.seedRate * (o.seedRetentionMs / 1000);
     const etaHours = seedPoints / top.compared / 3600;
     const retentionHours = o.seedRetentionMs / 3_600_000;
@@ -339,6 +352,7 @@ runMain(USAGE, async (argv) => {
         ...perWorker,
         worker_cpu_us_per_point: Number(workerUsPerPoint.toFixed(1)),
         one_worker_core_points_per_s: Math.round(oneCore),
+        ...costs,
         worker_rss_mb: rssMax,
         rate_limit_points_per_s: o.rate,
         series: o.series,
