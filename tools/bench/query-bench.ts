@@ -315,7 +315,7 @@ runMain(USAGE, async (argv) => {
             `${level} % (${rate} queries/s offered), ${kind.replace('_', ' ')}: ${round.rps.toFixed(0)} queries/s, p50 ${round.p50.toFixed(2)} ms, ` +
               `p99 ${round.p99.toFixed(2)} ms${round.errors ? `, ${round.errors} errors` : ''}; cores: ${describeCores(round.cores)}`,
           );
-          if (round.errors > 0) throw new Error(`${round.errors} queries failed at ${rate} queries/s (${kind}): ${JSON.stringify(r.errorsByStatus)}`);
+          if (round.errors > 0) progress(`  failed: ${JSON.stringify(r.errorsByStatus)} (a query unanswered in 10 s counts as failed, not in the latencies)`);
         }
       }
       const at = `at_${level}pct`;
@@ -324,6 +324,7 @@ runMain(USAGE, async (argv) => {
         open[`qps_${kind}_${at}`] = Math.round(mean(rs.map((r) => r.rps)));
         open[`served_p50_ms_${kind}_${at}`] = Number(mean(rs.map((r) => r.p50)).toFixed(2));
         open[`served_p99_ms_${kind}_${at}`] = Number(mean(rs.map((r) => r.p99)).toFixed(2));
+        open[`failed_${kind}_${at}`] = rs.reduce((n, r) => n + r.errors, 0);
       }
       open[`science_p99_overhead_ratio_${at}`] = Number((open[`served_p99_ms_science_on_${at}`]! / open[`served_p99_ms_science_off_${at}`]!).toFixed(3));
       // The seed's headline: the same reads served by each store (the old store's are the science-off rounds').
