@@ -191,7 +191,7 @@ export async function verifyChunk(o: ChunkOptions): Promise<ChunkResult> {
     if (due > 0) await sleep(due, undefined, { signal: o.signal }).catch(() => undefined); // aborted: the caller sees it next
   };
 
-  /** Counts and samples one series' comparison; returns the points read. */
+  /** Counts and samples one series' comparison. */
   const record = (series: SeriesId, oldPoints: MetricPoint[], newPoints: MetricPoint[], readAt: number): void => {
     const c = compareSeries(oldPoints, newPoints, {
       horizon: range.fromMinute,
