@@ -38,6 +38,9 @@ import { envTopics } from '../pipeline/kernel/topics.js';
 import { toActivityFailure } from './activity-failures.js';
 import type { ActivityDeps } from './migration-activities.js';
 
+/** How often a verify chunk heartbeats its last position while the engine is between reports. */
+const HEARTBEAT_EVERY_MS = 5_000;
+
 /** One-sided minutes this close to their close are not judged by a verify (the writers may not have written them). */
 export const VERIFY_SETTLE_MS = 60_000;
 
@@ -166,6 +169,10 @@ export function createVerifyActivities(deps: ActivityDeps) {
         const saved = ctx.info.heartbeatDetails as ChunkPosition | undefined;
         const from: ChunkPosition = saved ?? { slice: input.position ?? startPosition(), visited: 0, counts: emptyCounts(), samples: [], extraItems: [] };
         if (saved) log.info({ slice: input.slice, phase: saved.slice.phase, visited: saved.visited }, 'verify chunk resumed from its last heartbeat');
+        // The position reached is heartbeated as the engine reports it, and again every few seconds
+        // while a page is read or probed (a slow store must not look like a dead worker).
+        let reached: ChunkPosition = from;
+        const beat = setInterval(() => ctx.heartbeat(reached), HEARTBEAT_EVERY_MS);
         const r = await verifyChunk({
           stores,
           plan,
@@ -176,10 +183,13 @@ export function createVerifyActivities(deps: ActivityDeps) {
           pointsPerSecond: input.pointsPerSecond,
           sampleLimit: input.sampleLimit,
           extraLimit: VERIFY_EXTRA_ITEMS_LIMIT,
-          onProgress: (p) => ctx.heartbeat(structuredClone(p)),
+          onProgress: (p) => {
+            reached = structuredClone(p);
+            ctx.heartbeat(reached);
+          },
           signal: ctx.cancellationSignal,
           now,
-        });
+        }).finally(() => clearInterval(beat));
         return {
           position: r.slice,
           done: r.slice.phase === 'done',

@@ -63,7 +63,7 @@ export interface VerifyInput extends Actor {
    * returns is found (expired_returned). A range starting before the horizon starts at it.
    */
   range?: MinuteRange;
-  /** Parallel slices of the key space (default 4): Cassandra token ranges, DynamoDB Scan segments. */
+  /** Parallel slices of the key space (default 4): each is a Cassandra token range and a DynamoDB Scan segment. */
   slices?: number;
   /** Most points read per second, both stores' reads counted together, over all slices (default 20 000). */
   pointsPerSecond?: number;
@@ -134,7 +134,7 @@ export interface VerifyReport {
   samples: Record<DiffClass, DiffSample[]>;
   /** Series compared per slice so far. */
   seriesDoneBySlice: number[];
-  /** Share of each slice's key space walked, 0..1 (estimated in the new store's phase). */
+  /** Share of each slice's walk done, 0..1 (its scan phase estimated from what its list phase found). */
   progressBySlice: number[];
   /** Keys of the items found extra or expired but returned (at most VERIFY_EXTRA_ITEMS_LIMIT): what a repair may delete. */
   extraItems: PointKey[];
@@ -163,24 +163,29 @@ export interface PointKey {
 export const VERIFY_EXTRA_ITEMS_LIMIT = 1000;
 
 /**
- * Where a slice's walk of the two stores' key spaces stands: plain data, so any worker resumes it
- * (range-verify.ts: old phase = the old store's token range, new phase = the new store's scan
- * segment, for series only it holds).
+ * Where a slice's walk of the two stores stands: plain data, so any worker resumes it
+ * (pipeline/clients/range-verify.ts). First the old store's token range is listed, one row per
+ * series with a point in the range, to compare the series the new store holds nothing of in the
+ * range (`list`); then the new store's scan segment is read in bulk, each series it holds compared
+ * with the old store's read of it (`scan`).
  */
 export interface VerifySlicePosition {
-  /** old: the old store's part of the key space; new: the new store's (series only it holds); done. */
-  phase: 'old' | 'new' | 'done';
-  /** The cursor of the page in work (null: the phase's first page). */
+  phase: 'list' | 'scan' | 'done';
+  /**
+   * list: the position (a token) up to which every listed series is done (inclusive, with
+   * doneAtCursor); scan: the cursor just after the last whole series compared. Null: the phase's start.
+   */
   cursor: string | null;
-  /** Series of that page already done (a resumed walk skips them). */
-  doneInPage: string[];
-  /** The last series of the previous page (a scan may continue a series onto the next page). */
-  lastOfPrevPage: string | null;
-  /** How far the old phase's listing is, 0..1 (Cassandra knows it from the token). */
-  oldListed: number;
-  /** Series listed in each phase so far (the new phase's progress is estimated from them). */
-  oldSeries: number;
-  newSeries: number;
+  /** list: series at the cursor's position already done (two series may share a token). */
+  doneAtCursor: string[];
+  /** How far the list phase is through the old store's token range, 0..1. */
+  listed: number;
+  /** Series listed, and minutes they can hold in the range at most (the scan phase's expected work). */
+  listedSeries: number;
+  expectedPoints: number;
+  /** Series and points the scan phase compared so far. */
+  scannedSeries: number;
+  scannedPoints: number;
 }
 
 /** Input of one chunk of one slice. */

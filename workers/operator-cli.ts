@@ -67,7 +67,7 @@ options:
 
 verify and repair options:
   --from, --to <T>    ISO 8601 (2026-12-04T10:00Z), epoch ms, or now / now-30m / now-2h / now-1d
-  --slices <n>        parallel slices of the key space: token ranges / scan segments (verify; default 4)
+  --slices <n>        parallel slices of the key space: each a token range and a scan segment (verify; default 4)
   --rate <n>          most points read per second, both stores together (default 20000)
   --delete-extras     repair: also delete the extra items the --verify run listed in the range (those that
                       neither the log nor the old store holds)

@@ -1,11 +1,23 @@
 /**
- * `npm run bench:query`: one query-service process under HTTP load (autocannon), on data preloaded
- * into both stores, on the real local stack:
+ * `npm run bench:query`: one query-service process under HTTP load, on data preloaded into both
+ * stores, on the real local stack. Two kinds of load, in one run:
  *
- *   - qps, served_p50_ms_science_off / _p99_: science off (every read from Cassandra alone);
- *   - served_p50_ms_science_on / _p99_: science at 100 % (every read also shadow-read from the
- *     new store and compared, off the served path); rounds alternate off / on in one run, so a
- *     drift of the machine hits both; science_p99_overhead_ratio = on / off;
+ *   - saturated (closed loop, autocannon, --connections at once): qps_saturated, the capacity with
+ *     science off (every read from Cassandra alone), and qps_science_on_saturated;
+ *     served_p50_ms_science_off_saturated / _p99_ and _science_on_ (science at 100 %: every read
+ *     also shadow-read from the new store and compared, off the served path);
+ *     science_p99_overhead_ratio_saturated = on / off;
+ *   - a fixed offered rate (open loop: queries sent on a fixed schedule, whatever the answers'
+ *     latency, with up to --open-concurrency in flight; tools/generator/read-traffic.ts), at each
+ *     --levels percent of the science-off capacity just measured (default 25 and 50): served
+ *     p50 / p99 with science off (served_p99_ms_science_off_at_25pct), science at 100 %
+ *     (_science_on_), and with the new store serving alone (_new_store_, the old store gone, as
+ *     after decommission): the seed's headline, the same reads' latency from each store, is
+ *     served_p99_ms_old_store_at_<n>pct (= science off) against served_p99_ms_new_store_at_<n>pct;
+ *     science_p99_overhead_ratio_at_<n>pct = science on / off;
+ *   - rounds alternate (off / on, and off / on / new store at a fixed rate), so a drift of the
+ *     machine hits all; the cores each process used in each kind of round (cpu_cores_*) say what
+ *     limited a figure;
  *   - control_ack_p50_ms / _p99_ms: control-state changes published while the service is under
  *     load, each until every live data-plane instance of the environment (the loaded service,
  *     two more query services, an aggregator and a writer per store: 6) has applied it.
@@ -15,6 +27,7 @@
  * Last line: one JSON object of the figures.
  */
 import autocannon from 'autocannon';
+import os from 'node:os';
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import path from 'node:path';
@@ -23,6 +36,7 @@ import { loadConfig } from '../../config/config.js';
 import { parseCommandLine, parseDuration, parseWhole, runMain } from '../../kit/cli.js';
 import { initialControlState, type ControlState } from '../../pipeline/kernel/control/control-state.js';
 import { publishAndAwait } from '../../pipeline/clients/control-state-publisher.js';
+import { runReadTraffic } from '../generator/read-traffic.js';
 import { appId } from '../generator/workload.js';
 import { MINUTE_MS, type MetricPoint } from '../../pipeline/kernel/model/metric-point.js';
 import { createMetricStore } from '../../pipeline/kernel/stores/create-metric-store.js';
@@ -35,7 +49,11 @@ const USAGE = `usage: npm run bench:query -- [options]
   --hours <n>          hours of minutes preloaded per app and metric (default 3)
   --connections <n>    concurrent HTTP connections of the load (default 16)
   --round <duration>   length of each measured round (default 10s)
-  --rounds <n>         pairs of rounds, science off then on (default 3)
+  --rounds <n>         pairs of rounds, science off then on (default 3); at a fixed rate, as many
+                       rounds of each kind (science off, on, new store alone)
+  --levels <p[,p...]>  fixed offered rates, in percent of the science-off capacity measured by the
+                       saturated rounds (default 25,50)
+  --open-concurrency <n>  most queries in flight at a fixed rate (default 256)
   --acks <n>           control-state changes timed under load (default 30)
   --cpu-prof <dir>     write CPU profiles of the loaded query service to <dir> (node's --cpu-prof;
                        read the largest with npm run bench:profile -- <file>)
@@ -138,6 +156,8 @@ runMain(USAGE, async (argv) => {
     connections: { type: 'string', default: '16' },
     round: { type: 'string', default: '10s' },
     rounds: { type: 'string', default: '3' },
+    levels: { type: 'string', default: '25,50' },
+    'open-concurrency': { type: 'string', default: '256' },
     acks: { type: 'string', default: '30' },
     'cpu-prof': { type: 'string' },
   });
@@ -148,6 +168,8 @@ runMain(USAGE, async (argv) => {
   const roundMs = parseDuration('round', a.round!);
   const rounds = parseWhole('rounds', a.rounds!, 1, 100);
   const acks = parseWhole('acks', a.acks!, 1, 10_000);
+  const levels = a.levels!.split(',').map((x) => parseWhole('levels', x, 1, 100));
+  const openConcurrency = parseWhole('open-concurrency', a['open-concurrency']!, 1, 100_000);
 
   const env = `bq${Date.now().toString(36)}`;
   const cfg = loadConfig({ ...process.env, SWITCHYARD_ENVS: env });
@@ -245,9 +267,74 @@ runMain(USAGE, async (argv) => {
     }
     const failed = measured.reduce((n, r) => n + r.errors, 0);
     if (failed > 0) throw new Error(`${failed} queries failed during the measured rounds`);
+    const off = measured.filter((r) => !r.science);
+    const on = measured.filter((r) => r.science);
+    const capacity = mean(off.map((r) => r.rps));
+
+    // At fixed offered rates (open loop), a share of that capacity: science off, on, and the new
+    // store serving alone (the old store gone), in alternating rounds.
+    const KINDS = {
+      science_off: { sciencePercent: 0, oldStoreAvailable: true },
+      science_on: { sciencePercent: 100, oldStoreAvailable: true },
+      new_store: { sciencePercent: 0, oldStoreAvailable: false },
+    } as const;
+    const open: Record<string, number> = {};
+    for (const level of levels) {
+      const rate = Math.max(1, Math.round((capacity * level) / 100));
+      const byKind: Record<string, Round[]> = { science_off: [], science_on: [], new_store: [] };
+      for (let i = 0; i < rounds; i++) {
+        for (const [kind, patch] of Object.entries(KINDS)) {
+          await publish(patch, `bench: ${kind} at ${rate} queries/s`);
+          const before = snapshot(pids);
+          const r = await runReadTraffic({
+            baseUrl: url!,
+            env,
+            apps,
+            metrics: METRICS,
+            ratePerSec: rate,
+            durationMs: roundMs,
+            seed: 100 * level + i,
+            concurrency: openConcurrency,
+            ranges: [
+              [3_600_000, 7],
+              [15 * MINUTE_MS, 2],
+              [6 * 3_600_000, 1],
+            ],
+          });
+          const round: Round = {
+            science: kind === 'science_on',
+            cores: coresUsed(before, snapshot(pids)),
+            rps: r.queries / r.seconds,
+            p50: r.p50Ms,
+            p99: r.p99Ms,
+            requests: r.queries,
+            errors: r.errors,
+          };
+          byKind[kind]!.push(round);
+          progress(
+            `${level} % (${rate} queries/s offered), ${kind.replace('_', ' ')}: ${round.rps.toFixed(0)} queries/s, p50 ${round.p50.toFixed(2)} ms, ` +
+              `p99 ${round.p99.toFixed(2)} ms${round.errors ? `, ${round.errors} errors` : ''}; cores: ${describeCores(round.cores)}`,
+          );
+          if (round.errors > 0) progress(`  failed: ${JSON.stringify(r.errorsByStatus)} (a query unanswered in 10 s counts as failed, not in the latencies)`);
+        }
+      }
+      const at = `at_${level}pct`;
+      open[`offered_qps_${at}`] = rate;
+      for (const [kind, rs] of Object.entries(byKind)) {
+        open[`qps_${kind}_${at}`] = Math.round(mean(rs.map((r) => r.rps)));
+        open[`served_p50_ms_${kind}_${at}`] = Number(mean(rs.map((r) => r.p50)).toFixed(2));
+        open[`served_p99_ms_${kind}_${at}`] = Number(mean(rs.map((r) => r.p99)).toFixed(2));
+        open[`failed_${kind}_${at}`] = rs.reduce((n, r) => n + r.errors, 0);
+      }
+      open[`science_p99_overhead_ratio_${at}`] = Number((open[`served_p99_ms_science_on_${at}`]! / open[`served_p99_ms_science_off_${at}`]!).toFixed(3));
+      // The seed's headline: the same reads served by each store (the old store's are the science-off rounds').
+      open[`served_p50_ms_old_store_${at}`] = open[`served_p50_ms_science_off_${at}`]!;
+      open[`served_p99_ms_old_store_${at}`] = open[`served_p99_ms_science_off_${at}`]!;
+      for (const [kind, rs] of Object.entries(byKind)) Object.assign(open, meanCores(`cpu_cores_${kind}_${at}`, rs));
+    }
 
     // Control-state changes under load (science off), each until all six instances applied it.
-    await publish({ sciencePercent: 0 }, 'bench: science off');
+    await publish({ sciencePercent: 0, oldStoreAvailable: true }, 'bench: science off');
     const running = load(3_600_000);
     const ackMs: number[] = [];
     for (let i = 0; i < acks; i++) ackMs.push(await publish({ cutoverPercent: 0 }, `bench: ack ${i + 1}`));
@@ -255,27 +342,28 @@ runMain(USAGE, async (argv) => {
     await running.done;
     progress(`${acks} control-state changes under load: p50 ${percentile(ackMs, 50)} ms, p99 ${percentile(ackMs, 99)} ms`);
 
-    const off = measured.filter((r) => !r.science);
-    const on = measured.filter((r) => r.science);
     const offP99 = mean(off.map((r) => r.p99));
     const onP99 = mean(on.map((r) => r.p99));
     console.log(
       JSON.stringify({
-        qps: Math.round(mean(off.map((r) => r.rps))),
-        qps_science_on: Math.round(mean(on.map((r) => r.rps))),
-        served_p50_ms_science_off: Number(mean(off.map((r) => r.p50)).toFixed(2)),
-        served_p99_ms_science_off: Number(offP99.toFixed(2)),
-        served_p50_ms_science_on: Number(mean(on.map((r) => r.p50)).toFixed(2)),
-        served_p99_ms_science_on: Number(onP99.toFixed(2)),
-        science_p99_overhead_ratio: Number((onP99 / offP99).toFixed(3)),
+        qps_saturated: Math.round(capacity),
+        qps_science_on_saturated: Math.round(mean(on.map((r) => r.rps))),
+        served_p50_ms_science_off_saturated: Number(mean(off.map((r) => r.p50)).toFixed(2)),
+        served_p99_ms_science_off_saturated: Number(offP99.toFixed(2)),
+        served_p50_ms_science_on_saturated: Number(mean(on.map((r) => r.p50)).toFixed(2)),
+        served_p99_ms_science_on_saturated: Number(onP99.toFixed(2)),
+        science_p99_overhead_ratio_saturated: Number((onP99 / offP99).toFixed(3)),
+        ...open,
         control_ack_p50_ms: percentile(ackMs, 50),
         control_ack_p99_ms: percentile(ackMs, 99),
         control_changes: ackMs.length,
         data_plane_instances: procs.length,
         connections,
+        open_concurrency: openConcurrency,
         preloaded_points: total,
-        ...meanCores('cpu_cores_science_off', off),
-        ...meanCores('cpu_cores_science_on', on),
+        load_avg_1m: Number(os.loadavg()[0]!.toFixed(2)),
+        ...meanCores('cpu_cores_science_off_saturated', off),
+        ...meanCores('cpu_cores_science_on_saturated', on),
       }),
     );
   } finally {

@@ -7,7 +7,18 @@
 import cassandra from 'cassandra-driver';
 import type { MetricPoint } from '../model/metric-point.js';
 import { forEachConcurrent } from './bounded-concurrency.js';
-import type { KeySlice, MetricStore, OldPointsBefore, OldStoreAdmin, PointId, SeriesId, SeriesPage, SeriesQuery, WriteResult } from './metric-store.js';
+import type {
+  KeySlice,
+  MetricStore,
+  MinuteSpan,
+  OldPointsBefore,
+  OldStoreAdmin,
+  PointId,
+  SeriesListing,
+  SeriesListingStore,
+  SeriesQuery,
+  WriteResult,
+} from './metric-store.js';
 import { isExpired, keySliceProblem, planWrite, queryProblem } from './point-rules.js';
 import { resolveRetryPolicy, retryTransient, type RetryContext, type RetryPolicy } from './retry-policy.js';
 import { errorMessage, StoreError } from './store-error.js';
@@ -84,8 +95,8 @@ function statementFailure(err: unknown, action: string): StoreError {
   return new StoreError(`${action} failed: ${errorMessage(err)}`, { retriable: true, cause: err });
 }
 
-/** MetricStore on Cassandra: writes with per-point TTLs, reads one partition slice. */
-export class CassandraMetricStore implements MetricStore, OldStoreAdmin {
+/** MetricStore on Cassandra: writes with per-point TTLs, reads one partition slice, lists a token range for a verify. */
+export class CassandraMetricStore implements MetricStore, SeriesListingStore, OldStoreAdmin {
   /** Always 'cassandra'. */
   readonly kind = 'cassandra' as const;
   /** The environment whose data this store holds. */
@@ -106,10 +117,7 @@ export class CassandraMetricStore implements MetricStore, OldStoreAdmin {
   private readonly logger: StoreOptions['logger'];
   private readonly insertCql: string;
   private readonly selectCql: string;
-  private readonly listCql: string;
-  private readonly listPageCql: string;
-  private readonly listFirstPageCql: string;
-  private readonly hasCql: string;
+  private readonly listWithinCql: string;
   private readonly deleteCql: string;
   // LOCAL_QUORUM both ways so a read sees every acknowledged write on a ring with RF >= 3, as
   // DynamoDB's ConsistentRead does; science-mode comparisons would otherwise flag replica lag.
@@ -132,10 +140,10 @@ export class CassandraMetricStore implements MetricStore, OldStoreAdmin {
       `INSERT INTO ${table} (app, metric, minute, count, min, max, sum, median, p95, p99) ` + 'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?';
     this.selectCql =
       `SELECT app, metric, minute, count, min, max, sum, median, p95, p99 FROM ${table} ` + 'WHERE app = ? AND metric = ? AND minute >= ? AND minute <= ?';
-    this.listCql = `SELECT DISTINCT app, metric FROM ${table} WHERE token(app, metric) >= ? AND token(app, metric) <= ?`;
-    this.listPageCql = `SELECT DISTINCT token(app, metric) AS t, app, metric FROM ${table} WHERE token(app, metric) > ? AND token(app, metric) <= ? LIMIT ?`;
-    this.listFirstPageCql = this.listPageCql.replace('token(app, metric) > ?', 'token(app, metric) >= ?');
-    this.hasCql = `SELECT minute FROM ${table} WHERE app = ? AND metric = ? LIMIT 1`;
+    // ALLOW FILTERING for the minute span: Cassandra seeks to it inside each partition of the range.
+    this.listWithinCql =
+      `SELECT token(app, metric) AS t, app, metric, minute FROM ${table} ` +
+      'WHERE token(app, metric) >= ? AND token(app, metric) <= ? AND minute >= ? AND minute <= ? PER PARTITION LIMIT 1 LIMIT ? ALLOW FILTERING';
     this.deleteCql = `DELETE FROM ${table} WHERE app = ? AND metric = ? AND minute = ?`;
   }
 
@@ -246,58 +254,37 @@ export class CassandraMetricStore implements MetricStore, OldStoreAdmin {
     return out;
   }
 
-  /** The partitions (series) of one of `count` equal token ranges of the Murmur3 ring, paged. */
-  async listSeries(slice: KeySlice): Promise<SeriesId[]> {
-    const problem = keySliceProblem(slice);
-    if (problem !== undefined) throw new StoreError(`invalid key slice: ${problem}`, { retriable: false });
-    const [first, last] = tokenRange(slice);
-    const params = [cassandra.types.Long.fromString(first.toString()), cassandra.types.Long.fromString(last.toString())];
-    const out: SeriesId[] = [];
-    let pageState: string | undefined;
-    do {
-      const options = { prepare: true, fetchSize: READ_PAGE_SIZE, consistency: this.consistency, ...(pageState ? { pageState } : {}) };
-      const rs = await this.run('list series', () => this.client.execute(this.listCql, params, options));
-      for (const row of rs.rows) out.push({ app: row.get('app') as string, metric: row.get('metric') as string });
-      pageState = rs.pageState ?? undefined;
-    } while (pageState);
-    return out;
-  }
-
   /**
-   * One page of a token range's partitions, in token order. The cursor is the last token listed,
-   * so any process resumes after it. (Two series sharing one 64-bit token across a page boundary
-   * would lose the second; at millions of series the odds are about one in 10^7.)
+   * Up to `limit` partitions (series) of the slice's token range with a row inside the span, each
+   * with its first minute there (one row per partition: PER PARTITION LIMIT 1, so a listing reads
+   * about one row of each partition, not the partition), in token order from `position` (a token,
+   * inclusive). Rows at that token the caller already handled are its to skip, so two series sharing
+   * a token across a page boundary are both listed.
    */
-  async listSeriesPage(slice: KeySlice, cursor: string | null, limit: number): Promise<SeriesPage> {
-    const problem = keySliceProblem(slice);
-    if (problem !== undefined) throw new StoreError(`invalid key slice: ${problem}`, { retriable: false });
-    if (cursor !== null && !/^-?\d+$/.test(cursor)) throw new StoreError(`invalid listing cursor ${JSON.stringify(cursor)}: a token`, { retriable: false });
+  async listSeriesWithin(slice: KeySlice, span: MinuteSpan, position: string | null, limit: number): Promise<SeriesListing> {
+    const problem = keySliceProblem(slice) ?? (span.fromMinute <= span.toMinute ? undefined : 'the span ends before it begins');
+    if (problem !== undefined) throw new StoreError(`invalid listing: ${problem}`, { retriable: false });
+    if (position !== null && !/^-?\d+$/.test(position))
+      throw new StoreError(`invalid listing position ${JSON.stringify(position)}: a token`, { retriable: false });
     const [first, last] = tokenRange(slice);
-    const after = cursor === null ? first : BigInt(cursor);
+    const from = position === null ? first : BigInt(position);
+    if (from < first || from > last)
+      throw new StoreError(`listing position ${position} is outside slice ${slice.index} of ${slice.count}`, { retriable: false });
     const pageSize = Math.max(1, Math.min(limit, READ_PAGE_SIZE));
     const Long = cassandra.types.Long;
-    const params = [Long.fromString(after.toString()), Long.fromString(last.toString()), pageSize];
-    const rs = await this.run('list series page', () =>
-      this.client.execute(cursor === null ? this.listFirstPageCql : this.listPageCql, params, {
-        prepare: true,
-        fetchSize: pageSize,
-        consistency: this.consistency,
-      }),
+    const params = [Long.fromString(from.toString()), Long.fromString(last.toString()), new Date(span.fromMinute), new Date(span.toMinute), pageSize];
+    const rs = await this.run('list series', () =>
+      this.client.execute(this.listWithinCql, params, { prepare: true, fetchSize: pageSize, consistency: this.consistency }),
     );
-    const series = rs.rows.map((row) => ({ app: row.get('app') as string, metric: row.get('metric') as string }));
-    const lastRow = rs.rows.at(-1);
-    const lastToken = lastRow === undefined ? last : BigInt((lastRow.get('t') as cassandra.types.Long).toString());
-    const done = rs.rows.length < pageSize || lastToken >= last;
-    const progress = done ? 1 : Number(((lastToken - first) * 10_000n) / (last - first + 1n)) / 10_000;
-    return { series, next: done ? null : lastToken.toString(), progress };
-  }
-
-  /** Whether any live row of the series is stored. */
-  async hasSeries(series: SeriesId): Promise<boolean> {
-    const rs = await this.run('has series', () =>
-      this.client.execute(this.hasCql, [series.app, series.metric], { prepare: true, consistency: this.consistency }),
-    );
-    return rs.rows.length > 0;
+    const series = rs.rows.map((row) => ({
+      series: { app: row.get('app') as string, metric: row.get('metric') as string },
+      firstMinute: (row.get('minute') as Date).getTime(),
+      position: (row.get('t') as cassandra.types.Long).toString(),
+    }));
+    const lastToken = series.length === 0 ? last : BigInt(series.at(-1)!.position);
+    const more = rs.rows.length >= pageSize && lastToken <= last;
+    const progress = more ? Number(((lastToken - first) * 10_000n) / (last - first + 1n)) / 10_000 : 1;
+    return { series, more, progress };
   }
 
   /** Deletes rows by key (idempotent). */

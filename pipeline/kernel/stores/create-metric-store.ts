@@ -28,6 +28,10 @@ export interface CreateMetricStoreOptions extends StoreOptions {
 }
 
 /** Builds the store of `kind` for one environment; throws a non-retriable StoreOptionsError naming every bad option. */
+export function createMetricStore(kind: 'cassandra', opts: CreateMetricStoreOptions): CassandraMetricStore;
+export function createMetricStore(kind: 'dynamodb', opts: CreateMetricStoreOptions): DynamoMetricStore;
+export function createMetricStore(kind: 'memory', opts: CreateMetricStoreOptions): MemoryMetricStore;
+export function createMetricStore(kind: StoreKind, opts: CreateMetricStoreOptions): MetricStore;
 export function createMetricStore(kind: StoreKind, opts: CreateMetricStoreOptions): MetricStore {
   const problems: string[] = [];
   if (!STORE_KINDS.includes(kind)) problems.push(`kind: '${String(kind)}' must be one of ${STORE_KINDS.join(', ')}`);

@@ -16,6 +16,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  BatchGetItemCommand,
   BatchWriteItemCommand,
   CreateTableCommand,
   DescribeTableCommand,
@@ -30,9 +31,9 @@ import {
   type ScanCommandOutput,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
-import { POINT_STATS, type MetricPoint } from '../model/metric-point.js';
+import { POINT_STATS, type MetricPoint, type PointStat } from '../model/metric-point.js';
 import { forEachConcurrent } from './bounded-concurrency.js';
-import type { KeySlice, MetricStore, PointId, SeriesId, SeriesPage, SeriesQuery, WriteResult } from './metric-store.js';
+import type { BulkScanStore, KeySlice, MetricStore, MinuteSpan, PointId, PointsPage, SeriesId, SeriesQuery, SeriesRun, WriteResult } from './metric-store.js';
 import { keySliceProblem, planWrite, queryProblem } from './point-rules.js';
 import { backoffDelayMs, resolveRetryPolicy, retryTransient, type RetryPolicy } from './retry-policy.js';
 import { keyedTable } from './ensure-dynamo-table.js';
@@ -115,8 +116,8 @@ function callFailure(err: unknown, action: string): StoreError {
   return new StoreError(`${action} failed: ${errorMessage(err)}`, { retriable: true, cause: err });
 }
 
-/** MetricStore on DynamoDB: BatchWriteItem in chunks, Query per series, expiry filtered on read. */
-export class DynamoMetricStore implements MetricStore {
+/** MetricStore on DynamoDB: BatchWriteItem in chunks, Query per series, Scan segments for a verify, expiry filtered on read. */
+export class DynamoMetricStore implements MetricStore, BulkScanStore {
   /** Always 'dynamodb'. */
   readonly kind = 'dynamodb' as const;
   /** The environment whose data this store holds. */
@@ -330,62 +331,124 @@ export class DynamoMetricStore implements MetricStore {
     return out;
   }
 
-  /** The series of one parallel-Scan segment (Segment index of TotalSegments count), reading keys only. */
-  async listSeries(slice: KeySlice): Promise<SeriesId[]> {
-    const problem = keySliceProblem(slice);
-    if (problem !== undefined) throw new StoreError(`invalid key slice: ${problem}`, { retriable: false });
-    const seen = new Set<string>();
-    const pages = this.pages('scan series', (startKey) => this.client.send(this.seriesScan(slice, startKey)));
-    for await (const items of pages) for (const item of items) if (item.series?.S !== undefined) seen.add(item.series.S);
-    return [...seen].map((key) => {
-      const cut = key.indexOf('#');
-      return { app: key.slice(0, cut), metric: key.slice(cut + 1) };
-    });
-  }
-
   /**
-   * One page of a parallel-Scan segment, reading keys only: up to `limit` items (DynamoDB has no
-   * distinct-partition listing, so a scan reads every item's key). The cursor is the page's
-   * LastEvaluatedKey as JSON. The segment's progress cannot be known; it is reported as 0 until done.
+   * One page of a parallel-Scan segment (Segment = slice.index of TotalSegments = slice.count),
+   * strongly consistent, keeping the items inside the span (a FilterExpression: DynamoDB still reads,
+   * and charges, every item of the page). DynamoDB keeps a partition key's items together, sorted by
+   * sort key, and a Scan returns them so: the page is cut into runs of one series each. The cursor
+   * is an item key as JSON (the page's LastEvaluatedKey, or a run's last item).
    */
-  async listSeriesPage(slice: KeySlice, cursor: string | null, limit: number): Promise<SeriesPage> {
-    const problem = keySliceProblem(slice);
-    if (problem !== undefined) throw new StoreError(`invalid key slice: ${problem}`, { retriable: false });
-    let startKey: Record<string, AttributeValue> | undefined;
-    if (cursor !== null) {
-      try {
-        startKey = JSON.parse(cursor) as Record<string, AttributeValue>;
-      } catch {
-        throw new StoreError(`invalid listing cursor ${JSON.stringify(cursor)}: a DynamoDB key as JSON`, { retriable: false });
-      }
-    }
-    const page: ScanCommandOutput = await this.run('scan series page', () =>
-      this.client.send(this.seriesScan(slice, startKey, Math.max(1, Math.min(limit * 50, 10_000)))),
-    );
-    const seen = new Set<string>();
-    for (const item of page.Items ?? []) if (item.series?.S !== undefined) seen.add(item.series.S);
-    const next = page.LastEvaluatedKey === undefined ? null : JSON.stringify(page.LastEvaluatedKey);
-    return {
-      series: [...seen].map((key) => ({ app: key.slice(0, key.indexOf('#')), metric: key.slice(key.indexOf('#') + 1) })),
-      next,
-      progress: next === null ? 1 : 0,
-    };
-  }
-
-  /** Whether any item of the series is stored (expired ones not yet deleted included, as listSeries lists them). */
-  async hasSeries(series: SeriesId): Promise<boolean> {
-    const out = await this.run('has series', () =>
+  async scanPoints(slice: KeySlice, span: MinuteSpan, cursor: string | null, limit?: number): Promise<PointsPage> {
+    const problem = keySliceProblem(slice) ?? spanProblem(span);
+    if (problem !== undefined) throw new StoreError(`invalid scan: ${problem}`, { retriable: false });
+    if (limit !== undefined && !(Number.isSafeInteger(limit) && limit >= 1)) throw new StoreError(`invalid scan limit ${limit}`, { retriable: false });
+    const startKey = cursor === null ? undefined : parseCursor(cursor);
+    const page: ScanCommandOutput = await this.run('scan points', () =>
       this.client.send(
-        new QueryCommand({
+        new ScanCommand({
           TableName: this.table,
-          KeyConditionExpression: 'series = :s',
-          ExpressionAttributeValues: { ':s': { S: seriesKey(series.app, series.metric) } },
-          ProjectionExpression: 'series',
-          Limit: 1,
+          Segment: slice.index,
+          TotalSegments: slice.count,
+          ConsistentRead: true, // as readSeries: the verify must see every acknowledged write
+          ExclusiveStartKey: startKey,
+          Limit: limit,
+          FilterExpression: '#minute BETWEEN :from AND :to',
+          // app and metric are in the key already: fewer attributes to send and parse.
+          ProjectionExpression: SCAN_PROJECTION,
+          ExpressionAttributeNames: SCAN_NAMES,
+          ExpressionAttributeValues: { ':from': { N: String(span.fromMinute) }, ':to': { N: String(span.toMinute) } },
         }),
       ),
     );
-    return (out.Items ?? []).length > 0;
+    const now = this.now();
+    const runs: SeriesRun[] = [];
+    const met = new Set<string>();
+    let run: SeriesRun | undefined;
+    let key = '';
+    let lastMinute = -Infinity;
+    const close = (): void => {
+      if (run !== undefined) run.after = JSON.stringify({ series: { S: key }, minute: { N: String(lastMinute) } });
+    };
+    for (const item of page.Items ?? []) {
+      const k = item.series?.S;
+      const minute = item.minute?.N === undefined ? NaN : Number(item.minute.N);
+      if (k === undefined || !Number.isSafeInteger(minute)) throw new StoreError(`item in ${this.table} lacks its key (series, minute)`, { retriable: false });
+      if (run === undefined || k !== key) {
+        if (met.has(k)) throw apartError(this.table, k);
+        met.add(k);
+        close();
+        const cut = k.indexOf('#');
+        run = { series: { app: k.slice(0, cut), metric: k.slice(cut + 1) }, points: [], returned: 0, after: '' };
+        runs.push(run);
+        key = k;
+      } else if (minute <= lastMinute) {
+        throw apartError(this.table, k);
+      }
+      lastMinute = minute;
+      run.returned++;
+      const expiresAtSeconds = item[DYNAMO_TTL_ATTRIBUTE]?.N !== undefined ? Number(item[DYNAMO_TTL_ATTRIBUTE].N) : this.expiresAtSeconds(minute);
+      if (expiresAtSeconds * 1000 <= now) continue; // as readSeries: expired items are never served
+      run.points.push(this.statsOf(run.series, minute, item));
+    }
+    close();
+    return { runs, next: page.LastEvaluatedKey === undefined ? null : JSON.stringify(page.LastEvaluatedKey), scanned: page.ScannedCount ?? 0 };
+  }
+
+  /**
+   * Which probed series hold an item inside the span: first the probe's own minute, 100 keys to a
+   * BatchGetItem (one small read each), then a one-item Query of the span for each series that
+   * minute did not answer for. Strongly consistent, expired items included (as scanPoints returns
+   * them).
+   */
+  async seriesHeldWithin(probes: readonly PointId[], span: MinuteSpan): Promise<Set<string>> {
+    const problem = spanProblem(span);
+    if (problem !== undefined) throw new StoreError(`invalid probe: ${problem}`, { retriable: false });
+    const held = new Set<string>();
+    const byKey = new Map<string, PointId>();
+    for (const p of probes) if (!p.app.includes('#') && !p.metric.includes('#')) byKey.set(seriesKey(p.app, p.metric), p);
+    const direct = [...byKey.entries()].filter(([, p]) => p.minute >= span.fromMinute && p.minute <= span.toMinute);
+    const chunks: [string, PointId][][] = [];
+    for (let i = 0; i < direct.length; i += DYNAMO_BATCH_GET_SIZE) chunks.push(direct.slice(i, i + DYNAMO_BATCH_GET_SIZE));
+    await forEachConcurrent(chunks, this.chunkConcurrency, async (chunk) => {
+      for (const k of await this.batchGetKeys(chunk.map(([k, p]) => ({ series: { S: k }, minute: { N: String(p.minute) } })))) held.add(k);
+    });
+    const rest = [...byKey.keys()].filter((k) => !held.has(k));
+    await forEachConcurrent(rest, this.chunkConcurrency, async (k) => {
+      const out = await this.run('probe series', () =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.table,
+            KeyConditionExpression: 'series = :s AND #minute BETWEEN :from AND :to',
+            ExpressionAttributeNames: { '#minute': 'minute' },
+            ExpressionAttributeValues: { ':s': { S: k }, ':from': { N: String(span.fromMinute) }, ':to': { N: String(span.toMinute) } },
+            ProjectionExpression: 'series',
+            ConsistentRead: true,
+            Limit: 1,
+          }),
+        ),
+      );
+      if ((out.Items ?? []).length > 0) held.add(k);
+    });
+    return held;
+  }
+
+  /** The series keys of the given item keys that exist, retrying unprocessed keys with backoff. */
+  private async batchGetKeys(keys: Record<string, AttributeValue>[]): Promise<string[]> {
+    const found: string[] = [];
+    let pending = keys;
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      const out = await this.run('batch get', () =>
+        this.client.send(new BatchGetItemCommand({ RequestItems: { [this.table]: { Keys: pending, ProjectionExpression: 'series', ConsistentRead: true } } })),
+      );
+      for (const item of out.Responses?.[this.table] ?? []) if (item.series?.S !== undefined) found.push(item.series.S);
+      pending = out.UnprocessedKeys?.[this.table]?.Keys ?? [];
+      if (pending.length === 0) break;
+      if (attempt >= this.retry.maxAttempts) {
+        throw new StoreError(`batch get from ${this.table}: ${pending.length} keys still unprocessed after ${attempt} attempts`, { retriable: true });
+      }
+      await this.backoff('batch get (unprocessed keys)', attempt, `${pending.length} unprocessed keys`);
+    }
+    return found;
   }
 
   /** Deletes items by key in BatchWriteItem chunks, retrying unprocessed ones. */
@@ -431,6 +494,28 @@ export class DynamoMetricStore implements MetricStore {
     return item;
   }
 
+  /** A scanned item's point (its series from the key, as the projection leaves app and metric out). */
+  private statsOf(series: SeriesId, minute: number, item: Record<string, AttributeValue>): MetricPoint {
+    const n = (name: PointStat): number => {
+      const v = item[name];
+      const decoded = v === undefined ? undefined : decodeStat(v);
+      if (decoded === undefined) throw new StoreError(`item in ${this.table} lacks number attribute ${name}`, { retriable: false });
+      return decoded;
+    };
+    return {
+      app: series.app,
+      metric: series.metric,
+      minute,
+      count: n('count'),
+      min: n('min'),
+      max: n('max'),
+      sum: n('sum'),
+      median: n('median'),
+      p95: n('p95'),
+      p99: n('p99'),
+    };
+  }
+
   private fromItem(item: Record<string, AttributeValue>): MetricPoint {
     const s = (name: string): string => {
       const v = item[name]?.S;
@@ -463,19 +548,6 @@ export class DynamoMetricStore implements MetricStore {
     await sleep(delayMs);
   }
 
-  /** attempt(), with every failure turned into a StoreError (for calls where no point is at fault). */
-  /** A Scan of one segment's keys (series only), from startKey, of up to limit items. */
-  private seriesScan(slice: KeySlice, startKey: Record<string, AttributeValue> | undefined, limit?: number): ScanCommand {
-    return new ScanCommand({
-      TableName: this.table,
-      ProjectionExpression: 'series',
-      Segment: slice.index,
-      TotalSegments: slice.count,
-      Limit: limit,
-      ExclusiveStartKey: startKey,
-    });
-  }
-
   /** Every page of a Query or Scan, each call run (retried, its failure classified) like any other. */
   private async *pages(
     action: string,
@@ -491,6 +563,7 @@ export class DynamoMetricStore implements MetricStore {
     } while (startKey !== undefined);
   }
 
+  /** attempt(), with every failure turned into a StoreError (for calls where no point is at fault). */
   private async run<T>(action: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await this.attempt(action, fn);
@@ -549,6 +622,42 @@ export function decodeStat(v: AttributeValue): number | undefined {
   if (v.N !== undefined) return Number(v.N);
   if (v.S !== undefined) return hexToFloat64(v.S);
   return undefined;
+}
+
+/** Most keys in one BatchGetItem call (a DynamoDB limit). */
+export const DYNAMO_BATCH_GET_SIZE = 100;
+
+/** What a verify scan reads of an item: its key, expiry and statistics (app and metric are in the key). */
+const SCAN_NAMES: Record<string, string> = Object.fromEntries(['series', 'minute', DYNAMO_TTL_ATTRIBUTE, ...POINT_STATS].map((a) => [`#${a}`, a]));
+const SCAN_PROJECTION = Object.keys(SCAN_NAMES).join(', ');
+
+/** Why a span of minutes is unusable, or undefined. */
+function spanProblem(span: MinuteSpan): string | undefined {
+  if (span === null || typeof span !== 'object') return 'span must be { fromMinute, toMinute }';
+  const { fromMinute, toMinute } = span;
+  if (!Number.isSafeInteger(fromMinute) || !Number.isSafeInteger(toMinute)) return 'fromMinute and toMinute must be whole epoch milliseconds';
+  if (fromMinute > toMinute) return `the span ends (${toMinute}) before it begins (${fromMinute})`;
+  return undefined;
+}
+
+/** A scan cursor back as the item key it holds. */
+function parseCursor(cursor: string): Record<string, AttributeValue> {
+  try {
+    const key = JSON.parse(cursor) as Record<string, AttributeValue>;
+    if (typeof key?.series?.S === 'string' && typeof key.minute?.N === 'string') return { series: key.series, minute: key.minute };
+  } catch {
+    // reported below
+  }
+  throw new StoreError(`invalid scan cursor ${JSON.stringify(cursor)}: a DynamoDB key (series, minute) as JSON`, { retriable: false });
+}
+
+/** A scan that returned a series' items apart or out of order: comparing runs would be wrong. */
+function apartError(table: string, key: string): StoreError {
+  return new StoreError(
+    `the scan of ${table} returned the items of series ${key} apart or out of minute order; a bulk verify relies on a Scan returning ` +
+      "a partition key's items together in sort-key order",
+    { retriable: false },
+  );
 }
 
 /** Key of an item within one call: series and minute. */

@@ -4,7 +4,20 @@
  * already expired on arrival counted and not stored.
  */
 import { pointKey, type MetricPoint } from '../model/metric-point.js';
-import type { KeySlice, MetricStore, PointId, SeriesId, SeriesPage, SeriesQuery, WriteResult } from './metric-store.js';
+import type {
+  BulkScanStore,
+  KeySlice,
+  ListedSeries,
+  MetricStore,
+  MinuteSpan,
+  PointId,
+  PointsPage,
+  SeriesListing,
+  SeriesListingStore,
+  SeriesQuery,
+  SeriesRun,
+  WriteResult,
+} from './metric-store.js';
 import { assertNoProblems, storeOptionProblems, type StoreOptions } from './store-options.js';
 import { copyPoint, isExpired, keySliceProblem, planWrite, queryProblem, seriesSlice } from './point-rules.js';
 import { StoreError } from './store-error.js';
@@ -13,7 +26,7 @@ import { StoreError } from './store-error.js';
 export type MemoryStoreOptions = StoreOptions;
 
 /** MetricStore kept in a Map; nothing survives the process. */
-export class MemoryMetricStore implements MetricStore {
+export class MemoryMetricStore implements MetricStore, BulkScanStore, SeriesListingStore {
   /** Always 'memory'. */
   readonly kind = 'memory' as const;
   /** The environment whose data this store holds. */
@@ -59,35 +72,65 @@ export class MemoryMetricStore implements MetricStore {
     return out.sort((a, b) => a.minute - b.minute);
   }
 
-  /** The series held, by a hash of their key (the memory store has no key space of its own). */
-  async listSeries(slice: KeySlice): Promise<SeriesId[]> {
+  /**
+   * A slice's items inside the span (a hash of the series key picks the slice: the memory store has
+   * no key space of its own), by series key then minute, `limit` items a page (default 1000); the
+   * cursor is the last item's key as JSON.
+   */
+  async scanPoints(slice: KeySlice, span: MinuteSpan, cursor: string | null, limit = 1000): Promise<PointsPage> {
     const problem = keySliceProblem(slice);
     if (problem !== undefined) throw new StoreError(`invalid key slice: ${problem}`, { retriable: false });
-    const out = new Map<string, SeriesId>();
+    const now = this.now();
+    const at = cursor === null ? null : (JSON.parse(cursor) as [string, number]);
+    const items = [...this.points.values()]
+      .map((p) => ({ key: `${p.app}#${p.metric}`, p }))
+      .filter(({ key, p }) => seriesSlice(key, slice.count) === slice.index && (at === null || key > at[0] || (key === at[0] && p.minute > at[1])))
+      .sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : x.p.minute - y.p.minute));
+    const page = items.slice(0, Math.max(1, limit));
+    const runs: SeriesRun[] = [];
+    for (const { key, p } of page) {
+      if (p.minute < span.fromMinute || p.minute > span.toMinute) continue;
+      let run = runs.at(-1);
+      if (run === undefined || `${run.series.app}#${run.series.metric}` !== key) {
+        run = { series: { app: p.app, metric: p.metric }, points: [], returned: 0, after: '' };
+        runs.push(run);
+      }
+      run.returned++;
+      run.after = JSON.stringify([key, p.minute]);
+      if (!isExpired(p.minute, this.retentionMs, now)) run.points.push(copyPoint(p));
+    }
+    const last = page.at(-1);
+    const next = page.length < items.length && last !== undefined ? JSON.stringify([last.key, last.p.minute]) : null;
+    return { runs, next, scanned: page.length };
+  }
+
+  /** The probed series' keys that hold a point inside the span (expired ones included, until dropped). */
+  async seriesHeldWithin(probes: readonly PointId[], span: MinuteSpan): Promise<Set<string>> {
+    const wanted = new Set(probes.map((p) => `${p.app}#${p.metric}`));
+    const held = new Set<string>();
     for (const p of this.points.values()) {
       const key = `${p.app}#${p.metric}`;
-      if (seriesSlice(key, slice.count) === slice.index) out.set(key, { app: p.app, metric: p.metric });
+      if (wanted.has(key) && p.minute >= span.fromMinute && p.minute <= span.toMinute) held.add(key);
     }
-    return [...out.values()];
+    return held;
   }
 
-  /** One page of the slice's series, sorted by key; the cursor is the last key of the page. */
-  async listSeriesPage(slice: KeySlice, cursor: string | null, limit: number): Promise<SeriesPage> {
-    const all = (await this.listSeries(slice)).map((s) => `${s.app}#${s.metric}`).sort();
-    const rest = cursor === null ? all : all.filter((k) => k > cursor);
+  /** The slice's series with a point inside the span, by key; a series' position is its key. */
+  async listSeriesWithin(slice: KeySlice, span: MinuteSpan, position: string | null, limit: number): Promise<SeriesListing> {
+    const problem = keySliceProblem(slice);
+    if (problem !== undefined) throw new StoreError(`invalid key slice: ${problem}`, { retriable: false });
+    const first = new Map<string, ListedSeries>();
+    for (const p of this.points.values()) {
+      const key = `${p.app}#${p.metric}`;
+      if (seriesSlice(key, slice.count) !== slice.index || p.minute < span.fromMinute || p.minute > span.toMinute) continue;
+      const seen = first.get(key);
+      if (seen === undefined || p.minute < seen.firstMinute) first.set(key, { series: { app: p.app, metric: p.metric }, firstMinute: p.minute, position: key });
+    }
+    const all = [...first.values()].sort((x, y) => (x.position < y.position ? -1 : x.position > y.position ? 1 : 0));
+    const rest = position === null ? all : all.filter((s) => s.position >= position);
     const page = rest.slice(0, Math.max(1, limit));
     const done = all.length - rest.length + page.length;
-    return {
-      series: page.map((k) => ({ app: k.slice(0, k.indexOf('#')), metric: k.slice(k.indexOf('#') + 1) })),
-      next: page.length < rest.length ? page[page.length - 1]! : null,
-      progress: all.length === 0 ? 1 : done / all.length,
-    };
-  }
-
-  /** Whether any point of the series is held. */
-  async hasSeries(series: SeriesId): Promise<boolean> {
-    for (const p of this.points.values()) if (p.app === series.app && p.metric === series.metric) return true;
-    return false;
+    return { series: page, more: page.length < rest.length, progress: all.length === 0 ? 1 : done / all.length };
   }
 
   /** Deletes the keys given. */

@@ -29,24 +29,90 @@ export interface PointId extends SeriesId {
 }
 
 /**
- * One of `count` disjoint parts of a store's key space, for listing it in parallel: DynamoDB's
+ * One of `count` disjoint parts of a store's key space, for walking it in parallel: DynamoDB's
  * parallel Scan segments, Cassandra's token ranges. Every series is in exactly one slice of a store
- * (slices of the two stores hold different series: callers merge the listings).
+ * (slices of the two stores hold different series: the two stores order keys differently).
  */
 export interface KeySlice {
   index: number;
   count: number;
 }
 
+/** A range of minutes, both ends inclusive (epoch ms, multiples of 60 000). */
+export interface MinuteSpan {
+  fromMinute: number;
+  toMinute: number;
+}
+
+/** One series' points as a bulk scan met them: together, ascending by minute. */
+export interface SeriesRun {
+  series: SeriesId;
+  /** Its live points of the span on this page, ascending by minute (expired items left out, as readSeries does). */
+  points: MetricPoint[];
+  /** Items of the span the store returned on this page, expired ones included. */
+  returned: number;
+  /** Cursor that resumes the scan just after this run's last item (in any process). */
+  after: string;
+}
+
 /**
- * One page of a slice's series listing: `next` resumes the listing after this page (null: the
- * slice is done). A cursor is plain text, valid in any process (a restarted worker resumes with it).
+ * One page of a slice's bulk scan. A series' items come together and in minute order, so every
+ * run but the last is whole; the last may continue on the next page (the caller joins them).
  */
-export interface SeriesPage {
-  series: SeriesId[];
+export interface PointsPage {
+  runs: SeriesRun[];
+  /** Resumes the scan after this page (null: the slice is done). */
   next: string | null;
-  /** How far through its slice the listing is after this page, 0..1 (an estimate where the store cannot tell). */
+  /** Items the store read for this page, inside the span or not (what a scan is charged for). */
+  scanned: number;
+}
+
+/**
+ * The store a verify reads in bulk (the new store): every point of a slice's series inside a span,
+ * page by page, and which series hold any item inside a span.
+ */
+export interface BulkScanStore {
+  /**
+   * One page of the slice's items inside the span, from `cursor` (null: the slice's start), about
+   * `limit` items read at most (default: the store's page size). Throws a non-retriable
+   * StoreError if the store returns a series' items apart or out of minute order.
+   */
+  scanPoints(slice: KeySlice, span: MinuteSpan, cursor: string | null, limit?: number): Promise<PointsPage>;
+  /**
+   * The keys ("app#metric") of the probed series that hold any item (expired or not) inside the
+   * span. Each probe names a minute to try first (the series' first minute in the other store).
+   */
+  seriesHeldWithin(probes: readonly PointId[], span: MinuteSpan): Promise<Set<string>>;
+}
+
+/** A series with a point inside a span, as the listing met it. */
+export interface ListedSeries {
+  series: SeriesId;
+  /** Its first minute inside the span. */
+  firstMinute: number;
+  /** Where the listing met it (a token): the listing resumes at a position, inclusive. */
+  position: string;
+}
+
+/** One page of a slice's listing of series with a point inside a span. */
+export interface SeriesListing {
+  series: ListedSeries[];
+  /** False when the slice's listing is over. */
+  more: boolean;
+  /** How far through its slice the listing is after this page, 0..1. */
   progress: number;
+}
+
+/**
+ * The store a verify lists (the old store): the series of a slice that hold a point inside a span,
+ * one row each, in the store's key order.
+ */
+export interface SeriesListingStore {
+  /**
+   * Up to `limit` series of the slice with a row inside the span, from `position` inclusive (null:
+   * the slice's start), in key order; rows at `position` already handled are the caller's to skip.
+   */
+  listSeriesWithin(slice: KeySlice, span: MinuteSpan, position: string | null, limit: number): Promise<SeriesListing>;
 }
 
 /** Outcome of writing a batch: points stored, and points the store rejected (with why). */
@@ -72,18 +138,6 @@ export interface MetricStore {
   writePoints(points: MetricPoint[]): Promise<WriteResult>;
   /** Reads one series, ascending by minute, never returning an expired point. */
   readSeries(query: SeriesQuery): Promise<MetricPoint[]>;
-  /**
-   * The series with at least one stored row in this slice of the key space (expired rows not yet
-   * deleted included: a series is listed if it may hold anything), in no particular order.
-   */
-  listSeries(slice: KeySlice): Promise<SeriesId[]>;
-  /**
-   * The same listing one page at a time, from `cursor` (null: the slice's start), about `limit`
-   * series or rows per page; a series may appear on two consecutive pages (callers skip repeats).
-   */
-  listSeriesPage(slice: KeySlice, cursor: string | null, limit: number): Promise<SeriesPage>;
-  /** Whether the store holds any row of the series (as listSeries would list it). */
-  hasSeries(series: SeriesId): Promise<boolean>;
   /** Deletes points by key (absent keys are fine); returns how many keys it was asked to delete. */
   deletePoints(keys: PointId[]): Promise<number>;
   /** Releases connections. */

@@ -59,38 +59,56 @@ describe('benchmarks (smoke runs)', () => {
     assert.match(r.stderr, /\[bench:pipeline +\d+ s\]/, 'progress lines while it runs');
   });
 
-  it('bench:query prints the served and control acknowledgement figures', async () => {
-    const r = await run('bench:query', ['--apps', '5', '--hours', '1', '--round', '2s', '--rounds', '1', '--acks', '3', '--connections', '4'], 300_000);
+  it('bench:query prints the saturated, fixed-rate and control acknowledgement figures', async () => {
+    const r = await run(
+      'bench:query',
+      ['--apps', '5', '--hours', '1', '--round', '2s', '--rounds', '1', '--acks', '3', '--connections', '4', '--levels', '25'],
+      300_000,
+    );
     assert.equal(r.code, 0, r.stderr.slice(-3000));
     const f = figures(r.stdout, r.stderr);
     assertPositive(f, [
-      'qps',
-      'served_p50_ms_science_off',
-      'served_p99_ms_science_off',
-      'served_p50_ms_science_on',
-      'served_p99_ms_science_on',
-      'science_p99_overhead_ratio',
+      'qps_saturated',
+      'served_p50_ms_science_off_saturated',
+      'served_p99_ms_science_off_saturated',
+      'served_p50_ms_science_on_saturated',
+      'served_p99_ms_science_on_saturated',
+      'science_p99_overhead_ratio_saturated',
+      'offered_qps_at_25pct',
+      'qps_science_off_at_25pct',
+      'served_p99_ms_science_off_at_25pct',
+      'served_p99_ms_science_on_at_25pct',
+      'science_p99_overhead_ratio_at_25pct',
+      'served_p99_ms_old_store_at_25pct',
+      'served_p99_ms_new_store_at_25pct',
       'control_ack_p50_ms',
       'control_ack_p99_ms',
-      'cpu_cores_science_off_query',
+      'cpu_cores_science_off_saturated_query',
+      'cpu_cores_science_on_at_25pct_query',
     ]);
+    // The fixed rate is a quarter of the capacity the same run measured.
+    assert.ok(Math.abs(f.offered_qps_at_25pct! - f.qps_saturated! * 0.25) <= 1, `offered ${f.offered_qps_at_25pct} of ${f.qps_saturated}`);
     assert.equal(f.control_changes, 3);
     assert.ok((f.data_plane_instances ?? 0) >= 6, `${f.data_plane_instances} instances listening`);
   });
 
-  it('bench:verify prints the verify speed and the ETA it gives at the seed scale', async () => {
-    const r = await run('bench:verify', ['--series', '12', '--minutes', '10', '--slices', '1,2'], 300_000);
+  it('bench:verify prints the verify speed with 1 and 2 workers, what each process used, and the ETA it gives at the seed scale', async () => {
+    const r = await run('bench:verify', ['--series', '12', '--minutes', '10', '--workers', '1,2', '--slices', '2'], 300_000);
     assert.equal(r.code, 0, r.stderr.slice(-3000));
     const f = figures(r.stdout, r.stderr);
     assertPositive(f, [
       'verify_points_per_s',
       'verify_points_read_per_s',
-      'verify_points_per_s_1_slices',
-      'verify_points_per_s_2_slices',
+      'verify_points_per_s_1_workers',
+      'verify_points_per_s_2_workers',
+      'verify_points_per_s_1w_2s',
+      'verify_points_per_s_2w_2s',
+      'verify_cpu_cores_1_workers_worker',
+      'worker_rss_mb',
       'seed_points',
       'verify_eta_hours_at_seed_scale',
       'verify_eta_hours_at_default_limit',
-      'slices_needed_within_retention',
+      'workers_needed_within_ttl_wait',
     ]);
     assert.equal(f.points_per_run, 120);
     assert.equal(f.seed_points, 30_000 * 7 * 86_400);
