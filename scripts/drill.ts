@@ -147,8 +147,9 @@ runMain(USAGE, async (argv) => {
   const cassandraClient = createCassandraClient(cfg);
   const dynamo = createDynamoClient(cfg);
   const oldStore = createMetricStore('cassandra', { env, retentionMs: 7 * 86_400_000, cassandraClient, closeClient: false });
-  const page = await oldStore.listSeriesPage({ index: 0, count: 1 }, null, apps);
-  const series = page.series.slice(0, apps);
+  const nowMinute = minuteOf(Date.now());
+  const page = await oldStore.listSeriesWithin({ index: 0, count: 1 }, { fromMinute: nowMinute - 5 * MINUTE_MS, toMinute: nowMinute }, null, apps);
+  const series = page.series.slice(0, apps).map((s) => s.series);
   if (series.length === 0) {
     console.error(`the old store of ${env} holds no series yet: is npm start's traffic running?`);
     return 2;
