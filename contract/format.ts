@@ -130,3 +130,12 @@ export function formatSampledRate(part: number, whole: number, minSample = 1, no
   if (whole < minSample) return `not enough ${noun} to judge (${formatCount(whole)} of ${formatCount(minSample)} needed)`;
   return `${formatPercent(part / whole)} of ${formatCount(whole)} ${noun}`;
 }
+
+/**
+ * A refusal of the workflow in the words of the surface that shows it: the workflow names the
+ * request's field (overridePromotionOrder); the CLI says its flag, the console its checkbox.
+ */
+export function refusalWords(message: string, surface: 'cli' | 'console'): string {
+  const how = surface === 'cli' ? 'repeat with --override-promotion-order and a --reason' : 'tick “override promotion order” and give a reason';
+  return message.replace(/repeat with overridePromotionOrder and a reason/g, how);
+}

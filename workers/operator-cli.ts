@@ -11,7 +11,20 @@ import { loadConfig } from '../config/config.js';
 import { parseCommandLine, runMain, UsageError } from '../kit/cli.js';
 import { listLiveInstances, readLatestControlState } from '../pipeline/clients/control-state-publisher.js';
 import type { Heartbeat } from '../pipeline/kernel/control/control-state.js';
-import { STAGES, type MigrationState, type UpdateResult } from '../contract/index.js';
+import {
+  formatDurationWords,
+  formatPercent,
+  formatSampledRate,
+  formatUtc,
+  gateDetailWords,
+  nextStep,
+  nextStepLine,
+  refusalWords,
+  STAGES,
+  type MigrationLookupView,
+  type MigrationStateView,
+  type UpdateResult,
+} from '../contract/index.js';
 import { callConsole, ConsoleApiError, consoleApiFromEnv } from './console-api.js';
 import { parseRange, repairStatus, runRepair, runVerify, verifyStatus } from './verify-commands.js';
 
@@ -43,7 +56,8 @@ commands:
 
 options:
   --reason <text>     why (recorded in the audit log; required for every action)
-  --override-promotion-order   advance even though the previous environment has not got there
+  --override-promotion-order   start or advance even though the previous environment has not got there
+                      (recorded in the audit log as an override, with your --reason)
   --demo              start with demo-scale policy (minutes instead of days)
   --request-id <id>   idempotency key (default: a new one; repeat it to retry safely)
 
@@ -59,7 +73,7 @@ verify and repair options:
   --no-wait           start the run and return (follow it with verify status / repair status)`;
 
 /** What the console answers for a migration's state. */
-type Lookup = { kind: 'running'; state: MigrationState } | { kind: 'none' } | { kind: 'closed'; status: string } | { kind: 'unreachable'; message: string };
+type Lookup = MigrationLookupView;
 
 runMain(USAGE, async (argv) => {
   // Who acts is the token's owner, decided by the console: no flag may claim otherwise, and no
@@ -118,18 +132,21 @@ runMain(USAGE, async (argv) => {
       );
       // The workflow's controlVersion is what it last published; the data plane may apply a newer
       // one (a fault-switch change) or still an older one, so status shows both (read from the topic).
-      const kafka = createKafka(cfg);
+      // Quiet: kafkajs would print its own ERROR lines (a broker connection closing, with stack
+      // traces) between the environments; a failed read is said in the report instead.
+      const kafka = createKafka(cfg, { quiet: true });
       const instances = await listLiveInstances(kafka, { timeoutMs: 10_000 }).catch((err: Error) => err);
       for (const e of envs) {
         const latest = await readLatestControlState(kafka, e, 10_000).then(
           (c) => c?.version ?? 0,
           (err: Error) => err,
         );
-        const m = answer.envs.find((x) => x.env === e)?.migration;
-        if (m?.kind === 'running') console.log(formatState(m.state));
-        else if (m?.kind === 'none') console.log(`${e}: not started (npm run ops -- start ${e})`);
-        else if (m?.kind === 'closed') console.log(`${e}: ${m.status.toLowerCase()}`);
-        else console.log(`${e}: unavailable (${m?.kind === 'unreachable' ? m.message : 'no answer'})`);
+        const m: Lookup = answer.envs.find((x) => x.env === e)?.migration ?? { kind: 'unreachable', message: 'no answer' };
+        if (m.kind === 'running') console.log(formatState(m.state));
+        else if (m.kind === 'none') console.log(`${e}: not started (npm run ops -- start ${e})`);
+        else if (m.kind === 'closed') console.log(`${e}: ${m.status.toLowerCase()}`);
+        else console.log(`${e}: unavailable (${m.message})`);
+        console.log(`  next: ${nextStepLine(nextStep(m, Date.now()))}`);
         console.log(formatApplied(e, latest, instances));
       }
       return;
@@ -170,7 +187,7 @@ runMain(USAGE, async (argv) => {
     let body: Record<string, unknown>;
     switch (command) {
       case 'start':
-        body = { ...actor, demo: flags.demo };
+        body = { ...actor, demo: flags.demo, overridePromotionOrder: flags['override-promotion-order'] };
         break;
       case 'advance': {
         const from = flags.from;
@@ -208,7 +225,8 @@ runMain(USAGE, async (argv) => {
   } catch (err) {
     if (err instanceof ConsoleApiError) {
       // 409: the workflow refused the request (its reason); 401/403: the token or the role; others: say what the console said.
-      console.error(err.status === 409 ? err.message : `refused (${err.status || 'no answer'}): ${err.message}`);
+      const message = refusalWords(err.message, 'cli');
+      console.error(err.status === 409 ? message : `refused (${err.status || 'no answer'}): ${message}`);
       process.exitCode = err.status === 0 || err.status >= 500 ? 3 : 1;
       return;
     }
@@ -228,17 +246,23 @@ function formatApplied(env: string, latest: number | Error, instances: Heartbeat
   return `  ${topic}; live instances apply ${parts.join('; ')}`;
 }
 
-/** One environment's state as a few readable lines. */
-function formatState(s: MigrationState): string {
-  const t = (ms: number | null): string => (ms === null ? '-' : new Date(ms).toISOString());
+/** One environment's state as a few readable lines, in the console's units (UTC times, percents with their sample). */
+function formatState(s: MigrationStateView): string {
   const lines = [
     `${s.env}: ${s.stage}${s.ramp ? ` ${s.ramp}%` : ''}${s.paused ? ' (paused)' : ''}${s.pendingApproval ? ' (awaiting decommission approval)' : ''}`,
-    `  coverage horizon ${t(s.coverageHorizon)}; control state v${s.controlVersion}; TTL gate ${t(s.ttlGateAt)}`,
+    `  coverage horizon ${formatUtc(s.coverageHorizon)}; control state v${s.controlVersion}${s.ttlGateAt !== null ? `; TTL gate ${formatUtc(s.ttlGateAt)}` : ''}`,
   ];
-  if (s.rolledBack) lines.push(`  ROLLED BACK automatically at ${t(s.rolledBack.at)}: ${s.rolledBack.reason}`);
-  for (const g of s.gates) lines.push(`  gate ${g.passed ? 'ok ' : 'NOT'} ${g.name}: ${g.detail}`);
+  if (s.rolledBack) lines.push(`  ROLLED BACK automatically at ${formatUtc(s.rolledBack.at)}: ${s.rolledBack.reason}`);
+  for (const g of s.gates) lines.push(`  gate ${g.name} ${g.passed ? 'met' : 'not met'}: ${gateDetailWords(g)}`);
   const last = s.evaluations[s.evaluations.length - 1];
-  if (last)
-    lines.push(`  last evaluation ${t(last.at)}: ${last.comparisons} comparisons, mismatch rate ${(last.mismatchRate * 100).toFixed(3)}%, ${last.verdict}`);
+  if (last) {
+    const need = s.policy?.minSamplesForRollback ?? 1;
+    const judged = last.comparisons < need ? '' : last.mismatchRate > (s.policy?.maxMismatchRate ?? 1) ? ', above the gate' : ', within the gate';
+    const window = s.policy ? ` over ${formatDurationWords(s.policy.evaluationWindowMs)}` : '';
+    lines.push(
+      `  last evaluation ${formatUtc(last.at)} at ${last.stage} ${last.ramp}%: mismatch rate ${formatSampledRate(last.mismatches, last.comparisons, need)}${window}${judged}`,
+    );
+  }
+  if (s.faultRate) lines.push(`  fault switch on: the new-store writer corrupts ${formatPercent(s.faultRate)} of points`);
   return lines.join('\n');
 }

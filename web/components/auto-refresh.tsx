@@ -2,6 +2,7 @@
 
 import { useRouter } from 'next/navigation';
 import { useEffect, useState } from 'react';
+import { formatUtcClock } from '../../contract';
 
 /**
  * Re-renders the page's server components every few seconds (live data without a manual
@@ -20,8 +21,8 @@ export function AutoRefresh({ intervalMs = 3000 }: { intervalMs?: number }) {
     return () => clearInterval(id);
   }, [router, intervalMs]);
   return (
-    <span className="live" title="the page refreshes itself">
-      live{last ? ` · ${new Date(last).toLocaleTimeString()}` : ''}
+    <span className="live" title="the page refreshes itself every few seconds; every time in the console is UTC" data-testid="live-clock">
+      live{last ? ` · ${formatUtcClock(last)}` : ''}
     </span>
   );
 }

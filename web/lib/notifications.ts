@@ -42,6 +42,9 @@ export interface ReceivedView {
   path: string;
   format: 'json' | 'slack' | 'other';
   notificationId: string | null;
+  /** The event's environment and kind as the notifier's headers name them (null from older receivers). */
+  env?: string | null;
+  kind?: string | null;
   body: Partial<NotificationPayload> & { text?: string };
 }
 

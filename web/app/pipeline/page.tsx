@@ -1,4 +1,5 @@
-import { num, relative } from '../../components/format';
+import { duration, num, relative } from '../../components/format';
+import type { Throughput } from '../../lib/fleet';
 import { OutageBanner } from '../../components/outage-banner';
 import { loadPipeline } from '../../lib/data';
 import { requirePageUser } from '../../lib/session';
@@ -17,10 +18,15 @@ export default async function PipelinePage() {
           <h2>{env}</h2>
           <dl className="facts">
             <dt>throughput</dt>
-            <dd>
-              {f?.throughput.observationBatchesPerSec === null || f === null ? '–' : f.throughput.observationBatchesPerSec.toFixed(1)} observation batches/s
-              into <code>{env}.observations</code> · {f?.throughput.metricPointsPerSec == null ? '–' : f.throughput.metricPointsPerSec.toFixed(1)} metric
-              points/s into <code>{env}.metrics</code>
+            <dd data-testid={`throughput-${env}`}>
+              {f === null ? (
+                'unknown (Kafka is unreachable)'
+              ) : (
+                <>
+                  <Rate t={f.throughput.observationBatches} unit="observation batches/s" /> into <code>{env}.observations</code> ·{' '}
+                  <Rate t={f.throughput.metricPoints} unit="metric points/s" /> into <code>{env}.metrics</code>
+                </>
+              )}
             </dd>
             <dt>dead letters</dt>
             <dd data-testid={`dlq-${env}`}>
@@ -92,5 +98,15 @@ export default async function PipelinePage() {
         </section>
       ))}
     </>
+  );
+}
+
+/** A throughput figure over the span it was measured on, or that it is still being measured. */
+function Rate({ t, unit }: { t: Throughput; unit: string }) {
+  if (t.perSec === null) return <span className="muted">measuring {unit} (a figure once 20 s of readings are in)</span>;
+  return (
+    <span title={`over the last ${duration(t.overMs)}`}>
+      {t.perSec.toFixed(1)} {unit}
+    </span>
   );
 }

@@ -1,5 +1,5 @@
 import { NextResponse, type NextRequest } from 'next/server';
-import { auditCsv } from '../../../../lib/audit-csv';
+import { auditCsv, auditJson } from '../../../../lib/audit-csv';
 import { parseAuditFilters, toAuditQuery } from '../../../../lib/audit-filters';
 import { loadAudit } from '../../../../lib/data';
 import { AccessDeniedError, requireRole } from '../../../../lib/session';
@@ -20,6 +20,7 @@ export async function GET(request: NextRequest): Promise<NextResponse> {
   const params = Object.fromEntries(request.nextUrl.searchParams.entries());
   const format = params.format ?? 'json';
   delete params.format;
+  delete params.page;
   if (format !== 'csv' && format !== 'json') return NextResponse.json({ error: `format must be csv or json, not '${format}'` }, { status: 400 });
   const { filters, problems } = parseAuditFilters(params);
   if (problems.length) return NextResponse.json({ error: 'bad filter', problems }, { status: 400 });
@@ -30,7 +31,7 @@ export async function GET(request: NextRequest): Promise<NextResponse> {
   if (outages.length) return NextResponse.json({ error: outages.map((o) => `${o.service} is unreachable: ${o.message}`).join('; ') }, { status: 503 });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   if (format === 'json') {
-    return new NextResponse(JSON.stringify(entries, null, 2), {
+    return new NextResponse(JSON.stringify(auditJson(entries), null, 2), {
       headers: {
         'x-switchyard-rows': String(entries.length),
         'content-type': 'application/json',
