@@ -120,7 +120,9 @@ export function rampOutlook(
   // The current step: the interval from when it began, and the comparisons still missing at the current rate.
   const rateNow = perMsAtFull === null ? null : (perMsAtFull * comparedPercent(s.stage, s.ramp)) / 100;
   const missing = have === null ? need : Math.max(0, need - have);
-  const samplesWait = missing === 0 ? 0 : rateNow && rateNow > 0 ? missing / rateNow : null;
+  // Counted from the evaluation that saw `have` (comparisons keep arriving after it), so the estimate counts down between evaluations.
+  const seenAt = e?.at ?? s.rampSince;
+  const samplesWait = missing === 0 ? 0 : rateNow && rateNow > 0 ? Math.max(0, missing / rateNow - Math.max(0, now - seenAt)) : null;
   const intervalWait = Math.max(0, p.autoRampIntervalMs - sinceStep);
   const tick = p.evaluationIntervalMs / 2;
   let etaMs: number | null = samplesWait === null ? null : Math.max(intervalWait, samplesWait) + tick;
