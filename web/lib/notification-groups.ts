@@ -3,8 +3,20 @@
  * takes it (generic JSON, Slack-compatible, ...), and the page shows each event once with the
  * formats it was delivered in. Pure functions, shared with the tests.
  */
-import { NOTIFICATION_KINDS } from '../../contract/index.js';
-import type { ReceivedView } from './notifications';
+import { NOTIFICATION_KINDS, type NotificationPayload } from '../../contract/index.js';
+
+/** One message the local receiver got (GET /messages of tools/notifications/receiver.ts). */
+export interface ReceivedView {
+  n: number;
+  receivedAt: number;
+  path: string;
+  format: 'json' | 'slack' | 'other';
+  notificationId: string | null;
+  /** The event's environment and kind as the notifier's headers name them (null from older receivers). */
+  env?: string | null;
+  kind?: string | null;
+  body: Partial<NotificationPayload> & { text?: string };
+}
 
 /** One event and its deliveries. */
 export interface NotificationEvent {

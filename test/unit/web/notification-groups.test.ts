@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { filterNotifications, groupNotifications } from '../../../web/lib/notification-groups.js';
+import { filterNotifications, groupNotifications, type ReceivedView } from '../../../web/lib/notification-groups.js';
 import { parseUtcInput, utcInputValue } from '../../../web/lib/utc-input.js';
-import type { ReceivedView } from '../../../web/lib/notifications.js';
 
 const received = (n: number, o: Partial<ReceivedView> & { body: Record<string, unknown> }): ReceivedView => ({
   n,
