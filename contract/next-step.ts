@@ -32,12 +32,14 @@ export interface NextStep {
   detail: string | null;
 }
 
+/** What the caller may know besides the state: the reads the query service served lately, a minute (for an estimate before the first evaluation). */
+export interface NextStepHints {
+  readsPerMinute?: number;
+}
+
 /** The migration as the console and the CLI look it up. */
 export type MigrationLookupView =
-  | { kind: 'running'; state: MigrationStateView }
-  | { kind: 'none' }
-  | { kind: 'closed'; status: string }
-  | { kind: 'unreachable'; message: string };
+  { kind: 'running'; state: MigrationStateView } | { kind: 'none' } | { kind: 'closed'; status: string } | { kind: 'unreachable'; message: string };
 
 const step = (actor: NextActor, text: string, o: Partial<Pick<NextStep, 'etaMs' | 'action' | 'detail'>> = {}): NextStep => ({
   actor,
@@ -47,10 +49,13 @@ const step = (actor: NextActor, text: string, o: Partial<Pick<NextStep, 'etaMs' 
   detail: o.detail ?? null,
 });
 
-/** "Advance to cutover" / "Advance to TTL wait": the console's button for leaving `stage`. */
+/** A stage in words: "ttl wait", "dual write". */
+const stageWords = (stage: Stage): string => stage.replace('_', ' ');
+
+/** "Advance to cutover" / "Advance to ttl wait": the console's button for leaving `stage`. */
 export function advanceLabel(stage: Stage): string {
   const next = nextStage(stage);
-  return next ? `Advance to ${next.replace('_', ' ')}` : 'Advance';
+  return next ? `Advance to ${stageWords(next)}` : 'Advance';
 }
 
 /** A gate's detail without its verdict prefix ("met: ", "not met: "). */
@@ -109,10 +114,12 @@ export function rampOutlook(
   s: MigrationStateView,
   p: MigrationPolicy,
   now: number,
+  hints: NextStepHints = {},
 ): { steps: number[]; etaMs: number | null; waitingFor: string; comparisonsSoFar: number | null } {
   const all = s.stage === Stage.science ? p.scienceSteps : p.cutoverSteps;
   const steps = all.filter((x) => x > s.ramp);
-  const perMsAtFull = comparisonsPerMsAtFull(s);
+  // Before the first evaluation with figures, the reads the service serves stand in (at 100 % every read is compared).
+  const perMsAtFull = comparisonsPerMsAtFull(s) ?? (hints.readsPerMinute && hints.readsPerMinute > 0 ? hints.readsPerMinute / 60_000 : null);
   const need = p.minSamplesForRollback;
   const e = currentStepEvaluation(s);
   const have = e ? (e.step?.comparisons ?? null) : 0;
@@ -156,9 +163,10 @@ function onlyLocal(g: GateStatus): boolean {
 /** What the exit gate of a stage with figures (science, cutover at 100 %) waits for, once its bake time is over. */
 function gateAtFull(s: MigrationStateView, g: GateStatus | undefined, p: MigrationPolicy | undefined, then: string): NextStep {
   const nextAction = advanceLabel(s.stage);
-  if (g?.passed) return step('operator', `The exit gate is met: an operator advances to ${nextStage(s.stage)}.`, { action: nextAction });
+  if (g?.passed) return step('operator', `The exit gate is met: an operator advances to ${stageWords(nextStage(s.stage)!)}.`, { action: nextAction });
   const every = p ? ` (it checks every ${formatDurationWords(p.evaluationIntervalMs)})` : '';
-  if (!g || onlyLocal(g)) return step('automatic', `Nothing to do: the workflow checks the exit gate's figures next${every}; ${then}.`, { etaMs: p?.evaluationIntervalMs ?? null });
+  if (!g || onlyLocal(g))
+    return step('automatic', `Nothing to do: the workflow checks the exit gate's figures next${every}; ${then}.`, { etaMs: p?.evaluationIntervalMs ?? null });
   const ev = g.evidence;
   const n = (k: string): number | null => (typeof ev[k] === 'number' ? (ev[k] as number) : null);
   const comparisons = n('comparisons');
@@ -200,7 +208,8 @@ function dualWrite(s: MigrationStateView, p: MigrationPolicy | undefined, now: n
     if (left > 0) return step('automatic', `Nothing to do: dual write bakes (the writers must stay healthy); ${then}.`, { etaMs: left });
   }
   const g = s.gates[0];
-  if (g?.passed) return step('operator', 'The exit gate is met (both writers live and caught up): an operator advances to science.', { action: 'Advance to science' });
+  if (g?.passed)
+    return step('operator', 'The exit gate is met (both writers live and caught up): an operator advances to science.', { action: 'Advance to science' });
   if (!g || onlyLocal(g)) {
     const every = p ? `within ${formatDurationWords(p.evaluationIntervalMs)}` : 'shortly';
     return step('automatic', `Nothing to do: the workflow checks the writers ${every}; ${then}.`, { etaMs: p?.evaluationIntervalMs ?? null });
@@ -211,9 +220,9 @@ function dualWrite(s: MigrationStateView, p: MigrationPolicy | undefined, now: n
   return step('automatic', `Nothing to do yet: the writers catch up (${gateDetailWords(g)}); ${then}.`, {});
 }
 
-function ramped(s: MigrationStateView, p: MigrationPolicy | undefined, now: number): NextStep {
+function ramped(s: MigrationStateView, p: MigrationPolicy | undefined, now: number, hints: NextStepHints): NextStep {
   const next = nextStage(s.stage)!;
-  const then = `then an operator advances to ${next.replace('_', ' ')}`;
+  const then = `then an operator advances to ${stageWords(next)}`;
   if (s.rolledBack)
     return step(
       'operator',
@@ -223,9 +232,10 @@ function ramped(s: MigrationStateView, p: MigrationPolicy | undefined, now: numb
   if (s.ramp < 100) {
     if (s.paused) return step('operator', `Paused at ${s.ramp}%: automatic ramping waits until an operator resumes.`, { action: 'Resume' });
     if (!p) return step('automatic', `Nothing to do: ${s.stage} ramps by itself to 100%; ${then}.`, {});
-    const outlook = rampOutlook(s, p, now);
+    const outlook = rampOutlook(s, p, now, hints);
     const upNext = outlook.steps[0]!;
-    if (!p.autoRamp) return step('operator', `Automatic ramping is off: an operator sets the ramp to ${upNext}%.`, { action: 'Set ramp', detail: outlook.waitingFor });
+    if (!p.autoRamp)
+      return step('operator', `Automatic ramping is off: an operator sets the ramp to ${upNext}%.`, { action: 'Set ramp', detail: outlook.waitingFor });
     if ((s.faultRate ?? 0) > 0)
       return step(
         'operator',
@@ -255,7 +265,10 @@ function ramped(s: MigrationStateView, p: MigrationPolicy | undefined, now: numb
 function ttlWait(s: MigrationStateView, p: MigrationPolicy | undefined, now: number): NextStep {
   const then = 'then an operator asks to decommission and an approver approves';
   const g = s.gates[0];
-  if (g?.passed) return step('operator', 'The TTL gate is met: an operator asks to decommission the old store (an approver then approves).', { action: 'Advance to decommission' });
+  if (g?.passed)
+    return step('operator', 'The TTL gate is met: an operator asks to decommission the old store (an approver then approves).', {
+      action: 'Advance to decommission',
+    });
   if (s.ttlGateAt !== null && s.ttlGateAt > now)
     return step('automatic', `Nothing to do: the old store's data ages out; the TTL gate opens at ${formatUtc(s.ttlGateAt)}; ${then}.`, {
       etaMs: s.ttlGateAt - now,
@@ -263,7 +276,11 @@ function ttlWait(s: MigrationStateView, p: MigrationPolicy | undefined, now: num
   const every = p ? formatDurationWords(p.ttlCheckIntervalMs ?? p.evaluationIntervalMs) : 'few seconds';
   if (g && g.evidence.agedOut === false) {
     const oldest = typeof g.evidence.oldestMinute === 'number' ? ` from ${formatUtc(g.evidence.oldestMinute)}` : '';
-    return step('automatic', `Nothing to do yet: the old store still holds data${oldest}, older than the coverage horizon; the workflow checks again every ${every}.`, {});
+    return step(
+      'automatic',
+      `Nothing to do yet: the old store still holds data${oldest}, older than the coverage horizon; the workflow checks again every ${every}.`,
+      {},
+    );
   }
   return step('automatic', `Nothing to do: the workflow checks that the old store holds nothing older than the coverage horizon (every ${every}); ${then}.`, {
     etaMs: p ? (p.ttlCheckIntervalMs ?? p.evaluationIntervalMs) : null,
@@ -271,7 +288,7 @@ function ttlWait(s: MigrationStateView, p: MigrationPolicy | undefined, now: num
 }
 
 /** The next step of a migration as the console and the CLI look it up. */
-export function nextStep(m: MigrationLookupView, now: number): NextStep {
+export function nextStep(m: MigrationLookupView, now: number, hints: NextStepHints = {}): NextStep {
   if (m.kind === 'none') return step('operator', 'No migration yet: an operator creates one on the environment page.', { action: 'Create migration' });
   if (m.kind === 'closed') return step('operator', `The workflow ended (${m.status.toLowerCase()}): an operator creates a new one to migrate again.`, {});
   if (m.kind === 'unreachable') return step('unknown', `Unknown: Temporal is unreachable (${m.message}).`, {});
@@ -284,16 +301,14 @@ export function nextStep(m: MigrationLookupView, now: number): NextStep {
       return dualWrite(s, p, now);
     case Stage.science:
     case Stage.cutover:
-      return ramped(s, p, now);
+      return ramped(s, p, now, hints);
     case Stage.ttlWait:
       return ttlWait(s, p, now);
     case Stage.decommission:
       if (s.pendingApproval)
-        return step(
-          'approver',
-          `An approver other than ${s.approvalRequestedBy ?? 'the requester'} approves dropping the old store (it cannot be undone).`,
-          { action: 'Approve decommission' },
-        );
+        return step('approver', `An approver other than ${s.approvalRequestedBy ?? 'the requester'} approves dropping the old store (it cannot be undone).`, {
+          action: 'Approve decommission',
+        });
       return step(
         'automatic',
         p?.keepOldTables

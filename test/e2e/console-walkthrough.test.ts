@@ -72,7 +72,8 @@ describe('console walkthrough: what happens next, human units, short pages', () 
     ...demoPolicy([pred, env]),
     retentionMs: RETENTION_MS,
     ttlGraceMs: 5_000,
-    rollbackWindowMs: 20_000,
+    // Long enough that TTL wait opens its gate only after the page has shown the wait (its timer counts from cutover at 100 %).
+    rollbackWindowMs: 60_000,
     bakeMs: { dualWrite: 10_000, science: 15_000, cutover: 15_000 },
     scienceSteps: [50, 100],
     cutoverSteps: [50, 100],
@@ -319,9 +320,9 @@ describe('console walkthrough: what happens next, human units, short pages', () 
     await page.getByTestId('ahead-of').waitFor();
     await expectNext(page, 'dual_write', (x) => x.actor === 'automatic' && /bakes|coverage horizon|checks the writers/.test(x.text), 'dual write, baking');
     // The verify form asks for UTC times as text (no locale date picker, no AM/PM).
-    const from = page.locator('input[name=from]').first();
+    const from = page.getByRole('textbox', { name: 'verify from (UTC)' });
     assert.equal(await from.getAttribute('type'), 'text');
-    assert.match((await from.getAttribute('placeholder')) ?? '', /^\d{4}-\d\d-\d\d \d\d:\d\d UTC$/);
+    assert.equal(await from.getAttribute('placeholder'), 'YYYY-MM-DD HH:MM');
     await assertHumanUnits(page, 'the environment page in dual write');
     await screenshot(page, 'walkthrough-2-dual_write');
     await waitFor('the dual-write gate', (s) => s.gates[0]?.passed === true, 120_000);
@@ -336,7 +337,7 @@ describe('console walkthrough: what happens next, human units, short pages', () 
     await screenshot(page, 'walkthrough-3-overview-science');
     await page.goto(`/envs/${env}`);
     await waitFor('science at 100%', (s) => s.stage === 'science' && s.ramp === 100, 180_000);
-    await expectNext(page, 'science', (x) => (x.actor === 'automatic' && /bakes at 100%|gate/.test(x.text)) || x.actor === 'operator', 'science at 100%');
+    await expectNext(page, 'science', (x) => (x.actor === 'automatic' && /science bakes at 100%|exit gate/.test(x.text)) || x.actor === 'operator', 'science at 100%');
     await waitFor('the science gate', (s) => s.gates[0]?.passed === true, 180_000);
     await expectNext(page, 'science', (x) => x.actor === 'operator' && /Advance to cutover/.test(x.text), 'science, gate met');
 

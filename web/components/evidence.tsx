@@ -4,6 +4,9 @@ import { evidenceFacts, type EvidenceFact } from '../../contract';
 // units (contract/evidence-words.ts), wrapped to the width of its box, with the raw JSON one click
 // away behind a disclosure (class "raw": the only place an epoch or a bare fraction appears).
 
+/** The figures a collapsed evidence names in its one line, the first found in this order. */
+const SUMMARY_FIELDS = ['mismatchRate', 'comparisons', 'newStoreErrorRate', 'servedNew', 'coverageHorizon', 'ttlGateAt', 'oldestMinute', 'dynamodbLag', 'error'];
+
 /** The labelled facts as key/value rows (each row carries its raw key in data-key). */
 function Facts({ facts }: { facts: EvidenceFact[] }) {
   return (
@@ -57,15 +60,16 @@ export function Evidence({
     return testId ? <span className="muted" data-testid={testId} /> : null;
   }
   if (collapsed) {
-    const summary = facts
-      .slice(0, 2)
-      .map((f) => `${f.label} ${f.text}`)
-      .join(' · ');
+    const leaf = (f: EvidenceFact): string => f.key.split('.').at(-1) ?? f.key;
+    const headline = SUMMARY_FIELDS.flatMap((k) => facts.filter((f) => leaf(f) === k)).slice(0, 2);
     return (
       <details className="evidence-view evidence-collapsed" data-testid={testId}>
         <summary>
-          {summary}
-          {facts.length > 2 ? <span className="muted"> · {facts.length - 2} more</span> : null}
+          {headline.map((f) => `${f.label} ${f.text}`).join(', ')}
+          <span className="muted">
+            {headline.length ? ' · ' : ''}
+            {facts.length} figure{facts.length === 1 ? '' : 's'}
+          </span>
         </summary>
         <Facts facts={facts} />
         {raw ? <RawJson evidence={evidence!} /> : null}

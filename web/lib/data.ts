@@ -151,19 +151,22 @@ function fleetView(env: string): Pick<EnvOverview, 'instances' | 'instancesKnown
 /** An env's overview from its migration and its science-stats rows of the hour up to minute `to` (null: unreadable). */
 function envOverview(env: string, migration: MigrationLookup, rows: ScienceStatsRow[] | null, to: number, aheadOf: EnvOverview['aheadOf']): EnvOverview {
   const fiveMinutesFrom = to - 4 * MINUTE_MS;
+  const last5m = rows
+    ? summarizeScience(
+        rows.filter((r) => r.minute >= fiveMinutesFrom),
+        fiveMinutesFrom,
+        to,
+      )
+    : null;
+  // The reads of the last five minutes (the current one partly), a minute: the ramp's estimate before its first evaluation.
+  const readsPerMinute = last5m ? (last5m.counters.servedOld + last5m.counters.servedNew) / 4.5 : undefined;
   return {
     env,
     migration,
-    last5m: rows
-      ? summarizeScience(
-          rows.filter((r) => r.minute >= fiveMinutesFrom),
-          fiveMinutesFrom,
-          to,
-        )
-      : null,
+    last5m,
     lastHour: rows ? summarizeScience(rows, to - 59 * MINUTE_MS, to) : null,
     ...fleetView(env),
-    nextStep: nextStep(migration, Date.now()),
+    nextStep: nextStep(migration, Date.now(), { readsPerMinute }),
     aheadOf,
   };
 }

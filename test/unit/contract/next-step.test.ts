@@ -123,6 +123,14 @@ describe('the next step of a migration', () => {
     assert.match(cutover.text, /cutover ramps by itself \(1% → 5% → 25% → 50% → 100%\)/);
   });
 
+  it('before the first evaluation with figures, estimates the ramp from the reads served', () => {
+    const entered = { stage: 'science' as const, ramp: 50, rampSince: T0, coverageHorizon: T0 - MINUTE };
+    assert.equal(next(entered, T0 + SECOND).etaMs, null, 'no figures at all: no estimate');
+    // 600 reads a minute: 300 compared a minute at 50 %, so the 5 needed come within the 30 s step interval.
+    const n = nextStep({ kind: 'running', state: state(entered) }, T0 + SECOND, { readsPerMinute: 600 });
+    assert.equal(n.etaMs, 29 * SECOND + policy.evaluationIntervalMs / 2 + policy.bakeMs.science);
+  });
+
   it('hands science and cutover to a person when ramping cannot go on by itself', () => {
     const base = { stage: 'science' as const, ramp: 25, coverageHorizon: T0 - MINUTE };
     const rolled = next({ ...base, ramp: 0, paused: true, rolledBack: { at: T0, reason: 'mismatch rate 20% > rollback threshold 5%', evidence: {} } }, T0);

@@ -223,7 +223,7 @@ export async function ActionsPanel({ env, user }: { env: string; user: SignedInU
   );
 }
 
-/** The three charts over the minutes that have data (at least the last 15), with a band per stage along the time axis. */
+/** The three charts over the minutes that have data (at least the last 5), with a band per stage along the time axis. */
 export async function ChartsPanel({ env }: { env: string }) {
   const [loaded, { entries }] = await Promise.all([loadEnvDetail(env), loadEnvAudit(env)]);
   if (!loaded) return null;
@@ -239,7 +239,7 @@ export async function ChartsPanel({ env }: { env: string }) {
       servedOld: p.servedOld,
       servedNew: p.servedNew,
     })),
-    { minMinutes: 15 },
+    { minMinutes: 5 },
   );
   return (
     <section className="charts-panel" aria-label="charts">
