@@ -149,6 +149,10 @@ describe('console walkthrough: what happens next, human units, short pages', () 
     while (!(l.stage === stage && check(l))) {
       if (Date.now() > deadline) {
         await screenshot(page, `failed-walkthrough-${stage}`);
+        // How long the page takes to render now (a page slower than its refresh interval lags behind).
+        const t0 = Date.now();
+        const status = (await page.request.get(`/envs/${env}`)).status();
+        console.log(`the environment page answered ${status} in ${Date.now() - t0} ms`);
         assert.fail(`${what}: in ${stage} the page said [${l.stage}] ${l.actor}: ${l.text}`);
       }
       await sleep(300);
@@ -337,7 +341,12 @@ describe('console walkthrough: what happens next, human units, short pages', () 
     await screenshot(page, 'walkthrough-3-overview-science');
     await page.goto(`/envs/${env}`);
     await waitFor('science at 100%', (s) => s.stage === 'science' && s.ramp === 100, 180_000);
-    await expectNext(page, 'science', (x) => (x.actor === 'automatic' && /science bakes at 100%|exit gate/.test(x.text)) || x.actor === 'operator', 'science at 100%');
+    await expectNext(
+      page,
+      'science',
+      (x) => (x.actor === 'automatic' && /science bakes at 100%|exit gate/.test(x.text)) || x.actor === 'operator',
+      'science at 100%',
+    );
     await waitFor('the science gate', (s) => s.gates[0]?.passed === true, 180_000);
     await expectNext(page, 'science', (x) => x.actor === 'operator' && /Advance to cutover/.test(x.text), 'science, gate met');
 

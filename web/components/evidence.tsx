@@ -5,7 +5,17 @@ import { evidenceFacts, type EvidenceFact } from '../../contract';
 // away behind a disclosure (class "raw": the only place an epoch or a bare fraction appears).
 
 /** The figures a collapsed evidence names in its one line, the first found in this order. */
-const SUMMARY_FIELDS = ['mismatchRate', 'comparisons', 'newStoreErrorRate', 'servedNew', 'coverageHorizon', 'ttlGateAt', 'oldestMinute', 'dynamodbLag', 'error'];
+const SUMMARY_FIELDS = [
+  'mismatchRate',
+  'comparisons',
+  'newStoreErrorRate',
+  'servedNew',
+  'coverageHorizon',
+  'ttlGateAt',
+  'oldestMinute',
+  'dynamodbLag',
+  'error',
+];
 
 /** The labelled facts as key/value rows (each row carries its raw key in data-key). */
 function Facts({ facts }: { facts: EvidenceFact[] }) {

@@ -1,7 +1,7 @@
 import 'server-only';
 import { gateDetailWords, Stage, STAGES, type MigrationStateView } from '../../contract';
 import { consoleSettings } from './console-settings';
-import { lookupMigration } from './temporal';
+import { lookupMigrationOnce } from './data';
 
 /** One rule that could refuse an advance: ok true (passes), false (refuses), null (not known yet). */
 export interface AdvanceCheck {
@@ -28,7 +28,7 @@ export async function advanceChecks(env: string, s: MigrationStateView): Promise
   if (i <= 0) checks.push({ rule: 'promotion order', ok: true, text: `${env} is first in the promotion order (${order.join(' → ')})` });
   else {
     const pred = order[i - 1]!;
-    const m = await lookupMigration(pred);
+    const m = await lookupMigrationOnce(pred);
     if (m.kind === 'unreachable')
       checks.push({ rule: 'promotion order', ok: null, text: `the stage of ${pred} (before ${env} in the promotion order) is unknown: ${m.message}` });
     else {

@@ -108,8 +108,8 @@ export interface EnvOverview {
   aheadOf: { predecessor: string; predecessorStage: string } | null;
 }
 
-/** The migration of an env, looked up once per request (the env's card and its successor's share it). */
-const lookupMigrationOnce = cache(lookupMigration);
+/** The migration of an env, looked up once per request (the env's card and its successor's, the advance checks, share it). */
+export const lookupMigrationOnce = cache(lookupMigration);
 
 const stageIndex = (m: MigrationLookup): number | null =>
   m.kind === 'running' ? (STAGES as readonly string[]).indexOf(m.state.stage) : m.kind === 'none' ? -1 : null;
