@@ -139,3 +139,15 @@ export function refusalWords(message: string, surface: 'cli' | 'console'): strin
   const how = surface === 'cli' ? 'repeat with --override-promotion-order and a --reason' : 'tick “override promotion order” and give a reason';
   return message.replace(/repeat with overridePromotionOrder and a reason/g, how);
 }
+
+/**
+ * ISO 8601 UTC times inside a text (the workflow's gate details and reasons write them so, and
+ * recorded histories keep those words) said as the console says times: 2026-12-06T19:24:00.000Z
+ * → 2026-12-06 19:24:00 UTC, 2026-12-05T14:03Z → 2026-12-05 14:03 UTC.
+ */
+export function humanizeTimes(text: string): string {
+  return text.replace(
+    /\b(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(?::(\d{2})(?:\.\d+)?)?Z\b/g,
+    (_m, day: string, hm: string, sec?: string) => `${day} ${hm}${sec ? `:${sec}` : ''} UTC`,
+  );
+}

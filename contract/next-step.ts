@@ -12,7 +12,7 @@
  * only when the workflow will act without anyone (its loop ticks, a timer, a ramp step); an
  * estimate is coarse (formatEta) and is given only when the figures allow one.
  */
-import { formatCount, formatDurationWords, formatEta, formatPercent, formatUtc, formatUtcClock } from './format.js';
+import { formatCount, formatDurationWords, formatEta, formatPercent, formatUtc, formatUtcClock, humanizeTimes } from './format.js';
 import type { Evaluation, GateStatus, MigrationPolicy, MigrationStateView } from './migration.js';
 import { nextStage, Stage } from './names.js';
 
@@ -58,9 +58,9 @@ export function advanceLabel(stage: Stage): string {
   return next ? `Advance to ${stageWords(next)}` : 'Advance';
 }
 
-/** A gate's detail without its verdict prefix ("met: ", "not met: "). */
+/** A gate's detail without its verdict prefix ("met: ", "not met: "), its times in UTC words. */
 export function gateDetailWords(g: Pick<GateStatus, 'detail'>): string {
-  return g.detail.replace(/^(not met|met|not checked yet): /, '');
+  return humanizeTimes(g.detail.replace(/^(not met|met|not checked yet): /, ''));
 }
 
 /** The share of reads compared in a stage at a ramp (science compares ramp %, cutover and ttl_wait every read). */
@@ -226,7 +226,7 @@ function ramped(s: MigrationStateView, p: MigrationPolicy | undefined, now: numb
   if (s.rolledBack)
     return step(
       'operator',
-      `Rolled back automatically at ${formatUtcClock(s.rolledBack.at)} (${s.rolledBack.reason}). An operator fixes the cause, then resumes; ramping waits until then.`,
+      `Rolled back automatically at ${formatUtcClock(s.rolledBack.at)} (${humanizeTimes(s.rolledBack.reason)}). An operator fixes the cause, then resumes; ramping waits until then.`,
       { action: 'Resume' },
     );
   if (s.ramp < 100) {

@@ -10,6 +10,7 @@ import {
   formatPercent,
   formatUtc,
   gateDetailWords,
+  humanizeTimes,
   NotificationKind,
   Stage,
   type AuditEntry,
@@ -62,7 +63,7 @@ export function notificationFromAudit(e: AuditEntry, consoleUrl: string | null):
       ...base,
       kind: NotificationKind.automaticRollback,
       title: `${e.env}: automatic rollback in ${e.to} at ${num(ev.ramp) ?? '?'}%: ${readsAfterRollback(e.to).split(';')[0]}`,
-      text: `The ${e.env} migration rolled itself back in ${e.to} at ${formatUtc(e.at)}: ${e.reason}. Now: ${readsAfterRollback(e.to)}; ramping is paused.${rollbackFigures(ev)} Fix the cause, then resume in the console.`,
+      text: `The ${e.env} migration rolled itself back in ${e.to} at ${formatUtc(e.at)}: ${humanizeTimes(e.reason)}. Now: ${readsAfterRollback(e.to)}; ramping is paused.${rollbackFigures(ev)} Fix the cause, then resume in the console.`,
     };
   }
   if (e.from === e.to) return null;
@@ -87,7 +88,7 @@ export function notificationFromAudit(e: AuditEntry, consoleUrl: string | null):
     ...base,
     kind: NotificationKind.stageEntered,
     title: `${e.env}: ${e.from} → ${e.to}`,
-    text: `The ${e.env} migration entered ${e.to} (from ${e.from}, by ${who}: ${e.reason}).`,
+    text: `The ${e.env} migration entered ${e.to} (from ${e.from}, by ${who}: ${humanizeTimes(e.reason)}).`,
   };
 }
 

@@ -17,6 +17,7 @@ import {
   formatSampledRate,
   formatUtc,
   gateDetailWords,
+  humanizeTimes,
   nextStep,
   nextStepLine,
   refusalWords,
@@ -221,7 +222,7 @@ runMain(USAGE, async (argv) => {
     }
     const answer = await callConsole<{ actor: string; result: UpdateResult }>(api, 'POST', `/api/ops/envs/${encodeURIComponent(e)}/${command}`, body);
     const r = answer.result;
-    console.log(`${e}: ${r.message} (stage ${r.stage}, ramp ${r.ramp}%, control state v${r.controlVersion}; as ${answer.actor})`);
+    console.log(`${e}: ${humanizeTimes(r.message)} (stage ${r.stage}, ramp ${r.ramp}%, control state v${r.controlVersion}; as ${answer.actor})`);
   } catch (err) {
     if (err instanceof ConsoleApiError) {
       // 409: the workflow refused the request (its reason); 401/403: the token or the role; others: say what the console said.
@@ -252,7 +253,7 @@ function formatState(s: MigrationStateView): string {
     `${s.env}: ${s.stage}${s.ramp ? ` ${s.ramp}%` : ''}${s.paused ? ' (paused)' : ''}${s.pendingApproval ? ' (awaiting decommission approval)' : ''}`,
     `  coverage horizon ${formatUtc(s.coverageHorizon)}; control state v${s.controlVersion}${s.ttlGateAt !== null ? `; TTL gate ${formatUtc(s.ttlGateAt)}` : ''}`,
   ];
-  if (s.rolledBack) lines.push(`  ROLLED BACK automatically at ${formatUtc(s.rolledBack.at)}: ${s.rolledBack.reason}`);
+  if (s.rolledBack) lines.push(`  ROLLED BACK automatically at ${formatUtc(s.rolledBack.at)}: ${humanizeTimes(s.rolledBack.reason)}`);
   for (const g of s.gates) lines.push(`  gate ${g.name} ${g.passed ? 'met' : 'not met'}: ${gateDetailWords(g)}`);
   const last = s.evaluations[s.evaluations.length - 1];
   if (last) {

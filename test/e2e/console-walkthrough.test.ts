@@ -42,6 +42,8 @@ const cfg = testConfig();
 const EPOCH = /\b1[5-9]\d{11}\b|\b1,[5-9]\d{2}(,\d{3}){3}\b/;
 /** A share said as a bare fraction (0.125), not as a percent or a duration ("0.25%", "0.5 ms" are fine). */
 const BARE_FRACTION = /(?<![\d.,:/])0\.\d+(?![\d.]|\s*(%|ms\b|s\b|min\b|h\b|days?\b))/;
+/** An ISO 8601 time as the workflow writes it (the console says 2026-12-06 19:24:00 UTC). */
+const ISO_TIME = /\b\d{4}-\d\d-\d\dT\d\d:\d\d/;
 /** A 12-hour clock time (the viewer's locale, not UTC). */
 const TWELVE_HOUR = /\b\d{1,2}:\d\d(:\d\d)?\s?(AM|PM)\b/i;
 /** The tallest a page may be at 1,280 px wide. */
@@ -169,6 +171,8 @@ describe('console walkthrough: what happens next, human units, short pages', () 
     assert.equal(epoch, null, `${what} shows an epoch number: …${epoch ? text.slice(Math.max(0, epoch.index - 80), epoch.index + 40) : ''}…`);
     const fraction = BARE_FRACTION.exec(text);
     assert.equal(fraction, null, `${what} shows a bare fraction: …${fraction ? text.slice(Math.max(0, fraction.index - 80), fraction.index + 40) : ''}…`);
+    const iso = ISO_TIME.exec(text);
+    assert.equal(iso, null, `${what} shows a time in another format: …${iso ? text.slice(Math.max(0, iso.index - 80), iso.index + 40) : ''}…`);
     const clock = TWELVE_HOUR.exec(text);
     assert.equal(clock, null, `${what} shows a 12-hour local time: ${clock?.[0]}`);
   };

@@ -1,4 +1,4 @@
-import { auditChangeText, formatUtc, refusalWords, type AuditEntry } from '../../contract';
+import { auditChangeText, formatUtc, humanizeTimes, refusalWords, type AuditEntry } from '../../contract';
 import { Evidence } from './evidence';
 
 /** A UTC date-time without its zone (the column header names it): 2026-12-05 14:03:07. */
@@ -36,7 +36,7 @@ export function AuditTable({ entries, showEnv = true }: { entries: AuditEntry[];
                 {e.action.replaceAll('_', ' ')}
               </td>
               <td>{auditChangeText(e)}</td>
-              <td className="reason-cell">{refusalWords(e.reason, 'console')}</td>
+              <td className="reason-cell">{humanizeTimes(refusalWords(e.reason, 'console'))}</td>
               <td className="evidence-cell">
                 <Evidence evidence={e.evidence} action={e.action} collapsed />
               </td>

@@ -4,7 +4,17 @@ import { revalidatePath } from 'next/cache';
 import { headers } from 'next/headers';
 import { redirect } from 'next/navigation';
 import { z } from 'zod';
-import { refusalWords, STAGES, UPDATE_NAMES, verifyWorkflowId, type RequestKind, type MinuteRange, type RepairInput, type VerifyInput } from '../../contract';
+import {
+  humanizeTimes,
+  refusalWords,
+  STAGES,
+  UPDATE_NAMES,
+  verifyWorkflowId,
+  type RequestKind,
+  type MinuteRange,
+  type RepairInput,
+  type VerifyInput,
+} from '../../contract';
 import { parseUtcInput, UTC_INPUT_EXAMPLE } from './utc-input';
 import type { ActionState, RepairActionState, RepairFields } from './action-state';
 import { testNotification } from '../../notify/events';
@@ -90,10 +100,14 @@ export async function migrationAction(_prev: ActionState, form: FormData): Promi
     const input = { ...rest, identity: user.username };
     const result = await sendMigrationUpdate(env, UPDATE_NAMES[k], input);
     revalidatePath('/', 'layout');
-    return answer('ok', `${result.message} (now ${result.stage}${result.ramp ? ` at ${result.ramp}%` : ''}, control state v${result.controlVersion})`, kind);
+    return answer(
+      'ok',
+      `${humanizeTimes(result.message)} (now ${result.stage}${result.ramp ? ` at ${result.ramp}%` : ''}, control state v${result.controlVersion})`,
+      kind,
+    );
   } catch (err) {
     if (err instanceof AccessDeniedError) return answer('error', `refused: ${err.message}`, kind);
-    if (err instanceof RequestRejectedError) return answer('rejected', `rejected: ${refusalWords(err.message, 'console')}`, kind);
+    if (err instanceof RequestRejectedError) return answer('rejected', `rejected: ${humanizeTimes(refusalWords(err.message, 'console'))}`, kind);
     return answer('error', `could not reach the migration workflow: ${(err as Error).message}`, kind);
   }
 }

@@ -1,4 +1,4 @@
-import { Stage, STAGES, type AuditEntry, type MigrationStateView } from '../../contract/index.js';
+import { humanizeTimes, Stage, STAGES, type AuditEntry, type MigrationStateView } from '../../contract/index.js';
 import { readsAfterRollback } from '../../notify/events.js';
 
 // The environment's status in plain words: where reads and writes go right now, and, after
@@ -43,7 +43,7 @@ export function routingWords(s: MigrationStateView): { reads: string; writes: st
   }
   // The first words of what the notification says too ("reads back on Cassandra ..."), without its parenthesis.
   const back = readsAfterRollback(s.stage).split(/[;(]/)[0]!.trim();
-  const rollback = s.rolledBack ? `${back}: rolled back automatically at ${hhmm(s.rolledBack.at)} UTC because ${s.rolledBack.reason}` : null;
+  const rollback = s.rolledBack ? `${back}: rolled back automatically at ${hhmm(s.rolledBack.at)} UTC because ${humanizeTimes(s.rolledBack.reason)}` : null;
   return { reads, writes, rollback };
 }
 

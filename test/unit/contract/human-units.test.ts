@@ -9,6 +9,7 @@ import {
   formatPercent,
   formatSampledRate,
   formatUtc,
+  humanizeTimes,
   refusalWords,
 } from '../../../contract/index.js';
 
@@ -30,6 +31,13 @@ describe('human units', () => {
     // Coarse, so an estimate does not jump between refreshes (34 s and 42 s read the same).
     assert.equal(formatEta(34_000), formatEta(42_000));
     assert.equal(formatEta(3 * 60_000 + 10_000), 'about 3 min');
+  });
+
+  it("says the workflow's ISO times the way the console says times", () => {
+    assert.equal(
+      humanizeTimes('old data ages out at 2026-12-06T19:26:05.000Z (H 2026-12-06T19:24:00.000Z + retention 2m); verify 2026-12-05T14:03Z .. 2026-12-05T15:59Z'),
+      'old data ages out at 2026-12-06 19:26:05 UTC (H 2026-12-06 19:24:00 UTC + retention 2m); verify 2026-12-05 14:03 UTC .. 2026-12-05 15:59 UTC',
+    );
   });
 
   it('never judges a rate on too small a sample, and never calls an empty window good news', () => {

@@ -48,8 +48,22 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
             <option key={a} value={a} />
           ))}
         </datalist>
-        <input name="since" defaultValue={filters.since} placeholder={`since (UTC, ${UTC_INPUT_EXAMPLE})`} aria-label="since (UTC)" size={22} />
-        <input name="until" defaultValue={filters.until} placeholder={`until (UTC, ${UTC_INPUT_EXAMPLE})`} aria-label="until (UTC)" size={22} />
+        <input
+          name="since"
+          defaultValue={filters.since}
+          placeholder="since (UTC) YYYY-MM-DD HH:MM"
+          title={`a UTC time, e.g. ${UTC_INPUT_EXAMPLE}`}
+          aria-label="since (UTC)"
+          size={28}
+        />
+        <input
+          name="until"
+          defaultValue={filters.until}
+          placeholder="until (UTC) YYYY-MM-DD HH:MM"
+          title={`a UTC time, e.g. ${UTC_INPUT_EXAMPLE}`}
+          aria-label="until (UTC)"
+          size={28}
+        />
         <button type="submit">Filter</button>
         <span className="muted">
           Export every matching entry, newest first, with its figures:{' '}

@@ -1,5 +1,6 @@
 import { duration, num, relative } from '../../components/format';
 import type { Throughput } from '../../lib/fleet';
+import { humanizeTimes } from '../../../contract';
 import { OutageBanner } from '../../components/outage-banner';
 import { loadPipeline } from '../../lib/data';
 import { requirePageUser } from '../../lib/session';
@@ -33,7 +34,7 @@ export default async function PipelinePage() {
               {num(f?.dlq.observations)} in <code>{env}.observations.dlq</code> · {num(f?.dlq.metrics)} in <code>{env}.metrics.dlq</code>
             </dd>
             <dt>control state</dt>
-            <dd>{control ? `v${control.version} (${control.reason})` : 'none published yet'}</dd>
+            <dd>{control ? `v${control.version} (${humanizeTimes(control.reason)})` : 'none published yet'}</dd>
           </dl>
           <p className="hint" data-testid={`lag-note-${env}`}>
             Expected lag: the aggregator commits only the offset of the oldest window still open (a window stays open for its minute plus the allowed lateness),

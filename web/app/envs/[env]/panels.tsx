@@ -19,7 +19,7 @@ import { loadEnvAudit, loadEnvDetail, loadEnvSamples, SAMPLE_RANGES, type EnvDet
 import type { SignedInUser } from '../../../lib/session';
 import { instanceWords, migrationSummary, routingWords, stageSpans } from '../../../lib/status-words';
 import { loadVerifyRepair, type RunsView, type RunSummary } from '../../../lib/verify-runs';
-import { gateDetailWords, Stage, type GateStatus, type MigrationStateView } from '../../../../contract';
+import { gateDetailWords, humanizeTimes, Stage, type GateStatus, type MigrationStateView } from '../../../../contract';
 
 // The environment page's panels. Each reads on its own inside a Suspense boundary (the reads they
 // share, loadEnvDetail and loadEnvAudit, happen once per request), so a slow or unreachable
@@ -128,14 +128,14 @@ export async function StatusPanel({ env }: { env: string }) {
             </>
           ) : null}
           <dt>control state</dt>
-          <dd>{d.control ? `v${d.control.version}, published by ${d.control.updatedBy}: ${d.control.reason}` : 'none seen yet'}</dd>
+          <dd>{d.control ? `v${d.control.version}, published by ${d.control.updatedBy}: ${humanizeTimes(d.control.reason)}` : 'none seen yet'}</dd>
           <dt>instances</dt>
           <dd data-testid="env-instances">{instanceWords(d.instances, d.control)}</dd>
           {s?.rolledBack ? (
             <>
               <dt>automatic rollback</dt>
               <dd data-testid="rollback-evidence">
-                {time(s.rolledBack.at)}: {s.rolledBack.reason}
+                {time(s.rolledBack.at)}: {humanizeTimes(s.rolledBack.reason)}
                 <Evidence evidence={s.rolledBack.evidence} />
               </dd>
             </>
