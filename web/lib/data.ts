@@ -234,12 +234,15 @@ export const SAMPLE_RANGES = { '15m': 15, '1h': 60, '6h': 360, '24h': 1440 } as 
 /** One of SAMPLE_RANGES' keys. */
 export type SampleRange = keyof typeof SAMPLE_RANGES;
 
-/** The mismatch samples of an env's last `range` (newest 20), for the explorer panel. */
+/** How many sampled differences the explorer shows (the newest of the range: enough to see a pattern, short enough for the page). */
+export const EXPLORER_SAMPLES = 10;
+
+/** The mismatch samples of an env's last `range` (the newest EXPLORER_SAMPLES), for the explorer panel. */
 export async function loadEnvSamples(env: string, range: SampleRange = '1h'): Promise<{ samples: MismatchSample[]; outages: Outage[] }> {
   const outages: Outage[] = [];
   const to = Math.floor(Date.now() / MINUTE_MS) * MINUTE_MS;
   const from = to - (SAMPLE_RANGES[range] - 1) * MINUTE_MS;
-  const samples = await attempt('DynamoDB', outages, () => readMismatchSamples(dynamo(), env, from, to, 20));
+  const samples = await attempt('DynamoDB', outages, () => readMismatchSamples(dynamo(), env, from, to, EXPLORER_SAMPLES));
   return { samples: samples ?? [], outages };
 }
 

@@ -15,7 +15,7 @@ import { VerifyActions } from '../../../components/verify-actions';
 import { RepairReportView, RunStatus, VerifyReportView } from '../../../components/verify-report';
 import { migrationAction, repairAction, verifyAction } from '../../../lib/actions';
 import { advanceChecks } from '../../../lib/advance-checks';
-import { loadEnvAudit, loadEnvDetail, loadEnvSamples, SAMPLE_RANGES, type EnvDetail, type SampleRange } from '../../../lib/data';
+import { EXPLORER_SAMPLES, loadEnvAudit, loadEnvDetail, loadEnvSamples, SAMPLE_RANGES, type EnvDetail, type SampleRange } from '../../../lib/data';
 import type { SignedInUser } from '../../../lib/session';
 import { instanceWords, migrationSummary, routingWords, stageSpans } from '../../../lib/status-words';
 import { loadVerifyRepair, type RunsView, type RunSummary } from '../../../lib/verify-runs';
@@ -102,7 +102,10 @@ export async function StatusPanel({ env }: { env: string }) {
               <dt>ramp</dt>
               <dd data-testid="env-ramp">{`${s.ramp}%`}</dd>
               <dt>next ramp step</dt>
-              <dd data-testid="env-ramp-wait">{d.nextStep.detail ?? (s.ramp === 100 ? 'at 100%: the exit gate below decides' : '–')}</dd>
+              <dd data-testid="env-ramp-wait">
+                {d.nextStep.detail ??
+                  (s.ramp === 100 ? 'at 100%: the exit gate below decides' : s.paused || s.rolledBack ? 'none while paused: an operator resumes' : '–')}
+              </dd>
             </>
           ) : null}
           <dt>mismatch rate</dt>
@@ -351,8 +354,8 @@ export async function MismatchPanel({ env, range }: { env: string; range: Sample
         </label>
         <button type="submit">Show</button>
         <span className="muted">
-          The newest sampled differences of the range, each with both stores&apos; answers side by side. Last hour: {num(d?.lastHour?.counters.mismatches)}{' '}
-          mismatches in {num(d?.lastHour?.counters.comparisons)} comparisons.
+          The newest {EXPLORER_SAMPLES} sampled differences of the range, each with both stores&apos; answers side by side. Last hour:{' '}
+          {num(d?.lastHour?.counters.mismatches)} mismatches in {num(d?.lastHour?.counters.comparisons)} comparisons.
         </span>
       </form>
       <PanelOutage outages={outages} />
