@@ -9,3 +9,5 @@ export * from './format.js';
 export type * from './migration.js';
 export type * from './activities.js';
 export * from './notifications.js';
+export * from './evidence-words.js';
+export * from './next-step.js';

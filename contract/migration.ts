@@ -235,4 +235,9 @@ export interface MigrationStateView extends MigrationState {
   approvalRequestedBy: string | null;
   /** When the current ramp value was set (automatic ramping waits autoRampIntervalMs from here). */
   rampSince: number;
+  /**
+   * The policy the workflow runs with (bake times, ramp steps, thresholds), so the console and the
+   * CLI can say what happens next and when. Absent from workers that predate it.
+   */
+  policy?: MigrationPolicy;
 }

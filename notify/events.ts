@@ -3,7 +3,21 @@
  * stage entered, approval requested, migration complete) or from a newly met exit gate. Pure
  * functions; the notifier posts what these return.
  */
-import { AuditAction, AUTOMATIC_ACTOR, NotificationKind, Stage, type AuditEntry, type GateStatus, type NotificationPayload } from '../contract/index.js';
+import {
+  AuditAction,
+  AUTOMATIC_ACTOR,
+  formatCount,
+  formatDurationWords,
+  formatPercent,
+  formatUtc,
+  gateDetailWords,
+  humanizeTimes,
+  NotificationKind,
+  Stage,
+  type AuditEntry,
+  type GateStatus,
+  type NotificationPayload,
+} from '../contract/index.js';
 
 /** Where reads are served from after an automatic rollback, in the words the console uses too. */
 export function readsAfterRollback(stage: string): string {
@@ -12,7 +26,21 @@ export function readsAfterRollback(stage: string): string {
   return 'exposure to the new store back to 0%';
 }
 
-const fmt = (v: unknown): string => (typeof v === 'number' && !Number.isInteger(v) ? v.toPrecision(3) : String(v));
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+/** A rollback's figures in the units the console uses: percents with their sample, the window in words. */
+function rollbackFigures(ev: Record<string, unknown>): string {
+  const comparisons = num(ev.comparisons);
+  const mismatchRate = num(ev.mismatchRate);
+  if (comparisons === null || mismatchRate === null) return '';
+  const parts = [
+    `mismatch rate ${formatPercent(mismatchRate)} of ${formatCount(comparisons)} comparisons (${formatCount(num(ev.mismatches) ?? 0)} mismatches; rollback above ${formatPercent(num(ev.rollbackMismatchRate) ?? 0)})`,
+  ];
+  const errorRate = num(ev.newStoreErrorRate);
+  if (errorRate !== null) parts.push(`new-store error rate ${formatPercent(errorRate)} (rollback above ${formatPercent(num(ev.rollbackErrorRate) ?? 0)})`);
+  const windowMs = num(ev.windowMs);
+  return ` Figures${windowMs !== null ? ` over the last ${formatDurationWords(windowMs)}` : ''}: ${parts.join('; ')}.`;
+}
 
 /** The notification of an audit entry, or null when the entry needs nobody. */
 export function notificationFromAudit(e: AuditEntry, consoleUrl: string | null): NotificationPayload | null {
@@ -32,15 +60,11 @@ export function notificationFromAudit(e: AuditEntry, consoleUrl: string | null):
   };
   if (e.action === 'automatic_rollback') {
     const ev = e.evidence;
-    const figures =
-      typeof ev.mismatchRate === 'number'
-        ? ` Figures: ${fmt(ev.comparisons)} comparisons, ${fmt(ev.mismatches)} mismatches (rate ${fmt(ev.mismatchRate)}, limit ${fmt(ev.rollbackMismatchRate)}), new-store error rate ${fmt(ev.newStoreErrorRate)} over ${fmt(ev.windowMs)} ms.`
-        : '';
     return {
       ...base,
       kind: NotificationKind.automaticRollback,
-      title: `${e.env}: automatic rollback in ${e.to} at ${fmt(ev.ramp ?? '?')}%: ${readsAfterRollback(e.to).split(';')[0]}`,
-      text: `The ${e.env} migration rolled itself back in ${e.to}: ${e.reason}. Now: ${readsAfterRollback(e.to)}; ramping is paused.${figures} Fix the cause, then resume in the console.`,
+      title: `${e.env}: automatic rollback in ${e.to} at ${num(ev.ramp) ?? '?'}%: ${readsAfterRollback(e.to).split(';')[0]}`,
+      text: `The ${e.env} migration rolled itself back in ${e.to} at ${formatUtc(e.at)}: ${humanizeTimes(e.reason)}. Now: ${readsAfterRollback(e.to)}; ramping is paused.${rollbackFigures(ev)} Fix the cause, then resume in the console.`,
     };
   }
   if (e.action === AuditAction.writerOutage) {
@@ -73,7 +97,7 @@ export function notificationFromAudit(e: AuditEntry, consoleUrl: string | null):
     ...base,
     kind: NotificationKind.stageEntered,
     title: `${e.env}: ${e.from} → ${e.to}`,
-    text: `The ${e.env} migration entered ${e.to} (from ${e.from}, by ${who}: ${e.reason}).`,
+    text: `The ${e.env} migration entered ${e.to} (from ${e.from}, by ${who}: ${humanizeTimes(e.reason)}).`,
   };
 }
 
@@ -90,7 +114,7 @@ export function notificationFromGate(
     at: o.at,
     time: new Date(o.at).toISOString(),
     title: `${o.env}: gate ${o.gate.name} met: an operator may advance`,
-    text: `The exit gate of ${o.stage} (${o.gate.name}) is met: ${o.gate.detail}. An operator may advance ${o.env} in the console.`,
+    text: `The exit gate of ${o.stage} (${o.gate.name}) is met: ${gateDetailWords(o.gate)}. An operator may advance ${o.env} in the console.`,
     stage: o.stage,
     fromStage: o.stage,
     actor: AUTOMATIC_ACTOR,

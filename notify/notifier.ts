@@ -65,7 +65,15 @@ export function createNotifier(o: NotifierOptions): Notifier {
       try {
         const res = await post(route.url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'user-agent': 'switchyard-notifier', 'x-switchyard-notification-id': n.id },
+          headers: {
+            'content-type': 'application/json',
+            'user-agent': 'switchyard-notifier',
+            // The event's id, environment and kind, whatever the body's format: a receiver groups
+            // and filters on them without parsing a Slack message.
+            'x-switchyard-notification-id': n.id,
+            'x-switchyard-env': n.env,
+            'x-switchyard-notification-kind': n.kind,
+          },
           body,
           signal: AbortSignal.timeout(timeoutMs),
         });

@@ -18,7 +18,22 @@ import { integrityKeyFile, IntegrityKeyError, listIntegrityKeys, loadIntegrityKe
 import { parseCommandLine, runMain, UsageError } from '../kit/cli.js';
 import { listLiveInstances, readLatestControlState } from '../pipeline/clients/control-state-publisher.js';
 import type { Heartbeat } from '../pipeline/kernel/control/control-state.js';
-import { describeWriterLag, STAGES, type MigrationState, type UpdateResult } from '../contract/index.js';
+import {
+  describeWriterLag,
+  formatDurationWords,
+  formatPercent,
+  formatSampledRate,
+  formatUtc,
+  gateDetailWords,
+  humanizeTimes,
+  nextStep,
+  nextStepLine,
+  refusalWords,
+  STAGES,
+  type MigrationLookupView,
+  type MigrationStateView,
+  type UpdateResult,
+} from '../contract/index.js';
 import type { Admin } from 'kafkajs';
 import { measureGroupLag } from '../pipeline/kernel/observability/writer-lag.js';
 import { envTopics, writerGroup } from '../pipeline/kernel/topics.js';
@@ -61,7 +76,8 @@ local commands (no token; on a machine with the integrity key file, SWITCHYARD_I
 
 options:
   --reason <text>     why (recorded in the audit log; required for every action)
-  --override-promotion-order   advance even though the previous environment has not got there
+  --override-promotion-order   start or advance even though the previous environment has not got there
+                      (recorded in the audit log as an override, with your --reason)
   --demo              start with demo-scale policy (minutes instead of days)
   --request-id <id>   idempotency key (default: a new one; repeat it to retry safely)
 
@@ -77,7 +93,7 @@ verify and repair options:
   --no-wait           start the run and return (follow it with verify status / repair status)`;
 
 /** What the console answers for a migration's state. */
-type Lookup = { kind: 'running'; state: MigrationState } | { kind: 'none' } | { kind: 'closed'; status: string } | { kind: 'unreachable'; message: string };
+type Lookup = MigrationLookupView;
 
 runMain(USAGE, async (argv) => {
   // Who acts is the token's owner, decided by the console: no flag may claim otherwise, and no
@@ -147,7 +163,9 @@ runMain(USAGE, async (argv) => {
       );
       // The workflow's controlVersion is what it last published; the data plane may apply a newer
       // one (a fault-switch change) or still an older one, so status shows both (read from the topic).
-      const kafka = createKafka(cfg);
+      // Quiet: kafkajs would print its own ERROR lines (a broker connection closing, with stack
+      // traces) between the environments; a failed read is said in the report instead.
+      const kafka = createKafka(cfg, { quiet: true });
       const instances = await listLiveInstances(kafka, { timeoutMs: 10_000 }).catch((err: Error) => err);
       const admin = kafka.admin();
       await admin.connect().catch(() => undefined);
@@ -157,13 +175,14 @@ runMain(USAGE, async (argv) => {
             (c) => c?.version ?? 0,
             (err: Error) => err,
           );
-          const m = answer.envs.find((x) => x.env === e)?.migration;
-          if (m?.kind === 'running') console.log(formatState(m.state));
-          else if (m?.kind === 'none') console.log(`${e}: not started (npm run ops -- start ${e})`);
-          else if (m?.kind === 'closed') console.log(`${e}: ${m.status.toLowerCase()}`);
-          else console.log(`${e}: unavailable (${m?.kind === 'unreachable' ? m.message : 'no answer'})`);
+          const m: Lookup = answer.envs.find((x) => x.env === e)?.migration ?? { kind: 'unreachable', message: 'no answer' };
+          if (m.kind === 'running') console.log(formatState(m.state));
+          else if (m.kind === 'none') console.log(`${e}: not started (npm run ops -- start ${e})`);
+          else if (m.kind === 'closed') console.log(`${e}: ${m.status.toLowerCase()}`);
+          else console.log(`${e}: unavailable (${m.message})`);
+          console.log(`  next: ${nextStepLine(nextStep(m, Date.now()))}`);
           console.log(formatApplied(e, latest, instances));
-          console.log(await formatWriters(admin, e, m?.kind === 'running' ? m.state : undefined));
+          console.log(await formatWriters(admin, e, m.kind === 'running' ? m.state : undefined));
         }
       } finally {
         await admin.disconnect().catch(() => undefined);
@@ -206,7 +225,7 @@ runMain(USAGE, async (argv) => {
     let body: Record<string, unknown>;
     switch (command) {
       case 'start':
-        body = { ...actor, demo: flags.demo };
+        body = { ...actor, demo: flags.demo, overridePromotionOrder: flags['override-promotion-order'] };
         break;
       case 'advance': {
         const from = flags.from;
@@ -240,11 +259,12 @@ runMain(USAGE, async (argv) => {
     }
     const answer = await callConsole<{ actor: string; result: UpdateResult }>(api, 'POST', `/api/ops/envs/${encodeURIComponent(e)}/${command}`, body);
     const r = answer.result;
-    console.log(`${e}: ${r.message} (stage ${r.stage}, ramp ${r.ramp}%, control state v${r.controlVersion}; as ${answer.actor})`);
+    console.log(`${e}: ${humanizeTimes(r.message)} (stage ${r.stage}, ramp ${r.ramp}%, control state v${r.controlVersion}; as ${answer.actor})`);
   } catch (err) {
     if (err instanceof ConsoleApiError) {
       // 409: the workflow refused the request (its reason); 401/403: the token or the role; others: say what the console said.
-      console.error(err.status === 409 ? err.message : `refused (${err.status || 'no answer'}): ${err.message}`);
+      const message = refusalWords(err.message, 'cli');
+      console.error(err.status === 409 ? message : `refused (${err.status || 'no answer'}): ${message}`);
       process.exitCode = err.status === 0 || err.status >= 500 ? 3 : 1;
       return;
     }
@@ -302,27 +322,31 @@ function formatApplied(env: string, latest: number | Error, instances: Heartbeat
  * How far behind each store's writers are now, measured from the metrics topic (time and
  * points), and whether the workflow holds automatic ramping for it.
  */
-async function formatWriters(admin: Admin, env: string, s: MigrationState | undefined): Promise<string> {
+async function formatWriters(admin: Admin, env: string, s: MigrationStateView | undefined): Promise<string> {
   const topic = envTopics(env).metrics;
   const lag = async (sink: 'cassandra' | 'dynamodb') => measureGroupLag(admin, topic, writerGroup(env, sink)).catch(() => null);
   const [oldLag, newLag] = await Promise.all([lag('cassandra'), lag('dynamodb')]);
-  const hold = s?.writerHold
-    ? `; automatic ramping holds since ${new Date(s.writerHold.since).toISOString()}${s.writerHold.outage ? ' (an outage: notified)' : ''}`
-    : '';
+  const hold = s?.writerHold ? `; automatic ramping holds since ${formatUtc(s.writerHold.since)}${s.writerHold.outage ? ' (an outage: notified)' : ''}` : '';
   return `  writers: ${describeWriterLag('old', oldLag)}; ${describeWriterLag('new', newLag)}${hold}`;
 }
 
-/** One environment's state as a few readable lines. */
-function formatState(s: MigrationState): string {
-  const t = (ms: number | null): string => (ms === null ? '-' : new Date(ms).toISOString());
+/** One environment's state as a few readable lines, in the console's units (UTC times, percents with their sample). */
+function formatState(s: MigrationStateView): string {
   const lines = [
     `${s.env}: ${s.stage}${s.ramp ? ` ${s.ramp}%` : ''}${s.paused ? ' (paused)' : ''}${s.pendingApproval ? ' (awaiting decommission approval)' : ''}`,
-    `  coverage horizon ${t(s.coverageHorizon)}; control state v${s.controlVersion}; TTL gate ${t(s.ttlGateAt)}`,
+    `  coverage horizon ${formatUtc(s.coverageHorizon)}; control state v${s.controlVersion}${s.ttlGateAt !== null ? `; TTL gate ${formatUtc(s.ttlGateAt)}` : ''}`,
   ];
-  if (s.rolledBack) lines.push(`  ROLLED BACK automatically at ${t(s.rolledBack.at)}: ${s.rolledBack.reason}`);
-  for (const g of s.gates) lines.push(`  gate ${g.passed ? 'ok ' : 'NOT'} ${g.name}: ${g.detail}`);
+  if (s.rolledBack) lines.push(`  ROLLED BACK automatically at ${formatUtc(s.rolledBack.at)}: ${humanizeTimes(s.rolledBack.reason)}`);
+  for (const g of s.gates) lines.push(`  gate ${g.name} ${g.passed ? 'met' : 'not met'}: ${gateDetailWords(g)}`);
   const last = s.evaluations[s.evaluations.length - 1];
-  if (last)
-    lines.push(`  last evaluation ${t(last.at)}: ${last.comparisons} comparisons, mismatch rate ${(last.mismatchRate * 100).toFixed(3)}%, ${last.verdict}`);
+  if (last) {
+    const need = s.policy?.minSamplesForRollback ?? 1;
+    const judged = last.comparisons < need ? '' : last.mismatchRate > (s.policy?.maxMismatchRate ?? 1) ? ', above the gate' : ', within the gate';
+    const window = s.policy ? ` over ${formatDurationWords(s.policy.evaluationWindowMs)}` : '';
+    lines.push(
+      `  last evaluation ${formatUtc(last.at)} at ${last.stage} ${last.ramp}%: mismatch rate ${formatSampledRate(last.mismatches, last.comparisons, need)}${window}${judged}`,
+    );
+  }
+  if (s.faultRate) lines.push(`  fault switch on: the new-store writer corrupts ${formatPercent(s.faultRate)} of points`);
   return lines.join('\n');
 }

@@ -245,7 +245,11 @@ describe('console and notifications: an automatic rollback in cutover', () => {
     assert.equal(body.reason, rolled.rolledBack!.reason);
     const slack = receiver.messages().find((m) => m.path === '/hooks/slack')!.body as { text: string; blocks: { fields?: { text: string }[] }[] };
     assert.match(slack.text, /automatic rollback/);
-    assert.ok(slack.blocks.some((b) => b.fields?.some((f) => f.text.startsWith('*mismatchRate*'))));
+    // The Slack fields say the figures in words and percents (not `mismatchRate 0.125`).
+    assert.ok(
+      slack.blocks.some((b) => b.fields?.some((f) => /^\*mismatch rate\*\n\d+(\.\d+)?%$/.test(f.text))),
+      JSON.stringify(slack.blocks),
+    );
     // Earlier events went to the generic route too: the stages entered and the gates met.
     const kinds = new Set(receiver.messages().map((m) => (m.body as NotificationPayload).kind));
     assert.ok(kinds.has('stage_entered') && kinds.has('gate_met'), [...kinds].join(','));
@@ -255,8 +259,10 @@ describe('console and notifications: an automatic rollback in cutover', () => {
     const words = page.getByTestId('env-rollback-words');
     await words.waitFor({ timeout: 15_000 });
     assert.match((await words.textContent()) ?? '', /reads: 100 % Cassandra — reads back on Cassandra: rolled back automatically at \d\d:\d\d UTC because /);
-    // The evidence's own row (the reason above it may name the figure too).
-    await page.getByTestId('rollback-evidence').getByText('mismatchRate', { exact: true }).first().waitFor();
+    // The evidence's own row, labelled in words with a percent (the reason above it may name the figure too).
+    const rateRow = page.getByTestId('rollback-evidence').locator('[data-key=mismatchRate]');
+    await rateRow.waitFor();
+    assert.match((await rateRow.textContent()) ?? '', /^mismatch rate\d+(\.\d+)?%$/);
     await page.locator('[data-testid=chart-mismatch][data-has-data=yes]').waitFor({ timeout: 30_000 });
     const yMax = Number(await page.getByTestId('chart-mismatch').getAttribute('data-y-max'));
     assert.ok(yMax > 0 && yMax <= 1, `percent axis top ${yMax}`);

@@ -19,6 +19,9 @@ export interface ReceivedMessage {
   format: 'json' | 'slack' | 'other';
   /** The notifier's id header (the event's id). */
   notificationId: string | null;
+  /** The notifier's environment and kind headers (null when absent, e.g. another sender). */
+  env: string | null;
+  kind: string | null;
   body: unknown;
 }
 
@@ -74,13 +77,18 @@ export async function startNotificationReceiver(o: {
       } catch {
         return reply(res, 400, { error: 'body is not JSON' });
       }
-      const header = req.headers['x-switchyard-notification-id'];
+      const header = (name: string): string | null => {
+        const v = req.headers[name];
+        return typeof v === 'string' ? v : null;
+      };
       const m: ReceivedMessage = {
         n: ++n,
         receivedAt: Date.now(),
         path,
         format: formatOf(body),
-        notificationId: typeof header === 'string' ? header : null,
+        notificationId: header('x-switchyard-notification-id'),
+        env: header('x-switchyard-env'),
+        kind: header('x-switchyard-notification-kind'),
         body,
       };
       list.push(m);

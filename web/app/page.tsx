@@ -2,12 +2,13 @@ import Link from 'next/link';
 import { Suspense } from 'react';
 import { OutageBanner } from '../components/outage-banner';
 import { StageStepper } from '../components/stage-stepper';
-import { num, pct, relative, time } from '../components/format';
+import { num, relative, sampledRate, time } from '../components/format';
+import { NextStepLine } from '../components/next-step-line';
 import { PanelSkeleton } from '../components/panel-skeleton';
 import { environments, loadEnvOverview, loadOverview, type EnvOverview } from '../lib/data';
 import { requirePageUser } from '../lib/session';
 import { Stage } from '../../contract';
-import { routingWords } from '../lib/status-words';
+import { instanceWords, routingWords } from '../lib/status-words';
 
 export const dynamic = 'force-dynamic';
 
@@ -15,13 +16,12 @@ function Health({ e }: { e: EnvOverview }) {
   if (e.instances.length === 0 && !e.instancesKnown) return <span className="muted">reading heartbeats…</span>;
   if (e.instances.length === 0) return <span className="pill bad">no live instances</span>;
   const behind = e.instances.filter((i) => !i.current);
-  const roles = [...new Set(e.instances.map((i) => i.role))].sort();
   return (
     <span>
       <span className={`pill ${behind.length ? 'warn' : 'ok'}`}>
         {e.instances.length} live{behind.length ? `, ${behind.length} behind` : ''}
       </span>{' '}
-      <span className="muted">{roles.join(', ')}</span>
+      <span className="muted">{instanceWords(e.instances, e.control)}</span>
     </span>
   );
 }
@@ -42,10 +42,22 @@ function EnvCard({ e }: { e: EnvOverview }) {
                 ? `ended (${e.migration.status.toLowerCase()})`
                 : 'unknown'}
         </span>
-        {s?.paused ? <span className="pill warn"> paused</span> : null}
-        {s?.rolledBack ? <span className="pill bad"> rolled back</span> : null}
+        {s?.paused ? <span className="pill warn">paused</span> : null}
+        {s?.rolledBack ? <span className="pill bad">rolled back</span> : null}
+        {e.aheadOf ? (
+          <span className="pill warn" data-testid={`ahead-${e.env}`} title="the promotion order was overridden: see the audit log">
+            ahead of {e.aheadOf.predecessor}
+          </span>
+        ) : null}
       </h2>
       <StageStepper stage={s?.stage ?? null} ramp={s?.ramp} />
+      <NextStepLine step={e.nextStep} testId={`next-${e.env}`} where={`on ${e.env}'s page`} />
+      {e.aheadOf ? (
+        <p className="hint" data-testid={`ahead-words-${e.env}`}>
+          {e.env} is further along than {e.aheadOf.predecessor} ({e.aheadOf.predecessorStage}), which comes first in the promotion order: the order was
+          overridden.
+        </p>
+      ) : null}
       <dl className="facts">
         {s ? (
           <>
@@ -56,31 +68,38 @@ function EnvCard({ e }: { e: EnvOverview }) {
         {s && (s.stage === Stage.science || s.stage === Stage.cutover) ? (
           <>
             <dt>ramp</dt>
-            <dd>{`${s.ramp}%`}</dd>
+            <dd data-testid={`ramp-${e.env}`}>
+              {`${s.ramp}%`}
+              {e.nextStep.detail ? <span className="muted"> · {e.nextStep.detail}</span> : null}
+            </dd>
           </>
         ) : null}
-        <dt>mismatch rate</dt>
-        <dd>
-          {pct(e.last5m?.mismatchRate)} last 5 min ({num(e.last5m?.counters.comparisons)} comparisons) · {pct(e.lastHour?.mismatchRate)} last hour
-        </dd>
+        {s && s.stage !== Stage.planned && s.stage !== Stage.complete ? (
+          <>
+            <dt>mismatch rate (5 min)</dt>
+            <dd data-testid={`mismatch-${e.env}`}>{sampledRate(c?.mismatches, c?.comparisons, s.policy?.minSamplesForRollback ?? 20)}</dd>
+          </>
+        ) : null}
         <dt>reads served (5 min)</dt>
         <dd data-testid={`served-${e.env}`}>
           old store {num(c?.servedOld)} · new store {num(c?.servedNew)}
         </dd>
-        <dt>coverage horizon</dt>
-        <dd>{s?.coverageHorizon ? `${time(s.coverageHorizon)} (the new store has every minute from here)` : '–'}</dd>
+        {s?.coverageHorizon && s.stage !== Stage.complete ? (
+          <>
+            <dt>coverage horizon</dt>
+            <dd>{time(s.coverageHorizon)}</dd>
+          </>
+        ) : null}
         {s?.stage === Stage.ttlWait ? (
           <>
             <dt>TTL gate</dt>
-            <dd>{s.ttlGateAt ? `${relative(s.ttlGateAt)} (${time(s.ttlGateAt)})` : '–'}</dd>
+            <dd>{s.ttlGateAt ? `${time(s.ttlGateAt)} (${relative(s.ttlGateAt)})` : '–'}</dd>
           </>
         ) : null}
         <dt>instances</dt>
         <dd>
           <Health e={e} />
         </dd>
-        <dt>next step</dt>
-        <dd data-testid={`next-${e.env}`}>{e.nextStep}</dd>
       </dl>
     </section>
   );

@@ -2,7 +2,7 @@
 
 import { useRouter } from 'next/navigation';
 import { useActionState, useEffect, useRef } from 'react';
-import { nextStage, Stage, type MigrationStateView } from '../../contract';
+import { formatUtc, gateDetailWords, nextStage, Stage, type GateStatus, type MigrationStateView } from '../../contract';
 import { IDLE, type ActionState } from '../lib/action-state';
 import type { Role } from '../lib/roles';
 import type { AdvanceCheck } from '../lib/advance-checks';
@@ -10,6 +10,52 @@ import { Evidence } from './evidence';
 import { ActionResult, RequestForm } from './request-form';
 
 type Action = (prev: ActionState, form: FormData) => Promise<ActionState>;
+
+/** The decommission request an approver judges: who asked, when, why, and the exit gate's figures then. */
+export interface DecommissionRequest {
+  requestedBy: string;
+  requestedAt: number;
+  reason: string;
+  gate: GateStatus | null;
+}
+
+/** The approval's confirmation: the one step that cannot be undone, with everything the approver needs to judge it. */
+function ApproveConfirmation({ env, state, request }: { env: string; state: MigrationStateView; request: DecommissionRequest | null }) {
+  const keep = state.policy?.keepOldTables === true;
+  return (
+    <div data-testid="approve-confirmation">
+      <p className="result error" data-testid="approve-warning">
+        <strong>This cannot be undone.</strong>{' '}
+        {keep
+          ? `Approving stops the Cassandra writer and detaches the old store of ${env} for good (its tables are kept, but nothing writes them again).`
+          : `Approving stops the Cassandra writer and drops the old store's data for ${env} (its keyspace). There is no way back to Cassandra afterwards.`}{' '}
+        DynamoDB keeps serving every read and taking every write.
+      </p>
+      <dl className="facts">
+        <dt>requested by</dt>
+        <dd data-testid="approve-requested-by">{request?.requestedBy ?? state.approvalRequestedBy ?? 'unknown'}</dd>
+        <dt>requested at</dt>
+        <dd data-testid="approve-requested-at">{request ? formatUtc(request.requestedAt) : formatUtc(state.stageEnteredAt)}</dd>
+        <dt>their reason</dt>
+        <dd data-testid="approve-reason">{request?.reason ?? 'not found in the newest audit entries'}</dd>
+        {request?.gate ? (
+          <>
+            <dt>gate when asked</dt>
+            <dd>
+              {request.gate.name.replace('->', ' → ')} {request.gate.passed ? 'met' : 'not met'}: {gateDetailWords(request.gate)}
+            </dd>
+          </>
+        ) : null}
+      </dl>
+      {request?.gate ? (
+        <div data-testid="approve-evidence">
+          <p className="hint">the gate&apos;s figures when the decommission was asked for</p>
+          <Evidence evidence={request.gate.evidence} />
+        </div>
+      ) : null}
+    </div>
+  );
+}
 
 /** 32 hex characters; crypto.getRandomValues works on plain-HTTP origins too (randomUUID does not). */
 export function freshRequestId(): string {
@@ -63,6 +109,7 @@ export function ActionPanel({
   username,
   migrationAction,
   checks = [],
+  decommission = null,
 }: {
   env: string;
   state: MigrationStateView | null;
@@ -72,6 +119,8 @@ export function ActionPanel({
   migrationAction: Action;
   /** The rules that could refuse an advance, as the page could judge them (shown before confirming). */
   checks?: AdvanceCheck[];
+  /** The pending decommission request (for the approver's confirmation). */
+  decommission?: DecommissionRequest | null;
 }) {
   // One action state for the whole panel: the answer stays on screen when the request changes
   // the stage and with it the forms shown.
@@ -172,17 +221,15 @@ export function ActionPanel({
               kind="approve_decommission"
               label="Approve decommission"
               danger
-              confirm={
-                <p>
-                  Drop the old store&apos;s data for {env}. Requested by {s.approvalRequestedBy ?? 'unknown'}.
-                </p>
-              }
+              reasonPlaceholder="why approve (required; goes into the audit log)"
+              confirm={<ApproveConfirmation env={env} state={s} request={decommission} />}
             />
           )
         ) : (
           <p className="muted">Decommission waits for an approver (someone other than {s.approvalRequestedBy ?? 'the requester'}).</p>
         )
       ) : null}
+      {s.stage === Stage.decommission && !s.pendingApproval ? <p className="muted">Approved: the workflow is dropping the old store. Nothing to do.</p> : null}
       {s.stage === Stage.complete ? <p className="muted">The migration is complete: nothing left to do.</p> : null}
       {result}
     </section>

@@ -1,57 +1,95 @@
-import { duration, time } from './format';
+import { evidenceFacts, type EvidenceFact } from '../../contract';
 
-// Evidence (the figures behind a gate, a rollback or an audit entry) as readable key/value rows,
-// wrapped to the width of its box, with the raw JSON behind a disclosure.
+// Evidence (the figures behind a gate, a rollback or an audit entry) as labelled facts in human
+// units (contract/evidence-words.ts), wrapped to the width of its box, with the raw JSON one click
+// away behind a disclosure (class "raw": the only place an epoch or a bare fraction appears).
 
-/** Nested evidence flattened to dotted keys ("gate.evidence.bakeMs"), at most `depth` levels deep. */
-function flatten(value: Record<string, unknown>, prefix = '', depth = 3): [string, unknown][] {
-  const out: [string, unknown][] = [];
-  for (const [k, v] of Object.entries(value)) {
-    const key = prefix ? `${prefix}.${k}` : k;
-    if (v !== null && typeof v === 'object' && !Array.isArray(v) && depth > 1) out.push(...flatten(v as Record<string, unknown>, key, depth - 1));
-    else out.push([key, v]);
-  }
-  return out;
+/** The figures a collapsed evidence names in its one line, the first found in this order. */
+const SUMMARY_FIELDS = [
+  'mismatchRate',
+  'comparisons',
+  'newStoreErrorRate',
+  'servedNew',
+  'coverageHorizon',
+  'ttlGateAt',
+  'oldestMinute',
+  'dynamodbLag',
+  'error',
+];
+
+/** The labelled facts as key/value rows (each row carries its raw key in data-key). */
+function Facts({ facts }: { facts: EvidenceFact[] }) {
+  return (
+    <dl className="kv">
+      {facts.map((f) => (
+        <div key={f.key} data-key={f.key}>
+          <dt>{f.label}</dt>
+          <dd>{f.text}</dd>
+        </div>
+      ))}
+    </dl>
+  );
 }
 
-/** A value in words: rates as percent, *Ms as a duration, epoch-ms times as UTC, lists joined. */
-export function evidenceValue(key: string, v: unknown): string {
-  const leaf = key.split('.').at(-1) ?? key;
-  if (v === null || v === undefined) return '–';
-  if (typeof v === 'number') {
-    if (/rate$/i.test(leaf) && v >= 0 && v <= 1) return `${(v * 100).toFixed(v !== 0 && v < 0.001 ? 3 : 2)} %`;
-    if (/ms$/i.test(leaf))
-      return v >= Number.MAX_SAFE_INTEGER ? 'above the largest bucket' : v >= 1000 ? `${duration(v)} (${v.toLocaleString('en-US')} ms)` : `${v} ms`;
-    if (/(^at|At|Since|horizon|Horizon|Minute)$/.test(leaf) && v > 1e12) return time(v);
-    if (/percent$|^ramp$|^from$|^to$/i.test(leaf)) return `${v} %`;
-    return Number.isInteger(v) ? v.toLocaleString('en-US') : String(Number(v.toPrecision(4)));
-  }
-  if (typeof v === 'boolean') return v ? 'yes' : 'no';
-  if (Array.isArray(v)) return v.length === 0 ? '(none)' : v.map((x) => (typeof x === 'object' ? JSON.stringify(x) : String(x))).join(', ');
-  if (typeof v === 'object') return JSON.stringify(v);
-  return String(v);
+/** The raw evidence, as recorded, behind a disclosure. */
+function RawJson({ evidence }: { evidence: Record<string, unknown> }) {
+  return (
+    <details className="raw">
+      <summary>raw figures (JSON)</summary>
+      <pre className="json">{JSON.stringify(evidence, null, 2)}</pre>
+    </details>
+  );
 }
 
-/** Key/value rows of the evidence, with the raw JSON behind a disclosure; nothing for empty evidence. */
-export function Evidence({ evidence, testId, raw = true }: { evidence: Record<string, unknown> | null | undefined; testId?: string; raw?: boolean }) {
-  if (!evidence || Object.keys(evidence).length === 0) return testId ? <span className="muted" data-testid={testId} /> : null;
-  const rows = flatten(evidence);
+/**
+ * Labelled facts of the evidence with the raw JSON behind a disclosure; nothing for empty
+ * evidence. `action` tells how from/to read (a ramp's percents, the fault switch's shares);
+ * `collapsed` shows only a one-line summary (the first facts) that opens to all of them.
+ */
+export function Evidence({
+  evidence,
+  testId,
+  raw = true,
+  action,
+  collapsed = false,
+}: {
+  evidence: Record<string, unknown> | null | undefined;
+  testId?: string;
+  raw?: boolean;
+  action?: string;
+  collapsed?: boolean;
+}) {
+  const facts = evidenceFacts(evidence, { action });
+  if (!evidence || facts.length === 0) {
+    if (evidence && Object.keys(evidence).length > 0 && raw)
+      return (
+        <div className="evidence-view" data-testid={testId}>
+          <RawJson evidence={evidence} />
+        </div>
+      );
+    return testId ? <span className="muted" data-testid={testId} /> : null;
+  }
+  if (collapsed) {
+    const leaf = (f: EvidenceFact): string => f.key.split('.').at(-1) ?? f.key;
+    const headline = SUMMARY_FIELDS.flatMap((k) => facts.filter((f) => leaf(f) === k)).slice(0, 2);
+    return (
+      <details className="evidence-view evidence-collapsed" data-testid={testId}>
+        <summary>
+          {headline.map((f) => `${f.label} ${f.text}`).join(', ')}
+          <span className="muted">
+            {headline.length ? ' · ' : ''}
+            {facts.length} figure{facts.length === 1 ? '' : 's'}
+          </span>
+        </summary>
+        <Facts facts={facts} />
+        {raw ? <RawJson evidence={evidence!} /> : null}
+      </details>
+    );
+  }
   return (
     <div className="evidence-view" data-testid={testId}>
-      <dl className="kv">
-        {rows.map(([k, v]) => (
-          <div key={k}>
-            <dt>{k}</dt>
-            <dd>{evidenceValue(k, v)}</dd>
-          </div>
-        ))}
-      </dl>
-      {raw ? (
-        <details>
-          <summary>raw JSON</summary>
-          <pre className="json">{JSON.stringify(evidence, null, 2)}</pre>
-        </details>
-      ) : null}
+      <Facts facts={facts} />
+      {raw ? <RawJson evidence={evidence} /> : null}
     </div>
   );
 }

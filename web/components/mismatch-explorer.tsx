@@ -49,7 +49,7 @@ export function MismatchExplorer({ samples }: { samples: MismatchSample[] }) {
       {samples.map((s, i) => {
         const d = parse(s.detail);
         return (
-          <details key={`${s.minute}-${s.sampleId}`} className="card" open={i === 0}>
+          <details key={`${s.minute}-${s.sampleId}`} className="sample" open={i === 0}>
             <summary>
               {time(s.at)} · {s.app} {s.metric} · {s.kinds.join(', ')} · {d.matched ?? '?'} of {d.compared ?? '?'} minutes matched
             </summary>

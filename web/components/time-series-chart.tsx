@@ -1,6 +1,6 @@
 'use client';
 
-import { axisTop, formatValue, type ChartUnit } from './chart-scale';
+import { axisScale, formatValue, type ChartUnit } from './chart-scale';
 import { CartesianGrid, Legend, Line, LineChart, ReferenceArea, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 
 /** One line of a chart: a field of the rows, its label and colour. */
@@ -33,8 +33,9 @@ export const STAGE_COLORS: Record<string, string> = {
 /**
  * A per-minute line chart (recharts); rows carry `time` in epoch ms and null where a minute has
  * no data, which is drawn as a gap (no line across it, no smoothing). The y-axis fits the data
- * (a percent axis is capped at 100 %); every value carries its unit; a band along the time axis
- * shows which stage each part of the chart belongs to.
+ * with evenly spaced round ticks that share their decimals (a percent axis is capped at 100 %);
+ * every value carries its unit; a band along the time axis shows which stage each part of the
+ * chart belongs to. The caller fits the rows' window to the data (fitWindow).
  */
 export function TimeSeriesChart({
   title,
@@ -53,18 +54,21 @@ export function TimeSeriesChart({
 }) {
   const values = rows.flatMap((r) => lines.map((l) => r[l.key]).filter((v): v is number => typeof v === 'number'));
   const hasData = values.length > 0;
-  const top = axisTop(values, unit);
+  const axis = axisScale(values, unit);
+  const top = axis.top;
   const first = rows[0]?.time ?? 0;
   const last = rows.at(-1)?.time ?? 0;
   const bands = stages
     .map((s) => ({ ...s, x1: Math.max(s.from, first as number), x2: Math.min(s.to ?? (last as number), last as number) }))
     .filter((s) => s.x2 > s.x1);
   const fmt = (v: number): string => formatValue(v, unit);
+  const tick = (v: number): string => formatValue(v, unit, axis.decimals);
   return (
     <figure className="chart" data-testid={testId} data-points={rows.length} data-has-data={hasData ? 'yes' : 'no'} data-y-max={top} data-unit={unit}>
       <figcaption>{title}</figcaption>
       {bands.length > 0 ? (
         <div className="stage-legend" aria-label="stages along the time axis">
+          <span>stages (UTC):</span>
           {bands.map((b) => (
             <span key={`${b.stage}-${b.from}`}>
               <i style={{ background: STAGE_COLORS[b.stage] ?? '#eee' }} />
@@ -90,7 +94,7 @@ export function TimeSeriesChart({
               />
             ))}
             <XAxis dataKey="time" tickFormatter={clock} type="number" domain={['dataMin', 'dataMax']} scale="time" />
-            <YAxis tickFormatter={fmt} width={72} domain={[0, top]} allowDataOverflow={unit === 'percent'} />
+            <YAxis tickFormatter={tick} width={72} domain={[0, top]} ticks={axis.ticks} interval={0} allowDataOverflow={unit === 'percent'} />
             <Tooltip
               labelFormatter={(t) => `${new Date(Number(t)).toISOString().slice(0, 16).replace('T', ' ')} UTC`}
               formatter={(v) => (typeof v === 'number' ? fmt(v) : 'no data')}

@@ -6,6 +6,7 @@ import type { Role } from '../lib/roles';
 import { freshRequestId } from './action-panel';
 import { ActionResult, RequestForm } from './request-form';
 import { RepairPlanView } from './verify-report';
+import { UTC_INPUT_EXAMPLE } from '../lib/utc-input';
 
 type Action<S> = (prev: S, form: FormData) => Promise<S>;
 
@@ -65,8 +66,9 @@ export function VerifyActions({
         buttonTestId="start-verify"
         reasonPlaceholder="why verify (goes into the audit log)"
       >
+        <strong className="form-title">Verify both stores</strong>
         <RangeFields kind="verify" />
-        <span className="muted">empty: the default range (coverage horizon to the newest settled minute)</span>
+        <span className="muted">(both empty: the coverage horizon to the newest settled minute)</span>
       </RequestForm>
       <ActionResult state={verifyAnswer} testId="verify-result" />
       <RequestForm
@@ -78,6 +80,7 @@ export function VerifyActions({
         buttonTestId="preview-repair"
         reasonPlaceholder="why repair (goes into the audit log)"
       >
+        <strong className="form-title">Repair the new store</strong>
         <RangeFields kind="repair" required />
         <label className="inline">
           <input type="checkbox" name="deleteExtras" /> delete extra items found by
@@ -123,15 +126,30 @@ export function VerifyActions({
   );
 }
 
-/** The range inputs of a verify or repair form (UTC, to the minute). */
+/**
+ * The range inputs of a verify or repair form: text typed as a UTC time to the minute (a
+ * browser's date-time picker would show the viewer's locale and a 12-hour clock).
+ */
 function RangeFields({ kind, required = false }: { kind: 'verify' | 'repair'; required?: boolean }) {
   return (
     <>
       {(['from', 'to'] as const).map((end) => (
         <label className="inline" key={end}>
-          {end} (UTC) <input type="datetime-local" name={end} required={required} aria-label={`${kind} ${end} (UTC)`} />
+          {end}{' '}
+          <input
+            type="text"
+            name={end}
+            required={required}
+            inputMode="numeric"
+            pattern={String.raw`\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?( ?(UTC|Z))?`}
+            placeholder="YYYY-MM-DD HH:MM"
+            title={`a UTC time, e.g. ${UTC_INPUT_EXAMPLE}`}
+            size={18}
+            aria-label={`${kind} ${end} (UTC)`}
+          />
         </label>
       ))}
+      <span className="muted">UTC</span>
     </>
   );
 }

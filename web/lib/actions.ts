@@ -4,7 +4,18 @@ import { revalidatePath } from 'next/cache';
 import { headers } from 'next/headers';
 import { redirect } from 'next/navigation';
 import { z } from 'zod';
-import { STAGES, UPDATE_NAMES, verifyWorkflowId, type RequestKind, type MinuteRange, type RepairInput, type VerifyInput } from '../../contract';
+import {
+  humanizeTimes,
+  refusalWords,
+  STAGES,
+  UPDATE_NAMES,
+  verifyWorkflowId,
+  type RequestKind,
+  type MinuteRange,
+  type RepairInput,
+  type VerifyInput,
+} from '../../contract';
+import { parseUtcInput, UTC_INPUT_EXAMPLE } from './utc-input';
 import type { ActionState, RepairActionState, RepairFields } from './action-state';
 import { testNotification } from '../../notify/events';
 import { consoleSettings } from './console-settings';
@@ -89,23 +100,26 @@ export async function migrationAction(_prev: ActionState, form: FormData): Promi
     const input = { ...rest, identity: user.username };
     const result = await sendMigrationUpdate(env, UPDATE_NAMES[k], input);
     revalidatePath('/', 'layout');
-    return answer('ok', `${result.message} (now ${result.stage}${result.ramp ? ` at ${result.ramp}%` : ''}, control state v${result.controlVersion})`, kind);
+    return answer(
+      'ok',
+      `${humanizeTimes(result.message)} (now ${result.stage}${result.ramp ? ` at ${result.ramp}%` : ''}, control state v${result.controlVersion})`,
+      kind,
+    );
   } catch (err) {
     if (err instanceof AccessDeniedError) return answer('error', `refused: ${err.message}`, kind);
-    if (err instanceof RequestRejectedError) return answer('rejected', `rejected: ${err.message}`, kind);
+    if (err instanceof RequestRejectedError) return answer('rejected', `rejected: ${humanizeTimes(refusalWords(err.message, 'console'))}`, kind);
     return answer('error', `could not reach the migration workflow: ${(err as Error).message}`, kind);
   }
 }
 
 const MINUTE_MS = 60_000;
 
-/** A `datetime-local` value, read as UTC (the console shows every time in UTC), floored to its minute. */
+/** A typed time, read as UTC (the console shows every time in UTC), floored to its minute. */
 const minuteSchema = z
   .string()
   .trim()
-  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?$/, 'a time like 2026-12-04T10:00 (UTC) is required')
-  .transform((t) => Date.parse(`${t}Z`))
-  .refine((ms) => Number.isFinite(ms) && ms >= 0, 'not a time')
+  .transform((t) => parseUtcInput(t) ?? NaN)
+  .refine((ms) => Number.isFinite(ms) && ms >= 0, `a UTC time like ${UTC_INPUT_EXAMPLE} is required`)
   .transform((ms) => Math.floor(ms / MINUTE_MS) * MINUTE_MS);
 /** An optional time: an empty field is absent. */
 const optionalMinute = z.preprocess((v) => (v === '' || v === null ? undefined : v), minuteSchema.optional());

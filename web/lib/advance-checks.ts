@@ -1,7 +1,7 @@
 import 'server-only';
-import { Stage, STAGES, type MigrationStateView } from '../../contract';
+import { gateDetailWords, Stage, STAGES, type MigrationStateView } from '../../contract';
 import { consoleSettings } from './console-settings';
-import { lookupMigration } from './temporal';
+import { lookupMigrationOnce } from './data';
 
 /** One rule that could refuse an advance: ok true (passes), false (refuses), null (not known yet). */
 export interface AdvanceCheck {
@@ -28,7 +28,7 @@ export async function advanceChecks(env: string, s: MigrationStateView): Promise
   if (i <= 0) checks.push({ rule: 'promotion order', ok: true, text: `${env} is first in the promotion order (${order.join(' → ')})` });
   else {
     const pred = order[i - 1]!;
-    const m = await lookupMigration(pred);
+    const m = await lookupMigrationOnce(pred);
     if (m.kind === 'unreachable')
       checks.push({ rule: 'promotion order', ok: null, text: `the stage of ${pred} (before ${env} in the promotion order) is unknown: ${m.message}` });
     else {
@@ -45,7 +45,9 @@ export async function advanceChecks(env: string, s: MigrationStateView): Promise
   }
   if (s.stage === Stage.planned) checks.push({ rule: 'gate', ok: true, text: 'starting dual write has no gate' });
   else if (s.gates.length === 0) checks.push({ rule: 'gate', ok: null, text: 'not evaluated yet: the workflow checks it when you confirm' });
-  else for (const g of s.gates) checks.push({ rule: 'gate', ok: g.passed, text: `${g.name}: ${g.detail}` });
+  else
+    for (const g of s.gates)
+      checks.push({ rule: 'gate', ok: g.passed, text: `${g.name.replace('->', ' → ')} ${g.passed ? 'met' : 'not met'}: ${gateDetailWords(g)}` });
   if (s.rolledBack) checks.push({ rule: 'rollback', ok: false, text: `an automatic rollback is in effect (${s.rolledBack.reason}): resume first` });
   else checks.push({ rule: 'rollback', ok: true, text: 'no automatic rollback in effect' });
   if (s.paused) checks.push({ rule: 'pause', ok: true, text: 'paused: automatic ramping is stopped (advancing is still allowed once the gate is met)' });

@@ -18,7 +18,7 @@ import {
 } from '../../pipeline/clients/science-stats-reader';
 import type { MismatchSample } from '../../pipeline/kernel/science/control-tables';
 import type { ControlState, Heartbeat } from '../../pipeline/kernel/control/control-state';
-import { migrationWorkflowId, Stage, STAGES, type AuditEntry } from '../../contract';
+import { migrationWorkflowId, nextStep, STAGES, type AuditEntry, type NextStep, type Stage } from '../../contract';
 import { consoleSettings } from './console-settings';
 import { fleet, type PipelineFigures } from './fleet';
 import { lookupMigration, temporalUiLink, type MigrationLookup } from './temporal';
@@ -105,23 +105,29 @@ export interface EnvOverview {
   /** False until the heartbeat topic has been read to its end once (the instance list is partial until then). */
   instancesKnown: boolean;
   control: ControlState | undefined;
-  nextStep: string;
+  /** What happens next, automatic or by whom (contract/next-step.ts). */
+  nextStep: NextStep;
+  /** Set when this env is further along than the one before it in the promotion order (the order was overridden). */
+  aheadOf: { predecessor: string; predecessorStage: string } | null;
 }
 
-function nextStepText(m: MigrationLookup): string {
-  if (m.kind === 'none') return 'no migration workflow: an operator creates one on the environment page';
-  if (m.kind === 'closed') return `the workflow ended (${m.status.toLowerCase()}): create a new one to migrate again`;
-  if (m.kind === 'unreachable') return 'unknown: Temporal is unreachable';
-  const s = m.state;
-  if (s.stage === Stage.complete) return 'nothing: the migration is complete';
-  if (s.rolledBack) return `rolled back automatically (${s.rolledBack.reason}): fix the cause, then resume`;
-  if (s.stage === Stage.planned) return 'an operator starts dual write';
-  if (s.stage === Stage.decommission && s.pendingApproval)
-    return `an approver other than ${s.approvalRequestedBy ?? 'the requester'} approves the decommission`;
-  const blocking = s.gates.find((gate) => !gate.passed);
-  if (blocking) return `gate ${blocking.name}: ${blocking.detail}`;
-  if (s.gates.length > 0) return `gate ${s.gates[0]!.name} is met: an operator may advance`;
-  return 'an operator advances when the gate is met';
+/** The migration of an env, looked up once per request (the env's card and its successor's, the advance checks, share it). */
+export const lookupMigrationOnce = cache(lookupMigration);
+
+const stageIndex = (m: MigrationLookup): number | null =>
+  m.kind === 'running' ? (STAGES as readonly string[]).indexOf(m.state.stage) : m.kind === 'none' ? -1 : null;
+
+/** Whether env is ahead of its predecessor in the promotion order (it entered a stage the predecessor has not). */
+async function aheadOfPredecessor(env: string, migration: MigrationLookup): Promise<EnvOverview['aheadOf']> {
+  const order = environments();
+  const predecessor = order[order.indexOf(env) - 1];
+  if (predecessor === undefined) return null;
+  const mine = stageIndex(migration);
+  if (mine === null || mine <= 0) return null;
+  const pred = await lookupMigrationOnce(predecessor);
+  const theirs = stageIndex(pred);
+  if (theirs === null || theirs >= mine) return null;
+  return { predecessor, predecessorStage: pred.kind === 'running' ? pred.state.stage : 'not started' };
 }
 
 function instanceViews(env: string): InstanceView[] {
@@ -146,21 +152,25 @@ function fleetView(env: string): Pick<EnvOverview, 'instances' | 'instancesKnown
 }
 
 /** An env's overview from its migration and its science-stats rows of the hour up to minute `to` (null: unreadable). */
-function envOverview(env: string, migration: MigrationLookup, rows: ScienceStatsRow[] | null, to: number): EnvOverview {
+function envOverview(env: string, migration: MigrationLookup, rows: ScienceStatsRow[] | null, to: number, aheadOf: EnvOverview['aheadOf']): EnvOverview {
   const fiveMinutesFrom = to - 4 * MINUTE_MS;
+  const last5m = rows
+    ? summarizeScience(
+        rows.filter((r) => r.minute >= fiveMinutesFrom),
+        fiveMinutesFrom,
+        to,
+      )
+    : null;
+  // The reads of the last five minutes (the current one partly), a minute: the ramp's estimate before its first evaluation.
+  const readsPerMinute = last5m ? (last5m.counters.servedOld + last5m.counters.servedNew) / 4.5 : undefined;
   return {
     env,
     migration,
-    last5m: rows
-      ? summarizeScience(
-          rows.filter((r) => r.minute >= fiveMinutesFrom),
-          fiveMinutesFrom,
-          to,
-        )
-      : null,
+    last5m,
     lastHour: rows ? summarizeScience(rows, to - 59 * MINUTE_MS, to) : null,
     ...fleetView(env),
-    nextStep: nextStepText(migration),
+    nextStep: nextStep(migration, Date.now(), { readsPerMinute }),
+    aheadOf,
   };
 }
 
@@ -174,9 +184,9 @@ function hourWindow(): { from: number; to: number } {
 export const loadEnvOverview = cache(async (env: string): Promise<{ overview: EnvOverview; outages: Outage[] }> => {
   const outages = initialOutages();
   const { from, to } = hourWindow();
-  const [migration, rows] = await Promise.all([lookupMigration(env), attempt('DynamoDB', outages, () => readScienceStats(dynamo(), env, from, to))]);
+  const [migration, rows] = await Promise.all([lookupMigrationOnce(env), attempt('DynamoDB', outages, () => readScienceStats(dynamo(), env, from, to))]);
   noteTemporal(outages, migration);
-  return { overview: envOverview(env, migration, rows, to), outages };
+  return { overview: envOverview(env, migration, rows, to, await aheadOfPredecessor(env, migration)), outages };
 });
 
 /** Outages of several reads, each service named once. */
@@ -200,23 +210,26 @@ export interface EnvDetail extends EnvOverview {
   workflowId: string;
 }
 
-/** The environment page's data (the last hour); null when env is not one the console manages. */
-export async function loadEnvDetail(env: string): Promise<{ detail: EnvDetail; outages: Outage[] } | null> {
+/**
+ * The environment page's data (the last hour); null when env is not one the console manages.
+ * Cached per request: the page's status, actions and charts panels share one read.
+ */
+export const loadEnvDetail = cache(async (env: string): Promise<{ detail: EnvDetail; outages: Outage[] } | null> => {
   if (!environments().includes(env)) return null;
   const outages = initialOutages();
   const { from, to } = hourWindow();
-  const [migration, rows] = await Promise.all([lookupMigration(env), attempt('DynamoDB', outages, () => readScienceStats(dynamo(), env, from, to))]);
+  const [migration, rows] = await Promise.all([lookupMigrationOnce(env), attempt('DynamoDB', outages, () => readScienceStats(dynamo(), env, from, to))]);
   noteTemporal(outages, migration);
   return {
     detail: {
-      ...envOverview(env, migration, rows, to),
+      ...envOverview(env, migration, rows, to, await aheadOfPredecessor(env, migration)),
       series: toMinutePoints(rows ?? [], from, to),
       temporalLink: temporalUiLink(env),
       workflowId: migrationWorkflowId(env),
     },
     outages,
   };
-}
+});
 
 /** The mismatch explorer's time ranges, minutes back from now. */
 export const SAMPLE_RANGES = { '15m': 15, '1h': 60, '6h': 360, '24h': 1440 } as const;
@@ -224,12 +237,15 @@ export const SAMPLE_RANGES = { '15m': 15, '1h': 60, '6h': 360, '24h': 1440 } as 
 /** One of SAMPLE_RANGES' keys. */
 export type SampleRange = keyof typeof SAMPLE_RANGES;
 
-/** The mismatch samples of an env's last `range` (newest 20), for the explorer panel. */
+/** How many sampled differences the explorer shows (the newest of the range: enough to see a pattern, short enough for the page). */
+export const EXPLORER_SAMPLES = 10;
+
+/** The mismatch samples of an env's last `range` (the newest EXPLORER_SAMPLES), for the explorer panel. */
 export async function loadEnvSamples(env: string, range: SampleRange = '1h'): Promise<{ samples: MismatchSample[]; outages: Outage[] }> {
   const outages: Outage[] = [];
   const to = Math.floor(Date.now() / MINUTE_MS) * MINUTE_MS;
   const from = to - (SAMPLE_RANGES[range] - 1) * MINUTE_MS;
-  const samples = await attempt('DynamoDB', outages, () => readMismatchSamples(dynamo(), env, from, to, 20));
+  const samples = await attempt('DynamoDB', outages, () => readMismatchSamples(dynamo(), env, from, to, EXPLORER_SAMPLES));
   return { samples: samples ?? [], outages };
 }
 

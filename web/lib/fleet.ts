@@ -26,8 +26,8 @@ class FleetWatcher {
   private readonly tails: TopicTail[];
   private adminConnected: Promise<void> | undefined;
   /** Previous end-offset sums per topic, for throughput. */
-  private readonly lastOffsets = new Map<string, { at: number; sum: number }>();
-  private readonly rates = new Map<string, number>();
+  /** Readings of each topic's end-offset sum (oldest first, the last THROUGHPUT_SPAN_MS or so), for throughput. */
+  private readonly offsetReadings = new Map<string, { at: number; sum: number }[]>();
 
   constructor() {
     const { cfg } = consoleSettings();
@@ -122,7 +122,7 @@ class FleetWatcher {
     ]);
     return {
       lags,
-      throughput: { observationBatchesPerSec: this.rate(topics.observations, obs?.end), metricPointsPerSec: this.rate(topics.metrics, met?.end) },
+      throughput: { observationBatches: this.rate(topics.observations, obs?.end), metricPoints: this.rate(topics.metrics, met?.end) },
       dlq: { observations: obsDlq?.total ?? null, metrics: metDlq?.total ?? null },
     };
   }
@@ -140,24 +140,42 @@ class FleetWatcher {
     return { old: oldLag ?? null, new: newLag ?? null };
   }
 
-  /** Records per second on a topic since the previous call at least 2 s ago. */
-  private rate(topic: string, end: number | undefined): number | null {
-    if (end === undefined) return null;
+  /**
+   * Records per second on a topic over the last minute or so of readings (the metrics topic gets
+   * its points in a burst when each minute closes, so a few seconds' difference would read 0):
+   * null until two readings at least THROUGHPUT_MIN_SPAN_MS apart exist, with how long it has
+   * been measuring.
+   */
+  private rate(topic: string, end: number | undefined): Throughput {
+    if (end === undefined) return { perSec: null, overMs: 0 };
     const now = Date.now();
-    const prev = this.lastOffsets.get(topic);
-    if (!prev) this.lastOffsets.set(topic, { at: now, sum: end });
-    else if (now - prev.at >= 2000) {
-      this.rates.set(topic, ((end - prev.sum) * 1000) / (now - prev.at));
-      this.lastOffsets.set(topic, { at: now, sum: end });
-    }
-    return this.rates.get(topic) ?? null;
+    const readings = (this.offsetReadings.get(topic) ?? []).filter((r) => now - r.at <= THROUGHPUT_SPAN_MS + 30_000);
+    readings.push({ at: now, sum: end });
+    // Keep the newest reading older than the span (the window's start) and everything after it.
+    while (readings.length > 2 && now - readings[1]!.at >= THROUGHPUT_SPAN_MS) readings.shift();
+    this.offsetReadings.set(topic, readings);
+    const first = readings[0]!;
+    const overMs = now - first.at;
+    if (overMs < THROUGHPUT_MIN_SPAN_MS) return { perSec: null, overMs };
+    return { perSec: ((end - first.sum) * 1000) / overMs, overMs };
   }
+}
+
+/** How long a throughput figure reaches back (a little over a minute: the metrics topic fills once a minute). */
+const THROUGHPUT_SPAN_MS = 70_000;
+/** The shortest span a throughput figure is given over (shorter ones say "measuring"). */
+const THROUGHPUT_MIN_SPAN_MS = 20_000;
+
+/** A topic's records per second over `overMs` (null while measuring: fewer than THROUGHPUT_MIN_SPAN_MS of readings). */
+export interface Throughput {
+  perSec: number | null;
+  overMs: number;
 }
 
 /** What the pipeline page shows for an env. */
 export interface PipelineFigures {
   lags: { group: string; topic: string; job: string; lag: number | null; partitions: number }[];
-  throughput: { observationBatchesPerSec: number | null; metricPointsPerSec: number | null };
+  throughput: { observationBatches: Throughput; metricPoints: Throughput };
   dlq: { observations: number | null; metrics: number | null };
 }
 

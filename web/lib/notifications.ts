@@ -1,8 +1,10 @@
 import 'server-only';
 import { loadNotifierSettings, redactWebhookUrl, type NotifierSettings } from '../../config/notifications';
-import type { NotificationPayload } from '../../contract';
 import { createNotifier, type Notifier } from '../../notify/notifier';
 import { withTimeout } from '../../kit/async';
+import type { ReceivedView } from './notification-groups';
+
+export type { ReceivedView };
 
 // The console's side of notifications: the routes it shows (redacted), the test notification it
 // sends, and the messages of a local receiver (npm start runs one) it lists.
@@ -33,16 +35,6 @@ export interface RouteView {
 /** The configured routes, their URLs redacted. */
 export function routeViews(settings: NotifierSettings): RouteView[] {
   return settings.routes.map((r) => ({ env: r.env, url: redactWebhookUrl(r.url), format: r.format, events: r.events }));
-}
-
-/** One message the local receiver got. */
-export interface ReceivedView {
-  n: number;
-  receivedAt: number;
-  path: string;
-  format: 'json' | 'slack' | 'other';
-  notificationId: string | null;
-  body: Partial<NotificationPayload> & { text?: string };
 }
 
 /** The local receiver's messages, newest first (null: no receiver configured). */

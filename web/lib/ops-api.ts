@@ -94,7 +94,7 @@ const base = { reason, requestId };
 
 /** The body of each command (unknown fields, an identity among them, are dropped). */
 const commandSchemas = {
-  start: z.object({ ...base, demo: z.boolean().default(false) }),
+  start: z.object({ ...base, demo: z.boolean().default(false), overridePromotionOrder: z.boolean().default(false) }),
   advance: z.object({ ...base, from: z.enum(STAGES), overridePromotionOrder: z.boolean().default(false) }),
   rollback: z.object(base),
   pause: z.object(base),
@@ -184,7 +184,7 @@ export async function runCommand(request: NextRequest, env: string, command: str
       }
     }
     const updates: Record<Exclude<OpsCommand, 'verify' | 'repair'>, [string, Record<string, unknown>]> = {
-      start: [UPDATE_NAMES.start, {}],
+      start: [UPDATE_NAMES.start, { overridePromotionOrder: p.overridePromotionOrder }],
       advance: [UPDATE_NAMES.advance, { from: p.from, overridePromotionOrder: p.overridePromotionOrder }],
       rollback: [UPDATE_NAMES.rollback, {}],
       pause: [UPDATE_NAMES.pause, {}],

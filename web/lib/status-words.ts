@@ -1,4 +1,4 @@
-import { Stage, STAGES, type AuditEntry, type MigrationStateView } from '../../contract/index.js';
+import { humanizeTimes, Stage, STAGES, type AuditEntry, type MigrationStateView } from '../../contract/index.js';
 import { readsAfterRollback } from '../../notify/events.js';
 
 // The environment's status in plain words: where reads and writes go right now, and, after
@@ -43,7 +43,7 @@ export function routingWords(s: MigrationStateView): { reads: string; writes: st
   }
   // The first words of what the notification says too ("reads back on Cassandra ..."), without its parenthesis.
   const back = readsAfterRollback(s.stage).split(/[;(]/)[0]!.trim();
-  const rollback = s.rolledBack ? `${back}: rolled back automatically at ${hhmm(s.rolledBack.at)} UTC because ${s.rolledBack.reason}` : null;
+  const rollback = s.rolledBack ? `${back}: rolled back automatically at ${hhmm(s.rolledBack.at)} UTC because ${humanizeTimes(s.rolledBack.reason)}` : null;
   return { reads, writes, rollback };
 }
 
@@ -90,4 +90,37 @@ export function migrationSummary(entries: AuditEntry[]): MigrationSummary {
     requestedBy: sorted.findLast((e) => e.action === 'advance' && e.to === Stage.decommission)?.actor ?? null,
     completedAt: sorted.findLast((e) => e.to === Stage.complete && e.from !== Stage.complete)?.at ?? null,
   };
+}
+
+/** What instanceWords needs of a live instance and of the control state. */
+interface InstanceLike {
+  role: string;
+  appliedVersion: number;
+  current: boolean;
+}
+
+/**
+ * The live data-plane instances in words, each with the control-state version it applies; a
+ * writer whose store the control state no longer writes (or does not write yet) is called idle,
+ * so a finished migration does not list the Cassandra writer as if it still wrote.
+ */
+export function instanceWords(instances: readonly InstanceLike[], control: { oldWriter: boolean; newWriter: boolean } | undefined): string {
+  if (instances.length === 0) return 'none live';
+  const idle = (role: string): string | null => {
+    if (!control) return null;
+    if (role === 'writer-cassandra' && !control.oldWriter) return 'idle: Cassandra is not written';
+    if (role === 'writer-dynamodb' && !control.newWriter) return 'idle: DynamoDB is not written yet';
+    return null;
+  };
+  const byRole = new Map<string, InstanceLike[]>();
+  for (const i of instances) byRole.set(i.role, [...(byRole.get(i.role) ?? []), i]);
+  return [...byRole.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([role, list]) => {
+      const versions = [...new Set(list.map((i) => i.appliedVersion))].sort((a, b) => b - a).map((v) => `v${v}`);
+      const behind = list.filter((i) => !i.current).length;
+      const notes = [idle(role), behind > 0 ? `${behind} behind` : null].filter((x): x is string => x !== null);
+      return `${list.length > 1 ? `${list.length}× ` : ''}${role} ${versions.join('/')}${notes.length ? ` (${notes.join('; ')})` : ''}`;
+    })
+    .join(', ');
 }

@@ -72,7 +72,9 @@ export class MigrationRun implements Run {
 
   /** Registers the query and the operator updates. */
   registerHandlers(): void {
-    setHandler(stateQuery, () => view(this.state));
+    // The policy rides along for the readers (what happens next, and when); a query is not part
+    // of the history, so this changes nothing a replay sees.
+    setHandler(stateQuery, () => ({ ...view(this.state), policy: this.policy }));
     const d = this.desk;
     d.register(
       startUpdate,

@@ -80,6 +80,9 @@ describe('notification events', () => {
     assert.equal(n.id, 'switchyard-migration-staging:42');
     assert.match(n.title, /reads back on Cassandra/);
     assert.match(n.text, /mismatch rate 12\.5%/);
+    // Its figures in one set of units: percents with their sample, the window in words (not "rate 0.125, limit 0.0500").
+    assert.match(n.text, /Figures over the last 1 min: mismatch rate 12\.5% of 400 comparisons \(50 mismatches; rollback above 1%\)/);
+    assert.doesNotMatch(n.text, /\b0\.\d{2,}\b|\d{5,} ms/);
     assert.equal(n.evidence.mismatches, 50);
     assert.equal(n.consoleUrl, 'http://c/envs/staging');
   });
@@ -98,7 +101,12 @@ describe('notification events', () => {
     assert.match(body.text, /automatic rollback/);
     assert.equal(body.blocks[0]!.type, 'header');
     const fields = body.blocks.find((b) => b.fields)!.fields!.map((f) => f.text);
-    assert.ok(fields.includes('*mismatchRate*\n0.1250'), fields.join(' | '));
+    // The figures in the console's words and units: a percent, never a bare fraction.
+    assert.ok(fields.includes('*mismatch rate*\n12.5%'), fields.join(' | '));
+    assert.ok(
+      fields.every((f) => !/\n0\.\d/.test(f)),
+      fields.join(' | '),
+    );
   });
 });
 
@@ -188,7 +196,7 @@ describe('gate watcher', () => {
         stage,
         stageEnteredAt: enteredAt,
         rolledBack: null,
-        gates: [{ name: `${stage}->next`, passed, detail: 'bake over', evidence: { bakeMs: 1 } }],
+        gates: [{ name: `${stage}->next`, passed, detail: `${passed ? 'met' : 'not met'}: bake over`, evidence: { bakeMs: 1 } }],
       }) as never;
     let current = state('dual_write', false, 1);
     const w = createGateWatcher({
@@ -214,5 +222,8 @@ describe('gate watcher', () => {
       notificationFromGate({ env: 'test', stage: 'science', stageEnteredAt: 2, workflowId: 'w', gate: current.gates[0]!, at: 3 }, null).id,
       'w:gate:science:2',
     );
+    // The gate's verdict is said once ("is met: ...", not "is met: met: ...").
+    const text = notificationFromGate({ env: 'test', stage: 'science', stageEnteredAt: 2, workflowId: 'w', gate: current.gates[0]!, at: 3 }, null).text;
+    assert.doesNotMatch(text, /met: met:/, text);
   });
 });

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { AuditEntry, MigrationStateView } from '../../../contract/index.js';
-import { migrationSummary, routingWords, stageSpans } from '../../../web/lib/status-words.js';
-import { axisTop, formatValue } from '../../../web/components/chart-scale.js';
+import { instanceWords, migrationSummary, routingWords, stageSpans } from '../../../web/lib/status-words.js';
+import { axisScale, axisTop, fitWindow, formatValue } from '../../../web/components/chart-scale.js';
 
 const state = (over: Partial<MigrationStateView>): MigrationStateView =>
   ({ stage: 'cutover', ramp: 50, paused: false, rolledBack: null, pendingApproval: false, ...over }) as MigrationStateView;
@@ -68,13 +68,67 @@ describe('status in plain words', () => {
 
 describe('chart scales', () => {
   it('fits a percent axis to the data and never goes above 100 %', () => {
-    assert.equal(axisTop([0.19, 0.02], 'percent'), 0.5);
-    assert.equal(axisTop([0.004], 'percent'), 0.005);
+    assert.equal(axisTop([0.19, 0.02], 'percent'), 0.2);
+    assert.equal(axisTop([0.004], 'percent'), 0.006);
     assert.equal(axisTop([0.97, 1], 'percent'), 1);
     assert.equal(axisTop([], 'percent'), 0.01);
-    assert.equal(axisTop([37], 'ms'), 50);
-    assert.equal(formatValue(0.1234, 'percent'), '12 %');
+    assert.equal(axisTop([37], 'ms'), 40);
+    assert.equal(formatValue(0.1234, 'percent'), '12%');
     assert.equal(formatValue(13.21, 'ms'), '13.2 ms');
     assert.equal(formatValue(1234, 'per-minute'), '1,234/min');
+  });
+
+  it('spaces the ticks evenly from 0 and gives every label of an axis the same decimals', () => {
+    const even = (ticks: number[]): boolean => ticks.every((t, i) => i < 2 || Math.abs(t - ticks[i - 1]! - (ticks[1]! - ticks[0]!)) < 1e-9);
+    for (const [values, unit] of [
+      [[4800], 'ms'],
+      [[0.3, 480], 'ms'],
+      [[0.004], 'percent'],
+      [[1], 'percent'],
+      [[3], 'per-minute'],
+    ] as const) {
+      const a = axisScale([...values], unit);
+      assert.equal(a.ticks[0], 0);
+      assert.equal(a.ticks.at(-1), a.top);
+      assert.ok(even(a.ticks), `${unit} ${values}: ${a.ticks.join(', ')}`);
+      assert.ok(a.ticks.length >= 3 && a.ticks.length <= 6, a.ticks.join(', '));
+      const labels = a.ticks.map((t) => formatValue(t, unit, a.decimals));
+      const decimals = new Set(labels.map((l) => (/\.(\d+)/.exec(l)?.[1] ?? '').length));
+      assert.equal(decimals.size, 1, labels.join(', '));
+    }
+    // Not 0 / 1500 / 3000 / 5000.
+    assert.deepEqual(axisScale([4800], 'ms').ticks, [0, 2000, 4000, 6000]);
+    assert.deepEqual(
+      axisScale([0.3, 480], 'ms').ticks.map((t) => formatValue(t, 'ms', axisScale([0.3, 480], 'ms').decimals)),
+      ['0 ms', '200 ms', '400 ms', '600 ms'],
+    );
+  });
+
+  it('fits the time window to the minutes with data, never shorter than asked', () => {
+    const rows = Array.from({ length: 60 }, (_, i) => ({ time: i * 60_000, v: i >= 40 ? 1 : null }));
+    assert.equal(fitWindow(rows, { minMinutes: 15 }).length, 21, 'from a minute before the first figure');
+    assert.equal(fitWindow(rows, { minMinutes: 30 }).length, 30);
+    assert.equal(
+      fitWindow(
+        rows.map((r) => ({ ...r, v: null })),
+        { minMinutes: 15 },
+      ).length,
+      15,
+    );
+  });
+});
+
+describe('instances in words', () => {
+  it('calls a writer idle when the control state no longer writes its store', () => {
+    const inst = [
+      { role: 'writer-cassandra', appliedVersion: 9, current: true },
+      { role: 'writer-dynamodb', appliedVersion: 9, current: true },
+      { role: 'query', appliedVersion: 8, current: false },
+    ];
+    assert.equal(
+      instanceWords(inst, { oldWriter: false, newWriter: true }),
+      'query v8 (1 behind), writer-cassandra v9 (idle: Cassandra is not written), writer-dynamodb v9',
+    );
+    assert.equal(instanceWords([], undefined), 'none live');
   });
 });

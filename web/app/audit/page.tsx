@@ -1,26 +1,36 @@
+import Link from 'next/link';
 import { AuditChain } from '../../components/audit-chain';
 import { AuditTable } from '../../components/audit-table';
 import { OutageBanner } from '../../components/outage-banner';
-import { parseAuditFilters, toAuditQuery } from '../../lib/audit-filters';
+import { AUDIT_PAGE_SIZE, parseAuditFilters, toAuditQuery, type AuditFilters } from '../../lib/audit-filters';
 import { environments, loadAudit, loadAuditChains } from '../../lib/data';
 import { requirePageUser } from '../../lib/session';
+import { UTC_INPUT_EXAMPLE } from '../../lib/utc-input';
 import { AUDIT_ACTIONS } from '../../../contract';
 
 export const dynamic = 'force-dynamic';
 
+/** The filters as query-string pairs (empty ones left out), with some replaced. */
+function queryOf(filters: AuditFilters, change: Partial<Record<keyof AuditFilters, string | number>>, drop: (keyof AuditFilters)[] = []): string {
+  const merged: Record<string, string | number> = { ...filters, ...change };
+  return new URLSearchParams(
+    Object.entries(merged)
+      .filter(([k, v]) => !drop.includes(k as keyof AuditFilters) && v !== '' && v !== undefined && !(k === 'page' && v === 1) && !(k === 'limit' && v === 200))
+      .map(([k, v]) => [k, String(v)]),
+  ).toString();
+}
+
 export default async function AuditPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   await requirePageUser();
   const { filters, problems } = parseAuditFilters(await searchParams);
-  const [{ entries, outages }, chains] = await Promise.all([
-    problems.length ? { entries: [], outages: [] } : loadAudit(toAuditQuery(filters)),
-    loadAuditChains(),
-  ]);
-  // The export links carry the filters but not the page's limit: an export is pages of 1000 entries.
-  const qs = new URLSearchParams(
-    Object.entries(filters)
-      .filter(([k, v]) => k !== 'limit' && v !== '' && v !== undefined)
-      .map(([k, v]) => [k, String(v)]),
-  ).toString();
+  // One page of entries: read up to the end of the page and one more (to know whether older ones exist).
+  const query = { ...toAuditQuery(filters), limit: filters.page * AUDIT_PAGE_SIZE + 1 };
+  const [{ entries, outages }, chains] = await Promise.all([problems.length ? { entries: [], outages: [] } : loadAudit(query), loadAuditChains()]);
+  const first = (filters.page - 1) * AUDIT_PAGE_SIZE;
+  const shown = entries.slice(first, first + AUDIT_PAGE_SIZE);
+  const hasOlder = entries.length > first + AUDIT_PAGE_SIZE;
+  // The export links carry the filters but not the page: an export pages through every matching entry, 1000 a file.
+  const qs = queryOf(filters, {}, ['limit', 'page']);
   return (
     <>
       <h1>Audit history</h1>
@@ -40,17 +50,30 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
             <option key={a} value={a} />
           ))}
         </datalist>
-        <input name="since" defaultValue={filters.since} placeholder="since (ISO time)" aria-label="since" />
-        <input name="until" defaultValue={filters.until} placeholder="until (ISO time)" aria-label="until" />
+        <input
+          name="since"
+          defaultValue={filters.since}
+          placeholder="since (UTC) YYYY-MM-DD HH:MM"
+          title={`a UTC time, e.g. ${UTC_INPUT_EXAMPLE}`}
+          aria-label="since (UTC)"
+          size={28}
+        />
+        <input
+          name="until"
+          defaultValue={filters.until}
+          placeholder="until (UTC) YYYY-MM-DD HH:MM"
+          title={`a UTC time, e.g. ${UTC_INPUT_EXAMPLE}`}
+          aria-label="until (UTC)"
+          size={28}
+        />
         <button type="submit">Filter</button>
-        <span>
-          Export the entries matching these filters (not only the {filters.limit} shown), newest first, with their evidence, 1000 per file (the answer&apos;s
-          Link header names the next file):{' '}
-          <a href={`/api/audit/export?format=csv&${qs}`} download data-testid="export-csv">
+        <span className="muted">
+          Export every matching entry, newest first, with its figures, 1000 per file (the answer&apos;s Link header names the next file):{' '}
+          <a href={`/api/audit/export?format=csv${qs ? `&${qs}` : ''}`} download data-testid="export-csv">
             CSV
           </a>{' '}
           ·{' '}
-          <a href={`/api/audit/export?format=json&${qs}`} download data-testid="export-json">
+          <a href={`/api/audit/export?format=json${qs ? `&${qs}` : ''}`} download data-testid="export-json">
             JSON
           </a>
         </span>
@@ -60,10 +83,32 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
           Bad filter: {problems.join('; ')}
         </p>
       ) : null}
-      <p className="muted">
-        {entries.length} entries, newest first{entries.length >= filters.limit ? ` (the newest ${filters.limit}; the exports page through them all)` : ''}.
+      <p className="hint">
+        Every change of every migration, newest first, with who made it, why and the figures it was judged on (open a row&apos;s evidence for all of them).
+        Times are UTC. <em>Control state</em> is the version of the control state the change published to the writers and query services.
       </p>
-      <AuditTable entries={entries} />
+      <AuditTable entries={shown} />
+      <Pager filters={filters} shownFrom={first + 1} shownTo={first + shown.length} hasOlder={hasOlder} />
     </>
+  );
+}
+
+/** Newer / older page links and where this page is. */
+function Pager({ filters, shownFrom, shownTo, hasOlder }: { filters: AuditFilters; shownFrom: number; shownTo: number; hasOlder: boolean }) {
+  if (shownTo < shownFrom && filters.page === 1) return null;
+  return (
+    <nav className="pager" aria-label="audit pages" data-testid="audit-pager">
+      {filters.page > 1 ? <Link href={`/audit?${queryOf(filters, { page: filters.page - 1 })}`}>← newer</Link> : <span className="muted">← newer</span>}
+      <span>
+        entries {shownFrom}–{shownTo} (page {filters.page})
+      </span>
+      {hasOlder ? (
+        <Link href={`/audit?${queryOf(filters, { page: filters.page + 1 })}`} data-testid="audit-older">
+          older →
+        </Link>
+      ) : (
+        <span className="muted">older →</span>
+      )}
+    </nav>
   );
 }

@@ -1,4 +1,6 @@
-import { num, relative } from '../../components/format';
+import { duration, num, relative } from '../../components/format';
+import type { Throughput } from '../../lib/fleet';
+import { humanizeTimes } from '../../../contract';
 import { OutageBanner } from '../../components/outage-banner';
 import { loadPipeline } from '../../lib/data';
 import { requirePageUser } from '../../lib/session';
@@ -17,17 +19,22 @@ export default async function PipelinePage() {
           <h2>{env}</h2>
           <dl className="facts">
             <dt>throughput</dt>
-            <dd>
-              {f?.throughput.observationBatchesPerSec === null || f === null ? '–' : f.throughput.observationBatchesPerSec.toFixed(1)} observation batches/s
-              into <code>{env}.observations</code> · {f?.throughput.metricPointsPerSec == null ? '–' : f.throughput.metricPointsPerSec.toFixed(1)} metric
-              points/s into <code>{env}.metrics</code>
+            <dd data-testid={`throughput-${env}`}>
+              {f === null ? (
+                'unknown (Kafka is unreachable)'
+              ) : (
+                <>
+                  <Rate t={f.throughput.observationBatches} unit="observation batches/s" /> into <code>{env}.observations</code> ·{' '}
+                  <Rate t={f.throughput.metricPoints} unit="metric points/s" /> into <code>{env}.metrics</code>
+                </>
+              )}
             </dd>
             <dt>dead letters</dt>
             <dd data-testid={`dlq-${env}`}>
               {num(f?.dlq.observations)} in <code>{env}.observations.dlq</code> · {num(f?.dlq.metrics)} in <code>{env}.metrics.dlq</code>
             </dd>
             <dt>control state</dt>
-            <dd>{control ? `v${control.version} (${control.reason})` : 'none published yet'}</dd>
+            <dd>{control ? `v${control.version} (${humanizeTimes(control.reason)})` : 'none published yet'}</dd>
           </dl>
           <p className="hint" data-testid={`lag-note-${env}`}>
             Expected lag: the aggregator commits only the offset of the oldest window still open (a window stays open for its minute plus the allowed lateness),
@@ -92,5 +99,15 @@ export default async function PipelinePage() {
         </section>
       ))}
     </>
+  );
+}
+
+/** A throughput figure over the span it was measured on, or that it is still being measured. */
+function Rate({ t, unit }: { t: Throughput; unit: string }) {
+  if (t.perSec === null) return <span className="muted">measuring {unit} (a figure once 20 s of readings are in)</span>;
+  return (
+    <span title={`over the last ${duration(t.overMs)}`}>
+      {t.perSec.toFixed(1)} {unit}
+    </span>
   );
 }

@@ -1,87 +1,293 @@
+import Link from 'next/link';
 import type { ReactNode } from 'react';
+import { ActionPanel, type DecommissionRequest } from '../../../components/action-panel';
 import { AuditTable } from '../../../components/audit-table';
+import { fitWindow } from '../../../components/chart-scale';
+import { Evidence } from '../../../components/evidence';
+import { duration, num, relative, sampledRate, time } from '../../../components/format';
 import { MismatchExplorer } from '../../../components/mismatch-explorer';
+import { NextStepLine } from '../../../components/next-step-line';
+import { OutageBanner } from '../../../components/outage-banner';
 import { PanelOutage } from '../../../components/panel-skeleton';
-import { RepairReportView, RunStatus, VerifyReportView } from '../../../components/verify-report';
-import { duration, time } from '../../../components/format';
+import { StageStepper } from '../../../components/stage-stepper';
 import { TimeSeriesChart } from '../../../components/time-series-chart';
-import { loadEnvAudit, loadEnvSamples, type MinutePoint, type SampleRange } from '../../../lib/data';
-import { migrationSummary, stageSpans } from '../../../lib/status-words';
+import { VerifyActions } from '../../../components/verify-actions';
+import { RepairReportView, RunStatus, VerifyReportView } from '../../../components/verify-report';
+import { migrationAction, repairAction, verifyAction } from '../../../lib/actions';
+import { advanceChecks } from '../../../lib/advance-checks';
+import { EXPLORER_SAMPLES, loadEnvAudit, loadEnvDetail, loadEnvSamples, SAMPLE_RANGES, type EnvDetail, type SampleRange } from '../../../lib/data';
+import type { SignedInUser } from '../../../lib/session';
+import { instanceWords, migrationSummary, routingWords, stageSpans } from '../../../lib/status-words';
 import { loadVerifyRepair, type RunsView, type RunSummary } from '../../../lib/verify-runs';
+import { gateDetailWords, humanizeTimes, Stage, type GateStatus, type MigrationStateView } from '../../../../contract';
 
-// The environment page's slower panels: each reads on its own inside a Suspense boundary, so a slow
-// or unreachable table holds only its panel, never the stage, gates and actions above it.
+// The environment page's panels. Each reads on its own inside a Suspense boundary (the reads they
+// share, loadEnvDetail and loadEnvAudit, happen once per request), so a slow or unreachable
+// dependency holds only its panel; the page itself only lays them out.
 
-export async function MismatchPanel({ env, range }: { env: string; range: SampleRange }) {
-  const { samples, outages } = await loadEnvSamples(env, range);
+/** The running migration's state, or null (none, ended, unreachable). */
+const stateOf = (d: EnvDetail): MigrationStateView | null => (d.migration.kind === 'running' ? d.migration.state : null);
+
+/** Comparisons a figure needs before its rate means anything (the policy's rollback minimum). */
+const minSample = (s: MigrationStateView | null): number => s?.policy?.minSamplesForRollback ?? 20;
+
+/** A p99 in words: "12.3 ms", or "no reads" when the store served none in the window. */
+const p99Text = (v: number | null | undefined): string =>
+  v === null || v === undefined ? 'no reads' : Number.isFinite(v) ? `${v.toFixed(v < 10 ? 2 : 1)} ms` : 'above 2 s';
+
+/** The mismatch rate of the last 5 minutes and hour, judged on their samples. */
+function MismatchFacts({ d, s }: { d: EnvDetail; s: MigrationStateView | null }) {
+  if (s?.stage === Stage.complete) return <>none: nothing is compared once the old store is gone</>;
+  if (s && (s.stage === Stage.planned || s.stage === Stage.dualWrite) && !d.lastHour?.counters.comparisons)
+    return <>none yet: reads are compared from science on</>;
+  const c5 = d.last5m?.counters;
+  const ch = d.lastHour?.counters;
   return (
     <>
-      <PanelOutage outages={outages} />
-      <MismatchExplorer samples={samples} />
+      last 5 min: {sampledRate(c5?.mismatches, c5?.comparisons, minSample(s))} · last hour: {sampledRate(ch?.mismatches, ch?.comparisons, minSample(s))}
     </>
   );
 }
 
-export async function AuditPanel({ env }: { env: string }) {
-  const { entries, outages } = await loadEnvAudit(env);
+/** The status card: stage, what happens next, where reads and writes go, the figures and the gate. */
+export async function StatusPanel({ env }: { env: string }) {
+  const loaded = await loadEnvDetail(env);
+  if (!loaded) return null;
+  const { detail: d, outages } = loaded;
+  const s = stateOf(d);
+  const words = s ? routingWords(s) : null;
+  const ramped = s !== null && (s.stage === Stage.science || s.stage === Stage.cutover);
+  const complete = s?.stage === Stage.complete;
   return (
     <>
-      <PanelOutage outages={outages} />
-      <AuditTable entries={entries.slice(0, 100)} showEnv={false} />
+      <OutageBanner outages={outages} />
+      <section className="card" data-testid="status-panel">
+        <h2>
+          Stage <span data-testid="env-stage">{s ? s.stage : d.migration.kind === 'none' ? 'no migration' : d.migration.kind}</span>
+          {s?.paused ? <span className="pill warn">paused</span> : null}
+          {s?.rolledBack ? <span className="pill bad">rolled back</span> : null}
+          {d.aheadOf ? (
+            <span className="pill warn" data-testid="ahead-of">
+              ahead of {d.aheadOf.predecessor}
+            </span>
+          ) : null}
+        </h2>
+        <StageStepper stage={s?.stage ?? null} ramp={s?.ramp} />
+        <NextStepLine step={d.nextStep} testId="env-next" />
+        {d.aheadOf ? (
+          <p className="hint" data-testid="ahead-of-words">
+            {env} is further along than {d.aheadOf.predecessor} ({d.aheadOf.predecessorStage}), which comes before it in the promotion order: the order was
+            overridden (the audit log has who and why).
+          </p>
+        ) : null}
+        {words ? (
+          <div className="status-words" data-testid="env-status">
+            {words.rollback ? (
+              <p className="bad" data-testid="env-rollback-words">
+                <strong>reads: 100 % Cassandra</strong> — {words.rollback}
+              </p>
+            ) : (
+              <p data-testid="env-reads">
+                <strong>reads:</strong> {words.reads}
+              </p>
+            )}
+            <p data-testid="env-writes">
+              <strong>writes:</strong> {words.writes}
+            </p>
+          </div>
+        ) : null}
+        <dl className="facts">
+          {ramped ? (
+            <>
+              <dt>ramp</dt>
+              <dd data-testid="env-ramp">{`${s.ramp}%`}</dd>
+              <dt>next ramp step</dt>
+              <dd data-testid="env-ramp-wait">
+                {d.nextStep.detail ??
+                  (s.ramp === 100 ? 'at 100%: the exit gate below decides' : s.paused || s.rolledBack ? 'none while paused: an operator resumes' : '–')}
+              </dd>
+            </>
+          ) : null}
+          <dt>mismatch rate</dt>
+          <dd data-testid="env-mismatch">
+            <MismatchFacts d={d} s={s} />
+          </dd>
+          <dt>p99 read latency (5 min)</dt>
+          <dd>
+            {complete ? '' : `Cassandra ${p99Text(d.last5m?.p99Ms.old)} · `}DynamoDB {p99Text(d.last5m?.p99Ms.new)}
+          </dd>
+          {!complete ? (
+            <>
+              <dt>coverage horizon</dt>
+              <dd>
+                {s?.coverageHorizon ? `${time(s.coverageHorizon)} (the new store has every minute from here)` : 'not recorded yet (set when dual write begins)'}
+              </dd>
+            </>
+          ) : null}
+          {s?.stage === Stage.ttlWait ? (
+            <>
+              <dt>TTL gate</dt>
+              <dd>{s.ttlGateAt ? `${time(s.ttlGateAt)} (${relative(s.ttlGateAt)})` : '–'}</dd>
+            </>
+          ) : null}
+          <dt>control state</dt>
+          <dd>{d.control ? `v${d.control.version}, published by ${d.control.updatedBy}: ${humanizeTimes(d.control.reason)}` : 'none seen yet'}</dd>
+          <dt>instances</dt>
+          <dd data-testid="env-instances">{instanceWords(d.instances, d.control)}</dd>
+          {s?.rolledBack ? (
+            <>
+              <dt>automatic rollback</dt>
+              <dd data-testid="rollback-evidence">
+                {time(s.rolledBack.at)}: {humanizeTimes(s.rolledBack.reason)}
+                <Evidence evidence={s.rolledBack.evidence} />
+              </dd>
+            </>
+          ) : null}
+          <dt>workflow</dt>
+          <dd>
+            {d.temporalLink ? (
+              <a href={d.temporalLink} target="_blank" rel="noreferrer">
+                open in the Temporal UI
+              </a>
+            ) : (
+              <span title="the local stack runs Temporal without its web UI: every action goes through this console">
+                <code>{d.workflowId}</code> (history: <code>temporal workflow show -w {d.workflowId}</code>)
+              </span>
+            )}
+          </dd>
+        </dl>
+        {s && s.gates.length > 0 ? <GateTable gates={s.gates} /> : null}
+      </section>
     </>
   );
 }
 
-/** The three charts of the last hour, with a band per stage along the time axis (from the audit entries). */
-export async function ChartsPanel({ env, series, current }: { env: string; series: MinutePoint[]; current: { stage: string; stageEnteredAt: number } | null }) {
-  const { entries } = await loadEnvAudit(env);
-  const stages = stageSpans(entries, current);
-  const rows = series.map((p) => ({
-    time: p.minute,
-    mismatchRate: p.mismatchRate,
-    p99Old: p.p99OldMs,
-    p99New: p.p99NewMs,
-    servedOld: p.servedOld,
-    servedNew: p.servedNew,
-  }));
+/** The exit gate: met or not, why, and its figures. */
+function GateTable({ gates }: { gates: GateStatus[] }) {
   return (
-    <div className="grid">
-      <TimeSeriesChart
-        testId="chart-mismatch"
-        title="Mismatch rate per minute (% of comparisons)"
-        rows={rows}
-        unit="percent"
-        stages={stages}
-        lines={[{ key: 'mismatchRate', label: 'mismatch rate', color: '#b42318' }]}
-      />
-      <TimeSeriesChart
-        testId="chart-latency"
-        title="p99 read latency per store (ms, per minute)"
-        rows={rows}
-        unit="ms"
-        stages={stages}
-        lines={[
-          { key: 'p99Old', label: 'Cassandra (old)', color: '#667085' },
-          { key: 'p99New', label: 'DynamoDB (new)', color: '#2257d6' },
-        ]}
-      />
-      <TimeSeriesChart
-        testId="chart-served"
-        title="Reads served per store (per minute)"
-        rows={rows}
-        unit="per-minute"
-        stages={stages}
-        lines={[
-          { key: 'servedOld', label: 'Cassandra (old)', color: '#667085' },
-          { key: 'servedNew', label: 'DynamoDB (new)', color: '#2257d6' },
-        ]}
-      />
+    <div className="scroll-x">
+      <table data-testid="gates">
+        <thead>
+          <tr>
+            <th>exit gate</th>
+            <th>met</th>
+            <th>why</th>
+            <th>evidence</th>
+          </tr>
+        </thead>
+        <tbody>
+          {gates.map((g) => (
+            <tr key={g.name}>
+              <td className="nowrap">{g.name.replace('->', ' → ')}</td>
+              <td>{g.passed ? <span className="pill ok">met</span> : <span className="pill warn">not met</span>}</td>
+              <td className="reason-cell">{gateDetailWords(g)}</td>
+              <td className="evidence-cell">
+                <Evidence evidence={g.evidence} collapsed />
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
     </div>
   );
 }
 
-/** After completion: when each stage began and ended, the rollbacks, and who approved. */
+/** The decommission request the approver judges: who asked, when, why, and the gate's figures then. */
+async function decommissionRequest(env: string): Promise<DecommissionRequest | null> {
+  const { entries } = await loadEnvAudit(env);
+  const asked = entries.find((e) => e.action === 'advance' && e.to === Stage.decommission);
+  if (!asked) return null;
+  const gate = asked.evidence.gate as GateStatus | undefined;
+  return { requestedBy: asked.actor, requestedAt: asked.at, reason: asked.reason, gate: gate && typeof gate === 'object' ? gate : null };
+}
+
+/** What the signed-in person can do now. */
+export async function ActionsPanel({ env, user }: { env: string; user: SignedInUser }) {
+  const loaded = await loadEnvDetail(env);
+  if (!loaded) return null;
+  const d = loaded.detail;
+  const s = stateOf(d);
+  const checks = s && user.role !== 'viewer' ? await advanceChecks(d.env, s) : [];
+  const request = s?.stage === Stage.decommission && s.pendingApproval ? await decommissionRequest(env) : null;
+  return (
+    <section className="card">
+      <h2>Actions</h2>
+      <ActionPanel
+        env={d.env}
+        state={s}
+        exists={d.migration.kind === 'running'}
+        role={user.role}
+        username={user.username}
+        migrationAction={migrationAction}
+        checks={checks}
+        decommission={request}
+      />
+    </section>
+  );
+}
+
+/** The three charts over the minutes that have data (at least the last 5), with a band per stage along the time axis. */
+export async function ChartsPanel({ env }: { env: string }) {
+  const [loaded, { entries }] = await Promise.all([loadEnvDetail(env), loadEnvAudit(env)]);
+  if (!loaded) return null;
+  const d = loaded.detail;
+  const s = stateOf(d);
+  const stages = stageSpans(entries, s ? { stage: s.stage, stageEnteredAt: s.stageEnteredAt } : null);
+  const rows = fitWindow(
+    d.series.map((p) => ({
+      time: p.minute,
+      mismatchRate: p.mismatchRate,
+      p99Old: p.p99OldMs,
+      p99New: p.p99NewMs,
+      servedOld: p.servedOld,
+      servedNew: p.servedNew,
+    })),
+    { minMinutes: 5 },
+  );
+  return (
+    <section className="charts-panel" aria-label="charts">
+      <h2>Charts</h2>
+      <div className="grid">
+        <TimeSeriesChart
+          testId="chart-mismatch"
+          title="Mismatch rate per minute (% of comparisons)"
+          rows={rows}
+          unit="percent"
+          stages={stages}
+          lines={[{ key: 'mismatchRate', label: 'mismatch rate', color: '#b42318' }]}
+        />
+        <TimeSeriesChart
+          testId="chart-latency"
+          title="p99 read latency per store (per minute)"
+          rows={rows}
+          unit="ms"
+          stages={stages}
+          lines={[
+            { key: 'p99Old', label: 'Cassandra (old)', color: '#667085' },
+            { key: 'p99New', label: 'DynamoDB (new)', color: '#2257d6' },
+          ]}
+        />
+        <TimeSeriesChart
+          testId="chart-served"
+          title="Reads served per store (per minute)"
+          rows={rows}
+          unit="per-minute"
+          stages={stages}
+          lines={[
+            { key: 'servedOld', label: 'Cassandra (old)', color: '#667085' },
+            { key: 'servedNew', label: 'DynamoDB (new)', color: '#2257d6' },
+          ]}
+        />
+      </div>
+    </section>
+  );
+}
+
+/** After completion: when each stage began and ended, the rollbacks, and who approved (nothing before). */
 export async function SummaryPanel({ env }: { env: string }) {
+  const loaded = await loadEnvDetail(env);
+  const s = loaded ? stateOf(loaded.detail) : null;
+  if (s?.stage !== Stage.complete) return null;
   const { entries, outages } = await loadEnvAudit(env);
   const sum = migrationSummary(entries);
   return (
@@ -97,8 +303,8 @@ export async function SummaryPanel({ env }: { env: string }) {
           <thead>
             <tr>
               <th>stage</th>
-              <th>began</th>
-              <th>ended</th>
+              <th>began (UTC)</th>
+              <th>ended (UTC)</th>
               <th>lasted</th>
             </tr>
           </thead>
@@ -106,8 +312,8 @@ export async function SummaryPanel({ env }: { env: string }) {
             {sum.spans.map((sp) => (
               <tr key={`${sp.stage}-${sp.from}`}>
                 <td>{sp.stage}</td>
-                <td>{time(sp.from)}</td>
-                <td>{sp.to === null ? '–' : time(sp.to)}</td>
+                <td className="nowrap">{time(sp.from).replace(/ UTC$/, '')}</td>
+                <td className="nowrap">{sp.to === null ? '–' : time(sp.to).replace(/ UTC$/, '')}</td>
                 <td>{sp.to === null ? '–' : duration(sp.to - sp.from)}</td>
               </tr>
             ))}
@@ -124,6 +330,60 @@ export async function SummaryPanel({ env }: { env: string }) {
         </ul>
       ) : null}
       <p className="hint">From the newest 200 audit entries of {env}; the audit page has them all.</p>
+    </section>
+  );
+}
+
+/** The mismatch explorer: its time range, the hour's count, and the newest sampled differences. */
+export async function MismatchPanel({ env, range }: { env: string; range: SampleRange }) {
+  const [loaded, { samples, outages }] = await Promise.all([loadEnvDetail(env), loadEnvSamples(env, range)]);
+  const d = loaded?.detail;
+  return (
+    <section aria-label="mismatch explorer">
+      <h2>Mismatch explorer</h2>
+      <form className="filters" method="get" aria-label="mismatch time range">
+        <label className="inline">
+          time range{' '}
+          <select name="samples" defaultValue={range} aria-label="mismatch time range">
+            {Object.keys(SAMPLE_RANGES).map((r) => (
+              <option key={r} value={r}>
+                last {r}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button type="submit">Show</button>
+        <span className="muted">
+          The newest {EXPLORER_SAMPLES} sampled differences of the range, each with both stores&apos; answers side by side. Last hour:{' '}
+          {num(d?.lastHour?.counters.mismatches)} mismatches in {num(d?.lastHour?.counters.comparisons)} comparisons.
+        </span>
+      </form>
+      <PanelOutage outages={outages} />
+      <MismatchExplorer samples={samples} />
+    </section>
+  );
+}
+
+/** How many audit entries the environment page lists (the audit page pages through all of them). */
+const TIMELINE_ENTRIES = 10;
+
+/** The newest audit entries of the env, with a link to the rest. */
+export async function AuditPanel({ env }: { env: string }) {
+  const { entries, outages } = await loadEnvAudit(env);
+  return (
+    <section aria-label="audit timeline">
+      <h2>Audit timeline</h2>
+      <PanelOutage outages={outages} />
+      <AuditTable entries={entries.slice(0, TIMELINE_ENTRIES)} showEnv={false} />
+      {entries.length > TIMELINE_ENTRIES ? (
+        <p className="hint">
+          The newest {TIMELINE_ENTRIES} of {entries.length >= 200 ? 'many' : entries.length} entries:{' '}
+          <Link href={`/audit?env=${encodeURIComponent(env)}`} data-testid="audit-all">
+            all of {env}&apos;s audit history
+          </Link>
+          .
+        </p>
+      ) : null}
     </section>
   );
 }
@@ -185,15 +445,37 @@ function LatestRun({ kind, view, report, noRuns }: { kind: 'verify' | 'repair'; 
   );
 }
 
-/** The newest verify run of the env (with the runs before it) and the newest repair run. */
-export async function VerifyRepairPanel({ env }: { env: string }) {
-  const { verify, repair, outages } = await loadVerifyRepair(env);
+/** Whether both stores hold data a verify can compare (from dual write until the old store is dropped). */
+function canVerify(s: MigrationStateView | null): boolean {
+  if (!s) return false;
+  if (s.stage === Stage.planned || s.stage === Stage.complete) return false;
+  return s.stage !== Stage.decommission || s.pendingApproval;
+}
+
+/** Verify and repair: the newest runs (with the verify runs before it), and the forms while both stores hold data. */
+export async function VerifyRepairPanel({ env, user }: { env: string; user: SignedInUser }) {
+  const [loaded, { verify, repair, outages }] = await Promise.all([loadEnvDetail(env), loadVerifyRepair(env)]);
+  const s = loaded ? stateOf(loaded.detail) : null;
+  const open = canVerify(s);
   return (
-    <div data-testid="verify-runs">
-      <PanelOutage outages={outages} />
-      <LatestRun kind="verify" view={verify} noRuns={outages.length === 0} report={verify.report && <VerifyReportView report={verify.report} />} />
-      <EarlierRuns runs={verify.earlier} testId="verify-earlier" />
-      <LatestRun kind="repair" view={repair} noRuns={outages.length === 0} report={repair.report && <RepairReportView report={repair.report} />} />
-    </div>
+    <section className="card" data-testid="verify-panel">
+      <h2>Verify &amp; repair</h2>
+      <p className="muted">
+        Verify compares every series of both stores over a range of minutes; repair rewrites a range of the new store from the metrics topic, then verifies it
+        again.{' '}
+        {open
+          ? null
+          : s?.stage === Stage.complete || s?.stage === Stage.decommission
+            ? 'The old store is gone (or being dropped): there is nothing left to compare with.'
+            : 'Both become available once dual write has begun (the new store holds data from the coverage horizon on).'}
+      </p>
+      <div data-testid="verify-runs">
+        <PanelOutage outages={outages} />
+        <LatestRun kind="verify" view={verify} noRuns={outages.length === 0} report={verify.report && <VerifyReportView report={verify.report} />} />
+        <EarlierRuns runs={verify.earlier} testId="verify-earlier" />
+        <LatestRun kind="repair" view={repair} noRuns={outages.length === 0} report={repair.report && <RepairReportView report={repair.report} />} />
+      </div>
+      {open ? <VerifyActions env={env} role={user.role} verifyAction={verifyAction} repairAction={repairAction} /> : null}
+    </section>
   );
 }

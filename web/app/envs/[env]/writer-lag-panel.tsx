@@ -1,7 +1,7 @@
-import { CAUGHT_UP_MS, describeWriterLag, type WriterHold } from '../../../../contract/index';
+import { CAUGHT_UP_MS, describeWriterLag, Stage } from '../../../../contract/index';
 import { duration, num, time } from '../../../components/format';
 import { fleet } from '../../../lib/fleet';
-import { loadScienceWindow } from '../../../lib/data';
+import { loadEnvDetail, loadScienceWindow } from '../../../lib/data';
 
 /**
  * The writers of an environment: how far behind each store's writer is now (the age of its oldest
@@ -9,7 +9,12 @@ import { loadScienceWindow } from '../../../lib/data';
  * ramping holds for it; and what a lagging writer means for reads and evidence (nothing is judged
  * or served past what both writers have written, and nothing rolls back for it).
  */
-export async function WriterLagPanel({ env, hold }: { env: string; hold: WriterHold | null }) {
+export async function WriterLagPanel({ env }: { env: string }) {
+  const loaded = await loadEnvDetail(env);
+  const s = loaded?.detail.migration.kind === 'running' ? loaded.detail.migration.state : null;
+  // Before dual write nothing is written to the new store; after completion the old store is gone.
+  if (s === null || s.stage === Stage.planned || s.stage === Stage.complete) return null;
+  const hold = s.writerHold ?? null;
   const [lag, science] = await Promise.all([
     fleet()
       .writerLag(env)

@@ -1,7 +1,7 @@
 import { NextResponse, type NextRequest } from 'next/server';
 import { formatAuditCursor, parseAuditCursor } from '../../../../../audit/audit-log';
 import { createLogger } from '../../../../../kit/logger';
-import { auditCsv } from '../../../../lib/audit-csv';
+import { auditCsv, auditJson } from '../../../../lib/audit-csv';
 import { parseAuditFilters, toAuditQuery } from '../../../../lib/audit-filters';
 import { loadAudit } from '../../../../lib/data';
 import { AccessDeniedError, requireRole } from '../../../../lib/session';
@@ -29,6 +29,7 @@ export async function GET(request: NextRequest): Promise<NextResponse> {
   const params = Object.fromEntries(request.nextUrl.searchParams.entries());
   const format = params.format ?? 'json';
   delete params.format;
+  delete params.page;
   if (format !== 'csv' && format !== 'json') return NextResponse.json({ error: `format must be csv or json, not '${format}'` }, { status: 400 });
   const afterText = params.after;
   delete params.after;
@@ -56,7 +57,7 @@ export async function GET(request: NextRequest): Promise<NextResponse> {
   }
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   if (format === 'json') {
-    return new NextResponse(JSON.stringify(entries, null, 2), {
+    return new NextResponse(JSON.stringify(auditJson(entries), null, 2), {
       headers: { ...headers, 'content-type': 'application/json', 'content-disposition': `attachment; filename="switchyard-audit-${stamp}.json"` },
     });
   }
