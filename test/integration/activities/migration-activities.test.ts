@@ -304,6 +304,8 @@ describe('migration activities on the real stack', () => {
         splitQueries: 0,
         // 10 candidate reads of the new store returned, 2 failed
         newStoreReads: 12,
+        unjudged: 0,
+        freshSplits: 0,
         candidateErrors: 1,
         candidateTimeouts: 1,
         // the middle of the fine histogram's bucket each latency fell in (within 6.25 %)
