@@ -116,13 +116,15 @@ export function cohortProblems(cohorts: unknown): string[] {
     }
     const c = raw as Record<string, unknown>;
     const name = c.name;
-    if (typeof name !== 'string' || !COHORT_NAME_PATTERN.test(name)) problems.push(`${at}.name must match ${String(COHORT_NAME_PATTERN)} (got ${JSON.stringify(name)})`);
+    if (typeof name !== 'string' || !COHORT_NAME_PATTERN.test(name))
+      problems.push(`${at}.name must match ${String(COHORT_NAME_PATTERN)} (got ${JSON.stringify(name)})`);
     else if (names.has(name)) problems.push(`cohort name ${name} is used twice`);
     else names.add(name);
     const selectors = (['apps', 'prefix', 'bucketPercent'] as const).filter((k) => c[k] !== undefined);
     const last = i === list.length - 1;
     if (last && selectors.length > 0) problems.push(`${at} (the last cohort) is everyone else: it takes no ${selectors.join(' or ')}`);
-    if (!last && selectors.length !== 1) problems.push(`${at} needs exactly one of apps, prefix or bucketPercent (got ${selectors.length === 0 ? 'none' : selectors.join(', ')})`);
+    if (!last && selectors.length !== 1)
+      problems.push(`${at} needs exactly one of apps, prefix or bucketPercent (got ${selectors.length === 0 ? 'none' : selectors.join(', ')})`);
     if (c.apps !== undefined) {
       const apps = c.apps;
       if (!Array.isArray(apps) || apps.length === 0 || apps.some((a) => typeof a !== 'string' || a.length === 0))

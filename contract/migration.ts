@@ -214,6 +214,8 @@ export interface CohortState {
   gate: GateStatus | null;
   /** The cohort's latest evaluation. */
   evaluation: Evaluation | null;
+  /** What happens next to this cohort, in words (what its next automatic step waits for, or who must act). */
+  next: string | null;
 }
 
 /** A writer lag episode: which store's writer is behind beyond the limit, since when, by how much. */
