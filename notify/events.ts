@@ -1,7 +1,8 @@
 /**
  * Which events need a person, in words: a notification from an audit entry (automatic rollback,
- * stage entered, approval requested, migration complete) or from a newly met exit gate. Pure
- * functions; the notifier posts what these return.
+ * stage entered, a cohort moved to cutover, approval requested, migration complete) or from a newly
+ * met exit gate. With cohorts, each names the cohort it is about. Pure functions; the notifier
+ * posts what these return.
  */
 import { AuditAction, AUTOMATIC_ACTOR, NotificationKind, Stage, type AuditEntry, type GateStatus, type NotificationPayload } from '../contract/index.js';
 
@@ -10,6 +11,13 @@ export function readsAfterRollback(stage: string): string {
   if (stage === Stage.cutover) return 'reads back on Cassandra (the old store serves 100% of reads); both stores are still written';
   if (stage === Stage.science) return 'shadow reads of DynamoDB stopped; Cassandra serves every read; both stores are still written';
   return 'exposure to the new store back to 0%';
+}
+
+/** Where a cohort's reads are served from after its automatic rollback. */
+function cohortReadsAfterRollback(cohort: string, stage: string): string {
+  if (stage === Stage.cutover)
+    return `reads of cohort ${cohort}'s apps back on Cassandra; the other cohorts stay where they were; both stores are still written`;
+  return `shadow reads of cohort ${cohort}'s apps stopped; the other cohorts stay where they were; both stores are still written`;
 }
 
 const fmt = (v: unknown): string => (typeof v === 'number' && !Number.isInteger(v) ? v.toPrecision(3) : String(v));
@@ -30,6 +38,17 @@ export function notificationFromAudit(e: AuditEntry, consoleUrl: string | null):
     workflowId: e.workflowId,
     consoleUrl: consoleUrl ? `${consoleUrl}/envs/${encodeURIComponent(e.env)}` : null,
   };
+  const cohort = typeof e.evidence.cohort === 'string' ? e.evidence.cohort : null;
+  if (e.action === 'automatic_rollback' && cohort !== null) {
+    const ev = e.evidence;
+    const now = cohortReadsAfterRollback(cohort, e.to);
+    return {
+      ...base,
+      kind: NotificationKind.automaticRollback,
+      title: `${e.env}: automatic rollback of cohort ${cohort} in ${e.to} at ${fmt(ev.ramp ?? '?')}%: ${now.split(';')[0]}`,
+      text: `The ${e.env} migration rolled cohort ${cohort} back by itself in ${e.to} (${e.from === e.to ? 'its own comparisons failed' : `from ${e.from}`}): ${e.reason}. Now: ${now}; the cohort's ramping is paused. Figures: ${fmt(ev.comparisons)} comparisons, ${fmt(ev.mismatches)} mismatches (rate ${fmt(ev.mismatchRate)}, limit ${fmt(ev.rollbackMismatchRate)}), new-store error rate ${fmt(ev.newStoreErrorRate)} over ${fmt(ev.windowMs)} ms. Fix the cause, then resume the cohort in the console.`,
+    };
+  }
   if (e.action === 'automatic_rollback') {
     const ev = e.evidence;
     const figures =
@@ -49,6 +68,14 @@ export function notificationFromAudit(e: AuditEntry, consoleUrl: string | null):
       kind: NotificationKind.writerOutage,
       title: `${e.env}: a writer is down or far behind (${e.to})`,
       text: `${e.reason}. Reads are not affected: cutover serves the new store only up to what its writer has written, and nothing rolls back on a lagging writer. Automatic ramping holds until it catches up.`,
+    };
+  }
+  if (e.action === AuditAction.advance && cohort !== null && e.from === e.to) {
+    return {
+      ...base,
+      kind: NotificationKind.stageEntered,
+      title: `${e.env}: cohort ${cohort} ${String(e.evidence.cohortFrom ?? e.from)} → ${String(e.evidence.cohortTo ?? e.to)}`,
+      text: `Cohort ${cohort} of the ${e.env} migration entered ${String(e.evidence.cohortTo ?? e.to)} (by ${e.actor}: ${e.reason}); the environment stays in ${e.to} until its last cohort follows.`,
     };
   }
   if (e.from === e.to) return null;
@@ -73,24 +100,39 @@ export function notificationFromAudit(e: AuditEntry, consoleUrl: string | null):
     ...base,
     kind: NotificationKind.stageEntered,
     title: `${e.env}: ${e.from} → ${e.to}`,
-    text: `The ${e.env} migration entered ${e.to} (from ${e.from}, by ${who}: ${e.reason}).`,
+    text: `The ${e.env} migration entered ${e.to} (from ${e.from}, by ${who}: ${e.reason})${cohort !== null ? `; cohort ${cohort} ${e.action === AuditAction.automaticRollback ? 'was rolled back' : 'moved with it'}` : ''}.`,
   };
 }
 
-/** The notification of a newly met exit gate. `stageEnteredAt` keys it: one per gate per stage visit. */
+/**
+ * The notification of a newly met exit gate. `stageEnteredAt` keys it: one per gate per stage
+ * visit; a cohort's gate (science -> cutover of one cohort) also by the cohort and when it entered
+ * science.
+ */
 export function notificationFromGate(
-  o: { env: string; stage: string; stageEnteredAt: number; workflowId: string; gate: GateStatus; at: number },
+  o: {
+    env: string;
+    stage: string;
+    stageEnteredAt: number;
+    workflowId: string;
+    gate: GateStatus;
+    at: number;
+    cohort?: { name: string; enteredAt: number };
+  },
   consoleUrl: string | null,
 ): NotificationPayload {
+  const c = o.cohort;
   return {
     schema: 'switchyard.notification/v1',
-    id: `${o.workflowId}:gate:${o.stage}:${o.stageEnteredAt}`,
+    id: `${o.workflowId}:gate:${o.stage}:${o.stageEnteredAt}${c ? `:cohort:${c.name}:${c.enteredAt}` : ''}`,
     kind: NotificationKind.gateMet,
     env: o.env,
     at: o.at,
     time: new Date(o.at).toISOString(),
-    title: `${o.env}: gate ${o.gate.name} met: an operator may advance`,
-    text: `The exit gate of ${o.stage} (${o.gate.name}) is met: ${o.gate.detail}. An operator may advance ${o.env} in the console.`,
+    title: c ? `${o.env}: gate ${o.gate.name} met: an operator may move cohort ${c.name} on` : `${o.env}: gate ${o.gate.name} met: an operator may advance`,
+    text: c
+      ? `The gate of cohort ${c.name} in ${o.stage} (${o.gate.name}) is met: ${o.gate.detail}. An operator may move cohort ${c.name} on (advance ${o.env}) in the console.`
+      : `The exit gate of ${o.stage} (${o.gate.name}) is met: ${o.gate.detail}. An operator may advance ${o.env} in the console.`,
     stage: o.stage,
     fromStage: o.stage,
     actor: AUTOMATIC_ACTOR,

@@ -172,7 +172,11 @@ runMain(USAGE, async (argv) => {
     const t = await temporalClient(cfg);
     closeTemporal = t.close;
     const client = t.client;
-    await client.workflow.start(MIGRATION_WORKFLOW_TYPE, { workflowId: migrationWorkflowId(env), taskQueue, args: [{ env, policy: demoPolicy([env]) }] });
+    await client.workflow.start(MIGRATION_WORKFLOW_TYPE, {
+      workflowId: migrationWorkflowId(env),
+      taskQueue,
+      args: [{ env, policy: { ...demoPolicy([env]), cohorts: [] } }],
+    });
     progress(`${o.workers} control worker(s) polling; verifying with ${o.slices.join(', ')} slice(s), rate limit ${o.rate} points/s`);
 
     let best = { compared: 0, read: 0, slices: o.slices[0]! };

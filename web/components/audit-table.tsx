@@ -2,7 +2,7 @@ import type { AuditEntry } from '../../contract';
 import { Evidence } from './evidence';
 import { time } from './format';
 
-/** Audit entries, newest first, with their evidence. */
+/** Audit entries, newest first, with their evidence (and the cohort an entry acted on, with cohorts). */
 export function AuditTable({ entries, showEnv = true }: { entries: AuditEntry[]; showEnv?: boolean }) {
   if (entries.length === 0) return <p className="muted">No audit entries.</p>;
   return (
@@ -28,7 +28,10 @@ export function AuditTable({ entries, showEnv = true }: { entries: AuditEntry[];
               {showEnv ? <td>{e.env}</td> : null}
               <td>{e.seq}</td>
               <td>{e.actor}</td>
-              <td>{e.action}</td>
+              <td>
+                {e.action}
+                {typeof e.evidence.cohort === 'string' ? <span className="hint"> cohort {e.evidence.cohort}</span> : null}
+              </td>
               <td>
                 {e.from} → {e.to}
               </td>

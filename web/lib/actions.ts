@@ -4,7 +4,16 @@ import { revalidatePath } from 'next/cache';
 import { headers } from 'next/headers';
 import { redirect } from 'next/navigation';
 import { z } from 'zod';
-import { STAGES, UPDATE_NAMES, verifyWorkflowId, type RequestKind, type MinuteRange, type RepairInput, type VerifyInput } from '../../contract';
+import {
+  COHORT_NAME_PATTERN,
+  STAGES,
+  UPDATE_NAMES,
+  verifyWorkflowId,
+  type RequestKind,
+  type MinuteRange,
+  type RepairInput,
+  type VerifyInput,
+} from '../../contract';
 import type { ActionState, RepairActionState, RepairFields } from './action-state';
 import { testNotification } from '../../notify/events';
 import { consoleSettings } from './console-settings';
@@ -34,6 +43,9 @@ const percentSchema = z
   .transform(Number)
   .pipe(z.number().max(100, 'the percent must be a whole number from 0 to 100'));
 
+/** The cohort a request acts on (an empty field: the whole environment). */
+const cohortSchema = z.preprocess((v) => (v === '' || v === null ? undefined : v), z.string().regex(COHORT_NAME_PATTERN, 'not a cohort name').optional());
+
 /** Every request names its env, says why, and carries its request id. */
 const request = { env: envSchema, reason: reasonSchema, requestId: requestIdSchema };
 
@@ -42,11 +54,11 @@ const requestKind = <K extends RequestKind>(k: K) => z.literal(k);
 
 const requestSchema = z.discriminatedUnion('kind', [
   z.object({ kind: requestKind('start'), ...request, overridePromotionOrder: z.boolean() }),
-  z.object({ kind: requestKind('advance'), ...request, from: z.enum(STAGES), overridePromotionOrder: z.boolean() }),
-  z.object({ kind: requestKind('rollback'), ...request }),
-  z.object({ kind: requestKind('pause'), ...request }),
-  z.object({ kind: requestKind('resume'), ...request }),
-  z.object({ kind: requestKind('set_ramp'), ...request, percent: percentSchema }),
+  z.object({ kind: requestKind('advance'), ...request, from: z.enum(STAGES), overridePromotionOrder: z.boolean(), cohort: cohortSchema }),
+  z.object({ kind: requestKind('rollback'), ...request, cohort: cohortSchema }),
+  z.object({ kind: requestKind('pause'), ...request, cohort: cohortSchema }),
+  z.object({ kind: requestKind('resume'), ...request, cohort: cohortSchema }),
+  z.object({ kind: requestKind('set_ramp'), ...request, percent: percentSchema, cohort: cohortSchema }),
   z.object({ kind: requestKind('approve_decommission'), ...request }),
 ]);
 
@@ -61,6 +73,7 @@ function formObject(form: FormData): Record<string, unknown> {
     from: form.get('from') ?? undefined,
     percent: form.get('percent') ?? undefined,
     overridePromotionOrder: form.get('overridePromotionOrder') === 'on',
+    cohort: form.get('cohort') ?? undefined,
   };
 }
 
@@ -86,10 +99,15 @@ export async function migrationAction(_prev: ActionState, form: FormData): Promi
     if (!parsed.success)
       return answer('error', `not sent: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ')}`, kind);
     const { kind: k, env, ...rest } = parsed.data;
-    const input = { ...rest, identity: user.username };
+    // An absent cohort is no cohort (the whole environment), not a field holding nothing.
+    const input = Object.fromEntries(Object.entries({ ...rest, identity: user.username }).filter(([, v]) => v !== undefined));
     const result = await sendMigrationUpdate(env, UPDATE_NAMES[k], input);
     revalidatePath('/', 'layout');
-    return answer('ok', `${result.message} (now ${result.stage}${result.ramp ? ` at ${result.ramp}%` : ''}, control state v${result.controlVersion})`, kind);
+    return answer(
+      'ok',
+      `${result.message} (now ${result.stage}${result.ramp ? ` at ${result.ramp}%` : ''}${result.cohort ? `, cohort ${result.cohort}` : ''}, control state v${result.controlVersion})`,
+      kind,
+    );
   } catch (err) {
     if (err instanceof AccessDeniedError) return answer('error', `refused: ${err.message}`, kind);
     if (err instanceof RequestRejectedError) return answer('rejected', `rejected: ${err.message}`, kind);

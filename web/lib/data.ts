@@ -4,7 +4,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { readAudit, type AuditQuery } from '../../audit/audit-log';
 import { createDynamoClient } from '../../config/clients';
 import { MINUTE_MS } from '../../pipeline/kernel/model/metric-point';
-import { LATENCY_MAX_US } from '../../pipeline/kernel/science/control-tables';
+import { LATENCY_MAX_US, scienceStatsKey } from '../../pipeline/kernel/science/control-tables';
 import {
   p99,
   readMismatchSamples,
@@ -299,4 +299,10 @@ export type { Stage };
 /** The science stats of an env's last `windowMs` (null when DynamoDB cannot be read). */
 export async function loadScienceWindow(env: string, windowMs: number): Promise<ScienceSummary | null> {
   return attempt('DynamoDB', [], () => readScienceSummary(dynamo(), env, windowMs));
+}
+
+/** Each cohort's science stats over the last `windowMs` (its own rows, `<env>#<cohort>`); a cohort whose figures cannot be read maps to null. */
+export async function loadCohortScience(env: string, cohorts: readonly string[], windowMs: number): Promise<Map<string, ScienceSummary | null>> {
+  const figures = await Promise.all(cohorts.map((c) => attempt('DynamoDB', [], () => readScienceSummary(dynamo(), scienceStatsKey(env, c), windowMs))));
+  return new Map(cohorts.map((c, i) => [c, figures[i] ?? null]));
 }

@@ -15,6 +15,7 @@ import { routingWords } from '../../../lib/status-words';
 import { Stage, type MigrationStateView } from '../../../../contract';
 import { AuditPanel, ChartsPanel, MismatchPanel, SummaryPanel, VerifyRepairPanel } from './panels';
 import { WriterLagPanel } from './writer-lag-panel';
+import { CohortsPanel } from './cohorts-panel';
 
 export const dynamic = 'force-dynamic';
 
@@ -175,6 +176,9 @@ export default async function EnvPage({
           <WriterLagPanel env={d.env} hold={s.writerHold ?? null} />
         </Suspense>
       ) : null}
+      <Suspense fallback={<PanelSkeleton label="the cohorts" lines={3} />}>
+        <CohortsPanel env={d.env} state={s} control={d.control} role={user.role} />
+      </Suspense>
       <section className="card">
         <h2>Actions</h2>
         <ActionPanel
