@@ -100,7 +100,8 @@ export async function migrationAction(_prev: ActionState, form: FormData): Promi
       return answer('error', `not sent: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ')}`, kind);
     const { kind: k, env, ...rest } = parsed.data;
     // An absent cohort is no cohort (the whole environment), not a field holding nothing.
-    const input = Object.fromEntries(Object.entries({ ...rest, identity: user.username }).filter(([, v]) => v !== undefined));
+    const { cohort, ...fields } = rest as typeof rest & { cohort?: string };
+    const input = { ...fields, identity: user.username, ...(cohort !== undefined ? { cohort } : {}) };
     const result = await sendMigrationUpdate(env, UPDATE_NAMES[k], input);
     revalidatePath('/', 'layout');
     return answer(
