@@ -229,8 +229,15 @@ describe('e2e: reads cut over cohort by cohort, and a fault in one cohort rolls 
     assert.equal(restStats!.counters.servedNew, 0);
     assert.ok(lowStats!.counters.comparisons > 0, 'the bucket is compared (science) meanwhile');
     const metrics = await (await fetch(`${queryUrl}/metrics`)).text();
+    // One line per label set; the service adds its own labels (component) to each.
     const served = (cohort: string, store: string): number =>
-      Number(new RegExp(`switchyard_query_cohort_served_total\\{env="${env}",cohort="${cohort}",store="${store}"\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
+      metrics
+        .split('\n')
+        .filter(
+          (l) =>
+            l.startsWith('switchyard_query_cohort_served_total{') && [`env="${env}"`, `cohort="${cohort}"`, `store="${store}"`].every((x) => l.includes(x)),
+        )
+        .reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
     assert.ok(served('internal', 'new') > 0, 'the query service counts the internal cohort\u2019s reads served by the new store');
     assert.equal(served('low-risk', 'new') + served('everyone-else', 'new'), 0);
 

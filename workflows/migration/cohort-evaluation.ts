@@ -102,43 +102,39 @@ async function evaluateCohort(r: Run, c: CohortState, w: EvaluationWindows | nul
   const next = nextRampStep(rampSteps(c.stage, p), c.ramp);
   const order = orderHold(s.cohorts ?? [], name);
   const faultRate = faultRateFor(r, c);
-  const record = (ev: Evaluation): void => {
-    c.evaluation = ev;
-    s.evaluations = [...s.evaluations, ev].slice(-MAX_EVALUATIONS);
-  };
+  if (e) {
+    c.evaluation = e;
+    s.evaluations = [...s.evaluations, e].slice(-MAX_EVALUATIONS);
+  }
+  const mayStep = p.autoRamp && !s.paused && !c.paused && c.rolledBack === null && next !== null && order === null && faultRate === 0 && behind === null;
   if (e && w && e.verdict === 'rollback' && c.ramp > 0 && c.rolledBack === null) {
-    record(e);
     await automaticRollback(r, c.stage, e, e.rollbackWindow === 'short' ? w.short : w.long, undefined, name);
-  } else if (p.autoRamp && !s.paused && !c.paused && c.rolledBack === null && next !== null && order === null && faultRate === 0 && behind === null) {
-    if (c.ramp === 0) {
-      // Its turn: every cohort before it is at 100 % (or further). It begins at the first step.
-      if (e) record(e);
-      await stepCohort(r, name, next, `cohort ${name} begins ${c.stage} at ${next}%: every cohort before it is at 100 % of ${c.stage} or further`, {
-        from: 0,
+  } else if (mayStep && c.ramp === 0) {
+    // Its turn: every cohort before it is at 100 % (or further). It begins at the first step.
+    await stepCohort(r, name, next, `cohort ${name} begins ${c.stage} at ${next}%: every cohort before it is at 100 % of ${c.stage} or further`, {
+      from: 0,
+      to: next,
+    });
+  } else if (mayStep && e && w && now - c.rampSince >= p.autoRampIntervalMs && allowsRampUpWindows(e, p)) {
+    const { long, short, step } = w;
+    await stepCohort(
+      r,
+      name,
+      next,
+      `cohort ${name}: ${c.stage} healthy at ${c.ramp}% for ${formatDuration(now - c.rampSince)}: ${step.comparisons} comparisons since the step began, mismatch rate ${formatRate(step.mismatchRate)}; last ${formatDuration(short.windowMs)}: ${short.comparisons} comparisons, ${formatRate(short.mismatchRate)}`,
+      {
+        from: c.ramp,
         to: next,
-      });
-    } else if (e && w && now - c.rampSince >= p.autoRampIntervalMs && allowsRampUpWindows(e, p)) {
-      record(e);
-      const { long, short, step } = w;
-      await stepCohort(
-        r,
-        name,
-        next,
-        `cohort ${name}: ${c.stage} healthy at ${c.ramp}% for ${formatDuration(now - c.rampSince)}: ${step.comparisons} comparisons since the step began, mismatch rate ${formatRate(step.mismatchRate)}; last ${formatDuration(short.windowMs)}: ${short.comparisons} comparisons, ${formatRate(short.mismatchRate)}`,
-        {
-          from: c.ramp,
-          to: next,
-          ...long,
-          stepComparisons: step.comparisons,
-          stepMismatches: step.mismatches,
-          stepWindowMs: step.windowMs,
-          shortComparisons: short.comparisons,
-          shortMismatches: short.mismatches,
-          shortWindowMs: short.windowMs,
-        },
-      );
-    } else if (e) record(e);
-  } else if (e) record(e);
+        ...long,
+        stepComparisons: step.comparisons,
+        stepMismatches: step.mismatches,
+        stepWindowMs: step.windowMs,
+        shortComparisons: short.comparisons,
+        shortMismatches: short.mismatches,
+        shortWindowMs: short.windowMs,
+      },
+    );
+  }
   const after = cohortIn(s, name);
   after.next = cohortNextText(after, after.evaluation, {
     policy: p,
@@ -149,7 +145,12 @@ async function evaluateCohort(r: Run, c: CohortState, w: EvaluationWindows | nul
     order: after.stage === Stage.science && after.ramp === 100 ? cutoverOrderHold(s.cohorts ?? [], name) : orderHold(s.cohorts ?? [], name),
     envStage: s.stage,
   });
-  if (after.evaluation && after.evaluation.ramp === after.ramp) after.evaluation = { ...after.evaluation, waitingFor: after.next };
+  // The evaluation says what the cohort's next step waits for, as the environment's does.
+  if (e && after.evaluation === e && e.ramp === after.ramp) {
+    const withText: Evaluation = { ...e, waitingFor: after.next };
+    after.evaluation = withText;
+    s.evaluations = s.evaluations.map((x) => (x === e ? withText : x));
+  }
 }
 
 /** An automatic ramp step of one cohort (published, acknowledged, audited with the cohort). */

@@ -11,7 +11,7 @@ const WINDOW_MS = 5 * 60_000;
 /** A cohort's place in words: what its reads do now. */
 function placeText(c: CohortState): string {
   if (c.stage === Stage.cutover) return `${c.ramp} % served by DynamoDB (every read compared)`;
-  return c.ramp === 0 ? 'Cassandra only (not compared yet)' : `science: ${c.ramp} % compared with DynamoDB`;
+  return c.ramp === 0 ? 'Cassandra only, not compared' : `science: ${c.ramp} % compared with DynamoDB`;
 }
 
 /** A cohort's state as a pill. */
