@@ -1,7 +1,9 @@
 /**
  * The loop's work: when the next tick is due, and what a tick does — in science and cutover read
  * the science windows, roll back automatically or take the next ramp step; in dual_write and
- * ttl_wait refresh the exit gate.
+ * ttl_wait refresh the exit gate. With cohorts (policy.cohorts) science, cutover and the TTL
+ * wait's watch judge each cohort on its own (cohort-evaluation.ts); a policy without cohorts runs
+ * exactly the code below, so recorded histories replay unchanged.
  */
 import { TemporalFailure, log, patched } from '@temporalio/workflow';
 import { AUTOMATIC_ACTOR, AuditAction, Stage, type GateStatus } from '../../contract/index.js';

@@ -1,7 +1,8 @@
 /**
  * The stage moves: each operator action (advance, rollback, pause, resume, set ramp, fault
  * switch, approval) and the workflow's own decommission as one transition (or, for the start,
- * the dual-write transition and the coverage horizon), with the message the operator gets.
+ * the dual-write transition and the coverage horizon), with the message the operator gets. With
+ * cohorts, the moves within science and cutover are each cohort's (cohort-moves.ts).
  */
 import { TemporalFailure, sleep } from '@temporalio/workflow';
 import {
