@@ -16,7 +16,7 @@ import {
 } from '../../pipeline/clients/science-stats-reader';
 import type { MismatchSample } from '../../pipeline/kernel/science/control-tables';
 import type { ControlState, Heartbeat } from '../../pipeline/kernel/control/control-state';
-import { migrationWorkflowId, Stage, STAGES, type AuditEntry } from '../../contract';
+import { migrationWorkflowId, Stage, STAGES, type AuditEntry, type CohortState, type ControlCohort, type MigrationStateView } from '../../contract';
 import { consoleSettings } from './console-settings';
 import { fleet, type PipelineFigures } from './fleet';
 import { lookupMigration, temporalUiLink, type MigrationLookup } from './temporal';
@@ -301,8 +301,27 @@ export async function loadScienceWindow(env: string, windowMs: number): Promise<
   return attempt('DynamoDB', [], () => readScienceSummary(dynamo(), env, windowMs));
 }
 
-/** Each cohort's science stats over the last `windowMs` (its own rows, `<env>#<cohort>`); a cohort whose figures cannot be read maps to null. */
-export async function loadCohortScience(env: string, cohorts: readonly string[], windowMs: number): Promise<Map<string, ScienceSummary | null>> {
-  const figures = await Promise.all(cohorts.map((c) => attempt('DynamoDB', [], () => readScienceSummary(dynamo(), scienceStatsKey(env, c), windowMs))));
-  return new Map(cohorts.map((c, i) => [c, figures[i] ?? null]));
+/** What the environment page's Cohorts panel shows: each cohort's state, selector and own figures over the last `windowMs`. */
+export interface CohortRows {
+  state: MigrationStateView;
+  cohorts: CohortState[];
+  /** The cohorts' selectors as the control state carries them (by name). */
+  specs: Map<string, ControlCohort>;
+  /** Each cohort's science stats (its own rows, `<env>#<cohort>`); null where they cannot be read. */
+  figures: Map<string, ScienceSummary | null>;
+}
+
+/** The Cohorts panel's data, or null when the env's migration has no cohorts (yet) or cannot be read. */
+export async function loadCohortRows(env: string, windowMs: number): Promise<CohortRows | null> {
+  const migration = await lookupMigration(env);
+  if (migration.kind !== 'running' || !migration.state.cohorts || migration.state.cohorts.length === 0) return null;
+  const { state } = migration;
+  const cohorts = state.cohorts!;
+  const figures = await Promise.all(cohorts.map((c) => attempt('DynamoDB', [], () => readScienceSummary(dynamo(), scienceStatsKey(env, c.name), windowMs))));
+  return {
+    state,
+    cohorts,
+    specs: new Map((fleet().controlState(env)?.cohorts ?? []).map((c) => [c.name, c])),
+    figures: new Map(cohorts.map((c, i) => [c.name, figures[i] ?? null])),
+  };
 }

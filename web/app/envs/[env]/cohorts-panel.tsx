@@ -1,8 +1,8 @@
-import { cohortSelectorText, Stage, type CohortState, type ControlCohort, type MigrationStateView } from '../../../../contract/index';
+import { cohortSelectorText, Stage, type CohortState } from '../../../../contract/index';
 import { CohortActions } from '../../../components/cohort-actions';
 import { num, pct, time } from '../../../components/format';
 import { migrationAction } from '../../../lib/actions';
-import { loadCohortScience } from '../../../lib/data';
+import { loadCohortRows } from '../../../lib/data';
 import type { Role } from '../../../lib/roles';
 
 /** The window the cohort rows' figures cover. */
@@ -26,29 +26,15 @@ function StatePill({ c }: { c: CohortState }) {
 /**
  * The cohorts of an environment that moves its apps in cohorts: one row each (which apps, its
  * stage and percent, its comparisons and mismatch rate over the last 5 minutes from its own science
- * rows, its state, what happens next), and the operator's actions on one cohort. Nothing for a
- * migration without cohorts, before science (the cohorts begin there) or after the TTL wait.
+ * rows, its state, what happens next), and the operator's actions on one cohort. Reads its own
+ * data; nothing for a migration without cohorts, before science (the cohorts begin there) or after
+ * the TTL wait.
  */
-export async function CohortsPanel({
-  env,
-  state,
-  control,
-  role,
-}: {
-  env: string;
-  state: MigrationStateView | null;
-  control: { cohorts?: ControlCohort[] } | undefined;
-  role: Role;
-}) {
-  const cohorts = state?.cohorts;
-  const moving = state && (state.stage === Stage.science || state.stage === Stage.cutover || state.stage === Stage.ttlWait);
-  if (!state || !moving || !cohorts || cohorts.length === 0) return null;
-  const figures = await loadCohortScience(
-    env,
-    cohorts.map((c) => c.name),
-    WINDOW_MS,
-  );
-  const specs = new Map((control?.cohorts ?? []).map((c) => [c.name, c]));
+export async function CohortsPanel({ env, role }: { env: string; role: Role }) {
+  const loaded = await loadCohortRows(env, WINDOW_MS);
+  const stage = loaded?.state.stage;
+  if (!loaded || (stage !== Stage.science && stage !== Stage.cutover && stage !== Stage.ttlWait)) return null;
+  const { state, cohorts, specs, figures } = loaded;
   return (
     <section className="card" data-testid="cohorts">
       <h2>Cohorts</h2>

@@ -177,7 +177,7 @@ export default async function EnvPage({
         </Suspense>
       ) : null}
       <Suspense fallback={<PanelSkeleton label="the cohorts" lines={3} />}>
-        <CohortsPanel env={d.env} state={s} control={d.control} role={user.role} />
+        <CohortsPanel env={d.env} role={user.role} />
       </Suspense>
       <section className="card">
         <h2>Actions</h2>
