@@ -21,9 +21,10 @@ import { createLogger, type Logger } from '../kit/logger.js';
 import { MINUTE_MS } from '../pipeline/kernel/model/metric-point.js';
 import { readScienceSummary, summarizeScience, type ScienceSummary } from '../pipeline/clients/science-stats-reader.js';
 import { cassandraKeyspaceFor, openOldStoreAdmin } from '../pipeline/kernel/stores/cassandra-store.js';
+import { scienceStatsKey } from '../pipeline/kernel/science/control-tables.js';
 import { envTopics, writerGroup } from '../pipeline/kernel/topics.js';
 import { measureGroupLag } from '../pipeline/kernel/observability/writer-lag.js';
-import { ActivityFailureType, ENV_NAME_PATTERN, migrationWorkflowId, NOT_STARTED, ROLES, STATE_QUERY_NAME } from '../contract/index.js';
+import { ActivityFailureType, COHORT_NAME_PATTERN, ENV_NAME_PATTERN, migrationWorkflowId, NOT_STARTED, ROLES, STATE_QUERY_NAME } from '../contract/index.js';
 import type {
   AuditEntry,
   MigrationActivities,
@@ -210,15 +211,21 @@ export function createActivities(deps: ActivityDeps) {
       });
     },
 
-    /** Science figures of the env over the last windowMs (zeros when no query service has recorded any yet). */
-    async readScience(input: { env: string; windowMs: number }): Promise<ScienceFigures> {
+    /**
+     * Science figures of the env over the last windowMs, or, given a cohort, of that cohort's apps
+     * only (their own rows, `<env>#<cohort>`); zeros when no query service has recorded any yet.
+     */
+    async readScience(input: { env: string; windowMs: number; cohort?: string }): Promise<ScienceFigures> {
       const env = checkEnv(input.env);
       if (!(input.windowMs > 0)) throw invalidInput(`windowMs must be positive, got ${input.windowMs}`);
+      const cohort = input.cohort;
+      if (cohort !== undefined && (typeof cohort !== 'string' || !COHORT_NAME_PATTERN.test(cohort)))
+        throw invalidInput(`cohort ${JSON.stringify(cohort)} must match ${COHORT_NAME_PATTERN}`);
       const log = logFor(env, 'read-science');
       return run(log, async () => {
         const at = now();
         try {
-          return toScienceFigures(await readScienceSummary(dynamo, env, input.windowMs, at), input.windowMs);
+          return toScienceFigures(await readScienceSummary(dynamo, scienceStatsKey(env, cohort), input.windowMs, at), input.windowMs);
         } catch (err) {
           // No stats table yet: science mode has not recorded anything anywhere. The gates need
           // minimum sample counts, so zeros can never pass one.

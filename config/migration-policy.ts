@@ -1,9 +1,10 @@
 /**
  * Migration policy defaults (production and demo scale), in one place. A JSON file named by
- * SWITCHYARD_POLICY_FILE may override any field, per environment: { "<env>": { ...fields } }.
+ * SWITCHYARD_POLICY_FILE may override any field, per environment: { "<env>": { ...fields } }
+ * (`"cohorts": []` moves every app together, as the production defaults do).
  */
 import fs from 'node:fs';
-import type { MigrationPolicy } from '../contract/index.js';
+import type { CohortSpec, MigrationPolicy } from '../contract/index.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -79,8 +80,18 @@ export function demoPolicy(promotionOrder: string[]): MigrationPolicy {
     continueAsNewAfter: 200,
     // The demo relies on science mode alone; set { maxAgeMs } to try the verify requirement.
     verifyBeforeCutover: null,
+    // Reads move in three cohorts (npm start's apps are app-0001..app-0020): two internal apps
+    // first, then the apps in a 25 % hash bucket, then everyone else.
+    cohorts: DEMO_COHORTS,
   };
 }
+
+/** The demo's cohorts: two internal apps, a 25 % bucket of the others, everyone else. */
+export const DEMO_COHORTS: CohortSpec[] = [
+  { name: 'internal', apps: ['app-0001', 'app-0002'] },
+  { name: 'low-risk', bucketPercent: 25 },
+  { name: 'everyone-else' },
+];
 
 /** The policy of one environment: defaults of the chosen scale, then the override file. */
 export function policyFor(env: string, promotionOrder: string[], scale: 'production' | 'demo', file = process.env.SWITCHYARD_POLICY_FILE): MigrationPolicy {

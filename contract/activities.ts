@@ -3,6 +3,7 @@
  * `MigrationActivities` (types only); createActivities(deps) in activities/migration-activities.ts
  * implements it with real clients.
  */
+import type { ControlCohort } from './cohorts.js';
 import type { AuditEntry } from './migration.js';
 import type { StageOrNotStarted } from './names.js';
 
@@ -16,8 +17,10 @@ export interface ControlPatch {
   oldStoreAvailable?: boolean;
   retentionMs?: number;
   tolerance?: { relative: number; absolute: number };
-  /** The demo fault switch (set by the setFault update, so it is audited like every change). */
-  faults?: { newWriterCorruptionRate: number };
+  /** The demo fault switch (set by the setFault update, so it is audited like every change); `cohort`: only that cohort's apps. */
+  faults?: { newWriterCorruptionRate: number; cohort?: string };
+  /** Per-cohort science and cutover percents with each cohort's selector (policies with cohorts). */
+  cohorts?: ControlCohort[];
 }
 
 /** Input of publishControl. */
@@ -103,8 +106,8 @@ export interface WriterLag {
 export interface MigrationActivities {
   /** Publishes the current control state with the patch applied (idempotent per transitionId) and waits for every live instance. */
   publishControl(input: PublishControlInput): Promise<PublishControlResult>;
-  /** Reads science stats of the last windowMs. */
-  readScience(input: { env: string; windowMs: number }): Promise<ScienceFigures>;
+  /** Reads science stats of the last windowMs: of the whole environment, or of one cohort's apps. */
+  readScience(input: { env: string; windowMs: number; cohort?: string }): Promise<ScienceFigures>;
   /** Writer liveness, lag and parity. */
   checkWriters(input: { env: string }): Promise<WriterHealth>;
   /** How far behind each store's writers are, in time and records; never throws (an unreachable Kafka gives `error`). */

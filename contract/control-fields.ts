@@ -6,6 +6,7 @@
  * part of the workflow bundle).
  */
 import type { ControlPatch } from './activities.js';
+import type { CohortSpec, ControlCohort } from './cohorts.js';
 import type { MigrationState } from './migration.js';
 import { Stage } from './names.js';
 
@@ -49,3 +50,23 @@ export const CONTROL_FIELD_ORDER: readonly (keyof ControlFields)[] = [
 
 /** The fields before any migration has begun: the planned row. */
 export const PLANNED_CONTROL_FIELDS: Readonly<ControlFields> = controlFields({ stage: Stage.planned, ramp: 0, coverageHorizon: null, pendingApproval: false });
+
+/**
+ * What the data plane applies to each cohort's apps when the workflow is in `state` (policies
+ * with cohorts; undefined without). In science and cutover each cohort is at its own point of the
+ * table (its stage and ramp); in every other stage every cohort is where the environment is. The
+ * same table, row by row: a cohort in cutover keeps science at 100 %, one at science 0 % reads
+ * only the old store.
+ */
+export function cohortControlFields(
+  state: Pick<MigrationState, 'stage' | 'ramp' | 'coverageHorizon' | 'pendingApproval' | 'cohorts'>,
+  cohorts: readonly CohortSpec[] | undefined,
+): ControlCohort[] | undefined {
+  if (cohorts === undefined || cohorts.length === 0) return undefined;
+  const ramped = state.stage === Stage.science || state.stage === Stage.cutover;
+  return cohorts.map((spec) => {
+    const own = ramped ? state.cohorts?.find((c) => c.name === spec.name) : undefined;
+    const f = own ? controlFields({ ...state, stage: own.stage, ramp: own.ramp }) : controlFields(state);
+    return { ...spec, sciencePercent: f.sciencePercent, cutoverPercent: f.cutoverPercent };
+  });
+}

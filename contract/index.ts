@@ -5,6 +5,7 @@
 export * from './names.js';
 export * from './verify.js';
 export * from './control-fields.js';
+export * from './cohorts.js';
 export * from './format.js';
 export type * from './migration.js';
 export type * from './activities.js';

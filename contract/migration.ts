@@ -3,6 +3,7 @@
  * the console. Types only: this file is part of the workflow bundle.
  */
 import type { WriterLag } from './activities.js';
+import type { CohortSpec } from './cohorts.js';
 import type { Stage } from './names.js';
 import type { VerifyOutcome } from './verify.js';
 
@@ -75,6 +76,12 @@ export interface MigrationPolicy {
    * range ends no more than maxAgeMs before the request. Absent or null: no verify is required.
    */
   verifyBeforeCutover?: { maxAgeMs: number } | null;
+  /**
+   * Cohorts of apps, in the order their reads move (contract/cohorts.ts): each ramps science and
+   * cutover on its own evidence, one after another; the last is everyone else. Absent or empty:
+   * the whole environment moves as one (every read is in the same ramp).
+   */
+  cohorts?: CohortSpec[];
 }
 
 /** Who asked, and why (every update carries it). */
@@ -121,6 +128,8 @@ export interface Evaluation {
   rollbackWindow?: 'short' | 'long';
   /** For the console: what the next automatic ramp step waits for, in words and numbers. */
   waitingFor?: string;
+  /** The cohort judged (policies with cohorts; absent: the whole environment). */
+  cohort?: string;
 }
 
 /** The figures of one evaluation window. */
@@ -171,6 +180,42 @@ export interface MigrationState {
   writerLag?: WriterLag | null;
   /** A writer behind beyond the policy's limit since `since` (automatic ramping holds); null when none is. */
   writerHold?: WriterHold | null;
+  /** The cohort the fault switch is limited to, as last set (absent or null: every app). */
+  faultCohort?: string | null;
+  /**
+   * Each cohort's own place in science and cutover (policies with cohorts, from science on; in
+   * order). The environment's `ramp` is then the least exposed cohort's, and `paused` holds every
+   * cohort's automatic ramping.
+   */
+  cohorts?: CohortState[];
+}
+
+/** The stages a cohort moves through on its own. */
+export type CohortStage = typeof Stage.science | typeof Stage.cutover;
+
+/** One cohort's place in the migration: its stage and ramp, its holds and its latest evidence. */
+export interface CohortState {
+  name: string;
+  /** science (at 0 %: not begun yet) or cutover. */
+  stage: CohortStage;
+  /** Science percent in science, cutover percent in cutover. */
+  ramp: number;
+  /** Automatic ramping of this cohort holds (an operator's pause, or an automatic rollback). */
+  paused: boolean;
+  /** Set by an automatic rollback of this cohort until an operator resumes it. */
+  rolledBack: { at: number; reason: string; evidence: Record<string, number | string | boolean | null> } | null;
+  /** When an operator last resumed this cohort after a rollback (its rollback windows reach back no further). */
+  resumedAt: number | null;
+  /** When the cohort entered its stage / its ramp was set / it reached 100 % (null: not at 100). */
+  stageEnteredAt: number;
+  rampSince: number;
+  fullRampSince: number | null;
+  /** The cohort's exit gate (science -> cutover, or its part of cutover -> ttl_wait), as last judged. */
+  gate: GateStatus | null;
+  /** The cohort's latest evaluation. */
+  evaluation: Evaluation | null;
+  /** What happens next to this cohort, in words (what its next automatic step waits for, or who must act). */
+  next: string | null;
 }
 
 /** A writer lag episode: which store's writer is behind beyond the limit, since when, by how much. */
@@ -185,17 +230,27 @@ export interface WriterHold {
 /** Input of the advance update: the operator names the stage they expect to leave. */
 export interface AdvanceInput extends Actor {
   from: Stage;
+  /**
+   * With cohorts, in science: the cohort to move to cutover (absent: the first still in science;
+   * moving the last one moves the environment). Elsewhere it must be absent.
+   */
+  cohort?: string;
   /** Skip the promotion-order check (recorded in the audit log; reason required). */
   overridePromotionOrder?: boolean;
 }
 
-/** Input of set-ramp. */
-export interface SetRampInput extends Actor {
+/** A request that may name one cohort (pause, resume, rollback): absent, the whole environment. */
+export interface CohortActor extends Actor {
+  cohort?: string;
+}
+
+/** Input of set-ramp (with cohorts, `cohort` names whose ramp; required then). */
+export interface SetRampInput extends CohortActor {
   percent: number;
 }
 
-/** Input of setFault: the share of points the new-store writer corrupts (0 = off; demo fault injection). */
-export interface SetFaultInput extends Actor {
+/** Input of setFault: the share of points the new-store writer corrupts (0 = off; demo fault injection), optionally only a cohort's apps. */
+export interface SetFaultInput extends CohortActor {
   newWriterCorruptionRate: number;
 }
 
@@ -205,6 +260,8 @@ export interface UpdateResult {
   ramp: number;
   controlVersion: number;
   message: string;
+  /** The cohort the request acted on (absent: the environment). */
+  cohort?: string;
 }
 
 /** One audit entry (append-only, per env, time-ordered). */

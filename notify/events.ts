@@ -1,7 +1,8 @@
 /**
  * Which events need a person, in words: a notification from an audit entry (automatic rollback,
- * stage entered, approval requested, migration complete) or from a newly met exit gate. Pure
- * functions; the notifier posts what these return.
+ * stage entered, a cohort moved to cutover, approval requested, migration complete) or from a newly
+ * met exit gate. With cohorts, each names the cohort it is about. Pure functions; the notifier
+ * posts what these return.
  */
 import {
   AuditAction,
@@ -41,6 +42,12 @@ function rollbackFigures(ev: Record<string, unknown>): string {
   const windowMs = num(ev.windowMs);
   return ` Figures${windowMs !== null ? ` over the last ${formatDurationWords(windowMs)}` : ''}: ${parts.join('; ')}.`;
 }
+/** Where a cohort's reads are served from after its automatic rollback. */
+function cohortReadsAfterRollback(cohort: string, stage: string): string {
+  if (stage === Stage.cutover)
+    return `reads of cohort ${cohort}'s apps back on Cassandra; the other cohorts stay where they were; both stores are still written`;
+  return `shadow reads of cohort ${cohort}'s apps stopped; the other cohorts stay where they were; both stores are still written`;
+}
 
 /** The notification of an audit entry, or null when the entry needs nobody. */
 export function notificationFromAudit(e: AuditEntry, consoleUrl: string | null): NotificationPayload | null {
@@ -58,6 +65,17 @@ export function notificationFromAudit(e: AuditEntry, consoleUrl: string | null):
     workflowId: e.workflowId,
     consoleUrl: consoleUrl ? `${consoleUrl}/envs/${encodeURIComponent(e.env)}` : null,
   };
+  const cohort = typeof e.evidence.cohort === 'string' ? e.evidence.cohort : null;
+  if (e.action === 'automatic_rollback' && cohort !== null) {
+    const ev = e.evidence;
+    const now = cohortReadsAfterRollback(cohort, e.to);
+    return {
+      ...base,
+      kind: NotificationKind.automaticRollback,
+      title: `${e.env}: automatic rollback of cohort ${cohort} in ${e.to} at ${num(ev.ramp) ?? '?'}%: ${now.split(';')[0]}`,
+      text: `The ${e.env} migration rolled cohort ${cohort} back by itself in ${e.to} at ${formatUtc(e.at)} (${e.from === e.to ? 'its own comparisons failed' : `from ${e.from}`}): ${humanizeTimes(e.reason)}. Now: ${now}; the cohort's ramping is paused.${rollbackFigures(ev)} Fix the cause, then resume the cohort in the console.`,
+    };
+  }
   if (e.action === 'automatic_rollback') {
     const ev = e.evidence;
     return {
@@ -73,6 +91,14 @@ export function notificationFromAudit(e: AuditEntry, consoleUrl: string | null):
       kind: NotificationKind.writerOutage,
       title: `${e.env}: a writer is down or far behind (${e.to})`,
       text: `${e.reason}. Reads are not affected: cutover serves the new store only up to what its writer has written, and nothing rolls back on a lagging writer. Automatic ramping holds until it catches up.`,
+    };
+  }
+  if (e.action === AuditAction.advance && cohort !== null && e.from === e.to) {
+    return {
+      ...base,
+      kind: NotificationKind.stageEntered,
+      title: `${e.env}: cohort ${cohort} ${String(e.evidence.cohortFrom ?? e.from)} → ${String(e.evidence.cohortTo ?? e.to)}`,
+      text: `Cohort ${cohort} of the ${e.env} migration entered ${String(e.evidence.cohortTo ?? e.to)} (by ${e.actor}: ${e.reason}); the environment stays in ${e.to} until its last cohort follows.`,
     };
   }
   if (e.from === e.to) return null;
@@ -97,24 +123,39 @@ export function notificationFromAudit(e: AuditEntry, consoleUrl: string | null):
     ...base,
     kind: NotificationKind.stageEntered,
     title: `${e.env}: ${e.from} → ${e.to}`,
-    text: `The ${e.env} migration entered ${e.to} (from ${e.from}, by ${who}: ${humanizeTimes(e.reason)}).`,
+    text: `The ${e.env} migration entered ${e.to} (from ${e.from}, by ${who}: ${humanizeTimes(e.reason)})${cohort !== null ? `; cohort ${cohort} ${e.action === AuditAction.automaticRollback ? 'was rolled back' : 'moved with it'}` : ''}.`,
   };
 }
 
-/** The notification of a newly met exit gate. `stageEnteredAt` keys it: one per gate per stage visit. */
+/**
+ * The notification of a newly met exit gate. `stageEnteredAt` keys it: one per gate per stage
+ * visit; a cohort's gate (science -> cutover of one cohort) also by the cohort and when it entered
+ * science.
+ */
 export function notificationFromGate(
-  o: { env: string; stage: string; stageEnteredAt: number; workflowId: string; gate: GateStatus; at: number },
+  o: {
+    env: string;
+    stage: string;
+    stageEnteredAt: number;
+    workflowId: string;
+    gate: GateStatus;
+    at: number;
+    cohort?: { name: string; enteredAt: number };
+  },
   consoleUrl: string | null,
 ): NotificationPayload {
+  const c = o.cohort;
   return {
     schema: 'switchyard.notification/v1',
-    id: `${o.workflowId}:gate:${o.stage}:${o.stageEnteredAt}`,
+    id: `${o.workflowId}:gate:${o.stage}:${o.stageEnteredAt}${c ? `:cohort:${c.name}:${c.enteredAt}` : ''}`,
     kind: NotificationKind.gateMet,
     env: o.env,
     at: o.at,
     time: new Date(o.at).toISOString(),
-    title: `${o.env}: gate ${o.gate.name} met: an operator may advance`,
-    text: `The exit gate of ${o.stage} (${o.gate.name}) is met: ${gateDetailWords(o.gate)}. An operator may advance ${o.env} in the console.`,
+    title: c ? `${o.env}: gate ${o.gate.name} met: an operator may move cohort ${c.name} on` : `${o.env}: gate ${o.gate.name} met: an operator may advance`,
+    text: c
+      ? `The gate of cohort ${c.name} in ${o.stage} (${o.gate.name}) is met: ${gateDetailWords(o.gate)}. An operator may move cohort ${c.name} on (advance ${o.env}) in the console.`
+      : `The exit gate of ${o.stage} (${o.gate.name}) is met: ${gateDetailWords(o.gate)}. An operator may advance ${o.env} in the console.`,
     stage: o.stage,
     fromStage: o.stage,
     actor: AUTOMATIC_ACTOR,

@@ -124,10 +124,12 @@ runMain(USAGE, async (argv) => {
   const handle = temporal.workflow.getHandle(migrationWorkflowId(env));
   const state = async (): Promise<MigrationState> => handle.query<MigrationState>(STATE_QUERY_NAME);
   const before = await state();
+  // With cohorts the environment's ramp is the least exposed cohort's: 100 % means every cohort.
   const fullyRamped = (before.stage === Stage.science || before.stage === Stage.cutover) && before.ramp === 100;
-  if (!fullyRamped || before.rolledBack !== null) {
+  const rolledBack = before.rolledBack !== null || (before.cohorts ?? []).some((c) => c.rolledBack !== null);
+  if (!fullyRamped || rolledBack) {
     console.error(
-      `${env} is at ${before.stage}${before.ramp ? ` ${before.ramp}%` : ''}${before.rolledBack ? ', rolled back' : ''}: the restart drill runs only at science 100 % or cutover 100 %, not rolled back`,
+      `${env} is at ${before.stage}${before.ramp ? ` ${before.ramp}%` : ''}${rolledBack ? ', rolled back' : ''}: the restart drill runs only at science 100 % or cutover 100 % (every cohort), not rolled back`,
     );
     await connection.close();
     return 2;

@@ -53,8 +53,9 @@ const PHASES: Phase[] = [
   // Three runners side by side: the browser tests wait on the stack (minutes closing, windows
   // filling) far more than they use the CPU. The migration scenario then the security suite
   // (about 8.5 + 1.5 minutes); the console-rollback then the console file (5 + 3); console-verify
-  // (4). The machine's two cores are the limit: with the security suite beside the scenario
-  // instead of after it, every file took longer and the phase did not end sooner. The two timed
+  // then the cohort cutover (4 + 5). The machine's two cores are the limit: with the security
+  // suite beside the scenario instead of after it, every file took longer and the phase did not
+  // end sooner. The two timed
   // rollbacks (scenario, console-rollback) keep ten times their measured reaction as headroom
   // under the 15 s they are held to.
   {

@@ -2,8 +2,8 @@
  * Tells a person when a stage's exit gate becomes met (an operator may advance). The workflow
  * records no audit entry for that, so the worker looks at each environment's state query every
  * pollMs and notifies once per stage visit (keyed on the stage and when it was entered; the same
- * id after a worker restart, so a receiver de-duplicates). Runs beside the worker, never in the
- * workflow.
+ * id after a worker restart, so a receiver de-duplicates); with cohorts, the gate of science is
+ * one cohort's at a time, so once per cohort too. Runs beside the worker, never in the workflow.
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { migrationWorkflowId, STATE_QUERY_NAME, type MigrationStateView } from '../contract/index.js';
@@ -40,11 +40,18 @@ export function createGateWatcher(o: GateWatcherOptions): { check(): Promise<str
         }
         if (!s || s.gates.length === 0 || !s.gates.every((g) => g.passed) || s.rolledBack) continue;
         const workflowId = migrationWorkflowId(env);
-        const key = `${workflowId}:${s.stage}:${s.stageEnteredAt}`;
+        // In science with cohorts the gate is that of the cohort the next advance moves.
+        const name = s.gates.length === 1 ? s.gates[0]!.evidence.cohort : undefined;
+        const c = typeof name === 'string' ? s.cohorts?.find((x) => x.name === name && x.stage === s.stage) : undefined;
+        const cohort = c ? { name: c.name, enteredAt: c.stageEnteredAt } : undefined;
+        const key = `${workflowId}:${s.stage}:${s.stageEnteredAt}${cohort ? `:${cohort.name}:${cohort.enteredAt}` : ''}`;
         if (notified.has(key)) continue;
         notified.add(key);
         sent.push(key);
-        const n = notificationFromGate({ env, stage: s.stage, stageEnteredAt: s.stageEnteredAt, workflowId, gate: s.gates[0]!, at: now() }, o.consoleUrl);
+        const n = notificationFromGate(
+          { env, stage: s.stage, stageEnteredAt: s.stageEnteredAt, workflowId, gate: s.gates[0]!, at: now(), ...(cohort ? { cohort } : {}) },
+          o.consoleUrl,
+        );
         void o.notifier.send(n);
       }
       return sent;

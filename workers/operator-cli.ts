@@ -19,6 +19,7 @@ import { parseCommandLine, runMain, UsageError } from '../kit/cli.js';
 import { listLiveInstances, readLatestControlState } from '../pipeline/clients/control-state-publisher.js';
 import type { Heartbeat } from '../pipeline/kernel/control/control-state.js';
 import {
+  COHORT_NAME_PATTERN,
   describeWriterLag,
   formatDurationWords,
   formatPercent,
@@ -30,6 +31,7 @@ import {
   nextStepLine,
   refusalWords,
   STAGES,
+  type CohortState,
   type MigrationLookupView,
   type MigrationStateView,
   type UpdateResult,
@@ -53,10 +55,11 @@ You act as the token's owner, with their role: the audit log names you.
 commands:
   status [env]                          stage, ramp, horizon, gates and timers of every environment
   start <env>                           start the migration workflow and enter dual write
-  advance <env> --from <stage>          leave <stage> for the next one (gates must pass)
+  advance <env> --from <stage>          leave <stage> for the next one (gates must pass); with cohorts, in science:
+                                        move the next cohort (or --cohort's) to cutover
   rollback <env>                        ramp back to 0 (science, cutover) or back a stage
   pause <env> | resume <env>            stop / restart automatic ramping
-  ramp <env> <percent>                  set the science or cutover ramp
+  ramp <env> <percent>                  set the science or cutover ramp (with cohorts: of --cohort)
   approve <env>                         approve decommissioning the old store (an approver's token)
   fault <env> <rate>                    demo: make the new-store writer corrupt this share of points (0 = off)
   verify <env> [--from T] [--to T]      full diff of both stores over a range of minutes (default: the coverage
@@ -80,6 +83,8 @@ options:
                       (recorded in the audit log as an override, with your --reason)
   --demo              start with demo-scale policy (minutes instead of days)
   --request-id <id>   idempotency key (default: a new one; repeat it to retry safely)
+  --cohort <name>     advance, rollback, pause, resume, ramp, fault: act on one cohort of a migration that moves
+                      its apps in cohorts (without it: the whole environment; ramp needs it then)
 
 verify and repair options:
   --from, --to <T>    ISO 8601 (2026-12-04T10:00Z), epoch ms, or now / now-30m / now-2h / now-1d
@@ -115,6 +120,7 @@ runMain(USAGE, async (argv) => {
       'override-promotion-order': { type: 'boolean', default: false },
       demo: { type: 'boolean', default: false },
       'request-id': { type: 'string' },
+      cohort: { type: 'string' },
       to: { type: 'string' },
       slices: { type: 'string' },
       rate: { type: 'string' },
@@ -151,6 +157,11 @@ runMain(USAGE, async (argv) => {
       return env;
     };
     const actor = { reason: flags.reason!, requestId: flags['request-id'] ?? randomUUID() };
+    const cohort = flags.cohort;
+    if (cohort !== undefined && !['advance', 'rollback', 'pause', 'resume', 'ramp', 'fault'].includes(command))
+      throw new UsageError(`${command}: --cohort is for advance, rollback, pause, resume, ramp and fault`);
+    if (cohort !== undefined && !COHORT_NAME_PATTERN.test(cohort)) throw new UsageError(`--cohort '${cohort}' is not a cohort name`);
+    const inCohort = cohort === undefined ? {} : { cohort };
     // Every action lands in the audit log with its reason, so the workflow refuses actions without one.
     if (command !== 'status' && actor.reason.trim() === '') throw new UsageError(`${command}: --reason "<why>" is required (it is recorded in the audit log)`);
 
@@ -230,12 +241,14 @@ runMain(USAGE, async (argv) => {
       case 'advance': {
         const from = flags.from;
         if (!from || !(STAGES as readonly string[]).includes(from)) throw new UsageError(`advance: --from <stage> is required (${STAGES.join(', ')})`);
-        body = { ...actor, from, overridePromotionOrder: flags['override-promotion-order'] };
+        body = { ...actor, from, overridePromotionOrder: flags['override-promotion-order'], ...inCohort };
         break;
       }
       case 'rollback':
       case 'pause':
       case 'resume':
+        body = { ...actor, ...inCohort };
+        break;
       case 'approve':
         body = actor;
         break;
@@ -243,7 +256,7 @@ runMain(USAGE, async (argv) => {
         const percent = positional[1] === undefined || positional[1].trim() === '' ? NaN : Number(positional[1]);
         if (!Number.isInteger(percent) || percent < 0 || percent > 100)
           throw new UsageError(`ramp: percent '${positional[1] ?? ''}' must be a whole number from 0 to 100`);
-        body = { ...actor, percent };
+        body = { ...actor, percent, ...inCohort };
         break;
       }
       case 'fault': {
@@ -251,7 +264,7 @@ runMain(USAGE, async (argv) => {
         if (positional[1] === undefined || positional[1].trim() === '' || !Number.isFinite(rate) || rate < 0 || rate > 1) {
           throw new UsageError(`fault: rate '${positional[1] ?? ''}' must be a number from 0 to 1`);
         }
-        body = { ...actor, rate };
+        body = { ...actor, rate, ...inCohort };
         break;
       }
       default:
@@ -259,7 +272,9 @@ runMain(USAGE, async (argv) => {
     }
     const answer = await callConsole<{ actor: string; result: UpdateResult }>(api, 'POST', `/api/ops/envs/${encodeURIComponent(e)}/${command}`, body);
     const r = answer.result;
-    console.log(`${e}: ${humanizeTimes(r.message)} (stage ${r.stage}, ramp ${r.ramp}%, control state v${r.controlVersion}; as ${answer.actor})`);
+    console.log(
+      `${e}: ${humanizeTimes(r.message)} (stage ${r.stage}, ramp ${r.ramp}%${r.cohort ? `, cohort ${r.cohort}` : ''}, control state v${r.controlVersion}; as ${answer.actor})`,
+    );
   } catch (err) {
     if (err instanceof ConsoleApiError) {
       // 409: the workflow refused the request (its reason); 401/403: the token or the role; others: say what the console said.
@@ -337,6 +352,7 @@ function formatState(s: MigrationStateView): string {
     `  coverage horizon ${formatUtc(s.coverageHorizon)}; control state v${s.controlVersion}${s.ttlGateAt !== null ? `; TTL gate ${formatUtc(s.ttlGateAt)}` : ''}`,
   ];
   if (s.rolledBack) lines.push(`  ROLLED BACK automatically at ${formatUtc(s.rolledBack.at)}: ${humanizeTimes(s.rolledBack.reason)}`);
+  for (const c of s.cohorts ?? []) lines.push(formatCohort(c));
   for (const g of s.gates) lines.push(`  gate ${g.name} ${g.passed ? 'met' : 'not met'}: ${gateDetailWords(g)}`);
   const last = s.evaluations[s.evaluations.length - 1];
   if (last) {
@@ -349,4 +365,14 @@ function formatState(s: MigrationStateView): string {
   }
   if (s.faultRate) lines.push(`  fault switch on: the new-store writer corrupts ${formatPercent(s.faultRate)} of points`);
   return lines.join('\n');
+}
+
+/** One cohort's line of `status`: where it is, its latest figures, and what happens next. */
+function formatCohort(c: CohortState): string {
+  const where =
+    c.stage === 'cutover' ? `cutover ${c.ramp}% (served by the new store)` : c.ramp === 0 ? 'science 0% (not begun)' : `science ${c.ramp}% (compared)`;
+  const holds = c.rolledBack ? ` ROLLED BACK at ${formatUtc(c.rolledBack.at)}: ${humanizeTimes(c.rolledBack.reason)}` : c.paused ? ' (paused)' : '';
+  const e = c.evaluation;
+  const figures = e ? `; mismatch rate ${formatSampledRate(e.mismatches, e.comparisons)}` : '';
+  return `  cohort ${c.name}: ${where}${holds}${figures}; next: ${c.next ? humanizeTimes(c.next) : 'the next evaluation'}`;
 }

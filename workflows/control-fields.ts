@@ -4,7 +4,7 @@
  * before and after the transition; and the revert of a publication that was not acknowledged (the
  * values before, for exactly the fields the patch touched).
  */
-import { CONTROL_FIELD_ORDER, type ControlFields, type ControlPatch } from '../contract/index.js';
+import { CONTROL_FIELD_ORDER, type ControlCohort, type ControlFields, type ControlPatch } from '../contract/index.js';
 
 export { controlFields, type ControlFields } from '../contract/index.js';
 
@@ -26,8 +26,8 @@ export function transitionPatch(
   return Object.keys(out).length === 0 ? null : (out as ControlPatch);
 }
 
-/** The patch that restores, for every field `patch` touches, the value it had in `before`. */
-export function revertPatch(before: ControlFields, patch: ControlPatch): ControlPatch {
+/** The patch that restores, for every field `patch` touches, the value it had in `before` (with cohorts: their rows too). */
+export function revertPatch(before: ControlFields & { cohorts?: ControlCohort[] }, patch: ControlPatch): ControlPatch {
   const out: ControlPatch = {};
   for (const key of Object.keys(patch) as (keyof ControlPatch)[]) {
     if (key in before) (out as Record<string, unknown>)[key] = before[key as keyof ControlFields];

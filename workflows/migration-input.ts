@@ -3,7 +3,7 @@
  * the actor of every operator request. Pure functions returning every problem at once, so the
  * workflow can fail with one message that says everything that is wrong.
  */
-import { AUTOMATIC_ACTOR, ENV_NAME_PATTERN, STAGES } from '../contract/index.js';
+import { AUTOMATIC_ACTOR, cohortProblems, ENV_NAME_PATTERN, STAGES } from '../contract/index.js';
 import type { Actor, MigrationInput, MigrationPolicy } from '../contract/index.js';
 
 /** Longest identity / request id and reason accepted in a request. */
@@ -106,6 +106,7 @@ export function policyProblems(env: string, policy: MigrationPolicy | undefined)
     if (typeof vbc !== 'object' || typeof maxAge !== 'number' || !Number.isFinite(maxAge) || maxAge <= 0)
       problems.push('verifyBeforeCutover must be null or { maxAgeMs } with maxAgeMs a positive number of ms');
   }
+  problems.push(...cohortProblems(policy.cohorts));
   if (!Number.isInteger(policy.continueAsNewAfter) || policy.continueAsNewAfter < 1) {
     problems.push(`continueAsNewAfter must be a positive integer (got ${String(policy.continueAsNewAfter)})`);
   }

@@ -14,6 +14,7 @@ import {
   UPDATE_NAMES,
   type Actor,
   type AdvanceInput,
+  type CohortActor,
   type MigrationStateView,
   type OperationRecord,
   type SetFaultInput,
@@ -26,12 +27,19 @@ import {
 export const startUpdate = defineUpdate<UpdateResult, [StartInput]>(UPDATE_NAMES.start);
 /** Leave the stage named in `from` for the next one, if its gate is met. */
 export const advanceUpdate = defineUpdate<UpdateResult, [AdvanceInput]>(UPDATE_NAMES.advance);
-/** Back off: science/cutover ramp to 0 and pause; ttl_wait (within the rollback window) back to cutover at 0; dual_write back to planned. */
-export const rollbackUpdate = defineUpdate<UpdateResult, [Actor]>(UPDATE_NAMES.rollback);
-/** Stop automatic ramping in science/cutover (automatic rollback stays armed). */
-export const pauseUpdate = defineUpdate<UpdateResult, [Actor]>(UPDATE_NAMES.pause);
-/** Clear pause and automatic rollback; a ramp at 0 restarts at the stage's first step, otherwise it is kept. */
-export const resumeUpdate = defineUpdate<UpdateResult, [Actor]>(UPDATE_NAMES.resume);
+/**
+ * Back off: science/cutover ramp to 0 and pause; ttl_wait (within the rollback window) back to
+ * cutover at 0; dual_write back to planned. With cohorts, `cohort` limits it to that cohort.
+ */
+export const rollbackUpdate = defineUpdate<UpdateResult, [CohortActor]>(UPDATE_NAMES.rollback);
+/** Stop automatic ramping in science/cutover (automatic rollback stays armed); of one cohort when named. */
+export const pauseUpdate = defineUpdate<UpdateResult, [CohortActor]>(UPDATE_NAMES.pause);
+/**
+ * Clear pause and automatic rollback; a ramp at 0 restarts at the stage's first step, otherwise
+ * it is kept. With cohorts: of one cohort when named; unnamed, the environment's pause and every
+ * cohort's (a cohort at 0 % restarts when it is its turn).
+ */
+export const resumeUpdate = defineUpdate<UpdateResult, [CohortActor]>(UPDATE_NAMES.resume);
 /** Set the science (in science) or cutover (in cutover) percent, an integer 0..100. */
 export const setRampUpdate = defineUpdate<UpdateResult, [SetRampInput]>(UPDATE_NAMES.set_ramp);
 /**

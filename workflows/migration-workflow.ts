@@ -23,7 +23,10 @@
  * The parts, in migration/: state.ts (the state and the run's context), requests.ts (what each
  * request is refused for, de-duplication, audited refusals), stage-moves.ts (each action as a
  * transition), transitions.ts (publish, acknowledge, apply, audit, revert), evaluation.ts (the
- * timer's work: automatic rollback and ramping, gates), run.ts (handlers and the loop).
+ * timer's work: automatic rollback and ramping, gates), automatic-steps.ts (the automatic rollback
+ * and the writer-lag hold), cohort-moves.ts and cohort-evaluation.ts (the same, cohort by cohort,
+ * for a policy with cohorts: each cohort ramps science and cutover on its own evidence, in order,
+ * and is rolled back alone), run.ts (handlers and the loop).
  */
 import { ApplicationFailure } from '@temporalio/workflow';
 import { MigrationFailureType, type MigrationInput, type MigrationStateView } from '../contract/index.js';

@@ -47,6 +47,8 @@ function policyDifference(actual: MigrationPolicy, wanted: MigrationPolicy): str
   if (actual.retentionMs !== wanted.retentionMs) parts.push(`retention ${durationArg(actual.retentionMs)} instead of ${durationArg(wanted.retentionMs)}`);
   if (actual.bakeMs.science !== wanted.bakeMs.science)
     parts.push(`science bake ${durationArg(actual.bakeMs.science)} instead of ${durationArg(wanted.bakeMs.science)}`);
+  const cohorts = (q: MigrationPolicy): string => (q.cohorts ?? []).map((c) => c.name).join(', ') || 'none';
+  if (cohorts(actual) !== cohorts(wanted)) parts.push(`cohorts ${cohorts(actual)} instead of ${cohorts(wanted)}`);
   return parts.length > 0 ? parts.join(', ') : 'some thresholds differ';
 }
 

@@ -3,7 +3,7 @@
  * other endpoints, where the logs are, and how to stop.
  */
 import path from 'node:path';
-import type { MigrationPolicy } from '../../contract/index.js';
+import { cohortSelectorText, type MigrationPolicy } from '../../contract/index.js';
 import type { DemoCredentials } from './demo-credentials.js';
 import { durationArg } from '../../kit/cli.js';
 import type { MigrationStatus } from './migrations.js';
@@ -51,6 +51,8 @@ export function formatSummary(s: SummaryInput): string {
     `${label('Migrations')}${s.migrations.map((m) => `${m.env}: ${m.stage}${m.ramp ? ` ${m.ramp}%` : ''}`).join(', ')}`,
     `${indent}demo policy: retention ${durationArg(p.retentionMs)}, bake times ${durationArg(p.bakeMs.dualWrite)} / ${durationArg(p.bakeMs.science)} / ${durationArg(p.bakeMs.cutover)}, automatic ramping every ${durationArg(p.autoRampIntervalMs)}`,
   );
+  if (p.cohorts && p.cohorts.length > 0)
+    lines.push(`${indent}reads move in cohorts: ${p.cohorts.map((c) => `${c.name} (${cohortSelectorText(c)})`).join(' → ')}`);
   for (const m of s.migrations) if (m.note) lines.push(`${indent}${m.env}: ${m.note}`);
   lines.push(
     `${label('Temporal UI')}${s.temporalUiUrl ?? 'not started: the local Temporal runs headless, so every operator action goes through the console (docs/security.md)'}`,

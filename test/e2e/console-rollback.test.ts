@@ -52,6 +52,8 @@ describe('console and notifications: an automatic rollback in cutover', () => {
 
   const policy: MigrationPolicy = {
     ...demoPolicy([pred, env]),
+    // The environment moves as one here (test/e2e/cohort-cutover.test.ts covers cohorts).
+    cohorts: [],
     bakeMs: { dualWrite: 5_000, science: 10_000, cutover: 60_000 },
     scienceSteps: [50, 100],
     cutoverSteps: [50, 100],

@@ -44,7 +44,7 @@ describe('console: verify and repair', () => {
   let stopLoad = false;
   let load: Promise<unknown>;
   const secret = randomBytes(32).toString('base64url');
-  const policy: MigrationPolicy = { ...demoPolicy([env]), autoRamp: false, retentionMs: 30 * MINUTE_MS };
+  const policy: MigrationPolicy = { ...demoPolicy([env]), cohorts: [], autoRamp: false, retentionMs: 30 * MINUTE_MS };
 
   const state = (): Promise<MigrationState> => client.workflow.getHandle(migrationWorkflowId(env)).query<MigrationState>(STATE_QUERY_NAME);
   const signIn = async (username: string): Promise<{ context: BrowserContext; page: Page }> => {

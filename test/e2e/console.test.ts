@@ -48,6 +48,8 @@ describe('console: sign-in, roles and actions in a real browser', () => {
 
   const policy: MigrationPolicy = {
     ...demoPolicy([env]),
+    // The environment moves as one here (test/e2e/cohort-cutover.test.ts covers cohorts).
+    cohorts: [],
     // Long enough for the first advance to be refused by the bake time, short enough to wait out.
     bakeMs: { dualWrite: 20_000, science: 60_000, cutover: 60_000 },
     autoRamp: false,

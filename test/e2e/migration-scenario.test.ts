@@ -181,6 +181,8 @@ describe('e2e: one environment migrated through every stage on the real stack', 
 
   const policy: MigrationPolicy = {
     ...demoPolicy([env]),
+    // The environment moves as one here (test/e2e/cohort-cutover.test.ts covers cohorts).
+    cohorts: [],
     retentionMs: RETENTION_MS,
     ttlGraceMs: 5_000,
     rollbackWindowMs: 5_000,

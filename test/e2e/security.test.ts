@@ -48,7 +48,7 @@ describe('security: one front door, revocable sessions, nothing around the conso
   /** A migration action as the browser sent it, to replay with other fields. */
   let migrationRequest: { url: string; headers: Record<string, string>; body: string } | undefined;
 
-  const policy: MigrationPolicy = { ...demoPolicy([env]), autoRamp: false, ackTimeoutMs: 20_000 };
+  const policy: MigrationPolicy = { ...demoPolicy([env]), cohorts: [], autoRamp: false, ackTimeoutMs: 20_000 };
   const state = (): Promise<MigrationState> => rig.client.workflow.getHandle(migrationWorkflowId(env)).query<MigrationState>('stateQuery');
 
   const signIn = async (username: string, password = users[username]!.password): Promise<{ context: BrowserContext; page: Page; cookie: string }> => {

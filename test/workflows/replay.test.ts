@@ -41,7 +41,17 @@ describe('replay of recorded migration histories', () => {
     const histories = loadHistories();
     assert.deepEqual(
       histories.map((h) => h.workflowId),
-      ['audited-rejections', 'continue-as-new-1', 'continue-as-new-2', 'full-run', 'gates-v2-windows', 'rejections-and-repeats', 'rollbacks', 'ttl-wait-watch'],
+      [
+        'audited-rejections',
+        'cohorts',
+        'continue-as-new-1',
+        'continue-as-new-2',
+        'full-run',
+        'gates-v2-windows',
+        'rejections-and-repeats',
+        'rollbacks',
+        'ttl-wait-watch',
+      ],
     );
     const results = [];
     for await (const result of Worker.runReplayHistories({ workflowBundle: bundle, replayName: 'migration-replay' }, histories)) results.push(result);

@@ -96,6 +96,8 @@ function benchPolicy(scale: 'demo' | 'production', env: string, errorRollback: n
   const shape = scale === 'demo' ? demoPolicy([env]) : productionPolicy([env]);
   return {
     ...shape,
+    // The bench measures the environment-wide rollback: every app in one ramp.
+    cohorts: [],
     ...(errorRollback === null ? {} : { rollbackErrorRate: errorRollback, maxNewStoreErrorRate: errorRollback }),
     retentionMs: 10 * 60_000,
     ttlGraceMs: 60_000,

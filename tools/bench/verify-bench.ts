@@ -238,7 +238,11 @@ runMain(USAGE, async (argv) => {
     closeTemporal = t.close;
     const client = t.client;
     workers.push(await startControlWorker(env, taskQueue));
-    await client.workflow.start(MIGRATION_WORKFLOW_TYPE, { workflowId: migrationWorkflowId(env), taskQueue, args: [{ env, policy: demoPolicy([env]) }] });
+    await client.workflow.start(MIGRATION_WORKFLOW_TYPE, {
+      workflowId: migrationWorkflowId(env),
+      taskQueue,
+      args: [{ env, policy: { ...demoPolicy([env]), cohorts: [] } }],
+    });
     figures.load_avg_1m_start = Number(os.loadavg()[0]!.toFixed(2));
     progress(
       `verifying with ${o.workers.join(', ')} worker(s) x ${o.slices.join(', ')} slice(s), rate limit ${o.rate} points/s (load ${os.loadavg()[0]!.toFixed(1)})`,

@@ -61,6 +61,10 @@ export interface ReadResponse {
   body: unknown;
   /** The x-switchyard-served-by header (old or new), null when absent. */
   servedBy: string | null;
+  /** The x-switchyard-parts header (each part's kind and store), null when absent. */
+  parts: string | null;
+  /** The x-switchyard-cohort header (the app's cohort, in a migration with cohorts), null when absent. */
+  cohort: string | null;
   /** Wall clock when the whole body had arrived, epoch ms. */
   receivedAt: number;
 }
@@ -154,7 +158,15 @@ export async function runReadTraffic(o: ReadTrafficOptions): Promise<ReadTraffic
         const by = servedBy ?? 'unknown';
         s.servedBy[by] = (s.servedBy[by] ?? 0) + 1;
       }
-      response = { request: { url, app, metric, from, to, stats, sentAt }, status: res.status, body, servedBy, receivedAt: Date.now() };
+      response = {
+        request: { url, app, metric, from, to, stats, sentAt },
+        status: res.status,
+        body,
+        servedBy,
+        parts: res.headers.get('x-switchyard-parts'),
+        cohort: res.headers.get('x-switchyard-cohort'),
+        receivedAt: Date.now(),
+      };
     } catch {
       s.queries++;
       s.errors++;

@@ -157,6 +157,8 @@ export function ActionPanel({
   const s = state;
   const next = nextStage(s.stage);
   const canRamp = s.stage === Stage.science || s.stage === Stage.cutover;
+  // With cohorts the ramp is each cohort's (set in the Cohorts panel).
+  const canRampAll = canRamp && !s.cohorts;
   return (
     <section className="actions" aria-label="actions">
       {s.stage === Stage.planned ? (
@@ -194,7 +196,7 @@ export function ActionPanel({
           </label>
         </RequestForm>
       ) : null}
-      {canRamp ? (
+      {canRampAll ? (
         <RequestForm {...f} kind="set_ramp" label="Set ramp">
           <input name="percent" type="number" min={0} max={100} step={1} required defaultValue={s.ramp} aria-label="ramp percent" />
         </RequestForm>

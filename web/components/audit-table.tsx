@@ -7,7 +7,7 @@ const when = (ms: number): string => formatUtc(ms).replace(/ UTC$/, '');
 /**
  * Audit entries, newest first: when (UTC), who, what changed in words (a ramp's percents, not
  * "science → science"), why, the evidence as a one-line summary that opens to every figure, and
- * the control-state version the entry published.
+ * the control-state version the entry published; with cohorts, the cohort an entry acted on.
  */
 export function AuditTable({ entries, showEnv = true }: { entries: AuditEntry[]; showEnv?: boolean }) {
   if (entries.length === 0) return <p className="muted">No audit entries.</p>;
@@ -34,6 +34,7 @@ export function AuditTable({ entries, showEnv = true }: { entries: AuditEntry[];
               <td>{e.actor}</td>
               <td className="nowrap" title={`audit entry #${e.seq}`}>
                 {e.action.replaceAll('_', ' ')}
+                {typeof e.evidence.cohort === 'string' ? <span className="hint"> cohort {e.evidence.cohort}</span> : null}
               </td>
               <td>{auditChangeText(e)}</td>
               <td className="reason-cell">{humanizeTimes(refusalWords(e.reason, 'console'))}</td>

@@ -5,6 +5,7 @@ import { headers } from 'next/headers';
 import { redirect } from 'next/navigation';
 import { z } from 'zod';
 import {
+  COHORT_NAME_PATTERN,
   humanizeTimes,
   refusalWords,
   STAGES,
@@ -45,6 +46,9 @@ const percentSchema = z
   .transform(Number)
   .pipe(z.number().max(100, 'the percent must be a whole number from 0 to 100'));
 
+/** The cohort a request acts on (an empty field: the whole environment). */
+const cohortSchema = z.preprocess((v) => (v === '' || v === null ? undefined : v), z.string().regex(COHORT_NAME_PATTERN, 'not a cohort name').optional());
+
 /** Every request names its env, says why, and carries its request id. */
 const request = { env: envSchema, reason: reasonSchema, requestId: requestIdSchema };
 
@@ -53,11 +57,11 @@ const requestKind = <K extends RequestKind>(k: K) => z.literal(k);
 
 const requestSchema = z.discriminatedUnion('kind', [
   z.object({ kind: requestKind('start'), ...request, overridePromotionOrder: z.boolean() }),
-  z.object({ kind: requestKind('advance'), ...request, from: z.enum(STAGES), overridePromotionOrder: z.boolean() }),
-  z.object({ kind: requestKind('rollback'), ...request }),
-  z.object({ kind: requestKind('pause'), ...request }),
-  z.object({ kind: requestKind('resume'), ...request }),
-  z.object({ kind: requestKind('set_ramp'), ...request, percent: percentSchema }),
+  z.object({ kind: requestKind('advance'), ...request, from: z.enum(STAGES), overridePromotionOrder: z.boolean(), cohort: cohortSchema }),
+  z.object({ kind: requestKind('rollback'), ...request, cohort: cohortSchema }),
+  z.object({ kind: requestKind('pause'), ...request, cohort: cohortSchema }),
+  z.object({ kind: requestKind('resume'), ...request, cohort: cohortSchema }),
+  z.object({ kind: requestKind('set_ramp'), ...request, percent: percentSchema, cohort: cohortSchema }),
   z.object({ kind: requestKind('approve_decommission'), ...request }),
 ]);
 
@@ -72,6 +76,7 @@ function formObject(form: FormData): Record<string, unknown> {
     from: form.get('from') ?? undefined,
     percent: form.get('percent') ?? undefined,
     overridePromotionOrder: form.get('overridePromotionOrder') === 'on',
+    cohort: form.get('cohort') ?? undefined,
   };
 }
 
@@ -97,12 +102,14 @@ export async function migrationAction(_prev: ActionState, form: FormData): Promi
     if (!parsed.success)
       return answer('error', `not sent: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ')}`, kind);
     const { kind: k, env, ...rest } = parsed.data;
-    const input = { ...rest, identity: user.username };
+    // An absent cohort is no cohort (the whole environment), not a field holding nothing.
+    const { cohort, ...fields } = rest as typeof rest & { cohort?: string };
+    const input = { ...fields, identity: user.username, ...(cohort !== undefined ? { cohort } : {}) };
     const result = await sendMigrationUpdate(env, UPDATE_NAMES[k], input);
     revalidatePath('/', 'layout');
     return answer(
       'ok',
-      `${humanizeTimes(result.message)} (now ${result.stage}${result.ramp ? ` at ${result.ramp}%` : ''}, control state v${result.controlVersion})`,
+      `${humanizeTimes(result.message)} (now ${result.stage}${result.ramp ? ` at ${result.ramp}%` : ''}${result.cohort ? `, cohort ${result.cohort}` : ''}, control state v${result.controlVersion})`,
       kind,
     );
   } catch (err) {

@@ -6,7 +6,7 @@ import { readAudit, verifyAuditChain, type AuditQuery } from '../../audit/audit-
 import { createDynamoClient } from '../../config/clients';
 import { loadIntegrityKeys } from '../../config/integrity-keys';
 import { MINUTE_MS } from '../../pipeline/kernel/model/metric-point';
-import { LATENCY_MAX_US } from '../../pipeline/kernel/science/control-tables';
+import { LATENCY_MAX_US, scienceStatsKey } from '../../pipeline/kernel/science/control-tables';
 import {
   p99,
   readMismatchSamples,
@@ -18,7 +18,17 @@ import {
 } from '../../pipeline/clients/science-stats-reader';
 import type { MismatchSample } from '../../pipeline/kernel/science/control-tables';
 import type { ControlState, Heartbeat } from '../../pipeline/kernel/control/control-state';
-import { migrationWorkflowId, nextStep, STAGES, type AuditEntry, type NextStep, type Stage } from '../../contract';
+import {
+  migrationWorkflowId,
+  nextStep,
+  Stage,
+  STAGES,
+  type AuditEntry,
+  type CohortState,
+  type ControlCohort,
+  type MigrationStateView,
+  type NextStep,
+} from '../../contract';
 import { consoleSettings } from './console-settings';
 import { fleet, type PipelineFigures } from './fleet';
 import { lookupMigration, temporalUiLink, type MigrationLookup } from './temporal';
@@ -333,4 +343,29 @@ export type { Stage };
 /** The science stats of an env's last `windowMs` (null when DynamoDB cannot be read). */
 export async function loadScienceWindow(env: string, windowMs: number): Promise<ScienceSummary | null> {
   return attempt('DynamoDB', [], () => readScienceSummary(dynamo(), env, windowMs));
+}
+
+/** What the environment page's Cohorts panel shows: each cohort's state, selector and own figures over the last `windowMs`. */
+export interface CohortRows {
+  state: MigrationStateView;
+  cohorts: CohortState[];
+  /** The cohorts' selectors as the control state carries them (by name). */
+  specs: Map<string, ControlCohort>;
+  /** Each cohort's science stats (its own rows, `<env>#<cohort>`); null where they cannot be read. */
+  figures: Map<string, ScienceSummary | null>;
+}
+
+/** The Cohorts panel's data, or null when the env's migration has no cohorts (yet) or cannot be read. */
+export async function loadCohortRows(env: string, windowMs: number): Promise<CohortRows | null> {
+  const migration = await lookupMigration(env);
+  if (migration.kind !== 'running' || !migration.state.cohorts || migration.state.cohorts.length === 0) return null;
+  const { state } = migration;
+  const cohorts = state.cohorts!;
+  const figures = await Promise.all(cohorts.map((c) => attempt('DynamoDB', [], () => readScienceSummary(dynamo(), scienceStatsKey(env, c.name), windowMs))));
+  return {
+    state,
+    cohorts,
+    specs: new Map((fleet().controlState(env)?.cohorts ?? []).map((c) => [c.name, c])),
+    figures: new Map(cohorts.map((c, i) => [c.name, figures[i] ?? null])),
+  };
 }

@@ -3,6 +3,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { NextResponse, type NextRequest } from 'next/server';
 import { z } from 'zod';
 import {
+  COHORT_NAME_PATTERN,
   REPAIR_PROGRESS_QUERY,
   REPAIR_WORKFLOW_TYPE,
   repairWorkflowId,
@@ -91,17 +92,19 @@ const requestId = z.string().regex(/^[A-Za-z0-9-]{8,64}$/, 'malformed request id
 const minute = z.number().int().min(0).max(8_640_000_000_000_000);
 const range = z.object({ fromMinute: minute, toMinute: minute }).refine((r) => r.fromMinute <= r.toMinute, 'from is after to');
 const base = { reason, requestId };
+/** The cohort a request acts on (migrations with cohorts); absent: the whole environment. */
+const cohort = z.string().regex(COHORT_NAME_PATTERN, 'a cohort name (lower-case letters, digits and dashes)').optional();
 
 /** The body of each command (unknown fields, an identity among them, are dropped). */
 const commandSchemas = {
   start: z.object({ ...base, demo: z.boolean().default(false), overridePromotionOrder: z.boolean().default(false) }),
-  advance: z.object({ ...base, from: z.enum(STAGES), overridePromotionOrder: z.boolean().default(false) }),
-  rollback: z.object(base),
-  pause: z.object(base),
-  resume: z.object(base),
-  ramp: z.object({ ...base, percent: z.number().int('the percent is a whole number').min(0).max(100) }),
+  advance: z.object({ ...base, from: z.enum(STAGES), overridePromotionOrder: z.boolean().default(false), cohort }),
+  rollback: z.object({ ...base, cohort }),
+  pause: z.object({ ...base, cohort }),
+  resume: z.object({ ...base, cohort }),
+  ramp: z.object({ ...base, percent: z.number().int('the percent is a whole number').min(0).max(100), cohort }),
   approve: z.object(base),
-  fault: z.object({ ...base, rate: z.number().min(0).max(1) }),
+  fault: z.object({ ...base, rate: z.number().min(0).max(1), cohort }),
   verify: z.object({
     ...base,
     range: range.optional(),
@@ -183,15 +186,16 @@ export async function runCommand(request: NextRequest, env: string, command: str
         break;
       }
     }
+    const inCohort = typeof p.cohort === 'string' ? { cohort: p.cohort } : {};
     const updates: Record<Exclude<OpsCommand, 'verify' | 'repair'>, [string, Record<string, unknown>]> = {
       start: [UPDATE_NAMES.start, { overridePromotionOrder: p.overridePromotionOrder }],
-      advance: [UPDATE_NAMES.advance, { from: p.from, overridePromotionOrder: p.overridePromotionOrder }],
-      rollback: [UPDATE_NAMES.rollback, {}],
-      pause: [UPDATE_NAMES.pause, {}],
-      resume: [UPDATE_NAMES.resume, {}],
-      ramp: [UPDATE_NAMES.set_ramp, { percent: p.percent }],
+      advance: [UPDATE_NAMES.advance, { from: p.from, overridePromotionOrder: p.overridePromotionOrder, ...inCohort }],
+      rollback: [UPDATE_NAMES.rollback, inCohort],
+      pause: [UPDATE_NAMES.pause, inCohort],
+      resume: [UPDATE_NAMES.resume, inCohort],
+      ramp: [UPDATE_NAMES.set_ramp, { percent: p.percent, ...inCohort }],
       approve: [UPDATE_NAMES.approve_decommission, {}],
-      fault: [UPDATE_NAMES.set_fault, { newWriterCorruptionRate: p.rate }],
+      fault: [UPDATE_NAMES.set_fault, { newWriterCorruptionRate: p.rate, ...inCohort }],
     };
     const [name, extra] = updates[cmd];
     const result = await sendMigrationUpdate(env, name, { ...actor, ...extra });

@@ -1,4 +1,4 @@
-import { humanizeTimes, Stage, STAGES, type AuditEntry, type MigrationStateView } from '../../contract/index.js';
+import { humanizeTimes, Stage, STAGES, type AuditEntry, type CohortState, type MigrationStateView } from '../../contract/index.js';
 import { readsAfterRollback } from '../../notify/events.js';
 
 // The environment's status in plain words: where reads and writes go right now, and, after
@@ -6,7 +6,14 @@ import { readsAfterRollback } from '../../notify/events.js';
 
 const hhmm = (ms: number): string => new Date(ms).toISOString().slice(11, 16);
 
-/** Where reads and writes go, as the stage table (workflows/control-fields.ts) publishes them. */
+/** Where one cohort's reads go, in a few words. */
+function cohortReads(c: CohortState): string {
+  const held = c.rolledBack ? ', rolled back' : c.paused ? ', paused' : '';
+  if (c.stage === Stage.cutover) return `${c.name} ${c.ramp} % DynamoDB${held}`;
+  return c.ramp === 0 ? `${c.name} Cassandra, not compared yet${held}` : `${c.name} Cassandra, ${c.ramp} % compared${held}`;
+}
+
+/** Where reads and writes go, as the stage table (workflows/control-fields.ts) publishes them (per cohort, with cohorts). */
 export function routingWords(s: MigrationStateView): { reads: string; writes: string; rollback: string | null } {
   const both = 'both stores (Cassandra and DynamoDB)';
   let reads: string;
@@ -41,6 +48,8 @@ export function routingWords(s: MigrationStateView): { reads: string; writes: st
       writes = 'DynamoDB only';
       break;
   }
+  // With cohorts, science and cutover are each cohort's own: say where each one's reads go.
+  if (s.cohorts && (s.stage === Stage.science || s.stage === Stage.cutover)) reads = `by cohort: ${s.cohorts.map(cohortReads).join('; ')}`;
   // The first words of what the notification says too ("reads back on Cassandra ..."), without its parenthesis.
   const back = readsAfterRollback(s.stage).split(/[;(]/)[0]!.trim();
   const rollback = s.rolledBack ? `${back}: rolled back automatically at ${hhmm(s.rolledBack.at)} UTC because ${humanizeTimes(s.rolledBack.reason)}` : null;

@@ -1,10 +1,12 @@
 /**
  * The loop's work: when the next tick is due, and what a tick does — in science and cutover read
  * the science windows, roll back automatically or take the next ramp step; in dual_write and
- * ttl_wait refresh the exit gate.
+ * ttl_wait refresh the exit gate. With cohorts (policy.cohorts) science, cutover and the TTL
+ * wait's watch judge each cohort on its own (cohort-evaluation.ts); a policy without cohorts runs
+ * exactly the code below, so recorded histories replay unchanged.
  */
 import { TemporalFailure, log, patched } from '@temporalio/workflow';
-import { AUTOMATIC_ACTOR, AuditAction, Stage, type Evaluation, type GateStatus, type ScienceFigures, type WriterLag } from '../../contract/index.js';
+import { AUTOMATIC_ACTOR, AuditAction, Stage, type GateStatus } from '../../contract/index.js';
 import {
   MAX_EVALUATIONS,
   allowsRampUp,
@@ -20,18 +22,15 @@ import {
   nextRampStep,
   rampSteps,
   rampWaitText,
-  rollbackReason,
   shortWindowMs,
-  windowRollbackReason,
   writerBehind,
-  writerBehindText,
-  maxWriterBehindMs,
-  writerOutageMs,
   type GateObservation,
-  type WriterBehind,
 } from '../migration-gates.js';
-import { applyRamp, enterStage, errorMessage, gateContext, type Ramped, type Run, type WorkflowState } from './state.js';
-import { audit, transition } from './transitions.js';
+import { hasCohorts } from '../cohort-gates.js';
+import { automaticRollback, trackWriterHold } from './automatic-steps.js';
+import { evaluateCohorts, watchTtlWaitCohorts } from './cohort-evaluation.js';
+import { applyRamp, enterStage, errorMessage, gateContext, type Ramped, type Run } from './state.js';
+import { transition } from './transitions.js';
 
 /**
  * The patch of two-window evaluation: histories recorded before it evaluate one window per tick
@@ -113,7 +112,9 @@ export function nextTickAt(r: Run, lastTickAt: number): number | null {
 
 export async function tick(r: Run): Promise<void> {
   try {
-    if (isRamped(r.state.stage)) await evaluateScience(r, r.state.stage);
+    // With cohorts each cohort is judged on its own (cohort-evaluation.ts).
+    if (isRamped(r.state.stage) && hasCohorts(r.policy)) await evaluateCohorts(r);
+    else if (isRamped(r.state.stage)) await evaluateScience(r, r.state.stage);
     else if (r.state.stage === Stage.dualWrite) r.state.gates = [await evaluateExitGate(r)];
     else if (r.state.stage === Stage.ttlWait) await ttlWaitTick(r);
   } catch (err) {
@@ -128,7 +129,7 @@ export async function tick(r: Run): Promise<void> {
 async function ttlWaitTick(r: Run): Promise<void> {
   const now = Date.now();
   if (ttlWaitWatched(r) && patched(TTL_WAIT_ROLLBACK_PATCH)) {
-    if (await watchTtlWait(r)) return;
+    if (await (hasCohorts(r.policy) ? watchTtlWaitCohorts(r) : watchTtlWait(r))) return;
     const due = ttlGateDueAt(r, ttlGateCheckedAt.get(r) ?? Number.NEGATIVE_INFINITY);
     if (due === null || due > now) return;
   }
@@ -284,92 +285,4 @@ export async function evaluateWindows(r: Run, stage: Ramped): Promise<void> {
   if (localGateFailures(gateContext(r)).length > 0) s.gates = [exitGate(gateContext(r), null)];
   else if (gateWindowMs(stage, r.policy) === r.policy.evaluationWindowMs) s.gates = [exitGate(gateContext(r), { kind: 'science', figures: long })];
   else s.gates = [await evaluateExitGate(r)];
-}
-
-/**
- * Keeps the writer-lag episode in the state and the audit: when a writer falls behind beyond
- * the limit (automatic ramping holds), when that has lasted long enough to be an outage
- * (notified once), and when both caught up again. Nothing is published: a lagging writer changes
- * nothing the data plane does, and is never a reason to roll back. An evaluation that could not
- * measure the lag leaves the episode as it was.
- */
-async function trackWriterHold(r: Run, behind: WriterBehind | null, lag: WriterLag | null): Promise<void> {
-  const s = r.state;
-  if (lag === null || lag.error !== undefined) return;
-  const now = Date.now();
-  const hold = s.writerHold ?? null;
-  const evidence = {
-    oldBehindMs: lag.old?.behindMs ?? null,
-    oldUnwritten: lag.old?.messages ?? null,
-    newBehindMs: lag.new?.behindMs ?? null,
-    newUnwritten: lag.new?.messages ?? null,
-    maxWriterBehindMs: maxWriterBehindMs(r.policy),
-    ramp: s.ramp,
-  };
-  const record = (action: string, reason: string): Promise<void> =>
-    audit(r, ++s.auditSeq, { actor: AUTOMATIC_ACTOR, action, from: s.stage, to: s.stage, reason, evidence, controlVersion: null });
-  if (behind !== null && behind.behindMs !== null) {
-    if (hold === null) {
-      s.writerHold = { since: now, store: behind.store, behindMs: behind.behindMs, outage: false };
-      await record(
-        AuditAction.writerLagHold,
-        `${writerBehindText(behind, r.policy)}: automatic ramping holds until it catches up (a lagging writer is not evidence that the data differs, so nothing rolls back)`,
-      );
-      return;
-    }
-    s.writerHold = { ...hold, store: behind.store, behindMs: behind.behindMs };
-    if (!hold.outage && now - hold.since >= writerOutageMs(r.policy)) {
-      s.writerHold.outage = true;
-      await record(
-        AuditAction.writerOutage,
-        `${writerBehindText(behind, r.policy)} for ${formatDuration(now - hold.since)}: check that writer (is it running, can it reach its store?); automatic ramping holds`,
-      );
-    }
-    return;
-  }
-  if (behind === null && hold !== null) {
-    s.writerHold = null;
-    await record(AuditAction.writerLagHoldEnded, `the writers caught up after ${formatDuration(now - hold.since)}: automatic ramping may go on`);
-  }
-}
-
-/**
- * Rolls back by itself: the ramp to 0 (in science and cutover), or, given `move`, the stage move
- * it makes (from ttl_wait: back to cutover at 0 %); paused, with the reason and evidence recorded.
- */
-export async function automaticRollback(
-  r: Run,
-  stage: Ramped,
-  e: Evaluation,
-  figures: ScienceFigures,
-  move: (s: WorkflowState, now: number) => void = (st, now) => applyRamp(st, 0, now),
-): Promise<void> {
-  const reason = e.rollbackWindow ? windowRollbackReason(e, r.policy) : rollbackReason(e, r.policy);
-  const evidence = {
-    windowMs: figures.windowMs,
-    comparisons: figures.comparisons,
-    mismatches: figures.mismatches,
-    mismatchRate: figures.mismatchRate,
-    newStoreErrorRate: figures.newStoreErrorRate,
-    candidateErrors: figures.candidateErrors,
-    candidateTimeouts: figures.candidateTimeouts,
-    rollbackMismatchRate: r.policy.rollbackMismatchRate,
-    rollbackErrorRate: r.policy.rollbackErrorRate,
-    minSamplesForRollback: r.policy.minSamplesForRollback,
-    ramp: e.ramp,
-    ...(e.rollbackWindow ? { window: e.rollbackWindow } : {}),
-  };
-  await transition(r, {
-    actor: AUTOMATIC_ACTOR,
-    action: AuditAction.automaticRollback,
-    reason,
-    evidence,
-    revertOnFailure: false,
-    apply: (s, now) => {
-      move(s, now);
-      s.paused = true;
-      s.rolledBack = { at: now, reason, evidence };
-    },
-  });
-  log.warn('automatic rollback', { env: r.env, workflowId: r.workflowId, stage: e.stage, reason });
 }

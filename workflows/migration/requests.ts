@@ -14,12 +14,14 @@ import {
   STAGES,
   type Actor,
   type AdvanceInput,
+  type CohortActor,
   type OperationRecord,
   type RequestKind,
   type SetFaultInput,
   type SetRampInput,
   type UpdateResult,
 } from '../../contract/index.js';
+import { cohortAdvanceFailures, findCohort, hasCohorts, nextCohortToAdvance } from '../cohort-gates.js';
 import { formatTime, isRamped, localGateFailures } from '../migration-gates.js';
 import { actorProblem } from '../migration-input.js';
 import type { TransitionLock } from './lock.js';
@@ -29,21 +31,52 @@ import { audit } from './transitions.js';
 /** The patch from which refused requests are judged in the handler and audited. */
 export const AUDIT_REJECTIONS_PATCH = 'audit-rejections';
 
+/**
+ * Why a request may not name `cohort`, or null: the migration must have cohorts, the name must be
+ * one of them, and the cohorts must have begun (science on).
+ */
+export function cohortProblem(r: Run, cohort: unknown): string | null {
+  if (cohort === undefined) return null;
+  const names = (r.policy.cohorts ?? []).map((c) => c.name);
+  if (names.length === 0) return `the ${r.env} migration moves every app together: it has no cohorts (the request named ${JSON.stringify(cohort)})`;
+  if (typeof cohort !== 'string' || !names.includes(cohort)) return `unknown cohort ${JSON.stringify(cohort)} (the cohorts are ${names.join(', ')})`;
+  if (!r.state.cohorts) return `the cohorts begin in science; the ${r.env} migration is in ${r.state.stage}`;
+  return null;
+}
+
 export function checkAdvance(r: Run, a: AdvanceInput): string | null {
   const s = r.state;
   if (!(STAGES as readonly string[]).includes(a.from)) return `from must name a stage (${STAGES.join(', ')}), got ${JSON.stringify(a.from)}`;
   if (a.overridePromotionOrder !== undefined && typeof a.overridePromotionOrder !== 'boolean') return 'overridePromotionOrder must be a boolean';
   if (a.from !== s.stage) return `stale page or double click: the ${r.env} migration is in ${s.stage}, not ${a.from}; nothing was changed`;
+  const named = cohortProblem(r, a.cohort);
+  if (named !== null) return named;
+  if (a.cohort !== undefined && s.stage !== Stage.science)
+    return `a cohort is moved on its own only from science to cutover; ${r.env} is in ${s.stage} (advance without a cohort)`;
   if (s.stage === Stage.decommission)
     return s.pendingApproval ? 'decommission is waiting for approval: approve it instead of advancing' : 'the old store is being decommissioned';
   if (s.stage === Stage.complete) return `the ${r.env} migration is complete`;
   if (s.stage === Stage.planned) return null;
+  if (hasCohorts(r.policy) && isRamped(s.stage)) {
+    const target = a.cohort !== undefined ? findCohort(s, a.cohort) : nextCohortToAdvance(s);
+    const failing = cohortAdvanceFailures(gateContext(r), target);
+    const what = s.stage === Stage.science ? `cohort ${target?.name ?? '?'} cannot leave science` : `cannot leave ${s.stage}`;
+    return failing.length === 0 ? null : `${what}: gate ${s.stage}->${nextStage(s.stage) ?? ''} not met: ${failing.join('; ')}`;
+  }
   const failing = localGateFailures(gateContext(r));
   return failing.length === 0 ? null : `cannot leave ${s.stage}: gate ${s.stage}->${nextStage(s.stage) ?? ''} not met: ${failing.join('; ')}`;
 }
 
-export function checkRollback(r: Run, _a: Actor): string | null {
+export function checkRollback(r: Run, a: CohortActor): string | null {
   const s = r.state;
+  const named = cohortProblem(r, a.cohort);
+  if (named !== null) return named;
+  if (s.cohorts && isRamped(s.stage)) {
+    const targets = s.cohorts.filter((c) => a.cohort === undefined || c.name === a.cohort);
+    if (targets.every((c) => c.ramp === 0 && c.paused))
+      return a.cohort === undefined ? 'every cohort is already at 0% and paused' : `cohort ${a.cohort} is already at ${targets[0]?.stage ?? ''} 0% and paused`;
+    return null;
+  }
   switch (s.stage) {
     case Stage.planned:
       return 'nothing to roll back: the migration has not started';
@@ -65,15 +98,24 @@ export function checkRollback(r: Run, _a: Actor): string | null {
   }
 }
 
-export function checkPause(r: Run): string | null {
+export function checkPause(r: Run, a: CohortActor): string | null {
   const s = r.state;
+  const named = cohortProblem(r, a.cohort);
+  if (named !== null) return named;
   if (!isRamped(s.stage)) return `nothing to pause in ${s.stage}: pausing stops automatic ramping in science and cutover`;
+  const c = a.cohort === undefined ? undefined : findCohort(s, a.cohort);
+  if (c) return c.paused ? `cohort ${c.name} is already paused${c.rolledBack ? ' (by an automatic rollback)' : ''}` : null;
   return s.paused ? `already paused${s.rolledBack ? ' (by an automatic rollback)' : ''}` : null;
 }
 
-export function checkResume(r: Run): string | null {
+export function checkResume(r: Run, a: CohortActor): string | null {
   const s = r.state;
+  const named = cohortProblem(r, a.cohort);
+  if (named !== null) return named;
   if (!isRamped(s.stage)) return `nothing to resume in ${s.stage}`;
+  const c = a.cohort === undefined ? undefined : findCohort(s, a.cohort);
+  if (c) return c.paused || c.rolledBack ? null : `cohort ${c.name} is not paused`;
+  if (s.cohorts) return s.paused || s.cohorts.some((x) => x.paused || x.rolledBack) ? null : 'neither the environment nor any cohort is paused';
   return s.paused || s.rolledBack ? null : 'not paused';
 }
 
@@ -83,6 +125,12 @@ export function checkSetRamp(r: Run, a: SetRampInput): string | null {
   if (typeof percent !== 'number' || !Number.isInteger(percent) || percent < 0 || percent > 100)
     return `percent must be an integer from 0 to 100, got ${JSON.stringify(percent)}`;
   if (!isRamped(s.stage)) return `the ramp can only be set in science or cutover; the migration is in ${s.stage}`;
+  const named = cohortProblem(r, a.cohort);
+  if (named !== null) return named;
+  if (s.cohorts && a.cohort === undefined)
+    return `the ${r.env} migration ramps by cohort: name the cohort whose ramp to set (${s.cohorts.map((c) => c.name).join(', ')})`;
+  const c = a.cohort === undefined ? undefined : findCohort(s, a.cohort);
+  if (c) return c.rolledBack && percent > 0 ? `cohort ${c.name} was rolled back automatically (${c.rolledBack.reason}): resume it first` : null;
   if (s.rolledBack && percent > 0) return `an automatic rollback is in effect (${s.rolledBack.reason}): resume first`;
   return null;
 }
@@ -92,6 +140,12 @@ export function checkSetFault(r: Run, a: SetFaultInput): string | null {
   if (typeof rate !== 'number' || !Number.isFinite(rate) || rate < 0 || rate > 1)
     return `newWriterCorruptionRate must be a number from 0 to 1, got ${JSON.stringify(rate)}`;
   if (r.state.stage === Stage.complete) return `the ${r.env} migration is complete`;
+  if (a.cohort !== undefined) {
+    // The switch may be limited to a cohort before the cohorts begin (its name is the policy's).
+    const names = (r.policy.cohorts ?? []).map((c) => c.name);
+    if (typeof a.cohort !== 'string' || !names.includes(a.cohort))
+      return names.length === 0 ? `the ${r.env} migration has no cohorts` : `unknown cohort ${JSON.stringify(a.cohort)} (the cohorts are ${names.join(', ')})`;
+  }
   return null;
 }
 

@@ -97,13 +97,13 @@ export class MigrationRun implements Run {
     d.register(
       pauseUpdate,
       'pause',
-      () => checkPause(this),
+      (a) => checkPause(this, a),
       (a) => pause(this, a),
     );
     d.register(
       resumeUpdate,
       'resume',
-      () => checkResume(this),
+      (a) => checkResume(this, a),
       (a) => resume(this, a),
     );
     d.register(

@@ -1,7 +1,8 @@
 /**
  * The stage moves: each operator action (advance, rollback, pause, resume, set ramp, fault
  * switch, approval) and the workflow's own decommission as one transition (or, for the start,
- * the dual-write transition and the coverage horizon), with the message the operator gets.
+ * the dual-write transition and the coverage horizon), with the message the operator gets. With
+ * cohorts, the moves within science and cutover are each cohort's (cohort-moves.ts).
  */
 import { TemporalFailure, sleep } from '@temporalio/workflow';
 import {
@@ -14,12 +15,16 @@ import {
   Stage,
   type Actor,
   type AdvanceInput,
+  type CohortActor,
   type OperationRecord,
   type SetFaultInput,
   type SetRampInput,
   type UpdateResult,
 } from '../../contract/index.js';
-import { coverageHorizonAfter, formatTime, rampSteps, stageIndex, ttlGateAt } from '../migration-gates.js';
+import { hasCohorts, initialCohorts, syncEnvironmentRamp } from '../cohort-gates.js';
+import { coverageHorizonAfter, formatTime, isRamped, rampSteps, stageIndex, ttlGateAt } from '../migration-gates.js';
+import { cutoverCohortGates } from './cohort-evaluation.js';
+import { advanceCohort, pauseCohort, resumeCohorts, rollbackCohorts, setCohortRamp } from './cohort-moves.js';
 import { evaluateExitGate } from './evaluation.js';
 import { applyRamp, enterStage, errorMessage, rejection, result, type Ramped, type Run } from './state.js';
 import { audit, transition } from './transitions.js';
@@ -29,7 +34,17 @@ export async function advance(r: Run, a: AdvanceInput): Promise<UpdateResult> {
   const to = nextStage(from);
   if (to === null) throw rejection(`no stage follows ${from}`);
   const evidence: Record<string, unknown> = { ...(await promotionOrder(r, to, a)) };
-  if (from !== Stage.planned) {
+  const cohorts = hasCohorts(r.policy) && isRamped(from);
+  // With cohorts, science is left one cohort at a time (the last one takes the environment), and
+  // cutover when every cohort's gate is met on its own comparisons.
+  if (cohorts && from === Stage.science) return await advanceCohort(r, a, evidence);
+  if (cohorts) {
+    const gates = await cutoverCohortGates(r);
+    r.state.gates = gates;
+    const failing = gates.filter((g) => !g.passed);
+    if (failing.length > 0) throw rejection(`cannot leave ${from}: ${failing.map((g) => `gate ${g.name} ${g.detail}`).join('; ')}`);
+    evidence.gates = gates;
+  } else if (from !== Stage.planned) {
     const gate = await evaluateExitGate(r);
     r.state.gates = [gate];
     if (!gate.passed) throw rejection(`cannot leave ${from}: gate ${gate.name} ${gate.detail}`);
@@ -41,6 +56,26 @@ export async function advance(r: Run, a: AdvanceInput): Promise<UpdateResult> {
       return await startDualWrite(r, a, evidence);
     case Stage.dualWrite: {
       const first = r.policy.scienceSteps[0] ?? 100;
+      if (hasCohorts(r.policy)) {
+        // The first cohort begins science at the first step; the others follow in order.
+        const leader = r.policy.cohorts![0]!.name;
+        await transition(r, {
+          ...base,
+          evidence: { ...evidence, cohort: leader, cohortTo: Stage.science, ramp: first },
+          action: AuditAction.advance,
+          revertOnFailure: true,
+          apply: (s, now) => {
+            enterStage(s, Stage.science, now);
+            s.cohorts = initialCohorts(r.policy, now);
+            syncEnvironmentRamp(s);
+          },
+        });
+        return result(
+          r,
+          `dual_write -> science: cohort ${leader} at ${first}%, the other cohorts follow in order (control state v${r.state.controlVersion})`,
+          leader,
+        );
+      }
       await transition(r, {
         ...base,
         action: AuditAction.advance,
@@ -165,8 +200,9 @@ export async function promotionOrder(r: Run, to: Stage, a: AdvanceInput): Promis
   );
 }
 
-export async function rollback(r: Run, a: Actor): Promise<UpdateResult> {
+export async function rollback(r: Run, a: CohortActor): Promise<UpdateResult> {
   const s = r.state;
+  if (s.cohorts && (isRamped(s.stage) || s.stage === Stage.ttlWait)) return await rollbackCohorts(r, a);
   const base = { actor: a.identity, action: AuditAction.rollback, reason: a.reason, revertOnFailure: false };
   switch (s.stage) {
     case Stage.dualWrite:
@@ -211,7 +247,8 @@ export async function rollback(r: Run, a: Actor): Promise<UpdateResult> {
   }
 }
 
-export async function pause(r: Run, a: Actor): Promise<UpdateResult> {
+export async function pause(r: Run, a: CohortActor): Promise<UpdateResult> {
+  if (a.cohort !== undefined) return await pauseCohort(r, { ...a, cohort: a.cohort });
   await transition(r, {
     actor: a.identity,
     action: AuditAction.pause,
@@ -225,8 +262,9 @@ export async function pause(r: Run, a: Actor): Promise<UpdateResult> {
   return result(r, `paused at ${r.state.ramp}%: no automatic ramping until resumed (automatic rollback stays armed)`);
 }
 
-export async function resume(r: Run, a: Actor): Promise<UpdateResult> {
+export async function resume(r: Run, a: CohortActor): Promise<UpdateResult> {
   const s = r.state;
+  if (s.cohorts && isRamped(s.stage)) return await resumeCohorts(r, a);
   const stage = s.stage as Ramped;
   // After any rollback (ramp 0) start again from the first step; after a plain pause keep the ramp.
   const restartAt = s.ramp === 0 ? (rampSteps(stage, r.policy)[0] ?? 100) : null;
@@ -250,6 +288,7 @@ export async function resume(r: Run, a: Actor): Promise<UpdateResult> {
 
 export async function setRamp(r: Run, a: SetRampInput): Promise<UpdateResult> {
   const s = r.state;
+  if (a.cohort !== undefined) return await setCohortRamp(r, { ...a, cohort: a.cohort });
   const stage = s.stage as Ramped;
   if (a.percent === s.ramp) return result(r, `${stage} already at ${a.percent}%`);
   const from = s.ramp;
@@ -267,20 +306,25 @@ export async function setRamp(r: Run, a: SetRampInput): Promise<UpdateResult> {
 export async function setFault(r: Run, a: SetFaultInput): Promise<UpdateResult> {
   const rate = a.newWriterCorruptionRate;
   const from = r.state.faultRate ?? null;
+  const cohort = a.cohort;
+  // Limited to a cohort, the switch corrupts only the points of that cohort's apps.
+  const scope = cohort === undefined ? {} : { cohort };
   await transition(r, {
     actor: a.identity,
     action: AuditAction.setFault,
     reason: a.reason,
-    evidence: { from, to: rate },
-    extra: { faults: { newWriterCorruptionRate: rate } },
+    evidence: { from, to: rate, ...scope },
+    extra: { faults: { newWriterCorruptionRate: rate, ...scope } },
     revertOnFailure: false,
     apply: (st) => {
       st.faultRate = rate;
+      if (cohort !== undefined || st.faultCohort != null) st.faultCohort = cohort ?? null;
     },
   });
   return result(
     r,
-    `fault switch ${rate > 0 ? `on: the new-store writer corrupts ${rate * 100}% of points` : 'off'} (control state v${r.state.controlVersion})`,
+    `fault switch ${rate > 0 ? `on: the new-store writer corrupts ${rate * 100}% of ${cohort === undefined ? 'points' : `the points of cohort ${cohort}'s apps`}` : 'off'} (control state v${r.state.controlVersion})`,
+    cohort,
   );
 }
 

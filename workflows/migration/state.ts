@@ -14,6 +14,7 @@ import {
   type RequestKind,
   type UpdateResult,
 } from '../../contract/index.js';
+import { setRamp } from '../cohort-gates.js';
 import type { GateContext } from '../migration-gates.js';
 
 /** Request ids (with their results) remembered for de-duplication, across continue-as-new. */
@@ -49,11 +50,9 @@ export function errorMessage(err: unknown): string {
   return rootCause(err) ?? String(err);
 }
 
-/** Sets the ramp, keeping the time it reached 100% while it stays there. */
-export function applyRamp(s: WorkflowState, percent: number, now: number): void {
-  if (percent !== s.ramp) s.rampSince = now;
-  s.fullRampSince = percent === 100 ? (s.ramp === 100 && s.fullRampSince !== null ? s.fullRampSince : now) : null;
-  s.ramp = percent;
+/** Sets the ramp (the environment's, or a cohort's), keeping the time it reached 100% while it stays there. */
+export function applyRamp(s: Pick<WorkflowState, 'ramp' | 'rampSince' | 'fullRampSince'>, percent: number, now: number): void {
+  setRamp(s, percent, now);
 }
 
 /** Enters a stage: its clock starts, pause, rollback and gates are cleared. */
@@ -107,7 +106,7 @@ export function gateContext(r: Run): GateContext {
   return { state: r.state, policy: r.policy, now: Date.now() };
 }
 
-/** The answer of an update: where the migration is now, and what was done. */
-export function result(r: Run, message: string): UpdateResult {
-  return { stage: r.state.stage, ramp: r.state.ramp, controlVersion: r.state.controlVersion, message };
+/** The answer of an update: where the migration is now, and what was done (to which cohort, if one). */
+export function result(r: Run, message: string, cohort?: string): UpdateResult {
+  return { stage: r.state.stage, ramp: r.state.ramp, controlVersion: r.state.controlVersion, message, ...(cohort !== undefined ? { cohort } : {}) };
 }

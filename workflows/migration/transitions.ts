@@ -3,10 +3,22 @@
  * acknowledge it, apply the change to the state, append the audit entry; on an unacknowledged
  * publication audit the failure and, for a step that adds exposure to the new store, publish the
  * previous values again. Callers hold the transition lock.
+ *
+ * With cohorts (policy.cohorts) the patch also carries every cohort's row when any of them
+ * changes (cohortControlFields: the same stage table, per cohort), and a revert restores them.
  */
 import { ApplicationFailure, TemporalFailure, log, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
-import { AUTOMATIC_ACTOR, AuditAction, MigrationFailureType, type AuditEntry, type ControlPatch, type PublishControlResult } from '../../contract/index.js';
+import {
+  AUTOMATIC_ACTOR,
+  AuditAction,
+  cohortControlFields,
+  MigrationFailureType,
+  type AuditEntry,
+  type ControlCohort,
+  type ControlPatch,
+  type PublishControlResult,
+} from '../../contract/index.js';
 import { controlFields, revertPatch, transitionPatch, type ControlFields } from '../control-fields.js';
 import { SWITCHYARD_ENV, SWITCHYARD_RAMP_PERCENT, SWITCHYARD_STAGE } from '../search-attribute-keys.js';
 import { errorMessage, type Run, type WorkflowState } from './state.js';
@@ -39,11 +51,14 @@ export async function transition(r: Run, spec: TransitionSpec): Promise<{ ack: P
   const s = r.state;
   const from = s.stage;
   const before: ControlFields = controlFields(s);
+  const beforeCohorts = cohortControlFields(s, r.policy.cohorts);
   // What the data plane must apply: the table's fields after the change (applied to a copy; the
   // state itself changes only once the publication is acknowledged), compared with before.
-  const preview: WorkflowState = { ...s };
+  const preview: WorkflowState = { ...s, ...(s.cohorts ? { cohorts: s.cohorts.map((c) => ({ ...c })) } : {}) };
   spec.apply(preview, Date.now());
-  const patch = transitionPatch(before, controlFields(preview), spec.reassert, spec.extra);
+  const afterCohorts = cohortControlFields(preview, r.policy.cohorts);
+  const cohortsChanged = afterCohorts !== undefined && JSON.stringify(afterCohorts) !== JSON.stringify(beforeCohorts);
+  const patch = transitionPatch(before, controlFields(preview), spec.reassert, cohortsChanged ? { ...spec.extra, cohorts: afterCohorts } : spec.extra);
   const seq = ++s.auditSeq;
   let ack: PublishControlResult | null = null;
   if (patch !== null) {
@@ -70,7 +85,7 @@ export async function transition(r: Run, spec: TransitionSpec): Promise<{ ack: P
         // topic (instances converge on it), so it has its audit entry like every other version.
         controlVersion: unacknowledgedVersion(err),
       });
-      const reverted = spec.revertOnFailure ? await revert(r, before, patch, spec.action) : '';
+      const reverted = spec.revertOnFailure ? await revert(r, beforeCohorts ? { ...before, cohorts: beforeCohorts } : before, patch, spec.action) : '';
       throw ApplicationFailure.create({
         message: `${spec.action} did not happen: the control state was not acknowledged (${message})${reverted}`,
         type: MigrationFailureType.notAcknowledged,
@@ -136,8 +151,8 @@ export function unacknowledgedVersion(err: unknown): number | null {
   return null;
 }
 
-/** Publishes the previous values of the fields an unacknowledged patch touched. */
-export async function revert(r: Run, before: ControlFields, patch: ControlPatch, action: string): Promise<string> {
+/** Publishes the previous values of the fields an unacknowledged patch touched (the cohorts' rows among them). */
+export async function revert(r: Run, before: ControlFields & { cohorts?: ControlCohort[] }, patch: ControlPatch, action: string): Promise<string> {
   const s = r.state;
   const undo = revertPatch(before, patch);
   if (Object.keys(undo).length === 0) return '';

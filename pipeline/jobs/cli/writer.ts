@@ -3,7 +3,7 @@
  */
 import { createCassandraClient, createDynamoClient, createKafka } from '../../../config/clients.js';
 import { loadConfig } from '../../../config/config.js';
-import { writerRole } from '../../../contract/index.js';
+import { cohortOf, writerRole } from '../../../contract/index.js';
 import { createLogger } from '../../../kit/logger.js';
 import { createPipelineMetrics } from '../../kernel/observability/pipeline-metrics.js';
 import { createMetricStore } from '../../kernel/stores/create-metric-store.js';
@@ -49,7 +49,13 @@ runMain(USAGE, async (argv) => {
   const control = createControlStateClient({ kafka, env, role, initial: initialControlState(env, retentionMs), logger });
   const enabled = (): boolean => (mode === 'follow' ? (sink === 'cassandra' ? control.current().oldWriter : control.current().newWriter) : mode === 'on');
   const corruptionRate = (): number => (sink === 'dynamodb' && mode === 'follow' ? control.current().faults.newWriterCorruptionRate : 0);
-  const job = createWriter({ kafka, env, store, logger, metrics, enabled, corruptionRate, sessionTimeoutMs: common.sessionTimeoutMs });
+  // A fault switch limited to a cohort corrupts only that cohort's apps (contract/cohorts.ts).
+  const faultScope = (): ((app: string) => boolean) | null => {
+    const s = control.current();
+    const only = s.faults.cohort;
+    return only === undefined ? null : (app) => cohortOf(app, s.cohorts ?? [])?.name === only;
+  };
+  const job = createWriter({ kafka, env, store, logger, metrics, enabled, corruptionRate, faultScope, sessionTimeoutMs: common.sessionTimeoutMs });
   const served = await serveJob({
     kafka,
     common,

@@ -45,6 +45,8 @@ export interface OneSidedRechecksOptions {
 /** A query's comparison waiting for some of its minutes. */
 interface Held {
   env: string;
+  /** Where the comparison is recorded: the env, or `<env>#<cohort>` (see ScienceRecorder). */
+  scope: string;
   query: { app: string; metric: string; from: number; to: number };
   comparison: Comparison;
   waiting: number;
@@ -101,15 +103,16 @@ export class OneSidedRechecks {
 
   /**
    * Takes a comparison with unsettled minutes (seen at seenAt) and records it once they are
-   * judged; a comparison without any is recorded at once.
+   * judged; a comparison without any is recorded at once. `scope` is where it is recorded (the
+   * env unless the read was of an app in a cohort).
    */
-  hold(env: string, query: Held['query'], state: ControlState, c: Comparison, seenAt: number): void {
-    if (c.unsettled.length === 0) return this.o.recorder.recordComparison(env, query, c);
+  hold(env: string, query: Held['query'], state: ControlState, c: Comparison, seenAt: number, scope = env): void {
+    if (c.unsettled.length === 0) return this.o.recorder.recordComparison(scope, query, c);
     if (this.held >= (this.o.maxHeld ?? 10_000)) {
       this.stats.overCap++;
-      return this.o.recorder.recordComparison(env, query, { ...c, unjudged: c.unsettled.length });
+      return this.o.recorder.recordComparison(scope, query, { ...c, unjudged: c.unsettled.length });
     }
-    const h: Held = { env, query, comparison: { ...c, mismatches: [...c.mismatches], unsettled: [] }, waiting: 0, unjudged: 0 };
+    const h: Held = { env, scope, query, comparison: { ...c, mismatches: [...c.mismatches], unsettled: [] }, waiting: 0, unjudged: 0 };
     this.held++;
     for (const u of c.unsettled) this.add(env, query, state, u, seenAt, h);
     this.o.progress.watch(env);
@@ -213,7 +216,7 @@ export class OneSidedRechecks {
       }
       if (--h.waiting === 0) {
         this.held--;
-        this.o.recorder.recordComparison(h.env, h.query, h.unjudged > 0 ? { ...h.comparison, unjudged: h.unjudged } : h.comparison);
+        this.o.recorder.recordComparison(h.scope, h.query, h.unjudged > 0 ? { ...h.comparison, unjudged: h.unjudged } : h.comparison);
       }
     }
   }

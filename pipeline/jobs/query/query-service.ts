@@ -49,13 +49,15 @@ function send(res: http.ServerResponse, status: number, body: unknown, headers: 
  * What a read response says about who served it: the store (old, new, split, none), each part's
  * kind and store in minute order (`before_horizon=old,covered=new,fresh=old`), and, when the new
  * store served without the fresh-end fence (the old store no longer written), how far behind its
- * writer is proven to be at most and its fresh edge.
+ * writer is proven to be at most and its fresh edge; and, when the migration moves apps in
+ * cohorts, the app's cohort (`x-switchyard-cohort`).
  */
-export function servedHeaders(routed: Pick<RoutedRead, 'servedBy' | 'parts' | 'newWriter'>): Record<string, string> {
+export function servedHeaders(routed: Pick<RoutedRead, 'servedBy' | 'parts' | 'newWriter' | 'cohort'>): Record<string, string> {
   const h: Record<string, string> = {
     'x-switchyard-served-by': routed.servedBy,
     'x-switchyard-parts': routed.parts.map((p) => `${p.kind}=${p.store}`).join(','),
   };
+  if (routed.cohort !== undefined) h['x-switchyard-cohort'] = routed.cohort;
   if (routed.newWriter) {
     const { behindMs, freshEdge } = routed.newWriter;
     h['x-switchyard-new-writer-behind-ms'] = behindMs === null ? 'unknown' : String(Math.round(behindMs));
@@ -86,6 +88,12 @@ export async function startQueryService(o: QueryServiceOptions, port: number, ho
     name: 'switchyard_query_served_total',
     help: 'Served reads per store; part is whole (one store served the query), split (a cutover query reaching before the coverage horizon: the old store served the part before it, the new store the rest) or fresh (the newest minutes of a cutover query, past what the new store\u2019s writer is proven to have written: served by the old store)',
     labelNames: ['env', 'store', 'part'],
+    registers: [o.registry],
+  });
+  const cohortServed = new Counter({
+    name: 'switchyard_query_cohort_served_total',
+    help: 'Served reads of apps in a cohort (migrations that move apps in cohorts), per cohort and store (a split read counts once per store that served a part of it)',
+    labelNames: ['env', 'cohort', 'store'],
     registers: [o.registry],
   });
   const latency = new Histogram({
@@ -145,6 +153,7 @@ export async function startQueryService(o: QueryServiceOptions, port: number, ho
       latency.observe({ env, served_by: routed.servedBy }, (performance.now() - t0) / 1000);
       requests.inc({ env, status: '200', served_by: routed.servedBy });
       for (const p of routed.parts) served.inc({ env, store: p.store, part: p.kind === 'whole' ? 'whole' : p.kind === 'fresh' ? 'fresh' : 'split' });
+      if (routed.cohort !== undefined) for (const store of new Set(routed.parts.map((p) => p.store))) cohortServed.inc({ env, cohort: routed.cohort, store });
       const points = routed.points.map((p) => {
         const out: Record<string, number | string> = { minute: new Date(p.minute).toISOString(), time: p.minute };
         for (const s of r.stats) out[s] = p[s];

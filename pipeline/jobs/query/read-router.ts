@@ -16,15 +16,22 @@
  *    in minute order. So no read lacks a minute the old store has because the new store's writer
  *    is down, restarting or behind. Once the old store is no longer written, the new store serves
  *    everything and the read says how far behind its writer is;
- *  - after decommission (old store gone): the new store serves everything.
+ *  - after decommission (old store gone): the new store serves everything;
+ *  - cohorts (migrations that move apps in cohorts): when the control state lists cohorts, an
+ *    app's reads follow its cohort's sciencePercent and cutoverPercent instead of the
+ *    environment's (contract/cohorts.ts says which cohort an app is in), and everything recorded
+ *    about them is counted for the environment and for the cohort (scienceStatsKey), which the
+ *    cohort's gates and rollbacks read.
  * A minute only one store has is never judged a difference until the other store's writer is
  * proven past it (OneSidedRechecks); without proof it counts as not judged.
  * The served read returns as soon as it is done; the candidate never delays or fails it.
  */
+import { cohortOf } from '../../../contract/index.js';
 import type { ControlState } from '../../kernel/control/control-state.js';
 import { MINUTE_MS, type MetricPoint } from '../../kernel/model/metric-point.js';
 import type { Logger } from '../../../kit/logger.js';
 import { clipToHorizon, compareSeries } from '../../kernel/science/compare.js';
+import { scienceStatsKey } from '../../kernel/science/control-tables.js';
 import type { ScienceSink } from './science-recorder.js';
 import type { MetricStore, SeriesQuery } from '../../kernel/stores/metric-store.js';
 import type { CandidateOutcome, CandidateRunner } from './candidate-runner.js';
@@ -95,6 +102,8 @@ export interface RoutedRead {
   parts: ServedPart[];
   /** True when a candidate read was started for comparison. */
   compared: boolean;
+  /** The cohort the app is in (when the control state lists cohorts). */
+  cohort?: string;
   /**
    * When the new store served without a fence (the old store no longer written): how far behind
    * its writer is proven to be at most, ms, and its fresh edge (null: not known).
@@ -213,40 +222,48 @@ export class ReadRouter {
     const stores = this.o.stores(env);
     const rec = this.o.recorder;
     const horizon = state.coverageHorizon;
+    // The app's cohort, when the migration moves apps in cohorts: its percents, its own counters.
+    const cohort = state.cohorts && state.cohorts.length > 0 ? cohortOf(query.app, state.cohorts) : undefined;
+    const sciencePercent = cohort?.sciencePercent ?? state.sciencePercent;
+    const cutoverPercent = cohort?.cutoverPercent ?? state.cutoverPercent;
+    const scope: ReadScope = { env, stats: scienceStatsKey(env, cohort?.name) };
+    const inCohort = cohort ? { cohort: cohort.name } : {};
 
     // Neither store serves a minute past retention: clip first, route the clipped range.
     const q = clipToRetention(query, readAt, state.retentionMs);
-    if (!q) return { points: [], servedBy: 'none', parts: [], compared: false };
+    if (!q) return { points: [], servedBy: 'none', parts: [], compared: false, ...inCohort };
 
     if (!state.oldStoreAvailable) {
-      const points = await this.serve(env, 'new', stores.new, q);
+      const points = await this.serve(scope, 'new', stores.new, q);
       const info = this.newWriterInfo(env);
       return {
         points,
         servedBy: 'new',
         parts: [{ store: 'new', fromMinute: q.fromMinute, toMinute: q.toMinute, kind: 'whole' }],
         compared: false,
+        ...inCohort,
         ...(info ? { newWriter: info } : {}),
       };
     }
 
     const covered = clipToHorizon(q.fromMinute, q.toMinute, horizon);
-    const toNew = state.cutoverPercent > 0 && covered !== undefined && this.random() * 100 < state.cutoverPercent;
-    if (toNew) return this.readCutover(env, q, covered, state, readAt, afterServed);
+    const toNew = cutoverPercent > 0 && covered !== undefined && this.random() * 100 < cutoverPercent;
+    if (toNew) return { ...(await this.readCutover(scope, q, covered, state, readAt, afterServed)), ...inCohort };
 
-    const sample = covered !== undefined && state.sciencePercent > 0 && this.random() * 100 < state.sciencePercent;
+    const sample = covered !== undefined && sciencePercent > 0 && this.random() * 100 < sciencePercent;
     let candidate: Promise<CandidateOutcome<MetricPoint[]>> | undefined;
     if (sample) {
       candidate = this.o.candidates.tryRun(() => stores.new.readSeries({ ...q, fromMinute: covered.from, toMinute: covered.to }), afterServed);
-      if (!candidate) rec.recordSkipped(env);
+      if (!candidate) rec.recordSkipped(scope.stats);
     }
-    const served = await this.serve(env, 'old', stores.old, q);
-    if (candidate) this.track(candidate, (outcome) => this.compare(env, q, state, readAt, 'new', outcome, served));
+    const served = await this.serve(scope, 'old', stores.old, q);
+    if (candidate) this.track(candidate, (outcome) => this.compare(scope, q, state, readAt, 'new', outcome, served));
     return {
       points: served,
       servedBy: 'old',
       parts: [{ store: 'old', fromMinute: q.fromMinute, toMinute: q.toMinute, kind: 'whole' }],
       compared: candidate !== undefined,
+      ...inCohort,
     };
   }
 
@@ -256,13 +273,14 @@ export class ReadRouter {
    * minute only the new store holds yet), stitched in minute order.
    */
   private async readCutover(
-    env: string,
+    scope: ReadScope,
     q: SeriesQuery,
     covered: { from: number; to: number },
     state: ControlState,
     readAt: number,
     afterServed: Promise<boolean>,
   ): Promise<RoutedRead> {
+    const { env, stats } = scope;
     const stores = this.o.stores(env);
     const rec = this.o.recorder;
     const edge = this.fence(env, state);
@@ -273,18 +291,18 @@ export class ReadRouter {
     const beforeQ: SeriesQuery | undefined = covered.from > q.fromMinute ? { ...q, toMinute: covered.from - MINUTE_MS } : undefined;
     if (!newQ) {
       // Nothing of the range is proven written to the new store yet: the old store serves it whole.
-      rec.recordFreshSplit(env);
-      const points = await this.serve(env, 'old', stores.old, q);
+      rec.recordFreshSplit(stats);
+      const points = await this.serve(scope, 'old', stores.old, q);
       return { points, servedBy: 'old', parts: [{ store: 'old', fromMinute: q.fromMinute, toMinute: q.toMinute, kind: 'whole' }], compared: false };
     }
     // The old store's parts are read concurrently with the new store's (one query, several parts:
     // a part is not counted as a query of its own).
-    const beforePart = beforeQ ? this.serve(env, 'old', stores.old, beforeQ, false) : Promise.resolve<MetricPoint[]>([]);
+    const beforePart = beforeQ ? this.serve(scope, 'old', stores.old, beforeQ, false) : Promise.resolve<MetricPoint[]>([]);
     beforePart.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
     // The fresh end falls back to what the new store has if the old store fails it.
-    const freshPart = freshQ ? this.serve(env, 'old', stores.old, freshQ, false).catch(() => null) : Promise.resolve<MetricPoint[] | null>([]);
+    const freshPart = freshQ ? this.serve(scope, 'old', stores.old, freshQ, false).catch(() => null) : Promise.resolve<MetricPoint[] | null>([]);
     const readQ: SeriesQuery = { ...q, fromMinute: covered.from, toMinute: freshQ ? covered.to : newTo };
-    const covers = await this.readNewPart(env, readQ, newQ, state, readAt, afterServed);
+    const covers = await this.readNewPart(scope, readQ, newQ, state, readAt, afterServed);
     const before = await beforePart;
     if (covers.servedBy === 'old') {
       // The new store failed: the old store answered the whole covered range already.
@@ -305,14 +323,14 @@ export class ReadRouter {
       fresh = stitch(newFresh, oldFresh ?? []);
       // Counted when the old store supplied a minute the new store did not have: a hole the fence kept out.
       const inNew = new Set(newFresh.map((p) => p.minute));
-      if ((oldFresh ?? []).some((p) => !inNew.has(p.minute))) rec.recordFreshSplit(env);
+      if ((oldFresh ?? []).some((p) => !inNew.has(p.minute))) rec.recordFreshSplit(stats);
     }
     const parts: ServedPart[] = [
       ...(beforeQ ? [{ store: 'old' as const, fromMinute: beforeQ.fromMinute, toMinute: beforeQ.toMinute, kind: 'before_horizon' as const }] : []),
       { store: 'new', fromMinute: newQ.fromMinute, toMinute: newQ.toMinute, kind: beforeQ || freshQ ? 'covered' : 'whole' },
       ...(freshQ ? [{ store: 'old' as const, fromMinute: freshQ.fromMinute, toMinute: freshQ.toMinute, kind: 'fresh' as const }] : []),
     ];
-    if (beforeQ) rec.recordSplit(env);
+    if (beforeQ) rec.recordSplit(stats);
     const info = edge === undefined ? this.newWriterInfo(env) : undefined;
     return {
       points: stitch(before, fromNew, fresh),
@@ -329,45 +347,46 @@ export class ReadRouter {
    * the new one fails.
    */
   private async readNewPart(
-    env: string,
+    scope: ReadScope,
     q: SeriesQuery,
     compareQ: SeriesQuery,
     state: ControlState,
     readAt: number,
     afterServed: Promise<boolean>,
   ): Promise<{ points: MetricPoint[]; servedBy: 'old' | 'new'; compared: boolean }> {
+    const { env, stats } = scope;
     const stores = this.o.stores(env);
     const rec = this.o.recorder;
     // The old-store read for comparison, off the critical path: after the served answer.
     const shadow = this.o.candidates.tryRun(() => stores.old.readSeries(compareQ), afterServed);
-    if (!shadow) rec.recordSkipped(env);
+    if (!shadow) rec.recordSkipped(stats);
     const t0 = performance.now();
     let served: MetricPoint[];
     try {
       served = await stores.new.readSeries(q);
     } catch (err) {
-      rec.recordNewStoreError(env);
+      rec.recordNewStoreError(stats);
       this.o.logger?.warn(
         { env, app: q.app, metric: q.metric, action: 'new-store-read-failed', err: (err as Error).message },
         'new store failed a served read; answering from the old store',
       );
       if (shadow) this.track(shadow, () => undefined);
-      return { points: await this.serve(env, 'old', stores.old, q), servedBy: 'old', compared: false };
+      return { points: await this.serve(scope, 'old', stores.old, q), servedBy: 'old', compared: false };
     }
-    rec.recordServed(env, 'new', performance.now() - t0);
+    rec.recordServed(stats, 'new', performance.now() - t0);
     const compared = served.filter((p) => p.minute >= compareQ.fromMinute && p.minute <= compareQ.toMinute);
-    if (shadow) this.track(shadow, (outcome) => this.compare(env, compareQ, state, readAt, 'old', outcome, compared));
+    if (shadow) this.track(shadow, (outcome) => this.compare(scope, compareQ, state, readAt, 'old', outcome, compared));
     return { points: served, servedBy: 'new', compared: shadow !== undefined };
   }
 
-  private async serve(env: string, which: 'old' | 'new', store: MetricStore, q: SeriesQuery, countQuery = true): Promise<MetricPoint[]> {
+  private async serve(scope: ReadScope, which: 'old' | 'new', store: MetricStore, q: SeriesQuery, countQuery = true): Promise<MetricPoint[]> {
     const t0 = performance.now();
     try {
       const points = await store.readSeries(q);
-      this.o.recorder.recordServed(env, which, performance.now() - t0, false, countQuery);
+      this.o.recorder.recordServed(scope.stats, which, performance.now() - t0, false, countQuery);
       return points;
     } catch (err) {
-      this.o.recorder.recordServed(env, which, performance.now() - t0, true, countQuery);
+      this.o.recorder.recordServed(scope.stats, which, performance.now() - t0, true, countQuery);
       throw err;
     }
   }
@@ -382,7 +401,7 @@ export class ReadRouter {
 
   /** Records a candidate's outcome and, when it returned, the comparison against the served result. */
   private compare(
-    env: string,
+    scope: ReadScope,
     q: SeriesQuery,
     state: ControlState,
     readAt: number,
@@ -390,14 +409,15 @@ export class ReadRouter {
     outcome: CandidateOutcome<MetricPoint[]>,
     served: MetricPoint[],
   ): void {
+    const { env, stats } = scope;
     const rec = this.o.recorder;
     if (outcome.kind === 'cancelled') return;
-    if (outcome.kind === 'timeout') return rec.recordCandidateFailure(env, 'timeout', candidateStore);
+    if (outcome.kind === 'timeout') return rec.recordCandidateFailure(stats, 'timeout', candidateStore);
     if (outcome.kind === 'error') {
       this.o.logger?.debug({ env, action: 'candidate-failed', store: candidateStore, err: outcome.error.message }, 'candidate read failed');
-      return rec.recordCandidateFailure(env, 'error', candidateStore);
+      return rec.recordCandidateFailure(stats, 'error', candidateStore);
     }
-    rec.recordShadowLatency(env, candidateStore, outcome.ms);
+    rec.recordShadowLatency(stats, candidateStore, outcome.ms);
     const [oldPoints, newPoints] = candidateStore === 'new' ? [served, outcome.value] : [outcome.value, served];
     const c = compareSeries(oldPoints, newPoints, {
       horizon: state.coverageHorizon,
@@ -410,9 +430,15 @@ export class ReadRouter {
     });
     const query = { app: q.app, metric: q.metric, from: q.fromMinute, to: q.toMinute };
     // Both reads have returned: a point either returned was appended to the metrics topic before now.
-    if (this.rechecks) this.rechecks.hold(env, query, state, c, this.now());
-    else rec.recordComparison(env, query, { ...c, unjudged: c.unsettled.length });
+    if (this.rechecks) this.rechecks.hold(env, query, state, c, this.now(), stats);
+    else rec.recordComparison(stats, query, { ...c, unjudged: c.unsettled.length });
   }
+}
+
+/** Whose read this is: its environment, and the science-stats scope it is counted in (the env, or `<env>#<cohort>`). */
+interface ReadScope {
+  env: string;
+  stats: string;
 }
 
 /** Concatenates parts in minute order, one point per minute (the later part wins a duplicate). */

@@ -6,6 +6,12 @@
  * Recording never throws and never blocks a query: a failed flush keeps the counts and retries
  * at the next flush (up to a bound, after which the oldest minutes are dropped and logged).
  *
+ * Every method takes the *scope* of what it records: the environment, or, for a read of an app in
+ * a cohort (migrations with cohorts), `<env>#<cohort>` (scienceStatsKey). A cohort's figures are
+ * counted twice: in the environment's row, which stays the whole environment's, and in the
+ * cohort's own row, which that cohort's gates and rollbacks read. Mismatch samples are kept per
+ * environment only.
+ *
  * Bad news travels first: a mismatch or a new-store failure brings the next flush forward to
  * within alertFlushDelayMs (default 250 ms), so the control plane's short rollback window sees a
  * burst without waiting out the regular interval. Flushes stay bounded (one per delay at most).
@@ -19,6 +25,7 @@ import {
   latencyBucket,
   MISMATCH_SAMPLES_TABLE,
   SCIENCE_STATS_TABLE,
+  scienceStatsEnv,
   SLOT_MS,
   slotAttribute,
   type MismatchSample,
@@ -115,9 +122,13 @@ export class ScienceRecorder {
     return b;
   }
 
-  private add(env: string, counter: string, n = 1): void {
-    const b = this.bucket(env);
-    b.counters.set(counter, (b.counters.get(counter) ?? 0) + n);
+  /** Adds to a counter of the current minute, in the environment's row and, for a cohort's scope, in the cohort's too. */
+  private add(scope: string, counter: string, n = 1): void {
+    const env = scienceStatsEnv(scope);
+    for (const key of env === scope ? [scope] : [env, scope]) {
+      const b = this.bucket(key);
+      b.counters.set(counter, (b.counters.get(counter) ?? 0) + n);
+    }
   }
 
   /** Adds to a counter of the current minute and to its 10-second slot (windows that start inside a minute read the slots). */
@@ -204,12 +215,13 @@ export class ScienceRecorder {
     this.flushSoon();
     const kinds = [...new Set(c.mismatches.map((m) => m.kind))];
     for (const k of kinds) this.count(env, KIND_COUNTER[k]);
-    const b = this.bucket(env);
+    const sampleEnv = scienceStatsEnv(env);
+    const b = this.bucket(sampleEnv);
     if (b.samplesTaken >= this.opts.maxSamplesPerMinute) return;
     b.samplesTaken++;
     const at = this.opts.now();
     b.samples.push({
-      env,
+      env: sampleEnv,
       minute: minuteOf(at),
       sampleId: `${this.opts.instanceId}#${++this.seq}`,
       app: query.app,

@@ -4,7 +4,9 @@
  *  - rounding: values stored with float32 precision (a lossy numeric type on the new side),
  *  - wrong_minute: a point filed under the next minute (an off-by-one in time bucketing),
  *  - dropped: a point never written (a swallowed write error).
- * The choice is a hash of the point's key, so the same points are corrupted on every retry.
+ * The choice is a hash of the point's key, so the same points are corrupted on every retry. The
+ * switch may be limited to some apps (a cohort's: `faults.cohort` in the control state); the
+ * others are written untouched.
  */
 import { createHash } from 'node:crypto';
 import { MINUTE_MS, pointKey, type MetricPoint } from '../../kernel/model/metric-point.js';
@@ -26,12 +28,19 @@ export function faultFor(p: MetricPoint, rate: number): FaultKind | undefined {
   return k < 0.5 ? 'rounding' : k < 0.8 ? 'wrong_minute' : 'dropped';
 }
 
-/** Applies the fault switch to a batch of points; returns what to write and what was done. */
-export function injectFaults(points: readonly MetricPoint[], rate: number): { points: MetricPoint[]; faults: Record<FaultKind, number> } {
+/**
+ * Applies the fault switch to a batch of points (only to the apps `applies` takes, when given);
+ * returns what to write and what was done.
+ */
+export function injectFaults(
+  points: readonly MetricPoint[],
+  rate: number,
+  applies?: (app: string) => boolean,
+): { points: MetricPoint[]; faults: Record<FaultKind, number> } {
   const faults: Record<FaultKind, number> = { rounding: 0, wrong_minute: 0, dropped: 0 };
   const out: MetricPoint[] = [];
   for (const p of points) {
-    const f = faultFor(p, rate);
+    const f = applies === undefined || applies(p.app) ? faultFor(p, rate) : undefined;
     if (!f) out.push(p);
     else {
       faults[f]++;

@@ -34,6 +34,8 @@ export interface WriterOptions {
    * Only ever set for the new store's writer, from the control state.
    */
   corruptionRate?: () => number;
+  /** Which apps the fault switch applies to (null or absent: every app), read with the rate. */
+  faultScope?: () => ((app: string) => boolean) | null;
   /** Consumer group id (default switchyard.<env>.writer.<sink>). */
   groupId?: string;
   /** Group session timeout: how long a dead instance keeps its partitions (default 30 s). */
@@ -123,9 +125,10 @@ export function createWriter(opts: WriterOptions): Writer {
       let points = [...latest.values()];
       const rate = opts.corruptionRate?.() ?? 0;
       if (rate > 0) {
-        const injected = injectFaults(points, rate);
+        const injected = injectFaults(points, rate, opts.faultScope?.() ?? undefined);
         points = injected.points;
-        log.warn({ action: 'faults-injected', rate, ...injected.faults }, 'fault switch is on: corrupting points on purpose');
+        const n = injected.faults.rounding + injected.faults.wrong_minute + injected.faults.dropped;
+        if (n > 0) log.warn({ action: 'faults-injected', rate, ...injected.faults }, 'fault switch is on: corrupting points on purpose');
       }
       const rejected = await withHeartbeats(payload.heartbeat, () => writeWithRetry(points, payload));
       if (rejected === undefined) return; // stopping or rebalancing: leave the batch uncommitted

@@ -6,7 +6,7 @@
  * plane is down.
  */
 import { z } from 'zod';
-import { ENV_NAME_PATTERN, PLANNED_CONTROL_FIELDS } from '../../../contract/index.js';
+import { COHORT_NAME_PATTERN, ENV_NAME_PATTERN, PLANNED_CONTROL_FIELDS } from '../../../contract/index.js';
 
 // The control channel's two topics (their names are the contract's: the local stack's ACLs name them too).
 export { CONTROL_TOPIC, HEARTBEAT_TOPIC } from '../../../contract/index.js';
@@ -17,6 +17,21 @@ export { CONTROL_TOPIC, HEARTBEAT_TOPIC } from '../../../contract/index.js';
  * which worker; instances log it with each state they apply.
  */
 export const CONTROL_PUBLISHER_HEADER = 'switchyard-publisher';
+
+/**
+ * One cohort of apps and what applies to it (contract/cohorts.ts: an app is in the first cohort
+ * whose selector takes it; the last has none and takes everyone else).
+ */
+export const controlCohortSchema = z.object({
+  name: z.string().regex(COHORT_NAME_PATTERN),
+  apps: z.array(z.string().min(1)).min(1).optional(),
+  prefix: z.string().min(1).optional(),
+  bucketPercent: z.number().int().min(1).max(99).optional(),
+  /** Percent of this cohort's queries shadow-read from the new store and compared. */
+  sciencePercent: z.number().min(0).max(100),
+  /** Percent of this cohort's queries served from the new store. */
+  cutoverPercent: z.number().min(0).max(100),
+});
 
 /** How an environment's data plane is configured. */
 export const controlStateSchema = z.object({
@@ -40,8 +55,17 @@ export const controlStateSchema = z.object({
   retentionMs: z.number().int().positive(),
   /** Comparison tolerance for value drift: |a-b| <= absolute + relative * max(|a|,|b|). */
   tolerance: z.object({ relative: z.number().min(0), absolute: z.number().min(0) }),
-  /** Fault injection for demos and tests: share of points the new-store writer corrupts (0 = off). */
-  faults: z.object({ newWriterCorruptionRate: z.number().min(0).max(1) }),
+  /**
+   * Fault injection for demos and tests: share of points the new-store writer corrupts (0 = off),
+   * of every app, or only of the apps of the cohort named.
+   */
+  faults: z.object({ newWriterCorruptionRate: z.number().min(0).max(1), cohort: z.string().regex(COHORT_NAME_PATTERN).optional() }),
+  /**
+   * Per-cohort science and cutover percents (migrations with cohorts): for an app in a cohort they
+   * replace sciencePercent and cutoverPercent. Absent (states published before cohorts, or a
+   * migration without them): every app follows the environment's percents.
+   */
+  cohorts: z.array(controlCohortSchema).optional(),
   /** When, by whom and why this version was published. */
   updatedAt: z.string(),
   updatedBy: z.string(),

@@ -6,8 +6,23 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ensureDynamoTable, keyedTable } from '../stores/ensure-dynamo-table.js';
 import type { MismatchKind } from './compare.js';
 
-/** Science stats: key (env, minute). */
+/**
+ * Science stats: key (env, minute). Besides the environment's row, a read of an app in a cohort
+ * (migrations with cohorts) is counted in a row of its own cohort, keyed `<env>#<cohort>`
+ * (scienceStatsKey): what each cohort's gates and rollbacks are judged on.
+ */
 export const SCIENCE_STATS_TABLE = 'switchyard-science-stats';
+
+/** The `env` key of a science-stats row: the environment's, or one cohort's within it. */
+export function scienceStatsKey(env: string, cohort?: string): string {
+  return cohort === undefined ? env : `${env}#${cohort}`;
+}
+
+/** The environment's key of a science-stats key (the key itself when it names no cohort). */
+export function scienceStatsEnv(key: string): string {
+  const i = key.indexOf('#');
+  return i < 0 ? key : key.slice(0, i);
+}
 /** Mismatch samples: key (envMinute = "<env>#<minute>", sampleId). */
 export const MISMATCH_SAMPLES_TABLE = 'switchyard-mismatch-samples';
 

@@ -174,7 +174,11 @@ describe('verify and repair on the real stack', () => {
     worker = await startControlWorker(env, taskQueue);
     ({ client, close: closeTemporal } = await temporalClient(cfg));
     // The migration workflow keeps the audit history the runs record into.
-    await client.workflow.start(MIGRATION_WORKFLOW_TYPE, { workflowId: migrationWorkflowId(env), taskQueue, args: [{ env, policy: demoPolicy([env]) }] });
+    await client.workflow.start(MIGRATION_WORKFLOW_TYPE, {
+      workflowId: migrationWorkflowId(env),
+      taskQueue,
+      args: [{ env, policy: { ...demoPolicy([env]), cohorts: [] } }],
+    });
     query = queryProcess(`${env}-query`, env, ['--retention', '60m']).start();
     const url = `http://127.0.0.1:${await queryPort(query)}`;
     reads = (async () => {

@@ -94,7 +94,7 @@ describe('control plane: a worker killed mid-transition', () => {
   });
 
   it('finishes the interrupted transition once', async () => {
-    const policy = { ...demoPolicy([env]), ackTimeoutMs: 15_000 };
+    const policy = { ...demoPolicy([env]), cohorts: [], ackTimeoutMs: 15_000 };
     await client.workflow.start(MIGRATION_WORKFLOW_TYPE, { workflowId: migrationWorkflowId(env), taskQueue, args: [{ env, policy }] });
     const handle = client.workflow.getHandle(migrationWorkflowId(env));
     const requestId = randomUUID();

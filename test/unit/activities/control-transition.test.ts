@@ -60,4 +60,26 @@ describe('control transition', () => {
     assert.equal(alreadyPublished(undefined, 'x'), false);
     assert.equal(alreadyPublished({ ...latest(), transitionId: undefined }, ''), false, 'a hand-published state matches no transition');
   });
+
+  it('carries the cohorts\u2019 rows and a fault switch limited to a cohort; a state from before cohorts still decodes', () => {
+    const cohorts = [
+      { name: 'internal', apps: ['app-0001'], sciencePercent: 100, cutoverPercent: 50 },
+      { name: 'everyone-else', sciencePercent: 0, cutoverPercent: 0 },
+    ];
+    const next = nextControlState(
+      latest(),
+      { transitionId: 't', patch: { cohorts, faults: { newWriterCorruptionRate: 0.5, cohort: 'internal' } }, actor: 'alice', reason: 'cohort' },
+      now,
+    );
+    const decoded = controlStateSchema.safeParse(JSON.parse(JSON.stringify(next)));
+    assert.ok(decoded.success);
+    assert.deepEqual(decoded.data.cohorts, cohorts);
+    assert.deepEqual(decoded.data.faults, { newWriterCorruptionRate: 0.5, cohort: 'internal' });
+    // Published before cohorts existed: no cohorts field, a fault switch without a cohort.
+    const before = JSON.parse(JSON.stringify(latest())) as Record<string, unknown>;
+    assert.equal('cohorts' in before, false);
+    assert.ok(controlStateSchema.safeParse(before).success);
+    // A cohort row that says nothing sensible is refused like any other bad field.
+    assert.equal(controlStateSchema.safeParse({ ...next, cohorts: [{ name: 'x', sciencePercent: 150, cutoverPercent: 0 }] }).success, false);
+  });
 });

@@ -96,6 +96,26 @@ describe('notification events', () => {
     assert.equal(notificationFromAudit(e('auto_ramp', 'cutover', 'cutover'), null), null);
   });
 
+  it('names the cohort of a rollback and of a cohort moved to cutover', () => {
+    const rb = notificationFromAudit({ ...rollbackEntry, evidence: { ...rollbackEntry.evidence, cohort: 'low-risk' } }, null)!;
+    assert.equal(rb.kind, 'automatic_rollback');
+    assert.match(rb.title, /automatic rollback of cohort low-risk in cutover at 25%: reads of cohort low-risk's apps back on Cassandra/);
+    assert.match(rb.text, /the other cohorts stay where they were/);
+    const moved = notificationFromAudit(
+      {
+        ...rollbackEntry,
+        action: 'advance',
+        actor: 'olivia',
+        from: 'science',
+        to: 'science',
+        evidence: { cohort: 'internal', cohortFrom: 'science', cohortTo: 'cutover' },
+      },
+      null,
+    )!;
+    assert.equal(moved.kind, 'stage_entered');
+    assert.equal(moved.title, 'staging: cohort internal science → cutover');
+  });
+
   it('has a Slack-compatible form: text, a header and the evidence as fields', () => {
     const body = slackPayload(notificationFromAudit(rollbackEntry, null)!) as { text: string; blocks: { type: string; fields?: { text: string }[] }[] };
     assert.match(body.text, /automatic rollback/);
@@ -225,5 +245,33 @@ describe('gate watcher', () => {
     // The gate's verdict is said once ("is met: ...", not "is met: met: ...").
     const text = notificationFromGate({ env: 'test', stage: 'science', stageEnteredAt: 2, workflowId: 'w', gate: current.gates[0]!, at: 3 }, null).text;
     assert.doesNotMatch(text, /met: met:/, text);
+  });
+
+  it('with cohorts, notifies the science gate of each cohort once', async () => {
+    const sent: NotificationPayload[] = [];
+    const state = (cohort: string, enteredAt: number): MigrationStateView =>
+      ({
+        stage: 'science',
+        stageEnteredAt: 1,
+        rolledBack: null,
+        cohorts: [{ name: cohort, stage: 'science', stageEnteredAt: enteredAt }],
+        gates: [{ name: `science->cutover (cohort ${cohort})`, passed: true, detail: 'met', evidence: { cohort } }],
+      }) as never;
+    let current = state('internal', 1);
+    const w = createGateWatcher({
+      readState: async () => current,
+      environments: ['test'],
+      notifier: { routesFor: () => [], send: async (n) => (sent.push(n), []) },
+      consoleUrl: null,
+    });
+    assert.equal((await w.check()).length, 1);
+    assert.equal((await w.check()).length, 0);
+    current = state('low-risk', 5);
+    assert.equal((await w.check()).length, 1, 'the next cohort\u2019s gate, in the same stage visit');
+    assert.deepEqual(
+      sent.map((n) => n.id),
+      ['switchyard-migration-test:gate:science:1:cohort:internal:1', 'switchyard-migration-test:gate:science:1:cohort:low-risk:5'],
+    );
+    assert.match(sent[1]!.title, /an operator may move cohort low-risk on/);
   });
 });

@@ -32,6 +32,40 @@ describe('status in plain words', () => {
     assert.match(routingWords(state({ stage: 'dual_write', ramp: 0 })).reads, /^100 % Cassandra/);
   });
 
+  it('with cohorts, says where each cohort\u2019s reads go', () => {
+    const c = (name: string, stage: 'science' | 'cutover', ramp: number, over = {}) => ({
+      name,
+      stage,
+      ramp,
+      paused: false,
+      rolledBack: null,
+      resumedAt: null,
+      stageEnteredAt: 0,
+      rampSince: 0,
+      fullRampSince: null,
+      gate: null,
+      evaluation: null,
+      next: null,
+      ...over,
+    });
+    const words = routingWords(
+      state({
+        stage: 'science',
+        ramp: 0,
+        cohorts: [
+          c('internal', 'cutover', 100),
+          c('low-risk', 'science', 0, { paused: true, rolledBack: { at: 1, reason: 'r', evidence: {} } }),
+          c('rest', 'science', 0),
+        ],
+      }),
+    );
+    assert.equal(words.reads, 'by cohort: internal 100 % DynamoDB; low-risk Cassandra, not compared yet, rolled back; rest Cassandra, not compared yet');
+    assert.equal(
+      routingWords(state({ stage: 'ttl_wait', ramp: 0, cohorts: [c('internal', 'cutover', 100)] })).reads,
+      '100 % DynamoDB (Cassandra still written, so a rollback stays possible)',
+    );
+  });
+
   it('summarizes a completed migration: each stage began and ended, rollbacks, who requested and approved', () => {
     const entries = [
       entry(1, 1000, 'start', 'planned', 'dual_write'),

@@ -182,6 +182,34 @@ const SCENARIOS: Scenario[] = [
       await t.update(resumeUpdate, actor('alice', 'new writer fixed, store repaired'));
     },
   },
+  {
+    // Cohorts: science and cutover cohort by cohort (automatic steps in order), an automatic
+    // rollback of one cohort on its own comparisons, a resume, a hold and a move to cutover.
+    name: 'cohorts',
+    run: async (t) => {
+      const policy = testPolicy(t.env, {
+        autoRamp: true,
+        scienceSteps: [50, 100],
+        cutoverSteps: [50, 100],
+        cohorts: [{ name: 'internal', apps: ['app-0001', 'app-0002'] }, { name: 'low-risk', bucketPercent: 25 }, { name: 'everyone-else' }],
+      });
+      await t.start(policy);
+      await driveTo(t, policy, 'dual_write');
+      await t.advanceTime(policy.bakeMs.dualWrite + MINUTE);
+      await t.update(advanceUpdate, { ...actor('alice', 'writers healthy'), from: 'dual_write' });
+      await t.tickUntil(policy.evaluationIntervalMs, (s) => (s.cohorts?.[1]?.ramp ?? 0) > 0, 'low-risk begins science', 12);
+      await t.update(pauseUpdate, { ...actor('alice', 'hold everyone else'), cohort: 'everyone-else' });
+      t.world.cohortScience = (cohort) =>
+        cohort === 'low-risk' ? healthyScience({ comparisons: 2000, mismatches: 200, mismatchRate: 0.1 }) : healthyScience();
+      await t.advanceTime(policy.evaluationIntervalMs);
+      await t.waitFor((s) => s.cohorts?.[1]?.rolledBack != null, 'low-risk rolled back');
+      t.world.cohortScience = null;
+      await t.update(resumeUpdate, { ...actor('bob', 'fixed'), cohort: 'low-risk' });
+      await t.advanceTime(policy.bakeMs.science);
+      await t.update(advanceUpdate, { ...actor('alice', 'internal first'), from: 'science' });
+      await t.update(setRampUpdate, { ...actor('alice', 'internal all'), percent: 100, cohort: 'internal' });
+    },
+  },
 ];
 
 /**

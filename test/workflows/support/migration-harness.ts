@@ -93,7 +93,11 @@ export class FakeWorld {
   science: ScienceFigures = healthyScience();
   /** When set, answers readScience per window (ms) instead of `science`. */
   scienceFor: ((windowMs: number) => ScienceFigures) | null = null;
+  /** When set, answers readScience of a cohort (by name and window) instead of the above. */
+  cohortScience: ((cohort: string, windowMs: number) => ScienceFigures) | null = null;
   scienceReads: number[] = [];
+  /** The cohorts named by readScience calls, in order (undefined: the whole environment). */
+  scienceCohorts: (string | undefined)[] = [];
   writers: WriterHealth = healthyWriters();
   writerChecks = 0;
   oldStore: { agedOut: boolean; oldestMinute: number | null } = { agedOut: true, oldestMinute: null };
@@ -138,8 +142,10 @@ export class FakeWorld {
         this.publications.push(publication);
         return { version: publication.version, acknowledged: ['query-a', 'writer-a'], acknowledgedAt, published: true };
       },
-      readScience: async ({ windowMs }) => {
+      readScience: async ({ windowMs, cohort }) => {
         this.scienceReads.push(windowMs);
+        this.scienceCohorts.push(cohort);
+        if (cohort !== undefined && this.cohortScience) return { ...this.cohortScience(cohort, windowMs), windowMs };
         return { ...(this.scienceFor ? this.scienceFor(windowMs) : this.science), windowMs };
       },
       checkWriters: async () => {

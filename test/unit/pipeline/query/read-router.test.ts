@@ -309,3 +309,56 @@ describe('read router: the fresh end while the old store is still written', () =
     assert.deepEqual(r.newWriter, { behindMs: 34_000, freshEdge: T + 16 * M });
   });
 });
+
+describe('read router with cohorts', () => {
+  it('routes each app by its cohort\u2019s percents and counts what it records for the environment and the cohort', async () => {
+    const opts = { env: 'test', retentionMs: 86_400_000, now: () => NOW };
+    const oldStore = new MemoryMetricStore(opts);
+    const newStore = new MemoryMetricStore(opts);
+    for (const app of ['app-0001', 'app-0003']) {
+      const points = Array.from({ length: 20 }, (_, i) => pt(i, { app }));
+      await oldStore.writePoints(points);
+      await newStore.writePoints(points.filter((p) => p.minute >= T + 5 * M));
+    }
+    const scopes: string[] = [];
+    const sink: ScienceSink = {
+      recordServed: (e, store) => void scopes.push(`served:${store}:${e}`),
+      recordSplit: () => undefined,
+      recordFreshSplit: () => undefined,
+      recordShadowLatency: (e, store) => void scopes.push(`shadow:${store}:${e}`),
+      recordCandidateFailure: () => undefined,
+      recordNewStoreError: () => undefined,
+      recordSkipped: () => undefined,
+      recordComparison: (e) => void scopes.push(`compared:${e}`),
+    };
+    // The environment says science 100 %; the cohorts say otherwise for their apps.
+    const control: ControlState = {
+      ...initialControlState('test', 86_400_000),
+      coverageHorizon: T + 5 * M,
+      sciencePercent: 100,
+      cohorts: [
+        { name: 'internal', apps: ['app-0001'], sciencePercent: 100, cutoverPercent: 100 },
+        { name: 'everyone-else', sciencePercent: 0, cutoverPercent: 0 },
+      ],
+    };
+    const router = new ReadRouter({
+      stores: () => ({ old: oldStore, new: newStore }),
+      control: () => control,
+      recorder: sink,
+      candidates: new CandidateRunner(8, 100),
+      random: () => 0.5,
+      now: () => NOW,
+    });
+    const read = (app: string) => router.read('test', { app, metric: 'router.service_ms', fromMinute: T + 6 * M, toMinute: T + 10 * M });
+    const internal = await read('app-0001');
+    const other = await read('app-0003');
+    await router.settled();
+    assert.deepEqual([internal.servedBy, internal.cohort], ['new', 'internal'], 'cohort 1 is cut over: the new store serves it');
+    assert.deepEqual([other.servedBy, other.cohort, other.compared], ['old', 'everyone-else', false], 'everyone else: old store, not even compared');
+    assert.deepEqual(scopes.sort(), ['compared:test#internal', 'served:new:test#internal', 'served:old:test#everyone-else', 'shadow:old:test#internal']);
+    // A state without cohorts (published before them) routes every app by the environment's percents.
+    delete control.cohorts;
+    const plain = await read('app-0003');
+    assert.deepEqual([plain.servedBy, plain.cohort, plain.compared], ['old', undefined, true]);
+  });
+});

@@ -74,4 +74,39 @@ describe('science recorder', () => {
       await rec.stop();
     }
   });
+
+  it('counts a cohort\u2019s reads in the environment\u2019s row and in the cohort\u2019s own row, and keeps samples per environment', async () => {
+    const rows = new Map<string, Map<string, number>>();
+    const samples: string[] = [];
+    const client = {
+      send: async (cmd: unknown) => {
+        if (cmd instanceof UpdateItemCommand) {
+          const key = cmd.input.Key!.env!.S!;
+          const row = rows.get(key) ?? new Map<string, number>();
+          rows.set(key, row);
+          const names = cmd.input.ExpressionAttributeNames ?? {};
+          const values = cmd.input.ExpressionAttributeValues ?? {};
+          for (const [, n, v] of (cmd.input.UpdateExpression ?? '').matchAll(/(#c\d+) (:v\d+)/g))
+            row.set(names[n!]!, (row.get(names[n!]!) ?? 0) + Number(values[v!]!.N));
+        } else samples.push((cmd as { input: { Item: { envMinute: { S: string } } } }).input.Item.envMinute.S);
+        return {};
+      },
+    } as unknown as DynamoDBClient;
+    const rec = new ScienceRecorder({ dynamo: client, instanceId: 'q1', now: () => 60_000 });
+    rec.recordServed('e#internal', 'new', 3);
+    rec.recordServed('e', 'old', 3);
+    rec.recordComparison(
+      'e#internal',
+      { app: 'a', metric: 'm', from: 0, to: 0 },
+      { compared: 1, matched: 0, mismatches: [{ minute: 0, kind: 'missing' }] as never },
+    );
+    await rec.flush();
+    assert.equal(rows.get('e')?.get('queries'), 2, 'the environment row counts every read');
+    assert.equal(rows.get('e#internal')?.get('queries'), 1, 'the cohort row counts its own');
+    assert.equal(rows.get('e#internal')?.get('servedNew'), 1);
+    assert.equal(rows.get('e#internal')?.get('servedOld'), undefined);
+    assert.equal(rows.get('e')?.get('mismatches'), 1);
+    assert.equal(rows.get('e#internal')?.get('mismatches'), 1);
+    assert.deepEqual(samples, ['e#60000'], 'one sample, under the environment');
+  });
 });

@@ -33,4 +33,26 @@ describe('fault injector', () => {
     const rounded = a.points.filter((p, i) => p.minute === points[i]?.minute && p.p99 !== 19.25);
     assert.ok(rounded.length === 0 || rounded.every((p) => p.median !== 7.123));
   });
+
+  it('corrupts only the apps it is limited to (a cohort\u2019s), and the same points as unlimited', () => {
+    const inScope = (app: string): boolean => app === 'app-1' || app === 'app-2';
+    const key = (p: MetricPoint): string => `${p.app}|${p.minute}`;
+    /** The input points written otherwise than given (changed, moved or dropped). */
+    const changed = (out: MetricPoint[]): MetricPoint[] => {
+      const written = new Map(out.map((p) => [key(p), JSON.stringify(p)]));
+      return points.filter((p) => written.get(key(p)) !== JSON.stringify(p));
+    };
+    const limited = changed(injectFaults(points, 0.5, inScope).points);
+    assert.ok(limited.length > 0);
+    assert.ok(
+      limited.every((p) => inScope(p.app)),
+      'no point of another app is touched',
+    );
+    const everyone = changed(injectFaults(points, 0.5).points);
+    assert.deepEqual(
+      limited,
+      everyone.filter((p) => inScope(p.app)),
+      'within the scope, the same points as without a limit',
+    );
+  });
 });

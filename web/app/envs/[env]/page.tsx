@@ -5,6 +5,7 @@ import { environments, SAMPLE_RANGES, type SampleRange } from '../../../lib/data
 import { requirePageUser } from '../../../lib/session';
 import { ActionsPanel, AuditPanel, ChartsPanel, MismatchPanel, StatusPanel, SummaryPanel, VerifyRepairPanel } from './panels';
 import { WriterLagPanel } from './writer-lag-panel';
+import { CohortsPanel } from './cohorts-panel';
 
 export const dynamic = 'force-dynamic';
 
@@ -36,6 +37,9 @@ export default async function EnvPage({
       <h1>{env}</h1>
       <Suspense fallback={<CardSkeleton label="the stage and what happens next" lines={6} />}>
         <StatusPanel env={env} />
+      </Suspense>
+      <Suspense fallback={null}>
+        <CohortsPanel env={env} role={user.role} />
       </Suspense>
       <Suspense fallback={null}>
         <WriterLagPanel env={env} />
