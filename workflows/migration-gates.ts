@@ -340,7 +340,7 @@ export function localGateFailures(ctx: GateContext): string[] {
 }
 
 /** Judges science figures for automatic rollback: enough samples, and rates against the rollback thresholds. */
-export function evaluate(
+export function judgeWindow(
   stage: typeof Stage.science | typeof Stage.cutover,
   ramp: number,
   figures: ScienceFigures,
@@ -423,7 +423,7 @@ export interface EvaluationWindows {
  * dilutes, the long one a trickle the short one has too few samples for). The verdict is
  * healthy when the current step has gathered enough comparisons since it began.
  */
-export function evaluateWindows(
+export function judgeWindows(
   stage: typeof Stage.science | typeof Stage.cutover,
   ramp: number,
   w: EvaluationWindows,
@@ -594,4 +594,63 @@ export function writerBehind(lag: WriterLag | null, policy: MigrationPolicy): Wr
 export function writerBehindText(b: WriterBehind, policy: MigrationPolicy): string {
   if (b.behindMs === null) return `the writers\u2019 lag could not be measured (Kafka unreachable)`;
   return `${writerName(b.store)} is behind by ${formatDuration(b.behindMs)} (limit ${formatDuration(maxWriterBehindMs(policy))})`;
+}
+
+/**
+ * The one rule behind every automatic step (the environment's and each cohort's): what an
+ * evaluation calls for. A rollback when a window breaches its threshold with the ramp above 0 and
+ * no rollback in effect; a ramp step (or, for a cohort whose turn came, its first step) when
+ * automatic ramping is on, nothing is paused or rolled back, the step has held for
+ * autoRampIntervalMs and every window allows it, and nothing else holds it; otherwise a wait.
+ * `holds` is asked last, only when everything else allows a step (it may consult workflow patches).
+ */
+export type AutomaticStep = { kind: 'rollback'; figures: ScienceFigures } | { kind: 'ramp'; to: number; begins: boolean } | { kind: 'wait' };
+
+/** What the rule looks at besides the evaluation. */
+export interface StepContext {
+  policy: MigrationPolicy;
+  ramp: number;
+  rampSince: number;
+  /** The next ramp step, null at the last. */
+  next: number | null;
+  now: number;
+  paused: boolean;
+  rolledBack: boolean;
+  /** A cohort at 0 % whose turn has come begins at its first step without an evaluation of its own. */
+  beginsAtZero?: boolean;
+  /** Whatever else holds a step (the fault switch, a lagging writer, a cohort's place in the order). */
+  holds: () => boolean;
+}
+
+/** The automatic step an evaluation (null: none made) of the windows `w` calls for. */
+export function automaticStep(e: Evaluation | null, w: EvaluationWindows | null, x: StepContext): AutomaticStep {
+  if (e !== null && w !== null && e.verdict === 'rollback' && x.ramp > 0 && !x.rolledBack) {
+    return { kind: 'rollback', figures: e.rollbackWindow === 'short' ? w.short : w.long };
+  }
+  const free = x.policy.autoRamp && !x.paused && !x.rolledBack && x.next !== null;
+  if (free && x.beginsAtZero === true && x.ramp === 0 && !x.holds()) return { kind: 'ramp', to: x.next!, begins: true };
+  if (free && e !== null && w !== null && x.now - x.rampSince >= x.policy.autoRampIntervalMs && allowsRampUpWindows(e, x.policy) && !x.holds()) {
+    return { kind: 'ramp', to: x.next!, begins: false };
+  }
+  return { kind: 'wait' };
+}
+
+/** Why an automatic ramp step was taken, in words: how long the step held and what its windows saw. */
+export function rampStepReason(stage: string, ramp: number, rampSince: number, now: number, w: EvaluationWindows): string {
+  return `${stage} healthy at ${ramp}% for ${formatDuration(now - rampSince)}: ${w.step.comparisons} comparisons since the step began, mismatch rate ${formatRate(w.step.mismatchRate)}; last ${formatDuration(w.short.windowMs)}: ${w.short.comparisons} comparisons, ${formatRate(w.short.mismatchRate)}`;
+}
+
+/** The evidence of an automatic ramp step: the long window's figures, the step's and the short window's. */
+export function rampStepEvidence(from: number, to: number, w: EvaluationWindows): Record<string, unknown> {
+  return {
+    from,
+    to,
+    ...w.long,
+    stepComparisons: w.step.comparisons,
+    stepMismatches: w.step.mismatches,
+    stepWindowMs: w.step.windowMs,
+    shortComparisons: w.short.comparisons,
+    shortMismatches: w.short.mismatches,
+    shortWindowMs: w.short.windowMs,
+  };
 }

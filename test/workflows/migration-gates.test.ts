@@ -5,8 +5,8 @@ import {
   allowsRampUp,
   allowsRampUpWindows,
   coverageHorizonAfter,
-  evaluate,
-  evaluateWindows,
+  judgeWindow,
+  judgeWindows,
   exitGate,
   formatDuration,
   formatRate,
@@ -190,13 +190,13 @@ describe('exit gates', () => {
 
 describe('evaluations', () => {
   it('rolls back only with enough samples; in science on mismatches only, in cutover on errors too', () => {
-    const e = (stage: 'science' | 'cutover', f: Partial<ScienceFigures>) => evaluate(stage, 25, figures(f), policy, T0).verdict;
+    const e = (stage: 'science' | 'cutover', f: Partial<ScienceFigures>) => judgeWindow(stage, 25, figures(f), policy, T0).verdict;
     assert.equal(e('science', { comparisons: 99, mismatchRate: 0.9 }), 'insufficient_samples');
     assert.equal(e('science', { comparisons: 100, mismatchRate: 0.011 }), 'rollback');
     assert.equal(e('science', { comparisons: 100, mismatchRate: 0.01 }), 'healthy');
     assert.equal(e('science', { comparisons: 100, newStoreErrorRate: 0.9 }), 'healthy');
     assert.equal(e('cutover', { comparisons: 100, newStoreErrorRate: 0.011 }), 'rollback');
-    const rollback = evaluate('cutover', 50, figures({ comparisons: 3000, mismatchRate: 0.02, newStoreErrorRate: 0.2 }), policy, T0);
+    const rollback = judgeWindow('cutover', 50, figures({ comparisons: 3000, mismatchRate: 0.02, newStoreErrorRate: 0.2 }), policy, T0);
     assert.equal(
       rollbackReason(rollback, policy),
       'mismatch rate 2% > rollback threshold 1% and new-store error rate 20% > rollback threshold 1% over 3000 comparisons in the last 10m at cutover 50%',
@@ -204,15 +204,15 @@ describe('evaluations', () => {
   });
 
   it('ramps up only on rates within the gate thresholds, not merely below the rollback ones', () => {
-    assert.equal(allowsRampUp(evaluate('science', 5, figures({ mismatchRate: 0.0005 }), policy, T0), policy), true);
-    assert.equal(allowsRampUp(evaluate('science', 5, figures({ mismatchRate: 0.005 }), policy, T0), policy), false);
-    assert.equal(allowsRampUp(evaluate('cutover', 10, figures({ newStoreErrorRate: 0.005 }), policy, T0), policy), false);
-    assert.equal(allowsRampUp(evaluate('science', 5, figures({ comparisons: 10 }), policy, T0), policy), false);
+    assert.equal(allowsRampUp(judgeWindow('science', 5, figures({ mismatchRate: 0.0005 }), policy, T0), policy), true);
+    assert.equal(allowsRampUp(judgeWindow('science', 5, figures({ mismatchRate: 0.005 }), policy, T0), policy), false);
+    assert.equal(allowsRampUp(judgeWindow('cutover', 10, figures({ newStoreErrorRate: 0.005 }), policy, T0), policy), false);
+    assert.equal(allowsRampUp(judgeWindow('science', 5, figures({ comparisons: 10 }), policy, T0), policy), false);
   });
 
   it('two windows: a burst rolls back on the short window, a trickle on the long one, neither on too few samples', () => {
     const w = (long: Partial<ScienceFigures>, short: Partial<ScienceFigures>, step: Partial<ScienceFigures> = {}) =>
-      evaluateWindows(
+      judgeWindows(
         'cutover',
         25,
         {
@@ -239,7 +239,7 @@ describe('evaluations', () => {
 
   it('ramps on the comparisons since the step began, never while any window is above the gate threshold', () => {
     const w = (long: Partial<ScienceFigures>, short: Partial<ScienceFigures>, step: Partial<ScienceFigures>) =>
-      evaluateWindows(
+      judgeWindows(
         'science',
         5,
         {

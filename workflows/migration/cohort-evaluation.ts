@@ -31,10 +31,10 @@ import {
 } from '../cohort-gates.js';
 import {
   MAX_EVALUATIONS,
-  allowsRampUpWindows,
-  evaluateWindows as judgeWindows,
-  formatDuration,
-  formatRate,
+  judgeWindows,
+  automaticStep,
+  rampStepEvidence,
+  rampStepReason,
   gateWindowMs,
   nextRampStep,
   rampSteps,
@@ -106,34 +106,27 @@ async function evaluateCohort(r: Run, c: CohortState, w: EvaluationWindows | nul
     c.evaluation = e;
     s.evaluations = [...s.evaluations, e].slice(-MAX_EVALUATIONS);
   }
-  const mayStep = p.autoRamp && !s.paused && !c.paused && c.rolledBack === null && next !== null && order === null && faultRate === 0 && behind === null;
-  if (e && w && e.verdict === 'rollback' && c.ramp > 0 && c.rolledBack === null) {
-    await automaticRollback(r, c.stage, e, e.rollbackWindow === 'short' ? w.short : w.long, undefined, name);
-  } else if (mayStep && c.ramp === 0) {
+  const decided = automaticStep(e, w, {
+    policy: p,
+    ramp: c.ramp,
+    rampSince: c.rampSince,
+    next,
+    now,
+    paused: s.paused || c.paused,
+    rolledBack: c.rolledBack !== null,
+    beginsAtZero: true,
+    holds: () => order !== null || faultRate !== 0 || behind !== null,
+  });
+  if (decided.kind === 'rollback') {
+    await automaticRollback(r, c.stage, e!, decided.figures, undefined, name);
+  } else if (decided.kind === 'ramp' && decided.begins) {
     // Its turn: every cohort before it is at 100 % (or further). It begins at the first step.
-    await stepCohort(r, name, next, `cohort ${name} begins ${c.stage} at ${next}%: every cohort before it is at 100 % of ${c.stage} or further`, {
+    await stepCohort(r, name, decided.to, `cohort ${name} begins ${c.stage} at ${decided.to}%: every cohort before it is at 100 % of ${c.stage} or further`, {
       from: 0,
-      to: next,
+      to: decided.to,
     });
-  } else if (mayStep && e && w && now - c.rampSince >= p.autoRampIntervalMs && allowsRampUpWindows(e, p)) {
-    const { long, short, step } = w;
-    await stepCohort(
-      r,
-      name,
-      next,
-      `cohort ${name}: ${c.stage} healthy at ${c.ramp}% for ${formatDuration(now - c.rampSince)}: ${step.comparisons} comparisons since the step began, mismatch rate ${formatRate(step.mismatchRate)}; last ${formatDuration(short.windowMs)}: ${short.comparisons} comparisons, ${formatRate(short.mismatchRate)}`,
-      {
-        from: c.ramp,
-        to: next,
-        ...long,
-        stepComparisons: step.comparisons,
-        stepMismatches: step.mismatches,
-        stepWindowMs: step.windowMs,
-        shortComparisons: short.comparisons,
-        shortMismatches: short.mismatches,
-        shortWindowMs: short.windowMs,
-      },
-    );
+  } else if (decided.kind === 'ramp') {
+    await stepCohort(r, name, decided.to, `cohort ${name}: ${rampStepReason(c.stage, c.ramp, c.rampSince, now, w!)}`, rampStepEvidence(c.ramp, decided.to, w!));
   }
   const after = cohortIn(s, name);
   after.next = cohortNextText(after, after.evaluation, {

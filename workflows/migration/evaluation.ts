@@ -10,9 +10,9 @@ import { AUTOMATIC_ACTOR, AuditAction, Stage, type GateStatus } from '../../cont
 import {
   MAX_EVALUATIONS,
   allowsRampUp,
-  allowsRampUpWindows,
-  evaluate,
-  evaluateWindows as judgeWindows,
+  automaticStep,
+  judgeWindow,
+  judgeWindows,
   exitGate,
   formatDuration,
   formatRate,
@@ -20,6 +20,8 @@ import {
   isRamped,
   localGateFailures,
   nextRampStep,
+  rampStepEvidence,
+  rampStepReason,
   rampSteps,
   rampWaitText,
   shortWindowMs,
@@ -182,11 +184,11 @@ export async function evaluateExitGate(r: Run): Promise<GateStatus> {
  * evaluationWindowMs (kept for the histories recorded before).
  */
 export async function evaluateScience(r: Run, stage: Ramped): Promise<void> {
-  if (patched(GATES_V2_PATCH)) return await evaluateWindows(r, stage);
+  if (patched(GATES_V2_PATCH)) return await evaluateTwoWindows(r, stage);
   const s = r.state;
   const figures = await r.acts.readScience({ env: r.env, windowMs: r.policy.evaluationWindowMs });
   const now = Date.now();
-  const e = evaluate(stage, s.ramp, figures, r.policy, now);
+  const e = judgeWindow(stage, s.ramp, figures, r.policy, now);
   s.evaluations = [...s.evaluations, e].slice(-MAX_EVALUATIONS);
   if (e.verdict === 'rollback' && s.ramp > 0 && s.rolledBack === null) {
     await automaticRollback(r, stage, e, figures);
@@ -210,8 +212,11 @@ export async function evaluateScience(r: Run, stage: Ramped): Promise<void> {
   else s.gates = [await evaluateExitGate(r)];
 }
 
-/** One two-window evaluation: roll back on a burst or a trickle, ramp on the step's own comparisons. */
-export async function evaluateWindows(r: Run, stage: Ramped): Promise<void> {
+/**
+ * One evaluation of the windows (long, short, since the step began): the rule in
+ * automaticStep (migration-gates.ts) says roll back, step up or wait; this carries it out.
+ */
+export async function evaluateTwoWindows(r: Run, stage: Ramped): Promise<void> {
   const s = r.state;
   const started = Date.now();
   // The step's window reaches back to when the step began (minute-grained, like the stats).
@@ -229,45 +234,37 @@ export async function evaluateWindows(r: Run, stage: Ramped): Promise<void> {
     measuresLag ? r.acts.writerLag({ env: r.env }) : Promise.resolve(null),
   ]);
   const now = Date.now();
-  const e = judgeWindows(stage, s.ramp, { long, short, step }, r.policy, now);
+  const w = { long, short, step };
+  const e = judgeWindows(stage, s.ramp, w, r.policy, now);
   const next = nextRampStep(rampSteps(stage, r.policy), s.ramp);
   const behind = measuresLag ? writerBehind(lag, r.policy) : null;
   if (measuresLag) {
     s.writerLag = lag;
     await trackWriterHold(r, behind, lag);
   }
-  if (e.verdict === 'rollback' && s.ramp > 0 && s.rolledBack === null) {
+  const decided = automaticStep(e, w, {
+    policy: r.policy,
+    ramp: s.ramp,
+    rampSince: s.rampSince,
+    next,
+    now,
+    paused: s.paused,
+    rolledBack: s.rolledBack !== null,
+    holds: () => faultHoldsRamp(r) || behind !== null,
+  });
+  if (decided.kind === 'rollback') {
     s.evaluations = [...s.evaluations, e].slice(-MAX_EVALUATIONS);
-    await automaticRollback(r, stage, e, e.rollbackWindow === 'short' ? short : long);
-  } else if (
-    r.policy.autoRamp &&
-    !s.paused &&
-    s.rolledBack === null &&
-    next !== null &&
-    now - s.rampSince >= r.policy.autoRampIntervalMs &&
-    allowsRampUpWindows(e, r.policy) &&
-    !faultHoldsRamp(r) &&
-    behind === null
-  ) {
+    await automaticRollback(r, stage, e, decided.figures);
+  } else if (decided.kind === 'ramp') {
     s.evaluations = [...s.evaluations, e].slice(-MAX_EVALUATIONS);
     const from = s.ramp;
     await transition(r, {
       actor: AUTOMATIC_ACTOR,
       action: AuditAction.autoRamp,
-      reason: `${stage} healthy at ${from}% for ${formatDuration(now - s.rampSince)}: ${step.comparisons} comparisons since the step began, mismatch rate ${formatRate(step.mismatchRate)}; last ${formatDuration(short.windowMs)}: ${short.comparisons} comparisons, ${formatRate(short.mismatchRate)}`,
-      evidence: {
-        from,
-        to: next,
-        ...long,
-        stepComparisons: step.comparisons,
-        stepMismatches: step.mismatches,
-        stepWindowMs: step.windowMs,
-        shortComparisons: short.comparisons,
-        shortMismatches: short.mismatches,
-        shortWindowMs: short.windowMs,
-      },
+      reason: rampStepReason(stage, from, s.rampSince, now, w),
+      evidence: rampStepEvidence(from, decided.to, w),
       revertOnFailure: true,
-      apply: (st, at) => applyRamp(st, next, at),
+      apply: (st, at) => applyRamp(st, decided.to, at),
     });
   } else {
     const waitingFor = rampWaitText(e, {

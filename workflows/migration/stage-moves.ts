@@ -278,7 +278,7 @@ export async function resume(r: Run, a: CohortActor): Promise<UpdateResult> {
     apply: (st, now) => {
       st.paused = false;
       st.rolledBack = null;
-      // The rollback windows start again here (see evaluateWindows).
+      // The rollback windows start again here (see evaluateTwoWindows).
       if (afterRollback) st.resumedAt = now;
       if (restartAt !== null) applyRamp(st, restartAt, now);
     },
