@@ -243,9 +243,20 @@ async function main(args: string[]): Promise<number> {
       }
       // The browser tests run two at a time and serve the console's production build: build it
       // once here when it is missing or older than its sources (the static phase builds it too).
-      if (phase.name === 'e2e' && consoleBuildReason(REPO_ROOT) !== undefined) {
-        console.log('\n=== e2e: next build web (the console is not built, or older than its sources) ===');
-        await buildConsole();
+      if (phase.name === 'e2e') {
+        const reason = consoleBuildReason(REPO_ROOT);
+        if (reason !== undefined) {
+          console.log(`\n=== e2e: next build web (${reason}) ===`);
+          const build = await buildConsole();
+          if (build !== 0) {
+            // Every browser test serves this build: without it they would each try to build it again and fail the same way.
+            console.error(`the console does not build (next build exit ${build}, its errors are above): skipping the e2e phase`);
+            failures.push(`[e2e] the console does not build: next build exit ${build}`);
+            failed += 1;
+            exit = 1;
+            continue;
+          }
+        }
       }
       const solo = phase.solo ? files.filter(phase.solo) : [];
       const shared = files.filter((f) => !solo.includes(f));

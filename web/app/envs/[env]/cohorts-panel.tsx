@@ -71,7 +71,7 @@ export async function CohortsPanel({ env, role }: { env: string; role: Role }) {
                   </td>
                   <td>{placeText(c)}</td>
                   <td>{num(f?.counters.comparisons)}</td>
-                  <td>{f && f.counters.comparisons > 0 ? `${pct(f.mismatchRate, 3)} of ${num(f.counters.comparisons)}` : '–'}</td>
+                  <td>{f && f.counters.comparisons > 0 ? `${pct(f.mismatchRate)} of ${num(f.counters.comparisons)}` : '–'}</td>
                   <td>
                     <StatePill c={c} />
                     {c.rolledBack ? (
