@@ -31,7 +31,7 @@ options:
   --stop-grace <d>        how long each process may take to stop before SIGKILL (default 15s)
   --help                  this text
 
-environment (besides the configuration variables in README "Configuration"):
+environment (besides the configuration variables in docs/configuration.md):
   SWITCHYARD_QUERY_PORT   port of the query service (default 8080)
   SWITCHYARD_CONSOLE_PORT port of the console (default 3000)
   SWITCHYARD_NOTIFY_RECEIVER_PORT port of the local notification receiver (default 3100); the
