@@ -17,6 +17,28 @@ export interface ClientOptions {
   connectTimeoutMs?: number;
 }
 
+let negativeTimerWarningHidden = false;
+
+/**
+ * kafkajs 2.2.4 (the latest release) arms its request queue's throttle timer with a negative
+ * delay whenever nothing is throttled (`throttledUntil - Date.now()`, throttledUntil -1); Node.js
+ * has always run such a timer after 1 ms, and since Node 23 it also prints a
+ * TimeoutNegativeWarning on stderr, once per process, into every command's output (`ops status`
+ * promises only its report). Only that warning is dropped, recognised by kafkajs' request queue in
+ * its stack; every other warning is printed as before. (Node prints a TimeoutNegativeWarning once
+ * per process, so after kafkajs' one it would print no other anyway.)
+ */
+function hideKafkajsNegativeTimerWarning(): void {
+  if (negativeTimerWarningHidden) return;
+  negativeTimerWarningHidden = true;
+  const printers = process.listeners('warning');
+  process.removeAllListeners('warning');
+  process.on('warning', (w: Error) => {
+    if (w.name === 'TimeoutNegativeWarning' && /kafkajs[\\/]src[\\/]network[\\/]requestQueue/.test(w.stack ?? '')) return;
+    for (const print of printers) print(w);
+  });
+}
+
 /** A kafkajs instance for the configured brokers (kafkajs' own logging is kept to errors). */
 export function createKafka(
   cfg: SwitchyardConfig,
@@ -28,6 +50,7 @@ export function createKafka(
 ): Kafka {
   // The producers pick partitions with the default (murmur2) partitioner on purpose; no need to warn.
   process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
+  hideKafkajsNegativeTimerWarning();
   const config: KafkaConfig = {
     clientId: opts.clientId ?? cfg.kafka.clientId,
     brokers: cfg.kafka.brokers.map(formatHostPort),

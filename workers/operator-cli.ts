@@ -16,6 +16,7 @@ import { createDynamoClient, createKafka } from '../config/clients.js';
 import { loadConfig, type SwitchyardConfig } from '../config/config.js';
 import { integrityKeyFile, IntegrityKeyError, listIntegrityKeys, loadIntegrityKeys, retireIntegrityKey, rotateIntegrityKey } from '../config/integrity-keys.js';
 import { parseCommandLine, runMain, UsageError } from '../kit/cli.js';
+import { withTimeout } from '../kit/async.js';
 import { listLiveInstances, readLatestControlState } from '../pipeline/clients/control-state-publisher.js';
 import type { Heartbeat } from '../pipeline/kernel/control/control-state.js';
 import {
@@ -339,7 +340,9 @@ function formatApplied(env: string, latest: number | Error, instances: Heartbeat
  */
 async function formatWriters(admin: Admin, env: string, s: MigrationStateView | undefined): Promise<string> {
   const topic = envTopics(env).metrics;
-  const lag = async (sink: 'cassandra' | 'dynamodb') => measureGroupLag(admin, topic, writerGroup(env, sink)).catch(() => null);
+  // Bounded: status answers within seconds even when Kafka is slow; a lag it could not measure says "unknown".
+  const lag = async (sink: 'cassandra' | 'dynamodb') =>
+    withTimeout(measureGroupLag(admin, topic, writerGroup(env, sink)), 5_000, `the ${sink} writer's lag`).catch(() => null);
   const [oldLag, newLag] = await Promise.all([lag('cassandra'), lag('dynamodb')]);
   const hold = s?.writerHold ? `; automatic ramping holds since ${formatUtc(s.writerHold.since)}${s.writerHold.outage ? ' (an outage: notified)' : ''}` : '';
   return `  writers: ${describeWriterLag('old', oldLag)}; ${describeWriterLag('new', newLag)}${hold}`;

@@ -72,11 +72,14 @@ describe('console walkthrough: what happens next, human units, short pages', () 
   const RETENTION_MS = 2 * 60_000;
   const policy: MigrationPolicy = {
     ...demoPolicy([pred, env]),
+    // The walkthrough moves the environment as one; cohorts have their own end-to-end test (cohort-cutover).
+    cohorts: [],
     retentionMs: RETENTION_MS,
     ttlGraceMs: 5_000,
     // Long enough that TTL wait opens its gate only after the page has shown the wait (its timer counts from cutover at 100 %).
     rollbackWindowMs: 60_000,
-    bakeMs: { dualWrite: 10_000, science: 15_000, cutover: 15_000 },
+    // Dual write bakes long enough for the CLI test's start and status (each a process of its own) to see it baking.
+    bakeMs: { dualWrite: 30_000, science: 15_000, cutover: 15_000 },
     scienceSteps: [50, 100],
     cutoverSteps: [50, 100],
     autoRamp: true,
@@ -308,7 +311,7 @@ describe('console walkthrough: what happens next, human units, short pages', () 
     for (const line of lines)
       assert.match(
         line,
-        /^(\S+: |  (coverage horizon|gate|last evaluation|next:|newest on the control topic|ROLLED BACK|fault switch))/,
+        /^(\S+: |  (coverage horizon|gate|last evaluation|next:|newest on the control topic|writers:|cohort|ROLLED BACK|fault switch))/,
         `not a report line: ${line}`,
       );
     assert.doesNotMatch(status.stdout, /ERROR|"level"|^\s+at /m);

@@ -8,6 +8,7 @@ import { HeartbeatTable } from '../../pipeline/clients/heartbeat-table';
 import { tailTopic, type TopicTail } from '../../pipeline/kernel/control/topic-tail';
 import { measureLag } from '../../pipeline/kernel/observability/consumer-lag';
 import { measureGroupLag, type GroupLag } from '../../pipeline/kernel/observability/writer-lag';
+import { withTimeout } from '../../kit/async';
 import { createLogger } from '../../kit/logger';
 import { aggregatorGroup, envTopics, writerGroup } from '../../pipeline/kernel/topics';
 import { consoleSettings } from './console-settings';
@@ -135,7 +136,9 @@ class FleetWatcher {
     const admin = await this.connectedAdmin();
     const topic = envTopics(env).metrics;
     const [oldLag, newLag] = await Promise.all(
-      (['cassandra', 'dynamodb'] as const).map((sink) => measureGroupLag(admin, topic, writerGroup(env, sink)).catch(() => null)),
+      (['cassandra', 'dynamodb'] as const).map((sink) =>
+        withTimeout(measureGroupLag(admin, topic, writerGroup(env, sink)), 5_000, `the ${sink} writer's lag`).catch(() => null),
+      ),
     );
     return { old: oldLag ?? null, new: newLag ?? null };
   }

@@ -39,6 +39,9 @@ export async function measureGroupLag(admin: Admin, topic: string, groupId: stri
   const now = o.now ?? Date.now();
   const resolution = o.resolutionMs ?? 250;
   const maxMs = o.maxMs ?? 7 * 86_400_000;
+  // A topic that does not exist yet (an environment whose pipeline never ran) would have the
+  // client retry its metadata for tens of seconds on every call below: say so at once instead.
+  if (!(await admin.listTopics()).includes(topic)) throw new Error(`topic ${topic} does not exist (no pipeline has run for it)`);
   const [ends, fetched] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
   const committed = new Map<number, number>();
   for (const t of fetched) if (t.topic === topic) for (const p of t.partitions) committed.set(p.partition, Number(p.offset));
