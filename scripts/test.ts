@@ -43,21 +43,22 @@ const PHASES: Phase[] = [
     match: (f) => f.endsWith('.test.ts') && !isDisruptive(f),
     needsStack: true,
     // Most integration files wait on the stack (rebalances, minutes closing, session timeouts):
-    // two at a time. The benchmark smokes and npm start load both cores: alone, first (beside the
-    // others, CI took longer in all: 594 s two at a time against 285 s + 297 s alone).
+    // two at a time. The smokes of the benchmarks that load both cores (pipeline, query, verify)
+    // and npm start: alone, first (beside the others, CI took longer in all: 594 s two at a time
+    // against 285 s + 297 s alone). bench:control's smoke mostly waits for minutes to close: with
+    // the others (alone it held the phase for about 4 minutes).
     concurrency: 2,
-    solo: (f) => f.includes('/bench/') || f.includes('/start/'),
+    solo: (f) => f.endsWith('/bench/bench-smoke.test.ts') || f.includes('/start/'),
     timeoutMs: 900_000,
   },
   { name: 'disruptive', dir: 'test/integration', match: isDisruptive, needsStack: true, concurrency: 1, timeoutMs: 900_000 },
   // Three runners side by side: the browser tests wait on the stack (minutes closing, windows
   // filling) far more than they use the CPU. The migration scenario then the security suite
-  // (about 8.5 + 1.5 minutes); the console-rollback then the console file (5 + 3); console-verify
-  // then the cohort cutover (4 + 5). The machine's two cores are the limit: with the security
-  // suite beside the scenario instead of after it, every file took longer and the phase did not
-  // end sooner. The two timed
-  // rollbacks (scenario, console-rollback) keep ten times their measured reaction as headroom
-  // under the 15 s they are held to.
+  // (about 8.5 + 1.5 minutes); the console-rollback, the console file and the walkthrough (5 + 3
+  // + 4); console-verify then the cohort cutover (4 + 5). The machine's two cores are the limit:
+  // with the security suite beside the scenario instead of after it, every file took longer and
+  // the phase did not end sooner. The two timed rollbacks (scenario, console-rollback) keep ten
+  // times their measured reaction as headroom under the 15 s they are held to.
   {
     name: 'e2e',
     dir: 'test/e2e',
@@ -66,7 +67,7 @@ const PHASES: Phase[] = [
     concurrency: 3,
     runners: [
       (f) => ['migration-scenario.test.ts', 'security.test.ts'].includes(path.basename(f)),
-      (f) => ['console-rollback.test.ts', 'console.test.ts'].includes(path.basename(f)),
+      (f) => ['console-rollback.test.ts', 'console.test.ts', 'console-walkthrough.test.ts'].includes(path.basename(f)),
     ],
     timeoutMs: 1_800_000,
   },
@@ -201,18 +202,18 @@ async function main(args: string[]): Promise<number> {
     if (want('static')) {
       console.log('\n=== static: tsc --noEmit, eslint, prettier --check ===');
       const staticStarted = Date.now();
-      // tsc and eslint are single-threaded: side by side on two cores.
-      const [tsc, lint] = await Promise.all([
+      // tsc and eslint are single-threaded: side by side on two cores, with prettier's short check
+      // (one format for the whole tree, .prettierrc.json; `npm run format` rewrites it) beside them.
+      const [tsc, lint, format] = await Promise.all([
         runCommand(process.execPath, [path.join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', '.']),
         runCommand(process.execPath, [path.join(REPO_ROOT, 'node_modules/eslint/bin/eslint.js'), '.', '--max-warnings=0']),
-      ]);
-      // One format for the whole tree (.prettierrc.json); `npm run format` rewrites it.
-      const format = await runCommand(process.execPath, [
-        path.join(REPO_ROOT, 'node_modules/prettier/bin/prettier.cjs'),
-        '--check',
-        '--log-level',
-        'warn',
-        '**/*.{ts,tsx,js,mjs}',
+        runCommand(process.execPath, [
+          path.join(REPO_ROOT, 'node_modules/prettier/bin/prettier.cjs'),
+          '--check',
+          '--log-level',
+          'warn',
+          '**/*.{ts,tsx,js,mjs}',
+        ]),
       ]);
       // The console's production build type-checks web/ (with web/tsconfig.json) and is what the
       // browser tests and `npm start` serve.

@@ -1,44 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { REPO_ROOT } from '../../../config/config.js';
+import { assertPositive, figures, runBench as run } from './bench-run.js';
 
-// Tiny runs of the benchmarks, so they keep working: each must finish on the real stack, clean up
-// and print, as its last line, one JSON object with the figures it promises. No figure is judged
-// here (benchmarks are not timed assertions); only that each is a measured, positive number.
-
-/** Runs `npm run <script> -- <args>`; resolves with its exit code, stdout and stderr. */
-function run(script: string, args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('npm', ['run', '-s', script, '--', ...args], { cwd: REPO_ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${script} did not finish within ${timeoutMs / 1000} s:\n${stderr.slice(-3000)}`));
-    }, timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/** The last line of stdout as a JSON object of figures. */
-function figures(stdout: string, stderr: string): Record<string, number> {
-  const last = stdout.trim().split('\n').at(-1) ?? '';
-  try {
-    return JSON.parse(last) as Record<string, number>;
-  } catch {
-    throw new Error(`the last line is not JSON: ${JSON.stringify(last)}\n${stderr.slice(-3000)}`);
-  }
-}
-
-function assertPositive(f: Record<string, number>, names: string[]): void {
-  for (const n of names) assert.ok(typeof f[n] === 'number' && f[n] > 0, `${n} is a positive number: ${JSON.stringify(f)}`);
-}
+// Tiny runs of the benchmarks that load both cores (pipeline, query, verify): they run alone, first
+// (see scripts/test.ts). bench:control, which mostly waits for minutes to close, has its own file.
 
 describe('benchmarks (smoke runs)', () => {
   it('bench:pipeline prints the aggregator, ceiling and writer figures', async () => {
@@ -122,20 +87,5 @@ describe('benchmarks (smoke runs)', () => {
     const r = await run('bench:pipeline', ['--only', 'everything'], 60_000);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /--only: unknown part 'everything'/);
-  });
-  it('bench:control prints the transition and rollback figures', async () => {
-    // Alone, and with the error-rate rollback at 50 %: on a saturated 2-core machine the shadow
-    // reads time out and the new store's error rate rolled the cutover back before any fault.
-    const r = await run(
-      'bench:control',
-      ['--policy', 'demo', '--transitions', '3', '--query-services', '1', '--apps', '4', '--obs-rate', '100', '--error-rollback', '0.5'],
-      600_000,
-    );
-    const f = figures(r.stdout, r.stderr);
-    assert.equal(f.failed_scenarios, 0, `every scenario measured: ${JSON.stringify(f)}`);
-    assert.equal(r.code, 0, r.stderr.slice(-3000));
-    assertPositive(f, ['advance_to_acked_p50_ms', 'advance_to_acked_p99_ms', 'rollback_reaction_s', 'rollback_science_demo_s', 'rollback_cutover_demo_s']);
-    assert.equal(f.transitions, 3);
-    assert.match(r.stderr, /\[bench:control +\d+ s\]/, 'progress lines while it runs');
   });
 });
