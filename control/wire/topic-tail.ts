@@ -6,7 +6,7 @@
  * read in memory and reads from the beginning again after a restart.
  */
 import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
-import type { Logger } from '../../../kit/logger.js';
+import type { Logger } from '../../kit/logger.js';
 
 /** Options of tailTopic. */
 export interface TopicTailOptions {
