@@ -79,11 +79,17 @@ export const controlStateSchema = z.object({
 /** One environment's control state. */
 export type ControlState = z.infer<typeof controlStateSchema>;
 
-// The contract's vocabulary is held to the schema at compile time: a patch is a part of a state,
-// and a cohort's row is what the schema reads. A field added on one side only fails to compile here.
+// The contract's vocabulary is held to the schema at compile time: every field of a patch is a
+// field of the state, typed alike, and a cohort's row has exactly the fields the schema reads. A
+// field the contract adds (or types otherwise) without the schema fails to compile here.
 type Holds<T extends true> = T;
+type KeysWithin<A, B> = [Exclude<keyof A, keyof B>] extends [never] ? true : false;
+type ControlCohortRow = z.infer<typeof controlCohortSchema>;
+export type _PatchFieldsAreStateFields = Holds<KeysWithin<ControlPatch, ControlState>>;
 export type _PatchIsPartOfState = Holds<ControlPatch extends Partial<ControlState> ? true : false>;
-export type _CohortRowIsOnTheWire = Holds<ControlCohort extends z.infer<typeof controlCohortSchema> ? true : false>;
+export type _CohortRowFieldsAreTheWire = Holds<KeysWithin<ControlCohort, ControlCohortRow>>;
+export type _WireFieldsAreTheCohortRow = Holds<KeysWithin<ControlCohortRow, ControlCohort>>;
+export type _CohortRowIsOnTheWire = Holds<[ControlCohort, ControlCohortRow] extends [ControlCohortRow, ControlCohort] ? true : false>;
 
 /** What an instance announces on the heartbeat topic. */
 export const heartbeatSchema = z.object({

@@ -9,7 +9,7 @@ import { readControlRecord } from '../../../control/reader.js';
 // the instances apply and the control plane builds on it.
 const state = (env: string, version: number): ControlState => ({ ...initialControlState(env, 86_400_000), version, reason: `v${version}` });
 const record = (key: string | null, value: Buffer | null, headers: KafkaMessage['headers'] = {}): KafkaMessage =>
-  ({ key: key === null ? null : Buffer.from(key), value, offset: '7', timestamp: '0', attributes: 0, headers, size: 0 }) as KafkaMessage;
+  ({ key: key === null ? null : Buffer.from(key), value, offset: '7', timestamp: '0', attributes: 0, headers }) as KafkaMessage;
 const json = (v: unknown): Buffer => Buffer.from(JSON.stringify(v));
 
 describe('a control-topic record, as every reader sees it', () => {
