@@ -6,7 +6,7 @@
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import { ActivityFailureType } from '../contract/index.js';
-import { AcknowledgementTimeoutError } from '../pipeline/kernel/control/control-errors.js';
+import { AcknowledgementTimeoutError } from '../control/index.js';
 
 /**
  * The error to throw from an activity for `err`:

@@ -15,11 +15,19 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type cassandra from 'cassandra-driver';
 import type { Kafka, Producer } from 'kafkajs';
 import type { KeyRing } from '../kit/integrity.js';
-import { listLiveInstances, publishAndAwait, readLatestControlState, watchAcknowledgements } from '../pipeline/clients/control-state-publisher.js';
-import type { ControlState, Heartbeat } from '../pipeline/kernel/control/control-state.js';
+import type { ControlState, Heartbeat } from '../control/index.js';
+import {
+  alreadyPublished,
+  baseControlState,
+  listLiveInstances,
+  nextControlState,
+  publishAndAwait,
+  readLatestControlState,
+  watchAcknowledgements,
+} from '../control/publisher.js';
 import { createLogger, type Logger } from '../kit/logger.js';
 import { MINUTE_MS } from '../pipeline/kernel/model/metric-point.js';
-import { readScienceSummary, summarizeScience, type ScienceSummary } from '../pipeline/clients/science-stats-reader.js';
+import { readScienceSummary, summarizeScience, type ScienceSummary } from '../pipeline/kernel/science/science-stats-reader.js';
 import { cassandraKeyspaceFor, openOldStoreAdmin } from '../pipeline/kernel/stores/cassandra-store.js';
 import { scienceStatsKey } from '../pipeline/kernel/science/control-tables.js';
 import { envTopics, writerGroup } from '../pipeline/kernel/topics.js';
@@ -40,7 +48,6 @@ import { notificationFromAudit } from '../notify/events.js';
 import type { Notifier } from '../notify/notifier.js';
 import { invalidInput, toActivityFailure } from './activity-failures.js';
 import { appendAuditEntry, ensureAuditTable, readAudit } from '../audit/audit-log.js';
-import { alreadyPublished, baseControlState, nextControlState } from './control-transition.js';
 import { STAGE_SEARCH_ATTRIBUTE, stageFromSearchAttributes, stageFromState, stageOfClosedExecution } from './environment-stage.js';
 import { committedByPartition, summarizeWriterOffsets, type PartitionEnds } from './writer-offsets.js';
 

@@ -29,9 +29,9 @@ import {
   type VerifySliceResult,
 } from '../contract/index.js';
 import { createLogger, type Logger } from '../kit/logger.js';
-import { readLatestControlState } from '../pipeline/clients/control-state-publisher.js';
-import { deleteListedExtras, emptyReplay, rangeOffsets, replayRange, watchKey, type PartitionSpan } from '../pipeline/clients/range-replay.js';
-import { emptyCounts, sliceProgress, startPosition, verifyChunk, type ChunkPosition, type StorePair } from '../pipeline/clients/range-verify.js';
+import { readLatestControlState } from '../control/publisher.js';
+import { deleteListedExtras, emptyReplay, rangeOffsets, replayRange, watchKey, type PartitionSpan } from '../pipeline/verify/range-replay.js';
+import { emptyCounts, sliceProgress, startPosition, verifyChunk, type ChunkPosition, type StorePair } from '../pipeline/verify/range-verify.js';
 import { MINUTE_MS } from '../pipeline/kernel/model/metric-point.js';
 import { createMetricStore } from '../pipeline/kernel/stores/create-metric-store.js';
 import { envTopics } from '../pipeline/kernel/topics.js';

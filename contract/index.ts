@@ -4,7 +4,6 @@
  */
 export * from './names.js';
 export * from './verify.js';
-export * from './control-fields.js';
 export * from './cohorts.js';
 export * from './format.js';
 export type * from './migration.js';

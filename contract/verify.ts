@@ -164,7 +164,7 @@ export const VERIFY_EXTRA_ITEMS_LIMIT = 1000;
 
 /**
  * Where a slice's walk of the two stores stands: plain data, so any worker resumes it
- * (pipeline/clients/range-verify.ts). First the old store's token range is listed, one row per
+ * (pipeline/verify/range-verify.ts). First the old store's token range is listed, one row per
  * series with a point in the range, to compare the series the new store holds nothing of in the
  * range (`list`); then the new store's scan segment is read in bulk, each series it holds compared
  * with the old store's read of it (`scan`).

@@ -27,7 +27,7 @@ import { loadConfig } from '../config/config.js';
 import { migrationWorkflowId, Stage, STATE_QUERY_NAME, type MigrationState } from '../contract/index.js';
 import { parseCommandLine, parseDuration, parseEnv, parseWhole, runMain, UsageError } from '../kit/cli.js';
 import { readAudit } from '../audit/audit-log.js';
-import { readScienceSummary } from '../pipeline/clients/science-stats-reader.js';
+import { readScienceSummary } from '../pipeline/kernel/science/science-stats-reader.js';
 import { KafkaWriterProgress } from '../pipeline/kernel/observability/writer-progress.js';
 import { MINUTE_MS, minuteOf } from '../pipeline/kernel/model/metric-point.js';
 import { createMetricStore } from '../pipeline/kernel/stores/create-metric-store.js';

@@ -17,8 +17,8 @@ import { loadConfig, type SwitchyardConfig } from '../config/config.js';
 import { integrityKeyFile, IntegrityKeyError, listIntegrityKeys, loadIntegrityKeys, retireIntegrityKey, rotateIntegrityKey } from '../config/integrity-keys.js';
 import { parseCommandLine, runMain, UsageError } from '../kit/cli.js';
 import { withTimeout } from '../kit/async.js';
-import { listLiveInstances, readLatestControlState } from '../pipeline/clients/control-state-publisher.js';
-import type { Heartbeat } from '../pipeline/kernel/control/control-state.js';
+import type { Heartbeat } from '../control/index.js';
+import { listLiveInstances, readLatestControlState } from '../control/publisher.js';
 import {
   COHORT_NAME_PATTERN,
   describeWriterLag,

@@ -1,8 +1,8 @@
 /**
  * Kafka topic names and creation for each environment.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, ITopicConfig, Message, TopicMessages } from 'kafkajs';
+import { waitForLeaders } from '../../kit/topic-leaders.js';
 
 /** Every topic an environment uses. */
 export interface EnvTopics {
@@ -54,30 +54,6 @@ export async function ensureTopics(admin: Admin, env: string, partitions: number
     );
   }
   return missing.map((m) => m.topic);
-}
-
-/** Waits until every partition of the topics has a leader (a just-created topic may be unknown for a moment). */
-export async function waitForLeaders(admin: Admin, topics: string[], timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const { topics: meta } = await admin.fetchTopicMetadata({ topics });
-      if (meta.length === topics.length && meta.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
-      last = new Error(
-        `topics without a leader yet: ${
-          meta
-            .filter((t) => t.partitions.some((p) => p.leader < 0))
-            .map((t) => t.name)
-            .join(', ') || topics.join(', ')
-        }`,
-      );
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`the new topics ${topics.join(', ')} have no leader after ${timeoutMs} ms: ${(last as Error).message}`);
-    await sleep(200);
-  }
 }
 
 /**

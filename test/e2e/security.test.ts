@@ -13,7 +13,7 @@ import { AUDIT_TABLE, readAudit } from '../../audit/audit-log.js';
 import { connectTemporal, createDynamoClient, createKafka } from '../../config/clients.js';
 import { demoPolicy } from '../../config/migration-policy.js';
 import { MIGRATION_WORKFLOW_TYPE, migrationWorkflowId, type MigrationPolicy, type MigrationState } from '../../contract/index.js';
-import { CONTROL_TOPIC, HEARTBEAT_TOPIC } from '../../pipeline/kernel/control/control-state.js';
+import { CONTROL_TOPIC, HEARTBEAT_TOPIC } from '../../control/index.js';
 import { SCIENCE_STATS_TABLE } from '../../pipeline/kernel/science/control-tables.js';
 import { readPid } from '../../infra/stack/processes.js';
 import { cassandraService } from '../../infra/stack/services/cassandra.js';

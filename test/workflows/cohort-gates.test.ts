@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { cohortBucket, cohortControlFields, cohortOf, cohortProblems, type CohortSpec, type CohortState, type MigrationState } from '../../contract/index.js';
+import { cohortBucket, cohortOf, cohortProblems, type CohortSpec, type CohortState, type MigrationState } from '../../contract/index.js';
+import { cohortControlFields } from '../../control/model.js';
 import { cohortNextText, cutoverOrderHold, initialCohorts, orderHold, syncEnvironmentRamp } from '../../workflows/cohort-gates.js';
 import { testPolicy } from './support/test-policy.js';
 

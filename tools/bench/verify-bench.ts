@@ -45,9 +45,8 @@ import {
   type VerifyReport,
 } from '../../contract/index.js';
 import { parseCommandLine, parseDuration, parseWhole, runMain, UsageError } from '../../kit/cli.js';
-import { publishControlState } from '../../pipeline/clients/control-state-publisher.js';
-import { ensureControlTopics } from '../../pipeline/kernel/control/control-topics.js';
-import { initialControlState } from '../../pipeline/kernel/control/control-state.js';
+import { ensureControlTopics, initialControlState } from '../../control/index.js';
+import { publishControlState } from '../../control/publisher.js';
 import { MINUTE_MS, type MetricPoint } from '../../pipeline/kernel/model/metric-point.js';
 import { createMetricStore } from '../../pipeline/kernel/stores/create-metric-store.js';
 import { startControlWorker, temporalClient } from '../../test/support/migration-rig.js';

@@ -15,9 +15,9 @@ import {
   summarizeScience,
   type ScienceStatsRow,
   type ScienceSummary,
-} from '../../pipeline/clients/science-stats-reader';
+} from '../../pipeline/kernel/science/science-stats-reader';
 import type { MismatchSample } from '../../pipeline/kernel/science/control-tables';
-import type { ControlState, Heartbeat } from '../../pipeline/kernel/control/control-state';
+import type { ControlState, Heartbeat } from '../../control/model';
 import {
   migrationWorkflowId,
   nextStep,

@@ -1,11 +1,8 @@
 import 'server-only';
-import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka } from 'kafkajs';
 import { createKafka } from '../../config/clients';
-import { decodeControlState } from '../../pipeline/kernel/control/control-codec';
-import { CONTROL_TOPIC, HEARTBEAT_TOPIC, type ControlState, type Heartbeat } from '../../pipeline/kernel/control/control-state';
-import { HeartbeatTable } from '../../pipeline/clients/heartbeat-table';
-import { tailTopic, type TopicTail } from '../../pipeline/kernel/control/topic-tail';
+import type { ControlState, Heartbeat } from '../../control';
+import { observeControlChannel, type ControlChannelObserver } from '../../control/observer';
 import { measureLag } from '../../pipeline/kernel/observability/consumer-lag';
 import { measureGroupLag, type GroupLag } from '../../pipeline/kernel/observability/writer-lag';
 import { withTimeout } from '../../kit/async';
@@ -14,19 +11,16 @@ import { aggregatorGroup, envTopics, writerGroup } from '../../pipeline/kernel/t
 import { consoleSettings } from './console-settings';
 
 /**
- * The console's view of the data plane from Kafka: a tail of the heartbeat and control topics
- * (every writer and query-service instance, the control-state version each applies, the latest
- * control state per env), and on demand the consumer lag, throughput and DLQ sizes. One per
- * server process, started on first use; reading never blocks a page for long.
+ * The console's view of the data plane from Kafka: the control channel as its observer sees it
+ * (control/observer.ts: every writer and query-service instance, the control-state version each
+ * applies, the latest control state per env), and on demand the consumer lag, throughput and DLQ
+ * sizes. One per server process, started on first use; reading never blocks a page for long.
  */
 class FleetWatcher {
   private readonly kafka: Kafka;
   private readonly admin: Admin;
-  private readonly heartbeats = new HeartbeatTable();
-  private readonly control = new Map<string, ControlState>();
-  private readonly tails: TopicTail[];
+  private readonly channel: ControlChannelObserver;
   private adminConnected: Promise<void> | undefined;
-  /** Previous end-offset sums per topic, for throughput. */
   /** Readings of each topic's end-offset sum (oldest first, the last THROUGHPUT_SPAN_MS or so), for throughput. */
   private readonly offsetReadings = new Map<string, { at: number; sum: number }[]>();
 
@@ -34,53 +28,27 @@ class FleetWatcher {
     const { cfg } = consoleSettings();
     this.kafka = createKafka(cfg, { clientId: 'switchyard-console' });
     this.admin = this.kafka.admin({ retry: { retries: 1, initialRetryTime: 200, maxRetryTime: 1000 } });
-    const logger = createLogger('console-fleet', process.env.LOG_LEVEL ?? 'warn');
-    const id = `switchyard.console.${randomUUID().slice(0, 8)}`;
-    this.tails = [
-      tailTopic({
-        kafka: this.kafka,
-        topic: HEARTBEAT_TOPIC,
-        groupId: `${id}.heartbeats`,
-        deleteGroupOnStop: true,
-        logger,
-        onMessages: (m) => this.heartbeats.addMessages(m),
-      }),
-      tailTopic({
-        kafka: this.kafka,
-        topic: CONTROL_TOPIC,
-        groupId: `${id}.control`,
-        deleteGroupOnStop: true,
-        logger,
-        onMessages: (messages) => {
-          for (const m of messages) {
-            const decoded = decodeControlState(m.value);
-            if (!decoded.ok) continue;
-            const prev = this.control.get(decoded.value.env);
-            if (!prev || decoded.value.version >= prev.version) this.control.set(decoded.value.env, decoded.value);
-          }
-        },
-      }),
-    ];
+    this.channel = observeControlChannel({ kafka: this.kafka, logger: createLogger('console-fleet', process.env.LOG_LEVEL ?? 'warn') });
   }
 
   /** Why Kafka cannot be read right now, or undefined. */
   problem(): string | undefined {
-    return this.tails.map((t) => t.lastError()).find((e) => e !== undefined);
+    return this.channel.problem();
   }
 
   /** The live instances (of one env or all), newest heartbeat each. */
   instances(env?: string): Heartbeat[] {
-    return this.heartbeats.live(Date.now(), env === undefined ? {} : { env });
+    return this.channel.instances(env);
   }
 
-  /** The latest control state published for env, if the tail has seen one. */
+  /** The latest control state published for env, if the observer has read one. */
   controlState(env: string): ControlState | undefined {
-    return this.control.get(env);
+    return this.channel.controlState(env);
   }
 
-  /** Whether the tails have read what the topics held when the console started. */
+  /** Whether the observer has read what the topics held when the console started. */
   caughtUp(): boolean {
-    return this.tails.every((t) => t.isCaughtUp());
+    return this.channel.caughtUp();
   }
 
   private async connectedAdmin(): Promise<Admin> {

@@ -13,7 +13,7 @@ function cohortReads(c: CohortState): string {
   return c.ramp === 0 ? `${c.name} Cassandra, not compared yet${held}` : `${c.name} Cassandra, ${c.ramp} % compared${held}`;
 }
 
-/** Where reads and writes go, as the stage table (workflows/control-fields.ts) publishes them (per cohort, with cohorts). */
+/** Where reads and writes go, as the stage table (control/model.ts) publishes them (per cohort, with cohorts). */
 export function routingWords(s: MigrationStateView): { reads: string; writes: string; rollback: string | null } {
   const both = 'both stores (Cassandra and DynamoDB)';
   let reads: string;

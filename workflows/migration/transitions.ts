@@ -9,17 +9,16 @@
  */
 import { ApplicationFailure, TemporalFailure, log, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
+import { AUTOMATIC_ACTOR, AuditAction, MigrationFailureType, type AuditEntry, type PublishControlResult } from '../../contract/index.js';
 import {
-  AUTOMATIC_ACTOR,
-  AuditAction,
   cohortControlFields,
-  MigrationFailureType,
-  type AuditEntry,
+  controlFields,
+  revertPatch,
+  transitionPatch,
   type ControlCohort,
+  type ControlFields,
   type ControlPatch,
-  type PublishControlResult,
-} from '../../contract/index.js';
-import { controlFields, revertPatch, transitionPatch, type ControlFields } from '../control-fields.js';
+} from '../../control/model.js';
 import { SWITCHYARD_ENV, SWITCHYARD_RAMP_PERCENT, SWITCHYARD_STAGE } from '../search-attribute-keys.js';
 import { errorMessage, type Run, type WorkflowState } from './state.js';
 

@@ -9,7 +9,7 @@ import type { Logger } from '../../../kit/logger.js';
 import { startMetricsServer } from '../../kernel/observability/metrics-server.js';
 import type { PipelineMetrics } from '../../kernel/observability/pipeline-metrics.js';
 import { ensureTopics } from '../../kernel/topics.js';
-import { ensureControlTopics } from '../../kernel/control/control-topics.js';
+import { ensureControlTopics } from '../../../control/index.js';
 import { parseDuration, parseEnv, parseWhole, UsageError } from '../../../kit/cli.js';
 
 /** Usage lines of the common flags. */

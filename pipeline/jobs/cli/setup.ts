@@ -6,7 +6,7 @@ import { createCassandraClient, createDynamoClient, createKafka } from '../../..
 import { loadConfig } from '../../../config/config.js';
 import { createMetricStore } from '../../kernel/stores/create-metric-store.js';
 import { ensureTopics } from '../../kernel/topics.js';
-import { ensureControlTopics } from '../../kernel/control/control-topics.js';
+import { ensureControlTopics } from '../../../control/index.js';
 import { SINKS } from '../../../contract/index.js';
 import { parseCommandLine, parseDuration, parseEnv, parseWhole, runMain } from '../../../kit/cli.js';
 

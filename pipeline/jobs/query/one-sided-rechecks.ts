@@ -13,7 +13,7 @@
  * was judged, and the minute counts as not judged (never as missing or extra), however long the
  * writer takes.
  */
-import type { ControlState } from '../../kernel/control/control-state.js';
+import type { ControlState } from '../../../control/model.js';
 import type { MetricPoint } from '../../kernel/model/metric-point.js';
 import type { Logger } from '../../../kit/logger.js';
 import { compareSeries, type Comparison, type UnsettledMinute } from '../../kernel/science/compare.js';

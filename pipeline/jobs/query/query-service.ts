@@ -12,7 +12,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { Registry } from 'prom-client';
 import { Counter, Histogram } from 'prom-client';
-import type { ControlState } from '../../kernel/control/control-state.js';
+import type { ControlState } from '../../../control/model.js';
 import type { Logger } from '../../../kit/logger.js';
 import { DEFAULT_QUERY_LIMITS, parseSeriesRequest, type QueryLimits } from './query-params.js';
 import type { ReadRouter, RoutedRead } from './read-router.js';

@@ -27,7 +27,7 @@
  * The served read returns as soon as it is done; the candidate never delays or fails it.
  */
 import { cohortOf } from '../../../contract/index.js';
-import type { ControlState } from '../../kernel/control/control-state.js';
+import type { ControlState } from '../../../control/model.js';
 import { MINUTE_MS, type MetricPoint } from '../../kernel/model/metric-point.js';
 import type { Logger } from '../../../kit/logger.js';
 import { clipToHorizon, compareSeries } from '../../kernel/science/compare.js';

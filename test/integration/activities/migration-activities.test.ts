@@ -13,10 +13,9 @@ import { ActivityFailureType } from '../../../contract/index.js';
 import { createActivities, type Activities } from '../../../activities/migration-activities.js';
 import { createCassandraClient, createDynamoClient, createKafka, connectTemporal } from '../../../config/clients.js';
 import { formatHostPort } from '../../../config/config.js';
-import { createControlStateClient, type ControlStateClient } from '../../../pipeline/jobs/control-state-client.js';
-import { publishAndAwait, readLatestControlState } from '../../../pipeline/clients/control-state-publisher.js';
-import { CONTROL_TOPIC, HEARTBEAT_TOPIC, initialControlState, type ControlState } from '../../../pipeline/kernel/control/control-state.js';
-import { ensureControlTopics } from '../../../pipeline/kernel/control/control-topics.js';
+import { CONTROL_TOPIC, ensureControlTopics, HEARTBEAT_TOPIC, initialControlState, type ControlState } from '../../../control/index.js';
+import { publishAndAwait, readLatestControlState } from '../../../control/publisher.js';
+import { createControlStateClient, type ControlStateClient } from '../../../control/subscriber.js';
 import { minuteOf, MINUTE_MS } from '../../../pipeline/kernel/model/metric-point.js';
 import {
   ensureScienceTables,

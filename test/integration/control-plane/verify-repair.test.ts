@@ -25,10 +25,9 @@ import {
   type VerifyInput,
   type VerifyReport,
 } from '../../../contract/index.js';
-import { publishControlState } from '../../../pipeline/clients/control-state-publisher.js';
+import { ensureControlTopics, initialControlState } from '../../../control/index.js';
+import { publishControlState } from '../../../control/publisher.js';
 import { encodeMetricPoint } from '../../../pipeline/kernel/codec/metric-point-codec.js';
-import { ensureControlTopics } from '../../../pipeline/kernel/control/control-topics.js';
-import { initialControlState } from '../../../pipeline/kernel/control/control-state.js';
 import { MINUTE_MS, type MetricPoint } from '../../../pipeline/kernel/model/metric-point.js';
 import { createMetricStore } from '../../../pipeline/kernel/stores/create-metric-store.js';
 import { dynamoTableFor, seriesKey } from '../../../pipeline/kernel/stores/dynamodb-store.js';

@@ -4,7 +4,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { ActivityFailureType } from '../../../contract/index.js';
 import { toActivityFailure } from '../../../activities/activity-failures.js';
 import { AuditSeqConflictError } from '../../../audit/audit-log.js';
-import { AcknowledgementTimeoutError, ControlReadTimeoutError, InvalidControlStateError } from '../../../pipeline/kernel/control/control-errors.js';
+import { AcknowledgementTimeoutError, ControlReadTimeoutError, InvalidControlStateError } from '../../../control/index.js';
 
 describe('activity failures', () => {
   it('turns an acknowledgement timeout into a retryable failure naming each laggard', () => {

@@ -5,7 +5,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { auditItem } from '../../../audit/audit-log.js';
 import { ActivityFailureType } from '../../../contract/index.js';
 import { createActivities, P99_OVER_LARGEST_BUCKET_MS, toScienceFigures, type ActivityDeps } from '../../../activities/migration-activities.js';
-import { summarizeScience } from '../../../pipeline/clients/science-stats-reader.js';
+import { summarizeScience } from '../../../pipeline/kernel/science/science-stats-reader.js';
 import {
   LATENCY_BUCKET_COUNT,
   LATENCY_OVERFLOW_BUCKET,

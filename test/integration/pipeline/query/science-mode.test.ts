@@ -3,13 +3,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Producer } from 'kafkajs';
 import { createDynamoClient, createKafka } from '../../../../config/clients.js';
-import { initialControlState, type ControlState } from '../../../../pipeline/kernel/control/control-state.js';
-import { publishAndAwait } from '../../../../pipeline/clients/control-state-publisher.js';
+import { initialControlState, type ControlState } from '../../../../control/index.js';
+import { publishAndAwait } from '../../../../control/publisher.js';
 import { sendObservations } from '../../../../tools/generator/observation-sender.js';
 import { generateWorkload, type WorkloadOptions } from '../../../../tools/generator/workload.js';
 import { MINUTE_MS, minuteOf } from '../../../../pipeline/kernel/model/metric-point.js';
 import { faultFor } from '../../../../pipeline/jobs/writer/fault-injector.js';
-import { readMismatchSamples, readScienceSummary } from '../../../../pipeline/clients/science-stats-reader.js';
+import { readMismatchSamples, readScienceSummary } from '../../../../pipeline/kernel/science/science-stats-reader.js';
 import { envTopics } from '../../../../pipeline/kernel/topics.js';
 import { testConfig } from '../../../support/stack.js';
 import {

@@ -5,7 +5,7 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import { startQueryService } from '../../../../pipeline/jobs/query/query-service.js';
 import type { ReadRouter } from '../../../../pipeline/jobs/query/read-router.js';
-import { initialControlState } from '../../../../pipeline/kernel/control/control-state.js';
+import { initialControlState } from '../../../../control/index.js';
 
 describe('query service: a failing store', () => {
   it('answers a plain 503 and keeps the store error for its log', async () => {

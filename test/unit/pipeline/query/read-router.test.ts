@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { initialControlState, type ControlState } from '../../../../pipeline/kernel/control/control-state.js';
+import { initialControlState, type ControlState } from '../../../../control/index.js';
 import type { MetricPoint } from '../../../../pipeline/kernel/model/metric-point.js';
 import { CandidateRunner } from '../../../../pipeline/jobs/query/candidate-runner.js';
 import { ReadRouter } from '../../../../pipeline/jobs/query/read-router.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
-import { initialControlState, type ControlState } from '../../../../pipeline/kernel/control/control-state.js';
+import { initialControlState, type ControlState } from '../../../../control/index.js';
 import type { MetricPoint } from '../../../../pipeline/kernel/model/metric-point.js';
 import { CandidateRunner } from '../../../../pipeline/jobs/query/candidate-runner.js';
 import { ReadRouter } from '../../../../pipeline/jobs/query/read-router.js';

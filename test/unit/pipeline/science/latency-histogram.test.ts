@@ -9,7 +9,7 @@ import {
   latencyBucketRange,
   legacyLatencyAttribute,
 } from '../../../../pipeline/kernel/science/control-tables.js';
-import { histogramOf, p99 } from '../../../../pipeline/clients/science-stats-reader.js';
+import { histogramOf, p99 } from '../../../../pipeline/kernel/science/science-stats-reader.js';
 
 describe('the log-linear latency histogram', () => {
   it('puts every latency in the bucket whose range holds it, each at most 1/8 of its value wide', () => {

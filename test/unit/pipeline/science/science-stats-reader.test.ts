@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LATENCY_BUCKET_COUNT, STATS_COUNTERS, type StatsCounter } from '../../../../pipeline/kernel/science/control-tables.js';
-import { summarizeScience } from '../../../../pipeline/clients/science-stats-reader.js';
+import { summarizeScience } from '../../../../pipeline/kernel/science/science-stats-reader.js';
 
 const zeros = (): Record<StatsCounter, number> => Object.fromEntries(STATS_COUNTERS.map((c) => [c, 0])) as Record<StatsCounter, number>;
 const hist = (): number[] => new Array<number>(LATENCY_BUCKET_COUNT).fill(0);

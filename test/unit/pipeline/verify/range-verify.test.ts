@@ -10,7 +10,7 @@ import {
   type ChunkOptions,
   type ChunkPosition,
   type StorePair,
-} from '../../../../pipeline/clients/range-verify.js';
+} from '../../../../pipeline/verify/range-verify.js';
 import { MINUTE_MS, type MetricPoint } from '../../../../pipeline/kernel/model/metric-point.js';
 import { MemoryMetricStore } from '../../../../pipeline/kernel/stores/memory-store.js';
 import type { PointsPage } from '../../../../pipeline/kernel/stores/metric-store.js';

@@ -3,10 +3,11 @@
  * was in the topic at the start has been read. The control channel's readers all need every
  * record, so none may share partitions with another: kafkajs has no group-less consumer, so each
  * reader runs a consumer group of its own. Offsets are never committed — a reader keeps what it
- * read in memory and reads from the beginning again after a restart.
+ * read in memory and reads from the beginning again after a restart. The channel's one reader
+ * (../reader.ts) is built on it; nothing else reads the channel's topics.
  */
 import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
-import type { Logger } from '../../../kit/logger.js';
+import type { Logger } from '../../kit/logger.js';
 
 /** Options of tailTopic. */
 export interface TopicTailOptions {

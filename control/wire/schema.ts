@@ -1,15 +1,17 @@
 /**
- * The control state: one versioned record per environment that tells every data-plane instance
- * what to do (which stores to write, how much to shadow-read, how much to serve from the new
- * store). Published by the control plane to the compacted topic `switchyard.control` (key = env);
- * the data plane applies the newest version it has seen and keeps going with it when the control
- * plane is down.
+ * The wire format's schemas: the control state, one versioned record per environment that tells
+ * every data-plane instance what to do (which stores to write, how much to shadow-read, how much
+ * to serve from the new store), and the heartbeat each instance answers with. The control plane
+ * publishes states to the compacted topic `switchyard.control` (key = env); the data plane applies
+ * the newest version it has seen and keeps going with it when the control plane is down.
+ * Everything read from either topic is checked against these schemas (codec.ts): a record may
+ * have been written by anyone.
  */
 import { z } from 'zod';
-import { COHORT_NAME_PATTERN, ENV_NAME_PATTERN, PLANNED_CONTROL_FIELDS } from '../../../contract/index.js';
+import { COHORT_NAME_PATTERN, ENV_NAME_PATTERN, type ControlCohort, type ControlPatch } from '../../contract/index.js';
 
 // The control channel's two topics (their names are the contract's: the local stack's ACLs name them too).
-export { CONTROL_TOPIC, HEARTBEAT_TOPIC } from '../../../contract/index.js';
+export { CONTROL_TOPIC, HEARTBEAT_TOPIC } from '../../contract/index.js';
 
 /**
  * Header of a control record naming the process that published it (host and pid). Only the
@@ -77,20 +79,17 @@ export const controlStateSchema = z.object({
 /** One environment's control state. */
 export type ControlState = z.infer<typeof controlStateSchema>;
 
-/** The state an environment starts in before any control plane has spoken: the stage table's planned row (old store only). */
-export function initialControlState(env: string, retentionMs: number): ControlState {
-  return {
-    env,
-    version: 0,
-    ...PLANNED_CONTROL_FIELDS,
-    retentionMs,
-    tolerance: { relative: 1e-9, absolute: 0 },
-    faults: { newWriterCorruptionRate: 0 },
-    updatedAt: new Date(0).toISOString(),
-    updatedBy: 'default',
-    reason: 'no control state published yet',
-  };
-}
+// The contract's vocabulary is held to the schema at compile time: every field of a patch is a
+// field of the state, typed alike, and a cohort's row has exactly the fields the schema reads. A
+// field the contract adds (or types otherwise) without the schema fails to compile here.
+type Holds<T extends true> = T;
+type KeysWithin<A, B> = [Exclude<keyof A, keyof B>] extends [never] ? true : false;
+type ControlCohortRow = z.infer<typeof controlCohortSchema>;
+export type _PatchFieldsAreStateFields = Holds<KeysWithin<ControlPatch, ControlState>>;
+export type _PatchIsPartOfState = Holds<ControlPatch extends Partial<ControlState> ? true : false>;
+export type _CohortRowFieldsAreTheWire = Holds<KeysWithin<ControlCohort, ControlCohortRow>>;
+export type _WireFieldsAreTheCohortRow = Holds<KeysWithin<ControlCohortRow, ControlCohort>>;
+export type _CohortRowIsOnTheWire = Holds<[ControlCohort, ControlCohortRow] extends [ControlCohortRow, ControlCohort] ? true : false>;
 
 /** What an instance announces on the heartbeat topic. */
 export const heartbeatSchema = z.object({

@@ -3,8 +3,8 @@
  * for the console's charts.
  */
 import { QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { MINUTE_MS } from '../kernel/model/metric-point.js';
-import type { MismatchKind } from '../kernel/science/compare.js';
+import { MINUTE_MS } from '../model/metric-point.js';
+import type { MismatchKind } from './compare.js';
 import {
   LATENCY_BUCKET_COUNT,
   LATENCY_BUCKETS_MS,
@@ -20,8 +20,8 @@ import {
   slotAttribute,
   STATS_COUNTERS,
   type StatsCounter,
-} from '../kernel/science/control-tables.js';
-import type { MismatchSample } from '../kernel/science/control-tables.js';
+} from './control-tables.js';
+import type { MismatchSample } from './control-tables.js';
 
 /** One env-minute row of science stats. */
 export interface ScienceStatsRow {

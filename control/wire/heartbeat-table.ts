@@ -3,8 +3,8 @@
  * rule everything that waits on instances uses.
  */
 import type { KafkaMessage } from 'kafkajs';
-import { decodeHeartbeat } from '../kernel/control/control-codec.js';
-import type { Heartbeat } from '../kernel/control/control-state.js';
+import { decodeHeartbeat } from './codec.js';
+import type { Heartbeat } from './schema.js';
 
 /** An instance silent for this many of its own heartbeat intervals is no longer live. */
 export const LIVENESS_INTERVALS = 3;

@@ -2,7 +2,7 @@
  * Errors of the control channel. Like kafkajs' errors, each carries `retriable`: whether trying
  * the same call again can help (Temporal activities map that to their retry policy).
  */
-import { ActivityFailureType } from '../../../contract/index.js';
+import { ActivityFailureType } from '../contract/index.js';
 
 /** A control state, or the options of a control-channel call, fail validation: retrying cannot help. */
 export class InvalidControlStateError extends Error {

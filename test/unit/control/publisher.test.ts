@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { alreadyPublished, baseControlState, DEFAULT_RETENTION_MS, nextControlState } from '../../../activities/control-transition.js';
-import { controlStateSchema, initialControlState, type ControlState } from '../../../pipeline/kernel/control/control-state.js';
+import { controlStateSchema, initialControlState, type ControlState } from '../../../control/index.js';
+import { alreadyPublished, baseControlState, DEFAULT_RETENTION_MS, nextControlState } from '../../../control/publisher.js';
 
 const now = new Date('2026-11-26T10:00:00.000Z');
 const latest = (): ControlState => ({

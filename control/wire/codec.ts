@@ -1,9 +1,10 @@
 /**
  * The wire format of the control channel: control states and heartbeats as JSON, validated with
- * their zod schemas on the way in, because anything on a topic may have been written by anyone.
+ * their zod schemas (schema.ts) on the way in, because anything on a topic may have been written
+ * by anyone. Decoding never throws: a bad record is a `Decoded` with the reason.
  */
 import type { z } from 'zod';
-import { controlStateSchema, heartbeatSchema, type ControlState, type Heartbeat } from './control-state.js';
+import { controlStateSchema, heartbeatSchema, type ControlState, type Heartbeat } from './schema.js';
 
 /** A decoded record, or why it is not one. */
 export type Decoded<T> = { ok: true; value: T } | { ok: false; reason: string };

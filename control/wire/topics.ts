@@ -4,8 +4,8 @@
  * heartbeat of every instance, for a while).
  */
 import kafkajs, { type Admin, type ITopicConfig } from 'kafkajs';
-import { CONTROL_TOPIC, HEARTBEAT_TOPIC } from './control-state.js';
-import { waitForLeaders } from '../topics.js';
+import { waitForLeaders } from '../../kit/topic-leaders.js';
+import { CONTROL_TOPIC, HEARTBEAT_TOPIC } from './schema.js';
 
 // kafkajs is CommonJS and Node's named-export detection misses this one; take it off the default export.
 const { ConfigResourceTypes } = kafkajs;

@@ -2,9 +2,19 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import kafkajs, { type Admin, type Kafka, type Producer } from 'kafkajs';
 import pino from 'pino';
-import { createKafka } from '../../../../config/clients.js';
-import { createControlStateClient, type ControlStateClient } from '../../../../pipeline/jobs/control-state-client.js';
-import { AcknowledgementTimeoutError, InvalidControlStateError } from '../../../../pipeline/kernel/control/control-errors.js';
+import { createKafka } from '../../../config/clients.js';
+import {
+  AcknowledgementTimeoutError,
+  CONTROL_TOPIC,
+  CONTROL_TOPIC_CONFIG,
+  ensureControlTopics,
+  HEARTBEAT_TOPIC,
+  HEARTBEAT_TOPIC_CONFIG,
+  initialControlState,
+  InvalidControlStateError,
+  type ControlState,
+  type Heartbeat,
+} from '../../../control/index.js';
 import {
   listLiveInstances,
   publishAndAwait,
@@ -12,10 +22,9 @@ import {
   readLatestControlState,
   waitForAcknowledgement,
   watchAcknowledgements,
-} from '../../../../pipeline/clients/control-state-publisher.js';
-import { CONTROL_TOPIC, HEARTBEAT_TOPIC, initialControlState, type ControlState, type Heartbeat } from '../../../../pipeline/kernel/control/control-state.js';
-import { CONTROL_TOPIC_CONFIG, HEARTBEAT_TOPIC_CONFIG, ensureControlTopics } from '../../../../pipeline/kernel/control/control-topics.js';
-import { testConfig } from '../../../support/stack.js';
+} from '../../../control/publisher.js';
+import { createControlStateClient, type ControlStateClient } from '../../../control/subscriber.js';
+import { testConfig } from '../../support/stack.js';
 
 // Several data-plane instances in this process, each with its own control-state client, on the
 // real broker; the control plane's calls publish versions and wait for them to be acknowledged.

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { controlFields, revertPatch, transitionPatch } from '../../workflows/control-fields.js';
-import { SEARCH_ATTRIBUTES } from '../../contract/index.js';
-import { SWITCHYARD_ENV, SWITCHYARD_RAMP_PERCENT, SWITCHYARD_STAGE } from '../../workflows/search-attribute-keys.js';
+import { controlFields, revertPatch, transitionPatch } from '../../../control/model.js';
 
 const H = Date.UTC(2026, 10, 26, 9, 1);
 
@@ -64,15 +62,5 @@ describe('control fields per stage', () => {
       faults: { newWriterCorruptionRate: 0.5 },
     });
     assert.equal(transitionPatch(at('ttl_wait'), at('decommission', 0, true)), null, 'nothing to publish: the data plane sees no change');
-  });
-});
-
-describe('search attribute keys', () => {
-  it('match the registered names and index types', () => {
-    const keys = [SWITCHYARD_ENV, SWITCHYARD_STAGE, SWITCHYARD_RAMP_PERCENT];
-    assert.deepEqual(
-      keys.map((k) => [k.name, k.type]),
-      Object.entries(SEARCH_ATTRIBUTES).map(([name, type]) => [name, type.toUpperCase()]),
-    );
   });
 });
