@@ -18,17 +18,16 @@ import type { KeyRing } from '../kit/integrity.js';
 import { listLiveInstances, publishAndAwait, readLatestControlState, watchAcknowledgements } from '../pipeline/clients/control-state-publisher.js';
 import type { ControlState, Heartbeat } from '../pipeline/kernel/control/control-state.js';
 import { createLogger, type Logger } from '../kit/logger.js';
-import { MINUTE_MS } from '../pipeline/kernel/model/metric-point.js';
 import { readScienceSummary, summarizeScience, type ScienceSummary } from '../pipeline/clients/science-stats-reader.js';
 import { cassandraKeyspaceFor, openOldStoreAdmin } from '../pipeline/kernel/stores/cassandra-store.js';
 import { scienceStatsKey } from '../pipeline/kernel/science/control-tables.js';
 import { envTopics, writerGroup } from '../pipeline/kernel/topics.js';
 import { measureGroupLag } from '../pipeline/kernel/observability/writer-lag.js';
-import { ActivityFailureType, COHORT_NAME_PATTERN, ENV_NAME_PATTERN, migrationWorkflowId, NOT_STARTED, ROLES, STATE_QUERY_NAME } from '../contract/index.js';
+import { ActivityFailureType, COHORT_NAME_PATTERN, ENV_NAME_PATTERN, MINUTE_MS, migrationWorkflowId, NOT_STARTED, ROLES } from '../contract/index.js';
+import { stateQuery } from '../contract/migration-messages.js';
 import type {
   AuditEntry,
   MigrationActivities,
-  MigrationState,
   PublishControlInput,
   PublishControlResult,
   ScienceFigures,
@@ -421,7 +420,7 @@ export function createActivities(deps: ActivityDeps) {
         const attribute = stageFromSearchAttributes(description.typedSearchAttributes.getAll());
         if (description.status.name !== 'RUNNING') return { stage: stageOfClosedExecution(description.status.name, attribute) };
         try {
-          const state = await temporal.withDeadline(now() + stageQueryTimeoutMs, () => handle.query<MigrationState>(STATE_QUERY_NAME));
+          const state = await temporal.withDeadline(now() + stageQueryTimeoutMs, () => handle.query(stateQuery));
           const stage = stageFromState(state);
           if (stage !== undefined) return { stage };
           log.warn({ state }, 'state query answered without a valid stage');

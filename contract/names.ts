@@ -44,7 +44,7 @@ export function migrationWorkflowId(env: string): string {
   return `switchyard-migration-${env}`;
 }
 
-/** The migration workflow's updates by request kind (see workflows/migration-messages.ts). */
+/** The migration workflow's updates by request kind (defined in migration-messages.ts). */
 export const UPDATE_NAMES = {
   start: 'startUpdate',
   advance: 'advanceUpdate',

@@ -89,6 +89,16 @@ export interface VerifyCounts {
   unsettled: number;
 }
 
+/** Counts with nothing counted (a run's start, a chunk's). */
+export function emptyVerifyCounts(): VerifyCounts {
+  return { series: 0, oldPoints: 0, newPoints: 0, compared: 0, matched: 0, missing: 0, extra: 0, value_drift: 0, expired_returned: 0, unsettled: 0 };
+}
+
+/** Differences counted, of every class (0: the stores agree on everything judged). */
+export function countDifferences(c: VerifyCounts): number {
+  return DIFF_CLASSES.reduce((n, k) => n + c[k], 0);
+}
+
 /** One sampled difference with both stores' values. */
 export interface DiffSample {
   kind: DiffClass;

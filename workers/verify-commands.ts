@@ -10,6 +10,7 @@ import {
   formatDuration,
   formatMinute,
   formatMinuteRange,
+  MINUTE_MS,
   type MinuteRange,
   type RepairInput,
   type RepairReport,
@@ -18,8 +19,6 @@ import {
 } from '../contract/index.js';
 import { UsageError } from '../kit/cli.js';
 import { callConsole, ConsoleApiError, type ConsoleApi } from './console-api.js';
-
-const MINUTE_MS = 60_000;
 
 /** A time given on the command line (ISO 8601, epoch ms, or `now`, `now-2h`, `now-30m`), as the minute it falls in. */
 export function parseMinute(flag: string, text: string, now = Date.now()): number {

@@ -10,14 +10,11 @@
  */
 import type { ScienceFigures, WriterHealth, WriterLag } from '../contract/index.js';
 import { NOT_STARTED, Stage, STAGES, type StageOrNotStarted } from '../contract/index.js';
-import { formatDuration, nextStage } from '../contract/index.js';
+import { formatDuration, MINUTE_MS, nextStage } from '../contract/index.js';
 import type { Evaluation, GateStatus, MigrationPolicy, MigrationState, VerifyOutcome, WindowFigures } from '../contract/index.js';
 
 /** Shared with the console and the CLI (contract/format.ts). */
 export { formatDuration, nextStage } from '../contract/index.js';
-
-/** One minute in ms (metric points are per minute). */
-export const MINUTE_MS = 60_000;
 
 /** Evaluations kept in the state (newest last). */
 export const MAX_EVALUATIONS = 20;

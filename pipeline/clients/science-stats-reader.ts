@@ -3,7 +3,7 @@
  * for the console's charts.
  */
 import { QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { MINUTE_MS } from '../kernel/model/metric-point.js';
+import { MINUTE_MS } from '../../contract/index.js';
 import type { MismatchKind } from '../kernel/science/compare.js';
 import {
   LATENCY_BUCKET_COUNT,

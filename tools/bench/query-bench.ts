@@ -38,7 +38,8 @@ import { initialControlState, type ControlState } from '../../pipeline/kernel/co
 import { publishAndAwait } from '../../pipeline/clients/control-state-publisher.js';
 import { runReadTraffic } from '../generator/read-traffic.js';
 import { appId } from '../generator/workload.js';
-import { MINUTE_MS, type MetricPoint } from '../../pipeline/kernel/model/metric-point.js';
+import { MINUTE_MS } from '../../contract/index.js';
+import type { MetricPoint } from '../../pipeline/kernel/model/metric-point.js';
 import { createMetricStore } from '../../pipeline/kernel/stores/create-metric-store.js';
 import type { MetricStore } from '../../pipeline/kernel/stores/metric-store.js';
 import { dropEnv, launchPipeline, queryPort, queryProcess, type PipelineProcess } from '../../test/support/pipeline.js';

@@ -5,7 +5,6 @@ import type { ChainReport } from '../../audit/audit-chain';
 import { readAudit, verifyAuditChain, type AuditQuery } from '../../audit/audit-log';
 import { createDynamoClient } from '../../config/clients';
 import { loadIntegrityKeys } from '../../config/integrity-keys';
-import { MINUTE_MS } from '../../pipeline/kernel/model/metric-point';
 import { LATENCY_MAX_US, scienceStatsKey } from '../../pipeline/kernel/science/control-tables';
 import {
   p99,
@@ -28,6 +27,7 @@ import {
   type ControlCohort,
   type MigrationStateView,
   type NextStep,
+  MINUTE_MS,
 } from '../../contract';
 import { consoleSettings } from './console-settings';
 import { fleet, type PipelineFigures } from './fleet';

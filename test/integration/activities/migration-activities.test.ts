@@ -9,7 +9,7 @@ import type cassandra from 'cassandra-driver';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import pino from 'pino';
 import { appendAuditEntry, AUDIT_TABLE, readAudit, verifyAuditChain } from '../../../audit/audit-log.js';
-import { ActivityFailureType } from '../../../contract/index.js';
+import { ActivityFailureType, MINUTE_MS } from '../../../contract/index.js';
 import { createActivities, type Activities } from '../../../activities/migration-activities.js';
 import { createCassandraClient, createDynamoClient, createKafka, connectTemporal } from '../../../config/clients.js';
 import { formatHostPort } from '../../../config/config.js';
@@ -17,7 +17,7 @@ import { createControlStateClient, type ControlStateClient } from '../../../pipe
 import { publishAndAwait, readLatestControlState } from '../../../pipeline/clients/control-state-publisher.js';
 import { CONTROL_TOPIC, HEARTBEAT_TOPIC, initialControlState, type ControlState } from '../../../pipeline/kernel/control/control-state.js';
 import { ensureControlTopics } from '../../../pipeline/kernel/control/control-topics.js';
-import { minuteOf, MINUTE_MS } from '../../../pipeline/kernel/model/metric-point.js';
+import { minuteOf } from '../../../pipeline/kernel/model/metric-point.js';
 import {
   ensureScienceTables,
   latencyBucket,

@@ -24,12 +24,13 @@ import {
   type RepairReport,
   type VerifyInput,
   type VerifyReport,
+  MINUTE_MS,
 } from '../../../contract/index.js';
 import { publishControlState } from '../../../pipeline/clients/control-state-publisher.js';
 import { encodeMetricPoint } from '../../../pipeline/kernel/codec/metric-point-codec.js';
 import { ensureControlTopics } from '../../../pipeline/kernel/control/control-topics.js';
 import { initialControlState } from '../../../pipeline/kernel/control/control-state.js';
-import { MINUTE_MS, type MetricPoint } from '../../../pipeline/kernel/model/metric-point.js';
+import type { MetricPoint } from '../../../pipeline/kernel/model/metric-point.js';
 import { createMetricStore } from '../../../pipeline/kernel/stores/create-metric-store.js';
 import { dynamoTableFor, seriesKey } from '../../../pipeline/kernel/stores/dynamodb-store.js';
 import { envTopics, ensureTopics, writerGroup } from '../../../pipeline/kernel/topics.js';
