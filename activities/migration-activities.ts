@@ -18,7 +18,7 @@ import type { KeyRing } from '../kit/integrity.js';
 import { listLiveInstances, publishAndAwait, readLatestControlState, watchAcknowledgements } from '../pipeline/clients/control-state-publisher.js';
 import type { ControlState, Heartbeat } from '../pipeline/kernel/control/control-state.js';
 import { createLogger, type Logger } from '../kit/logger.js';
-import { readScienceSummary, summarizeScience, type ScienceSummary } from '../pipeline/clients/science-stats-reader.js';
+import { finiteP99, readScienceSummary, summarizeScience, type ScienceSummary } from '../pipeline/clients/science-stats-reader.js';
 import { cassandraKeyspaceFor, openOldStoreAdmin } from '../pipeline/kernel/stores/cassandra-store.js';
 import { scienceStatsKey } from '../pipeline/kernel/science/control-tables.js';
 import { envTopics, writerGroup } from '../pipeline/kernel/topics.js';
@@ -73,7 +73,7 @@ export const P99_OVER_LARGEST_BUCKET_MS = Number.MAX_SAFE_INTEGER;
 
 /** Science figures for gates and automatic rollback, from a summary of the stats tables. */
 export function toScienceFigures(summary: ScienceSummary, windowMs: number): ScienceFigures {
-  const p99 = (v: number | null): number | null => (v === null ? null : Number.isFinite(v) ? v : P99_OVER_LARGEST_BUCKET_MS);
+  const p99 = (v: number | null): number | null => finiteP99(v, () => P99_OVER_LARGEST_BUCKET_MS);
   const c = summary.counters;
   return {
     windowMs,

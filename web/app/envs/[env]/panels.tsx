@@ -15,6 +15,7 @@ import { VerifyActions } from '../../../components/verify-actions';
 import { RepairReportView, RunStatus, VerifyReportView } from '../../../components/verify-report';
 import { migrationAction, repairAction, verifyAction } from '../../../lib/actions';
 import { advanceChecks } from '../../../lib/advance-checks';
+import { finiteP99 } from '../../../../pipeline/clients/science-stats-reader';
 import { EXPLORER_SAMPLES, loadEnvAudit, loadEnvDetail, loadEnvSamples, SAMPLE_RANGES, type EnvDetail, type SampleRange } from '../../../lib/data';
 import type { SignedInUser } from '../../../lib/session';
 import { instanceWords, migrationSummary, routingWords, stageSpans } from '../../../lib/status-words';
@@ -31,9 +32,11 @@ const stateOf = (d: EnvDetail): MigrationStateView | null => (d.migration.kind =
 /** Comparisons a figure needs before its rate means anything (the policy's rollback minimum). */
 const minSample = (s: MigrationStateView | null): number => s?.policy?.minSamplesForRollback ?? 20;
 
-/** A p99 in words: "12.3 ms", or "no reads" when the store served none in the window. */
-const p99Text = (v: number | null | undefined): string =>
-  v === null || v === undefined ? 'no reads' : Number.isFinite(v) ? `${v.toFixed(v < 10 ? 2 : 1)} ms` : 'above 2 s';
+/** A p99 in words: "12.3 ms", "above 1 min 7 s" (the open-ended last bucket), or "no reads" when the store served none in the window. */
+function p99Text(v: number | null | undefined): string {
+  const p = finiteP99(v ?? null, (fromMs) => `above ${duration(fromMs)}`);
+  return p === null ? 'no reads' : typeof p === 'string' ? p : `${p.toFixed(p < 10 ? 2 : 1)} ms`;
+}
 
 /** The mismatch rate of the last 5 minutes and hour, judged on their samples. */
 function MismatchFacts({ d, s }: { d: EnvDetail; s: MigrationStateView | null }) {
