@@ -4,13 +4,15 @@ import { ActionPanel, type DecommissionRequest } from '../../../components/actio
 import { AuditTable } from '../../../components/audit-table';
 import { fitWindow } from '../../../components/chart-scale';
 import { Evidence } from '../../../components/evidence';
-import { duration, num, relative, sampledRate, time } from '../../../components/format';
+import { duration, num, sampledRate, time } from '../../../components/format';
 import { MismatchExplorer } from '../../../components/mismatch-explorer';
 import { NextStepLine } from '../../../components/next-step-line';
 import { OutageBanner } from '../../../components/outage-banner';
 import { PanelOutage } from '../../../components/panel-skeleton';
 import { StageStepper } from '../../../components/stage-stepper';
+import { TableHead } from '../../../components/table-head';
 import { TimeSeriesChart } from '../../../components/time-series-chart';
+import { TtlGateFact } from '../../../components/ttl-gate-fact';
 import { VerifyActions } from '../../../components/verify-actions';
 import { RepairReportView, RunStatus, VerifyReportView } from '../../../components/verify-report';
 import { migrationAction, repairAction, verifyAction } from '../../../lib/actions';
@@ -127,12 +129,7 @@ export async function StatusPanel({ env }: { env: string }) {
               </dd>
             </>
           ) : null}
-          {s?.stage === Stage.ttlWait ? (
-            <>
-              <dt>TTL gate</dt>
-              <dd>{s.ttlGateAt ? `${time(s.ttlGateAt)} (${relative(s.ttlGateAt)})` : '–'}</dd>
-            </>
-          ) : null}
+          <TtlGateFact state={s} />
           <dt>control state</dt>
           <dd>{d.control ? `v${d.control.version}, published by ${d.control.updatedBy}: ${humanizeTimes(d.control.reason)}` : 'none seen yet'}</dd>
           <dt>instances</dt>
@@ -170,14 +167,7 @@ function GateTable({ gates }: { gates: GateStatus[] }) {
   return (
     <div className="scroll-x">
       <table data-testid="gates">
-        <thead>
-          <tr>
-            <th>exit gate</th>
-            <th>met</th>
-            <th>why</th>
-            <th>evidence</th>
-          </tr>
-        </thead>
+        <TableHead columns={['exit gate', 'met', 'why', 'evidence']} />
         <tbody>
           {gates.map((g) => (
             <tr key={g.name}>
@@ -395,13 +385,7 @@ function EarlierRuns({ runs, testId }: { runs: RunSummary[]; testId: string }) {
   if (runs.length === 0) return null;
   return (
     <table className="evidence" data-testid={testId}>
-      <thead>
-        <tr>
-          <th>earlier run</th>
-          <th>status</th>
-          <th>started</th>
-        </tr>
-      </thead>
+      <TableHead columns={['earlier run', 'status', 'started']} />
       <tbody>
         {runs.map((r) => (
           <tr key={r.workflowId}>
