@@ -1,9 +1,9 @@
 /**
  * The messages of the migration workflow: the operator Updates and the state Query, typed with
  * what each takes and returns. The workflow registers its handlers on these definitions, and every
- * client (the console, its operator API, the CLI through it, the worker's gate watcher, the
- * launcher, the benchmarks and tests) sends them, so a wrong argument or a misread result fails
- * the type check instead of the workflow. The names are UPDATE_NAMES and STATE_QUERY_NAME
+ * client (the console and its operator API, which the CLI calls; the worker's gate watcher and
+ * verify activities; the launcher, the drill, the benchmarks and the workflow tests) sends them,
+ * so a wrong argument or a misread result fails the type check instead of the workflow. The names are UPDATE_NAMES and STATE_QUERY_NAME
  * (names.ts): recorded histories name them, so they never change.
  *
  * A definition is a plain object ({ type, name }) made by the workflow API's define functions,

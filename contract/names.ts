@@ -1,8 +1,10 @@
 /**
- * The names every part of Switchyard shares: the workflow's type, id, updates, query and search
- * attributes, failure types, audit actions, the data-plane roles and the environment-name
- * pattern. Plain data and pure functions of it (this file is part of the workflow bundle); import
- * these, never write the strings again.
+ * The names every part of Switchyard shares: the stages, the workflow's type, id, update and
+ * query names (their typed definitions are migration-messages.ts) and search attributes, failure
+ * types, audit actions, the data-plane roles and the environment-name pattern. Plain data and
+ * pure functions of it (this file is part of the workflow bundle); import these, never write the
+ * strings again. A list of snake_case names gets its named constants from namedConstants, so
+ * the list is the one place each name is spelled.
  */
 
 /** snake_case as camelCase, at the type level: 'dual_write' → 'dualWrite'. */

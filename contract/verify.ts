@@ -1,7 +1,7 @@
 /**
  * The contract of verify and repair: a full, resumable diff of an environment's two stores over
  * a range of minutes (verify), and a rewrite of the new store for a range from the metrics topic
- * (repair). Plain names and types only (part of the workflow bundle).
+ * (repair). Plain names, types and pure functions of them (part of the workflow bundle).
  *
  * Each run is its own workflow (one id per request); every run's start and end are recorded in
  * the environment's audit history through the migration workflow (its recordOperation update),

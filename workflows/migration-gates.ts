@@ -4,9 +4,10 @@
  * verdict carries the numbers it used, so a rejected advance tells the operator exactly what is
  * missing, and the audit log records the evidence.
  *
- * A gate has local conditions (bake times, ramp at 100%, the TTL timer) that the update
- * validator checks without any I/O, and observed conditions (writer health, science figures,
- * old-store age) that need an activity, checked in the update handler.
+ * A gate has local conditions (bake times, ramp at 100%, the TTL timer), which need only the
+ * state, the policy and the time (localGateFailures), and observed conditions (writer health,
+ * science figures, old-store age), which need an activity. The update handler checks both, under
+ * the transition lock, and the loop refreshes the exit gate with them.
  */
 import type { ScienceFigures, WriterHealth, WriterLag } from '../contract/index.js';
 import { NOT_STARTED, Stage, STAGES, type StageOrNotStarted } from '../contract/index.js';
