@@ -352,7 +352,7 @@ export function createVerifyActivities(deps: ActivityDeps) {
         try {
           await temporal.workflow
             .getHandle(migrationWorkflowId(env))
-            .executeUpdate(recordOperationUpdate, { args: [{ ...input, requestId: id }], updateId: id });
+            .executeUpdate(recordOperationUpdate, { args: [{ ...input, requestId: id } satisfies OperationRecord], updateId: id });
         } catch (err) {
           if (err instanceof WorkflowNotFoundError) {
             throw failure(
