@@ -26,17 +26,16 @@ import {
   watchAcknowledgements,
 } from '../control/publisher.js';
 import { createLogger, type Logger } from '../kit/logger.js';
-import { MINUTE_MS } from '../pipeline/kernel/model/metric-point.js';
-import { readScienceSummary, summarizeScience, type ScienceSummary } from '../pipeline/kernel/science/science-stats-reader.js';
+import { finiteP99, readScienceSummary, summarizeScience, type ScienceSummary } from '../pipeline/kernel/science/science-stats-reader.js';
 import { cassandraKeyspaceFor, openOldStoreAdmin } from '../pipeline/kernel/stores/cassandra-store.js';
 import { scienceStatsKey } from '../pipeline/kernel/science/control-tables.js';
 import { envTopics, writerGroup } from '../pipeline/kernel/topics.js';
 import { measureGroupLag } from '../pipeline/kernel/observability/writer-lag.js';
-import { ActivityFailureType, COHORT_NAME_PATTERN, ENV_NAME_PATTERN, migrationWorkflowId, NOT_STARTED, ROLES, STATE_QUERY_NAME } from '../contract/index.js';
+import { ActivityFailureType, COHORT_NAME_PATTERN, ENV_NAME_PATTERN, MINUTE_MS, migrationWorkflowId, NOT_STARTED, ROLES } from '../contract/index.js';
+import { stateQuery } from '../contract/migration-messages.js';
 import type {
   AuditEntry,
   MigrationActivities,
-  MigrationState,
   PublishControlInput,
   PublishControlResult,
   ScienceFigures,
@@ -81,7 +80,7 @@ export const P99_OVER_LARGEST_BUCKET_MS = Number.MAX_SAFE_INTEGER;
 
 /** Science figures for gates and automatic rollback, from a summary of the stats tables. */
 export function toScienceFigures(summary: ScienceSummary, windowMs: number): ScienceFigures {
-  const p99 = (v: number | null): number | null => (v === null ? null : Number.isFinite(v) ? v : P99_OVER_LARGEST_BUCKET_MS);
+  const p99 = (v: number | null): number | null => finiteP99(v, () => P99_OVER_LARGEST_BUCKET_MS);
   const c = summary.counters;
   return {
     windowMs,
@@ -428,7 +427,7 @@ export function createActivities(deps: ActivityDeps) {
         const attribute = stageFromSearchAttributes(description.typedSearchAttributes.getAll());
         if (description.status.name !== 'RUNNING') return { stage: stageOfClosedExecution(description.status.name, attribute) };
         try {
-          const state = await temporal.withDeadline(now() + stageQueryTimeoutMs, () => handle.query<MigrationState>(STATE_QUERY_NAME));
+          const state = await temporal.withDeadline(now() + stageQueryTimeoutMs, () => handle.query(stateQuery));
           const stage = stageFromState(state);
           if (stage !== undefined) return { stage };
           log.warn({ state }, 'state query answered without a valid stage');

@@ -8,11 +8,10 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import {
+  emptyVerifyCounts,
   ENV_NAME_PATTERN,
   migrationWorkflowId,
-  UPDATE_NAMES,
   VERIFY_EXTRA_ITEMS_LIMIT,
-  VERIFY_PROGRESS_QUERY,
   VerifyFailureType,
   type MinuteRange,
   type OperationRecord,
@@ -27,12 +26,14 @@ import {
   type VerifyReport,
   type VerifySliceInput,
   type VerifySliceResult,
+  MINUTE_MS,
 } from '../contract/index.js';
+import { recordOperationUpdate } from '../contract/migration-messages.js';
+import { verifyProgressQuery } from '../contract/verify-messages.js';
 import { createLogger, type Logger } from '../kit/logger.js';
 import { readLatestControlState } from '../control/publisher.js';
 import { deleteListedExtras, emptyReplay, rangeOffsets, replayRange, watchKey, type PartitionSpan } from '../pipeline/verify/range-replay.js';
-import { emptyCounts, sliceProgress, startPosition, verifyChunk, type ChunkPosition, type StorePair } from '../pipeline/verify/range-verify.js';
-import { MINUTE_MS } from '../pipeline/kernel/model/metric-point.js';
+import { sliceProgress, startPosition, verifyChunk, type ChunkPosition, type StorePair } from '../pipeline/verify/range-verify.js';
 import { createMetricStore } from '../pipeline/kernel/stores/create-metric-store.js';
 import { envTopics } from '../pipeline/kernel/topics.js';
 import { toActivityFailure } from './activity-failures.js';
@@ -167,7 +168,7 @@ export function createVerifyActivities(deps: ActivityDeps) {
         const stores = storesFor(env, plan.retentionMs, log);
         // A retried attempt resumes from the position its predecessor heartbeated (after whole groups only).
         const saved = ctx.info.heartbeatDetails as ChunkPosition | undefined;
-        const from: ChunkPosition = saved ?? { slice: input.position ?? startPosition(), visited: 0, counts: emptyCounts(), samples: [], extraItems: [] };
+        const from: ChunkPosition = saved ?? { slice: input.position ?? startPosition(), visited: 0, counts: emptyVerifyCounts(), samples: [], extraItems: [] };
         if (saved) log.info({ slice: input.slice, phase: saved.slice.phase, visited: saved.visited }, 'verify chunk resumed from its last heartbeat');
         // The position reached is heartbeated as the engine reports it, and again every few seconds
         // while a page is read or probed (a slow store must not look like a dead worker).
@@ -244,7 +245,7 @@ export function createVerifyActivities(deps: ActivityDeps) {
               throw failure(VerifyFailureType.extrasNotFound, 'deleting extra items needs the verify run that found them (verifyWorkflowId)');
             let report: VerifyReport;
             try {
-              report = await temporal.workflow.getHandle(input.verifyWorkflowId).query<VerifyReport>(VERIFY_PROGRESS_QUERY);
+              report = await temporal.workflow.getHandle(input.verifyWorkflowId).query(verifyProgressQuery);
             } catch (err) {
               if (err instanceof WorkflowNotFoundError) throw failure(VerifyFailureType.extrasNotFound, `no verify run ${input.verifyWorkflowId}`);
               throw err;
@@ -351,7 +352,7 @@ export function createVerifyActivities(deps: ActivityDeps) {
         try {
           await temporal.workflow
             .getHandle(migrationWorkflowId(env))
-            .executeUpdate(UPDATE_NAMES.record_operation, { args: [{ ...input, requestId: id }], updateId: id });
+            .executeUpdate(recordOperationUpdate, { args: [{ ...input, requestId: id } satisfies OperationRecord], updateId: id });
         } catch (err) {
           if (err instanceof WorkflowNotFoundError) {
             throw failure(

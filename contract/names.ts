@@ -1,9 +1,25 @@
 /**
- * The names every part of Switchyard shares: the workflow's type, id, updates, query and search
- * attributes, failure types, audit actions, the data-plane roles and the environment-name
- * pattern. Plain data and pure functions of it (this file is part of the workflow bundle); import
- * these, never write the strings again.
+ * The names every part of Switchyard shares: the stages, the workflow's type, id, update and
+ * query names (their typed definitions are migration-messages.ts) and search attributes, failure
+ * types, audit actions, the data-plane roles and the environment-name pattern. Plain data and
+ * pure functions of it (this file is part of the workflow bundle); import these, never write the
+ * strings again. A list of snake_case names gets its named constants from namedConstants, so
+ * the list is the one place each name is spelled.
  */
+
+/** snake_case as camelCase, at the type level: 'dual_write' → 'dualWrite'. */
+type CamelCase<S extends string> = S extends `${infer Head}_${infer Tail}` ? `${Head}${Capitalize<CamelCase<Tail>>}` : S;
+
+/**
+ * Named constants for a list of snake_case names, each under its camelCase key
+ * (`{ dualWrite: 'dual_write', ... }`), so code names a shared value without writing its string
+ * and the list stays the one place it is spelled.
+ */
+export function namedConstants<const T extends readonly string[]>(names: T): { readonly [K in T[number] as CamelCase<K>]: K } {
+  return Object.fromEntries(names.map((n) => [n.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()), n])) as {
+    readonly [K in T[number] as CamelCase<K>]: K;
+  };
+}
 
 /** The stages of a migration, in order. */
 export const STAGES = ['planned', 'dual_write', 'science', 'cutover', 'ttl_wait', 'decommission', 'complete'] as const;
@@ -11,16 +27,8 @@ export const STAGES = ['planned', 'dual_write', 'science', 'cutover', 'ttl_wait'
 /** One stage. */
 export type Stage = (typeof STAGES)[number];
 
-/** Named stage constants (avoid string typos in code). */
-export const Stage = {
-  planned: 'planned',
-  dualWrite: 'dual_write',
-  science: 'science',
-  cutover: 'cutover',
-  ttlWait: 'ttl_wait',
-  decommission: 'decommission',
-  complete: 'complete',
-} as const satisfies Record<string, Stage>;
+/** Named stage constants (Stage.dualWrite, never the string). */
+export const Stage = namedConstants(STAGES);
 
 /** The stage after `stage`, or null after complete. */
 export function nextStage(stage: Stage): Stage | null {
@@ -44,7 +52,7 @@ export function migrationWorkflowId(env: string): string {
   return `switchyard-migration-${env}`;
 }
 
-/** The migration workflow's updates by request kind (see workflows/migration-messages.ts). */
+/** The migration workflow's updates by request kind (defined in migration-messages.ts). */
 export const UPDATE_NAMES = {
   start: 'startUpdate',
   advance: 'advanceUpdate',
@@ -60,40 +68,40 @@ export const UPDATE_NAMES = {
 /** Kinds of operator request, as recorded with a request id for de-duplication. */
 export type RequestKind = keyof typeof UPDATE_NAMES;
 
-/** Name of one update. */
-export type UpdateName = (typeof UPDATE_NAMES)[RequestKind];
+/** The migration workflow's own audit actions (AuditEntry.action), in the order the console lists them. */
+const WORKFLOW_AUDIT_ACTIONS = [
+  'start',
+  /** Dual write's start was not acknowledged and is undone. */
+  'start_reverted',
+  'record_coverage_horizon',
+  'advance',
+  'rollback',
+  'automatic_rollback',
+  'auto_ramp',
+  'set_ramp',
+  'set_fault',
+  'pause',
+  'resume',
+  'approve_decommission',
+  'decommission_old_store',
+  /** A publication that was not acknowledged, reverted. */
+  'revert',
+  'revert_failed',
+  /** A store's writer fell behind beyond the policy's limit: automatic ramping holds (no control change). */
+  'writer_lag_hold',
+  /** The writers caught up again: the hold ended. */
+  'writer_lag_hold_ended',
+  /** A writer has been behind long enough to be an outage (notified). */
+  'writer_outage',
+] as const;
 
 /**
- * The actions the migration workflow records in the audit history (AuditEntry.action). A
- * transition whose control state was not acknowledged is recorded as failedAction(action), a
+ * The actions the migration workflow records in the audit history, by name (AuditAction.startReverted).
+ * A transition whose control state was not acknowledged is recorded as failedAction(action), a
  * refused request as rejectedAction(kind), a verify or repair run's events as
  * operationAction(operation, event).
  */
-export const AuditAction = {
-  start: 'start',
-  /** Dual write's start was not acknowledged and is undone. */
-  startReverted: 'start_reverted',
-  recordCoverageHorizon: 'record_coverage_horizon',
-  advance: 'advance',
-  rollback: 'rollback',
-  automaticRollback: 'automatic_rollback',
-  autoRamp: 'auto_ramp',
-  setRamp: 'set_ramp',
-  setFault: 'set_fault',
-  pause: 'pause',
-  resume: 'resume',
-  approveDecommission: 'approve_decommission',
-  decommissionOldStore: 'decommission_old_store',
-  /** A publication that was not acknowledged, reverted. */
-  revert: 'revert',
-  revertFailed: 'revert_failed',
-  /** A store's writer fell behind beyond the policy's limit: automatic ramping holds (no control change). */
-  writerLagHold: 'writer_lag_hold',
-  /** The writers caught up again: the hold ended. */
-  writerLagHoldEnded: 'writer_lag_hold_ended',
-  /** A writer has been behind long enough to be an outage (notified). */
-  writerOutage: 'writer_outage',
-} as const;
+export const AuditAction = namedConstants(WORKFLOW_AUDIT_ACTIONS);
 
 /** Actions that record an observation, never a control-state change (so they have no `_failed` form). */
 const OBSERVATION_ACTIONS: readonly string[] = [
@@ -105,7 +113,7 @@ const OBSERVATION_ACTIONS: readonly string[] = [
 ];
 
 /** One of the workflow's own audit actions. */
-export type AuditActionName = (typeof AuditAction)[keyof typeof AuditAction];
+export type AuditActionName = (typeof WORKFLOW_AUDIT_ACTIONS)[number];
 
 /** The verify and repair runs the migration's audit history records (npm run ops -- verify|repair). */
 export const OPERATIONS = ['verify', 'repair'] as const;
@@ -130,10 +138,8 @@ export function operationAction(operation: (typeof OPERATIONS)[number], event: (
 
 /** Every action the audit history may hold (for the console's filter). */
 export const AUDIT_ACTIONS: readonly string[] = [
-  ...Object.values(AuditAction),
-  ...Object.values(AuditAction)
-    .filter((a) => !OBSERVATION_ACTIONS.includes(a))
-    .map((a) => failedAction(a)),
+  ...WORKFLOW_AUDIT_ACTIONS,
+  ...WORKFLOW_AUDIT_ACTIONS.filter((a) => !OBSERVATION_ACTIONS.includes(a)).map((a) => failedAction(a)),
   ...(Object.keys(UPDATE_NAMES) as RequestKind[]).map((k) => rejectedAction(k)),
   ...OPERATIONS.flatMap((o) => OPERATION_EVENTS.map((e) => operationAction(o, e))),
 ];

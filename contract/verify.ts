@@ -1,7 +1,7 @@
 /**
  * The contract of verify and repair: a full, resumable diff of an environment's two stores over
  * a range of minutes (verify), and a rewrite of the new store for a range from the metrics topic
- * (repair). Plain names and types only (part of the workflow bundle).
+ * (repair). Plain names, types and pure functions of them (part of the workflow bundle).
  *
  * Each run is its own workflow (one id per request); every run's start and end are recorded in
  * the environment's audit history through the migration workflow (its recordOperation update),
@@ -87,6 +87,16 @@ export interface VerifyCounts {
   expired_returned: number;
   /** One-sided minutes too fresh to judge (their other writer may not have written them yet). */
   unsettled: number;
+}
+
+/** Counts with nothing counted (a run's start, a chunk's). */
+export function emptyVerifyCounts(): VerifyCounts {
+  return { series: 0, oldPoints: 0, newPoints: 0, compared: 0, matched: 0, missing: 0, extra: 0, value_drift: 0, expired_returned: 0, unsettled: 0 };
+}
+
+/** Differences counted, of every class (0: the stores agree on everything judged). */
+export function countDifferences(c: VerifyCounts): number {
+  return DIFF_CLASSES.reduce((n, k) => n + c[k], 0);
 }
 
 /** One sampled difference with both stores' values. */

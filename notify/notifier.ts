@@ -6,7 +6,7 @@
  */
 import type { Logger } from '../kit/logger.js';
 import type { NotificationPayload } from '../contract/index.js';
-import { redactWebhookUrl, type NotificationRoute, type NotifierSettings } from '../config/notifications.js';
+import { redactWebhookUrl, type NotificationRoute, type NotifierSettings } from '../config/notifier-settings.js';
 import { payloadFor } from './payloads.js';
 
 /** What became of one delivery. */

@@ -24,12 +24,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '@temporalio/client';
 import { connectTemporal, createCassandraClient, createDynamoClient, createKafka } from '../config/clients.js';
 import { loadConfig } from '../config/config.js';
-import { migrationWorkflowId, Stage, STATE_QUERY_NAME, type MigrationState } from '../contract/index.js';
+import { migrationWorkflowId, MINUTE_MS, Stage, type MigrationState } from '../contract/index.js';
+import { stateQuery } from '../contract/migration-messages.js';
 import { parseCommandLine, parseDuration, parseEnv, parseWhole, runMain, UsageError } from '../kit/cli.js';
 import { readAudit } from '../audit/audit-log.js';
 import { readScienceSummary } from '../pipeline/kernel/science/science-stats-reader.js';
 import { KafkaWriterProgress } from '../pipeline/kernel/observability/writer-progress.js';
-import { MINUTE_MS, minuteOf } from '../pipeline/kernel/model/metric-point.js';
+import { minuteOf } from '../pipeline/kernel/model/metric-point.js';
 import { createMetricStore } from '../pipeline/kernel/stores/create-metric-store.js';
 import { aggregatorGroup, envTopics, writerGroup } from '../pipeline/kernel/topics.js';
 import { runningStart } from './start/leftovers.js';
@@ -122,7 +123,7 @@ runMain(USAGE, async (argv) => {
   const connection = await connectTemporal(cfg);
   const temporal = new Client({ connection, namespace: cfg.temporal.namespace });
   const handle = temporal.workflow.getHandle(migrationWorkflowId(env));
-  const state = async (): Promise<MigrationState> => handle.query<MigrationState>(STATE_QUERY_NAME);
+  const state = async (): Promise<MigrationState> => handle.query(stateQuery);
   const before = await state();
   // With cohorts the environment's ramp is the least exposed cohort's: 100 % means every cohort.
   const fullyRamped = (before.stage === Stage.science || before.stage === Stage.cutover) && before.ramp === 100;

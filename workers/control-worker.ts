@@ -10,7 +10,7 @@ import { createVerifyActivities } from '../activities/verify-activities.js';
 import { connectTemporal, createCassandraClient, createDynamoClient, createKafka } from '../config/clients.js';
 import { formatHostPort, loadConfig } from '../config/config.js';
 import { integrityKeyFile, loadIntegrityKeys } from '../config/integrity-keys.js';
-import { loadNotifierSettings, redactWebhookUrl } from '../config/notifications.js';
+import { loadNotifierSettings, redactWebhookUrl } from '../config/notifier-settings.js';
 import { createNotifier } from '../notify/notifier.js';
 import { createGateWatcher, runGateWatcher, stateReader } from './gate-watcher.js';
 import { parseCommandLine, runMain, UsageError } from '../kit/cli.js';

@@ -6,7 +6,8 @@
  * one cohort's at a time, so once per cohort too. Runs beside the worker, never in the workflow.
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { migrationWorkflowId, STATE_QUERY_NAME, type MigrationStateView } from '../contract/index.js';
+import { migrationWorkflowId, type MigrationStateView } from '../contract/index.js';
+import { stateQuery } from '../contract/migration-messages.js';
 import { withTimeout } from '../kit/async.js';
 import type { Logger } from '../kit/logger.js';
 import { notificationFromGate } from '../notify/events.js';
@@ -63,7 +64,7 @@ export function createGateWatcher(o: GateWatcherOptions): { check(): Promise<str
 export function stateReader(client: Client): (env: string) => Promise<MigrationStateView | null> {
   return async (env) => {
     try {
-      return await withTimeout(client.workflow.getHandle(migrationWorkflowId(env)).query<MigrationStateView>(STATE_QUERY_NAME), 5000, 'the state query');
+      return await withTimeout(client.workflow.getHandle(migrationWorkflowId(env)).query(stateQuery), 5000, 'the state query');
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return null;
       throw err;

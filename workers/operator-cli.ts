@@ -41,7 +41,7 @@ import type { Admin } from 'kafkajs';
 import { measureGroupLag } from '../pipeline/kernel/observability/writer-lag.js';
 import { envTopics, writerGroup } from '../pipeline/kernel/topics.js';
 import { callConsole, ConsoleApiError, consoleApiFromEnv } from './console-api.js';
-import { parseRange, repairStatus, runRepair, runVerify, verifyStatus } from './verify-commands.js';
+import { parseRange, runRepair, runStatus, runVerify } from './verify-commands.js';
 
 /** Flags that take no value (so the word after them is a positional). */
 const BOOLEAN_FLAGS = ['--override-promotion-order', '--demo', '--delete-extras', '--allow-partial', '--yes', '--no-wait'];
@@ -148,7 +148,7 @@ runMain(USAGE, async (argv) => {
   try {
     if ((command === 'verify' || command === 'repair') && positional[0] === 'status') {
       if (!positional[1]) throw new UsageError(`${command} status: name a run id or an environment (${cfg.environments.join(', ')})`);
-      process.exitCode = await (command === 'verify' ? verifyStatus : repairStatus)(api, positional[1], cfg.environments);
+      process.exitCode = await runStatus(api, command, positional[1], cfg.environments);
       return;
     }
     const env = positional[0];

@@ -10,6 +10,7 @@ import {
   formatDuration,
   formatMinute,
   formatMinuteRange,
+  MINUTE_MS,
   type MinuteRange,
   type RepairInput,
   type RepairReport,
@@ -18,8 +19,6 @@ import {
 } from '../contract/index.js';
 import { UsageError } from '../kit/cli.js';
 import { callConsole, ConsoleApiError, type ConsoleApi } from './console-api.js';
-
-const MINUTE_MS = 60_000;
 
 /** A time given on the command line (ISO 8601, epoch ms, or `now`, `now-2h`, `now-30m`), as the minute it falls in. */
 export function parseMinute(flag: string, text: string, now = Date.now()): number {
@@ -163,28 +162,6 @@ export async function runVerify(api: ConsoleApi, input: Omit<VerifyInput, 'ident
   return r.status === 'clean' ? 0 : 1;
 }
 
-/** `verify status <id|env>`: a run's report, or the newest run of an env and the runs before it. */
-export async function verifyStatus(api: ConsoleApi, idOrEnv: string, envs: string[]): Promise<number> {
-  let id = idOrEnv;
-  if (envs.includes(idOrEnv)) {
-    const runs = await listRuns(api, 'verify', idOrEnv);
-    if (runs.length === 0) {
-      console.log(`${idOrEnv}: no verify run yet (npm run ops -- verify ${idOrEnv} --reason "...")`);
-      return 0;
-    }
-    id = runs[0]!.workflowId;
-    for (const r of runs.slice(1)) console.log(`earlier: ${r.workflowId} ${r.status.toLowerCase()} (started ${r.startTime})`);
-  }
-  try {
-    const answer = await callConsole<RunAnswer<VerifyReport>>(api, 'GET', `/api/ops/runs?kind=verify&id=${encodeURIComponent(id)}`);
-    console.log(formatVerifyReport(answer.report, 5));
-  } catch (err) {
-    if (err instanceof ConsoleApiError && err.status === 404) throw new UsageError(`no verify run '${id}' (name a run id or an environment)`);
-    throw err;
-  }
-  return 0;
-}
-
 /** `repair <env>`: plans the repair through the console and shows it; with confirm, runs it (and follows it with wait). */
 export async function runRepair(api: ConsoleApi, input: Omit<RepairInput, 'identity'>, o: RunOptions & { confirm: boolean }): Promise<number> {
   const { env, ...body } = input;
@@ -204,22 +181,30 @@ export async function runRepair(api: ConsoleApi, input: Omit<RepairInput, 'ident
   return r.status === 'repaired' ? 0 : 1;
 }
 
-/** `repair status <id|env>`. */
-export async function repairStatus(api: ConsoleApi, idOrEnv: string, envs: string[]): Promise<number> {
+/**
+ * `verify status <id|env>`, `repair status <id|env>`: a run's report, or the newest run of an env
+ * of that kind and the runs before it.
+ */
+export async function runStatus(api: ConsoleApi, kind: 'verify' | 'repair', idOrEnv: string, envs: string[]): Promise<number> {
   let id = idOrEnv;
   if (envs.includes(idOrEnv)) {
-    const runs = await listRuns(api, 'repair', idOrEnv);
+    const runs = await listRuns(api, kind, idOrEnv);
     if (runs.length === 0) {
-      console.log(`${idOrEnv}: no repair run yet`);
+      console.log(`${idOrEnv}: no ${kind} run yet${kind === 'verify' ? ` (npm run ops -- verify ${idOrEnv} --reason "...")` : ''}`);
       return 0;
     }
     id = runs[0]!.workflowId;
+    for (const r of runs.slice(1)) console.log(`earlier: ${r.workflowId} ${r.status.toLowerCase()} (started ${r.startTime})`);
   }
   try {
-    const answer = await callConsole<RunAnswer<RepairReport>>(api, 'GET', `/api/ops/runs?kind=repair&id=${encodeURIComponent(id)}`);
-    console.log(formatRepairReport(answer.report));
+    const path = `/api/ops/runs?kind=${kind}&id=${encodeURIComponent(id)}`;
+    console.log(
+      kind === 'verify'
+        ? formatVerifyReport((await callConsole<RunAnswer<VerifyReport>>(api, 'GET', path)).report, 5)
+        : formatRepairReport((await callConsole<RunAnswer<RepairReport>>(api, 'GET', path)).report),
+    );
   } catch (err) {
-    if (err instanceof ConsoleApiError && err.status === 404) throw new UsageError(`no repair run '${id}' (name a run id or an environment)`);
+    if (err instanceof ConsoleApiError && err.status === 404) throw new UsageError(`no ${kind} run '${id}' (name a run id or an environment)`);
     throw err;
   }
   return 0;

@@ -4,20 +4,18 @@
  * verdict carries the numbers it used, so a rejected advance tells the operator exactly what is
  * missing, and the audit log records the evidence.
  *
- * A gate has local conditions (bake times, ramp at 100%, the TTL timer) that the update
- * validator checks without any I/O, and observed conditions (writer health, science figures,
- * old-store age) that need an activity, checked in the update handler.
+ * A gate has local conditions (bake times, ramp at 100%, the TTL timer), which need only the
+ * state, the policy and the time (localGateFailures), and observed conditions (writer health,
+ * science figures, old-store age), which need an activity. The update handler checks both, under
+ * the transition lock, and the loop refreshes the exit gate with them.
  */
 import type { ScienceFigures, WriterHealth, WriterLag } from '../contract/index.js';
 import { NOT_STARTED, Stage, STAGES, type StageOrNotStarted } from '../contract/index.js';
-import { formatDuration, nextStage } from '../contract/index.js';
+import { formatDuration, MINUTE_MS, nextStage } from '../contract/index.js';
 import type { Evaluation, GateStatus, MigrationPolicy, MigrationState, VerifyOutcome, WindowFigures } from '../contract/index.js';
 
 /** Shared with the console and the CLI (contract/format.ts). */
 export { formatDuration, nextStage } from '../contract/index.js';
-
-/** One minute in ms (metric points are per minute). */
-export const MINUTE_MS = 60_000;
 
 /** Evaluations kept in the state (newest last). */
 export const MAX_EVALUATIONS = 20;

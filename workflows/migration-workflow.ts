@@ -2,11 +2,14 @@
  * The migration workflow: one per environment (workflow id migrationWorkflowId(env)), moving it
  * through planned → dual_write → science → cutover → ttl_wait → decommission → complete.
  *
- * Operators act through Updates (migration-messages.ts) whose validators reject, without any
- * I/O and without touching the history, what the local state already rules out (a stale page,
- * a bake time not yet over, a percent out of range); the handler then checks what needs figures
- * (writer health, science stats, old-store age, the predecessor environment's stage) and either
- * makes the transition or fails the update with the gate's numbers, changing nothing.
+ * Operators act through Updates (contract/migration-messages.ts). An update's validator refuses
+ * only a request that names no actor (identity, reason, request id) or reuses a request id of
+ * another kind, before anything is recorded. Everything else is judged by the handler, under the
+ * transition lock: what the state rules out (a stale page, a bake time not yet over, a percent
+ * out of range, self-approval) and what needs figures (writer health, science stats, old-store
+ * age, the predecessor environment's stage). It either makes the transition or refuses the
+ * request with the reason and the gate's numbers, audited as `<kind>_rejected` and changing
+ * nothing else (runs recorded before the `audit-rejections` patch refused without the entry).
  *
  * Every transition — an operator's or the workflow's own (automatic ramp, automatic rollback) —
  * publishes a control-state patch and waits for every live data-plane instance to acknowledge

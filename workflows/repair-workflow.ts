@@ -5,9 +5,9 @@
  * verify run behind any deleted extra items) is fixed first and shown by the progress query;
  * a range the topic no longer covers is refused unless the covered part is asked for.
  */
-import { ApplicationFailure, defineQuery, executeChild, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import {
-  REPAIR_PROGRESS_QUERY,
+  countDifferences,
   VERIFY_WORKFLOW_TYPE,
   VerifyFailureType,
   verifyWorkflowId,
@@ -20,14 +20,12 @@ import {
   type VerifyInput,
   type VerifyReport,
 } from '../contract/index.js';
-import { differences, recordRefusal, reportSummary, runRecorder, runStart, verifyInputProblem } from './verify-workflow.js';
+import { repairProgressQuery } from '../contract/verify-messages.js';
+import { recordRefusal, reportSummary, runRecorder, runStart, verifyInputProblem } from './verify-workflow.js';
 
 function emptyReplayResult(): ReplayResult {
   return { read: 0, written: 0, outOfRange: 0, invalid: 0, rejected: 0, expired: 0, deleted: 0, keptExtras: 0 };
 }
-
-/** The running report of a repair run. */
-export const repairProgressQuery = defineQuery<RepairReport>(REPAIR_PROGRESS_QUERY);
 
 const planning = proxyActivities<VerifyActivities>({
   startToCloseTimeout: '5 minutes',
@@ -142,7 +140,7 @@ export async function repairWorkflow(input: RepairInput): Promise<RepairReport> 
       report.verify = verify;
     }
     report.finishedAt = Date.now();
-    report.status = report.verify === null || differences(report.verify.counts) === 0 ? 'repaired' : 'still_mismatched';
+    report.status = report.verify === null || countDifferences(report.verify.counts) === 0 ? 'repaired' : 'still_mismatched';
     await record('finished', {
       status: report.status,
       replay: report.replay,

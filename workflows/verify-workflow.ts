@@ -6,11 +6,11 @@
  * chunk resumes where it was), keeps the running report for the progress query, and records the
  * outcome. The report is the result.
  */
-import { ApplicationFailure, defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import {
-  DIFF_CLASSES,
+  countDifferences,
+  emptyVerifyCounts,
   ENV_NAME_PATTERN,
-  VERIFY_PROGRESS_QUERY,
   VERIFY_EXTRA_ITEMS_LIMIT,
   VerifyFailureType,
   type DiffClass,
@@ -24,10 +24,8 @@ import {
   type VerifySliceResult,
   type VerifySlicePosition,
 } from '../contract/index.js';
+import { verifyProgressQuery } from '../contract/verify-messages.js';
 import { actorProblem } from './migration-input.js';
-
-/** The running report of a verify run. */
-export const verifyProgressQuery = defineQuery<VerifyReport>(VERIFY_PROGRESS_QUERY);
 
 /** Defaults of a run. */
 export const VERIFY_DEFAULTS = { slices: 4, pointsPerSecond: 20_000, sampleLimit: 20, chunkSeries: 500, chunkMs: 15_000 } as const;
@@ -75,17 +73,8 @@ export function verifyInputProblem(input: VerifyInput): string | null {
   return null;
 }
 
-function emptyCounts(): VerifyCounts {
-  return { series: 0, oldPoints: 0, newPoints: 0, compared: 0, matched: 0, missing: 0, extra: 0, value_drift: 0, expired_returned: 0, unsettled: 0 };
-}
-
 function emptySamples(): Record<DiffClass, DiffSample[]> {
   return { missing: [], extra: [], value_drift: [], expired_returned: [] };
-}
-
-/** Differences of every class. */
-export function differences(c: VerifyCounts): number {
-  return DIFF_CLASSES.reduce((n, k) => n + c[k], 0);
 }
 
 /** The figures an audit entry keeps of a report. */
@@ -93,7 +82,7 @@ export function reportSummary(r: VerifyReport): Record<string, unknown> {
   return {
     status: r.status,
     compared: r.counts.compared,
-    mismatches: differences(r.counts),
+    mismatches: countDifferences(r.counts),
     counts: r.counts,
     series: r.counts.series,
     unsettledMinutesLeftOut: r.plan?.unsettledMinutesLeftOut ?? 0,
@@ -169,7 +158,7 @@ export async function verifyWorkflow(input: VerifyInput): Promise<VerifyReport> 
   const startedAt = Date.now();
   const report: VerifyReport = {
     ...runStart(workflowId, input),
-    counts: emptyCounts(),
+    counts: emptyVerifyCounts(),
     samples: emptySamples(),
     seriesDoneBySlice: Array.from({ length: slices }, () => 0),
     progressBySlice: Array.from({ length: slices }, () => 0),
@@ -228,7 +217,7 @@ export async function verifyWorkflow(input: VerifyInput): Promise<VerifyReport> 
       }),
     );
     report.finishedAt = Date.now();
-    report.status = differences(report.counts) === 0 ? 'clean' : 'mismatched';
+    report.status = countDifferences(report.counts) === 0 ? 'clean' : 'mismatched';
     report.progress = 1;
     report.etaMs = 0;
     await record('finished', reportSummary(report));

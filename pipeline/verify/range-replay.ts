@@ -9,7 +9,8 @@ import type { Admin, Consumer, Kafka } from 'kafkajs';
 import type { MinuteRange, ReplayResult } from '../../contract/index.js';
 import type { Logger } from '../../kit/logger.js';
 import { decodeMetricPoint } from '../kernel/codec/metric-point-codec.js';
-import { MINUTE_MS, type MetricPoint } from '../kernel/model/metric-point.js';
+import { MINUTE_MS } from '../../contract/index.js';
+import type { MetricPoint } from '../kernel/model/metric-point.js';
 import type { MetricStore } from '../kernel/stores/metric-store.js';
 
 /** How long after a minute ends its point is surely published (the aggregator's lateness is seconds). */

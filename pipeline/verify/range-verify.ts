@@ -32,8 +32,8 @@
  * what a client would be served. Used by the verify activities; no Temporal here.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DIFF_CLASSES, type DiffClass, type DiffSample, type VerifyCounts, type VerifyPlan, type VerifySlicePosition } from '../../contract/index.js';
-import { MINUTE_MS, type MetricPoint } from '../kernel/model/metric-point.js';
+import { type DiffClass, type DiffSample, type VerifyCounts, type VerifyPlan, type VerifySlicePosition, MINUTE_MS } from '../../contract/index.js';
+import type { MetricPoint } from '../kernel/model/metric-point.js';
 import { compareSeries } from '../kernel/science/compare.js';
 import type { BulkScanStore, ListedSeries, MetricStore, PointId, PointsPage, SeriesId, SeriesListingStore, SeriesRun } from '../kernel/stores/metric-store.js';
 import { StoreError } from '../kernel/stores/store-error.js';
@@ -42,23 +42,6 @@ import { StoreError } from '../kernel/stores/store-error.js';
 export interface StorePair {
   old: MetricStore & SeriesListingStore;
   new: MetricStore & BulkScanStore;
-}
-
-/** Counts with nothing counted. */
-export function emptyCounts(): VerifyCounts {
-  return { series: 0, oldPoints: 0, newPoints: 0, compared: 0, matched: 0, missing: 0, extra: 0, value_drift: 0, expired_returned: 0, unsettled: 0 };
-}
-
-/** a + b, field by field. */
-export function addCounts(a: VerifyCounts, b: VerifyCounts): VerifyCounts {
-  const out = { ...a };
-  for (const k of Object.keys(out) as (keyof VerifyCounts)[]) out[k] = a[k] + b[k];
-  return out;
-}
-
-/** Differences found (every class). */
-export function mismatchCount(c: VerifyCounts): number {
-  return DIFF_CLASSES.reduce((n, k) => n + c[k], 0);
 }
 
 /** The key of a series ("app#metric": neither part may hold '#'). */

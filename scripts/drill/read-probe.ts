@@ -6,7 +6,8 @@
  * answer richer, never count as missing.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MINUTE_MS, minuteOf } from '../../pipeline/kernel/model/metric-point.js';
+import { MINUTE_MS } from '../../contract/index.js';
+import { minuteOf } from '../../pipeline/kernel/model/metric-point.js';
 import type { MetricStore, SeriesId } from '../../pipeline/kernel/stores/metric-store.js';
 
 /** A probe read that lacked a minute the old store had. */

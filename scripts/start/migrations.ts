@@ -8,15 +8,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import {
-  migrationWorkflowId,
-  SearchAttribute,
-  Stage,
-  STATE_QUERY_NAME,
-  type MigrationInput,
-  type MigrationPolicy,
-  type MigrationState,
-} from '../../contract/index.js';
+import { migrationWorkflowId, SearchAttribute, Stage, type MigrationInput, type MigrationPolicy, type MigrationState } from '../../contract/index.js';
+import { stateQuery } from '../../contract/migration-messages.js';
 import { stageFromSearchAttributes } from '../../activities/environment-stage.js';
 import { durationArg } from '../../kit/cli.js';
 import { StartError } from './start-error.js';
@@ -57,7 +50,7 @@ async function queryState(handle: WorkflowHandle, env: string, timeoutMs: number
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      return await handle.query<MigrationState>(STATE_QUERY_NAME);
+      return await handle.query(stateQuery);
     } catch (err) {
       if (Date.now() > deadline) {
         throw new StartError(

@@ -17,8 +17,8 @@ import {
   UPDATE_NAMES,
   type MigrationPolicy,
   type MigrationState,
+  MINUTE_MS,
 } from '../../contract/index.js';
-import { MINUTE_MS } from '../../pipeline/kernel/model/metric-point.js';
 import { launchBrowser, newConsoleContext, screenshot } from '../support/browser.js';
 import { ConsoleProcess, ensureConsoleBuilt, writeUsersFile, type TestUser } from '../support/console.js';
 import { launchMigrationRig, runLiveLoad } from '../support/migration-rig.js';

@@ -13,7 +13,7 @@ import { demoPolicy } from '../../config/migration-policy.js';
 import { readLatestControlState } from '../../control/publisher.js';
 import { readMismatchSamples } from '../../pipeline/kernel/science/science-stats-reader.js';
 import { DEFAULT_RANGES, runReadTraffic, type ReadResponse, type ReadTrafficSummary } from '../../tools/generator/read-traffic.js';
-import { MINUTE_MS, POINT_STATS, type MetricPoint } from '../../pipeline/kernel/model/metric-point.js';
+import { POINT_STATS, type MetricPoint } from '../../pipeline/kernel/model/metric-point.js';
 import type { Observation } from '../../pipeline/kernel/model/observation.js';
 import {
   MIGRATION_WORKFLOW_TYPE,
@@ -25,6 +25,7 @@ import {
   type RepairInput,
   type RepairReport,
   type UpdateResult,
+  MINUTE_MS,
 } from '../../contract/index.js';
 import { freePort, runCommand, testConfig } from '../support/stack.js';
 import { launchMigrationRig, runLiveLoad } from '../support/migration-rig.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { advanceUpdate, pauseUpdate, resumeUpdate, rollbackUpdate, setFaultUpdate, setRampUpdate, startUpdate } from '../../workflows/migration-messages.js';
+import { advanceUpdate, pauseUpdate, resumeUpdate, rollbackUpdate, setFaultUpdate, setRampUpdate, startUpdate } from '../../contract/migration-messages.js';
 import type { AdvanceInput, CohortState, ControlCohort, MigrationPolicy, MigrationStateView, Stage } from '../../contract/index.js';
 import {
   MINUTE,

@@ -12,7 +12,7 @@ import {
   setFaultUpdate,
   setRampUpdate,
   startUpdate,
-} from '../../workflows/migration-messages.js';
+} from '../../contract/migration-messages.js';
 import type { AdvanceInput, MigrationPolicy, MigrationStateView, SetRampInput, Stage } from '../../contract/index.js';
 import {
   DAY,

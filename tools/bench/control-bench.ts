@@ -29,6 +29,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import { Client } from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
 import { createKafka } from '../../config/clients.js';
 import { ROLES } from '../../contract/index.js';
 import { loadConfig, type SwitchyardConfig } from '../../config/config.js';
@@ -41,12 +42,12 @@ import {
   MIGRATION_WORKFLOW_TYPE,
   migrationWorkflowId,
   Stage,
-  STATE_QUERY_NAME,
-  UPDATE_NAMES,
+  type Actor,
   type MigrationPolicy,
   type MigrationState,
   type UpdateResult,
 } from '../../contract/index.js';
+import { advanceUpdate, setFaultUpdate, setRampUpdate, startUpdate, stateQuery } from '../../contract/migration-messages.js';
 import { runLiveLoad, startControlWorker, temporalClient } from '../../test/support/migration-rig.js';
 import { dropEnv, launchPipeline, queryPort, queryProcess, type PipelineProcess } from '../../test/support/pipeline.js';
 
@@ -184,15 +185,13 @@ class Scenario {
   }
 
   state(): Promise<MigrationState> {
-    return this.handle().query<MigrationState>(STATE_QUERY_NAME);
+    return this.handle().query(stateQuery);
   }
 
-  update(name: string, arg: Record<string, unknown>): Promise<UpdateResult> {
+  /** Sends an update as the bench, with a fresh request id: `input` adds the update's own fields to the actor. */
+  update<A extends Actor>(update: UpdateDefinition<UpdateResult, [A]>, input: (actor: Actor) => NoInfer<A>): Promise<UpdateResult> {
     const requestId = randomUUID();
-    return this.handle().executeUpdate<UpdateResult, [unknown]>(name, {
-      args: [{ identity: 'bench', reason: `bench: ${name}`, requestId, ...arg }],
-      updateId: requestId,
-    });
+    return this.handle().executeUpdate(update, { args: [input({ identity: 'bench', reason: `bench: ${update.name}`, requestId })], updateId: requestId });
   }
 
   async waitFor(what: string, pred: (s: MigrationState) => boolean, timeoutMs: number): Promise<MigrationState> {
@@ -209,11 +208,11 @@ class Scenario {
   }
 
   /** Retries an advance until its gate passes. */
-  async advanceWhenReady(from: string, timeoutMs: number): Promise<void> {
+  async advanceWhenReady(from: Stage, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       try {
-        await this.update(UPDATE_NAMES.advance, { from });
+        await this.update(advanceUpdate, (a) => ({ ...a, from }));
         return;
       } catch (err) {
         if (Date.now() > deadline) throw err;
@@ -279,7 +278,7 @@ class Scenario {
 
   /** Starts the migration and goes to science. */
   async toScience(): Promise<void> {
-    await this.update(UPDATE_NAMES.start, {});
+    await this.update(startUpdate, (a) => a);
     await this.advanceWhenReady(Stage.dualWrite, 180_000);
   }
 
@@ -292,7 +291,7 @@ class Scenario {
   /** Turns the fault on and waits for the automatic rollback; returns when the fault reached the new store. */
   async injectFault(): Promise<{ switchAt: number; corruptedAt: number; rolledBackAt: number; reason: string }> {
     const switchAt = Date.now();
-    await this.update(UPDATE_NAMES.set_fault, { newWriterCorruptionRate: 0.5 });
+    await this.update(setFaultUpdate, (a) => ({ ...a, newWriterCorruptionRate: 0.5 }));
     const rolled = await this.waitFor('the automatic rollback', (s) => s.rolledBack !== null, 240_000);
     const corruptedAt = this.firstCorruptedWriteAt(switchAt);
     if (corruptedAt === null) throw new Error(`${this.env}: rolled back, but no writer logged a corrupted write`);
@@ -353,7 +352,7 @@ async function timeTransitions(s: Scenario, n: number): Promise<number[]> {
   for (let i = 0; i < n; i++) {
     const percent = ((i % 10) + 1) * 10;
     const started = performance.now();
-    const r = await s.update(UPDATE_NAMES.set_ramp, { percent });
+    const r = await s.update(setRampUpdate, (a) => ({ ...a, percent }));
     out.push(performance.now() - started);
     // The update answers once every live instance acknowledged; check the query services agree.
     const applied = await s.appliedControl();
@@ -373,7 +372,7 @@ async function scienceRollback(
   await s.toScience();
   progress(`${s.env}: in science; timing ${transitions} ramp steps`);
   const transitionsMs = await timeTransitions(s, transitions);
-  await s.update(UPDATE_NAMES.set_ramp, { percent: 100 }).catch(() => undefined);
+  await s.update(setRampUpdate, (a) => ({ ...a, percent: 100 })).catch(() => undefined);
   progress(`${s.env}: science at 100 %; waiting for ${s.policy.minSamplesForRollback} comparisons in the short window`);
   await s.waitForComparisons(300_000);
   progress(`${s.env}: fault switch on`);
@@ -398,10 +397,10 @@ async function scienceRollback(
 /** Cutover at 100 %, fault: until the query services stop serving reads from the new store. */
 async function cutoverRollback(s: Scenario): Promise<{ reactionS: number; decisionS: number; fromSwitchS: number }> {
   await s.toScience();
-  await s.update(UPDATE_NAMES.set_ramp, { percent: 100 });
+  await s.update(setRampUpdate, (a) => ({ ...a, percent: 100 }));
   progress(`${s.env}: science at 100 %; advancing to cutover once its gate passes`);
   await s.advanceWhenReady(Stage.science, 300_000);
-  await s.update(UPDATE_NAMES.set_ramp, { percent: 100 });
+  await s.update(setRampUpdate, (a) => ({ ...a, percent: 100 }));
   const before = await s.servedCounts();
   // The short window may still hold science's comparisons, so it can be full at once: wait for
   // reads the new store served since cutover reached 100 % as well (CI saw none in between).

@@ -38,16 +38,17 @@ import { demoPolicy } from '../../config/migration-policy.js';
 import {
   MIGRATION_WORKFLOW_TYPE,
   migrationWorkflowId,
-  VERIFY_PROGRESS_QUERY,
   VERIFY_WORKFLOW_TYPE,
   verifyWorkflowId,
   type VerifyInput,
   type VerifyReport,
+  MINUTE_MS,
 } from '../../contract/index.js';
+import { verifyProgressQuery } from '../../contract/verify-messages.js';
 import { parseCommandLine, parseDuration, parseWhole, runMain, UsageError } from '../../kit/cli.js';
 import { ensureControlTopics, initialControlState } from '../../control/index.js';
 import { publishControlState } from '../../control/publisher.js';
-import { MINUTE_MS, type MetricPoint } from '../../pipeline/kernel/model/metric-point.js';
+import type { MetricPoint } from '../../pipeline/kernel/model/metric-point.js';
 import { createMetricStore } from '../../pipeline/kernel/stores/create-metric-store.js';
 import { startControlWorker, temporalClient } from '../../test/support/migration-rig.js';
 import { dropEnv, type PipelineProcess } from '../../test/support/pipeline.js';
@@ -273,7 +274,7 @@ runMain(USAGE, async (argv) => {
           for (const p of workers.slice(0, w)) rssMax = Math.max(rssMax, rssMb(p.child?.pid));
           const done = await handle.describe().then((d) => d.status.name !== 'RUNNING');
           if (done || Date.now() - lastReport > 2000) {
-            report = await handle.query<VerifyReport>(VERIFY_PROGRESS_QUERY);
+            report = await handle.query(verifyProgressQuery);
             lastReport = Date.now();
             progress(
               `  ${w} worker(s), ${slices} slice(s): ${report.status} ${Math.round(report.progress * 100)} %, ${report.counts.compared} minutes compared`,

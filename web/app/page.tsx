@@ -2,8 +2,9 @@ import Link from 'next/link';
 import { Suspense } from 'react';
 import { OutageBanner } from '../components/outage-banner';
 import { StageStepper } from '../components/stage-stepper';
-import { num, relative, sampledRate, time } from '../components/format';
+import { num, sampledRate, time } from '../components/format';
 import { NextStepLine } from '../components/next-step-line';
+import { TtlGateFact } from '../components/ttl-gate-fact';
 import { PanelSkeleton } from '../components/panel-skeleton';
 import { environments, loadEnvOverview, loadOverview, type EnvOverview } from '../lib/data';
 import { requirePageUser } from '../lib/session';
@@ -90,12 +91,7 @@ function EnvCard({ e }: { e: EnvOverview }) {
             <dd>{time(s.coverageHorizon)}</dd>
           </>
         ) : null}
-        {s?.stage === Stage.ttlWait ? (
-          <>
-            <dt>TTL gate</dt>
-            <dd>{s.ttlGateAt ? `${time(s.ttlGateAt)} (${relative(s.ttlGateAt)})` : '–'}</dd>
-          </>
-        ) : null}
+        <TtlGateFact state={s} />
         <dt>instances</dt>
         <dd>
           <Health e={e} />

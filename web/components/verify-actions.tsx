@@ -1,6 +1,6 @@
 'use client';
 
-import { useActionState, useRef, useState } from 'react';
+import { useActionState, useRef, useState, type ReactNode } from 'react';
 import { IDLE, REPAIR_IDLE, type ActionState, type RepairActionState } from '../lib/action-state';
 import type { Role } from '../lib/roles';
 import { freshRequestId } from './action-panel';
@@ -57,31 +57,28 @@ export function VerifyActions({
   const preview = repairAnswer.preview && repairAnswer.at !== dismissed ? repairAnswer.preview : null;
   return (
     <section className="actions" aria-label="verify and repair">
-      <RequestForm
+      <RangeRequestForm
+        operation="verify"
+        title="Verify both stores"
         submit={submitVerify}
         pending={verifyPending}
         env={env}
-        kind="verify"
         label="Start verify"
         buttonTestId="start-verify"
-        reasonPlaceholder="why verify (goes into the audit log)"
       >
-        <strong className="form-title">Verify both stores</strong>
-        <RangeFields kind="verify" />
         <span className="muted">(both empty: the coverage horizon to the newest settled minute)</span>
-      </RequestForm>
+      </RangeRequestForm>
       <ActionResult state={verifyAnswer} testId="verify-result" />
-      <RequestForm
+      <RangeRequestForm
+        operation="repair"
+        kind="preview_repair"
+        title="Repair the new store"
         submit={submitRepair}
         pending={repairPending}
         env={env}
-        kind="preview_repair"
         label="Preview repair"
         buttonTestId="preview-repair"
-        reasonPlaceholder="why repair (goes into the audit log)"
       >
-        <strong className="form-title">Repair the new store</strong>
-        <RangeFields kind="repair" required />
         <label className="inline">
           <input type="checkbox" name="deleteExtras" /> delete extra items found by
         </label>
@@ -89,7 +86,7 @@ export function VerifyActions({
         <label className="inline">
           <input type="checkbox" name="allowPartial" /> allow partial (repair what the topic still covers)
         </label>
-      </RequestForm>
+      </RangeRequestForm>
       {preview ? (
         <div className="card preview" data-testid="repair-preview">
           <h3>Repair plan (nothing has changed yet)</h3>
@@ -123,6 +120,36 @@ export function VerifyActions({
       ) : null}
       <ActionResult state={repairAnswer} testId="repair-result" />
     </section>
+  );
+}
+
+/**
+ * A verify or repair request over a range of minutes: its title, the range inputs, what the form
+ * adds, and a reason that goes into the audit log. `kind` defaults to the operation.
+ */
+function RangeRequestForm({
+  operation,
+  kind = operation,
+  title,
+  children,
+  ...form
+}: {
+  operation: 'verify' | 'repair';
+  kind?: string;
+  title: string;
+  children?: ReactNode;
+  submit: (data: FormData) => void;
+  pending: boolean;
+  env: string;
+  label: string;
+  buttonTestId: string;
+}) {
+  return (
+    <RequestForm {...form} kind={kind} reasonPlaceholder={`why ${operation} (goes into the audit log)`}>
+      <strong className="form-title">{title}</strong>
+      <RangeFields kind={operation} required={operation === 'repair'} />
+      {children}
+    </RequestForm>
   );
 }
 

@@ -7,21 +7,32 @@ import { z } from 'zod';
 import {
   COHORT_NAME_PATTERN,
   humanizeTimes,
+  MINUTE_MS,
   refusalWords,
   STAGES,
-  UPDATE_NAMES,
   verifyWorkflowId,
   type RequestKind,
   type MinuteRange,
   type RepairInput,
+  type UpdateResult,
   type VerifyInput,
 } from '../../contract';
+import {
+  advanceUpdate,
+  approveDecommissionUpdate,
+  pauseUpdate,
+  resumeUpdate,
+  rollbackUpdate,
+  setRampUpdate,
+  startUpdate,
+} from '../../contract/migration-messages';
 import { parseUtcInput, UTC_INPUT_EXAMPLE } from './utc-input';
 import type { ActionState, RepairActionState, RepairFields } from './action-state';
 import { testNotification } from '../../notify/events';
 import { consoleSettings } from './console-settings';
-import { consoleNotifier } from './notifications';
-import { AccessDeniedError, getSession, requireRole } from './session';
+import { consoleNotifier } from './console-notifier';
+import { inputIssues } from './input-issues';
+import { getSession, withRole } from './session';
 import { createMigration, RequestRejectedError, sendMigrationUpdate } from './temporal';
 import { planRepairRun, startRepairRun, startVerifyRun } from './verify-runs';
 import { authenticate } from './users';
@@ -30,9 +41,10 @@ import { guardSettings } from './request-guard';
 import { signInLimits } from './sign-in-throttle';
 
 // Every write of the console. Each action checks the session and the role on the server first
-// (a forged request from a viewer's browser is refused here, whatever the page showed), then
-// validates its input with zod, then calls the workflow by its update name. The signed-in user
-// is the identity in every update, and so in every audit entry.
+// (withRole: a forged request from a viewer's browser is refused here, whatever the page showed),
+// then validates its input with zod, then sends the workflow the update of its kind, typed
+// (contract/migration-messages.ts). The signed-in user is the identity in every update, and so
+// in every audit entry.
 
 const envSchema = z.string().refine((e) => consoleSettings().cfg.environments.includes(e), { message: 'unknown environment' });
 const reasonSchema = z.string().trim().min(3, 'a reason of at least 3 characters is required').max(500, 'the reason is longer than 500 characters');
@@ -80,6 +92,32 @@ function formObject(form: FormData): Record<string, unknown> {
   };
 }
 
+/** A request as the forms send it, checked. */
+type MigrationRequest = z.infer<typeof requestSchema>;
+
+/** Sends a checked request as `identity`: each kind its own update, with the input that update takes. */
+function sendRequest(p: MigrationRequest, identity: string): Promise<UpdateResult> {
+  const actor = { identity, reason: p.reason, requestId: p.requestId };
+  // An absent cohort is no cohort (the whole environment), not a field holding nothing.
+  const inCohort = (cohort: string | undefined) => (cohort !== undefined ? { cohort } : {});
+  switch (p.kind) {
+    case 'start':
+      return sendMigrationUpdate(p.env, startUpdate, { ...actor, overridePromotionOrder: p.overridePromotionOrder });
+    case 'advance':
+      return sendMigrationUpdate(p.env, advanceUpdate, { ...actor, from: p.from, overridePromotionOrder: p.overridePromotionOrder, ...inCohort(p.cohort) });
+    case 'rollback':
+      return sendMigrationUpdate(p.env, rollbackUpdate, { ...actor, ...inCohort(p.cohort) });
+    case 'pause':
+      return sendMigrationUpdate(p.env, pauseUpdate, { ...actor, ...inCohort(p.cohort) });
+    case 'resume':
+      return sendMigrationUpdate(p.env, resumeUpdate, { ...actor, ...inCohort(p.cohort) });
+    case 'set_ramp':
+      return sendMigrationUpdate(p.env, setRampUpdate, { ...actor, percent: p.percent, ...inCohort(p.cohort) });
+    case 'approve_decommission':
+      return sendMigrationUpdate(p.env, approveDecommissionUpdate, actor);
+  }
+}
+
 /**
  * Sends one operator request to the env's workflow: create (start the workflow in planned when
  * none runs), start, advance, rollback, pause, resume, set_ramp, approve_decommission.
@@ -87,39 +125,37 @@ function formObject(form: FormData): Record<string, unknown> {
 export async function migrationAction(_prev: ActionState, form: FormData): Promise<ActionState> {
   const raw = formObject(form);
   const kind = typeof raw.kind === 'string' ? raw.kind.slice(0, 40) : '';
-  try {
-    const user = await requireRole(kind === 'approve_decommission' ? 'approver' : 'operator');
-    if (kind === 'create') {
-      const env = envSchema.safeParse(raw.env);
-      if (!env.success) return answer('error', 'not sent: unknown environment', kind);
-      const created = await createMigration(env.data);
+  return await withRole(
+    kind === 'approve_decommission' ? 'approver' : 'operator',
+    async (user) => {
+      if (kind === 'create') {
+        const env = envSchema.safeParse(raw.env);
+        if (!env.success) return answer('error', 'not sent: unknown environment', kind);
+        const created = await createMigration(env.data);
+        revalidatePath('/', 'layout');
+        return created
+          ? answer('ok', `created the ${env.data} migration workflow (planned) for ${user.username}`, kind)
+          : answer('rejected', `rejected: a ${env.data} migration workflow is already running`, kind);
+      }
+      const parsed = requestSchema.safeParse(raw);
+      if (!parsed.success) return answer('error', `not sent: ${inputIssues(parsed.error, 'request')}`, kind);
+      const result = await sendRequest(parsed.data, user.username);
       revalidatePath('/', 'layout');
-      return created
-        ? answer('ok', `created the ${env.data} migration workflow (planned) for ${user.username}`, kind)
-        : answer('rejected', `rejected: a ${env.data} migration workflow is already running`, kind);
-    }
-    const parsed = requestSchema.safeParse(raw);
-    if (!parsed.success)
-      return answer('error', `not sent: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ')}`, kind);
-    const { kind: k, env, ...rest } = parsed.data;
-    // An absent cohort is no cohort (the whole environment), not a field holding nothing.
-    const { cohort, ...fields } = rest as typeof rest & { cohort?: string };
-    const input = { ...fields, identity: user.username, ...(cohort !== undefined ? { cohort } : {}) };
-    const result = await sendMigrationUpdate(env, UPDATE_NAMES[k], input);
-    revalidatePath('/', 'layout');
-    return answer(
-      'ok',
-      `${humanizeTimes(result.message)} (now ${result.stage}${result.ramp ? ` at ${result.ramp}%` : ''}${result.cohort ? `, cohort ${result.cohort}` : ''}, control state v${result.controlVersion})`,
-      kind,
-    );
-  } catch (err) {
-    if (err instanceof AccessDeniedError) return answer('error', `refused: ${err.message}`, kind);
-    if (err instanceof RequestRejectedError) return answer('rejected', `rejected: ${humanizeTimes(refusalWords(err.message, 'console'))}`, kind);
-    return answer('error', `could not reach the migration workflow: ${(err as Error).message}`, kind);
-  }
+      return answer(
+        'ok',
+        `${humanizeTimes(result.message)} (now ${result.stage}${result.ramp ? ` at ${result.ramp}%` : ''}${result.cohort ? `, cohort ${result.cohort}` : ''}, control state v${result.controlVersion})`,
+        kind,
+      );
+    },
+    {
+      refused: (message) => answer('error', message, kind),
+      failed: (err) =>
+        err instanceof RequestRejectedError
+          ? answer('rejected', `rejected: ${humanizeTimes(refusalWords(err.message, 'console'))}`, kind)
+          : answer('error', `could not reach the migration workflow: ${err.message}`, kind),
+    },
+  );
 }
-
-const MINUTE_MS = 60_000;
 
 /** A typed time, read as UTC (the console shows every time in UTC), floored to its minute. */
 const minuteSchema = z
@@ -155,8 +191,6 @@ const repairSchema = z
     path: ['verifyWorkflowId'],
   });
 
-const issues = (e: z.ZodError): string => e.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ');
-
 /** A range without a possible `from` or `to`, as the CLI reads it: from the start of time, to now. */
 function verifyRange(from: number | undefined, to: number | undefined): MinuteRange | undefined {
   if (from === undefined && to === undefined) return undefined;
@@ -169,26 +203,29 @@ const minuteText = (ms: number): string => new Date(ms).toISOString().slice(0, 1
 /** Starts a verify run of the env: a full diff of its two stores over the range (empty: the default range). */
 export async function verifyAction(_prev: ActionState, form: FormData): Promise<ActionState> {
   const kind = 'verify';
-  try {
-    const user = await requireRole('operator');
-    const parsed = verifySchema.safeParse({
-      env: form.get('env'),
-      reason: form.get('reason') ?? '',
-      requestId: form.get('requestId'),
-      from: form.get('from') ?? undefined,
-      to: form.get('to') ?? undefined,
-    });
-    if (!parsed.success) return answer('error', `not sent: ${issues(parsed.error)}`, kind);
-    const { env, reason, requestId, from, to } = parsed.data;
-    const range = verifyRange(from, to);
-    const input: VerifyInput = { env, identity: user.username, reason, requestId, ...(range ? { range } : {}) };
-    const run = await startVerifyRun(input);
-    revalidatePath('/', 'layout');
-    return answer('ok', `${run.alreadyStarted ? 'already started' : 'started'} ${run.workflowId} for ${user.username}`, kind);
-  } catch (err) {
-    if (err instanceof AccessDeniedError) return answer('error', `refused: ${err.message}`, kind);
-    return answer('error', `could not start the verify run: ${(err as Error).message}`, kind);
-  }
+  return await withRole(
+    'operator',
+    async (user) => {
+      const parsed = verifySchema.safeParse({
+        env: form.get('env'),
+        reason: form.get('reason') ?? '',
+        requestId: form.get('requestId'),
+        from: form.get('from') ?? undefined,
+        to: form.get('to') ?? undefined,
+      });
+      if (!parsed.success) return answer('error', `not sent: ${inputIssues(parsed.error, 'request')}`, kind);
+      const { env, reason, requestId, from, to } = parsed.data;
+      const range = verifyRange(from, to);
+      const input: VerifyInput = { env, identity: user.username, reason, requestId, ...(range ? { range } : {}) };
+      const run = await startVerifyRun(input);
+      revalidatePath('/', 'layout');
+      return answer('ok', `${run.alreadyStarted ? 'already started' : 'started'} ${run.workflowId} for ${user.username}`, kind);
+    },
+    {
+      refused: (message) => answer('error', message, kind),
+      failed: (err) => answer('error', `could not start the verify run: ${err.message}`, kind),
+    },
+  );
 }
 
 /**
@@ -203,72 +240,80 @@ export async function repairAction(_prev: RepairActionState, form: FormData): Pr
     ...answer(status, message, kind),
     preview,
   });
-  try {
-    const user = await requireRole('operator');
-    const parsed = repairSchema.safeParse({
-      kind,
-      env: form.get('env'),
-      reason: form.get('reason') ?? '',
-      requestId: form.get('requestId'),
-      from: form.get('from') ?? '',
-      to: form.get('to') ?? '',
-      deleteExtras: form.get('deleteExtras') === 'on',
-      verifyWorkflowId: form.get('verifyWorkflowId') ?? undefined,
-      allowPartial: form.get('allowPartial') === 'on',
-    });
-    if (!parsed.success) return reply('error', `not sent: ${issues(parsed.error)}`);
-    const p = parsed.data;
-    const input: RepairInput = {
-      env: p.env,
-      identity: user.username,
-      reason: p.reason,
-      requestId: p.requestId,
-      range: { fromMinute: p.from, toMinute: p.to },
-      ...(p.deleteExtras ? { deleteExtras: true, verifyWorkflowId: p.verifyWorkflowId } : {}),
-      ...(p.allowPartial ? { allowPartial: true } : {}),
-    };
-    if (p.kind === 'preview_repair') {
-      const report = await planRepairRun(input);
-      const fields: RepairFields = {
-        from: minuteText(p.from),
-        to: minuteText(p.to),
+  return await withRole(
+    'operator',
+    async (user) => {
+      const parsed = repairSchema.safeParse({
+        kind,
+        env: form.get('env'),
+        reason: form.get('reason') ?? '',
+        requestId: form.get('requestId'),
+        from: form.get('from') ?? '',
+        to: form.get('to') ?? '',
+        deleteExtras: form.get('deleteExtras') === 'on',
+        verifyWorkflowId: form.get('verifyWorkflowId') ?? undefined,
+        allowPartial: form.get('allowPartial') === 'on',
+      });
+      if (!parsed.success) return reply('error', `not sent: ${inputIssues(parsed.error, 'request')}`);
+      const p = parsed.data;
+      const input: RepairInput = {
+        env: p.env,
+        identity: user.username,
         reason: p.reason,
-        deleteExtras: p.deleteExtras,
-        verifyWorkflowId: p.deleteExtras ? (p.verifyWorkflowId ?? '') : '',
-        allowPartial: p.allowPartial,
+        requestId: p.requestId,
+        range: { fromMinute: p.from, toMinute: p.to },
+        ...(p.deleteExtras ? { deleteExtras: true, verifyWorkflowId: p.verifyWorkflowId } : {}),
+        ...(p.allowPartial ? { allowPartial: true } : {}),
       };
-      return reply('ok', `planned: nothing changed yet; check the plan and confirm to carry it out`, { report, fields });
-    }
-    const run = await startRepairRun(input);
-    revalidatePath('/', 'layout');
-    return reply('ok', `${run.alreadyStarted ? 'already started' : 'started'} ${run.workflowId} for ${user.username}`);
-  } catch (err) {
-    if (err instanceof AccessDeniedError) return reply('error', `refused: ${err.message}`);
-    if (err instanceof RequestRejectedError) return reply('rejected', `the repair was refused: ${err.message}`);
-    return reply('error', `could not reach the repair workflow: ${(err as Error).message}`);
-  }
+      if (p.kind === 'preview_repair') {
+        const report = await planRepairRun(input);
+        const fields: RepairFields = {
+          from: minuteText(p.from),
+          to: minuteText(p.to),
+          reason: p.reason,
+          deleteExtras: p.deleteExtras,
+          verifyWorkflowId: p.deleteExtras ? (p.verifyWorkflowId ?? '') : '',
+          allowPartial: p.allowPartial,
+        };
+        return reply('ok', `planned: nothing changed yet; check the plan and confirm to carry it out`, { report, fields });
+      }
+      const run = await startRepairRun(input);
+      revalidatePath('/', 'layout');
+      return reply('ok', `${run.alreadyStarted ? 'already started' : 'started'} ${run.workflowId} for ${user.username}`);
+    },
+    {
+      refused: (message) => reply('error', message),
+      failed: (err) =>
+        err instanceof RequestRejectedError
+          ? reply('rejected', `the repair was refused: ${err.message}`)
+          : reply('error', `could not reach the repair workflow: ${err.message}`),
+    },
+  );
 }
 
 /** Sends a test notification for an env to the routes that take it (operator role). */
 export async function testNotificationAction(_prev: ActionState, form: FormData): Promise<ActionState> {
   const kind = 'test_notification';
-  try {
-    const user = await requireRole('operator');
-    const env = envSchema.safeParse(form.get('env'));
-    if (!env.success) return answer('error', 'not sent: unknown environment', kind);
-    const n = consoleNotifier();
-    if ('error' in n) return answer('error', `not sent: ${n.error}`, kind);
-    const reports = await n.notifier.send(testNotification(env.data, user.username, Date.now(), n.settings.consoleUrl));
-    revalidatePath('/notifications');
-    if (reports.length === 0)
-      return answer('rejected', `no route takes ${env.data}'s notifications: set SWITCHYARD_NOTIFY_URL or SWITCHYARD_NOTIFY_ROUTES`, kind);
-    const failed = reports.filter((r) => !r.ok);
-    const text = reports.map((r) => `${r.route} (${r.format}): ${r.ok ? 'delivered' : `failed after ${r.attempts} attempts, ${r.error}`}`).join('; ');
-    return answer(failed.length ? 'error' : 'ok', text, kind);
-  } catch (err) {
-    if (err instanceof AccessDeniedError) return answer('error', `refused: ${err.message}`, kind);
-    return answer('error', `could not send: ${(err as Error).message}`, kind);
-  }
+  return await withRole(
+    'operator',
+    async (user) => {
+      const env = envSchema.safeParse(form.get('env'));
+      if (!env.success) return answer('error', 'not sent: unknown environment', kind);
+      const n = consoleNotifier();
+      if ('error' in n) return answer('error', `not sent: ${n.error}`, kind);
+      const reports = await n.notifier.send(testNotification(env.data, user.username, Date.now(), n.settings.consoleUrl));
+      revalidatePath('/notifications');
+      if (reports.length === 0)
+        return answer('rejected', `no route takes ${env.data}'s notifications: set SWITCHYARD_NOTIFY_URL or SWITCHYARD_NOTIFY_ROUTES`, kind);
+      const failed = reports.filter((r) => !r.ok);
+      const text = reports.map((r) => `${r.route} (${r.format}): ${r.ok ? 'delivered' : `failed after ${r.attempts} attempts, ${r.error}`}`).join('; ');
+      return answer(failed.length ? 'error' : 'ok', text, kind);
+    },
+    {
+      refused: (message) => answer('error', message, kind),
+      failed: (err) => answer('error', `could not send: ${err.message}`, kind),
+    },
+  );
 }
 
 const loginSchema = z.object({ username: z.string().trim().min(1, 'enter a username').max(64), password: z.string().min(1, 'enter a password').max(256) });

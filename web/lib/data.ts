@@ -5,9 +5,9 @@ import type { ChainReport } from '../../audit/audit-chain';
 import { readAudit, verifyAuditChain, type AuditQuery } from '../../audit/audit-log';
 import { createDynamoClient } from '../../config/clients';
 import { loadIntegrityKeys } from '../../config/integrity-keys';
-import { MINUTE_MS } from '../../pipeline/kernel/model/metric-point';
-import { LATENCY_MAX_US, scienceStatsKey } from '../../pipeline/kernel/science/control-tables';
+import { scienceStatsKey } from '../../pipeline/kernel/science/control-tables';
 import {
+  finiteP99,
   p99,
   readMismatchSamples,
   readScienceSummary,
@@ -28,6 +28,7 @@ import {
   type ControlCohort,
   type MigrationStateView,
   type NextStep,
+  MINUTE_MS,
 } from '../../contract';
 import { consoleSettings } from './console-settings';
 import { fleet, type PipelineFigures } from './fleet';
@@ -75,10 +76,9 @@ export interface MinutePoint {
   p99NewMs: number | null;
 }
 
+/** A minute's p99 for the chart: the open-ended last bucket is drawn at its lower bound. */
 function p99FromHistogram(hist: number[]): number | null {
-  const v = p99(hist);
-  // The last bucket is open-ended: chart it at its lower bound.
-  return v === Infinity ? LATENCY_MAX_US / 1000 : v;
+  return finiteP99(p99(hist), (fromMs) => fromMs);
 }
 
 function toMinutePoints(rows: ScienceStatsRow[], from: number, to: number): MinutePoint[] {

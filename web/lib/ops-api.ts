@@ -2,24 +2,36 @@ import 'server-only';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { NextResponse, type NextRequest } from 'next/server';
 import { z } from 'zod';
+import type { UpdateDefinition } from '@temporalio/common';
 import {
   COHORT_NAME_PATTERN,
-  REPAIR_PROGRESS_QUERY,
   REPAIR_WORKFLOW_TYPE,
   repairWorkflowId,
   STAGES,
-  UPDATE_NAMES,
-  VERIFY_PROGRESS_QUERY,
   VERIFY_WORKFLOW_TYPE,
   verifyWorkflowId,
+  type Actor,
   type RepairInput,
+  type UpdateResult,
   type VerifyInput,
 } from '../../contract';
+import {
+  advanceUpdate,
+  approveDecommissionUpdate,
+  pauseUpdate,
+  resumeUpdate,
+  rollbackUpdate,
+  setFaultUpdate,
+  setRampUpdate,
+  startUpdate,
+} from '../../contract/migration-messages';
+import { repairProgressQuery, verifyProgressQuery } from '../../contract/verify-messages';
 import { policyFor } from '../../config/migration-policy';
 import { createLogger } from '../../kit/logger';
 import { listRuns } from '../../kit/workflow-runs';
 import { checkToken } from './auth-store';
 import { consoleSettings } from './console-settings';
+import { inputIssues } from './input-issues';
 import { roleAtLeast, ROLES, type Role } from './roles';
 import { AccessDeniedError, type SignedInUser } from './session';
 import { createMigration, lookupMigration, RequestRejectedError, sendMigrationUpdate, temporalClient } from './temporal';
@@ -125,6 +137,9 @@ const commandSchemas = {
 /** A command of the operator API. */
 export type OpsCommand = keyof typeof commandSchemas;
 
+/** A command with its body, parsed by that command's schema (so a switch on `cmd` narrows `body`). */
+type ParsedCommand = { [C in OpsCommand]: { cmd: C; body: z.output<(typeof commandSchemas)[C]> } }[OpsCommand];
+
 /** The role each command needs: approving a decommission is an approver's; everything else an operator's. */
 const NEEDED: Record<OpsCommand, Role> = {
   start: 'operator',
@@ -150,31 +165,37 @@ export async function runCommand(request: NextRequest, env: string, command: str
     const body = await jsonBody(request);
     if (body instanceof NextResponse) return body;
     const parsed = commandSchemas[cmd].safeParse(body);
-    if (!parsed.success) return fail(400, `bad request: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`);
-    const actor = { identity: user.username, reason: parsed.data.reason, requestId: parsed.data.requestId };
-    const p = parsed.data as Record<string, unknown>;
-    switch (cmd) {
+    if (!parsed.success) return fail(400, `bad request: ${inputIssues(parsed.error, 'body')}`);
+    // The body was parsed by commandSchemas[cmd]: the pair is one of ParsedCommand's.
+    const c = { cmd, body: parsed.data } as ParsedCommand;
+    const actor: Actor = { identity: user.username, reason: c.body.reason, requestId: c.body.requestId };
+    const inCohort = (cohort: string | undefined) => (cohort !== undefined ? { cohort } : {});
+    const send = async <A extends Actor>(update: UpdateDefinition<UpdateResult, [A]>, input: NoInfer<A>): Promise<NextResponse> =>
+      NextResponse.json({ actor: user.username, result: await sendMigrationUpdate(env, update, input) });
+    switch (c.cmd) {
       case 'verify': {
+        const p = c.body;
         const input: VerifyInput = {
           ...actor,
           env,
-          ...(p.range ? { range: p.range as VerifyInput['range'] } : {}),
-          ...(p.slices ? { slices: p.slices as number } : {}),
-          ...(p.pointsPerSecond ? { pointsPerSecond: p.pointsPerSecond as number } : {}),
+          ...(p.range ? { range: p.range } : {}),
+          ...(p.slices ? { slices: p.slices } : {}),
+          ...(p.pointsPerSecond ? { pointsPerSecond: p.pointsPerSecond } : {}),
         };
         return NextResponse.json({ actor: user.username, ...(await startVerifyRun(input)) });
       }
       case 'repair': {
+        const p = c.body;
         if (p.deleteExtras && !p.verifyWorkflowId) return fail(400, 'bad request: deleting extra items needs the verify run that found them');
         if (typeof p.verifyWorkflowId === 'string' && !p.verifyWorkflowId.startsWith(verifyWorkflowId(env, '')))
           return fail(400, `bad request: ${p.verifyWorkflowId} is not a verify run of ${env}`);
         const input: RepairInput = {
           ...actor,
           env,
-          range: p.range as RepairInput['range'],
-          ...(p.deleteExtras ? { deleteExtras: true, verifyWorkflowId: p.verifyWorkflowId as string } : {}),
+          range: p.range,
+          ...(p.deleteExtras ? { deleteExtras: true, verifyWorkflowId: p.verifyWorkflowId } : {}),
           ...(p.allowPartial ? { allowPartial: true } : {}),
-          ...(p.pointsPerSecond ? { pointsPerSecond: p.pointsPerSecond as number } : {}),
+          ...(p.pointsPerSecond ? { pointsPerSecond: p.pointsPerSecond } : {}),
         };
         if (!p.confirm) return NextResponse.json({ actor: user.username, plan: await planRepairRun(input) });
         return NextResponse.json({ actor: user.username, ...(await startRepairRun(input)) });
@@ -182,24 +203,24 @@ export async function runCommand(request: NextRequest, env: string, command: str
       case 'start': {
         // Creating the workflow is part of starting it here, as with the console's create button.
         const { cfg } = consoleSettings();
-        await createMigration(env, p.demo ? policyFor(env, cfg.environments, 'demo') : undefined);
-        break;
+        await createMigration(env, c.body.demo ? policyFor(env, cfg.environments, 'demo') : undefined);
+        return await send(startUpdate, { ...actor, overridePromotionOrder: c.body.overridePromotionOrder });
       }
+      case 'advance':
+        return await send(advanceUpdate, { ...actor, from: c.body.from, overridePromotionOrder: c.body.overridePromotionOrder, ...inCohort(c.body.cohort) });
+      case 'rollback':
+        return await send(rollbackUpdate, { ...actor, ...inCohort(c.body.cohort) });
+      case 'pause':
+        return await send(pauseUpdate, { ...actor, ...inCohort(c.body.cohort) });
+      case 'resume':
+        return await send(resumeUpdate, { ...actor, ...inCohort(c.body.cohort) });
+      case 'ramp':
+        return await send(setRampUpdate, { ...actor, percent: c.body.percent, ...inCohort(c.body.cohort) });
+      case 'approve':
+        return await send(approveDecommissionUpdate, actor);
+      case 'fault':
+        return await send(setFaultUpdate, { ...actor, newWriterCorruptionRate: c.body.rate, ...inCohort(c.body.cohort) });
     }
-    const inCohort = typeof p.cohort === 'string' ? { cohort: p.cohort } : {};
-    const updates: Record<Exclude<OpsCommand, 'verify' | 'repair'>, [string, Record<string, unknown>]> = {
-      start: [UPDATE_NAMES.start, { overridePromotionOrder: p.overridePromotionOrder }],
-      advance: [UPDATE_NAMES.advance, { from: p.from, overridePromotionOrder: p.overridePromotionOrder, ...inCohort }],
-      rollback: [UPDATE_NAMES.rollback, inCohort],
-      pause: [UPDATE_NAMES.pause, inCohort],
-      resume: [UPDATE_NAMES.resume, inCohort],
-      ramp: [UPDATE_NAMES.set_ramp, { percent: p.percent, ...inCohort }],
-      approve: [UPDATE_NAMES.approve_decommission, {}],
-      fault: [UPDATE_NAMES.set_fault, { newWriterCorruptionRate: p.rate, ...inCohort }],
-    };
-    const [name, extra] = updates[cmd];
-    const result = await sendMigrationUpdate(env, name, { ...actor, ...extra });
-    return NextResponse.json({ actor: user.username, result });
   });
 }
 
@@ -232,7 +253,10 @@ export async function runs(request: NextRequest): Promise<NextResponse> {
       if (!ok) return fail(404, `no ${kind} run '${id.slice(0, 100)}'`);
       const handle = client.workflow.getHandle(id);
       try {
-        const [report, described] = await Promise.all([handle.query(kind === 'verify' ? VERIFY_PROGRESS_QUERY : REPAIR_PROGRESS_QUERY), handle.describe()]);
+        const [report, described] = await Promise.all([
+          kind === 'verify' ? handle.query(verifyProgressQuery) : handle.query(repairProgressQuery),
+          handle.describe(),
+        ]);
         return NextResponse.json({ id, status: described.status.name, report });
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) return fail(404, `no ${kind} run '${id}'`);

@@ -84,3 +84,26 @@ export async function requirePageUser(): Promise<SignedInUser> {
   if (!user) redirect('/login');
   return user;
 }
+
+/** What a server action answers when it does not get to do its work, or its work fails. */
+export interface ActionAnswers<S> {
+  /** No live session, or a role too low: the message is `refused: <why>`. */
+  refused: (message: string) => S;
+  /** Anything else the work threw (a service unreachable, a request the workflow refused). */
+  failed: (err: Error) => S;
+}
+
+/**
+ * Runs a server action's work as the signed-in user when they have at least `role`. The session
+ * and the role are checked on the server first, so a forged request from a viewer's browser is
+ * refused here whatever the page showed; the action's own answers say what a refusal or a
+ * failure reads like.
+ */
+export async function withRole<S>(role: Role, work: (user: SignedInUser) => Promise<S>, answers: ActionAnswers<S>): Promise<S> {
+  try {
+    return await work(await requireRole(role));
+  } catch (err) {
+    if (err instanceof AccessDeniedError) return answers.refused(`refused: ${err.message}`);
+    return answers.failed(err as Error);
+  }
+}

@@ -1,15 +1,18 @@
 import 'server-only';
 import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
 import { connectTemporal } from '../../config/clients';
 import { policyFor } from '../../config/migration-policy';
-import type { MigrationPolicy, MigrationStateView } from '../../contract';
-import { MIGRATION_WORKFLOW_TYPE, migrationWorkflowId, STATE_QUERY_NAME, type UpdateResult } from '../../contract';
+import type { Actor, MigrationPolicy, MigrationStateView } from '../../contract';
+import { MIGRATION_WORKFLOW_TYPE, migrationWorkflowId, type UpdateResult } from '../../contract';
+import { stateQuery } from '../../contract/migration-messages';
 import { consoleSettings } from './console-settings';
 import { withTimeout } from '../../kit/async';
 
-// Workflows are addressed by their registered string names (MIGRATION_WORKFLOW_TYPE, STATE_QUERY_NAME,
-// UPDATE_NAMES, ...), never by importing workflow functions: Next.js minifies server code, and
-// only types come from workflows/.
+// Workflows are started by their registered type name (MIGRATION_WORKFLOW_TYPE), never by importing
+// workflow functions: Next.js minifies server code. Their updates and queries are sent with the
+// typed definitions of contract/migration-messages.ts (plain { type, name } objects), so the
+// arguments and the result are checked by the build.
 
 /** What the console knows about one environment's migration workflow. */
 export type MigrationLookup =
@@ -38,7 +41,7 @@ export async function lookupMigration(env: string): Promise<MigrationLookup> {
     const client = await withTimeout(temporalClient(), 4000, 'Temporal');
     const handle = client.workflow.getHandle(migrationWorkflowId(env));
     try {
-      const state = await withTimeout(handle.query<MigrationStateView>(STATE_QUERY_NAME), 5000, 'the migration workflow');
+      const state = await withTimeout(handle.query(stateQuery), 5000, 'the migration workflow');
       return { kind: 'running', state, runId: undefined };
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return { kind: 'none' };
@@ -57,13 +60,14 @@ export class RequestRejectedError extends Error {
   override readonly name = 'RequestRejectedError';
 }
 
-/** Sends an update by name; the Temporal update id is the request id, so a retried click takes effect once. */
-export async function sendMigrationUpdate(env: string, updateName: string, input: { requestId: string } & Record<string, unknown>): Promise<UpdateResult> {
+/**
+ * Sends one of the migration workflow's updates (contract/migration-messages.ts) with its input;
+ * the Temporal update id is the request id, so a retried click takes effect once.
+ */
+export async function sendMigrationUpdate<A extends Actor>(env: string, update: UpdateDefinition<UpdateResult, [A]>, input: NoInfer<A>): Promise<UpdateResult> {
   const client = await temporalClient();
   try {
-    return await client.workflow
-      .getHandle(migrationWorkflowId(env))
-      .executeUpdate<UpdateResult, [unknown]>(updateName, { args: [input], updateId: input.requestId });
+    return await client.workflow.getHandle(migrationWorkflowId(env)).executeUpdate(update, { args: [input], updateId: input.requestId });
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) {
       const cause = err.cause as { message?: string } | undefined;

@@ -1,10 +1,9 @@
 import 'server-only';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client } from '@temporalio/client';
+import type { QueryDefinition } from '@temporalio/common';
 import {
-  REPAIR_PROGRESS_QUERY,
   REPAIR_WORKFLOW_TYPE,
   repairWorkflowId,
-  VERIFY_PROGRESS_QUERY,
   VERIFY_WORKFLOW_TYPE,
   verifyWorkflowId,
   type RepairInput,
@@ -12,6 +11,7 @@ import {
   type VerifyInput,
   type VerifyReport,
 } from '../../contract';
+import { repairProgressQuery, verifyProgressQuery } from '../../contract/verify-messages';
 import { withTimeout } from '../../kit/async';
 import { innermost, listRuns, type RunSummary } from '../../kit/workflow-runs';
 import { consoleSettings } from './console-settings';
@@ -20,7 +20,8 @@ import { RequestRejectedError, temporalClient } from './temporal';
 
 // Verify and repair runs of an environment, the console's side of workers/verify-commands.ts:
 // each run is a workflow of its own (one id per request), found by listing its type and id
-// prefix (kit/workflow-runs.ts), read through its progress query, started by its registered type name.
+// prefix (kit/workflow-runs.ts), read through its typed progress query (contract/verify-messages.ts),
+// started by its registered type name.
 
 export type { RunSummary };
 
@@ -42,11 +43,11 @@ export interface VerifyRepairView {
 
 const EMPTY = { latest: null, report: null, reportError: null, earlier: [] };
 
-async function runsView<R>(client: Client, runs: RunSummary[], query: string): Promise<RunsView<R>> {
+async function runsView<R>(client: Client, runs: RunSummary[], query: QueryDefinition<R>): Promise<RunsView<R>> {
   const [latest, ...earlier] = runs;
   if (!latest) return { ...EMPTY };
   try {
-    const report = await withTimeout(client.workflow.getHandle(latest.workflowId).query<R>(query), 5000, `the run ${latest.workflowId}`);
+    const report = await withTimeout(client.workflow.getHandle(latest.workflowId).query(query), 5000, `the run ${latest.workflowId}`);
     return { latest, report, reportError: null, earlier };
   } catch (err) {
     // A run refused before it set up its query (an invalid request) has no report: its status says how it ended.
@@ -67,11 +68,11 @@ export async function loadVerifyRepair(env: string): Promise<VerifyRepairView> {
       'Temporal',
     );
     const [verify, repair] = await Promise.all([
-      runsView<VerifyReport>(client, verifies, VERIFY_PROGRESS_QUERY),
-      runsView<RepairReport>(
+      runsView(client, verifies, verifyProgressQuery),
+      runsView(
         client,
         repairs.filter((r) => !r.workflowId.endsWith('-plan')),
-        REPAIR_PROGRESS_QUERY,
+        repairProgressQuery,
       ),
     ]);
     return { verify, repair: { ...repair, earlier: repair.earlier.slice(0, 5) }, outages: [] };

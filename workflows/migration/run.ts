@@ -15,7 +15,7 @@ import {
   setRampUpdate,
   startUpdate,
   stateQuery,
-} from '../migration-messages.js';
+} from '../../contract/migration-messages.js';
 import { migrationActivities } from './activities.js';
 import { nextTickAt, tick } from './evaluation.js';
 import { TransitionLock } from './lock.js';

@@ -18,7 +18,8 @@
  * function of the message sequence, so windows closed after the checkpoint are republished with
  * identical content, which the writers' idempotent upserts absorb.
  */
-import { MINUTE_MS, minuteOf, type MetricPoint } from '../../kernel/model/metric-point.js';
+import { MINUTE_MS } from '../../../contract/index.js';
+import { minuteOf, type MetricPoint } from '../../kernel/model/metric-point.js';
 import type { Observation } from '../../kernel/model/observation.js';
 import { computePoint } from './window-stats.js';
 import type { WindowCheckpoint } from '../../kernel/model/window-checkpoint.js';

@@ -112,37 +112,36 @@ runMain(USAGE, async (argv) => {
       this.set({ state: 'over_cap' }, st.overCap);
     },
   });
+  // Two figures per environment and store, in seconds, absent until proven (ms: null).
+  const perStoreSeconds = (name: string, help: string, ms: (env: string, store: 'old' | 'new') => number | null): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['env', 'store'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const env of progress.watchedEnvs())
+          for (const store of ['old', 'new'] as const) {
+            const v = ms(env, store);
+            if (v !== null) this.set({ env, store }, v / 1000);
+          }
+      },
+    });
+  };
   // How far each store's writer is behind, as this instance proves it (for the environments it
   // reads with a fence or compares in): the age of the newest end-offset sample the writer's
   // commits reached. A writer that keeps up shows about one poll interval (0.5-1 s).
-  new Gauge({
-    name: 'switchyard_query_writer_behind_seconds',
-    help: 'How far behind each store\u2019s writer is proven to be at most, seconds (store: old = Cassandra, new = DynamoDB); absent until proven',
-    labelNames: ['env', 'store'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const env of progress.watchedEnvs())
-        for (const store of ['old', 'new'] as const) {
-          const behind = progress.behindMs(env, store);
-          if (behind !== null) this.set({ env, store }, behind / 1000);
-        }
-    },
-  });
-  new Gauge({
-    name: 'switchyard_query_fresh_edge_seconds',
-    help: 'The newest minute each store is proven to hold completely (epoch seconds); cutover serves the new store up to it and the old store past it',
-    labelNames: ['env', 'store'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const env of progress.watchedEnvs())
-        for (const store of ['old', 'new'] as const) {
-          const edge = progress.freshEdge(env, store);
-          if (edge !== null) this.set({ env, store }, edge / 1000);
-        }
-    },
-  });
+  perStoreSeconds(
+    'switchyard_query_writer_behind_seconds',
+    'How far behind each store\u2019s writer is proven to be at most, seconds (store: old = Cassandra, new = DynamoDB); absent until proven',
+    (env, store) => progress.behindMs(env, store),
+  );
+  perStoreSeconds(
+    'switchyard_query_fresh_edge_seconds',
+    'The newest minute each store is proven to hold completely (epoch seconds); cutover serves the new store up to it and the old store past it',
+    (env, store) => progress.freshEdge(env, store),
+  );
   const server = await startQueryService(
     {
       router,

@@ -3,7 +3,8 @@
  * apps and metrics.
  */
 import { z } from 'zod';
-import { MINUTE_MS, POINT_STATS, type PointStat } from '../../kernel/model/metric-point.js';
+import { MINUTE_MS } from '../../../contract/index.js';
+import { POINT_STATS, type PointStat } from '../../kernel/model/metric-point.js';
 
 /** A validated series request. */
 export interface SeriesRequest {

@@ -11,7 +11,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { Registry } from 'prom-client';
-import { Counter, Histogram } from 'prom-client';
+import { Histogram } from 'prom-client';
+import { countersIn } from '../../kernel/observability/pipeline-metrics.js';
 import type { ControlState } from '../../../control/model.js';
 import type { Logger } from '../../../kit/logger.js';
 import { DEFAULT_QUERY_LIMITS, parseSeriesRequest, type QueryLimits } from './query-params.js';
@@ -78,24 +79,18 @@ function hasToken(req: http.IncomingMessage, token: string): boolean {
 export async function startQueryService(o: QueryServiceOptions, port: number, host = '127.0.0.1'): Promise<QueryServer> {
   const now = o.now ?? Date.now;
   const limits = o.limits ?? DEFAULT_QUERY_LIMITS;
-  const requests = new Counter({
-    name: 'switchyard_query_requests_total',
-    help: 'Read API requests',
-    labelNames: ['env', 'status', 'served_by'],
-    registers: [o.registry],
-  });
-  const served = new Counter({
-    name: 'switchyard_query_served_total',
-    help: 'Served reads per store; part is whole (one store served the query), split (a cutover query reaching before the coverage horizon: the old store served the part before it, the new store the rest) or fresh (the newest minutes of a cutover query, past what the new store\u2019s writer is proven to have written: served by the old store)',
-    labelNames: ['env', 'store', 'part'],
-    registers: [o.registry],
-  });
-  const cohortServed = new Counter({
-    name: 'switchyard_query_cohort_served_total',
-    help: 'Served reads of apps in a cohort (migrations that move apps in cohorts), per cohort and store (a split read counts once per store that served a part of it)',
-    labelNames: ['env', 'cohort', 'store'],
-    registers: [o.registry],
-  });
+  const counter = countersIn(o.registry);
+  const requests = counter('switchyard_query_requests_total', 'Read API requests', ['env', 'status', 'served_by']);
+  const served = counter(
+    'switchyard_query_served_total',
+    'Served reads per store; part is whole (one store served the query), split (a cutover query reaching before the coverage horizon: the old store served the part before it, the new store the rest) or fresh (the newest minutes of a cutover query, past what the new store\u2019s writer is proven to have written: served by the old store)',
+    ['env', 'store', 'part'],
+  );
+  const cohortServed = counter(
+    'switchyard_query_cohort_served_total',
+    'Served reads of apps in a cohort (migrations that move apps in cohorts), per cohort and store (a split read counts once per store that served a part of it)',
+    ['env', 'cohort', 'store'],
+  );
   const latency = new Histogram({
     name: 'switchyard_query_seconds',
     help: 'Read API latency',

@@ -26,9 +26,9 @@
  * proven past it (OneSidedRechecks); without proof it counts as not judged.
  * The served read returns as soon as it is done; the candidate never delays or fails it.
  */
-import { cohortOf } from '../../../contract/index.js';
+import { cohortOf, MINUTE_MS } from '../../../contract/index.js';
 import type { ControlState } from '../../../control/model.js';
-import { MINUTE_MS, type MetricPoint } from '../../kernel/model/metric-point.js';
+import type { MetricPoint } from '../../kernel/model/metric-point.js';
 import type { Logger } from '../../../kit/logger.js';
 import { clipToHorizon, compareSeries } from '../../kernel/science/compare.js';
 import { scienceStatsKey } from '../../kernel/science/control-tables.js';

@@ -17,7 +17,8 @@
  * burst without waiting out the regular interval. Flushes stay bounded (one per delay at most).
  */
 import { PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { MINUTE_MS, minuteOf } from '../../kernel/model/metric-point.js';
+import { MINUTE_MS } from '../../../contract/index.js';
+import { minuteOf } from '../../kernel/model/metric-point.js';
 import type { Logger } from '../../../kit/logger.js';
 import type { Comparison, MismatchKind } from '../../kernel/science/compare.js';
 import {

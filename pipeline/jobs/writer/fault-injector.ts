@@ -9,7 +9,8 @@
  * others are written untouched.
  */
 import { createHash } from 'node:crypto';
-import { MINUTE_MS, pointKey, type MetricPoint } from '../../kernel/model/metric-point.js';
+import { MINUTE_MS } from '../../../contract/index.js';
+import { pointKey, type MetricPoint } from '../../kernel/model/metric-point.js';
 
 /** Ways a point can be corrupted. */
 export type FaultKind = 'rounding' | 'wrong_minute' | 'dropped';

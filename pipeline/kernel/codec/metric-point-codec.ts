@@ -4,7 +4,8 @@
  * at the writers' boundary.
  */
 import { z } from 'zod';
-import { MINUTE_MS, type MetricPoint } from '../model/metric-point.js';
+import { MINUTE_MS } from '../../../contract/index.js';
+import type { MetricPoint } from '../model/metric-point.js';
 
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
 

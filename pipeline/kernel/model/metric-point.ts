@@ -1,9 +1,7 @@
 /**
  * The per-app, per-minute statistics the aggregator publishes and the stores keep.
  */
-
-/** Milliseconds in one minute. */
-export const MINUTE_MS = 60_000;
+import { MINUTE_MS } from '../../../contract/index.js';
 
 /** Statistics a metric point carries, besides its key. */
 export const POINT_STATS = ['count', 'min', 'max', 'sum', 'median', 'p95', 'p99'] as const;

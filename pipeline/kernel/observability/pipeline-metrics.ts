@@ -32,42 +32,28 @@ export interface PipelineMetrics {
   sinkEnabled: Gauge<'env' | 'sink'>;
 }
 
+/** Makes counters in one registry: each counter is its name, its help and its labels. */
+export function countersIn(registry: Registry) {
+  return <L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> => new Counter({ name, help, labelNames, registers: [registry] });
+}
+
 /** Creates a registry with the pipeline metrics and the Node process defaults. */
 export function createPipelineMetrics(component: string): PipelineMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ component });
   collectDefaultMetrics({ register: registry });
   const r = [registry];
+  const counter = countersIn(registry);
   return {
     registry,
-    messagesIn: new Counter({ name: 'switchyard_messages_consumed_total', help: 'Kafka messages consumed', labelNames: ['topic'], registers: r }),
-    observations: new Counter({ name: 'switchyard_observations_total', help: 'Observations aggregated', labelNames: ['env'], registers: r }),
-    deadLettered: new Counter({
-      name: 'switchyard_dead_letters_total',
-      help: 'Records sent to a dead-letter topic',
-      labelNames: ['env', 'kind'],
-      registers: r,
-    }),
-    late: new Counter({ name: 'switchyard_late_observations_total', help: 'Observations later than the allowed lateness', labelNames: ['env'], registers: r }),
-    pointsPublished: new Counter({ name: 'switchyard_points_published_total', help: 'Metric points published', labelNames: ['env'], registers: r }),
-    pointsWritten: new Counter({
-      name: 'switchyard_points_written_total',
-      help: 'Metric points written to a store',
-      labelNames: ['env', 'sink'],
-      registers: r,
-    }),
-    pointsExpired: new Counter({
-      name: 'switchyard_points_expired_on_arrival_total',
-      help: 'Points past retention when they reached the writer',
-      labelNames: ['env', 'sink'],
-      registers: r,
-    }),
-    writeErrors: new Counter({
-      name: 'switchyard_write_errors_total',
-      help: 'Store writes that failed after retries',
-      labelNames: ['env', 'sink'],
-      registers: r,
-    }),
+    messagesIn: counter('switchyard_messages_consumed_total', 'Kafka messages consumed', ['topic']),
+    observations: counter('switchyard_observations_total', 'Observations aggregated', ['env']),
+    deadLettered: counter('switchyard_dead_letters_total', 'Records sent to a dead-letter topic', ['env', 'kind']),
+    late: counter('switchyard_late_observations_total', 'Observations later than the allowed lateness', ['env']),
+    pointsPublished: counter('switchyard_points_published_total', 'Metric points published', ['env']),
+    pointsWritten: counter('switchyard_points_written_total', 'Metric points written to a store', ['env', 'sink']),
+    pointsExpired: counter('switchyard_points_expired_on_arrival_total', 'Points past retention when they reached the writer', ['env', 'sink']),
+    writeErrors: counter('switchyard_write_errors_total', 'Store writes that failed after retries', ['env', 'sink']),
     writeSeconds: new Histogram({
       name: 'switchyard_write_batch_seconds',
       help: 'Store write latency per batch',

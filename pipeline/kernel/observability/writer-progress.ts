@@ -24,7 +24,7 @@
  */
 import type { Admin } from 'kafkajs';
 import { groupPosition } from './consumer-lag.js';
-import { MINUTE_MS } from '../model/metric-point.js';
+import { MINUTE_MS } from '../../../contract/index.js';
 import type { Logger } from '../../../kit/logger.js';
 import { parseCheckpoint } from '../model/window-checkpoint.js';
 

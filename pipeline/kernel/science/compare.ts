@@ -3,8 +3,8 @@
  * cutover need it: only minutes at or after the coverage horizon count (before it the new store
  * is incomplete by design), and each difference is classified.
  */
-import { DIFF_CLASSES } from '../../../contract/index.js';
-import { MINUTE_MS, POINT_STATS, type MetricPoint, type PointStat } from '../model/metric-point.js';
+import { DIFF_CLASSES, MINUTE_MS } from '../../../contract/index.js';
+import { POINT_STATS, type MetricPoint, type PointStat } from '../model/metric-point.js';
 
 /** Kinds of difference between the old (control) and the new (candidate) store. */
 export const MISMATCH_KINDS = DIFF_CLASSES;
@@ -136,6 +136,3 @@ export function clipToHorizon(fromMinute: number, toMinute: number, horizon: num
   const from = Math.max(fromMinute, horizon);
   return from <= toMinute ? { from, to: toMinute } : undefined;
 }
-
-/** Milliseconds in a minute (re-exported for callers building ranges). */
-export { MINUTE_MS };

@@ -3,11 +3,12 @@
  * for the console's charts.
  */
 import { QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { MINUTE_MS } from '../model/metric-point.js';
+import { MINUTE_MS } from '../../../contract/index.js';
 import type { MismatchKind } from './compare.js';
 import {
   LATENCY_BUCKET_COUNT,
   LATENCY_BUCKETS_MS,
+  LATENCY_MAX_US,
   LATENCY_OVERFLOW_BUCKET,
   latencyAttribute,
   latencyBucket,
@@ -117,6 +118,17 @@ export function p99(hist: number[]): number | null {
     }
   }
   return null;
+}
+
+/**
+ * A p99 from p99() made finite for its reader: the open-ended last bucket, where p99() says
+ * Infinity (at or above LATENCY_MAX_US, about 67 s, and no closer), becomes `open(fromMs)`, fromMs
+ * being where that bucket starts. The one place that bucket is decided on: figures sent as JSON
+ * (which has no Infinity) carry a sentinel, a chart draws the bucket's lower bound, a sentence
+ * says "above". null (no reads) and finite values pass through.
+ */
+export function finiteP99<T>(v: number | null, open: (fromMs: number) => T): number | T | null {
+  return v === null || Number.isFinite(v) ? v : open(LATENCY_MAX_US / 1000);
 }
 
 /**

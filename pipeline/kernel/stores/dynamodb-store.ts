@@ -494,14 +494,17 @@ export class DynamoMetricStore implements MetricStore, BulkScanStore {
     return item;
   }
 
+  /** A number attribute of an item (a statistic written as a String of its bits decoded), or a non-retriable error. */
+  private numberOf(item: Record<string, AttributeValue>, name: string): number {
+    const v = item[name];
+    const decoded = v === undefined ? undefined : decodeStat(v);
+    if (decoded === undefined) throw new StoreError(`item in ${this.table} lacks number attribute ${name}`, { retriable: false });
+    return decoded;
+  }
+
   /** A scanned item's point (its series from the key, as the projection leaves app and metric out). */
   private statsOf(series: SeriesId, minute: number, item: Record<string, AttributeValue>): MetricPoint {
-    const n = (name: PointStat): number => {
-      const v = item[name];
-      const decoded = v === undefined ? undefined : decodeStat(v);
-      if (decoded === undefined) throw new StoreError(`item in ${this.table} lacks number attribute ${name}`, { retriable: false });
-      return decoded;
-    };
+    const n = (name: PointStat): number => this.numberOf(item, name);
     return {
       app: series.app,
       metric: series.metric,
@@ -522,24 +525,7 @@ export class DynamoMetricStore implements MetricStore, BulkScanStore {
       if (v === undefined) throw new StoreError(`item in ${this.table} lacks string attribute ${name}`, { retriable: false });
       return v;
     };
-    const n = (name: string): number => {
-      const v = item[name];
-      const decoded = v === undefined ? undefined : decodeStat(v);
-      if (decoded === undefined) throw new StoreError(`item in ${this.table} lacks number attribute ${name}`, { retriable: false });
-      return decoded;
-    };
-    return {
-      app: s('app'),
-      metric: s('metric'),
-      minute: n('minute'),
-      count: n('count'),
-      min: n('min'),
-      max: n('max'),
-      sum: n('sum'),
-      median: n('median'),
-      p95: n('p95'),
-      p99: n('p99'),
-    };
+    return this.statsOf({ app: s('app'), metric: s('metric') }, this.numberOf(item, 'minute'), item);
   }
 
   private async backoff(action: string, attempt: number, cause: unknown): Promise<void> {

@@ -3,7 +3,8 @@
  * aside points already past retention, and collapse duplicate keys. Sharing them keeps the three
  * stores' answers identical for the same input, which science mode's comparisons rely on.
  */
-import { MINUTE_MS, POINT_STATS, pointKey, type MetricPoint } from '../model/metric-point.js';
+import { MINUTE_MS } from '../../../contract/index.js';
+import { POINT_STATS, pointKey, type MetricPoint } from '../model/metric-point.js';
 import type { SeriesQuery, WriteResult } from './metric-store.js';
 
 /** Why a point breaks the MetricPoint contract, or undefined when it is valid. */

@@ -9,14 +9,14 @@ import type cassandra from 'cassandra-driver';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import pino from 'pino';
 import { appendAuditEntry, AUDIT_TABLE, readAudit, verifyAuditChain } from '../../../audit/audit-log.js';
-import { ActivityFailureType } from '../../../contract/index.js';
+import { ActivityFailureType, MINUTE_MS } from '../../../contract/index.js';
 import { createActivities, type Activities } from '../../../activities/migration-activities.js';
 import { createCassandraClient, createDynamoClient, createKafka, connectTemporal } from '../../../config/clients.js';
 import { formatHostPort } from '../../../config/config.js';
 import { CONTROL_TOPIC, ensureControlTopics, HEARTBEAT_TOPIC, initialControlState, type ControlState } from '../../../control/index.js';
 import { publishAndAwait, readLatestControlState } from '../../../control/publisher.js';
 import { createControlStateClient, type ControlStateClient } from '../../../control/subscriber.js';
-import { minuteOf, MINUTE_MS } from '../../../pipeline/kernel/model/metric-point.js';
+import { minuteOf } from '../../../pipeline/kernel/model/metric-point.js';
 import {
   ensureScienceTables,
   latencyBucket,

@@ -24,11 +24,12 @@ import {
   type RepairReport,
   type VerifyInput,
   type VerifyReport,
+  MINUTE_MS,
 } from '../../../contract/index.js';
 import { ensureControlTopics, initialControlState } from '../../../control/index.js';
 import { publishControlState } from '../../../control/publisher.js';
 import { encodeMetricPoint } from '../../../pipeline/kernel/codec/metric-point-codec.js';
-import { MINUTE_MS, type MetricPoint } from '../../../pipeline/kernel/model/metric-point.js';
+import type { MetricPoint } from '../../../pipeline/kernel/model/metric-point.js';
 import { createMetricStore } from '../../../pipeline/kernel/stores/create-metric-store.js';
 import { dynamoTableFor, seriesKey } from '../../../pipeline/kernel/stores/dynamodb-store.js';
 import { envTopics, ensureTopics, writerGroup } from '../../../pipeline/kernel/topics.js';

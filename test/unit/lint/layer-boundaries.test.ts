@@ -156,9 +156,9 @@ describe('layer boundaries lint rule', () => {
       ['web/lib/data.ts', '../../pipeline/kernel/science/science-stats-reader'],
       ['pipeline/jobs/query/read-router.ts', '../../kernel/stores/metric-store.js'],
       ['tools/bench/pipeline-bench.ts', '../../pipeline/jobs/aggregator/aggregator.js'],
-      ['notify/notifier.ts', '../config/notifications.js'],
+      ['notify/notifier.ts', '../config/notifier-settings.js'],
       ['activities/migration-activities.ts', '../notify/events.js'],
-      ['web/lib/notifications.ts', '../../notify/notifier'],
+      ['web/lib/console-notifier.ts', '../../notify/notifier'],
     ];
     for (const [file, spec] of cases) {
       assert.deepEqual(await restricted(file, `import * as m from '${spec}';\nexport const x = m;\n`), [], `${file} importing ${spec}`);

@@ -13,7 +13,7 @@ const restrictionsOnly = new ESLint({
   ruleFilter: ({ ruleId }) => ruleId.includes('no-restricted-'),
   overrideConfig: { languageOptions: { parserOptions: { projectService: false, project: false } } },
 });
-const workflowFile = path.join(REPO_ROOT, 'workflows', 'migration-messages.ts');
+const workflowFile = path.join(REPO_ROOT, 'workflows', 'migration-workflow.ts');
 
 async function lintAsWorkflow(code: string, eslint = restrictionsOnly): Promise<string[]> {
   const [result] = await eslint.lintText(code, { filePath: workflowFile });

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { loadNotifierSettings, redactWebhookUrl } from '../../../config/notifications.js';
+import { loadNotifierSettings, redactWebhookUrl } from '../../../config/notifier-settings.js';
 import { ConfigError } from '../../../config/config.js';
 import { notificationFromAudit, notificationFromGate, testNotification } from '../../../notify/events.js';
 import { createNotifier } from '../../../notify/notifier.js';

@@ -19,7 +19,7 @@ import {
   setFaultUpdate,
   setRampUpdate,
   startUpdate,
-} from '../../../workflows/migration-messages.js';
+} from '../../../contract/migration-messages.js';
 import { historyToJsonText } from './history-json.js';
 import { DAY, MINUTE, MigrationTest, actor, driveTo, healthyScience, healthyWriters, testPolicy } from './migration-harness.js';
 

@@ -17,7 +17,7 @@ import type { ControlPatch, MigrationActivities, PublishControlInput, ScienceFig
 import { MINUTE, healthyScience, healthyWriters } from './test-policy.js';
 import { loadConfig } from '../../../config/config.js';
 import type { MigrationStateView } from '../../../contract/index.js';
-import { advanceUpdate, setRampUpdate, startUpdate, stateQuery } from '../../../workflows/migration-messages.js';
+import { advanceUpdate, setRampUpdate, startUpdate, stateQuery } from '../../../contract/migration-messages.js';
 import { MIGRATION_WORKFLOW_TYPE, migrationWorkflowId } from '../../../contract/index.js';
 import type { Actor, AuditEntry, MigrationInput, MigrationPolicy, Stage, UpdateResult } from '../../../contract/index.js';
 import { TEST_SERVER_ALIASES } from './search-attribute-aliases.js';

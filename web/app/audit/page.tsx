@@ -50,22 +50,17 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
             <option key={a} value={a} />
           ))}
         </datalist>
-        <input
-          name="since"
-          defaultValue={filters.since}
-          placeholder="since (UTC) YYYY-MM-DD HH:MM"
-          title={`a UTC time, e.g. ${UTC_INPUT_EXAMPLE}`}
-          aria-label="since (UTC)"
-          size={28}
-        />
-        <input
-          name="until"
-          defaultValue={filters.until}
-          placeholder="until (UTC) YYYY-MM-DD HH:MM"
-          title={`a UTC time, e.g. ${UTC_INPUT_EXAMPLE}`}
-          aria-label="until (UTC)"
-          size={28}
-        />
+        {(['since', 'until'] as const).map((end) => (
+          <input
+            key={end}
+            name={end}
+            defaultValue={filters[end]}
+            placeholder={`${end} (UTC) YYYY-MM-DD HH:MM`}
+            title={`a UTC time, e.g. ${UTC_INPUT_EXAMPLE}`}
+            aria-label={`${end} (UTC)`}
+            size={28}
+          />
+        ))}
         <button type="submit">Filter</button>
         <span className="muted">
           Export every matching entry, newest first, with its figures, 1000 per file (the answer&apos;s Link header names the next file):{' '}

@@ -5,7 +5,7 @@ import { TestNotification } from '../../components/test-notification';
 import { testNotificationAction } from '../../lib/actions';
 import { environments } from '../../lib/data';
 import { filterNotifications, groupNotifications } from '../../lib/notification-groups';
-import { consoleNotifier, loadReceived, routeViews } from '../../lib/notifications';
+import { consoleNotifier, loadReceived, routeViews } from '../../lib/console-notifier';
 import { requirePageUser } from '../../lib/session';
 import { NOTIFICATION_KINDS } from '../../../contract';
 

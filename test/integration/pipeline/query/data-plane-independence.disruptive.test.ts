@@ -6,7 +6,7 @@ import { initialControlState } from '../../../../control/index.js';
 import { publishAndAwait } from '../../../../control/publisher.js';
 import { sendObservations } from '../../../../tools/generator/observation-sender.js';
 import { generateWorkload, type WorkloadOptions } from '../../../../tools/generator/workload.js';
-import { MINUTE_MS } from '../../../../pipeline/kernel/model/metric-point.js';
+import { MINUTE_MS } from '../../../../contract/index.js';
 import { envTopics } from '../../../../pipeline/kernel/topics.js';
 import { runStackCli, testConfig } from '../../../support/stack.js';
 import {

@@ -7,7 +7,8 @@ import { initialControlState, type ControlState } from '../../../../control/inde
 import { publishAndAwait } from '../../../../control/publisher.js';
 import { sendObservations } from '../../../../tools/generator/observation-sender.js';
 import { generateWorkload, type WorkloadOptions } from '../../../../tools/generator/workload.js';
-import { MINUTE_MS, minuteOf } from '../../../../pipeline/kernel/model/metric-point.js';
+import { MINUTE_MS } from '../../../../contract/index.js';
+import { minuteOf } from '../../../../pipeline/kernel/model/metric-point.js';
 import { faultFor } from '../../../../pipeline/jobs/writer/fault-injector.js';
 import { readMismatchSamples, readScienceSummary } from '../../../../pipeline/kernel/science/science-stats-reader.js';
 import { envTopics } from '../../../../pipeline/kernel/topics.js';

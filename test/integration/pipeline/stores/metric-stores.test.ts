@@ -8,7 +8,8 @@ import { DeleteTableCommand, QueryCommand, type DynamoDBClient } from '@aws-sdk/
 import type cassandra from 'cassandra-driver';
 import { createCassandraClient, createDynamoClient } from '../../../../config/clients.js';
 import { loadConfig } from '../../../../config/config.js';
-import { MINUTE_MS, minuteOf, type MetricPoint } from '../../../../pipeline/kernel/model/metric-point.js';
+import { MINUTE_MS } from '../../../../contract/index.js';
+import { minuteOf, type MetricPoint } from '../../../../pipeline/kernel/model/metric-point.js';
 import { CASSANDRA_TABLE, cassandraKeyspaceFor } from '../../../../pipeline/kernel/stores/cassandra-store.js';
 import { createMetricStore } from '../../../../pipeline/kernel/stores/create-metric-store.js';
 import { DYNAMO_TTL_UNSUPPORTED_WARNING, dynamoTableFor } from '../../../../pipeline/kernel/stores/dynamodb-store.js';

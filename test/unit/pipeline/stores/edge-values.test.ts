@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BatchWriteItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { MINUTE_MS, POINT_STATS, type MetricPoint } from '../../../../pipeline/kernel/model/metric-point.js';
+import { MINUTE_MS } from '../../../../contract/index.js';
+import { POINT_STATS, type MetricPoint } from '../../../../pipeline/kernel/model/metric-point.js';
 import { decodeStat, DynamoMetricStore, encodeStat, fitsDynamoNumber } from '../../../../pipeline/kernel/stores/dynamodb-store.js';
 import { MemoryMetricStore } from '../../../../pipeline/kernel/stores/memory-store.js';
 import { pointProblem } from '../../../../pipeline/kernel/stores/point-rules.js';

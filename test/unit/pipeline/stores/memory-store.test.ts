@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MINUTE_MS, type MetricPoint } from '../../../../pipeline/kernel/model/metric-point.js';
+import { MINUTE_MS } from '../../../../contract/index.js';
+import type { MetricPoint } from '../../../../pipeline/kernel/model/metric-point.js';
 import { MemoryMetricStore } from '../../../../pipeline/kernel/stores/memory-store.js';
 import { StoreError } from '../../../../pipeline/kernel/stores/store-error.js';
 

@@ -14,7 +14,8 @@ import {
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import cassandra from 'cassandra-driver';
-import { MINUTE_MS, type MetricPoint } from '../../../../pipeline/kernel/model/metric-point.js';
+import { MINUTE_MS } from '../../../../contract/index.js';
+import type { MetricPoint } from '../../../../pipeline/kernel/model/metric-point.js';
 import { CassandraMetricStore } from '../../../../pipeline/kernel/stores/cassandra-store.js';
 import { DynamoMetricStore } from '../../../../pipeline/kernel/stores/dynamodb-store.js';
 import { backoffDelayMs, DEFAULT_RETRY_POLICY } from '../../../../pipeline/kernel/stores/retry-policy.js';

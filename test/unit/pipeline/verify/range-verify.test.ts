@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { VerifyPlan } from '../../../../contract/index.js';
+import { emptyVerifyCounts, MINUTE_MS, type VerifyPlan } from '../../../../contract/index.js';
 import {
-  emptyCounts,
   positionProblem,
   sliceProgress,
   startPosition,
@@ -11,7 +10,7 @@ import {
   type ChunkPosition,
   type StorePair,
 } from '../../../../pipeline/verify/range-verify.js';
-import { MINUTE_MS, type MetricPoint } from '../../../../pipeline/kernel/model/metric-point.js';
+import type { MetricPoint } from '../../../../pipeline/kernel/model/metric-point.js';
 import { MemoryMetricStore } from '../../../../pipeline/kernel/stores/memory-store.js';
 import type { PointsPage } from '../../../../pipeline/kernel/stores/metric-store.js';
 
@@ -66,7 +65,7 @@ const plan = (slices: number): VerifyPlan => ({
   plannedAt: NOW,
 });
 
-const fresh = (slice = startPosition()): ChunkPosition => ({ slice, visited: 0, counts: emptyCounts(), samples: [], extraItems: [] });
+const fresh = (slice = startPosition()): ChunkPosition => ({ slice, visited: 0, counts: emptyVerifyCounts(), samples: [], extraItems: [] });
 
 function add(total: ChunkPosition, r: ChunkPosition): void {
   total.visited += r.visited;

@@ -4,17 +4,20 @@ import { ActionPanel, type DecommissionRequest } from '../../../components/actio
 import { AuditTable } from '../../../components/audit-table';
 import { fitWindow } from '../../../components/chart-scale';
 import { Evidence } from '../../../components/evidence';
-import { duration, num, relative, sampledRate, time } from '../../../components/format';
+import { duration, num, sampledRate, time } from '../../../components/format';
 import { MismatchExplorer } from '../../../components/mismatch-explorer';
 import { NextStepLine } from '../../../components/next-step-line';
 import { OutageBanner } from '../../../components/outage-banner';
 import { PanelOutage } from '../../../components/panel-skeleton';
 import { StageStepper } from '../../../components/stage-stepper';
+import { TableHead } from '../../../components/table-head';
 import { TimeSeriesChart } from '../../../components/time-series-chart';
+import { TtlGateFact } from '../../../components/ttl-gate-fact';
 import { VerifyActions } from '../../../components/verify-actions';
 import { RepairReportView, RunStatus, VerifyReportView } from '../../../components/verify-report';
 import { migrationAction, repairAction, verifyAction } from '../../../lib/actions';
 import { advanceChecks } from '../../../lib/advance-checks';
+import { finiteP99 } from '../../../../pipeline/clients/science-stats-reader';
 import { EXPLORER_SAMPLES, loadEnvAudit, loadEnvDetail, loadEnvSamples, SAMPLE_RANGES, type EnvDetail, type SampleRange } from '../../../lib/data';
 import type { SignedInUser } from '../../../lib/session';
 import { instanceWords, migrationSummary, routingWords, stageSpans } from '../../../lib/status-words';
@@ -31,9 +34,11 @@ const stateOf = (d: EnvDetail): MigrationStateView | null => (d.migration.kind =
 /** Comparisons a figure needs before its rate means anything (the policy's rollback minimum). */
 const minSample = (s: MigrationStateView | null): number => s?.policy?.minSamplesForRollback ?? 20;
 
-/** A p99 in words: "12.3 ms", or "no reads" when the store served none in the window. */
-const p99Text = (v: number | null | undefined): string =>
-  v === null || v === undefined ? 'no reads' : Number.isFinite(v) ? `${v.toFixed(v < 10 ? 2 : 1)} ms` : 'above 2 s';
+/** A p99 in words: "12.3 ms", "above 1 min 7 s" (the open-ended last bucket), or "no reads" when the store served none in the window. */
+function p99Text(v: number | null | undefined): string {
+  const p = finiteP99(v ?? null, (fromMs) => `above ${duration(fromMs)}`);
+  return p === null ? 'no reads' : typeof p === 'string' ? p : `${p.toFixed(p < 10 ? 2 : 1)} ms`;
+}
 
 /** The mismatch rate of the last 5 minutes and hour, judged on their samples. */
 function MismatchFacts({ d, s }: { d: EnvDetail; s: MigrationStateView | null }) {
@@ -124,12 +129,7 @@ export async function StatusPanel({ env }: { env: string }) {
               </dd>
             </>
           ) : null}
-          {s?.stage === Stage.ttlWait ? (
-            <>
-              <dt>TTL gate</dt>
-              <dd>{s.ttlGateAt ? `${time(s.ttlGateAt)} (${relative(s.ttlGateAt)})` : '–'}</dd>
-            </>
-          ) : null}
+          <TtlGateFact state={s} />
           <dt>control state</dt>
           <dd>{d.control ? `v${d.control.version}, published by ${d.control.updatedBy}: ${humanizeTimes(d.control.reason)}` : 'none seen yet'}</dd>
           <dt>instances</dt>
@@ -167,14 +167,7 @@ function GateTable({ gates }: { gates: GateStatus[] }) {
   return (
     <div className="scroll-x">
       <table data-testid="gates">
-        <thead>
-          <tr>
-            <th>exit gate</th>
-            <th>met</th>
-            <th>why</th>
-            <th>evidence</th>
-          </tr>
-        </thead>
+        <TableHead columns={['exit gate', 'met', 'why', 'evidence']} />
         <tbody>
           {gates.map((g) => (
             <tr key={g.name}>
@@ -392,13 +385,7 @@ function EarlierRuns({ runs, testId }: { runs: RunSummary[]; testId: string }) {
   if (runs.length === 0) return null;
   return (
     <table className="evidence" data-testid={testId}>
-      <thead>
-        <tr>
-          <th>earlier run</th>
-          <th>status</th>
-          <th>started</th>
-        </tr>
-      </thead>
+      <TableHead columns={['earlier run', 'status', 'started']} />
       <tbody>
         {runs.map((r) => (
           <tr key={r.workflowId}>

@@ -1,5 +1,5 @@
 import 'server-only';
-import { loadNotifierSettings, redactWebhookUrl, type NotifierSettings } from '../../config/notifications';
+import { loadNotifierSettings, redactWebhookUrl, type NotifierSettings } from '../../config/notifier-settings';
 import { createNotifier, type Notifier } from '../../notify/notifier';
 import { withTimeout } from '../../kit/async';
 import type { ReceivedView } from './notification-groups';

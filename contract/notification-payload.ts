@@ -4,6 +4,7 @@
  * in notify/payloads.ts). Plain data and types, shared by the notifier, the console and the local
  * receiver.
  */
+import { namedConstants } from './names.js';
 
 /** The events a notification is sent for. */
 export const NOTIFICATION_KINDS = [
@@ -26,16 +27,8 @@ export const NOTIFICATION_KINDS = [
 /** One notification kind. */
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
-/** Named notification kinds (no string literals elsewhere). */
-export const NotificationKind = {
-  automaticRollback: 'automatic_rollback',
-  gateMet: 'gate_met',
-  approvalRequested: 'approval_requested',
-  stageEntered: 'stage_entered',
-  migrationComplete: 'migration_complete',
-  writerOutage: 'writer_outage',
-  test: 'test',
-} as const satisfies Record<string, NotificationKind>;
+/** Named notification kinds (NotificationKind.gateMet, never the string). */
+export const NotificationKind = namedConstants(NOTIFICATION_KINDS);
 
 /** Payload formats a webhook route can take. */
 export const NOTIFICATION_FORMATS = ['json', 'slack'] as const;

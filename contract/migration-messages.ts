@@ -1,27 +1,26 @@
 /**
- * The messages of the migration workflow: operator Updates and the state Query. Definitions only
- * (no workflow code), so the console, the CLI and tests import them without importing the
- * workflow. Every operator action is an Update, not a Signal, because the console needs the
- * result: accepted with what the workflow did, or rejected with the reason.
+ * The messages of the migration workflow: the operator Updates and the state Query, typed with
+ * what each takes and returns. The workflow registers its handlers on these definitions, and every
+ * client (the console and its operator API, which the CLI calls; the worker's gate watcher and
+ * verify activities; the launcher, the drill, the benchmarks and the workflow tests) sends them,
+ * so a wrong argument or a misread result fails the type check instead of the workflow. The names are UPDATE_NAMES and STATE_QUERY_NAME
+ * (names.ts): recorded histories name them, so they never change.
  *
- * Address the workflow by id (migrationWorkflowId(env)) and set the Temporal update id to the
- * request id (`executeUpdate(advanceUpdate, { args: [input], updateId: input.requestId })`); the
- * workflow de-duplicates on requestId itself as well, across continue-as-new.
+ * A definition is a plain object ({ type, name }) made by the workflow API's define functions,
+ * which may run outside a workflow: this module holds no workflow code and is part of the workflow
+ * bundle, the worker and the console alike. It is not re-exported by index.ts, so the data plane,
+ * which never talks to Temporal, does not load the workflow API.
+ *
+ * Every operator action is an Update, not a Signal, because the caller needs the result: accepted
+ * with what the workflow did, or rejected with the reason. Address the workflow by id
+ * (migrationWorkflowId(env)) and set the Temporal update id to the request id
+ * (`executeUpdate(advanceUpdate, { args: [input], updateId: input.requestId })`); the workflow
+ * de-duplicates on requestId itself as well, across continue-as-new.
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import {
-  STATE_QUERY_NAME,
-  UPDATE_NAMES,
-  type Actor,
-  type AdvanceInput,
-  type CohortActor,
-  type MigrationStateView,
-  type OperationRecord,
-  type SetFaultInput,
-  type SetRampInput,
-  type StartInput,
-  type UpdateResult,
-} from '../contract/index.js';
+import type { Actor, AdvanceInput, CohortActor, MigrationStateView, SetFaultInput, SetRampInput, StartInput, UpdateResult } from './migration.js';
+import { STATE_QUERY_NAME, UPDATE_NAMES } from './names.js';
+import type { OperationRecord } from './verify.js';
 
 /** planned → dual_write; the same as advance with from = 'planned'. */
 export const startUpdate = defineUpdate<UpdateResult, [StartInput]>(UPDATE_NAMES.start);
@@ -49,11 +48,11 @@ export const setRampUpdate = defineUpdate<UpdateResult, [SetRampInput]>(UPDATE_N
 export const setFaultUpdate = defineUpdate<UpdateResult, [SetFaultInput]>(UPDATE_NAMES.set_fault);
 /** Approve the pending decommission (by someone other than who requested it). */
 export const approveDecommissionUpdate = defineUpdate<UpdateResult, [Actor]>(UPDATE_NAMES.approve_decommission);
-/** The workflow's state, gates with their figures, TTL timer and recent evaluations. */
-export const stateQuery = defineQuery<MigrationStateView>(STATE_QUERY_NAME);
 /**
  * Record a verify or repair event in the environment's audit history (the verify and repair
  * workflows call it through an activity: the migration workflow is the one writer of the history).
  * A finished verify run also becomes the latest verify the cutover gate may require.
  */
 export const recordOperationUpdate = defineUpdate<UpdateResult, [OperationRecord]>(UPDATE_NAMES.record_operation);
+/** The workflow's state, gates with their figures, TTL timer and recent evaluations. */
+export const stateQuery = defineQuery<MigrationStateView>(STATE_QUERY_NAME);
