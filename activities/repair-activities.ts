@@ -1,12 +1,9 @@
 /**
- * The repair family: planRepair (what a repair run will rewrite: the part of the range the
- * metrics topic still holds, its offsets, and, when asked, the extra items a finished verify run
- * found there), replayIntoNewStore (one chunk of the replay of that part of the topic into the
- * new store, on the run's own consumer group, deleted when done) and deleteExtraItems (the
- * listed extras the log has no point for). The replay heartbeats its offsets and a retried
- * attempt resumes from them; the writes are idempotent upserts.
+ * The repair-planning family: planRepair, what a repair run will rewrite (fixed when it starts,
+ * shown in its confirmation): the part of the range the metrics topic still holds and its
+ * offsets, and, when asked, the extra items a finished verify run found there. It reads only;
+ * replay-activities.ts does the writing.
  */
-import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import {
@@ -16,22 +13,11 @@ import {
   type PointKey,
   type RepairInput,
   type RepairPlan,
-  type ReplayChunkInput,
-  type ReplayChunkResult,
-  type ReplayResult,
   type VerifyActivities,
   type VerifyReport,
 } from '../contract/index.js';
 import type { Logger } from '../kit/logger.js';
-import {
-  deleteListedExtras,
-  emptyReplay,
-  rangeOffsets,
-  replayRange,
-  watchKey,
-  type PartitionSpan,
-  type TopicCoverage,
-} from '../pipeline/clients/range-replay.js';
+import { rangeOffsets, type TopicCoverage } from '../pipeline/clients/range-replay.js';
 import { MINUTE_MS } from '../pipeline/kernel/model/metric-point.js';
 import { envTopics } from '../pipeline/kernel/topics.js';
 import type { ActivityDeps } from './activity-deps.js';
@@ -111,10 +97,10 @@ async function extrasToDelete(temporal: Client, env: string, input: RepairInput,
   return { extrasFound, extrasFoundBy, extraItems };
 }
 
-/** Builds the repair family on ready clients. */
+/** Builds the repair-planning family on ready clients. */
 export function createRepairActivities(deps: ActivityDeps) {
   const { kafka, temporal } = deps;
-  const { logFor, run, checkEnv, storesFor, controlOf, now } = verifyContext(deps);
+  const { logFor, run, checkEnv, controlOf, now } = verifyContext(deps);
 
   return {
     async planRepair(input: RepairInput & { workflowId: string }): Promise<RepairPlan> {
@@ -162,59 +148,5 @@ export function createRepairActivities(deps: ActivityDeps) {
         }
       });
     },
-
-    async replayIntoNewStore(input: ReplayChunkInput): Promise<ReplayChunkResult> {
-      const plan = input.plan;
-      const env = checkEnv(plan.env);
-      const log = logFor(env, 'repair-replay');
-      return run(async () => {
-        if (plan.range === null) return { positions: [], done: true, counts: emptyReplay(), seenExtras: [] };
-        const ctx = Context.current();
-        const control = await controlOf(env);
-        const stores = storesFor(env, control.retentionMs, log);
-        // A retried attempt resumes from the offsets its predecessor heartbeated.
-        const saved = ctx.info.heartbeatDetails as { positions: PartitionSpan[]; counts: ReplayResult; seen: string[] } | undefined;
-        if (saved) log.info({ positions: saved.positions }, 'replay resumed from its last heartbeat');
-        const seenBefore = new Set(saved?.seen ?? []);
-        const groupId = `switchyard.${env}.repair.${input.workflowId}`;
-        const out = await replayRange({
-          kafka,
-          store: stores.new,
-          topic: plan.topic,
-          groupId,
-          range: plan.range,
-          partitions: saved?.positions ?? input.positions ?? plan.partitions,
-          counts: saved?.counts,
-          watch: new Set(plan.extraItems.map(watchKey)),
-          maxMs: input.maxMs,
-          onProgress: (positions, c) => ctx.heartbeat({ positions, counts: c, seen: [...seenBefore] }),
-          signal: ctx.cancellationSignal,
-          logger: log,
-        });
-        for (const k of out.seen) seenBefore.add(k);
-        if (out.done) {
-          const admin = kafka.admin();
-          await admin.connect();
-          await admin.deleteGroups([groupId]).catch((err: unknown) => log.warn({ err: String(err) }, 'could not delete the repair consumer group'));
-          await admin.disconnect().catch(() => undefined);
-        }
-        log.info({ ...out.counts, done: out.done }, out.done ? 'replay done' : 'replay chunk done');
-        return { positions: out.positions, done: out.done, counts: out.counts, seenExtras: [...seenBefore] };
-      });
-    },
-
-    async deleteExtraItems(input: { workflowId: string; plan: RepairPlan; seenInLog: string[] }): Promise<{ deleted: number; kept: number }> {
-      const plan = input.plan;
-      const env = checkEnv(plan.env);
-      const log = logFor(env, 'repair-delete-extras');
-      return run(async () => {
-        if (plan.range === null || !plan.deleteExtras || plan.extraItems.length === 0) return { deleted: 0, kept: 0 };
-        const control = await controlOf(env);
-        const stores = storesFor(env, control.retentionMs, log);
-        const r = await deleteListedExtras(stores, plan.range, plan.extraItems, new Set(input.seenInLog));
-        log.info({ ...r, listedBy: plan.extrasFoundBy }, 'extra items deleted');
-        return r;
-      });
-    },
-  } satisfies Pick<VerifyActivities, 'planRepair' | 'replayIntoNewStore' | 'deleteExtraItems'>;
+  } satisfies Pick<VerifyActivities, 'planRepair'>;
 }

@@ -30,6 +30,40 @@ export function newestSettledMinute(now: number, settleMs: number): number {
   return Math.floor((now - settleMs) / MINUTE_MS) * MINUTE_MS - MINUTE_MS;
 }
 
+/** The minutes a verify compares, and how many asked-for minutes are left out as not yet settled. */
+interface VerifyRange {
+  from: number;
+  to: number;
+  unsettledMinutesLeftOut: number;
+}
+
+/**
+ * The minutes a verify compares: from the coverage horizon (or the requested start, if later) to
+ * the newest settled minute (or the requested end, if earlier). Refuses (InvalidInput) a request
+ * that ends before the horizon, and a range with nothing settled in it yet.
+ */
+function verifyRange(horizon: number, settled: number, requested: MinuteRange | null): VerifyRange {
+  // From the horizon by default, past retention included: the old store holds nothing there,
+  // and an item the new store still returns past its expiry must be found (expired_returned).
+  // The science gate counts a verify that starts no later than max(horizon, its end - retention).
+  const from = Math.max(horizon, requested?.fromMinute ?? horizon);
+  const to = Math.min(settled, requested?.toMinute ?? settled);
+  if (requested !== null && requested.toMinute < horizon) {
+    throw failure(
+      VerifyFailureType.invalidInput,
+      `the range ends before the coverage horizon ${new Date(horizon).toISOString()}: the new store holds only minutes from the horizon on`,
+    );
+  }
+  if (from > to)
+    throw failure(
+      VerifyFailureType.invalidInput,
+      `nothing settled to verify yet: the newest settled minute is ${new Date(settled).toISOString()}, the range starts at ${new Date(from).toISOString()}`,
+    );
+  const unsettledMinutesLeftOut =
+    requested !== null && requested.toMinute > settled ? (requested.toMinute - Math.max(settled, requested.fromMinute - MINUTE_MS)) / MINUTE_MS : 0;
+  return { from, to, unsettledMinutesLeftOut };
+}
+
 /** Builds the verify family on ready clients. */
 export function createVerifyActivities(deps: ActivityDeps) {
   const { logFor, run, checkEnv, storesFor, controlOf, now } = verifyContext(deps);
@@ -51,24 +85,7 @@ export function createVerifyActivities(deps: ActivityDeps) {
           );
         const settled = newestSettledMinute(t, VERIFY_SETTLE_MS);
         const requested = input.range ?? null;
-        // From the horizon by default, past retention included: the old store holds nothing there,
-        // and an item the new store still returns past its expiry must be found (expired_returned).
-        // The science gate counts a verify that starts no later than max(horizon, its end - retention).
-        const from = Math.max(horizon, requested?.fromMinute ?? horizon);
-        const to = Math.min(settled, requested?.toMinute ?? settled);
-        if (requested !== null && requested.toMinute < horizon) {
-          throw failure(
-            VerifyFailureType.invalidInput,
-            `the range ends before the coverage horizon ${new Date(horizon).toISOString()}: the new store holds only minutes from the horizon on`,
-          );
-        }
-        if (from > to)
-          throw failure(
-            VerifyFailureType.invalidInput,
-            `nothing settled to verify yet: the newest settled minute is ${new Date(settled).toISOString()}, the range starts at ${new Date(from).toISOString()}`,
-          );
-        const unsettledMinutesLeftOut =
-          requested !== null && requested.toMinute > settled ? (requested.toMinute - Math.max(settled, requested.fromMinute - MINUTE_MS)) / MINUTE_MS : 0;
+        const { from, to, unsettledMinutesLeftOut } = verifyRange(horizon, settled, requested);
         const plan: VerifyPlan = {
           env,
           range: { fromMinute: from, toMinute: to },

@@ -12,6 +12,7 @@ import { createOldStoreActivities } from '../activities/old-store-activities.js'
 import { createOperationActivities } from '../activities/operation-activities.js';
 import { createPromotionActivities } from '../activities/promotion-activities.js';
 import { createRepairActivities } from '../activities/repair-activities.js';
+import { createReplayActivities } from '../activities/replay-activities.js';
 import { createScienceActivities } from '../activities/science-activities.js';
 import { createVerifyActivities } from '../activities/verify-activities.js';
 import { createWriterActivities } from '../activities/writer-activities.js';
@@ -89,6 +90,7 @@ runMain(USAGE, async (argv) => {
       ...createPromotionActivities(deps),
       ...createVerifyActivities(deps),
       ...createRepairActivities(deps),
+      ...createReplayActivities(deps),
       ...createOperationActivities(deps),
     } satisfies MigrationActivities & VerifyActivities,
   });
