@@ -1,7 +1,8 @@
 /**
  * The contract between the migration workflow and its activities. The workflow proxies
- * `MigrationActivities` (types only); createActivities(deps) in activities/migration-activities.ts
- * implements it with real clients.
+ * `MigrationActivities` (types only); the activity families in activities/ (one file each:
+ * control, science, writers, old store, audit, promotion) implement it with real clients, and the
+ * worker composes them.
  */
 import type { ControlCohort } from './cohorts.js';
 import type { AuditEntry } from './migration.js';

@@ -4,7 +4,13 @@ import { ResourceNotFoundException, type QueryCommand } from '@aws-sdk/client-dy
 import { ApplicationFailure } from '@temporalio/activity';
 import { auditItem } from '../../../audit/audit-log.js';
 import { ActivityFailureType } from '../../../contract/index.js';
-import { createActivities, P99_OVER_LARGEST_BUCKET_MS, toScienceFigures, type ActivityDeps } from '../../../activities/migration-activities.js';
+import type { ActivityDeps } from '../../../activities/activity-deps.js';
+import { createAuditActivities } from '../../../activities/audit-activities.js';
+import { createControlActivities } from '../../../activities/control-activities.js';
+import { createOldStoreActivities } from '../../../activities/old-store-activities.js';
+import { createPromotionActivities } from '../../../activities/promotion-activities.js';
+import { createScienceActivities, P99_OVER_LARGEST_BUCKET_MS, toScienceFigures } from '../../../activities/science-activities.js';
+import { createWriterActivities } from '../../../activities/writer-activities.js';
 import { summarizeScience } from '../../../pipeline/kernel/science/science-stats-reader.js';
 import {
   LATENCY_BUCKET_COUNT,
@@ -64,13 +70,21 @@ describe('migration activities (no services)', () => {
         },
       },
     );
-    const a = createActivities({
+    const deps = {
       kafka: untouchable,
       producer: untouchable,
       dynamo: untouchable,
       cassandra: untouchable,
       temporal: untouchable,
-    } as unknown as ActivityDeps);
+    } as unknown as ActivityDeps;
+    const a = {
+      ...createControlActivities(deps),
+      ...createScienceActivities(deps),
+      ...createWriterActivities(deps),
+      ...createOldStoreActivities(deps),
+      ...createAuditActivities(deps),
+      ...createPromotionActivities(deps),
+    };
     const invalid = (err: unknown): boolean => err instanceof ApplicationFailure && err.nonRetryable === true && err.type === ActivityFailureType.invalidInput;
     await assert.rejects(a.publishControl({ env: 'Prod!', transitionId: 't', patch: {}, actor: 'a', reason: 'r', ackTimeoutMs: 1000 }), invalid);
     await assert.rejects(a.publishControl({ env: 'test', transitionId: '', patch: {}, actor: 'a', reason: 'r', ackTimeoutMs: 1000 }), invalid);
@@ -99,8 +113,8 @@ describe('migration activities (no services)', () => {
       controlVersion: 7,
     };
     const queries: QueryCommand['input'][] = [];
-    const withAnswer = (answer: () => Promise<unknown>): ReturnType<typeof createActivities> =>
-      createActivities({
+    const withAnswer = (answer: () => Promise<unknown>): ReturnType<typeof createAuditActivities> =>
+      createAuditActivities({
         dynamo: { send: async (cmd: QueryCommand) => (queries.push(cmd.input), answer()) },
         logger: undefined,
       } as unknown as ActivityDeps);

@@ -3,7 +3,8 @@ import { Suspense } from 'react';
 import { PanelSkeleton } from '../../../components/panel-skeleton';
 import { environments, SAMPLE_RANGES, type SampleRange } from '../../../lib/data';
 import { requirePageUser } from '../../../lib/session';
-import { ActionsPanel, AuditPanel, ChartsPanel, MismatchPanel, StatusPanel, SummaryPanel, VerifyRepairPanel } from './panels';
+import { ActionsPanel, AuditPanel, ChartsPanel, MismatchPanel, SummaryPanel, VerifyRepairPanel } from './panels';
+import { StatusPanel } from './status-panel';
 import { WriterLagPanel } from './writer-lag-panel';
 import { CohortsPanel } from './cohorts-panel';
 
