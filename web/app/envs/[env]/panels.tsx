@@ -6,6 +6,7 @@ import { fitWindow } from '../../../components/chart-scale';
 import { duration, num, time } from '../../../components/format';
 import { MismatchExplorer } from '../../../components/mismatch-explorer';
 import { PanelOutage } from '../../../components/panel-skeleton';
+import { TableHead } from '../../../components/table-head';
 import { TimeSeriesChart } from '../../../components/time-series-chart';
 import { VerifyActions } from '../../../components/verify-actions';
 import { RepairReportView, RunStatus, VerifyReportView } from '../../../components/verify-report';
