@@ -20,7 +20,9 @@ describe('the cached workflow bundle', () => {
       workflowsPath: WORKFLOWS,
       logger: { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: noop },
     });
-    const bundled = new Set([...code.matchAll(/\.\/((?:workflows|contract|control|kit|config|pipeline|activities|workers)\/[^"' ]+?\.tsx?)/g)].map((m) => m[1]!));
+    const bundled = new Set(
+      [...code.matchAll(/\.\/((?:workflows|contract|control|kit|config|pipeline|activities|workers)\/[^"' ]+?\.tsx?)/g)].map((m) => m[1]!),
+    );
     assert.ok(bundled.has('workflows/migration-workflow.ts') && bundled.has('contract/names.ts'), [...bundled].join(' '));
     const hashed = new Set(workflowSourceFiles(WORKFLOWS).map((f) => path.relative(REPO_ROOT, f)));
     const missing = [...bundled].filter((f) => !hashed.has(f));
