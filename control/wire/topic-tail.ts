@@ -44,58 +44,82 @@ const REPEAT_WARNING_MS = 30_000;
 
 /** Starts reading `topic` from its beginning in the background; never throws, retries until stopped. */
 export function tailTopic(opts: TopicTailOptions): TopicTail {
-  const { kafka, topic, groupId, logger } = opts;
-  const log = logger.child({ topic, groupId });
-  const backoff = opts.retryBackoffMs ?? { initial: 500, max: 10_000 };
-  const admin: Admin = kafka.admin({ retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 2000 } });
-  let consumer: Consumer | undefined;
-  let stopped = false;
-  let wake: () => void = () => undefined;
-  const stopSignal = new Promise<void>((r) => (wake = r));
-  let lastError: string | undefined;
-  const failure = { since: undefined as number | undefined, lastWarnAt: 0 };
-  let caughtUp = false;
-  let resolveCaughtUp: () => void = () => undefined;
-  const caughtUpPromise = new Promise<void>((r) => (resolveCaughtUp = r));
+  return new Tail(opts);
+}
+
+/** A tail's state: the consumer of the current attempt, what is left to catch up on, the last failure. */
+class Tail implements TopicTail {
+  readonly caughtUp: Promise<void>;
+  private resolveCaughtUp: () => void = () => undefined;
+  private done = false;
+  private readonly log: Logger;
+  private readonly admin: Admin;
+  private consumer: Consumer | undefined;
+  private stopped = false;
+  private wake: () => void = () => undefined;
+  private readonly stopSignal: Promise<void>;
+  private failureMessage: string | undefined;
+  private readonly failure = { since: undefined as number | undefined, lastWarnAt: 0 };
   // The end offset of each partition when the tail started; undefined until fetched.
-  let pending: Map<number, number> | undefined;
+  private pending: Map<number, number> | undefined;
+  private readonly loop: Promise<void>;
 
-  const markCaughtUp = (): void => {
-    if (caughtUp) return;
-    caughtUp = true;
-    resolveCaughtUp();
-  };
+  constructor(private readonly opts: TopicTailOptions) {
+    this.log = opts.logger.child({ topic: opts.topic, groupId: opts.groupId });
+    this.admin = opts.kafka.admin({ retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 2000 } });
+    this.stopSignal = new Promise<void>((r) => (this.wake = r));
+    this.caughtUp = new Promise<void>((r) => (this.resolveCaughtUp = r));
+    this.loop = this.run();
+  }
 
-  const progress = (partition: number, lastOffset: string): void => {
-    const end = pending?.get(partition);
-    if (end !== undefined && Number(lastOffset) + 1 >= end) pending?.delete(partition);
-    if (pending?.size === 0) markCaughtUp();
-  };
+  isCaughtUp(): boolean {
+    return this.done;
+  }
 
-  const sleepUnlessStopped = async (ms: number): Promise<void> => {
+  lastError(): string | undefined {
+    return this.failureMessage;
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.wake();
+    await this.consumer?.disconnect().catch(() => undefined);
+    // A consumer stuck connecting to a dead broker must not hold up shutdown.
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([stopSignal, new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+    await Promise.race([this.loop, new Promise<void>((r) => (timer = setTimeout(r, STOP_GRACE_MS)))]);
     clearTimeout(timer);
-  };
-
-  const attempt = async (): Promise<void> => {
-    if (pending === undefined) {
-      await admin.connect();
-      const ends = await admin.fetchTopicOffsets(topic);
-      // A partition whose log is empty (high = low) has nothing to catch up on.
-      pending = new Map(ends.filter((e) => Number(e.high) > Number(e.low)).map((e) => [e.partition, Number(e.high)]));
-      if (pending.size === 0) markCaughtUp();
+    if (this.opts.deleteGroupOnStop) {
+      // Only this reader's own group: the id is unique to it, and Kafka refuses to delete a group with members.
+      await this.admin
+        .deleteGroups([this.opts.groupId])
+        .catch((err: unknown) => this.log.debug({ action: 'delete-group-failed', err: (err as Error).message }, 'could not delete the reader group'));
     }
-    const c = kafka.consumer({
-      groupId,
-      // Never create the topic by reading it: an auto-created topic would get the broker's default (delete) policy.
-      allowAutoTopicCreation: false,
-      maxWaitTimeInMs: opts.maxWaitTimeInMs ?? 500,
-      sessionTimeout: 10_000,
-      heartbeatInterval: 3000,
-      retry: { retries: 3, initialRetryTime: 300, maxRetryTime: 3000 },
-    });
-    consumer = c;
+    await this.admin.disconnect().catch(() => undefined);
+  }
+
+  /** Attempts to read until stopped, backing off (doubling, up to the maximum) after each failure. */
+  private async run(): Promise<void> {
+    const backoff = this.opts.retryBackoffMs ?? { initial: 500, max: 10_000 };
+    let delay = backoff.initial;
+    while (!this.stopped) {
+      try {
+        await this.attempt();
+        delay = backoff.initial;
+      } catch (err) {
+        if (this.stopped) break;
+        this.attemptFailed(err, delay);
+        await this.sleepUnlessStopped(delay);
+        delay = Math.min(delay * 2, backoff.max);
+      }
+    }
+  }
+
+  /** One consumer's life: join, read batch after batch, until it crashes or the tail stops. */
+  private async attempt(): Promise<void> {
+    if (this.pending === undefined) await this.fetchEnds();
+    const c = this.newConsumer();
+    this.consumer = c;
     // kafkajs restarts a consumer itself after retriable failures; a crash it gives up on ends this attempt.
     const crashed = new Promise<Error>((resolve) => {
       c.on(c.events.CRASH, (e) => {
@@ -103,76 +127,81 @@ export function tailTopic(opts: TopicTailOptions): TopicTail {
       });
     });
     // Emitted after each batch, including batches that compaction left empty, so gaps in offsets still count as read.
-    c.on(c.events.END_BATCH_PROCESS, (e) => progress(e.payload.partition, e.payload.lastOffset));
+    c.on(c.events.END_BATCH_PROCESS, (e) => this.progress(e.payload.partition, e.payload.lastOffset));
     try {
       await c.connect();
-      if (stopped) return;
-      await c.subscribe({ topic, fromBeginning: true });
-      await c.run({
-        autoCommit: false,
-        eachBatch: async ({ batch }) => {
-          lastError = undefined;
-          if (failure.since !== undefined) {
-            log.info({ action: 'tail-resumed', failedForMs: Date.now() - failure.since }, 'reading the topic again');
-            failure.since = undefined;
-          }
-          try {
-            await opts.onMessages(batch.messages);
-          } catch (err) {
-            log.error({ action: 'tail-handler-failed', err: (err as Error).message }, 'record handler threw; batch skipped');
-          }
-        },
-      });
-      const outcome = await Promise.race([crashed, stopSignal]);
+      if (this.stopped) return;
+      await c.subscribe({ topic: this.opts.topic, fromBeginning: true });
+      await c.run({ autoCommit: false, eachBatch: async ({ batch }) => this.onBatch(batch.messages) });
+      const outcome = await Promise.race([crashed, this.stopSignal]);
       if (outcome instanceof Error) throw outcome;
     } finally {
-      consumer = undefined;
+      this.consumer = undefined;
       await c.disconnect().catch(() => undefined);
     }
-  };
+  }
 
-  const loop = (async () => {
-    let delay = backoff.initial;
-    while (!stopped) {
-      try {
-        await attempt();
-        delay = backoff.initial;
-      } catch (err) {
-        if (stopped) break;
-        lastError = (err as Error).message;
-        const now = Date.now();
-        const fields = { action: 'tail-failed', err: lastError, retryInMs: delay, failingForMs: now - (failure.since ?? now) };
-        if (failure.since === undefined || now - failure.lastWarnAt >= REPEAT_WARNING_MS) {
-          log.warn(fields, 'cannot read the topic; retrying');
-          failure.lastWarnAt = now;
-        } else log.debug(fields, 'cannot read the topic; retrying');
-        failure.since ??= now;
-        await sleepUnlessStopped(delay);
-        delay = Math.min(delay * 2, backoff.max);
-      }
+  /** The end offset of each partition now: what the tail must read before it has caught up. */
+  private async fetchEnds(): Promise<void> {
+    await this.admin.connect();
+    const ends = await this.admin.fetchTopicOffsets(this.opts.topic);
+    // A partition whose log is empty (high = low) has nothing to catch up on.
+    this.pending = new Map(ends.filter((e) => Number(e.high) > Number(e.low)).map((e) => [e.partition, Number(e.high)]));
+    if (this.pending.size === 0) this.markCaughtUp();
+  }
+
+  private newConsumer(): Consumer {
+    return this.opts.kafka.consumer({
+      groupId: this.opts.groupId,
+      // Never create the topic by reading it: an auto-created topic would get the broker's default (delete) policy.
+      allowAutoTopicCreation: false,
+      maxWaitTimeInMs: this.opts.maxWaitTimeInMs ?? 500,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 3000,
+      retry: { retries: 3, initialRetryTime: 300, maxRetryTime: 3000 },
+    });
+  }
+
+  private async onBatch(messages: KafkaMessage[]): Promise<void> {
+    this.failureMessage = undefined;
+    if (this.failure.since !== undefined) {
+      this.log.info({ action: 'tail-resumed', failedForMs: Date.now() - this.failure.since }, 'reading the topic again');
+      this.failure.since = undefined;
     }
-  })();
+    try {
+      await this.opts.onMessages(messages);
+    } catch (err) {
+      this.log.error({ action: 'tail-handler-failed', err: (err as Error).message }, 'record handler threw; batch skipped');
+    }
+  }
 
-  return {
-    caughtUp: caughtUpPromise,
-    isCaughtUp: () => caughtUp,
-    lastError: () => lastError,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      wake();
-      await consumer?.disconnect().catch(() => undefined);
-      // A consumer stuck connecting to a dead broker must not hold up shutdown.
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([loop, new Promise<void>((r) => (timer = setTimeout(r, STOP_GRACE_MS)))]);
-      clearTimeout(timer);
-      if (opts.deleteGroupOnStop) {
-        // Only this reader's own group: the id is unique to it, and Kafka refuses to delete a group with members.
-        await admin
-          .deleteGroups([groupId])
-          .catch((err: unknown) => log.debug({ action: 'delete-group-failed', err: (err as Error).message }, 'could not delete the reader group'));
-      }
-      await admin.disconnect().catch(() => undefined);
-    },
-  };
+  /** A failed attempt is reported at once, then at most every REPEAT_WARNING_MS (debug in between). */
+  private attemptFailed(err: unknown, retryInMs: number): void {
+    this.failureMessage = (err as Error).message;
+    const now = Date.now();
+    const fields = { action: 'tail-failed', err: this.failureMessage, retryInMs, failingForMs: now - (this.failure.since ?? now) };
+    if (this.failure.since === undefined || now - this.failure.lastWarnAt >= REPEAT_WARNING_MS) {
+      this.log.warn(fields, 'cannot read the topic; retrying');
+      this.failure.lastWarnAt = now;
+    } else this.log.debug(fields, 'cannot read the topic; retrying');
+    this.failure.since ??= now;
+  }
+
+  private markCaughtUp(): void {
+    if (this.done) return;
+    this.done = true;
+    this.resolveCaughtUp();
+  }
+
+  private progress(partition: number, lastOffset: string): void {
+    const end = this.pending?.get(partition);
+    if (end !== undefined && Number(lastOffset) + 1 >= end) this.pending?.delete(partition);
+    if (this.pending?.size === 0) this.markCaughtUp();
+  }
+
+  private async sleepUnlessStopped(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.stopSignal, new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+    clearTimeout(timer);
+  }
 }
