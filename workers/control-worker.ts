@@ -6,17 +6,8 @@
 import { createRequire } from 'node:module';
 import { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { createAuditActivities } from '../activities/audit-activities.js';
-import { createControlActivities } from '../activities/control-activities.js';
-import { createOldStoreActivities } from '../activities/old-store-activities.js';
-import { createOperationActivities } from '../activities/operation-activities.js';
-import { createPromotionActivities } from '../activities/promotion-activities.js';
-import { createRepairActivities } from '../activities/repair-activities.js';
-import { createReplayActivities } from '../activities/replay-activities.js';
-import { createScienceActivities } from '../activities/science-activities.js';
-import { createVerifyActivities } from '../activities/verify-activities.js';
-import { createWriterActivities } from '../activities/writer-activities.js';
 import type { MigrationActivities, VerifyActivities } from '../contract/index.js';
+import { createMigrationActivities, createVerifyRepairActivities } from '../activities/index.js';
 import { connectTemporal, createCassandraClient, createDynamoClient, createKafka } from '../config/clients.js';
 import { formatHostPort, loadConfig } from '../config/config.js';
 import { integrityKeyFile, loadIntegrityKeys } from '../config/integrity-keys.js';
@@ -79,20 +70,8 @@ runMain(USAGE, async (argv) => {
     namespace: cfg.temporal.namespace,
     taskQueue: cfg.temporal.taskQueue,
     workflowBundle: await workflowBundle(require.resolve('../workflows/index.ts'), logger),
-    // Every family on the same clients, in one object: an activity is registered under the
-    // name the workflows call it by (recorded histories name them), whichever file it lives in.
-    activities: {
-      ...createControlActivities(deps),
-      ...createScienceActivities(deps),
-      ...createWriterActivities(deps),
-      ...createOldStoreActivities(deps),
-      ...createAuditActivities(deps),
-      ...createPromotionActivities(deps),
-      ...createVerifyActivities(deps),
-      ...createRepairActivities(deps),
-      ...createReplayActivities(deps),
-      ...createOperationActivities(deps),
-    } satisfies MigrationActivities & VerifyActivities,
+    // One object: the migration workflow's families and the verify and repair workflows'.
+    activities: { ...createMigrationActivities(deps), ...createVerifyRepairActivities(deps) } satisfies MigrationActivities & VerifyActivities,
   });
   logger.info(
     { action: 'worker-start', taskQueue: cfg.temporal.taskQueue, namespace: cfg.temporal.namespace },

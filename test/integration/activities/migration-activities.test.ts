@@ -10,13 +10,7 @@ import type { Admin, Kafka, Producer } from 'kafkajs';
 import pino from 'pino';
 import { appendAuditEntry, AUDIT_TABLE, readAudit, verifyAuditChain } from '../../../audit/audit-log.js';
 import { ActivityFailureType, MINUTE_MS } from '../../../contract/index.js';
-import type { ActivityDeps } from '../../../activities/activity-deps.js';
-import { createAuditActivities } from '../../../activities/audit-activities.js';
-import { createControlActivities } from '../../../activities/control-activities.js';
-import { createOldStoreActivities } from '../../../activities/old-store-activities.js';
-import { createPromotionActivities } from '../../../activities/promotion-activities.js';
-import { createScienceActivities } from '../../../activities/science-activities.js';
-import { createWriterActivities } from '../../../activities/writer-activities.js';
+import { createMigrationActivities } from '../../../activities/index.js';
 import { createCassandraClient, createDynamoClient, createKafka, connectTemporal } from '../../../config/clients.js';
 import { formatHostPort } from '../../../config/config.js';
 import { CONTROL_TOPIC, ensureControlTopics, HEARTBEAT_TOPIC, initialControlState, type ControlState } from '../../../control/index.js';
@@ -55,18 +49,6 @@ const isFailure = (opts: { nonRetryable: boolean; type?: string; message?: RegEx
   return true;
 };
 
-/** The migration workflow's activity families on one set of clients, composed as the worker composes them. */
-function migrationActivities(deps: ActivityDeps) {
-  return {
-    ...createControlActivities(deps),
-    ...createScienceActivities(deps),
-    ...createWriterActivities(deps),
-    ...createOldStoreActivities(deps),
-    ...createAuditActivities(deps),
-    ...createPromotionActivities(deps),
-  };
-}
-
 /** The middle of the latency histogram's bucket that `ms` falls in: what a p99 of such latencies reads back as. */
 function bucketMiddle(ms: number): number {
   const { lowerMs, upperMs } = latencyBucketRange(latencyBucket(ms));
@@ -85,7 +67,7 @@ describe('migration activities on the real stack', () => {
   let db: cassandra.Client;
   let connection: Connection;
   let temporal: Client;
-  let activities: ReturnType<typeof migrationActivities>;
+  let activities: ReturnType<typeof createMigrationActivities>;
   const controlClients: ControlStateClient[] = [];
   const auditKeys: { env: string; seq: number }[] = [];
   let writer: ControlStateClient;
@@ -141,7 +123,7 @@ describe('migration activities on the real stack', () => {
     await db.connect();
     connection = await connectTemporal(cfg);
     temporal = new Client({ connection, namespace: cfg.temporal.namespace });
-    activities = migrationActivities({ kafka, producer, dynamo, cassandra: db, temporal, logger, stageQueryTimeoutMs: 1500, integrityKeys: () => keys });
+    activities = createMigrationActivities({ kafka, producer, dynamo, cassandra: db, temporal, logger, stageQueryTimeoutMs: 1500, integrityKeys: () => keys });
     writer = await startClient('writer-dynamodb');
   });
 

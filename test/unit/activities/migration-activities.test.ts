@@ -5,12 +5,9 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { auditItem } from '../../../audit/audit-log.js';
 import { ActivityFailureType } from '../../../contract/index.js';
 import type { ActivityDeps } from '../../../activities/activity-deps.js';
+import { createMigrationActivities } from '../../../activities/index.js';
 import { createAuditActivities } from '../../../activities/audit-activities.js';
-import { createControlActivities } from '../../../activities/control-activities.js';
-import { createOldStoreActivities } from '../../../activities/old-store-activities.js';
-import { createPromotionActivities } from '../../../activities/promotion-activities.js';
-import { createScienceActivities, P99_OVER_LARGEST_BUCKET_MS, toScienceFigures } from '../../../activities/science-activities.js';
-import { createWriterActivities } from '../../../activities/writer-activities.js';
+import { P99_OVER_LARGEST_BUCKET_MS, toScienceFigures } from '../../../activities/science-activities.js';
 import { summarizeScience } from '../../../pipeline/kernel/science/science-stats-reader.js';
 import {
   LATENCY_BUCKET_COUNT,
@@ -77,14 +74,7 @@ describe('migration activities (no services)', () => {
       cassandra: untouchable,
       temporal: untouchable,
     } as unknown as ActivityDeps;
-    const a = {
-      ...createControlActivities(deps),
-      ...createScienceActivities(deps),
-      ...createWriterActivities(deps),
-      ...createOldStoreActivities(deps),
-      ...createAuditActivities(deps),
-      ...createPromotionActivities(deps),
-    };
+    const a = createMigrationActivities(deps);
     const invalid = (err: unknown): boolean => err instanceof ApplicationFailure && err.nonRetryable === true && err.type === ActivityFailureType.invalidInput;
     await assert.rejects(a.publishControl({ env: 'Prod!', transitionId: 't', patch: {}, actor: 'a', reason: 'r', ackTimeoutMs: 1000 }), invalid);
     await assert.rejects(a.publishControl({ env: 'test', transitionId: '', patch: {}, actor: 'a', reason: 'r', ackTimeoutMs: 1000 }), invalid);
