@@ -21,7 +21,10 @@ interface Phase {
   match: (file: string) => boolean;
   needsStack: boolean;
   concurrency: number;
+  /** Each test's time limit. */
   timeoutMs: number;
+  /** Each `node --test` run's time limit in the phase, services and all (the watchdog's). */
+  budgetMs: number;
   /** Files of the phase that run one at a time, before the others (which run `concurrency` at a time). */
   solo?: (file: string) => boolean;
   /**
@@ -34,9 +37,9 @@ interface Phase {
 const isDisruptive = (f: string): boolean => f.endsWith('.disruptive.test.ts');
 
 const PHASES: Phase[] = [
-  { name: 'unit', dir: 'test/unit', match: (f) => f.endsWith('.test.ts'), needsStack: false, concurrency: 2, timeoutMs: 120_000 },
+  { name: 'unit', dir: 'test/unit', match: (f) => f.endsWith('.test.ts'), needsStack: false, concurrency: 2, timeoutMs: 120_000, budgetMs: 600_000 },
   // Workflow tests need the time-skipping test server, which the stack provisions (pip package).
-  { name: 'workflows', dir: 'test/workflows', match: (f) => f.endsWith('.test.ts'), needsStack: true, concurrency: 1, timeoutMs: 600_000 },
+  { name: 'workflows', dir: 'test/workflows', match: (f) => f.endsWith('.test.ts'), needsStack: true, concurrency: 1, timeoutMs: 600_000, budgetMs: 900_000 },
   {
     name: 'integration',
     dir: 'test/integration',
@@ -50,8 +53,9 @@ const PHASES: Phase[] = [
     concurrency: 2,
     solo: (f) => f.endsWith('/bench/bench-smoke.test.ts') || f.includes('/start/'),
     timeoutMs: 900_000,
+    budgetMs: 1_200_000,
   },
-  { name: 'disruptive', dir: 'test/integration', match: isDisruptive, needsStack: true, concurrency: 1, timeoutMs: 900_000 },
+  { name: 'disruptive', dir: 'test/integration', match: isDisruptive, needsStack: true, concurrency: 1, timeoutMs: 900_000, budgetMs: 900_000 },
   // Three runners side by side: the browser tests wait on the stack (minutes closing, windows
   // filling) far more than they use the CPU. Balanced on the files' times in the clean-clone run of
   // 2026-12-07 (1015 s with the walkthrough after console-rollback and the console file): the
@@ -71,6 +75,7 @@ const PHASES: Phase[] = [
       (f) => ['console-rollback.test.ts', 'console-walkthrough.test.ts'].includes(path.basename(f)),
     ],
     timeoutMs: 1_800_000,
+    budgetMs: 2_100_000,
   },
 ];
 
@@ -94,10 +99,66 @@ function secondsSince(started: number): string {
   return ((Date.now() - started) / 1000).toFixed(0);
 }
 
-function runCommand(command: string, args: string[], env: Record<string, string> = {}): Promise<number> {
+/** Process groups of the commands running now: stopped with this process (Ctrl-C, a CI cancel). */
+const running = new Set<number>();
+const stopRunning = (signal: NodeJS.Signals): void => {
+  for (const pid of running) {
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+};
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    stopRunning('SIGKILL');
+    process.exit(130);
+  });
+}
+
+/** Exit code of a command the watchdog stopped (as timeout(1) says it). */
+const TIMED_OUT = 124;
+
+/**
+ * Runs a command in a process group of its own; its exit code. With `budgetMs`, a watchdog stops
+ * the whole group (the test files and every service they started) once the budget is spent, so a
+ * file that never ends fails the run in minutes instead of holding CI until its own time limit.
+ */
+function runCommand(command: string, args: string[], env: Record<string, string> = {}, budgetMs?: number): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd: REPO_ROOT, stdio: 'inherit', env: { ...process.env, ...env } });
-    child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+    const child = spawn(command, args, { cwd: REPO_ROOT, stdio: 'inherit', env: { ...process.env, ...env }, detached: true });
+    const pid = child.pid;
+    if (pid !== undefined) running.add(pid);
+    let timedOut = false;
+    const watchdog =
+      budgetMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            console.error(
+              `\n!!! ${path.basename(command)} ${args.slice(-1)[0] ?? ''}: still running after ${Math.round(budgetMs / 1000)} s: stopping it and all it started`,
+            );
+            if (pid !== undefined) {
+              try {
+                process.kill(-pid, 'SIGTERM');
+              } catch {
+                // already gone
+              }
+              setTimeout(() => {
+                try {
+                  process.kill(-pid, 'SIGKILL');
+                } catch {
+                  // already gone
+                }
+              }, 10_000).unref();
+            }
+          }, budgetMs);
+    child.on('close', (code, signal) => {
+      if (watchdog) clearTimeout(watchdog);
+      if (pid !== undefined) running.delete(pid);
+      resolve(timedOut ? TIMED_OUT : (code ?? (signal ? 128 : 1)));
+    });
   });
 }
 
@@ -146,23 +207,36 @@ function countTap(phase: string, file: string): void {
   failed += (fail ? Number(fail[1]) : 0) + (cancelled ? Number(cancelled[1]) : 0);
 }
 
-async function runNodeTests(name: string, files: string[], concurrency: number, timeoutMs: number): Promise<number> {
+async function runNodeTests(name: string, files: string[], concurrency: number, timeoutMs: number, budgetMs: number): Promise<number> {
   console.log(`\n=== ${name}: ${files.length} file(s) ===`);
   const started = Date.now();
   const tap = path.join(resultsDir, `${name}.tap`);
-  const code = await runCommand(process.execPath, [
-    '--import',
-    'tsx',
-    '--test',
-    `--test-concurrency=${concurrency}`,
-    `--test-timeout=${timeoutMs}`,
-    '--test-reporter=spec',
-    '--test-reporter-destination=stdout',
-    '--test-reporter=tap',
-    `--test-reporter-destination=${tap}`,
-    ...files,
-  ]);
+  const code = await runCommand(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--test',
+      `--test-concurrency=${concurrency}`,
+      `--test-timeout=${timeoutMs}`,
+      // A file's process ends once its tests (and their after hooks) have, even when a failed test
+      // left a handle open: without it, one such file held a CI run until CI's own limit. Node 20
+      // then loses the TAP file's summary (which the counts come from): there, the watchdog only.
+      ...(Number(process.versions.node.split('.')[0]) >= 24 ? ['--test-force-exit'] : []),
+      '--test-reporter=spec',
+      '--test-reporter-destination=stdout',
+      '--test-reporter=tap',
+      `--test-reporter-destination=${tap}`,
+      ...files,
+    ],
+    {},
+    budgetMs,
+  );
   countTap(name, tap);
+  if (code === TIMED_OUT) {
+    failures.push(`[${name}] did not finish within ${Math.round(budgetMs / 1000)} s: stopped (the spec output above shows the test it was in)`);
+    failed += 1;
+  }
   console.log(`=== ${name}: ${secondsSince(started)} s ===`);
   return code;
 }
@@ -192,7 +266,7 @@ async function main(args: string[]): Promise<number> {
   if (explicitFiles.length > 0) {
     const needsStack = explicitFiles.some((f) => !f.startsWith('test/unit'));
     if (needsStack && !(await ensureStack())) return 1;
-    exit = await runNodeTests('selected', explicitFiles, 1, 1_800_000);
+    exit = await runNodeTests('selected', explicitFiles, 1, 1_800_000, 2_100_000);
   } else {
     const want = (n: string): boolean => phaseNames.length === 0 || phaseNames.includes(n);
     // The stack takes about 40 s to come up, most of it Cassandra's start, which leaves the CPU
@@ -262,7 +336,7 @@ async function main(args: string[]): Promise<number> {
       }
       const solo = phase.solo ? files.filter(phase.solo) : [];
       const shared = files.filter((f) => !solo.includes(f));
-      if (solo.length > 0 && (await runNodeTests(`${phase.name}-solo`, solo, 1, phase.timeoutMs)) !== 0) exit = 1;
+      if (solo.length > 0 && (await runNodeTests(`${phase.name}-solo`, solo, 1, phase.timeoutMs, phase.budgetMs)) !== 0) exit = 1;
       if (phase.runners && shared.length > 0) {
         // node --test starts files in its own (sorted) order, so each group gets a runner of its own.
         const groups = phase.runners.map(() => [] as string[]);
@@ -272,10 +346,10 @@ async function main(args: string[]): Promise<number> {
           (i >= 0 ? groups[i]! : rest).push(f);
         }
         const codes = await Promise.all(
-          [...groups, rest].filter((g) => g.length > 0).map((g, i) => runNodeTests(`${phase.name}-${i + 1}`, g, 1, phase.timeoutMs)),
+          [...groups, rest].filter((g) => g.length > 0).map((g, i) => runNodeTests(`${phase.name}-${i + 1}`, g, 1, phase.timeoutMs, phase.budgetMs)),
         );
         if (codes.some((c) => c !== 0)) exit = 1;
-      } else if (shared.length > 0 && (await runNodeTests(phase.name, shared, phase.concurrency, phase.timeoutMs)) !== 0) exit = 1;
+      } else if (shared.length > 0 && (await runNodeTests(phase.name, shared, phase.concurrency, phase.timeoutMs, phase.budgetMs)) !== 0) exit = 1;
     }
   }
   console.log(`\n(test run took ${secondsSince(started)} s; TAP output in test-results/)`);
