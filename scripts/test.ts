@@ -39,7 +39,7 @@ const isDisruptive = (f: string): boolean => f.endsWith('.disruptive.test.ts');
 const PHASES: Phase[] = [
   { name: 'unit', dir: 'test/unit', match: (f) => f.endsWith('.test.ts'), needsStack: false, concurrency: 2, timeoutMs: 120_000, budgetMs: 600_000 },
   // Workflow tests need the time-skipping test server, which the stack provisions (pip package).
-  { name: 'workflows', dir: 'test/workflows', match: (f) => f.endsWith('.test.ts'), needsStack: true, concurrency: 1, timeoutMs: 600_000, budgetMs: 900_000 },
+  { name: 'workflows', dir: 'test/workflows', match: (f) => f.endsWith('.test.ts'), needsStack: true, concurrency: 2, timeoutMs: 600_000, budgetMs: 900_000 },
   {
     name: 'integration',
     dir: 'test/integration',
@@ -56,23 +56,23 @@ const PHASES: Phase[] = [
     budgetMs: 1_200_000,
   },
   { name: 'disruptive', dir: 'test/integration', match: isDisruptive, needsStack: true, concurrency: 1, timeoutMs: 900_000, budgetMs: 900_000 },
-  // Three runners side by side: the browser tests wait on the stack (minutes closing, windows
-  // filling) far more than they use the CPU. Balanced on the files' times in the clean-clone run of
-  // 2026-12-07 (1015 s with the walkthrough after console-rollback and the console file): the
-  // migration scenario then the security suite (11 + 4.5 minutes); console-rollback then the
-  // walkthrough (7 + 7); the rest, the cohort cutover, console-verify and the console file
-  // (6.5 + 5 + 2). The machine's two cores are the limit: spreading the files further made every
-  // one slower. The two timed rollbacks (scenario, console-rollback) keep their measured reaction
-  // well under the 15 s they are held to.
+  // Four runners side by side: the browser tests wait on the stack (minutes closing, windows
+  // filling) more than they use the CPU (the migration scenario took 590 s alone and 654 s beside
+  // two other runners). Balanced on the files' times in the clean-clone run of 2026-12-07: the
+  // migration scenario alone (11 minutes); console-rollback then the security suite (7 + 4.5);
+  // the walkthrough then the console file (7 + 2); the rest, the cohort cutover and console-verify
+  // (6.5 + 5). The two timed rollbacks (scenario, console-rollback) keep their measured reaction
+  // under the 15 s they are held to.
   {
     name: 'e2e',
     dir: 'test/e2e',
     match: (f) => f.endsWith('.test.ts'),
     needsStack: true,
-    concurrency: 3,
+    concurrency: 4,
     runners: [
-      (f) => ['migration-scenario.test.ts', 'security.test.ts'].includes(path.basename(f)),
-      (f) => ['console-rollback.test.ts', 'console-walkthrough.test.ts'].includes(path.basename(f)),
+      (f) => path.basename(f) === 'migration-scenario.test.ts',
+      (f) => ['console-rollback.test.ts', 'security.test.ts'].includes(path.basename(f)),
+      (f) => ['console-walkthrough.test.ts', 'console.test.ts'].includes(path.basename(f)),
     ],
     timeoutMs: 1_800_000,
     budgetMs: 2_100_000,
@@ -92,6 +92,25 @@ function listFiles(dir: string): string[] {
   };
   walk(abs);
   return out;
+}
+
+/** The machine's busy and total CPU time so far (jiffies from /proc/stat), where Linux gives it. */
+function cpuTimes(): { busy: number; total: number } | undefined {
+  try {
+    const fields = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const total = fields.reduce((a, b) => a + b, 0);
+    const idle = (fields[3] ?? 0) + (fields[4] ?? 0); // idle + iowait
+    return { busy: total - idle, total };
+  } catch {
+    return undefined;
+  }
+}
+
+/** ", CPU N % busy" over a span begun at a cpuTimes() reading: whether a phase waits or computes. */
+function cpuBusySince(start: ReturnType<typeof cpuTimes>): string {
+  const now = cpuTimes();
+  if (start === undefined || now === undefined || now.total <= start.total) return '';
+  return `, CPU ${Math.round((100 * (now.busy - start.busy)) / (now.total - start.total))} % busy`;
 }
 
 /** Whole seconds since a Date.now() reading, for the phase timings. */
@@ -210,6 +229,7 @@ function countTap(phase: string, file: string): void {
 async function runNodeTests(name: string, files: string[], concurrency: number, timeoutMs: number, budgetMs: number): Promise<number> {
   console.log(`\n=== ${name}: ${files.length} file(s) ===`);
   const started = Date.now();
+  const cpu = cpuTimes();
   const tap = path.join(resultsDir, `${name}.tap`);
   const code = await runCommand(
     process.execPath,
@@ -237,7 +257,7 @@ async function runNodeTests(name: string, files: string[], concurrency: number, 
     failures.push(`[${name}] did not finish within ${Math.round(budgetMs / 1000)} s: stopped (the spec output above shows the test it was in)`);
     failed += 1;
   }
-  console.log(`=== ${name}: ${secondsSince(started)} s ===`);
+  console.log(`=== ${name}: ${secondsSince(started)} s${cpuBusySince(cpu)} ===`);
   return code;
 }
 
@@ -277,6 +297,7 @@ async function main(args: string[]): Promise<number> {
     if (want('static')) {
       console.log('\n=== static: tsc --noEmit, eslint, prettier --check ===');
       const staticStarted = Date.now();
+      const staticCpu = cpuTimes();
       // tsc and eslint are single-threaded: side by side on two cores, with prettier's short check
       // (one format for the whole tree, .prettierrc.json; `npm run format` rewrites it) beside them.
       const [tsc, lint, format] = await Promise.all([
@@ -294,7 +315,7 @@ async function main(args: string[]): Promise<number> {
       // browser tests and `npm start` serve.
       console.log('\n=== static: next build web (the console) ===');
       const build = await buildConsole();
-      console.log(`=== static: ${secondsSince(staticStarted)} s ===`);
+      console.log(`=== static: ${secondsSince(staticStarted)} s${cpuBusySince(staticCpu)} ===`);
       if (tsc !== 0 || lint !== 0 || format !== 0 || build !== 0) {
         console.error(
           `static checks failed (tsc exit ${tsc}, eslint exit ${lint}, prettier exit ${format}${format !== 0 ? ': run npm run format' : ''}, next build exit ${build})`,
