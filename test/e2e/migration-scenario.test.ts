@@ -406,7 +406,9 @@ describe('e2e: one environment migrated through every stage on the real stack', 
     t.diagnostic(
       `writer crash at cutover 100%: killed at :${String(new Date(killedAt).getUTCSeconds()).padStart(2, '0')}, restarted after 15 s, caught up on the page and in ops status ${((recoveredAt - killedAt) / 1000).toFixed(1)} s after the kill; probe: ${seen.probes} reads, ${seen.missing} lacking an old-store minute, ${seen.failed} failed`,
     );
-    assert.ok(seen.probes > 50, `the probe read through the crash: ${JSON.stringify(seen)}`);
+    // A probe is a Cassandra read then a query-API read, 250 ms apart: alone about 3 a second, on
+    // the CI machine's saturated cores about 1 (70 in a clean-clone run): enough to span the crash.
+    assert.ok(seen.probes > 20, `the probe read through the crash: ${JSON.stringify(seen)}`);
     assert.equal(seen.missing, 0, `no read lacked a minute the old store had: ${JSON.stringify(seen.misses.slice(0, 5))}`);
     const after = await state();
     assert.equal(after.rolledBack, null, `no automatic rollback for a crashed writer: ${JSON.stringify(after.rolledBack)}`);
