@@ -117,20 +117,20 @@ function secondsSince(started: number): string {
   return ((Date.now() - started) / 1000).toFixed(0);
 }
 
+/** Sends a signal to a process group; one that is already gone is left alone. */
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
 /** Process groups of the commands running now: stopped with this process (Ctrl-C, a CI cancel). */
 const running = new Set<number>();
-const stopRunning = (signal: NodeJS.Signals): void => {
-  for (const pid of running) {
-    try {
-      process.kill(-pid, signal);
-    } catch {
-      // already gone
-    }
-  }
-};
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    stopRunning('SIGKILL');
+    for (const pid of running) signalGroup(pid, 'SIGKILL');
     process.exit(130);
   });
 }
@@ -158,18 +158,8 @@ function runCommand(command: string, args: string[], env: Record<string, string>
               `\n!!! ${path.basename(command)} ${args.slice(-1)[0] ?? ''}: still running after ${Math.round(budgetMs / 1000)} s: stopping it and all it started`,
             );
             if (pid !== undefined) {
-              try {
-                process.kill(-pid, 'SIGTERM');
-              } catch {
-                // already gone
-              }
-              setTimeout(() => {
-                try {
-                  process.kill(-pid, 'SIGKILL');
-                } catch {
-                  // already gone
-                }
-              }, 10_000).unref();
+              signalGroup(pid, 'SIGTERM');
+              setTimeout(() => signalGroup(pid, 'SIGKILL'), 10_000).unref();
             }
           }, budgetMs);
     child.on('close', (code, signal) => {
